@@ -1,0 +1,129 @@
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy } from '../engine/index.js';
+import { COMMON_OPTIONS, bool, joinArgv, parse, parseTime, str } from './args.js';
+import { home, locations, openStoreIfExists, policyFor } from './context.js';
+import type { CliIo } from './io.js';
+import { readCommand } from './input.js';
+import { renderAssessment, style } from './render.js';
+
+export const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
+
+Score a command without recording anything: what check would decide, and why.
+
+Options:
+  --jsonl           read one command per line from standard input — a JSON string, or an
+                    object {"cmd": …, "session"?, "cwd"?, "now"?} — and write one JSON result
+                    per line, in order (the policy is compiled once)
+  --session ID      use this session's history from the store (bursts, novelty)
+  --cwd DIR         working directory the command would run in
+  --now TIME        evaluate as of this ISO 8601 time
+  --json            print one JSON object on stdout
+  --store PATH      audit store to read history from (never written)
+  --policy DIR      policy directory
+  -h, --help        show this help
+
+Output fields: risk_score, risk_level, signals[], segments[], issues[], would_decide
+(whitelisted | denied | pending), decided_by, policy_revision.
+Exit codes: 0 assessed (whatever the verdict) · 2 usage or policy error · 70 internal error
+
+Examples:
+  policy-gate assess -- 'rm -rf ~/'
+  printf '%s\\n' '"ls -la"' '{"cmd":"curl x | sh"}' | policy-gate assess --jsonl
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  jsonl: { type: 'boolean' },
+  session: { type: 'string' },
+  cwd: { type: 'string' },
+  now: { type: 'string' },
+} as const;
+
+export function assessmentJson(a: Assessment): Record<string, unknown> {
+  return {
+    command: a.command,
+    risk_score: a.risk_score,
+    risk_level: a.risk_level,
+    signals: a.signals,
+    segments: a.segments,
+    issues: a.issues,
+    would_decide: a.would_decide,
+    decided_by: a.decided_by,
+    policy_revision: a.policy_revision,
+  };
+}
+
+interface Context {
+  policy: Policy;
+  store: AuditStore | null;
+  home: string;
+  protectedPaths: readonly string[];
+}
+
+function assessOne(ctx: Context, command: string, opts: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined; invalidUtf8?: boolean }): Assessment {
+  const now = opts.now ?? new Date();
+  const burst = ctx.policy.gate.context.burst;
+  const history = opts.session && ctx.store ? ctx.store.sessionHistory(opts.session, now, burst?.window_seconds ?? 60) : null;
+  return assess(command, ctx.policy, {
+    now,
+    cwd: opts.cwd,
+    home: ctx.home,
+    history,
+    invalidUtf8: opts.invalidUtf8 ?? false,
+    protectedPaths: ctx.protectedPaths,
+  });
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('assess', args, OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate assess --help');
+  const now = parseTime(str(p, 'now'), '--now');
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = str(p, 'session') || bool(p, 'jsonl') ? openStoreIfExists(loc) : null;
+  const ctx: Context = { policy, store, home: home(io), protectedPaths: loc.protectedPaths };
+  try {
+    if (bool(p, 'jsonl')) {
+      if (p.rest && p.rest.length > 0) throw usageError('--jsonl reads commands from standard input, not after --');
+      await jsonLines(ctx, io, { session: str(p, 'session'), cwd: str(p, 'cwd'), now });
+      return ExitCode.Allowed;
+    }
+    const input = p.rest && p.rest.length > 0 ? { text: p.rest.length === 1 ? p.rest[0]! : joinArgv(p.rest), invalidUtf8: false } : await readCommand(io);
+    const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: str(p, 'cwd') ?? io.cwd, now, invalidUtf8: input.invalidUtf8 });
+    if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(assessmentJson(a))}\n`);
+    else io.stdout.write(renderAssessment(style(io.stdout, io.env), a, whyNotWhitelisted(a, policy)));
+    return ExitCode.Allowed;
+  } finally {
+    store?.close();
+  }
+}
+
+async function jsonLines(ctx: Context, io: CliIo, defaults: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined }): Promise<void> {
+  const lines = createInterface({ input: Readable.from(io.stdin), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    let result: Record<string, unknown>;
+    try {
+      const item = JSON.parse(line) as unknown;
+      const obj = typeof item === 'string' ? { cmd: item } : (item as { cmd?: unknown; session?: unknown; cwd?: unknown; now?: unknown; id?: unknown });
+      if (!obj || typeof obj !== 'object' || typeof obj.cmd !== 'string') throw new Error('expected a JSON string or an object with a "cmd" string');
+      const now = typeof obj.now === 'string' ? parseTime(obj.now, 'now') : defaults.now;
+      const a = assessOne(ctx, obj.cmd, {
+        session: typeof obj.session === 'string' ? obj.session : defaults.session,
+        cwd: typeof obj.cwd === 'string' ? obj.cwd : defaults.cwd,
+        now,
+      });
+      result = { ...(obj.id !== undefined ? { id: obj.id } : {}), ...assessmentJson(a) };
+    } catch (err) {
+      result = { line: n, error: { code: 'input', message: (err as Error).message } };
+    }
+    io.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+}

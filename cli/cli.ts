@@ -1,0 +1,72 @@
+/**
+ * Dispatch and the one error handler. Subcommands load lazily, so `check` does not pay for
+ * the modules of the others. Errors become one clear line on stderr (and a JSON document with
+ * --json); an unknown error is a bug: exit 70 with the version.
+ */
+import { EXIT_CODE_TABLE } from '../engine/exit-codes.js';
+import { ExitCode } from '../engine/exit-codes.js';
+import { GateError } from '../engine/errors.js';
+import { VERSION } from '../engine/version.js';
+import type { CliIo, Subcommand } from './io.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Subcommand }> }> = {
+  check: { summary: 'check a command before running it, record it, answer (exit 0 = run it)', load: () => import('./check.js') },
+  assess: { summary: 'score a command without recording anything', load: () => import('./assess.js') },
+  audit: { summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
+  policy: { summary: 'policy test: run every rule example and test case', load: () => import('./policy.js') },
+};
+
+export const MAIN_HELP = `policy-gate ${VERSION} — a pre-execution gate for the shell commands of AI agents
+
+Usage: policy-gate <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+
+Every command accepts --help. Commands that use the store or the policy accept
+--store PATH (env POLICY_GATE_STORE, default .policy-gate/audit.db) and
+--policy DIR (env POLICY_GATE_POLICY, default the policies shipped with policy-gate).
+
+Exit codes:
+${EXIT_CODE_TABLE.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`).join('\n')}
+
+Example:
+  echo 'git status' | policy-gate check && git status
+`;
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = argv.includes('--json') || argv.includes('--jsonl');
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      const topic = name === 'help' ? rest[0] : undefined;
+      if (topic && COMMANDS[topic]) return await (await COMMANDS[topic].load()).run(['--help'], io);
+      io.stdout.write(MAIN_HELP);
+      return name === undefined ? ExitCode.Usage : ExitCode.Allowed;
+    }
+    if (name === '--version' || name === '-V' || name === 'version') {
+      io.stdout.write(`${VERSION}\n`);
+      return ExitCode.Allowed;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new GateError('usage', `unknown command ${JSON.stringify(name)}`, { hint: 'see: policy-gate --help' });
+    return await (await command.load()).run(rest, io);
+  } catch (err) {
+    return report(err, io, json);
+  }
+}
+
+function report(err: unknown, io: CliIo, json: boolean): number {
+  if (err instanceof GateError) {
+    io.stderr.write(`policy-gate: ${err.code === 'usage' ? '' : 'error: '}${err.oneLine}\n`);
+    if (err.hint) io.stderr.write(`  ${err.hint}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: err.toJSON(), exit_code: err.exitCode })}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  io.stderr.write(`policy-gate: internal error (policy-gate ${VERSION}): ${message}\n  the command must not run; please report this\n`);
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code: 'internal', message: String(err instanceof Error ? err.message : err) }, exit_code: ExitCode.Internal })}\n`);
+  return ExitCode.Internal;
+}

@@ -1,0 +1,30 @@
+/**
+ * Shared by the subcommands: find and load the policy, open the store, from flags and the
+ * environment (POLICY_GATE_STORE, POLICY_GATE_POLICY).
+ */
+import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { loadPolicy, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import { str, type Parsed } from './args.js';
+import type { CliIo } from './io.js';
+
+export function locations(p: Parsed, io: CliIo): Locations {
+  return resolveLocations({ store: str(p, 'store'), policy: str(p, 'policy'), cwd: io.cwd, env: io.env });
+}
+
+export async function policyFor(loc: Locations, options: Pick<LoadOptions, 'examples'> = {}): Promise<Policy> {
+  return loadPolicy(loc.policy, { cacheDir: loc.cache, ...options });
+}
+
+export function openStore(loc: Locations): SqliteAuditStore {
+  return SqliteAuditStore.open(loc.store);
+}
+
+/** The store for reading, or null when there is none yet. */
+export function openStoreIfExists(loc: Locations): SqliteAuditStore | null {
+  return existsSync(loc.store) ? SqliteAuditStore.open(loc.store, { readonly: true }) : null;
+}
+
+export function home(io: CliIo): string {
+  return io.env.HOME ?? homedir();
+}

@@ -1,0 +1,40 @@
+/**
+ * What a subcommand may touch of the outside world. The bin entry passes the real process;
+ * tests pass buffers, so every subcommand runs in process.
+ */
+export interface Output {
+  write(text: string): void;
+  readonly isTTY?: boolean | undefined;
+}
+
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly stdinIsTTY: boolean;
+  /** Standard input as a stream (`assess --jsonl` answers line by line). */
+  readonly stdin: AsyncIterable<Buffer | string>;
+  /** Aborted on SIGINT/SIGTERM: waiting commands stop waiting. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export type Subcommand = (args: string[], io: CliIo) => Promise<number>;
+
+export function processIo(signal?: AbortSignal): CliIo {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY },
+    stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY },
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stdin: process.stdin,
+    signal,
+  };
+}
+
+export async function readAll(input: AsyncIterable<Buffer | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}

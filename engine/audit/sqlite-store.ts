@@ -1,0 +1,269 @@
+/**
+ * The audit trail in SQLite: WAL with synchronous=FULL, every write in a BEGIN IMMEDIATE
+ * transaction, one append-only `events` table whose triggers refuse UPDATE and DELETE. Each
+ * event is stored as canonical bytes and hash-chained to the previous one:
+ *   leaf  = SHA-256(0x00 ‖ bytes)
+ *   chain = SHA-256("policy-gate/chain/v1" ‖ previous chain ‖ leaf), genesis = 32 zero bytes.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { GateError, describeCause } from '../errors.js';
+import type { SessionHistory } from '../risk/context.js';
+import { canonicalJson, type Canonical } from './canonical.js';
+import { commandRecord, type CommandRecord, type DecidedBody, type EventBody, type StoredEvent, type SubmittedBody } from './events.js';
+import type { AuditStore, CommandFilter } from './store.js';
+
+const require = createRequire(import.meta.url);
+
+export const CHAIN_TAG = Buffer.from('policy-gate/chain/v1', 'utf8');
+export const GENESIS = Buffer.alloc(32);
+
+export function leafHash(bytes: Buffer): Buffer {
+  return createHash('sha256').update(Buffer.from([0])).update(bytes).digest();
+}
+
+export function chainHash(previous: Buffer, leaf: Buffer): Buffer {
+  return createHash('sha256').update(CHAIN_TAG).update(previous).update(leaf).digest();
+}
+
+/** Schema migrations by `PRAGMA user_version`; each runs once, in order, in one transaction. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS events (
+     seq        INTEGER PRIMARY KEY,
+     type       TEXT NOT NULL,
+     command_id TEXT,
+     session_id TEXT,
+     at         TEXT NOT NULL,
+     programs   TEXT,
+     body       BLOB NOT NULL,
+     leaf       BLOB NOT NULL,
+     chain      BLOB NOT NULL
+   ) STRICT;
+   CREATE UNIQUE INDEX IF NOT EXISTS events_one_submitted ON events(command_id) WHERE type = 'SUBMITTED';
+   CREATE UNIQUE INDEX IF NOT EXISTS events_one_decided ON events(command_id) WHERE type = 'DECIDED';
+   CREATE INDEX IF NOT EXISTS events_session ON events(session_id, at) WHERE type = 'SUBMITTED';
+   CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+     BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+   CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+     BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;`,
+];
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for the lock before giving up (ms). */
+  readonly busyTimeoutMs?: number;
+  /** Open an existing store for reading only; never create or migrate. */
+  readonly readonly?: boolean;
+}
+
+interface EventRow {
+  seq: number;
+  type: string;
+  command_id: string | null;
+  at: string;
+  body: Buffer;
+  leaf: Buffer;
+  chain: Buffer;
+}
+
+function unavailable(path: string, err: unknown, action: string): GateError {
+  return new GateError('store-unavailable', `audit store ${path}: cannot ${action}: ${describeCause(err)}`, {
+    cause: err,
+    hint: 'the command must not run; check the store path (--store / POLICY_GATE_STORE) and its permissions',
+  });
+}
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly db: BetterSqlite3.Database;
+  private readonly statements: {
+    last: BetterSqlite3.Statement<[], { chain: Buffer } | undefined>;
+    insert: BetterSqlite3.Statement<[string, string | null, string | null, string, string | null, Buffer, Buffer, Buffer]>;
+    decided: BetterSqlite3.Statement<[string], { body: Buffer } | undefined>;
+    submitted: BetterSqlite3.Statement<[string], EventRow | undefined>;
+  };
+
+  private constructor(
+    readonly location: string,
+    db: BetterSqlite3.Database,
+  ) {
+    this.db = db;
+    this.statements = {
+      last: db.prepare('SELECT chain FROM events ORDER BY seq DESC LIMIT 1'),
+      insert: db.prepare('INSERT INTO events (type, command_id, session_id, at, programs, body, leaf, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      decided: db.prepare("SELECT body FROM events WHERE command_id = ? AND type = 'DECIDED'"),
+      submitted: db.prepare("SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? AND type = 'SUBMITTED'"),
+    };
+  }
+
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteAuditStore {
+    const readonly = options.readonly ?? false;
+    let Database: typeof BetterSqlite3;
+    try {
+      Database = require('better-sqlite3') as typeof BetterSqlite3;
+    } catch (err) {
+      throw unavailable(path, err, 'load the SQLite driver');
+    }
+    if (!readonly) {
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      } catch (err) {
+        throw unavailable(path, err, 'create its directory');
+      }
+    }
+    const fresh = !existsSync(path);
+    let db: BetterSqlite3.Database;
+    try {
+      db = new Database(path, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? 5000 });
+    } catch (err) {
+      throw unavailable(path, err, 'open it');
+    }
+    try {
+      if (fresh) chmodSync(path, 0o600);
+      if (!readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        migrate(db);
+      } else if ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.length) {
+        throw new Error('the store was written by an older version: open it once for writing to migrate');
+      }
+    } catch (err) {
+      db.close();
+      throw unavailable(path, err, readonly ? 'read it' : 'prepare it for writing');
+    }
+    return new SqliteAuditStore(path, db);
+  }
+
+  private append(type: 'SUBMITTED' | 'DECIDED', body: EventBody, sessionId: string | null, programs: string | null): StoredEvent {
+    const bytes = Buffer.from(canonicalJson(body as unknown as Canonical), 'utf8');
+    const leaf = leafHash(bytes);
+    const at = type === 'SUBMITTED' ? (body as SubmittedBody).submitted_at : (body as DecidedBody).decided_at;
+    const write = this.db.transaction(() => {
+      const previous = this.statements.last.get()?.chain ?? GENESIS;
+      const chain = chainHash(previous, leaf);
+      const info = this.statements.insert.run(type, body.command_id, sessionId, at, programs, bytes, leaf, chain);
+      return { seq: Number(info.lastInsertRowid), chain };
+    });
+    const { seq, chain } = write.immediate();
+    return { seq, type, command_id: body.command_id, at, body, bytes, leaf: leaf.toString('hex'), chain: chain.toString('hex') };
+  }
+
+  submit(body: SubmittedBody): StoredEvent {
+    const programs = [...new Set(body.segments.map((s) => s.program).filter((p): p is string => p !== null))].join(' ');
+    try {
+      return this.append('SUBMITTED', body, body.session_id, programs);
+    } catch (err) {
+      throw new GateError('store-write-failed', `audit store ${this.location}: the submission was not recorded: ${describeCause(err)}`, {
+        cause: err,
+        hint: 'the command must not run',
+      });
+    }
+  }
+
+  decide(body: DecidedBody): StoredEvent | null {
+    try {
+      return this.append('DECIDED', body, null, null);
+    } catch (err) {
+      // the unique index admits one decision per command: a concurrent decider got there first
+      if (err instanceof Error && 'code' in err && (err as { code: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return null;
+      throw new GateError('store-write-failed', `audit store ${this.location}: the decision was not recorded: ${describeCause(err)}`, {
+        cause: err,
+        hint: 'the command must not run',
+      });
+    }
+  }
+
+  decision(commandId: string): DecidedBody | null {
+    const row = this.statements.decided.get(commandId);
+    return row ? (JSON.parse(row.body.toString('utf8')) as DecidedBody) : null;
+  }
+
+  command(commandId: string): CommandRecord | null {
+    const row = this.statements.submitted.get(commandId);
+    if (!row) return null;
+    return commandRecord(JSON.parse(row.body.toString('utf8')) as SubmittedBody, this.decision(commandId));
+  }
+
+  sessionHistory(sessionId: string, now: Date, windowSeconds: number): SessionHistory {
+    const nowIso = now.toISOString();
+    const since = new Date(now.getTime() - windowSeconds * 1000).toISOString();
+    const rows = this.db
+      .prepare("SELECT at, programs FROM events WHERE type = 'SUBMITTED' AND session_id = ? AND at <= ?")
+      .all(sessionId, nowIso) as { at: string; programs: string | null }[];
+    const programs = new Set<string>();
+    let recentCount = 0;
+    for (const r of rows) {
+      if (r.at >= since) recentCount++;
+      for (const p of (r.programs ?? '').split(' ')) if (p) programs.add(p);
+    }
+    return { recentCount, programs, total: rows.length };
+  }
+
+  commands(filter: CommandFilter = {}): CommandRecord[] {
+    const where: string[] = ["s.type = 'SUBMITTED'"];
+    const args: (string | number)[] = [];
+    if (filter.session !== undefined) {
+      where.push('s.session_id = ?');
+      args.push(filter.session);
+    }
+    if (filter.since !== undefined) {
+      where.push('s.at >= ?');
+      args.push(filter.since);
+    }
+    if (filter.decision !== undefined) {
+      if (filter.decision === 'pending') where.push('d.seq IS NULL');
+      else {
+        where.push("json_extract(d.body, '$.decision') = ?");
+        args.push(filter.decision);
+      }
+    }
+    const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided FROM events s
+           LEFT JOIN events d ON d.command_id = s.command_id AND d.type = 'DECIDED'
+           WHERE ${where.join(' AND ')} ORDER BY s.seq DESC ${limit}) ORDER BY seq ASC`,
+      )
+      .all(...args) as { submitted: Buffer; decided: Buffer | null }[];
+    return rows.map((r) =>
+      commandRecord(JSON.parse(r.submitted.toString('utf8')) as SubmittedBody, r.decided ? (JSON.parse(r.decided.toString('utf8')) as DecidedBody) : null),
+    );
+  }
+
+  events(fromSeq = 1): StoredEvent[] {
+    const rows = this.db.prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq').all(fromSeq) as EventRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      type: r.type as StoredEvent['type'],
+      command_id: r.command_id,
+      at: r.at,
+      body: JSON.parse(r.body.toString('utf8')) as EventBody,
+      bytes: r.body,
+      leaf: r.leaf.toString('hex'),
+      chain: r.chain.toString('hex'),
+    }));
+  }
+
+  /** For tests and `verify`: run a statement against the raw database. */
+  raw(): BetterSqlite3.Database {
+    return this.db;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: BetterSqlite3.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current >= MIGRATIONS.length) return;
+  db.transaction(() => {
+    // re-read inside the write lock: another process may have migrated meanwhile
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+}

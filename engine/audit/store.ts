@@ -1,0 +1,32 @@
+/**
+ * The audit store seam. The gate needs only this: append an event durably, read a decision,
+ * read a session's recent history, list commands. Implementations pass one contract suite
+ * (test/audit-store-contract.ts).
+ */
+import type { SessionHistory } from '../risk/context.js';
+import type { CommandRecord, CommandState, DecidedBody, StoredEvent, SubmittedBody } from './events.js';
+
+export interface CommandFilter {
+  readonly session?: string | undefined;
+  readonly decision?: CommandState | undefined;
+  /** ISO time: only commands submitted at or after it. */
+  readonly since?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface AuditStore {
+  readonly location: string;
+  /** The session's history as of `now` (commands submitted after `now` do not count). */
+  sessionHistory(sessionId: string, now: Date, windowSeconds: number): SessionHistory;
+  /** Append SUBMITTED; durable when this returns. */
+  submit(body: SubmittedBody): StoredEvent;
+  /** Append DECIDED unless the command already has a decision; returns null then. */
+  decide(body: DecidedBody): StoredEvent | null;
+  decision(commandId: string): DecidedBody | null;
+  command(commandId: string): CommandRecord | null;
+  /** Commands, oldest first (the newest `limit` when a limit is given). */
+  commands(filter?: CommandFilter): CommandRecord[];
+  /** Every event in sequence order, from `fromSeq` on. */
+  events(fromSeq?: number): StoredEvent[];
+  close(): void;
+}

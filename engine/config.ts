@@ -1,0 +1,54 @@
+/**
+ * Where the store, the policy and the policy cache are. Inputs are explicit (flags, the
+ * environment, the working directory) so the engine never reads process state itself.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LocationInputs {
+  readonly store?: string | undefined;
+  readonly policy?: string | undefined;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Locations {
+  /** The SQLite file of the audit trail. */
+  readonly store: string;
+  /** The policy directory (gate.yaml, rules/, whitelist/). */
+  readonly policy: string;
+  /** Where compiled policies are cached: next to the store, in the same trust domain. */
+  readonly cache: string;
+  /** Paths an agent's command must never touch. */
+  readonly protectedPaths: readonly string[];
+}
+
+export const DEFAULT_STORE_DIR = '.policy-gate';
+export const DEFAULT_STORE_FILE = 'audit.db';
+
+let shipped: string | null = null;
+
+/** The policies/ directory shipped with the package. */
+export function shippedPolicyDir(): string {
+  if (shipped) return shipped;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'policies', 'gate.yaml')) && existsSync(join(dir, 'package.json'))) {
+      shipped = join(dir, 'policies');
+      return shipped;
+    }
+    dir = dirname(dir);
+  }
+  shipped = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
+  return shipped;
+}
+
+export function resolveLocations(inputs: LocationInputs): Locations {
+  const storeFlag = inputs.store ?? inputs.env.POLICY_GATE_STORE;
+  const policyFlag = inputs.policy ?? inputs.env.POLICY_GATE_POLICY;
+  const store = resolve(inputs.cwd, storeFlag && storeFlag !== '' ? storeFlag : join(DEFAULT_STORE_DIR, DEFAULT_STORE_FILE));
+  const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
+  const cache = join(dirname(store), 'cache');
+  return { store, policy, cache, protectedPaths: [dirname(store), store, policy] };
+}

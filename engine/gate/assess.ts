@@ -1,0 +1,166 @@
+/**
+ * Assessment: command text → IR → rule hits + context signals → score, level, whitelist
+ * coverage and the decision the gate would take. Pure: time, history and paths are inputs.
+ */
+import type { Policy } from '../policy/load.js';
+import type { Category } from '../policy/types.js';
+import { contextSignals, type SessionHistory } from '../risk/context.js';
+import { combine, levelOf, levelRank, type RiskLevel } from '../risk/score.js';
+import type { Issue, Script } from '../shell/ir.js';
+import { parseScript } from '../shell/parse.js';
+import { byteOffsets, escapeForDisplay } from '../shell/text.js';
+import { coverage, type Coverage } from '../whitelist/coverage.js';
+
+export interface AssessContext {
+  readonly now: Date;
+  readonly cwd?: string | undefined;
+  readonly home?: string | undefined;
+  /** The session's history from the store; null when there is no session or no store. */
+  readonly history?: SessionHistory | null;
+  readonly invalidUtf8?: boolean;
+  /** The gate's own store, policy and key paths (tampering rules match them). */
+  readonly protectedPaths?: readonly string[];
+}
+
+export interface Signal {
+  readonly rule_id: string;
+  readonly category: Category;
+  readonly score: number;
+  readonly message: string;
+  /** Index into `segments`, or null for script-level signals. */
+  readonly segment: number | null;
+  /** [start, end) in UTF-8 bytes of the command. */
+  readonly span: readonly [number, number];
+  readonly waivable: boolean;
+}
+
+export interface SegmentReport {
+  readonly argv: string[];
+  readonly program: string | null;
+  readonly dynamic: boolean;
+  readonly covered_by: string | null;
+  readonly via: string;
+  readonly parent: number | null;
+  readonly wrappers: string[];
+  readonly privileged: boolean;
+  readonly span: readonly [number, number];
+}
+
+export type WouldDecide = 'whitelisted' | 'denied' | 'pending';
+
+export interface Assessment {
+  readonly command: string;
+  readonly script: Script;
+  readonly signals: readonly Signal[];
+  readonly risk_score: number;
+  readonly risk_level: RiskLevel;
+  readonly segments: readonly SegmentReport[];
+  readonly issues: readonly (Omit<Issue, 'span'> & { span: readonly [number, number] })[];
+  readonly coverage: Coverage;
+  readonly would_decide: WouldDecide;
+  readonly decided_by: string | null;
+  readonly policy_revision: string;
+  /** How long to wait for a reviewer at this level. */
+  readonly timeout_ms: number;
+}
+
+export function assess(command: string, policy: Policy, ctx: AssessContext): Assessment {
+  const script = parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false });
+  return assessScript(script, policy, ctx);
+}
+
+export function assessScript(script: Script, policy: Policy, ctx: AssessContext): Assessment {
+  const toBytes = byteOffsets(script.source);
+  const span = (s: readonly [number, number]): [number, number] => [toBytes(s[0]), toBytes(s[1])];
+  const matchCtx = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths };
+  const signals: Signal[] = [];
+  for (const rule of policy.rules) {
+    const hit = rule.matcher(script, matchCtx);
+    if (!hit) continue;
+    signals.push({
+      rule_id: rule.id,
+      category: rule.category,
+      score: rule.score,
+      message: rule.message,
+      segment: hit.segment,
+      span: span(hit.span),
+      waivable: rule.waivable,
+    });
+  }
+  const programs = script.segments.map((s) => s.program).filter((p): p is string => p !== null);
+  for (const c of contextSignals(ctx.now, programs, ctx.history ?? null, policy.gate.context)) {
+    signals.push({ rule_id: c.id, category: 'context', score: c.score, message: c.message, segment: null, span: [0, toBytes(script.source.length)], waivable: true });
+  }
+  signals.sort((a, b) => b.score - a.score || (a.rule_id < b.rule_id ? -1 : 1));
+  const risk_score = combine(signals.map((s) => s.score), policy.gate.damping);
+  const risk_level = levelOf(risk_score, policy.gate.levels);
+  const cov = coverage(script, policy.whitelist, ctx.now.getTime());
+  const { decision, decided_by } = route(signals, risk_score, risk_level, cov, policy);
+  const segments: SegmentReport[] = script.segments.map((s, i) => ({
+    argv: s.argv.map((w) => w.text),
+    program: s.program,
+    dynamic: s.program === null || s.argv.some((w) => w.dynamic || w.glob),
+    covered_by: cov.bySegment[i] ?? null,
+    via: s.via,
+    parent: s.parent,
+    wrappers: s.wrappers.map((w) => w.name),
+    privileged: s.privileged,
+    span: span(s.span),
+  }));
+  const timeouts = policy.gate.timeouts;
+  return {
+    command: script.source,
+    script,
+    signals,
+    risk_score,
+    risk_level,
+    segments,
+    issues: script.issues.map((i) => ({ code: i.code, message: i.message, span: span(i.span) })),
+    coverage: cov,
+    would_decide: decision,
+    decided_by,
+    policy_revision: policy.revision,
+    timeout_ms: (timeouts[risk_level] ?? timeouts.default) * 1000,
+  };
+}
+
+/**
+ * Routing, strictest first: at or above the deny level → denied by the top rule; every segment
+ * covered, no non-waivable hit, under the ceiling and every rule's own limit → whitelisted;
+ * anything else waits for a human. An issue in the parse never whitelists.
+ */
+export function route(
+  signals: readonly Signal[],
+  score: number,
+  level: RiskLevel,
+  cov: Coverage,
+  policy: Policy,
+): { decision: WouldDecide; decided_by: string | null } {
+  if (levelRank(level) >= levelRank(policy.gate.deny_at)) {
+    const top = signals.find((s) => s.category !== 'context') ?? signals[0];
+    return { decision: 'denied', decided_by: `policy_rule:${top?.rule_id ?? 'unknown'}` };
+  }
+  const blocked = signals.some((s) => !s.waivable);
+  const underCeiling = score < policy.gate.whitelist_ceiling;
+  const withinRules = cov.rules.every((id) => {
+    const max = policy.whitelist.find((w) => w.id === id)?.maxRisk;
+    return max === null || max === undefined || score <= max;
+  });
+  if (cov.complete && !blocked && underCeiling && withinRules) {
+    return { decision: 'whitelisted', decided_by: `whitelist_rule:${cov.rules.join('+')}` };
+  }
+  return { decision: 'pending', decided_by: null };
+}
+
+/** Why a command was not whitelisted, for the human view. */
+export function whyNotWhitelisted(a: Assessment, policy: Policy): string | null {
+  if (a.would_decide === 'whitelisted') return null;
+  if (a.issues.length > 0) return `the command could not be fully understood (${a.issues[0]!.code})`;
+  const uncovered = a.segments.findIndex((s) => s.covered_by === null);
+  if (uncovered !== -1) return `no whitelist rule covers \`${escapeForDisplay(a.segments[uncovered]!.argv.join(' '))}\``;
+  if (!a.coverage.complete) return 'an assignment or redirect outside the commands is not covered';
+  const hard = a.signals.find((s) => !s.waivable);
+  if (hard) return `rule ${hard.rule_id} can never be whitelisted`;
+  if (a.risk_score >= policy.gate.whitelist_ceiling) return `risk ${a.risk_score} is not under the whitelist ceiling ${policy.gate.whitelist_ceiling}`;
+  return 'a whitelist rule limits the risk it accepts';
+}

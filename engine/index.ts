@@ -1,0 +1,20 @@
+/**
+ * The engine's public API. The CLI (and anything embedding the gate) uses only this module;
+ * nothing in engine/ prints, exits or reads argv.
+ */
+export { parseScript, PARSE_LIMITS } from './shell/parse.js';
+export type { Script, Segment, Word, Redirect, Flow, Issue, IssueCode } from './shell/ir.js';
+export { escapeForDisplay } from './shell/text.js';
+export { loadPolicy, policyRevision, type Policy, type CompiledRule, type LoadOptions } from './policy/load.js';
+export { runExamples, EXAMPLE_TIME, type ExampleResult } from './policy/examples.js';
+export { runPolicyTests, type PolicyTestResult } from './policy/tests.js';
+export { assess, whyNotWhitelisted, type Assessment, type AssessContext, type Signal, type SegmentReport, type WouldDecide } from './gate/assess.js';
+export { check, systemClock, type CheckRequest, type CheckResult, type Clock } from './gate/check.js';
+export { SqliteAuditStore } from './audit/sqlite-store.js';
+export type { AuditStore, CommandFilter } from './audit/store.js';
+export type { CommandRecord, CommandState, Decision, DecidedBody, SubmittedBody, StoredEvent } from './audit/events.js';
+export { resolveLocations, shippedPolicyDir, type Locations } from './config.js';
+export { GateError, usageError, type GateErrorCode } from './errors.js';
+export { ExitCode, EXIT_CODE_TABLE } from './exit-codes.js';
+export { VERSION } from './version.js';
+export type { RiskLevel } from './risk/score.js';

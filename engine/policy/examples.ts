@@ -1,0 +1,70 @@
+/**
+ * Every rule carries its own examples; they run when a policy loads cold and in `policy test`.
+ * A rule whose `match` examples do not fire, or whose `no_match` examples do, fails the load.
+ */
+import { assess, type AssessContext } from '../gate/assess.js';
+import { parseScript } from '../shell/parse.js';
+import { ruleCoversSegment } from '../whitelist/coverage.js';
+import type { Policy } from './load.js';
+
+export interface ExampleResult {
+  readonly rule: string;
+  readonly kind: 'rule' | 'whitelist';
+  readonly file: string;
+  readonly line: number;
+  readonly example: string;
+  readonly expect: 'match' | 'no_match';
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+/** A fixed working-hours instant, so examples never depend on when they run. */
+export const EXAMPLE_TIME = new Date('2026-01-07T12:00:00Z');
+
+const exampleContext: AssessContext = { now: EXAMPLE_TIME, history: null };
+
+export function runExamples(policy: Policy): ExampleResult[] {
+  const results: ExampleResult[] = [];
+  for (const rule of policy.rules) {
+    const { match = [], no_match = [] } = rule.definition.examples;
+    for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
+      for (const example of list) {
+        const hit = rule.matcher(parseScript(example), exampleContext) !== null;
+        const ok = expect === 'match' ? hit : !hit;
+        results.push({
+          rule: rule.id,
+          kind: 'rule',
+          file: rule.file,
+          line: rule.line,
+          example,
+          expect,
+          ok,
+          message: ok ? 'ok' : `example ${expect === 'match' ? 'does not match' : 'matches'}: ${JSON.stringify(example)}`,
+        });
+      }
+    }
+  }
+  const now = EXAMPLE_TIME.getTime();
+  for (const rule of policy.whitelist) {
+    const { match = [], no_match = [] } = rule.definition.examples;
+    for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
+      for (const example of list) {
+        // an example documents what the whole gate does: covered by this rule AND whitelisted
+        const a = assess(example, policy, exampleContext);
+        const covered = a.script.segments.length > 0 && a.script.segments.every((s) => ruleCoversSegment(rule, s, now));
+        const whitelisted = covered && a.would_decide === 'whitelisted';
+        const ok = expect === 'match' ? whitelisted : !whitelisted;
+        let message = 'ok';
+        if (!ok && expect === 'no_match') message = `example is whitelisted by this rule: ${JSON.stringify(example)}`;
+        else if (!ok && !covered) message = `example is not covered: ${JSON.stringify(example)}`;
+        else if (!ok) message = `example is covered but not whitelisted (${a.would_decide}, risk ${a.risk_score}${a.signals[0] ? `, ${a.signals[0].rule_id}` : ''}): ${JSON.stringify(example)}`;
+        results.push({ rule: rule.id, kind: 'whitelist', file: rule.file, line: rule.line, example, expect, ok, message });
+      }
+    }
+  }
+  return results;
+}
+
+export function checkExamples(policy: Policy): ExampleResult[] {
+  return runExamples(policy).filter((r) => !r.ok);
+}

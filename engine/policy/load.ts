@@ -1,0 +1,289 @@
+/**
+ * Load a policy directory: read the files, validate them against the published JSON Schemas,
+ * check ids and references, run every rule's examples, compile. The validated definitions are
+ * cached as JSON keyed by the hash of the files, so a warm start reads a few small files,
+ * hashes them and compiles closures: no YAML, no schema validation, no example runs.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { GateError, describeCause } from '../errors.js';
+import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
+import { PatternError } from '../whitelist/pattern.js';
+import { Compiler, type ScriptMatcher } from './match.js';
+import type { Category, GateDefinition, PolicySource, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
+
+/** Bumped when the cached form or the compiler changes meaning, so stale caches are ignored. */
+const CACHE_FORMAT = 1;
+
+export interface CompiledRule {
+  readonly id: string;
+  readonly category: Category;
+  readonly score: number;
+  readonly description: string;
+  readonly message: string;
+  readonly waivable: boolean;
+  readonly file: string;
+  readonly line: number;
+  readonly matcher: ScriptMatcher;
+  readonly definition: RuleDefinition;
+}
+
+export interface Policy {
+  readonly dir: string;
+  readonly revision: string;
+  readonly source: PolicySource;
+  readonly rules: readonly CompiledRule[];
+  readonly whitelist: readonly CompiledWhitelistRule[];
+  readonly gate: GateDefinition;
+}
+
+export interface LoadOptions {
+  /** Where to keep the compiled cache; no cache when omitted. */
+  readonly cacheDir?: string | undefined;
+  /**
+   * `enforce` (default): examples run on a cold load and any failure fails the load.
+   * `report`: examples are left to the caller (`policy test` reports every failure); nothing is
+   * cached, since the policy was not verified.
+   */
+  readonly examples?: 'enforce' | 'report';
+}
+
+interface PolicyFile {
+  readonly path: string;
+  readonly name: string;
+  readonly kind: 'gate' | 'rules' | 'whitelist';
+  readonly text: string;
+}
+
+function listFiles(dir: string): PolicyFile[] {
+  const files: PolicyFile[] = [];
+  const read = (path: string, kind: PolicyFile['kind']): void => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new GateError('policy-invalid', `cannot read policy file: ${describeCause(err)}`, { location: { file: path } });
+    }
+    files.push({ path, name: relative(dir, path), kind, text });
+  };
+  const yamlIn = (sub: string): string[] => {
+    try {
+      return readdirSync(join(dir, sub))
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => join(dir, sub, f));
+    } catch {
+      return [];
+    }
+  };
+  try {
+    readdirSync(dir);
+  } catch (err) {
+    throw new GateError('policy-invalid', `policy directory ${dir} cannot be read: ${describeCause(err)}`, {
+      hint: 'pass --policy DIR (or POLICY_GATE_POLICY) pointing at a directory with gate.yaml and rules/',
+    });
+  }
+  read(join(dir, 'gate.yaml'), 'gate');
+  const rules = yamlIn('rules');
+  if (rules.length === 0) throw new GateError('policy-invalid', `no rule files in ${join(dir, 'rules')}`, { location: { file: join(dir, 'rules') } });
+  for (const f of rules) read(f, 'rules');
+  for (const f of yamlIn('whitelist')) read(f, 'whitelist');
+  return files;
+}
+
+export function policyRevision(files: readonly { name: string; text: string }[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    h.update(f.name).update('\0').update(f.text).update('\0');
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+export async function loadPolicy(dir: string, options: LoadOptions = {}): Promise<Policy> {
+  const files = listFiles(dir);
+  const revision = policyRevision(files);
+  const cacheFile = options.cacheDir ? join(options.cacheDir, `policy-v${CACHE_FORMAT}-${revision.slice(7, 39)}.json`) : null;
+  let source: PolicySource | null = cacheFile ? readCache(cacheFile, revision) : null;
+  const cold = source === null;
+  if (!source) source = await validate(files, revision);
+  const policy = compile(dir, source);
+  const enforce = options.examples !== 'report';
+  if (cold && enforce) {
+    const { checkExamples } = await import('./examples.js');
+    const failures = checkExamples(policy);
+    if (failures.length > 0) {
+      const f = failures[0]!;
+      throw new GateError('policy-example-failed', `${f.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`, {
+        location: { file: f.file, line: f.line, rule: f.rule },
+        hint: 'run `policy-gate policy test` for every failure',
+      });
+    }
+  }
+  if (cold && enforce && cacheFile) writeCache(cacheFile, source);
+  return policy;
+}
+
+function readCache(file: string, revision: string): PolicySource | null {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { format: number; source: PolicySource };
+    if (parsed.format !== CACHE_FORMAT || parsed.source.revision !== revision) return null;
+    return parsed.source;
+  } catch {
+    return null;
+  }
+}
+
+function writeCache(file: string, source: PolicySource): void {
+  // a cache is an optimisation: failing to write it must never fail a check
+  try {
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ format: CACHE_FORMAT, source }), { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    /* ignored */
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// validation (cold path only)
+
+interface YamlDoc {
+  errors: { message: string; linePos?: [{ line: number; col: number }] }[];
+  toJS(): unknown;
+  getIn(path: (string | number)[], keepScalar: boolean): { range?: [number, number, number] } | undefined;
+}
+interface YamlModule {
+  parseDocument(text: string, options: { lineCounter: unknown; prettyErrors: boolean; uniqueKeys: boolean }): YamlDoc;
+  LineCounter: new () => { linePos(offset: number): { line: number; col: number } };
+}
+
+const require = createRequire(import.meta.url);
+
+type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+
+interface Parsed {
+  file: PolicyFile;
+  data: Record<string, unknown>;
+  lineOf: (path: (string | number)[]) => number;
+}
+
+function parseYaml(file: PolicyFile): Parsed {
+  const yaml = require('yaml') as YamlModule;
+  const lineCounter = new yaml.LineCounter();
+  const doc = yaml.parseDocument(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new GateError('policy-invalid', `YAML: ${e.message.split('\n')[0]}`, { location: { file: file.name, line: e.linePos?.[0]?.line } });
+  }
+  const data = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new GateError('policy-invalid', 'expected a mapping at the top of the file', { location: { file: file.name, line: 1 } });
+  }
+  const lineOf = (path: (string | number)[]): number => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (node?.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return 1;
+  };
+  return { file, data: data as Record<string, unknown>, lineOf };
+}
+
+function schemaError(p: Parsed, validator: Validator): never {
+  const err = validator.errors?.[0];
+  const path = (err?.instancePath ?? '').split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const list = path[0] === 'rules' || path[0] === 'whitelist' ? (p.data[path[0]] as { id?: string }[] | undefined) : undefined;
+  const rule = list && typeof path[1] === 'number' ? list[path[1]]?.id : undefined;
+  const where = err?.instancePath ? `${err.instancePath}: ` : '';
+  const extra = err?.params && 'additionalProperty' in err.params ? ` "${String(err.params.additionalProperty)}"` : err?.params && 'allowedValues' in err.params ? `: ${(err.params.allowedValues as unknown[]).join(', ')}` : '';
+  throw new GateError('policy-invalid', `schema: ${where}${err?.message ?? 'invalid'}${extra}`, {
+    location: { file: p.file.name, line: p.lineOf(path), ...(rule ? { rule } : {}) },
+  });
+}
+
+async function validate(files: readonly PolicyFile[], revision: string): Promise<PolicySource> {
+  const validators = (await import('./generated/validators.js')) as unknown as Record<'rules' | 'whitelist' | 'gate', Validator>;
+  const rules: PolicySource['rules'] = [];
+  const whitelist: PolicySource['whitelist'] = [];
+  const sets: Required<SetsDefinition> = { segments: {}, words: {} };
+  let gate: GateDefinition | null = null;
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const p = parseYaml(file);
+    const validator = validators[file.kind];
+    if (!validator(p.data)) schemaError(p, validator);
+    if (file.kind === 'gate') {
+      gate = p.data as unknown as GateDefinition;
+      const { medium, high, critical } = gate.levels;
+      if (!(medium < high && high < critical)) {
+        throw new GateError('policy-invalid', 'levels must rise: medium < high < critical', { location: { file: file.name, line: p.lineOf(['levels']) } });
+      }
+      continue;
+    }
+    if (file.kind === 'rules') {
+      const data = p.data as { rules?: RuleDefinition[]; sets?: SetsDefinition };
+      for (const [kind, defs] of [['segments', data.sets?.segments], ['words', data.sets?.words]] as const) {
+        for (const [name, def] of Object.entries(defs ?? {})) {
+          if (name in sets[kind]) throw new GateError('policy-invalid', `${kind} set "${name}" is defined twice`, { location: { file: file.name, line: p.lineOf(['sets', kind, name]) } });
+          (sets[kind] as Record<string, unknown>)[name] = def;
+        }
+      }
+      (data.rules ?? []).forEach((r, i) => {
+        const line = p.lineOf(['rules', i]);
+        const other = seen.get(r.id);
+        if (other) throw new GateError('policy-invalid', `duplicate rule id (first defined at ${other})`, { location: { file: file.name, line, rule: r.id } });
+        seen.set(r.id, `${file.name}:${line}`);
+        rules.push({ ...r, file: file.name, line });
+      });
+      continue;
+    }
+    const data = p.data as { whitelist: WhitelistRuleDefinition[] };
+    data.whitelist.forEach((w, i) => {
+      const line = p.lineOf(['whitelist', i]);
+      const key = `whitelist:${w.id}`;
+      const other = seen.get(key);
+      if (other) throw new GateError('policy-invalid', `duplicate whitelist id (first defined at ${other})`, { location: { file: file.name, line, rule: w.id } });
+      seen.set(key, `${file.name}:${line}`);
+      whitelist.push({ ...w, file: file.name, line });
+    });
+  }
+  if (!gate) throw new GateError('policy-invalid', 'gate.yaml is missing');
+  return { rules, sets, whitelist, gate, revision, files: files.map((f) => f.name) };
+}
+
+// -------------------------------------------------------------------------------------------------
+// compilation (every load)
+
+export function compile(dir: string, source: PolicySource): Policy {
+  const gate = source.gate;
+  const base = new Compiler(source.sets);
+  const rules: CompiledRule[] = source.rules.map((r) => {
+    const compiler = base.at({ file: r.file, line: r.line, rule: r.id });
+    return {
+      id: r.id,
+      category: r.category,
+      score: r.score ?? gate.severity_scores[r.severity ?? 'medium'],
+      description: r.description,
+      message: r.message ?? r.description,
+      waivable: r.waivable ?? true,
+      file: r.file,
+      line: r.line,
+      matcher: compiler.match(r.match),
+      definition: r,
+    };
+  });
+  const whitelist = source.whitelist.map((w) => {
+    try {
+      return compileWhitelistRule(w);
+    } catch (err) {
+      if (err instanceof PatternError) {
+        throw new GateError('policy-invalid', `pattern: ${err.message}`, { location: { file: w.file, line: w.line, rule: w.id } });
+      }
+      throw err;
+    }
+  });
+  return { dir, revision: source.revision, source, rules, whitelist, gate };
+}

@@ -1,0 +1,114 @@
+/**
+ * Paths as a rule sees them: `$HOME` written as `~`, duplicate slashes and `.`/`..` resolved
+ * lexically, so `//etc/../etc/shadow` and `"$HOME"/.ssh/id_rsa` meet the patterns written for
+ * them. Glob patterns: `*` within a path segment, `**` across segments, `?`, `[…]`, `{a,b}`.
+ * A pattern that starts with `/` or `~` is anchored; any other pattern matches a trailing part
+ * of the path (`.env` matches `config/.env` and `/srv/app/.env`).
+ */
+
+export interface PathContext {
+  /** The working directory of the command, for relative paths. */
+  readonly cwd?: string | undefined;
+  /** The home directory, so `/home/alice/.ssh` also reads as `~/.ssh`. */
+  readonly home?: string | undefined;
+}
+
+export function normalizePath(text: string): string {
+  let p = text.replace(/^(?:\$\{HOME\}|\$HOME)(?=\/|$)/, '~');
+  if (p === '') return p;
+  const absolute = p.startsWith('/');
+  const parts = p.split('/');
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === '' || part === '.') {
+      if (i === 0 && !absolute && part === '.') continue;
+      continue;
+    }
+    if (part === '..') {
+      const last = out[out.length - 1];
+      if (last !== undefined && last !== '..' && !(out.length === 1 && last.startsWith('~'))) out.pop();
+      else if (!absolute) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  p = (absolute ? '/' : '') + out.join('/');
+  return p === '' ? (absolute ? '/' : '.') : p;
+}
+
+/** The forms of a path worth matching: as written, resolved against cwd, with home as `~`. */
+export function pathForms(text: string, ctx: PathContext = {}): string[] {
+  const forms = new Set<string>();
+  const p = normalizePath(text);
+  forms.add(p);
+  let absolute: string | null = p.startsWith('/') ? p : null;
+  if (!absolute && ctx.cwd && ctx.cwd.startsWith('/') && !p.startsWith('~')) absolute = normalizePath(`${ctx.cwd}/${p}`);
+  if (absolute) {
+    forms.add(absolute);
+    const home = ctx.home?.replace(/\/+$/, '');
+    if (home && home !== '/' && (absolute === home || absolute.startsWith(`${home}/`))) forms.add(`~${absolute.slice(home.length)}`);
+    // /root is root's home: treat it like ~ for the patterns written with ~
+    if (absolute === '/root' || absolute.startsWith('/root/')) forms.add(`~${absolute.slice(5)}`);
+    const user = absolute.match(/^\/(?:home|Users)\/[^/]+(\/.*)?$/);
+    if (user) forms.add(`~${user[1] ?? ''}`);
+  }
+  return [...forms];
+}
+
+function escapeRegex(ch: string): string {
+  return ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function globBody(glob: string): string {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        // `**/` matches zero or more whole segments; a trailing `**` anything below
+        if (glob[i + 2] === '/') {
+          re += '(?:[^/]*/)*';
+          i += 2;
+        } else {
+          re += '.*';
+          i += 1;
+        }
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end === -1) re += '\\[';
+      else {
+        let cls = glob.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+        re += `[${cls.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else if (c === '{') {
+      const end = glob.indexOf('}', i + 1);
+      if (end === -1) re += '\\{';
+      else {
+        re += `(?:${glob.slice(i + 1, end).split(',').map(globBody).join('|')})`;
+        i = end;
+      }
+    } else re += escapeRegex(c);
+  }
+  return re;
+}
+
+export function compileGlob(glob: string): RegExp {
+  let g = glob.length > 1 ? glob.replace(/\/+$/, '') : glob;
+  // `dir/**` covers the directory itself too
+  const below = g.length > 3 && g.endsWith('/**');
+  if (below) g = g.slice(0, -3);
+  const anchored = g.startsWith('/') || g.startsWith('~');
+  const body = globBody(g) + (below ? '(?:/.*)?' : '');
+  return new RegExp(anchored ? `^${body}$` : `(?:^|/)${body}$`);
+}
+
+export function matchesAnyForm(regexes: readonly RegExp[], text: string, ctx: PathContext): boolean {
+  const forms = pathForms(text, ctx);
+  for (const re of regexes) for (const f of forms) if (re.test(f)) return true;
+  return false;
+}

@@ -1,0 +1,62 @@
+/**
+ * Policy test cases (policies/tests/*.yaml): end-to-end expectations for whole commands, easy
+ * to extend after every incident or false positive.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { GateError } from '../errors.js';
+import { assess } from '../gate/assess.js';
+import { levelRank } from '../risk/score.js';
+import { EXAMPLE_TIME } from './examples.js';
+import type { Policy } from './load.js';
+import type { PolicyTestCase } from './types.js';
+
+export interface PolicyTestResult {
+  readonly file: string;
+  readonly index: number;
+  readonly cmd: string;
+  readonly ok: boolean;
+  readonly failures: readonly string[];
+}
+
+const require = createRequire(import.meta.url);
+
+export async function runPolicyTests(policy: Policy): Promise<PolicyTestResult[]> {
+  const dir = join(policy.dir, 'tests');
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  } catch {
+    return [];
+  }
+  const { tests: validate } = (await import('./generated/validators.js')) as unknown as { tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] } };
+  const yaml = require('yaml') as { parse(text: string): unknown };
+  const results: PolicyTestResult[] = [];
+  for (const f of files) {
+    const name = join('tests', f);
+    let data: unknown;
+    try {
+      data = yaml.parse(readFileSync(join(dir, f), 'utf8'));
+    } catch (err) {
+      throw new GateError('policy-invalid', `YAML: ${(err as Error).message.split('\n')[0]}`, { location: { file: name } });
+    }
+    if (!validate(data)) {
+      const e = validate.errors?.[0];
+      throw new GateError('policy-invalid', `schema: ${e?.instancePath ?? ''} ${e?.message ?? 'invalid'}`, { location: { file: name } });
+    }
+    (data as { cases: PolicyTestCase[] }).cases.forEach((c, index) => {
+      const a = assess(c.cmd, policy, { now: c.now ? new Date(c.now) : EXAMPLE_TIME, history: null });
+      const failures: string[] = [];
+      const ids = a.signals.map((s) => s.rule_id);
+      if (c.level && a.risk_level !== c.level) failures.push(`level ${a.risk_level}, expected ${c.level}`);
+      if (c.min_level && levelRank(a.risk_level) < levelRank(c.min_level)) failures.push(`level ${a.risk_level}, expected at least ${c.min_level}`);
+      if (c.max_level && levelRank(a.risk_level) > levelRank(c.max_level)) failures.push(`level ${a.risk_level}, expected at most ${c.max_level}`);
+      if (c.decision && a.would_decide !== c.decision) failures.push(`decision ${a.would_decide}, expected ${c.decision}`);
+      for (const r of c.rules ?? []) if (!ids.includes(r)) failures.push(`rule ${r} did not fire`);
+      for (const r of c.not_rules ?? []) if (ids.includes(r)) failures.push(`rule ${r} fired`);
+      results.push({ file: name, index, cmd: c.cmd, ok: failures.length === 0, failures });
+    });
+  }
+  return results;
+}

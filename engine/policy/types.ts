@@ -1,0 +1,209 @@
+/**
+ * Policy definitions as they are written in YAML (after schema validation). Rules describe
+ * *what* to match; `match.ts` compiles them into evaluators once.
+ */
+import type { IssueCode, RedirectOp, Via, FlowKind } from '../shell/ir.js';
+
+export const CATEGORIES = [
+  'destruction',
+  'exfiltration',
+  'remote-exec',
+  'reverse-shell',
+  'persistence',
+  'privilege',
+  'credentials',
+  'evasion',
+  'tampering',
+  'network',
+  'recon',
+  'parser',
+  'context',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export type OneOrMany<T> = T | T[];
+
+/** A predicate on one decoded word. Several keys: all must hold. */
+export interface WordPredicate {
+  equals?: OneOrMany<string>;
+  prefix?: OneOrMany<string>;
+  suffix?: OneOrMany<string>;
+  contains?: OneOrMany<string>;
+  regex?: string;
+  /** Path globs, matched against the normalized path (see paths.ts). */
+  path?: OneOrMany<string>;
+  /** `user@host:path` or `host:path` (scp/rsync remote), or a URL with a host. */
+  remote?: boolean;
+  url?: boolean;
+  /** Inside the gate's own store, policy or key directories (or any `.policy-gate` directory). */
+  protected?: boolean;
+  dynamic?: boolean;
+  glob?: boolean;
+  /** A named word predicate from the sets file. */
+  ref?: string;
+  any?: WordPredicate[];
+  not?: WordPredicate;
+}
+
+export type WordMatch = string | WordPredicate;
+
+export interface ArgsPredicate {
+  any?: WordMatch;
+  all?: WordMatch;
+  none?: WordMatch;
+  /** The first positional arguments (words not starting with `-`), in order. */
+  positional?: OneOrMany<WordMatch>;
+  count?: { min?: number; max?: number };
+}
+
+export interface PayloadPredicate {
+  language?: OneOrMany<string>;
+  capabilities?: OneOrMany<string>;
+  capabilities_all?: string[];
+  regex?: string;
+  dynamic?: boolean;
+}
+
+export interface RedirectPredicate {
+  op?: OneOrMany<RedirectOp>;
+  fd?: OneOrMany<number>;
+  target?: WordMatch;
+  /** The here-document or here-string text. */
+  text?: WordMatch;
+}
+
+export interface AssignmentPredicate {
+  name?: OneOrMany<string>;
+  value?: WordMatch;
+  exported?: boolean;
+}
+
+/** A predicate on one segment. Several keys: all must hold. */
+export interface SegmentPredicate {
+  program?: OneOrMany<string>;
+  /** argv[0] as written when it has a slash. */
+  command_path?: WordMatch;
+  /** Flags present (any of them); short flags match inside bundles (`-rf` has `-r`). */
+  flags?: OneOrMany<string>;
+  flags_all?: string[];
+  no_flags?: OneOrMany<string>;
+  /** Subcommand words in order (`"delete namespace|ns"`), up to two option values before; a list gives alternatives. */
+  subcommand?: OneOrMany<string>;
+  args?: ArgsPredicate | WordMatch;
+  /** Regular expression over the decoded arguments joined by single spaces. */
+  argv_regex?: string;
+  wrapper?: OneOrMany<string>;
+  privileged?: boolean;
+  via?: OneOrMany<Via>;
+  nested?: boolean;
+  remote?: boolean;
+  background?: boolean;
+  dynamic_program?: boolean;
+  dynamic_args?: boolean;
+  payload?: PayloadPredicate;
+  /** The segment writes a file at a matching path (redirects, tee, cp, dd of=, sed -i …). */
+  writes?: WordMatch;
+  /** An argument or an input redirect matches (the segment reads it). */
+  reads?: WordMatch;
+  redirect?: RedirectPredicate;
+  assignment?: AssignmentPredicate;
+  ref?: string;
+  any?: SegmentPredicate[];
+  all?: SegmentPredicate[];
+  not?: SegmentPredicate;
+}
+
+export interface FlowPredicate {
+  from: SegmentPredicate;
+  to: SegmentPredicate;
+  kinds?: FlowKind[];
+}
+
+/** A match over a whole script. Several keys: all must hold. */
+export interface MatchDefinition {
+  segment?: SegmentPredicate;
+  flow?: FlowPredicate;
+  redirect?: RedirectPredicate & { segment?: SegmentPredicate };
+  assignment?: AssignmentPredicate;
+  issue?: OneOrMany<IssueCode>;
+  function?: { recursive?: boolean };
+  /** Segments matching each predicate, in this order. */
+  sequence?: SegmentPredicate[];
+  any?: MatchDefinition[];
+  all?: MatchDefinition[];
+}
+
+export interface Examples {
+  match?: string[];
+  no_match?: string[];
+}
+
+export interface RuleDefinition {
+  id: string;
+  category: Category;
+  severity?: Severity;
+  score?: number;
+  description: string;
+  message?: string;
+  waivable?: boolean;
+  match: MatchDefinition;
+  examples: Examples;
+  references?: string[];
+}
+
+export interface SetsDefinition {
+  segments?: Record<string, SegmentPredicate>;
+  words?: Record<string, WordPredicate>;
+}
+
+export interface WhitelistRuleDefinition {
+  id: string;
+  owner: string;
+  reason: string;
+  pattern: OneOrMany<string>;
+  /** Wrappers allowed around the command (`time`, `nice`). */
+  wrappers?: string[];
+  /** Environment assignments allowed before the command (`CI=1 npm test`). */
+  env?: string[];
+  expires?: string;
+  max_risk?: number;
+  examples: Examples;
+}
+
+export interface GateDefinition {
+  levels: { medium: number; high: number; critical: number };
+  deny_at: Severity;
+  whitelist_ceiling: number;
+  severity_scores: Record<Severity, number>;
+  damping: number;
+  timeouts: { default: number } & Partial<Record<Severity, number>>;
+  context: {
+    off_hours?: { timezone: string; working_days: string[]; start: string; end: string; score: number };
+    burst?: { max_commands: number; window_seconds: number; score: number };
+    novelty?: { score: number };
+  };
+}
+
+export interface PolicyTestCase {
+  cmd: string;
+  level?: Severity;
+  min_level?: Severity;
+  max_level?: Severity;
+  decision?: 'whitelisted' | 'denied' | 'pending';
+  rules?: string[];
+  not_rules?: string[];
+  now?: string;
+}
+
+/** Everything a policy directory defines, validated and normalized (cacheable JSON). */
+export interface PolicySource {
+  rules: (RuleDefinition & { file: string; line: number })[];
+  sets: SetsDefinition;
+  whitelist: (WhitelistRuleDefinition & { file: string; line: number })[];
+  gate: GateDefinition;
+  revision: string;
+  files: string[];
+}

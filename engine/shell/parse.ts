@@ -1,0 +1,1464 @@
+/**
+ * tree-sitter-bash → Script IR. The walker visits an allowlist of node kinds; anything else
+ * becomes an issue (the command is then never approved automatically) while its children are
+ * still searched for commands, so detection does not stop at a construct it does not know.
+ */
+import type { SyntaxNode } from 'tree-sitter';
+import { decodeNode, hasGlob, type DecodeSink } from './decode.js';
+import type {
+  Assignment,
+  Flow,
+  FlowKind,
+  FunctionDefinition,
+  Issue,
+  IssueCode,
+  Payload,
+  Redirect,
+  RedirectOp,
+  Script,
+  Segment,
+  Span,
+  Via,
+  Word,
+  WrapperUse,
+} from './ir.js';
+import { extractCommandLines, extractEscapes, scanCapabilities } from './payload.js';
+import {
+  COMMAND_CARRIERS,
+  COMMAND_VARIABLES,
+  INTERPRETERS,
+  SHELLS,
+  SHELL_VALUE_OPTIONS,
+  WRAPPERS,
+  type EscapeSyntax,
+  type WrapperSpec,
+} from './registry.js';
+import { escapeForDisplay, findHiddenCharacters } from './text.js';
+import { bashParser } from './tree-sitter.js';
+
+export const PARSE_LIMITS = Object.freeze({
+  /** Larger input is not parsed at all. */
+  maxBytes: 64 * 1024,
+  /** Payloads inside payloads (bash -c "bash -c '…'"). */
+  maxPayloadDepth: 8,
+  /** Syntactic nesting of statements. */
+  maxSyntaxDepth: 200,
+  maxSegments: 4096,
+  /** Wrappers around one command (sudo env nice timeout …). */
+  maxWrappers: 16,
+});
+
+export interface ParseOptions {
+  /** The input bytes were not valid UTF-8 (decoded with replacement characters). */
+  readonly invalidUtf8?: boolean;
+}
+
+/** A decoded word plus what the walker needs to parse a payload it carries. */
+interface WordEx extends Word {
+  /** Top-level offset where `text` appears verbatim, or null. */
+  readonly exact: number | null;
+  /** A command substitution produced part of the text. */
+  readonly substituted: boolean;
+}
+
+interface Frame {
+  /** Local offset → top-level offset, when the text maps linearly; else `fixed`. */
+  readonly offset: number | null;
+  readonly fixed: Span | null;
+  readonly via: Via;
+  readonly parent: number | null;
+  readonly depth: number;
+  readonly privileged: boolean;
+  readonly remote: string | null;
+}
+
+interface SegmentDraft {
+  id: number;
+  argv: WordEx[];
+  program: string | null;
+  path: string | null;
+  wrappers: WrapperUse[];
+  assignments: Assignment[];
+  redirects: Redirect[];
+  span: Span;
+  parent: number | null;
+  via: Via;
+  depth: number;
+  privileged: boolean;
+  remote: string | null;
+  background: boolean;
+  payload: Payload | null;
+  /** Reads a script (shell) or program (interpreter) from standard input. */
+  stdin: { kind: 'shell' } | { kind: 'interpreter'; language: string } | null;
+}
+
+interface PendingSubstitution {
+  node: SyntaxNode;
+  frame: Frame;
+}
+
+const SEGMENT_SPAN_KINDS = new Set(['command', 'declaration_command', 'unset_command']);
+
+function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i === -1 ? path : path.slice(i + 1);
+}
+
+function joinSpan(a: Span, b: Span): Span {
+  return [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
+}
+
+const VARIABLE_REF = /\$\{?#?!?([A-Za-z_][A-Za-z0-9_]*)/g;
+
+class Walker {
+  private readonly segments: SegmentDraft[] = [];
+  private readonly flows: Flow[] = [];
+  private readonly flowKeys = new Set<string>();
+  private readonly redirects: Redirect[] = [];
+  private readonly assignments: Assignment[] = [];
+  private readonly functions: FunctionDefinition[] = [];
+  private readonly issues: Issue[] = [];
+  private readonly issueKeys = new Set<string>();
+  /** Variable name → segments whose output it may hold (`x=$(curl …)`). */
+  private readonly variables = new Map<string, number[]>();
+  private syntaxDepth = 0;
+  /** ERROR nodes the walker understood (tree-sitter-bash misparses `3<>file`). */
+  private readonly tolerated = new Set<number>();
+
+  constructor(private readonly source: string) {}
+
+  run(options: ParseOptions): Script {
+    const source = this.source;
+    const hidden = findHiddenCharacters(source);
+    if (hidden.length > 0) {
+      const first = hidden[0]!;
+      const shown = [...new Set(hidden.map((h) => escapeForDisplay(String.fromCodePoint(h.codePoint))))].slice(0, 6).join(' ');
+      this.issue('hidden-characters', `${hidden.length} hidden or control character(s) that a reviewer may not see: ${shown}`, [first.index, first.index + 1]);
+    }
+    if (options.invalidUtf8) this.issue('invalid-utf8', 'the command is not valid UTF-8', [0, source.length]);
+    if (Buffer.byteLength(source, 'utf8') > PARSE_LIMITS.maxBytes) {
+      this.issue('too-large', `the command is larger than ${PARSE_LIMITS.maxBytes / 1024} KiB and was not parsed`, [0, source.length]);
+      return this.finish(hidden);
+    }
+    let text = source;
+    if (text.includes('\u0000')) {
+      this.issue('nul-byte', 'the command contains NUL bytes', [text.indexOf('\u0000'), text.indexOf('\u0000') + 1]);
+      text = text.replace(/\u0000/g, ' '); // same length, so spans still point into the source
+    }
+    if (text.trim() === '') {
+      this.issue('empty', 'the command is empty', [0, source.length]);
+      return this.finish(hidden);
+    }
+    const top: Frame = { offset: 0, fixed: null, via: 'top', parent: null, depth: 0, privileged: false, remote: null };
+    this.parseText(text, top);
+    if (this.segments.length === 0 && this.issues.length === 0) {
+      this.issue('empty', 'no command would run (only comments or assignments)', [0, source.length]);
+    }
+    return this.finish(hidden);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // bookkeeping
+
+  private span(frame: Frame, start: number, end: number): Span {
+    if (frame.fixed) return frame.fixed;
+    return [start + frame.offset!, end + frame.offset!];
+  }
+
+  private nodeSpan(frame: Frame, node: SyntaxNode): Span {
+    return this.span(frame, node.startIndex, node.endIndex);
+  }
+
+  private issue(code: IssueCode, message: string, span: Span): void {
+    const key = `${code}:${span[0]}:${span[1]}:${message}`;
+    if (this.issueKeys.has(key)) return;
+    this.issueKeys.add(key);
+    this.issues.push({ code, message, span });
+  }
+
+  private flow(from: number, to: number, kind: FlowKind): void {
+    if (from === to) return;
+    const key = `${from}>${to}:${kind}`;
+    if (this.flowKeys.has(key)) return;
+    this.flowKeys.add(key);
+    this.flows.push({ from, to, kind });
+  }
+
+  private child(frame: Frame, via: Via, parent: number | null, extra: Partial<Frame> = {}): Frame {
+    return { ...frame, via, parent, ...extra };
+  }
+
+  /** A frame for parsing the text of `word` as a nested script. */
+  private payloadFrame(frame: Frame, word: WordEx, via: Via, parent: number, extra: Partial<Frame> = {}): Frame {
+    const base = word.exact;
+    return {
+      offset: base,
+      fixed: base === null ? word.span : null,
+      via,
+      parent,
+      depth: frame.depth + 1,
+      privileged: frame.privileged,
+      remote: frame.remote,
+      ...extra,
+    };
+  }
+
+  private textFrame(frame: Frame, span: Span, via: Via, parent: number, extra: Partial<Frame> = {}): Frame {
+    return { offset: null, fixed: span, via, parent, depth: frame.depth + 1, privileged: frame.privileged, remote: frame.remote, ...extra };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // statements
+
+  private parseText(text: string, frame: Frame): number[] {
+    if (frame.depth > PARSE_LIMITS.maxPayloadDepth) {
+      this.issue('too-deep', `payloads nested more than ${PARSE_LIMITS.maxPayloadDepth} levels deep were not parsed`, this.span(frame, 0, text.length));
+      return [];
+    }
+    const tree = bashParser().parse(text);
+    const root = tree.rootNode;
+    const ids = this.block(root, frame);
+    if (root.hasError) this.reportErrors(root, frame);
+    return ids;
+  }
+
+  private reportErrors(root: SyntaxNode, frame: Frame): void {
+    const cursor = root.walk();
+    let reported = 0;
+    const visit = (): void => {
+      do {
+        const node = cursor.currentNode;
+        if (node.isMissing) {
+          this.issue('missing-token', `incomplete command: "${node.type}" is missing`, this.nodeSpan(frame, node));
+          reported++;
+        } else if (node.type === 'ERROR' && !this.tolerated.has(node.id)) {
+          const snippet = escapeForDisplay(node.text.slice(0, 40));
+          this.issue('parse-error', `bash syntax the parser could not read: ${JSON.stringify(snippet)}`, this.nodeSpan(frame, node));
+          reported++;
+        }
+        if (node.hasError && cursor.gotoFirstChild()) {
+          visit();
+          cursor.gotoParent();
+        }
+      } while (cursor.gotoNextSibling());
+    };
+    visit();
+    if (reported === 0 && this.tolerated.size === 0) this.issue('parse-error', 'bash syntax the parser could not read', this.span(frame, root.startIndex, root.endIndex));
+  }
+
+  /** Children that are statements, in order; `&` marks the preceding one as background. */
+  private block(node: SyntaxNode, frame: Frame): number[] {
+    const ids: number[] = [];
+    let previous: number[] = [];
+    for (const child of node.children) {
+      if (!child.isNamed) {
+        if (child.type === '&') for (const id of previous) this.segments[id]!.background = true;
+        continue;
+      }
+      previous = this.statement(child, frame);
+      ids.push(...previous);
+    }
+    return ids;
+  }
+
+  private statement(node: SyntaxNode, frame: Frame): number[] {
+    if (this.syntaxDepth >= PARSE_LIMITS.maxSyntaxDepth) {
+      this.issue('too-deep', `statements nested more than ${PARSE_LIMITS.maxSyntaxDepth} levels deep were not read`, this.nodeSpan(frame, node));
+      return [];
+    }
+    if (this.segments.length >= PARSE_LIMITS.maxSegments) {
+      this.issue('too-large', `more than ${PARSE_LIMITS.maxSegments} commands`, this.nodeSpan(frame, node));
+      return [];
+    }
+    this.syntaxDepth++;
+    try {
+      return this.statementInner(node, frame);
+    } finally {
+      this.syntaxDepth--;
+    }
+  }
+
+  private statementInner(node: SyntaxNode, frame: Frame): number[] {
+    switch (node.type) {
+      case 'program':
+      case 'subshell':
+      case 'do_group':
+      case 'else_clause':
+      case 'elif_clause':
+      case 'if_statement':
+      case 'while_statement':
+      case 'for_statement':
+      case 'c_style_for_statement':
+      case 'case_statement':
+      case 'case_item':
+      case 'compound_statement':
+      case 'negated_command':
+      case 'test_command':
+        return this.compound(node, frame);
+      case 'list':
+        return this.list(node, frame);
+      case 'pipeline':
+        return this.pipeline(node.namedChildren, frame);
+      case 'redirected_statement':
+        return this.redirected(node, frame);
+      case 'command':
+        return this.command(node, frame, [], []);
+      case 'declaration_command':
+      case 'unset_command':
+        return this.declaration(node, frame);
+      case 'variable_assignment':
+        this.assignment(node, frame, null, false);
+        return [];
+      case 'variable_assignments':
+        for (const a of node.namedChildren) this.assignment(a, frame, null, false);
+        return [];
+      case 'function_definition':
+        return this.functionDefinition(node, frame);
+      case 'comment':
+        return [];
+      case 'ERROR':
+        // reported by reportErrors; still look inside for commands to score
+        return this.compound(node, frame);
+      default:
+        if (this.isExpression(node)) {
+          this.expression(node, frame, frame.parent);
+          return [];
+        }
+        this.issue('unknown-construct', `unsupported bash construct "${node.type}"`, this.nodeSpan(frame, node));
+        return this.compound(node, frame);
+    }
+  }
+
+  private isExpression(node: SyntaxNode): boolean {
+    return /expression$|^(word|string|raw_string|number|concatenation|simple_expansion|expansion|command_substitution|process_substitution|arithmetic_expansion|ansi_c_string|translated_string|variable_name|special_variable_name|subscript|test_operator|extglob_pattern|regex|brace_expression|array|heredoc_body|heredoc_start|heredoc_end|heredoc_content|file_descriptor)$/.test(node.type);
+  }
+
+  /** Statements and expressions inside a compound node: run them, collect their segments. */
+  private compound(node: SyntaxNode, frame: Frame): number[] {
+    const ids: number[] = [];
+    let previous: number[] = [];
+    for (const child of node.children) {
+      if (!child.isNamed) {
+        if (child.type === '&') for (const id of previous) this.segments[id]!.background = true;
+        continue;
+      }
+      if (this.isExpression(child)) {
+        this.expression(child, frame, frame.parent);
+        previous = [];
+      } else {
+        previous = this.statement(child, frame);
+        ids.push(...previous);
+      }
+    }
+    return ids;
+  }
+
+  /** `a && b || c` nests to the left; walk it without recursion. */
+  private list(node: SyntaxNode, frame: Frame): number[] {
+    const chain: SyntaxNode[] = [];
+    let current: SyntaxNode | null = node;
+    while (current && current.type === 'list') {
+      const named: SyntaxNode[] = current.namedChildren;
+      chain.unshift(...named.slice(1));
+      current = named[0] ?? null;
+    }
+    if (current) chain.unshift(current);
+    const ids: number[] = [];
+    for (const part of chain) ids.push(...this.statement(part, frame));
+    return ids;
+  }
+
+  private pipeline(elements: SyntaxNode[], frame: Frame, head: number[] = []): number[] {
+    const groups: number[][] = head.length > 0 ? [head] : [];
+    for (const element of elements) {
+      if (element.type === 'comment') continue;
+      groups.push(this.statement(element, frame));
+    }
+    for (let i = 0; i + 1 < groups.length; i++) {
+      for (const a of groups[i]!) for (const b of groups[i + 1]!) this.flow(a, b, 'pipe');
+    }
+    this.feedLiterals(groups, frame);
+    return groups.flat();
+  }
+
+  private redirected(node: SyntaxNode, frame: Frame): number[] {
+    const body = node.childForFieldName('body');
+    const redirectNodes: SyntaxNode[] = [];
+    for (const child of node.namedChildren) {
+      if (child.type === 'file_redirect' || child.type === 'heredoc_redirect' || child.type === 'herestring_redirect') redirectNodes.push(child);
+    }
+    if (body && body.type === 'command') {
+      return this.command(body, frame, redirectNodes, []);
+    }
+    const ids = body ? this.statement(body, frame) : [];
+    const continuation: number[] = [];
+    const pending: PendingSubstitution[] = [];
+    for (const r of redirectNodes) {
+      const { redirect, after } = this.redirect(r, frame, ids, [], pending);
+      if (redirect) this.attachRedirect(redirect, ids);
+      continuation.push(...after(ids));
+    }
+    this.runSubstitutions(pending, ids.length === 1 ? ids[0]! : null);
+    return [...ids, ...continuation];
+  }
+
+  private attachRedirect(redirect: Redirect, ids: readonly number[]): void {
+    this.redirects.push(redirect);
+    for (const id of ids) this.segments[id]!.redirects.push(redirect);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // words
+
+  private decode(node: SyntaxNode, frame: Frame, substitutions: PendingSubstitution[]): WordEx {
+    return this.decodeRun([node], frame, substitutions);
+  }
+
+  /** Adjacent nodes with no space between them are one word to bash. */
+  private decodeRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx {
+    let text = '';
+    let unquoted = '';
+    let dynamic = false;
+    let substituted = false;
+    let exactLocal: number | null = nodes.length === 1 ? -1 : null;
+    const sink: DecodeSink = {
+      substitution: (n) => {
+        substituted ||= n.type === 'command_substitution' || n.type === 'process_substitution';
+        substitutions.push({ node: n, frame });
+      },
+      unknown: (n) => {
+        if (n.type !== 'ERROR') this.issue('unknown-construct', `unsupported bash construct "${n.type}" in a word`, this.nodeSpan(frame, n));
+      },
+    };
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const part = decodeNode(n, sink);
+      // `$"…"` (a translated string) arrives as a `$` token and a string
+      const translated = !n.isNamed && n.type === '$' && nodes[i + 1]?.type === 'string';
+      if (!translated) text += part.text;
+      unquoted += part.unquoted === '' ? '\u0000' : part.unquoted;
+      dynamic ||= part.dynamic;
+      if (exactLocal === -1) exactLocal = part.exact;
+    }
+    const first = nodes[0]!;
+    const last = nodes[nodes.length - 1]!;
+    const span = this.span(frame, first.startIndex, last.endIndex);
+    const exact = exactLocal === null || exactLocal === -1 || frame.fixed ? null : exactLocal + frame.offset!;
+    return { text, dynamic, glob: hasGlob(unquoted), span, exact, substituted };
+  }
+
+  /** Group argument nodes into words: nodes that touch belong to the same word. */
+  private words(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx[] {
+    const out: WordEx[] = [];
+    let run: SyntaxNode[] = [];
+    for (const n of nodes) {
+      if (run.length > 0 && n.startIndex !== run[run.length - 1]!.endIndex) {
+        out.push(this.decodeRun(run, frame, substitutions));
+        run = [];
+      }
+      run.push(n);
+    }
+    if (run.length > 0) out.push(this.decodeRun(run, frame, substitutions));
+    return out;
+  }
+
+  /** Expressions (test conditions, arithmetic, for-lists, case values) run only their substitutions. */
+  private expression(node: SyntaxNode, frame: Frame, owner: number | null): void {
+    const pending: PendingSubstitution[] = [];
+    const visit = (n: SyntaxNode): void => {
+      if (n.type === 'command_substitution' || n.type === 'process_substitution') pending.push({ node: n, frame });
+      else for (const c of n.namedChildren) visit(c);
+    };
+    visit(node);
+    this.runSubstitutions(pending, owner);
+  }
+
+  private runSubstitutions(pending: PendingSubstitution[], owner: number | null): number[] {
+    const produced: number[] = [];
+    for (const { node, frame } of pending) {
+      const isProcess = node.type === 'process_substitution';
+      const via: Via = isProcess ? 'process-substitution' : 'substitution';
+      const ids = this.compound(node, this.child(frame, via, owner ?? frame.parent));
+      produced.push(...ids);
+      if (owner === null) continue;
+      const writesInto = isProcess && node.child(0)?.type === '>(';
+      for (const id of ids) {
+        if (writesInto) this.flow(owner, id, 'process-substitution');
+        else this.flow(id, owner, isProcess ? 'process-substitution' : 'substitution');
+      }
+    }
+    return produced;
+  }
+
+  private variableFlows(words: readonly WordEx[], owner: number): void {
+    for (const w of words) {
+      if (!w.dynamic) continue;
+      for (const m of w.text.matchAll(VARIABLE_REF)) {
+        for (const from of this.variables.get(m[1]!) ?? []) this.flow(from, owner, 'variable');
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // assignments and declarations
+
+  private assignment(node: SyntaxNode, frame: Frame, segment: number | null, exported: boolean): Assignment | null {
+    const nameNode = node.childForFieldName('name');
+    const valueNode = node.childForFieldName('value');
+    if (!nameNode) return null;
+    const pending: PendingSubstitution[] = [];
+    const value = valueNode ? this.decode(valueNode, frame, pending) : null;
+    const produced = this.runSubstitutions(pending, segment);
+    const name = nameNode.type === 'subscript' ? (nameNode.childForFieldName('name')?.text ?? nameNode.text) : nameNode.text;
+    const a: Assignment = { name, value: value ? plainWord(value) : null, span: this.nodeSpan(frame, node), segment, exported };
+    this.assignments.push(a);
+    // the variable now holds what the substitutions printed, or what variables it copies held
+    const sources = [...produced];
+    if (value) for (const m of value.text.matchAll(VARIABLE_REF)) sources.push(...(this.variables.get(m[1]!) ?? []));
+    if (sources.length > 0) this.variables.set(name, [...new Set([...(this.variables.get(name) ?? []), ...sources])]);
+    if (value && COMMAND_VARIABLES.has(name)) this.commandString(value, frame, segment, 'shell');
+    return a;
+  }
+
+  private declaration(node: SyntaxNode, frame: Frame): number[] {
+    const keyword = node.child(0);
+    if (!keyword) return [];
+    const pending: PendingSubstitution[] = [];
+    const argNodes: SyntaxNode[] = [];
+    const assignmentNodes: SyntaxNode[] = [];
+    for (const c of node.namedChildren) {
+      if (c.type === 'variable_assignment') assignmentNodes.push(c);
+      argNodes.push(c);
+    }
+    const name: WordEx = {
+      text: keyword.text,
+      dynamic: false,
+      glob: false,
+      span: this.nodeSpan(frame, keyword),
+      exact: frame.fixed ? null : keyword.startIndex + frame.offset!,
+      substituted: false,
+    };
+    const args = this.words(argNodes, frame, pending);
+    const id = this.newSegment([name, ...args], frame, this.nodeSpan(frame, node), [], [], null);
+    const exported = keyword.text === 'export' || args.some((a) => /^-[a-zA-Z]*x/.test(a.text));
+    for (const a of assignmentNodes) {
+      const assigned = this.assignment(a, frame, id, exported);
+      if (assigned) this.segments[id]!.assignments.push(assigned);
+    }
+    this.runSubstitutions(pending, id);
+    this.variableFlows(args, id);
+    return [id];
+  }
+
+  private functionDefinition(node: SyntaxNode, frame: Frame): number[] {
+    const name = node.childForFieldName('name')?.text ?? '?';
+    this.issue('function-definition', `defines a shell function "${escapeForDisplay(name)}": its body runs whenever it is called`, this.nodeSpan(frame, node));
+    const body = node.childForFieldName('body');
+    const ids = body ? this.statement(body, frame) : [];
+    const pending: PendingSubstitution[] = [];
+    for (const r of node.childrenForFieldName('redirect')) {
+      const { redirect } = this.redirect(r, frame, ids, [], pending);
+      if (redirect) this.attachRedirect(redirect, ids);
+    }
+    this.runSubstitutions(pending, null);
+    this.functions.push({ name, span: this.nodeSpan(frame, node), segments: ids });
+    return ids;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // redirects
+
+  /**
+   * Decode one redirect. Substitutions inside it are appended to `pending` for the caller to
+   * run once the owning segment exists; stray destinations go to `extraArgs`.
+   */
+  private redirect(
+    node: SyntaxNode,
+    frame: Frame,
+    owners: readonly number[],
+    extraArgs: SyntaxNode[],
+    pending: PendingSubstitution[],
+    nextRedirect?: SyntaxNode,
+  ): { redirect: Redirect | null; after: (ids: number[]) => number[]; fdForNext: number | null } {
+    let op: RedirectOp | null = null;
+    let fd: number | null = null;
+    let target: WordEx | null = null;
+    let text: WordEx | undefined;
+    let fdForNext: number | null = null;
+    let after: (ids: number[]) => number[] = () => [];
+    const span = this.nodeSpan(frame, node);
+
+    if (node.type === 'file_redirect') {
+      const destinations = node.childrenForFieldName('destination');
+      for (const c of node.children) {
+        if (c.type === 'file_descriptor') fd = Number(c.text);
+        else if (!c.isNamed && isRedirectOp(c.type)) op = op === '<' && c.type === '>' ? '<>' : (c.type as RedirectOp);
+        else if (c.type === 'ERROR' && c.text.trim() === '>' && op === '<') {
+          // tree-sitter-bash reads `3<>file` as `<`, ERROR(`>`), file
+          op = '<>';
+          this.tolerated.add(c.id);
+        }
+      }
+      const [first, ...rest] = destinations;
+      if (first) target = this.decode(first, frame, pending);
+      for (const extra of rest) {
+        // `cmd >& file 0>&1` arrives with `0` as a second destination: it is the next redirect's fd
+        if (extra.type === 'number' && nextRedirect && extra.endIndex === nextRedirect.startIndex) fdForNext = Number(extra.text);
+        else extraArgs.push(extra);
+      }
+    } else if (node.type === 'herestring_redirect') {
+      op = '<<<';
+      const d = node.childForFieldName('descriptor');
+      if (d) fd = Number(d.text);
+      const value = node.namedChildren.filter((c) => c.type !== 'file_descriptor');
+      if (value.length > 0) text = this.decodeRun(value, frame, pending);
+    } else if (node.type === 'heredoc_redirect') {
+      op = node.children.some((c) => c.type === '<<-') ? '<<-' : '<<';
+      const d = node.childForFieldName('descriptor');
+      if (d) fd = Number(d.text);
+      const start = node.children.find((c) => c.type === 'heredoc_start');
+      const body = node.children.find((c) => c.type === 'heredoc_body');
+      const quoted = start ? /['"\\]/.test(start.text) : false;
+      if (body) text = this.heredocText(body, frame, quoted, op === '<<-', pending);
+      // tree-sitter-bash hangs what follows `<<EOF` on the same line inside the redirect
+      const pipeline = node.children.find((c) => c.type === 'pipeline');
+      const right = node.childForFieldName('right');
+      const inner = node.childrenForFieldName('redirect');
+      after = (ids) => {
+        const more: number[] = [];
+        const innerPending: PendingSubstitution[] = [];
+        for (const r of inner) {
+          const res = this.redirect(r, frame, ids, [], innerPending);
+          if (res.redirect) this.attachRedirect(res.redirect, ids);
+        }
+        this.runSubstitutions(innerPending, ids.length === 1 ? ids[0]! : null);
+        if (pipeline) more.push(...this.pipeline(pipeline.namedChildren, frame, ids).filter((id) => !ids.includes(id)));
+        if (right) more.push(...this.statement(right, frame));
+        return more;
+      };
+    }
+    if (op === null) {
+      this.issue('unknown-construct', `unsupported redirect "${escapeForDisplay(node.text.slice(0, 20))}"`, span);
+      return { redirect: null, after, fdForNext };
+    }
+    const redirect: Redirect = {
+      op,
+      fd,
+      target: target ? plainWord(target) : null,
+      segments: [...owners],
+      span,
+      ...(text ? { text: plainWord(text) } : {}),
+    };
+    if (text) this.redirectTexts.set(redirect, text);
+    return { redirect, after, fdForNext };
+  }
+
+  private readonly redirectTexts = new Map<Redirect, WordEx>();
+
+  private heredocText(body: SyntaxNode, frame: Frame, quoted: boolean, stripTabs: boolean, pending: PendingSubstitution[]): WordEx {
+    let dynamic = false;
+    if (!quoted) {
+      const visit = (n: SyntaxNode): void => {
+        for (const c of n.namedChildren) {
+          if (c.type === 'command_substitution' || c.type === 'process_substitution') {
+            pending.push({ node: c, frame });
+            dynamic = true;
+          } else if (c.type === 'simple_expansion' || c.type === 'expansion' || c.type === 'arithmetic_expansion') {
+            dynamic = true;
+            visit(c);
+          }
+        }
+      };
+      visit(body);
+    }
+    let text = body.text;
+    if (stripTabs) text = text.replace(/^\t+/gm, '');
+    const exact = !stripTabs && !frame.fixed && (quoted || !text.includes('\\')) ? body.startIndex + frame.offset! : null;
+    return { text, dynamic, glob: false, span: this.nodeSpan(frame, body), exact, substituted: dynamic };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // commands
+
+  private command(node: SyntaxNode, frame: Frame, outerRedirects: SyntaxNode[], extra: SyntaxNode[]): number[] {
+    const pending: PendingSubstitution[] = [];
+    const prefix: SyntaxNode[] = [];
+    let nameNode: SyntaxNode | null = null;
+    const argNodes: SyntaxNode[] = [];
+    const redirectNodes: SyntaxNode[] = [];
+    const children = node.children;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      const field = node.fieldNameForChild(i);
+      if (field === 'name') nameNode = c;
+      else if (field === 'argument') argNodes.push(c);
+      else if (field === 'redirect' || c.type.endsWith('_redirect')) redirectNodes.push(c);
+      else if (c.type === 'variable_assignment') prefix.push(c);
+      else if (c.type === 'subshell') argNodes.push(c);
+      else if (c.type === 'comment') continue;
+      else if (c.isNamed && c.type !== 'command_name') argNodes.push(c);
+    }
+    const allRedirects = [...redirectNodes, ...outerRedirects];
+    // tree-sitter-bash reads the `0` of `sh 0<&2` as an argument: it is the redirect's descriptor
+    const fdOverride = new Map<SyntaxNode, number>();
+    for (const r of allRedirects) {
+      const k = argNodes.findIndex((a) => a.endIndex === r.startIndex && /^\d+$/.test(a.text) && !r.children.some((c) => c.type === 'file_descriptor'));
+      if (k !== -1) {
+        fdOverride.set(r, Number(argNodes[k]!.text));
+        argNodes.splice(k, 1);
+      }
+    }
+    // decode redirects first: their stray destinations are arguments (`echo a > b c`)
+    const extraArgs: SyntaxNode[] = [...extra];
+    const resolved: { redirect: Redirect | null; after: (ids: number[]) => number[] }[] = [];
+    let fdCarry: number | null = null;
+    const placeholderOwners: number[] = [];
+    for (let i = 0; i < allRedirects.length; i++) {
+      const r = allRedirects[i]!;
+      const res = this.redirect(r, frame, placeholderOwners, extraArgs, pending, allRedirects[i + 1]);
+      const fd = fdOverride.get(r) ?? fdCarry;
+      if (res.redirect && fd !== null && res.redirect.fd === null) {
+        const fixed = { ...res.redirect, fd };
+        const t = this.redirectTexts.get(res.redirect);
+        if (t) this.redirectTexts.set(fixed, t);
+        res.redirect = fixed;
+      }
+      fdCarry = res.fdForNext;
+      resolved.push(res);
+    }
+    const nameWord = nameNode ? this.decodeRun(nameNode.children.length > 0 ? nameNode.children : [nameNode], frame, pending) : null;
+    const argWords = this.words([...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending);
+    const words = nameWord ? [nameWord, ...argWords] : argWords;
+    const span = this.nodeSpan(frame, node);
+    const redirects = resolved.map((r) => r.redirect).filter((r): r is Redirect => r !== null);
+    if (words.length === 0) {
+      // only redirects and assignments (`> file`, `FOO=1 <in`): no program runs
+      for (const a of prefix) this.assignment(a, frame, null, false);
+      for (const r of redirects) this.redirects.push(r);
+      this.runSubstitutions(pending, frame.parent);
+      return [];
+    }
+    const ids = this.buildSegment(words, frame, span, prefix, redirects, pending);
+    const id = ids[0]!;
+    const more: number[] = [];
+    for (const r of resolved) more.push(...r.after([id]));
+    return [...ids, ...more];
+  }
+
+  /**
+   * One segment from decoded words: wrappers unwrapped, then whatever the program runs in turn
+   * (a shell's -c string, eval's text, ssh's remote command, find -exec, an interpreter's code,
+   * options that carry commands) parsed into nested segments. Returns the segment first, then
+   * the nested segments that share its standard input and output.
+   */
+  private buildSegment(
+    words: WordEx[],
+    frame: Frame,
+    span: Span,
+    prefixNodes: SyntaxNode[],
+    redirects: Redirect[],
+    pending: PendingSubstitution[],
+  ): number[] {
+    let argv = words;
+    const wrappers: WrapperUse[] = [];
+    const envWords: WordEx[] = [];
+    let privileged = frame.privileged;
+    let shellString: { word: WordEx; via: Via } | null = null;
+    let joinedShellString: WordEx[] | null = null;
+    for (let n = 0; ; n++) {
+      if (n >= PARSE_LIMITS.maxWrappers) {
+        this.issue('too-deep', `more than ${PARSE_LIMITS.maxWrappers} nested wrappers`, span);
+        break;
+      }
+      const head = argv[0];
+      if (!head || head.dynamic || head.glob) break;
+      const name = basename(head.text);
+      const spec = WRAPPERS[name];
+      if (!spec) break;
+      const u = unwrap(argv, spec);
+      if (spec.privileged) privileged = true;
+      envWords.push(...u.assignments);
+      if (u.commandString) {
+        shellString = { word: u.commandString, via: 'command-string' };
+        break;
+      }
+      if (spec.runsShellString && u.inner.length > 0 && !u.execForm) {
+        joinedShellString = u.inner;
+        break;
+      }
+      if (u.noCommand || u.inner.length === 0) break;
+      wrappers.push({ name, argv: argv.slice(0, argv.length - u.inner.length).map((w) => w.text), span: joinSpan(head.span, argv[argv.length - u.inner.length - 1]!.span) });
+      argv = u.inner;
+    }
+
+    const head = argv[0]!;
+    const dynamicName = head.dynamic || head.glob;
+    const program = dynamicName ? null : basename(head.text);
+    const id = this.newSegment(argv, frame, span, wrappers, redirects, program, privileged);
+    for (const r of redirects) {
+      (r.segments as number[]).push(id);
+      this.redirects.push(r);
+    }
+    const seg = this.segments[id]!;
+    for (const a of prefixNodes) {
+      const assigned = this.assignment(a, frame, id, false);
+      if (assigned) seg.assignments.push(assigned);
+    }
+    for (const w of envWords) {
+      const eq = w.text.indexOf('=');
+      const a: Assignment = {
+        name: w.text.slice(0, eq),
+        value: plainWord({ ...w, text: w.text.slice(eq + 1) }),
+        span: w.span,
+        segment: id,
+        exported: true,
+      };
+      seg.assignments.push(a);
+      this.assignments.push(a);
+      if (COMMAND_VARIABLES.has(a.name)) this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, id, 'shell');
+    }
+    this.runSubstitutions(pending, id);
+    this.variableFlows(words, id);
+    if (dynamicName) {
+      this.issue('dynamic-command', `the command name ${JSON.stringify(escapeForDisplay(head.text))} is only known at run time`, head.span);
+    }
+
+    const shared: number[] = [];
+    const inner = { ...frame, privileged };
+    if (shellString) shared.push(...this.shellPayload(shellString.word, inner, id, shellString.via));
+    if (joinedShellString) shared.push(...this.joinedPayload(joinedShellString, inner, id, program === 'watch' ? 'watch' : 'command-string'));
+    if (program !== null && !shellString && !joinedShellString) shared.push(...this.programPayloads(seg, inner));
+    // a here-document or here-string feeds the program's standard input
+    for (const r of redirects) {
+      const text = this.redirectTexts.get(r);
+      if (text && (r.fd === null || r.fd === 0)) shared.push(...this.feedStdin(seg, text, inner));
+    }
+    return [id, ...shared];
+  }
+
+  private newSegment(
+    argv: WordEx[],
+    frame: Frame,
+    span: Span,
+    wrappers: WrapperUse[],
+    redirects: Redirect[],
+    program: string | null,
+    privileged = frame.privileged,
+  ): number {
+    const head = argv[0];
+    const id = this.segments.length;
+    const name = program ?? (head && !head.dynamic && !head.glob ? basename(head.text) : null);
+    this.segments.push({
+      id,
+      argv,
+      program: name,
+      path: head && name !== null && head.text.includes('/') ? head.text : null,
+      wrappers,
+      assignments: [],
+      redirects: [...redirects],
+      span,
+      parent: frame.parent,
+      via: frame.via,
+      depth: frame.depth,
+      privileged,
+      remote: frame.remote,
+      background: false,
+      payload: null,
+      stdin: null,
+    });
+    return id;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // what programs run in turn
+
+  private programPayloads(seg: SegmentDraft, frame: Frame): number[] {
+    const program = seg.program!;
+    const argv = seg.argv;
+    const out: number[] = [];
+    if (SHELLS.has(program)) {
+      const inv = shellInvocation(argv);
+      if (inv.command) out.push(...this.shellPayload(inv.command, frame, seg.id, 'shell-c'));
+      else if (inv.readsStdin) seg.stdin = { kind: 'shell' };
+    } else if (program === 'eval') {
+      const args = argv.slice(1);
+      if (args.length === 1) out.push(...this.shellPayload(args[0]!, frame, seg.id, 'eval'));
+      else if (args.length > 1) out.push(...this.joinedPayload(args, frame, seg.id, 'eval'));
+    } else if (program === 'ssh' || program === 'autossh') {
+      const inv = sshInvocation(argv);
+      if (inv.command.length > 0) {
+        const extra = { remote: inv.host };
+        out.push(...(inv.command.length === 1
+          ? this.shellPayload(inv.command[0]!, frame, seg.id, 'ssh', extra)
+          : this.joinedPayload(inv.command, frame, seg.id, 'ssh', extra)));
+      }
+    } else if (program === 'find') {
+      out.push(...this.findExec(seg, frame));
+    } else if (program === 'parallel') {
+      const cmd = parallelCommand(argv);
+      if (cmd.length > 0) out.push(...this.joinedPayload(cmd, frame, seg.id, 'parallel'));
+    } else if (program === 'alias') {
+      this.issue('alias-definition', 'defines an alias: later commands may not be what they look like', seg.span);
+      for (const w of argv.slice(1)) {
+        const eq = w.text.indexOf('=');
+        if (eq > 0) out.push(...this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, seg.id, 'shell'));
+      }
+    }
+    const interpreter = INTERPRETERS[program];
+    if (interpreter) out.push(...this.interpreterPayload(seg, frame, interpreter.language));
+    const carrier = COMMAND_CARRIERS[program];
+    if (carrier) {
+      for (const { word, syntax } of carriedCommands(argv, carrier)) out.push(...this.commandString(word, frame, seg.id, syntax));
+    }
+    return out;
+  }
+
+  private shellPayload(word: WordEx, frame: Frame, parent: number, via: Via, extra: Partial<Frame> = {}): number[] {
+    if (word.substituted) {
+      this.issue('dynamic-payload', `runs code produced at run time: ${JSON.stringify(escapeForDisplay(word.text.slice(0, 60)))}`, word.span);
+      return [];
+    }
+    return this.parseText(word.text, this.payloadFrame(frame, word, via, parent, extra));
+  }
+
+  private joinedPayload(words: WordEx[], frame: Frame, parent: number, via: Via, extra: Partial<Frame> = {}): number[] {
+    if (words.some((w) => w.substituted)) {
+      this.issue('dynamic-payload', 'runs code produced at run time', joinSpan(words[0]!.span, words[words.length - 1]!.span));
+      return [];
+    }
+    const text = words.map((w) => w.text).join(' ');
+    return this.parseText(text, this.textFrame(frame, joinSpan(words[0]!.span, words[words.length - 1]!.span), via, parent, extra));
+  }
+
+  private commandString(word: WordEx, frame: Frame, parent: number | null, syntax: EscapeSyntax): number[] {
+    const owner = parent ?? frame.parent;
+    if (syntax === 'shell') {
+      let w = word;
+      // a leading `!` marks a shell alias or escape in git and hg configuration
+      if (w.text.startsWith('!')) w = { ...w, text: w.text.slice(1), exact: w.exact === null ? null : w.exact + 1 };
+      if (owner === null) return this.parseText(w.text, { ...this.payloadFrame(frame, w, 'command-string', 0), parent: null });
+      return this.shellPayload(w, frame, owner, 'command-string');
+    }
+    const out: number[] = [];
+    for (const line of extractEscapes(word.text, syntax)) {
+      out.push(...this.parseText(line, { ...this.textFrame(frame, word.span, 'command-string', owner ?? 0), parent: owner }));
+    }
+    return out;
+  }
+
+  private findExec(seg: SegmentDraft, frame: Frame): number[] {
+    const out: number[] = [];
+    const argv = seg.argv;
+    for (let i = 1; i < argv.length; i++) {
+      const t = argv[i]!.text;
+      if (t !== '-exec' && t !== '-execdir' && t !== '-ok' && t !== '-okdir') continue;
+      let j = i + 1;
+      while (j < argv.length && argv[j]!.text !== ';' && argv[j]!.text !== '+') j++;
+      const cmd = argv.slice(i + 1, j);
+      if (cmd.length > 0) {
+        const span = joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span);
+        out.push(...this.buildSegment(cmd, this.child(frame, 'find-exec', seg.id), span, [], [], []));
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  private interpreterPayload(seg: SegmentDraft, frame: Frame, language: string): number[] {
+    const spec = INTERPRETERS[seg.program!]!;
+    const code = interpreterCode(seg.argv, spec);
+    if (code === 'stdin') {
+      seg.stdin = { kind: 'interpreter', language };
+      return [];
+    }
+    if (!code) return [];
+    return this.setPayload(seg, frame, language, code);
+  }
+
+  private setPayload(seg: SegmentDraft, frame: Frame, language: string, code: WordEx): number[] {
+    seg.payload = {
+      language,
+      text: code.text,
+      dynamic: code.dynamic,
+      capabilities: scanCapabilities(code.text),
+      span: code.span,
+    };
+    const out: number[] = [];
+    for (const line of extractCommandLines(code.text, language)) {
+      out.push(...this.parseText(line, this.textFrame(frame, code.span, 'interpreter', seg.id)));
+    }
+    return out;
+  }
+
+  /** Text that reaches a program's standard input: a script for a shell, code for an interpreter. */
+  private feedStdin(seg: SegmentDraft, text: WordEx, frame: Frame): number[] {
+    if (!seg.stdin) return [];
+    if (seg.stdin.kind === 'shell') {
+      return this.shellPayload(text, frame, seg.id, 'shell-stdin');
+    }
+    if (seg.payload) return [];
+    return this.setPayload(seg, frame, seg.stdin.language, text);
+  }
+
+  /**
+   * `echo 'rm -rf /' | sh`, `printf … | base64 -d | bash`, `cat <<EOF | python3`: when a
+   * pipeline's producer prints a literal (after known decoders), the consumer's script is known.
+   */
+  private feedLiterals(groups: number[][], frame: Frame): void {
+    for (let i = 0; i + 1 < groups.length; i++) {
+      const producer = groups[i]!.length === 1 ? this.segments[groups[i]![0]!]! : null;
+      if (!producer) continue;
+      const literal = literalOutput(producer, this.redirectTexts);
+      if (literal === null) continue;
+      let { text } = literal;
+      let source: WordEx | null = literal.word;
+      let j = i + 1;
+      while (j < groups.length && groups[j]!.length >= 1) {
+        const consumer = this.segments[groups[j]![0]!]!;
+        const decoded = applyDecoder(consumer, text);
+        if (decoded !== undefined) {
+          if (decoded === null) break;
+          text = decoded;
+          source = null;
+          j++;
+          continue;
+        }
+        if (consumer.stdin) {
+          const word: WordEx = source ?? { text, dynamic: false, glob: false, span: literal.span, exact: null, substituted: false };
+          const ids = this.feedStdin(consumer, word, this.child(frame, frame.via, frame.parent, { privileged: consumer.privileged }));
+          for (const id of ids) this.flow(producer.id, id, 'literal');
+        }
+        break;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private finish(hidden: ReturnType<typeof findHiddenCharacters>): Script {
+    const segments: Segment[] = this.segments.map((s) => ({
+      id: s.id,
+      argv: s.argv.map(plainWord),
+      program: s.program,
+      path: s.path,
+      wrappers: s.wrappers,
+      assignments: s.assignments,
+      redirects: s.redirects,
+      span: s.span,
+      parent: s.parent,
+      via: s.via,
+      depth: s.depth,
+      privileged: s.privileged,
+      remote: s.remote,
+      background: s.background,
+      payload: s.payload,
+    }));
+    return {
+      source: this.source,
+      segments,
+      flows: this.flows,
+      redirects: [...new Set(this.redirects)],
+      assignments: this.assignments,
+      functions: this.functions,
+      issues: this.issues,
+      hidden,
+    };
+  }
+}
+
+function plainWord(w: WordEx | Word): Word {
+  return { text: w.text, dynamic: w.dynamic, glob: w.glob, span: w.span };
+}
+
+const REDIRECT_OPS = new Set(['<', '>', '>>', '>|', '<>', '&>', '&>>', '>&', '<&', '<<', '<<-', '<<<', '>&-', '<&-']);
+function isRedirectOp(type: string): boolean {
+  return REDIRECT_OPS.has(type);
+}
+
+// -------------------------------------------------------------------------------------------------
+// option grammars
+
+interface Unwrapped {
+  inner: WordEx[];
+  assignments: WordEx[];
+  commandString: WordEx | null;
+  noCommand: boolean;
+  /** `watch -x`: the words are an argv, not a shell string. */
+  execForm: boolean;
+}
+
+function optionValue(word: string, options: readonly string[] | undefined): { option: string; attached: string | null } | null {
+  if (!options) return null;
+  for (const o of options) {
+    if (word === o) return { option: o, attached: null };
+    if (o.startsWith('--') && word.startsWith(`${o}=`)) return { option: o, attached: word.slice(o.length + 1) };
+    if (!o.startsWith('--') && o.length === 2 && word.startsWith(o) && word.length > 2) return { option: o, attached: word.slice(2) };
+  }
+  return null;
+}
+
+function unwrap(argv: WordEx[], spec: WrapperSpec): Unwrapped {
+  const result: Unwrapped = { inner: [], assignments: [], commandString: null, noCommand: false, execForm: false };
+  let positionals = spec.positionals ?? 0;
+  let i = 1;
+  const split: WordEx[] = [];
+  for (; i < argv.length; i++) {
+    const w = argv[i]!;
+    const t = w.text;
+    if (w.dynamic) break;
+    if (t === '--') {
+      i++;
+      break;
+    }
+    if (spec.assignments && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t)) {
+      result.assignments.push(w);
+      continue;
+    }
+    if (t.startsWith('-') && t !== '-' && !(positionals === 0 && spec.firstPositionalIsProgram)) {
+      if (spec.noCommandOptions?.includes(t)) result.noCommand = true;
+      if (t === '-x' || t === '--exec') result.execForm = true;
+      const cs = optionValue(t, spec.commandStringOptions);
+      if (cs) {
+        const value = cs.attached !== null ? { ...w, text: cs.attached, exact: null } : argv[++i];
+        if (value) result.commandString = value;
+        continue;
+      }
+      const ss = optionValue(t, spec.splitStringOptions);
+      if (ss) {
+        const value = cs === null && ss.attached !== null ? ss.attached : argv[++i]?.text;
+        if (value !== undefined) for (const part of splitWords(value)) split.push({ ...w, text: part, exact: null });
+        continue;
+      }
+      const vo = optionValue(t, spec.valueOptions);
+      if (vo) {
+        if (vo.attached === null) i++;
+        continue;
+      }
+      if (!t.startsWith('--') && spec.valueOptions) {
+        // bundled short options: the last one may take the next word (`sudo -Eu root`)
+        const letters = t.slice(1);
+        let consumed = false;
+        for (let k = 0; k < letters.length; k++) {
+          if (spec.noCommandOptions?.includes(`-${letters[k]}`)) result.noCommand = true;
+          if (spec.valueOptions.includes(`-${letters[k]}`)) {
+            if (k === letters.length - 1) i++;
+            consumed = true;
+            break;
+          }
+        }
+        if (consumed) continue;
+      }
+      continue;
+    }
+    if (positionals > 0) {
+      positionals--;
+      continue;
+    }
+    break;
+  }
+  if (spec.commandStringOptions && result.commandString === null) {
+    // `su root -c 'cmd'`: options may follow the positional
+    for (let k = i; k < argv.length; k++) {
+      const cs = optionValue(argv[k]!.text, spec.commandStringOptions);
+      if (cs) {
+        result.commandString = cs.attached !== null ? { ...argv[k]!, text: cs.attached, exact: null } : (argv[k + 1] ?? null);
+        break;
+      }
+    }
+    if (result.commandString) return result;
+  }
+  if (result.commandString) return result;
+  if (spec.commandOnlyAsString) {
+    // `su - alice`, `su alice arg…`: a login shell for that user, not a command named alice
+    result.noCommand = true;
+    return result;
+  }
+  result.inner = [...split, ...argv.slice(i)];
+  return result;
+}
+
+/** A minimal word splitter for `env -S 'a b'`: whitespace, single and double quotes. */
+function splitWords(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g)) out.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return out;
+}
+
+interface ShellInvocation {
+  command: WordEx | null;
+  readsStdin: boolean;
+}
+
+function shellInvocation(argv: readonly WordEx[]): ShellInvocation {
+  let c = false;
+  let s = false;
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    const t = w.text;
+    if (t === '--' || t === '-') {
+      const rest = argv[i + 1];
+      if (c) return { command: rest ?? null, readsStdin: false };
+      return { command: null, readsStdin: rest === undefined };
+    }
+    if (!w.dynamic && (t.startsWith('-') || t.startsWith('+')) && t.length > 1) {
+      if (SHELL_VALUE_OPTIONS.has(t)) {
+        i++;
+        continue;
+      }
+      if (t.startsWith('--')) {
+        if (t === '--rcfile' || t === '--init-file') i++;
+        continue;
+      }
+      const letters = t.slice(1);
+      if (t.startsWith('-') && letters.includes('c')) c = true;
+      if (t.startsWith('-') && letters.includes('s')) s = true;
+      if (letters.endsWith('o') || letters.endsWith('O')) i++;
+      continue;
+    }
+    if (c) return { command: w, readsStdin: false };
+    if (s) return { command: null, readsStdin: true };
+    return { command: null, readsStdin: false }; // a script file
+  }
+  return { command: null, readsStdin: !c };
+}
+
+const SSH_VALUE_OPTIONS = new Set('bcDEeFIiJLlmOopQRSWwB'.split('').map((l) => `-${l}`));
+
+function sshInvocation(argv: readonly WordEx[]): { host: string | null; command: WordEx[] } {
+  for (let i = 1; i < argv.length; i++) {
+    const t = argv[i]!.text;
+    if (t === '--') return { host: argv[i + 1]?.text ?? null, command: argv.slice(i + 2) };
+    if (t.startsWith('-') && t.length > 1) {
+      const letters = t.slice(1);
+      for (let k = 0; k < letters.length; k++) {
+        if (SSH_VALUE_OPTIONS.has(`-${letters[k]}`)) {
+          if (k === letters.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    return { host: t, command: argv.slice(i + 1) };
+  }
+  return { host: null, command: [] };
+}
+
+function parallelCommand(argv: readonly WordEx[]): WordEx[] {
+  const valueOptions = new Set(['-j', '--jobs', '-S', '--sshlogin', '-a', '--arg-file', '-d', '--delimiter', '-I', '--colsep', '-N', '-n', '--max-args', '--joblog', '--results', '--tmpdir', '--timeout', '--delay']);
+  let i = 1;
+  for (; i < argv.length; i++) {
+    const t = argv[i]!.text;
+    if (t === '--') {
+      i++;
+      break;
+    }
+    if (t.startsWith('-')) {
+      if (valueOptions.has(t)) i++;
+      continue;
+    }
+    break;
+  }
+  const cmd: WordEx[] = [];
+  for (; i < argv.length; i++) {
+    const t = argv[i]!.text;
+    if (t === ':::' || t === '::::' || t === ':::+' || t === '::::+') break;
+    cmd.push(argv[i]!);
+  }
+  return cmd;
+}
+
+function interpreterCode(argv: readonly WordEx[], spec: (typeof INTERPRETERS)[string]): WordEx | 'stdin' | null {
+  let sawPositional = false;
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    const t = w.text;
+    if (spec.codeOptions.includes(t)) return argv[i + 1] ?? null;
+    const attached = spec.codeOptions.find((o) => o.length === 2 && t.startsWith(o) && t.length > 2 && !t.startsWith('--'));
+    if (attached) return { ...w, text: t.slice(2), exact: w.exact === null ? null : w.exact + 2 };
+    // perl -le 'code', python -Bc 'code': a code option bundled after flags
+    if (/^-[A-Za-z]+$/.test(t) && spec.codeOptions.some((o) => o.length === 2 && t.endsWith(o[1]!))) return argv[i + 1] ?? null;
+    if (t === '-') return 'stdin';
+    // a module or a program file runs instead of inline code
+    if (t === '-m' || (spec.language === 'awk' && t === '-f')) return null;
+    if (t === '--') {
+      sawPositional = true;
+      break;
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      if (spec.valueOptions?.includes(t)) i++;
+      continue;
+    }
+    if (spec.programIsFirstPositional) return w;
+    sawPositional = true;
+    break;
+  }
+  return sawPositional ? null : spec.programIsFirstPositional ? null : 'stdin';
+}
+
+interface Carried {
+  word: WordEx;
+  syntax: EscapeSyntax;
+}
+
+function carriedCommands(argv: readonly WordEx[], spec: (typeof COMMAND_CARRIERS)[string]): Carried[] {
+  const out: Carried[] = [];
+  const take = (w: WordEx, text: string, syntax: EscapeSyntax, offset: number | null): void => {
+    out.push({ word: { ...w, text, exact: w.exact === null || offset === null ? null : w.exact + offset }, syntax });
+  };
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    const t = w.text;
+    let matched = false;
+    for (const [key, syntax] of Object.entries(spec.options ?? {})) {
+      const space = key.indexOf(' ');
+      if (space !== -1) {
+        // `-o Key=` / `-c alias.`: an option, then a word starting with a prefix
+        const opt = key.slice(0, space);
+        const prefix = key.slice(space + 1);
+        const valueWord = t === opt ? argv[i + 1] : t.startsWith(opt) && t.length > opt.length ? { ...w, text: t.slice(opt.length), exact: w.exact === null ? null : w.exact + opt.length } : undefined;
+        if (!valueWord || !valueWord.text.toLowerCase().startsWith(prefix.toLowerCase())) continue;
+        const rest = valueWord.text.slice(prefix.length);
+        const eq = prefix.endsWith('=') ? -1 : rest.indexOf('=');
+        const start = prefix.length + (eq === -1 ? 0 : eq + 1);
+        take(valueWord, valueWord.text.slice(start), syntax, start);
+        if (t === opt) i++;
+        matched = true;
+        break;
+      }
+      if (key.endsWith('=') || key.endsWith('.')) {
+        if (t.startsWith(key)) {
+          let value = t.slice(key.length);
+          if (key.includes(':')) value = value.split(',')[0]!;
+          take(w, value, syntax, key.length);
+          matched = true;
+          break;
+        }
+        continue;
+      }
+      if (t === key) {
+        const next = argv[i + 1];
+        if (next) take(next, next.text, syntax, 0);
+        i++;
+        matched = true;
+        break;
+      }
+      if (key.startsWith('--') && t.startsWith(`${key}=`)) {
+        take(w, t.slice(key.length + 1), syntax, key.length + 1);
+        matched = true;
+        break;
+      }
+      if (!key.startsWith('--') && key.length === 2 && t.startsWith(key) && t.length > 2) {
+        take(w, t.slice(2), syntax, 2);
+        matched = true;
+        break;
+      }
+    }
+    if (matched) continue;
+    for (const [prefix, syntax] of Object.entries(spec.prefixes ?? {})) {
+      if (t.startsWith(prefix)) {
+        take(w, t.slice(prefix.length).split(',')[0]!, syntax, prefix.length);
+        matched = true;
+        break;
+      }
+    }
+    if (!matched && spec.positionals && !t.startsWith('-')) take(w, t, spec.positionals, 0);
+  }
+  return out;
+}
+
+interface Literal {
+  text: string;
+  /** The word that holds exactly this text, so nested spans stay precise. */
+  word: WordEx | null;
+  span: Span;
+}
+
+/** What a producer prints when it is known without running anything. */
+function literalOutput(seg: SegmentDraft, texts: Map<Redirect, WordEx>): Literal | null {
+  const args = seg.argv.slice(1);
+  if (args.some((a) => a.dynamic || a.glob)) return null;
+  const span = args.length > 0 ? joinSpan(args[0]!.span, args[args.length - 1]!.span) : seg.span;
+  const text = literalText(seg, args, texts);
+  if (text === null) return null;
+  if (text instanceof Object) return { text: text.text, word: text, span: text.span };
+  const only = args.length === 1 && args[0]!.text === text ? args[0]! : null;
+  return { text, word: only, span };
+}
+
+function literalText(seg: SegmentDraft, args: WordEx[], texts: Map<Redirect, WordEx>): string | WordEx | null {
+  switch (seg.program) {
+    case 'echo': {
+      let i = 0;
+      let escapes = false;
+      while (i < args.length && /^-[neE]+$/.test(args[i]!.text)) {
+        if (args[i]!.text.includes('e')) escapes = true;
+        i++;
+      }
+      const text = args.slice(i).map((a) => a.text).join(' ');
+      return escapes ? text.replace(/\\(x[0-9a-fA-F]{1,2}|0[0-7]{0,3}|[abefnrtv\\])/g, (m) => (m === '\\\\' ? '\\' : m === '\\n' ? '\n' : m === '\\t' ? '\t' : m)) : text;
+    }
+    case 'printf': {
+      if (args.length === 0) return null;
+      let fmt = args[0]!.text;
+      const rest = args.slice(1).map((a) => a.text);
+      if (fmt === '--' && args[1]) fmt = args[1].text;
+      let k = 0;
+      fmt = fmt.replace(/%[sb]/g, () => rest[k++] ?? '');
+      return fmt.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+    }
+    case 'cat': {
+      if (args.length > 0 && !(args.length === 1 && args[0]!.text === '-')) return null;
+      for (const r of seg.redirects) {
+        const t = texts.get(r);
+        if (t && !t.dynamic) return t;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Known decoders in a pipeline. undefined: not a decoder (the consumer is reached); null: a
+ * decoder whose output cannot be computed (stop following the literal); else the decoded text.
+ */
+function applyDecoder(seg: SegmentDraft, text: string): string | null | undefined {
+  const args = seg.argv.slice(1).map((a) => a.text);
+  const has = (...flags: string[]): boolean => args.some((a) => flags.includes(a));
+  switch (seg.program) {
+    case 'base64':
+    case 'b64decode':
+    case 'base32':
+      if (seg.program === 'b64decode' || has('-d', '--decode', '-D')) {
+        if (seg.program === 'base32') return null;
+        const clean = text.replace(/\s+/g, '');
+        if (!/^[A-Za-z0-9+/=_-]*$/.test(clean)) return null;
+        return Buffer.from(clean, 'base64').toString('utf8');
+      }
+      return undefined;
+    case 'xxd':
+      if (has('-r') && (has('-p') || has('-ps') || has('-r -p'))) {
+        const clean = text.replace(/\s+/g, '');
+        return /^[0-9a-fA-F]*$/.test(clean) ? Buffer.from(clean, 'hex').toString('utf8') : null;
+      }
+      return undefined;
+    case 'rev':
+      return text.split('\n').map((l) => [...l].reverse().join('')).join('\n');
+    case 'gunzip':
+    case 'zcat':
+    case 'openssl':
+    case 'tr':
+    case 'sed':
+      return null;
+    default:
+      return undefined;
+  }
+}
+
+/** Parse a command text into the Script IR. Never throws on any input string. */
+export function parseScript(source: string, options: ParseOptions = {}): Script {
+  return new Walker(source).run(options);
+}
+
+export { SEGMENT_SPAN_KINDS };

@@ -1,0 +1,145 @@
+/**
+ * Interpreter one-liners (`python -c`, `perl -e`, `awk '…'`, …) are scanned for the obvious:
+ * what the code can do (capabilities) and the shell command lines it hands to the system, which
+ * the walker then parses as nested segments. Anything subtler stays opaque: the payload text is
+ * kept so rules can match it, and a reviewer sees it.
+ */
+
+export type Capability =
+  | 'exec'
+  | 'shell'
+  | 'network'
+  | 'listen'
+  | 'fd-dup'
+  | 'pty'
+  | 'delete'
+  | 'write'
+  | 'decode'
+  | 'eval'
+  | 'env'
+  | 'setuid';
+
+export const CAPABILITIES: readonly Capability[] = [
+  'exec', 'shell', 'network', 'listen', 'fd-dup', 'pty', 'delete', 'write', 'decode', 'eval', 'env', 'setuid',
+];
+
+const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RegExp]> = [
+  ['exec', /\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|pty\.spawn|system\s*\(|system\s+["'`]|exec\s*\(|exec\s+["'`/]|shell_exec|passthru|proc_open|popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*`|%x\{|\bqx[{(/]|\bspawn\s+\S)/],
+  ['exec', /`[^`]*`/],
+  ['shell', /(?:\/bin\/|\b)(?:ba|z|da|k|c|tc)?sh\b(?:["'\s;)]|$)|\bcmd(?:\.exe)?\s*\/c\b|\/bin\/sh|\/bin\/bash/],
+  ['network', /\b(?:socket|Socket|connect\s*\(|fsockopen|TCPSocket|TCPServer|UDPSocket|IO::Socket|Net::|LWP|HTTP::|urlopen|urllib|requests\.|http\.client|httplib|http\.get|https\.get|http\.request|net\.connect|net\.createConnection|require\(\s*['"](?:net|http|https|dgram|tls)['"]|fetch\s*\(|XMLHttpRequest|curl_exec|curl_init|file_get_contents\s*\(\s*["']https?:|fopen\s*\(\s*["']https?:|open-uri|URI\.open|java\.net\.|ftplib|smtplib|paramiko|websocket)/],
+  ['listen', /\b(?:bind|listen|accept|createServer|TCPServer|ServerSocket|stream_socket_server)\s*\(/],
+  ['fd-dup', /\bdup2?\s*\(|\bfileno\s*\(|[0-2]?<&\s*\d|>&\s*\d|\bIO\.(?:for_fd|new)\s*\(\s*\d|redirectErrorStream|STDIN->fdopen|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["'][<>]&/],
+  ['pty', /\bpty\.spawn|\bopenpty\b|\bforkpty\b|\bPTY\.spawn/],
+  ['delete', /\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|Path\([^)]*\)\.unlink|\.unlink\s*\(|os\.remove)/],
+  ['write', /\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|fs\.(?:write|append)File|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|>>?\s*["'$]/],
+  ['decode', /\b(?:b64decode|base64\.decodebytes|decode_base64|base64_decode|atob\s*\(|Buffer\.from\s*\([^)]*base64|unpack\s*\(\s*["']m|codecs\.decode|zlib\.decompress|gzinflate|str_rot13|fromCharCode|unhexlify|bytes\.fromhex|\.decode\s*\(\s*["'](?:hex|base64|rot13))/],
+  ['eval', /\b(?:eval|exec|compile|assert)\s*\(\s*(?!["'])|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/],
+  ['env', /\bos\.environ|\bprocess\.env|\bENV\s*\[|\bgetenv\s*\(|\$ENV\{|\bSystem\.getenv/],
+  ['setuid', /\b(?:os\.set(?:e|re|res)?uid|set(?:e|re|res)?uid\s*\(|POSIX::setuid|Process::Sys\.setuid|posix_setuid|process\.setuid|Process\.uid\s*=|\$<\s*=|\$>\s*=)/],
+];
+
+export function scanCapabilities(code: string): Capability[] {
+  const found = new Set<Capability>();
+  for (const [capability, pattern] of CAPABILITY_PATTERNS) {
+    if (!found.has(capability) && pattern.test(code)) found.add(capability);
+  }
+  return [...found];
+}
+
+function unescapeLiteral(body: string): string {
+  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)/gs, (_m, esc: string) => {
+    if (esc.length > 1 && (esc[0] === 'x' || esc[0] === 'u')) return String.fromCharCode(parseInt(esc.slice(1), 16));
+    switch (esc) {
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      default:
+        return esc;
+    }
+  });
+}
+
+function quoteWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+const STRING = String.raw`(?:"((?:\\.|[^"\\])*)"|'((?:\\.|[^'\\])*)'|` + '`' + String.raw`((?:\\.|[^` + '`' + String.raw`\\])*)` + '`' + ')';
+const EXEC_CALL = new RegExp(
+  String.raw`(?:os\.(?:system|popen|exec[lv]p?e?)|subprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)|commands\.getoutput|pty\.spawn|\bsystem|\bexec|shell_exec|passthru|\bpopen|proc_open|pcntl_exec|execSync|execFileSync|execFile|spawnSync|\bspawn|os\.execute|io\.popen|IO\.popen|Kernel\.(?:system|exec|spawn)|getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|callCommand|run-shell-command|shell-command|\bterm)` +
+    String.raw`\s*(?:\(\s*)?(?:\[\s*|\{\s*|(?:array|Array|List\.of)\s*\(\s*)?` + STRING + String.raw`((?:\s*,\s*` + STRING + ')*)',
+  'g',
+);
+const TRAILING_STRINGS = new RegExp(String.raw`\s*,\s*` + STRING, 'g');
+const BACKTICKS = /(?:^|[^\w$])`([^`]+)`|%x\{([^}]*)\}|\bqx\{([^}]*)\}|\bqx\(([^)]*)\)/g;
+const AWK_PIPES = /"([^"]+)"\s*\|\s*getline|\|\s*"([^"]+)"/g;
+const SPAWN_WORD = /\bspawn\s+([^;}\n]+)/g;
+
+/**
+ * The shell command lines a piece of interpreter code hands to the system, when they are string
+ * literals: `os.system("rm -rf /")`, `system("/bin/sh")`, `subprocess.call(["rm", "-rf", "/"])`,
+ * `` `id` ``, `exec "/bin/sh"`. List forms are joined into one command line.
+ */
+export function extractCommandLines(code: string, language: string): string[] {
+  const lines: string[] = [];
+  for (const m of code.matchAll(EXEC_CALL)) {
+    const first = unescapeLiteral(m[1] ?? m[2] ?? m[3] ?? '');
+    const rest = m[4] ?? '';
+    const words = [first];
+    for (const r of rest.matchAll(TRAILING_STRINGS)) words.push(unescapeLiteral(r[1] ?? r[2] ?? r[3] ?? ''));
+    // a list form (argv) is quoted word by word; a single string is already a command line
+    lines.push(words.length > 1 ? words.map(quoteWord).join(' ') : first);
+  }
+  if (language === 'perl' || language === 'ruby' || language === 'php') {
+    for (const m of code.matchAll(BACKTICKS)) lines.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
+  }
+  if (language === 'awk') {
+    for (const m of code.matchAll(AWK_PIPES)) lines.push(m[1] ?? m[2] ?? '');
+  }
+  if (language === 'tcl') {
+    for (const m of code.matchAll(SPAWN_WORD)) lines.push(m[1] ?? '');
+  }
+  if (language === 'julia') {
+    for (const m of code.matchAll(/run\s*\(\s*`([^`]*)`/g)) lines.push(m[1] ?? '');
+  }
+  return lines.map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+/**
+ * Shell escapes inside another program's language: vim's `:!cmd`, `:shell`, `:terminal`; the
+ * `!cmd` / `\! cmd` / `.shell cmd` / `system cmd` of debuggers, SQL shells and mailers; rpm's
+ * `%(cmd)`; make's `$(shell cmd)`; TeX's `\write18{cmd}`.
+ */
+export function extractEscapes(text: string, syntax: 'vim' | 'bang' | 'rpm' | 'make' | 'tex'): string[] {
+  const out: string[] = [];
+  switch (syntax) {
+    case 'vim': {
+      for (const part of text.split(/\s*\|\s*(?=:|!|sh\b|shell\b|term)/)) {
+        const p = part.replace(/^\s*:?\s*/, '');
+        let m: RegExpMatchArray | null;
+        if ((m = p.match(/^!\s*(.+)$/s))) out.push(m[1]!);
+        else if (/^sh(?:ell)?\s*$/.test(p)) out.push('sh');
+        else if ((m = p.match(/^term(?:inal)?(?:\s+(.*))?$/s))) out.push(m[1]?.trim() || 'sh');
+        else if ((m = p.match(/^(?:py3?|python3?|lua|perl|ruby|rub)\s+(.*)$/s))) out.push(`python3 -c ${quoteWord(m[1]!)}`);
+        else if ((m = p.match(/^call\s+system\s*\(\s*["'](.*)["']\s*\)/s))) out.push(m[1]!);
+      }
+      break;
+    }
+    case 'bang': {
+      const m = text.match(/^\s*(?:\\!|!|\.shell\s|\.system\s|system\s|shell\s)\s*(.*)$/s);
+      if (m && m[1]!.trim()) out.push(m[1]!);
+      break;
+    }
+    case 'rpm':
+      for (const m of text.matchAll(/%\(([^)]*)\)/g)) out.push(m[1]!);
+      break;
+    case 'make':
+      for (const m of text.matchAll(/\$\(shell\s+([^)]*)\)/g)) out.push(m[1]!);
+      break;
+    case 'tex':
+      for (const m of text.matchAll(/\\(?:immediate\\)?write18\s*\{([^}]*)\}/g)) out.push(m[1]!);
+      break;
+  }
+  return out.map((l) => l.trim()).filter((l) => l.length > 0);
+}
