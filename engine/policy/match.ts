@@ -164,12 +164,17 @@ export class Compiler {
     }
     const wrappers = list(p.wrapper);
     if (wrappers.length > 0) tests.push((s) => s.wrappers.some((w) => wrappers.includes(w.name)));
+    if (p.wrapper_argv_regex !== undefined) {
+      const re = this.regex(p.wrapper_argv_regex);
+      tests.push((s) => s.wrappers.some((w) => re.test(w.argv.join(' '))));
+    }
     if (p.privileged !== undefined) tests.push((s) => s.privileged === p.privileged);
     const vias = list(p.via);
     if (vias.length > 0) tests.push((s) => vias.includes(s.via));
     if (p.nested !== undefined) tests.push((s) => (s.parent !== null) === p.nested);
     if (p.remote !== undefined) tests.push((s) => (s.remote !== null) === p.remote);
     if (p.background !== undefined) tests.push((s) => s.background === p.background);
+    if (p.piped !== undefined) tests.push((s, sc) => sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal')) === p.piped);
     if (p.dynamic_program !== undefined) tests.push((s) => (s.program === null) === p.dynamic_program);
     if (p.dynamic_args !== undefined) tests.push((s) => s.argv.slice(1).some((w) => w.dynamic) === p.dynamic_args);
     if (p.payload !== undefined) tests.push(this.payload(p.payload));

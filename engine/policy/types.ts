@@ -96,11 +96,15 @@ export interface SegmentPredicate {
   /** Regular expression over the decoded arguments joined by single spaces. */
   argv_regex?: string;
   wrapper?: OneOrMany<string>;
+  /** Regular expression over a wrapper's own words (`systemd-run --on-calendar …`). */
+  wrapper_argv_regex?: string;
   privileged?: boolean;
   via?: OneOrMany<Via>;
   nested?: boolean;
   remote?: boolean;
   background?: boolean;
+  /** Standard input comes from a pipe. */
+  piped?: boolean;
   dynamic_program?: boolean;
   dynamic_args?: boolean;
   payload?: PayloadPredicate;

@@ -29,11 +29,11 @@ export type Via =
   | 'eval'
   | 'ssh'
   | 'find-exec'
-  | 'xargs'
   | 'watch'
   | 'parallel'
   | 'command-string'
-  | 'interpreter';
+  | 'interpreter'
+  | 'container';
 
 export interface WrapperUse {
   readonly name: string;
@@ -181,9 +181,9 @@ export const VIAS: readonly Via[] = [
   'eval',
   'ssh',
   'find-exec',
-  'xargs',
   'watch',
   'parallel',
   'command-string',
   'interpreter',
+  'container',
 ];

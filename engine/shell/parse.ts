@@ -219,7 +219,26 @@ class Walker {
     const root = tree.rootNode;
     const ids = this.block(root, frame);
     if (root.hasError) this.reportErrors(root, frame);
+    if (frame.via === 'top') this.interactiveInput(root, text, frame);
     return ids;
+  }
+
+  /**
+   * An interpreter started with no program (`python3`, `tclsh`, `jjs`) reads the lines that
+   * follow it when the script itself is its input: scan those lines as its code too.
+   */
+  private interactiveInput(root: SyntaxNode, text: string, frame: Frame): void {
+    for (const seg of this.segments) {
+      if (seg.via !== 'top' || seg.stdin?.kind !== 'interpreter' || seg.payload) continue;
+      if (seg.redirects.some((r) => r.fd === null || r.fd === 0) || this.flows.some((f) => f.to === seg.id)) continue;
+      const end = seg.span[1] - (frame.offset ?? 0);
+      const newline = text.indexOf('\n', end);
+      if (newline === -1 || newline >= root.endIndex) continue;
+      const rest = text.slice(newline + 1);
+      if (rest.trim() === '') continue;
+      const word: WordEx = { text: rest, dynamic: false, glob: false, span: this.span(frame, newline + 1, text.length), exact: null, substituted: false };
+      this.setPayload(seg, frame, seg.stdin.language, word);
+    }
   }
 
   private reportErrors(root: SyntaxNode, frame: Frame): void {
@@ -342,7 +361,11 @@ class Walker {
         if (child.type === '&') for (const id of previous) this.segments[id]!.background = true;
         continue;
       }
-      if (this.isExpression(child)) {
+      if (child.type === 'file_redirect' && node.type === 'command_substitution') {
+        // `$(<file)` is `$(cat file)`
+        previous = this.readRedirect(child, frame);
+        ids.push(...previous);
+      } else if (this.isExpression(child)) {
         this.expression(child, frame, frame.parent);
         previous = [];
       } else {
@@ -351,6 +374,15 @@ class Walker {
       }
     }
     return ids;
+  }
+
+  private readRedirect(node: SyntaxNode, frame: Frame): number[] {
+    const pending: PendingSubstitution[] = [];
+    const { redirect } = this.redirect(node, frame, [], [], pending);
+    if (!redirect) return [];
+    const span = this.nodeSpan(frame, node);
+    const cat: WordEx = { text: 'cat', dynamic: false, glob: false, span, exact: null, substituted: false };
+    return this.buildSegment([cat], frame, span, [], [redirect], pending);
   }
 
   /** `a && b || c` nests to the left; walk it without recursion. */
@@ -894,6 +926,15 @@ class Walker {
       }
     } else if (program === 'find') {
       out.push(...this.findExec(seg, frame));
+    } else if (program === 'trap') {
+      const action = argv.slice(1).find((w) => !w.text.startsWith('-'));
+      if (action && action.text !== '' && action !== argv[argv.length - 1]) out.push(...this.commandString(action, frame, seg.id, 'shell'));
+    } else if (CONTAINER_RUNNERS.has(program)) {
+      const cmd = containerCommand(program, argv);
+      if (cmd.length > 0) {
+        const span = joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span);
+        out.push(...this.buildSegment(cmd, { ...this.child(frame, 'container', seg.id), remote: 'container' }, span, [], [], []));
+      }
     } else if (program === 'parallel') {
       const cmd = parallelCommand(argv);
       if (cmd.length > 0) out.push(...this.joinedPayload(cmd, frame, seg.id, 'parallel'));
@@ -1241,6 +1282,43 @@ function sshInvocation(argv: readonly WordEx[]): { host: string | null; command:
     return { host: t, command: argv.slice(i + 1) };
   }
   return { host: null, command: [] };
+}
+
+const CONTAINER_RUNNERS = new Set(['docker', 'podman', 'nerdctl', 'kubectl', 'oc']);
+
+const DOCKER_VALUE_OPTIONS = new Set([
+  '-v', '--volume', '-e', '--env', '--env-file', '--name', '-p', '--publish', '-w', '--workdir', '-u', '--user', '--entrypoint',
+  '--network', '--net', '-m', '--memory', '--cpus', '--mount', '-l', '--label', '--hostname', '-h', '--add-host', '--device',
+  '--cap-add', '--cap-drop', '--security-opt', '--restart', '--pull', '--platform', '--log-driver', '--log-opt', '--tmpfs',
+  '--ulimit', '--ipc', '--pid', '--shm-size', '--gpus', '--runtime', '--dns', '--expose', '--link', '--volumes-from',
+  '--detach-keys', '-a', '--attach', '--cidfile', '--group-add', '--stop-signal', '--stop-timeout', '--health-cmd', '--userns',
+  '--uts', '--cgroupns', '--cpuset-cpus', '--memory-swap', '--storage-opt', '--sysctl', '--label-file',
+]);
+
+/**
+ * The command a container runner starts inside a container: `kubectl exec|run|debug … -- CMD`,
+ * `docker exec [opts] CONTAINER CMD`, `docker run [opts] IMAGE CMD`.
+ */
+function containerCommand(program: string, argv: readonly WordEx[]): WordEx[] {
+  if (program === 'kubectl' || program === 'oc') {
+    const dash = argv.findIndex((w) => w.text === '--');
+    if (dash === -1 || !argv.slice(1, dash).some((w) => ['exec', 'run', 'debug'].includes(w.text))) return [];
+    return argv.slice(dash + 1);
+  }
+  let i = 1;
+  if (argv[i]?.text === 'container') i++;
+  const sub = argv[i]?.text;
+  if (sub !== 'exec' && sub !== 'run') return [];
+  for (i++; i < argv.length; i++) {
+    const t = argv[i]!.text;
+    if (t === '--') {
+      i++;
+      break;
+    }
+    if (!t.startsWith('-') || t === '-') break;
+    if (DOCKER_VALUE_OPTIONS.has(t)) i++;
+  }
+  return argv.slice(i + 1); // skip the container or image name
 }
 
 function parallelCommand(argv: readonly WordEx[]): WordEx[] {

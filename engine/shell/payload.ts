@@ -13,6 +13,7 @@ export type Capability =
   | 'fd-dup'
   | 'pty'
   | 'delete'
+  | 'read'
   | 'write'
   | 'decode'
   | 'eval'
@@ -20,19 +21,23 @@ export type Capability =
   | 'setuid';
 
 export const CAPABILITIES: readonly Capability[] = [
-  'exec', 'shell', 'network', 'listen', 'fd-dup', 'pty', 'delete', 'write', 'decode', 'eval', 'env', 'setuid',
+  'exec', 'shell', 'network', 'listen', 'fd-dup', 'pty', 'delete', 'read', 'write', 'decode', 'eval', 'env', 'setuid',
 ];
 
 const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RegExp]> = [
   ['exec', /\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|pty\.spawn|system\s*\(|system\s+["'`]|exec\s*\(|exec\s+["'`/]|shell_exec|passthru|proc_open|popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*`|%x\{|\bqx[{(/]|\bspawn\s+\S)/],
   ['exec', /`[^`]*`/],
+  // tcl `exec $cmd`, awk coprocesses `cmd |& getline`
+  ['exec', /\bexec\s+\$\w|\w+\s*\|&\s*getline/],
   ['shell', /(?:\/bin\/|\b)(?:ba|z|da|k|c|tc)?sh\b(?:["'\s;)]|$)|\bcmd(?:\.exe)?\s*\/c\b|\/bin\/sh|\/bin\/bash/],
   ['network', /\b(?:socket|Socket|connect\s*\(|fsockopen|TCPSocket|TCPServer|UDPSocket|IO::Socket|Net::|LWP|HTTP::|urlopen|urllib|requests\.|http\.client|httplib|http\.get|https\.get|http\.request|net\.connect|net\.createConnection|require\(\s*['"](?:net|http|https|dgram|tls)['"]|fetch\s*\(|XMLHttpRequest|curl_exec|curl_init|file_get_contents\s*\(\s*["']https?:|fopen\s*\(\s*["']https?:|open-uri|URI\.open|java\.net\.|ftplib|smtplib|paramiko|websocket)/],
+  ['network', /["'](?:https?|ftp|gopher|ws|wss):\/\/|\/inet\/(?:tcp|udp)\/|\bnew\s+URL\s*\(|\bdownload\s*\(/],
+  ['read', /\bopen\s*\(|createReadStream|readFile|file_get_contents|File\.read|IO\.read|io\.open|\bfopen\s*\(|Files\.read|\bslurp\b|\.read_text\s*\(|\.read_bytes\s*\(/],
   ['listen', /\b(?:bind|listen|accept|createServer|TCPServer|ServerSocket|stream_socket_server)\s*\(/],
   ['fd-dup', /\bdup2?\s*\(|\bfileno\s*\(|[0-2]?<&\s*\d|>&\s*\d|\bIO\.(?:for_fd|new)\s*\(\s*\d|redirectErrorStream|STDIN->fdopen|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["'][<>]&/],
   ['pty', /\bpty\.spawn|\bopenpty\b|\bforkpty\b|\bPTY\.spawn/],
   ['delete', /\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|Path\([^)]*\)\.unlink|\.unlink\s*\(|os\.remove)/],
-  ['write', /\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|fs\.(?:write|append)File|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|>>?\s*["'$]/],
+  ['write', /\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|fs\.(?:write|append)File|createWriteStream|FileOutputStream|copy_stream|urlretrieve|\bdownload\s*\(|\bcp\s*\(\s*["']https?:|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|>>?\s*["'$]/],
   ['decode', /\b(?:b64decode|base64\.decodebytes|decode_base64|base64_decode|atob\s*\(|Buffer\.from\s*\([^)]*base64|unpack\s*\(\s*["']m|codecs\.decode|zlib\.decompress|gzinflate|str_rot13|fromCharCode|unhexlify|bytes\.fromhex|\.decode\s*\(\s*["'](?:hex|base64|rot13))/],
   ['eval', /\b(?:eval|exec|compile|assert)\s*\(\s*(?!["'])|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/],
   ['env', /\bos\.environ|\bprocess\.env|\bENV\s*\[|\bgetenv\s*\(|\$ENV\{|\bSystem\.getenv/],
@@ -99,6 +104,9 @@ export function extractCommandLines(code: string, language: string): string[] {
   }
   if (language === 'tcl') {
     for (const m of code.matchAll(SPAWN_WORD)) lines.push(m[1] ?? '');
+  }
+  if (language === 'applescript') {
+    for (const m of code.matchAll(/\bdo (?:shell )?script\s+"((?:\\.|[^"\\])*)"/g)) lines.push(unescapeLiteral(m[1] ?? ''));
   }
   if (language === 'julia') {
     for (const m of code.matchAll(/run\s*\(\s*`([^`]*)`/g)) lines.push(m[1] ?? '');
