@@ -32,6 +32,7 @@ export type Via =
   | 'watch'
   | 'parallel'
   | 'command-string'
+  | 'variable'
   | 'interpreter'
   | 'container';
 
@@ -184,6 +185,7 @@ export const VIAS: readonly Via[] = [
   'watch',
   'parallel',
   'command-string',
+  'variable',
   'interpreter',
   'container',
 ];

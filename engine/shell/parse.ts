@@ -548,7 +548,7 @@ class Walker {
     const sources = [...produced];
     if (value) for (const m of value.text.matchAll(VARIABLE_REF)) sources.push(...(this.variables.get(m[1]!) ?? []));
     if (sources.length > 0) this.variables.set(name, [...new Set([...(this.variables.get(name) ?? []), ...sources])]);
-    if (value && COMMAND_VARIABLES.has(name)) this.commandString(value, frame, segment, 'shell');
+    if (value && COMMAND_VARIABLES.has(name)) this.commandString(value, frame, segment, 'shell', 'variable');
     return a;
   }
 
@@ -847,7 +847,7 @@ class Walker {
       };
       seg.assignments.push(a);
       this.assignments.push(a);
-      if (COMMAND_VARIABLES.has(a.name)) this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, id, 'shell');
+      if (COMMAND_VARIABLES.has(a.name)) this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, id, 'shell', 'variable');
     }
     this.runSubstitutions(pending, id);
     this.variableFlows(words, id);
@@ -942,7 +942,7 @@ class Walker {
       this.issue('alias-definition', 'defines an alias: later commands may not be what they look like', seg.span);
       for (const w of argv.slice(1)) {
         const eq = w.text.indexOf('=');
-        if (eq > 0) out.push(...this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, seg.id, 'shell'));
+        if (eq > 0) out.push(...this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, seg.id, 'shell', 'variable'));
       }
     }
     const interpreter = INTERPRETERS[program];
@@ -971,18 +971,22 @@ class Walker {
     return this.parseText(text, this.textFrame(frame, joinSpan(words[0]!.span, words[words.length - 1]!.span), via, parent, extra));
   }
 
-  private commandString(word: WordEx, frame: Frame, parent: number | null, syntax: EscapeSyntax): number[] {
+  /**
+   * A command line carried by an option (`via` command-string) or by a variable or alias
+   * (`via` variable), in shell syntax or in another program's escape syntax.
+   */
+  private commandString(word: WordEx, frame: Frame, parent: number | null, syntax: EscapeSyntax, via: Via = 'command-string'): number[] {
     const owner = parent ?? frame.parent;
     if (syntax === 'shell') {
       let w = word;
       // a leading `!` marks a shell alias or escape in git and hg configuration
       if (w.text.startsWith('!')) w = { ...w, text: w.text.slice(1), exact: w.exact === null ? null : w.exact + 1 };
-      if (owner === null) return this.parseText(w.text, { ...this.payloadFrame(frame, w, 'command-string', 0), parent: null });
-      return this.shellPayload(w, frame, owner, 'command-string');
+      if (owner === null) return this.parseText(w.text, { ...this.payloadFrame(frame, w, via, 0), parent: null });
+      return this.shellPayload(w, frame, owner, via);
     }
     const out: number[] = [];
     for (const line of extractEscapes(word.text, syntax)) {
-      out.push(...this.parseText(line, { ...this.textFrame(frame, word.span, 'command-string', owner ?? 0), parent: owner }));
+      out.push(...this.parseText(line, { ...this.textFrame(frame, word.span, via, owner ?? 0), parent: owner }));
     }
     return out;
   }
@@ -1345,16 +1349,37 @@ function parallelCommand(argv: readonly WordEx[]): WordEx[] {
   return cmd;
 }
 
+/**
+ * The code an interpreter runs: the value(s) of its code options (several `-e` are joined, as
+ * perl and osascript do), its first operand for awk-like programs, or standard input.
+ */
 function interpreterCode(argv: readonly WordEx[], spec: (typeof INTERPRETERS)[string]): WordEx | 'stdin' | null {
+  const parts: WordEx[] = [];
   let sawPositional = false;
   for (let i = 1; i < argv.length; i++) {
     const w = argv[i]!;
     const t = w.text;
-    if (spec.codeOptions.includes(t)) return argv[i + 1] ?? null;
+    if (spec.codeOptions.includes(t)) {
+      const code = argv[++i];
+      if (code) parts.push(code);
+      continue;
+    }
     const attached = spec.codeOptions.find((o) => o.length === 2 && t.startsWith(o) && t.length > 2 && !t.startsWith('--'));
-    if (attached) return { ...w, text: t.slice(2), exact: w.exact === null ? null : w.exact + 2 };
+    if (attached) {
+      parts.push({ ...w, text: t.slice(2), exact: w.exact === null ? null : w.exact + 2 });
+      continue;
+    }
     // perl -le 'code', python -Bc 'code': a code option bundled after flags
-    if (/^-[A-Za-z]+$/.test(t) && spec.codeOptions.some((o) => o.length === 2 && t.endsWith(o[1]!))) return argv[i + 1] ?? null;
+    if (/^-[A-Za-z]+$/.test(t) && spec.codeOptions.some((o) => o.length === 2 && t.endsWith(o[1]!))) {
+      const code = argv[++i];
+      if (code) parts.push(code);
+      continue;
+    }
+    if (parts.length > 0) {
+      // after inline code, the rest are arguments to it
+      if (t.startsWith('-')) continue;
+      break;
+    }
     if (t === '-') return 'stdin';
     // a module or a program file runs instead of inline code
     if (t === '-m' || (spec.language === 'awk' && t === '-f')) return null;
@@ -1369,6 +1394,17 @@ function interpreterCode(argv: readonly WordEx[], spec: (typeof INTERPRETERS)[st
     if (spec.programIsFirstPositional) return w;
     sawPositional = true;
     break;
+  }
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length > 1) {
+    return {
+      text: parts.map((p) => p.text).join('\n'),
+      dynamic: parts.some((p) => p.dynamic),
+      glob: false,
+      span: joinSpan(parts[0]!.span, parts[parts.length - 1]!.span),
+      exact: null,
+      substituted: parts.some((p) => p.substituted),
+    };
   }
   return sawPositional ? null : spec.programIsFirstPositional ? null : 'stdin';
 }

@@ -108,6 +108,9 @@ export function extractCommandLines(code: string, language: string): string[] {
   if (language === 'applescript') {
     for (const m of code.matchAll(/\bdo (?:shell )?script\s+"((?:\\.|[^"\\])*)"/g)) lines.push(unescapeLiteral(m[1] ?? ''));
   }
+  if (language === 'm4') {
+    for (const m of code.matchAll(/\besyscmd\s*\(([^)]*)\)|\bsyscmd\s*\(([^)]*)\)/g)) lines.push(m[1] ?? m[2] ?? '');
+  }
   if (language === 'julia') {
     for (const m of code.matchAll(/run\s*\(\s*`([^`]*)`/g)) lines.push(m[1] ?? '');
   }

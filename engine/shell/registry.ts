@@ -154,6 +154,8 @@ export const INTERPRETERS: Readonly<Record<string, InterpreterSpec>> = {
   expect: { language: 'tcl', codeOptions: ['-c'] },
   jrunscript: { language: 'javascript', codeOptions: ['-e'] },
   jjs: { language: 'javascript', codeOptions: [] },
+  jshell: { language: 'java', codeOptions: [] },
+  m4: { language: 'm4', codeOptions: [] },
   osascript: { language: 'applescript', codeOptions: ['-e'] },
   pwsh: { language: 'powershell', codeOptions: ['-c', '-Command', '-command', '-EncodedCommand', '-e', '-enc'] },
   powershell: { language: 'powershell', codeOptions: ['-c', '-Command', '-command', '-EncodedCommand', '-e', '-enc'] },
