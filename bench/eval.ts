@@ -48,7 +48,7 @@ function load(file: string): Row[] {
 
 async function assessAll(rows: Row[]): Promise<Map<string, Result>> {
   const tmp = mkdtempSync(join(tmpdir(), 'policy-gate-eval-'));
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'assess', '--jsonl', '--now', NOW, '--store', join(tmp, 'none', 'audit.db')], {
+  const child = spawn(process.execPath, [join(root, 'dist', 'bin', 'policy-gate.js'), 'assess', '--jsonl', '--now', NOW, '--store', join(tmp, 'none', 'audit.db')], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const results = new Map<string, Result>();

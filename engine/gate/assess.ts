@@ -74,7 +74,10 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
   const span = (s: readonly [number, number]): [number, number] => [toBytes(s[0]), toBytes(s[1])];
   const matchCtx = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths };
   const signals: Signal[] = [];
+  const programs = new Set<string>();
+  for (const s of script.segments) if (s.program !== null) programs.add(s.program);
   for (const rule of policy.rules) {
+    if (rule.anchor && !intersects(rule.anchor, programs)) continue;
     const hit = rule.matcher(script, matchCtx);
     if (!hit) continue;
     signals.push({
@@ -87,8 +90,7 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
       waivable: rule.waivable,
     });
   }
-  const programs = script.segments.map((s) => s.program).filter((p): p is string => p !== null);
-  for (const c of contextSignals(ctx.now, programs, ctx.history ?? null, policy.gate.context)) {
+  for (const c of contextSignals(ctx.now, [...programs], ctx.history ?? null, policy.gate.context)) {
     signals.push({ rule_id: c.id, category: 'context', score: c.score, message: c.message, segment: null, span: [0, toBytes(script.source.length)], waivable: true });
   }
   signals.sort((a, b) => b.score - a.score || (a.rule_id < b.rule_id ? -1 : 1));
@@ -122,6 +124,12 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
     policy_revision: policy.revision,
     timeout_ms: (timeouts[risk_level] ?? timeouts.default) * 1000,
   };
+}
+
+function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  const [small, large] = a.size < b.size ? [a, b] : [b, a];
+  for (const x of small) if (large.has(x)) return true;
+  return false;
 }
 
 /**

@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
 import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { PatternError } from '../whitelist/pattern.js';
+import { matchAnchor } from './anchors.js';
 import { Compiler, type ScriptMatcher } from './match.js';
 import type { Category, GateDefinition, PolicySource, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
 
@@ -26,6 +27,9 @@ export interface CompiledRule {
   readonly waivable: boolean;
   readonly file: string;
   readonly line: number;
+  /** The rule can only match scripts that run one of these programs (null: any script). */
+  readonly anchor: ReadonlySet<string> | null;
+  /** Compiled on first use when the policy was loaded from a validated cache. */
   readonly matcher: ScriptMatcher;
   readonly definition: RuleDefinition;
 }
@@ -108,7 +112,7 @@ export async function loadPolicy(dir: string, options: LoadOptions = {}): Promis
   let source: PolicySource | null = cacheFile ? readCache(cacheFile, revision) : null;
   const cold = source === null;
   if (!source) source = await validate(files, revision);
-  const policy = compile(dir, source);
+  const policy = compile(dir, source, { eager: cold });
   const enforce = options.examples !== 'report';
   if (cold && enforce) {
     const { checkExamples } = await import('./examples.js');
@@ -257,11 +261,13 @@ async function validate(files: readonly PolicyFile[], revision: string): Promise
 // -------------------------------------------------------------------------------------------------
 // compilation (every load)
 
-export function compile(dir: string, source: PolicySource): Policy {
+export function compile(dir: string, source: PolicySource, options: { eager?: boolean } = {}): Policy {
   const gate = source.gate;
-  const base = new Compiler(source.sets);
+  const base = new Compiler(source.sets, {}, undefined, options.eager ?? true);
+  const eager = options.eager ?? true;
   const rules: CompiledRule[] = source.rules.map((r) => {
     const compiler = base.at({ file: r.file, line: r.line, rule: r.id });
+    let matcher: ScriptMatcher | null = eager ? compiler.match(r.match) : null;
     return {
       id: r.id,
       category: r.category,
@@ -271,7 +277,10 @@ export function compile(dir: string, source: PolicySource): Policy {
       waivable: r.waivable ?? true,
       file: r.file,
       line: r.line,
-      matcher: compiler.match(r.match),
+      anchor: matchAnchor(r.match, source.sets),
+      get matcher(): ScriptMatcher {
+        return (matcher ??= compiler.match(r.match));
+      },
       definition: r,
     };
   });

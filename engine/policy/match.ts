@@ -37,6 +37,16 @@ function list<T>(v: OneOrMany<T> | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** Something with `test`, compiled on first use when the policy was already validated. */
+interface Tester {
+  test(text: string): boolean;
+}
+
+function lazy(make: () => RegExp): Tester {
+  let re: RegExp | null = null;
+  return { test: (text) => (re ??= make()).test(text) };
+}
+
 interface ResolvedSets {
   readonly words: Map<string, WordTest>;
   readonly segments: Map<string, SegmentTest>;
@@ -47,15 +57,22 @@ export class Compiler {
   /**
    * @param where where the definitions come from, for error messages
    * @param resolved named sets already compiled; shared so each set compiles once per policy
+   * @param eager compile every regular expression now (a cold load validates them); a warm
+   *   load of an already validated policy compiles each on first use, which keeps start-up short
    */
   constructor(
     private readonly sets: SetsDefinition,
     private readonly where: { file?: string; line?: number; rule?: string } = {},
     private readonly resolved: ResolvedSets = { words: new Map(), segments: new Map(), resolving: new Set() },
+    private readonly eager = true,
   ) {}
 
   at(where: { file?: string; line?: number; rule?: string }): Compiler {
-    return new Compiler(this.sets, where, this.resolved);
+    return new Compiler(this.sets, where, this.resolved, this.eager);
+  }
+
+  private tester(make: () => RegExp): Tester {
+    return this.eager ? make() : lazy(make);
   }
 
   private fail(message: string): never {
@@ -63,12 +80,14 @@ export class Compiler {
   }
 
   /** JavaScript regular expressions; a leading `(?i)` makes one case-insensitive. */
-  private regex(source: string): RegExp {
-    try {
-      return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'iu') : new RegExp(source, 'u');
-    } catch (err) {
-      return this.fail(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
-    }
+  private regex(source: string): Tester {
+    return this.tester(() => {
+      try {
+        return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'iu') : new RegExp(source, 'u');
+      } catch (err) {
+        return this.fail(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+      }
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -98,7 +117,7 @@ export class Compiler {
     }
     const paths = list(p.path);
     if (paths.length > 0) {
-      const res = paths.map(compileGlob);
+      const res = paths.map((g) => this.tester(() => compileGlob(g)));
       tests.push((w, ctx) => matchesAnyForm(res, w.text, ctx));
     }
     if (p.remote !== undefined) tests.push((w) => isRemote(w.text) === p.remote);
@@ -141,7 +160,7 @@ export class Compiler {
     const programs = list(p.program);
     if (programs.length > 0) {
       const exact = new Set(programs.filter((x) => !/[*?[{]/.test(x)));
-      const globs = programs.filter((x) => /[*?[{]/.test(x)).map((g) => new RegExp(`^${compileGlob(g).source.replace(/^\(\?:\^\|\/\)/, '')}`));
+      const globs = programs.filter((x) => /[*?[{]/.test(x)).map((g) => this.tester(() => new RegExp(`^${compileGlob(g).source.replace(/^\(\?:\^\|\/\)/, '')}`)));
       tests.push((s) => s.program !== null && (exact.has(s.program) || globs.some((g) => g.test(s.program!))));
     }
     if (p.command_path !== undefined) {

@@ -107,7 +107,7 @@ export function compileGlob(glob: string): RegExp {
   return new RegExp(anchored ? `^${body}$` : `(?:^|/)${body}$`);
 }
 
-export function matchesAnyForm(regexes: readonly RegExp[], text: string, ctx: PathContext): boolean {
+export function matchesAnyForm(regexes: readonly { test(text: string): boolean }[], text: string, ctx: PathContext): boolean {
   const forms = pathForms(text, ctx);
   for (const re of regexes) for (const f of forms) if (re.test(f)) return true;
   return false;

@@ -20,8 +20,23 @@ export interface ContextSignal {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+/** `UTC`, `Etc/UTC`, `Z` or a fixed offset such as `+02:00`: no time-zone database needed. */
+function fixedOffsetMinutes(timeZone: string): number | null {
+  if (/^(?:UTC|Etc\/UTC|GMT|Etc\/GMT|Z)$/i.test(timeZone)) return 0;
+  const m = timeZone.match(/^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$/i);
+  if (!m) return null;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
+}
 
 function localTime(now: Date, timeZone: string): { day: string; minutes: number } {
+  const offset = fixedOffsetMinutes(timeZone);
+  if (offset !== null) {
+    // loading the ICU time-zone data costs more than a whole check: avoid it when we can
+    const shifted = new Date(now.getTime() + offset * 60_000);
+    return { day: WEEKDAYS[shifted.getUTCDay()]!, minutes: shifted.getUTCHours() * 60 + shifted.getUTCMinutes() };
+  }
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Bundle the CLI into one ESM file (plus lazily loaded chunks): `check` runs once per agent
+// command, and resolving and compiling dozens of modules at every start is measurable.
+// Native addons and packages loaded with createRequire stay external.
+import { build } from 'esbuild';
+import { chmodSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+rmSync(`${root}dist/bin`, { recursive: true, force: true });
+await build({
+  entryPoints: [`${root}cli/main.ts`],
+  outdir: `${root}dist/bin`,
+  entryNames: 'policy-gate',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3', 'tree-sitter', 'tree-sitter-bash', 'yaml'],
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+chmodSync(`${root}dist/bin/policy-gate.js`, 0o755);
