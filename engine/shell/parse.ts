@@ -819,7 +819,8 @@ class Walker {
         break;
       }
       if (u.noCommand || u.inner.length === 0) break;
-      wrappers.push({ name, argv: argv.slice(0, argv.length - u.inner.length).map((w) => w.text), span: joinSpan(head.span, argv[argv.length - u.inner.length - 1]!.span) });
+      const own = argv.slice(0, Math.max(1, u.consumed));
+      wrappers.push({ name, argv: own.map((w) => w.text), span: joinSpan(head.span, own[own.length - 1]!.span) });
       argv = u.inner;
     }
 
@@ -1125,6 +1126,8 @@ function isRedirectOp(type: string): boolean {
 
 interface Unwrapped {
   inner: WordEx[];
+  /** How many words of argv belong to the wrapper itself. */
+  consumed: number;
   assignments: WordEx[];
   commandString: WordEx | null;
   noCommand: boolean;
@@ -1143,7 +1146,7 @@ function optionValue(word: string, options: readonly string[] | undefined): { op
 }
 
 function unwrap(argv: WordEx[], spec: WrapperSpec): Unwrapped {
-  const result: Unwrapped = { inner: [], assignments: [], commandString: null, noCommand: false, execForm: false };
+  const result: Unwrapped = { inner: [], consumed: argv.length, assignments: [], commandString: null, noCommand: false, execForm: false };
   let positionals = spec.positionals ?? 0;
   let i = 1;
   const split: WordEx[] = [];
@@ -1155,7 +1158,9 @@ function unwrap(argv: WordEx[], spec: WrapperSpec): Unwrapped {
       i++;
       break;
     }
-    if (spec.assignments && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t)) {
+    // env and sudo take NAME=value; for other wrappers bash would not, but reading it as an
+    // assignment can only add signals, never hide one
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(t) && (spec.assignments || positionals === 0)) {
       result.assignments.push(w);
       continue;
     }
@@ -1219,6 +1224,7 @@ function unwrap(argv: WordEx[], spec: WrapperSpec): Unwrapped {
     return result;
   }
   result.inner = [...split, ...argv.slice(i)];
+  result.consumed = Math.min(i, argv.length);
   return result;
 }
 

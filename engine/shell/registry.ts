@@ -37,6 +37,7 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   sudo: {
     valueOptions: sudoValueOptions,
     noCommandOptions: ['-l', '--list', '-v', '--validate', '-k', '--reset-timestamp', '-K', '--remove-timestamp', '-V', '--version', '-e', '--edit', '-h', '--help'],
+    assignments: true,
     privileged: true,
   },
   doas: { valueOptions: ['-u', '-C'], privileged: true, noCommandOptions: ['-L'] },

@@ -1,0 +1,82 @@
+/** Shared test fixtures: the shipped policy, temporary directories, the CLI in and out of process. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+import { main } from '../cli/cli.js';
+import type { CliIo } from '../cli/io.js';
+import { assess, loadPolicy, type Assessment, type Policy } from '../engine/index.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const POLICY_DIR = join(ROOT, 'policies');
+export const BIN = join(ROOT, 'dist', 'bin', 'policy-gate.js');
+/** A Wednesday at noon UTC: inside working hours, so no off-hours signal. */
+export const NOON = new Date('2026-01-07T12:00:00Z');
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+export function tempDir(prefix = 'policy-gate-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+let shipped: Promise<Policy> | null = null;
+export function shippedPolicy(): Promise<Policy> {
+  shipped ??= loadPolicy(POLICY_DIR, { cacheDir: tempDir('policy-gate-cache-') });
+  return shipped;
+}
+
+export async function judge(command: string, ctx: Partial<Parameters<typeof assess>[2]> = {}): Promise<Assessment> {
+  return assess(command, await shippedPolicy(), { now: NOON, history: null, ...ctx });
+}
+
+export function ruleIds(a: Assessment): string[] {
+  return a.signals.map((s) => s.rule_id);
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI in process, with its own stdin, environment and working directory. */
+export async function runCli(argv: string[], options: { stdin?: string | Buffer; env?: Record<string, string>; cwd?: string; tty?: boolean } = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    env: { ...options.env },
+    cwd: options.cwd ?? tempDir(),
+    stdout: { write: (t) => void (stdout += t), isTTY: false },
+    stderr: { write: (t) => void (stderr += t), isTTY: false },
+    stdinIsTTY: options.tty ?? options.stdin === undefined,
+    stdin: Readable.from(options.stdin === undefined ? [] : [typeof options.stdin === 'string' ? Buffer.from(options.stdin) : options.stdin]),
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+/** Run the built bin as a real process. */
+export function runBin(argv: string[], options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...argv], {
+      cwd: options.cwd ?? tempDir(),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}

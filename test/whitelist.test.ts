@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { parseScript } from '../engine/index.js';
+import { compilePattern, matchArgs, PatternError } from '../engine/whitelist/pattern.js';
+import { compileWhitelistRule, coverage, ruleCoversSegment } from '../engine/whitelist/coverage.js';
+import { judge } from './helpers.js';
+
+const matches = (pattern: string, cmd: string): boolean => {
+  const p = compilePattern(pattern);
+  const s = parseScript(cmd).segments[0]!;
+  return s.program === p.program && matchArgs(p, s.argv.slice(1));
+};
+
+describe('patterns: one segment, typed placeholders, never a prefix', () => {
+  it('literals, alternatives, optional groups and repetition', () => {
+    expect(matches('npm run build|test', 'npm run test')).toBe(true);
+    expect(matches('npm run build|test', 'npm run deploy')).toBe(false);
+    expect(matches('git log [-n <int>]', 'git log -n 5')).toBe(true);
+    expect(matches('git log [-n <int>]', 'git log')).toBe(true);
+    expect(matches('cat <path>...', 'cat a b c')).toBe(true);
+    expect(matches('cat <path>...', 'cat')).toBe(false);
+  });
+
+  it('every argument must be accounted for (no prefix matching)', () => {
+    expect(matches('git status', 'git status --porcelain')).toBe(false);
+    expect(matches('ls [<path>]', 'ls a b')).toBe(false);
+  });
+
+  it('flags: listed flags, bundles of listed short flags, # and * in values', () => {
+    expect(matches('ls [<flags:-l|-a|-h>...]', 'ls -lah')).toBe(true);
+    expect(matches('ls [<flags:-l|-a>...]', 'ls -la --color')).toBe(false);
+    expect(matches('head [<flags:-n#|--lines=*>]', 'head -n20')).toBe(true);
+    expect(matches('head [<flags:-n#|--lines=*>]', 'head --lines=5')).toBe(true);
+    expect(matches('head [<flags:-n#>]', 'head -nx')).toBe(false);
+  });
+
+  it('typed placeholders', () => {
+    expect(matches('x <int>', 'x 42')).toBe(true);
+    expect(matches('x <int>', 'x 4a')).toBe(false);
+    expect(matches('x <word>', 'x -rf')).toBe(false);
+    expect(matches('x <branch>', 'x origin/main')).toBe(true);
+    expect(matches('x <branch>', 'x --force')).toBe(false);
+    expect(matches('x <url>', 'x https://example.com/a')).toBe(true);
+    expect(matches('mkdir <path:project>', 'mkdir src/a')).toBe(true);
+    for (const outside of ['/etc/x', '../x', 'a/../../x', '~/x']) expect(matches('mkdir <path:project>', `mkdir ${outside}`)).toBe(false);
+  });
+
+  it('placeholders never match dynamic or globbing words', () => {
+    expect(matches('cat <path>', 'cat $FILE')).toBe(false);
+    expect(matches('cat <path>', 'cat "$(whoami)"')).toBe(false);
+    expect(matches('cat <path>', 'cat *.txt')).toBe(false);
+    expect(matches('echo [<any>...]', 'echo $HOME')).toBe(false);
+  });
+
+  it('rejects malformed patterns', () => {
+    for (const bad of ['[ls', 'ls [', 'ls ]', 'ls <nope>', 'ls <flags:>', 'ls <flags:x>', '<path>', '... x']) {
+      expect(() => compilePattern(bad), bad).toThrow(PatternError);
+    }
+  });
+
+  it('gives up on pathological backtracking instead of hanging (and does not whitelist)', () => {
+    const p = compilePattern('x [<any>...] [<any>...] [<any>...] [<any>...] end');
+    const s = parseScript(`x ${'a '.repeat(60)}nope`).segments[0]!;
+    expect(matchArgs(p, s.argv.slice(1))).toBe(false);
+  });
+});
+
+describe('segment coverage', () => {
+  const rule = compileWhitelistRule({ id: 't.ls', owner: 'me', reason: 'test rule', pattern: 'ls [<path>]', examples: { match: ['ls'] }, file: 'x', line: 1 });
+  const now = Date.parse('2026-01-07T12:00:00Z');
+  const covers = (cmd: string): boolean => ruleCoversSegment(rule, parseScript(cmd).segments[0]!, now);
+
+  it('refuses wrappers, privilege, assignments and redirects the rule does not name', () => {
+    expect(covers('ls src')).toBe(true);
+    expect(covers('sudo ls')).toBe(false);
+    expect(covers('timeout 5 ls')).toBe(false);
+    expect(covers('FOO=1 ls')).toBe(false);
+    expect(covers('ls > out.txt')).toBe(false);
+    expect(covers('/tmp/ls')).toBe(false);
+  });
+
+  it('allows harmless redirects: /dev/null, descriptor copies, reading a file', () => {
+    expect(covers('ls 2>/dev/null')).toBe(true);
+    expect(covers('ls 2>&1')).toBe(true);
+    expect(covers('ls < list.txt')).toBe(true);
+  });
+
+  it('an expired rule never matches', () => {
+    const expired = compileWhitelistRule({ id: 't.old', owner: 'me', reason: 'expired rule', pattern: 'ls', expires: '2026-01-01', examples: { match: ['ls'] }, file: 'x', line: 1 });
+    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, Date.parse('2025-12-31T12:00:00Z'))).toBe(true);
+    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, now)).toBe(false);
+  });
+
+  it('a script is covered only when every segment is, with no stray assignment or issue', () => {
+    expect(coverage(parseScript('ls && ls src'), [rule], now).complete).toBe(true);
+    expect(coverage(parseScript('ls && pwd'), [rule], now).complete).toBe(false);
+    expect(coverage(parseScript('X=1; ls'), [rule], now).complete).toBe(false);
+    expect(coverage(parseScript('ls "unterminated'), [rule], now).complete).toBe(false);
+    expect(coverage(parseScript(''), [rule], now).complete).toBe(false);
+  });
+
+  it('the decision names every rule used, joined with +', async () => {
+    const a = await judge('git status && ls');
+    expect(a.would_decide).toBe('whitelisted');
+    expect(a.decided_by).toBe('whitelist_rule:git.status+fs.list');
+  });
+
+  it('a covered command with a non-waivable hit is not whitelisted', async () => {
+    const a = await judge('cat .policy-gate/audit.db');
+    expect(a.segments[0]!.covered_by).toBe('fs.read');
+    expect(a.would_decide).not.toBe('whitelisted');
+  });
+
+  it('a covered command over the ceiling is not whitelisted', async () => {
+    const a = await judge('cat ~/.ssh/id_rsa');
+    expect(a.segments[0]!.covered_by).toBe('fs.read');
+    expect(a.would_decide).toBe('pending');
+  });
+});
