@@ -27,8 +27,13 @@ export function processIo(signal?: AbortSignal): CliIo {
     cwd: process.cwd(),
     stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY },
     stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY },
-    stdinIsTTY: Boolean(process.stdin.isTTY),
-    stdin: process.stdin,
+    // process.stdin sets up a stream when first touched: only a command that reads it pays
+    get stdinIsTTY() {
+      return Boolean(process.stdin.isTTY);
+    },
+    get stdin() {
+      return process.stdin;
+    },
     signal,
   };
 }

@@ -286,7 +286,7 @@ export function compile(dir: string, source: PolicySource, options: { eager?: bo
   });
   const whitelist = source.whitelist.map((w) => {
     try {
-      return compileWhitelistRule(w);
+      return compileWhitelistRule(w, eager);
     } catch (err) {
       if (err instanceof PatternError) {
         throw new GateError('policy-invalid', `pattern: ${err.message}`, { location: { file: w.file, line: w.line, rule: w.id } });

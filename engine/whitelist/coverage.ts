@@ -8,10 +8,17 @@ import type { Redirect, Script, Segment } from '../shell/ir.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import { compilePattern, matchArgs, matchesProgram, type CompiledPattern } from './pattern.js';
 
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
 export interface CompiledWhitelistRule {
   readonly id: string;
   readonly file: string;
   readonly line: number;
+  /** The programs the patterns name (their first word), to skip rules cheaply. */
+  readonly programs: ReadonlySet<string>;
+  /** Compiled on first use unless compiled eagerly (a cold load validates them). */
   readonly patterns: readonly CompiledPattern[];
   readonly wrappers: ReadonlySet<string>;
   readonly env: ReadonlySet<string>;
@@ -21,13 +28,17 @@ export interface CompiledWhitelistRule {
   readonly definition: WhitelistRuleDefinition;
 }
 
-export function compileWhitelistRule(def: WhitelistRuleDefinition & { file: string; line: number }): CompiledWhitelistRule {
-  const patterns = (Array.isArray(def.pattern) ? def.pattern : [def.pattern]).map(compilePattern);
+export function compileWhitelistRule(def: WhitelistRuleDefinition & { file: string; line: number }, eager = true): CompiledWhitelistRule {
+  const sources = Array.isArray(def.pattern) ? def.pattern : [def.pattern];
+  let patterns: CompiledPattern[] | null = eager ? sources.map(compilePattern) : null;
   return {
     id: def.id,
     file: def.file,
     line: def.line,
-    patterns,
+    programs: new Set(sources.map((p) => basename(p.trim().split(/\s+/)[0] ?? ''))),
+    get patterns(): readonly CompiledPattern[] {
+      return (patterns ??= sources.map(compilePattern));
+    },
     wrappers: new Set(def.wrappers ?? []),
     env: new Set(def.env ?? []),
     expiresAt: def.expires ? Date.parse(`${def.expires}T23:59:59.999Z`) : null,
@@ -62,7 +73,7 @@ function harmlessRedirect(r: Redirect): boolean {
 
 export function ruleCoversSegment(rule: CompiledWhitelistRule, s: Segment, now: number): boolean {
   if (rule.expiresAt !== null && now > rule.expiresAt) return false;
-  if (s.program === null || s.privileged || s.remote !== null) return false;
+  if (s.program === null || s.privileged || s.remote !== null || !rule.programs.has(s.program)) return false;
   if (!s.wrappers.every((w) => rule.wrappers.has(w.name))) return false;
   if (!s.assignments.every((a) => rule.env.has(a.name) && a.value !== null && !a.value.dynamic)) return false;
   if (!s.redirects.every(harmlessRedirect)) return false;
