@@ -71,6 +71,12 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       },
       { policy, store, clock: systemClock(now), home: home(io), protectedPaths: loc.protectedPaths, ...(io.signal ? { signal: io.signal } : {}) },
     );
+    if (record.decision === 'pending' && io.signal?.aborted) {
+      // interrupted while waiting: the attempt stays pending in the trail, and must not run
+      io.stderr.write(`policy-gate: interrupted while waiting for a reviewer: ${record.command_id} stays pending; do not run it\n`);
+      if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(record)}\n`);
+      return ExitCode.Denied;
+    }
     if (bool(p, 'json')) {
       io.stdout.write(`${JSON.stringify(record)}\n`);
     } else {

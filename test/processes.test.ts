@@ -72,3 +72,32 @@ describe('several agents at once', () => {
     store.close();
   });
 });
+
+describe('interrupting a waiting check', () => {
+  it('SIGTERM stops the wait: exit 1 (do not run), the attempt stays pending in the trail', async () => {
+    const { spawn } = await import('node:child_process');
+    const cwd = tempDir();
+    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '30', '--', 'npm publish'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const dbPath = join(cwd, '.policy-gate', 'audit.db');
+    // wait until the submission is durable, then interrupt
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (!existsSync(dbPath)) continue;
+      const s = SqliteAuditStore.open(dbPath, { readonly: true });
+      const pending = s.commands({ decision: 'pending' }).length;
+      s.close();
+      if (pending > 0) break;
+    }
+    const started = performance.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(1);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(stderr).toMatch(/stays pending; do not run it/);
+    const store = SqliteAuditStore.open(dbPath, { readonly: true });
+    expect(store.commands().map((c) => c.decision)).toEqual(['pending']);
+    store.close();
+  });
+});

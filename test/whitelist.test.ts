@@ -116,3 +116,41 @@ describe('segment coverage', () => {
     expect(a.would_decide).toBe('pending');
   });
 });
+
+describe('fail closed: what the gate cannot fully read is never whitelisted', () => {
+  it.each([
+    ['a syntax error', 'git status "'],
+    ['a missing token', '(git status'],
+    ['a dynamic command name', '$GIT status'],
+    ['code produced at run time', 'bash -c "$(git status)"'],
+    ['input over the size limit', `echo ${'a'.repeat(70_000)}`],
+    ['a NUL byte', 'git status\u0000'],
+    ['invalid UTF-8 (from the CLI)', 'git status'],
+    ['nesting deeper than the limit', `${'( '.repeat(250)}git status${' )'.repeat(250)}`],
+    ['a function definition', 'f() { git status; }; f'],
+    ['an alias definition', "alias g='git status'"],
+    ['a bidi override', 'git status \u202e'],
+    ['a zero-width space', 'git\u200b status'],
+    ['an escape sequence', 'echo \u001b[2Jhi'],
+    ['an empty command', '  '],
+  ])('%s', async (name, cmd) => {
+    const a = await judge(cmd, { invalidUtf8: name.startsWith('invalid UTF-8') });
+    expect(a.issues.length, name).toBeGreaterThan(0);
+    expect(a.would_decide).not.toBe('whitelisted');
+  });
+});
+
+describe('routing', () => {
+  it('denies at the deny level with the top non-context rule, whitelists only under the ceiling', async () => {
+    const { route } = await import('../engine/gate/assess.js');
+    const policy = await (await import('./helpers.js')).shippedPolicy();
+    const sig = (rule_id: string, score: number, category = 'evasion', waivable = true) => ({ rule_id, category, score, message: '', segment: null, span: [0, 1] as const, waivable }) as Parameters<typeof route>[0][number];
+    const covered = { bySegment: ['x'], complete: true, rules: ['git.status'] };
+    expect(route([sig('a.b', 95)], 95, 'critical', covered, policy)).toEqual({ decision: 'denied', decided_by: 'policy_rule:a.b' });
+    expect(route([sig('context.burst', 25, 'context'), sig('a.b', 90)], 92, 'critical', covered, policy).decided_by).toBe('policy_rule:a.b');
+    expect(route([sig('a.b', 29)], 29, 'low', covered, policy)).toEqual({ decision: 'whitelisted', decided_by: 'whitelist_rule:git.status' });
+    expect(route([sig('a.b', 30)], 30, 'medium', covered, policy).decision).toBe('pending');
+    expect(route([sig('a.b', 20, 'tampering', false)], 20, 'low', covered, policy).decision).toBe('pending');
+    expect(route([], 0, 'low', { ...covered, complete: false }, policy).decision).toBe('pending');
+  });
+});
