@@ -43,7 +43,3 @@ export function levelOf(score: number, levels: GateDefinition['levels']): RiskLe
 export function levelRank(level: RiskLevel): number {
   return LEVELS.indexOf(level);
 }
-
-export function severityScore(severity: Severity, gate: GateDefinition): number {
-  return gate.severity_scores[severity];
-}

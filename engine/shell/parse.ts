@@ -97,8 +97,6 @@ interface PendingSubstitution {
   frame: Frame;
 }
 
-const SEGMENT_SPAN_KINDS = new Set(['command', 'declaration_command', 'unset_command']);
-
 function basename(path: string): string {
   const i = path.lastIndexOf('/');
   return i === -1 ? path : path.slice(i + 1);
@@ -217,7 +215,7 @@ class Walker {
     }
     const tree = bashParser().parse(text);
     const root = tree.rootNode;
-    const ids = this.block(root, frame);
+    const ids = this.compound(root, frame);
     if (root.hasError) this.reportErrors(root, frame);
     if (frame.via === 'top') this.interactiveInput(root, text, frame);
     return ids;
@@ -263,21 +261,6 @@ class Walker {
     };
     visit();
     if (reported === 0 && this.tolerated.size === 0) this.issue('parse-error', 'bash syntax the parser could not read', this.span(frame, root.startIndex, root.endIndex));
-  }
-
-  /** Children that are statements, in order; `&` marks the preceding one as background. */
-  private block(node: SyntaxNode, frame: Frame): number[] {
-    const ids: number[] = [];
-    let previous: number[] = [];
-    for (const child of node.children) {
-      if (!child.isNamed) {
-        if (child.type === '&') for (const id of previous) this.segments[id]!.background = true;
-        continue;
-      }
-      previous = this.statement(child, frame);
-      ids.push(...previous);
-    }
-    return ids;
   }
 
   private statement(node: SyntaxNode, frame: Frame): number[] {
@@ -352,7 +335,10 @@ class Walker {
     return /expression$|^(word|string|raw_string|number|concatenation|simple_expansion|expansion|command_substitution|process_substitution|arithmetic_expansion|ansi_c_string|translated_string|variable_name|special_variable_name|subscript|test_operator|extglob_pattern|regex|brace_expression|array|heredoc_body|heredoc_start|heredoc_end|heredoc_content|file_descriptor)$/.test(node.type);
   }
 
-  /** Statements and expressions inside a compound node: run them, collect their segments. */
+  /**
+   * Statements and expressions inside a node (the program, a block, a loop body): run them,
+   * collect their segments; `&` marks the statement before it as background.
+   */
   private compound(node: SyntaxNode, frame: Frame): number[] {
     const ids: number[] = [];
     let previous: number[] = [];
@@ -1581,4 +1567,3 @@ export function parseScript(source: string, options: ParseOptions = {}): Script 
   return new Walker(source).run(options);
 }
 
-export { SEGMENT_SPAN_KINDS };

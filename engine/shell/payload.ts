@@ -20,10 +20,6 @@ export type Capability =
   | 'env'
   | 'setuid';
 
-export const CAPABILITIES: readonly Capability[] = [
-  'exec', 'shell', 'network', 'listen', 'fd-dup', 'pty', 'delete', 'read', 'write', 'decode', 'eval', 'env', 'setuid',
-];
-
 const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RegExp]> = [
   ['exec', /\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|pty\.spawn|system\s*\(|system\s+["'`]|exec\s*\(|exec\s+["'`/]|shell_exec|passthru|proc_open|popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*`|%x\{|\bqx[{(/]|\bspawn\s+\S)/],
   ['exec', /`[^`]*`/],
