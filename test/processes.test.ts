@@ -85,9 +85,14 @@ describe('interrupting a waiting check', () => {
     for (let i = 0; i < 200; i++) {
       await new Promise((r) => setTimeout(r, 50));
       if (!existsSync(dbPath)) continue;
-      const s = SqliteAuditStore.open(dbPath, { readonly: true });
-      const pending = s.commands({ decision: 'pending' }).length;
-      s.close();
+      let pending = 0;
+      try {
+        const s = SqliteAuditStore.open(dbPath, { readonly: true });
+        pending = s.commands({ decision: 'pending' }).length;
+        s.close();
+      } catch {
+        continue; // the child is still creating the store
+      }
       if (pending > 0) break;
     }
     const started = performance.now();
