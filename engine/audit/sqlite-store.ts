@@ -115,7 +115,7 @@ export class SqliteAuditStore implements AuditStore {
     const fresh = !existsSync(path);
     let db: BetterSqlite3.Database;
     try {
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? 5000 });
+      db = new Database(path, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? 5000, ...nativeBinding() });
     } catch (err) {
       throw unavailable(path, err, 'open it');
     }
@@ -252,6 +252,18 @@ export class SqliteAuditStore implements AuditStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * The addon's path, so better-sqlite3 does not search a dozen directories for it at every start
+ * (the `bindings` lookup costs more than opening the database).
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  try {
+    return { nativeBinding: require.resolve('better-sqlite3/build/Release/better_sqlite3.node') };
+  } catch {
+    return {};
   }
 }
 

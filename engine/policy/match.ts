@@ -117,8 +117,9 @@ export class Compiler {
     }
     const paths = list(p.path);
     if (paths.length > 0) {
-      const res = paths.map((g) => this.tester(() => compileGlob(g)));
-      tests.push((w, ctx) => matchesAnyForm(res, w.text, ctx));
+      // one alternation compiles faster than a regular expression per glob
+      const re = this.tester(() => new RegExp(paths.map((g) => `(?:${compileGlob(g).source})`).join('|')));
+      tests.push((w, ctx) => matchesAnyForm([re], w.text, ctx));
     }
     if (p.remote !== undefined) tests.push((w) => isRemote(w.text) === p.remote);
     if (p.protected !== undefined) tests.push((w, ctx) => isProtected(w.text, ctx) === p.protected);
