@@ -6,6 +6,8 @@ import type { Policy } from '../policy/load.js';
 import type { Category } from '../policy/types.js';
 import { contextSignals, type SessionHistory } from '../risk/context.js';
 import { combine, levelOf, levelRank, type RiskLevel } from '../risk/score.js';
+import type { MatchContext } from '../policy/match.js';
+import { normalizePath } from '../policy/paths.js';
 import type { Issue, Script } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
 import { byteOffsets, escapeForDisplay } from '../shell/text.js';
@@ -72,7 +74,7 @@ export function assess(command: string, policy: Policy, ctx: AssessContext): Ass
 export function assessScript(script: Script, policy: Policy, ctx: AssessContext): Assessment {
   const toBytes = byteOffsets(script.source);
   const span = (s: readonly [number, number]): [number, number] => [toBytes(s[0]), toBytes(s[1])];
-  const matchCtx = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths };
+  const matchCtx = matchContext(script, ctx);
   const signals: Signal[] = [];
   const programs = new Set<string>();
   for (const s of script.segments) if (s.program !== null) programs.add(s.program);
@@ -124,6 +126,33 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
     policy_revision: policy.revision,
     timeout_ms: (timeouts[risk_level] ?? timeouts.default) * 1000,
   };
+}
+
+/** What rules see besides the script: directories (per segment), home, the gate's own paths. */
+export function matchContext(script: Script, ctx: Pick<AssessContext, 'cwd' | 'home' | 'protectedPaths'>): MatchContext {
+  const base = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths };
+  const perSegment = segmentDirectories(script, ctx.cwd).map((cwd) => ({ ...base, cwd }));
+  return { ...base, forSegment: (id: number) => perSegment[id] ?? base };
+}
+
+/**
+ * The directory each segment runs in, following `cd` and `pushd` in order. An approximation
+ * that errs towards judging more paths: a `cd` in a subshell or a branch counts for the rest.
+ */
+function segmentDirectories(script: Script, cwd: string | undefined): (string | undefined)[] {
+  let current = cwd;
+  return script.segments.map((s) => {
+    const here = current;
+    if ((s.program === 'cd' || s.program === 'pushd') && s.argv.length >= 2) {
+      const target = s.argv[s.argv.length - 1]!;
+      if (target.dynamic || target.glob || target.text === '-') current = undefined;
+      else if (target.text.startsWith('/') || target.text.startsWith('~') || target.text.startsWith('$HOME')) current = normalizePath(target.text);
+      else current = current === undefined ? undefined : normalizePath(`${current}/${target.text}`);
+    } else if (s.program === 'cd' || s.program === 'popd') {
+      current = s.program === 'cd' ? '~' : undefined;
+    }
+    return here;
+  });
 }
 
 function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -2,7 +2,7 @@
  * Every rule carries its own examples; they run when a policy loads cold and in `policy test`.
  * A rule whose `match` examples do not fire, or whose `no_match` examples do, fails the load.
  */
-import { assess, type AssessContext } from '../gate/assess.js';
+import { assess, matchContext, type AssessContext } from '../gate/assess.js';
 import { parseScript } from '../shell/parse.js';
 import { ruleCoversSegment } from '../whitelist/coverage.js';
 import type { Policy } from './load.js';
@@ -29,7 +29,8 @@ export function runExamples(policy: Policy): ExampleResult[] {
     const { match = [], no_match = [] } = rule.definition.examples;
     for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
       for (const example of list) {
-        const hit = rule.matcher(parseScript(example), exampleContext) !== null;
+        const script = parseScript(example);
+        const hit = rule.matcher(script, matchContext(script, exampleContext)) !== null;
         const ok = expect === 'match' ? hit : !hit;
         results.push({
           rule: rule.id,

@@ -21,6 +21,8 @@ import type {
 export interface MatchContext extends PathContext {
   /** The gate's own store, policy and key locations: any access to them is tampering. */
   readonly protectedPaths?: readonly string[] | undefined;
+  /** The context for one segment (its working directory after earlier `cd`s). */
+  readonly forSegment?: ((id: number) => MatchContext) | undefined;
 }
 
 export interface Hit {
@@ -228,7 +230,9 @@ export class Compiler {
       tests.push((s, sc, ctx) => !inner(s, sc, ctx));
     }
     if (tests.length === 0) this.fail('empty segment predicate');
-    return tests.length === 1 ? tests[0]! : (s, sc, ctx) => tests.every((t) => t(s, sc, ctx));
+    const all: SegmentTest = tests.length === 1 ? tests[0]! : (s, sc, ctx) => tests.every((t) => t(s, sc, ctx));
+    // paths are judged from the segment's own working directory
+    return (s, sc, ctx) => all(s, sc, ctx.forSegment ? ctx.forSegment(s.id) : ctx);
   }
 
   private segmentRef(name: string): SegmentTest {

@@ -43,7 +43,11 @@ export function pathForms(text: string, ctx: PathContext = {}): string[] {
   const p = normalizePath(text);
   forms.add(p);
   let absolute: string | null = p.startsWith('/') ? p : null;
-  if (!absolute && ctx.cwd && ctx.cwd.startsWith('/') && !p.startsWith('~')) absolute = normalizePath(`${ctx.cwd}/${p}`);
+  if (!absolute && ctx.cwd && !p.startsWith('~')) {
+    const resolved = normalizePath(`${ctx.cwd}/${p}`);
+    if (resolved.startsWith('/')) absolute = resolved;
+    else forms.add(resolved); // under `cd ~/x`: ~/x/file
+  }
   if (absolute) {
     forms.add(absolute);
     const home = ctx.home?.replace(/\/+$/, '');
