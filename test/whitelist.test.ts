@@ -40,6 +40,8 @@ describe('patterns: one segment, typed placeholders, never a prefix', () => {
     expect(matches('x <branch>', 'x origin/main')).toBe(true);
     expect(matches('x <branch>', 'x --force')).toBe(false);
     expect(matches('x <url>', 'x https://example.com/a')).toBe(true);
+    expect(matches('make <name>', 'make build/app.o')).toBe(true);
+    for (const bad of ['SHELL=/tmp/x', '/tmp/x', '-C']) expect(matches('make <name>', `make ${bad}`), bad).toBe(false);
     expect(matches('mkdir <path:project>', 'mkdir src/a')).toBe(true);
     for (const outside of ['/etc/x', '../x', 'a/../../x', '~/x']) expect(matches('mkdir <path:project>', `mkdir ${outside}`)).toBe(false);
   });

@@ -166,8 +166,10 @@ function matchPlaceholder(node: Extract<Atom, { kind: 'placeholder' }>, w: Word)
     case 'int':
       return /^\d+$/.test(t);
     case 'word':
-    case 'name':
       return t.length > 0 && !t.startsWith('-');
+    case 'name':
+      // a target or subcommand name: no option, no absolute path, no VAR=value
+      return /^[A-Za-z0-9_][A-Za-z0-9._:/@+-]*$/.test(t);
     case 'branch':
       // refs and revision ranges: main, origin/main, HEAD~2, v1.2.0, main...feature
       return /^[A-Za-z0-9_][A-Za-z0-9._/@^~{}-]*$/.test(t) && !t.endsWith('.lock');
