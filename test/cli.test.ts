@@ -117,6 +117,14 @@ describe('check: exit codes and the record', () => {
     expect(r.stdout).toMatch(/next: do not run it/);
   });
 
+  it('--cwd: relative paths are judged from the directory the command will run in', async () => {
+    const here = await check('cat shadow', ['--no-wait', '--cwd', '/etc']);
+    expect(here.record.cwd).toBe('/etc');
+    expect(here.record.signals.map((s: { rule_id: string }) => s.rule_id)).toContain('credentials.read-shadow');
+    const elsewhere = await check('cat shadow', ['--no-wait', '--cwd', '/srv/app']);
+    expect(elsewhere.record.signals.map((s: { rule_id: string }) => s.rule_id)).not.toContain('credentials.read-shadow');
+  });
+
   it('shows hidden characters escaped', async () => {
     const r = await runCli(['check', '--no-wait', '--now', NOON, '--', 'ls \u202e txt']);
     expect(r.stdout).toContain('\\u202e');
@@ -259,6 +267,10 @@ describe('audit', () => {
     const human = await runCli(['audit'], { cwd });
     expect(human.stdout.split('\n').filter((l) => /whitelisted|denied|pending/.test(l))).toHaveLength(3);
     expect((await runCli(['audit', '--decision', 'maybe'], { cwd })).code).toBe(2);
+    const future = await runCli(['audit', '--json', '--since', '2099-01-01T00:00:00Z'], { cwd });
+    expect(JSON.parse(future.stdout)).toEqual([]);
+    const since = await runCli(['audit', '--json', '--since', NOON, '--limit', '1'], { cwd });
+    expect(JSON.parse(since.stdout).map((r: { command: string }) => r.command)).toEqual(['npm publish']);
   });
 
   it('an empty or missing store lists nothing', async () => {
