@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, joinArgv, parse, parseTime, str } from './args.js';
-import { home, locations, openStoreIfExists, policyFor } from './context.js';
+import { home, locations, openStoreIfExists, policyFor, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { readCommand } from './input.js';
 import { renderAssessment, style } from './render.js';
@@ -18,6 +18,8 @@ Options:
   --session ID      use this session's history from the store (bursts, novelty)
   --cwd DIR         working directory the command would run in
   --now TIME        evaluate as of this ISO 8601 time
+  --agent NAME      the agent that would submit it (whitelist rules may be scoped to agents)
+  --require-reviewed  use only whitelist rules merged into the protected ref
   --json            print one JSON object on stdout
   --store PATH      audit store to read history from (never written)
   --policy DIR      policy directory
@@ -38,6 +40,8 @@ const OPTIONS = {
   session: { type: 'string' },
   cwd: { type: 'string' },
   now: { type: 'string' },
+  agent: { type: 'string' },
+  'require-reviewed': { type: 'boolean' },
 } as const;
 
 export function assessmentJson(a: Assessment): Record<string, unknown> {
@@ -50,6 +54,8 @@ export function assessmentJson(a: Assessment): Record<string, unknown> {
     issues: a.issues,
     would_decide: a.would_decide,
     decided_by: a.decided_by,
+    whitelist_provenance: a.whitelist_provenance,
+    whitelist_refused: a.whitelist_refused,
     policy_revision: a.policy_revision,
   };
 }
@@ -59,6 +65,8 @@ interface Context {
   store: AuditStore | null;
   home: string;
   protectedPaths: readonly string[];
+  agent: string | undefined;
+  requireReviewed: boolean;
 }
 
 function assessOne(ctx: Context, command: string, opts: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined; invalidUtf8?: boolean }): Assessment {
@@ -72,6 +80,10 @@ function assessOne(ctx: Context, command: string, opts: { session?: string | und
     history,
     invalidUtf8: opts.invalidUtf8 ?? false,
     protectedPaths: ctx.protectedPaths,
+    agent: ctx.agent,
+    session: opts.session,
+    repos: opts.cwd ? scopedRepos(ctx.policy, opts.cwd) : undefined,
+    requireReviewed: ctx.requireReviewed,
   });
 }
 
@@ -86,7 +98,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const store = str(p, 'session') || bool(p, 'jsonl') ? openStoreIfExists(loc) : null;
-  const ctx: Context = { policy, store, home: home(io), protectedPaths: loc.protectedPaths };
+  const ctx: Context = { policy, store, home: home(io), protectedPaths: loc.protectedPaths, agent: str(p, 'agent'), requireReviewed: bool(p, 'require-reviewed') };
   try {
     if (bool(p, 'jsonl')) {
       if (p.rest && p.rest.length > 0) throw usageError('--jsonl reads commands from standard input, not after --');

@@ -1,6 +1,6 @@
 import { check, ExitCode, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, joinArgv, parse, parseSeconds, parseTime, str } from './args.js';
-import { home, locations, openStore, policyFor } from './context.js';
+import { home, locations, openStore, policyFor, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { readCommand } from './input.js';
 import { renderRecord, style } from './render.js';
@@ -19,6 +19,7 @@ Options:
   --no-wait         do not wait for a reviewer: exit 3 at once when pending
   --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
   --now TIME        evaluate as of this ISO 8601 time (replay); the clock runs on from it
+  --require-reviewed  use only whitelist rules merged into the protected ref (gate.yaml gitops)
   --json            print one JSON object (the record) on stdout
   --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
@@ -42,6 +43,7 @@ const OPTIONS = {
   'no-wait': { type: 'boolean' },
   timeout: { type: 'string' },
   now: { type: 'string' },
+  'require-reviewed': { type: 'boolean' },
 } as const;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
@@ -68,6 +70,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         cwd: str(p, 'cwd') ?? io.cwd,
         timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
         wait: !bool(p, 'no-wait'),
+        repos: scopedRepos(policy, str(p, 'cwd') ?? io.cwd),
+        requireReviewed: bool(p, 'require-reviewed'),
       },
       { policy, store, clock: systemClock(now), home: home(io), protectedPaths: loc.protectedPaths, ...(io.signal ? { signal: io.signal } : {}) },
     );

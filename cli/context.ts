@@ -4,7 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { loadPolicy, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import { loadPolicy, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
 import { str, type Parsed } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -23,6 +23,11 @@ export function openStore(loc: Locations): SqliteAuditStore {
 /** The store for reading, or null when there is none yet. */
 export function openStoreIfExists(loc: Locations): SqliteAuditStore | null {
   return existsSync(loc.store) ? SqliteAuditStore.open(loc.store, { readonly: true }) : null;
+}
+
+/** The repository identifiers of `cwd`, looked up only when some whitelist rule is scoped by repo. */
+export function scopedRepos(policy: Policy, cwd: string): string[] | undefined {
+  return policy.whitelist.some((w) => w.definition.repos) ? repositoryIds(cwd) : undefined;
 }
 
 export function home(io: CliIo): string {

@@ -17,4 +17,7 @@ export { resolveLocations, shippedPolicyDir, type Locations } from './config.js'
 export { GateError, usageError, type GateErrorCode } from './errors.js';
 export { ExitCode, EXIT_CODE_TABLE } from './exit-codes.js';
 export { VERSION } from './version.js';
+export { findRepository, repositoryIds, normalizeRemote } from './whitelist/git.js';
+export { whitelistProvenance, reviewRefusal, type ProvenanceIndex, type RuleProvenance } from './whitelist/provenance.js';
+export type { ProvenanceEntry } from './gate/assess.js';
 export type { RiskLevel } from './risk/score.js';

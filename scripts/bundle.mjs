@@ -3,11 +3,15 @@
 // command, and resolving and compiling dozens of modules at every start is measurable.
 // Native addons and packages loaded with createRequire stay external.
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}dist/bin`, { recursive: true, force: true });
+// the generated validators are plain JavaScript (too large for the type checker): copy them
+// next to the compiled engine for the unbundled build (eval, bench)
+mkdirSync(`${root}dist/engine/policy/generated`, { recursive: true });
+copyFileSync(`${root}engine/policy/generated/validators.js`, `${root}dist/engine/policy/generated/validators.js`);
 await build({
   entryPoints: [`${root}cli/main.ts`],
   outdir: `${root}dist/bin`,

@@ -22,14 +22,16 @@ export function submitted(id: string, at: string, extra: Partial<SubmittedBody> 
     segments: [{ argv: ['ls', '-la'], program: 'ls', dynamic: false, covered_by: null, via: 'top', parent: null, wrappers: [], privileged: false, span: [0, 6] }],
     issues: [],
     would_decide: 'pending',
+    whitelist_refused: [],
     policy_revision: 'sha256:test',
+    policy_content: 'sha256:test',
     gate_version: '0.0.0',
     ...extra,
   };
 }
 
 export function decided(id: string, at: string, decision: DecidedBody['decision'] = 'denied', by = 'policy_rule:x.y'): DecidedBody {
-  return { type: 'DECIDED', command_id: id, decision, decided_by: by, decided_at: at, review_latency_ms: 5, policy_revision: 'sha256:test', submitted_leaf: '00', reason: null };
+  return { type: 'DECIDED', command_id: id, decision, decided_by: by, decided_at: at, review_latency_ms: 5, policy_revision: 'sha256:test', submitted_leaf: '00', reason: null, whitelist_provenance: [] };
 }
 
 const sha = (...parts: Buffer[]): Buffer => {

@@ -32,7 +32,8 @@ describe('check: exit codes and the record', () => {
       segments: [{ argv: ['git', 'status'], program: 'git', dynamic: false, covered_by: 'git.status' }],
     });
     expect(record.command_id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(record.policy_revision).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // the shipped policy is versioned in this repository: its revision is a commit
+    expect(record.policy_revision).toMatch(/^[0-9a-f]{40}(-dirty)?$|^sha256:[0-9a-f]{64}$/);
     expect(record.submitted_at).toBe('2026-01-07T12:00:00.000Z');
     expect(Date.parse(record.decided_at)).toBeGreaterThanOrEqual(Date.parse(record.submitted_at));
     expect(record.review_latency_ms).toBeGreaterThanOrEqual(0);
@@ -81,7 +82,7 @@ describe('check: exit codes and the record', () => {
       id = store.commands({ decision: 'pending' })[0]?.command_id;
       await new Promise((r) => setTimeout(r, 20));
     }
-    store.decide({ type: 'DECIDED', command_id: id, decision: 'approved', decided_by: 'alice', decided_at: new Date().toISOString(), review_latency_ms: 1, policy_revision: 'x', submitted_leaf: '00', reason: 'ok' });
+    store.decide({ type: 'DECIDED', command_id: id, decision: 'approved', decided_by: 'alice', decided_at: new Date().toISOString(), review_latency_ms: 1, policy_revision: 'x', submitted_leaf: '00', reason: 'ok', whitelist_provenance: [] });
     store.close();
     const { code, record } = await waiting;
     expect(code).toBe(0);

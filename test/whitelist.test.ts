@@ -69,7 +69,7 @@ describe('patterns: one segment, typed placeholders, never a prefix', () => {
 describe('segment coverage', () => {
   const rule = compileWhitelistRule({ id: 't.ls', owner: 'me', reason: 'test rule', pattern: 'ls [<path>]', examples: { match: ['ls'] }, file: 'x', line: 1 });
   const now = Date.parse('2026-01-07T12:00:00Z');
-  const covers = (cmd: string): boolean => ruleCoversSegment(rule, parseScript(cmd).segments[0]!, now);
+  const covers = (cmd: string): boolean => (() => { const sc = parseScript(cmd); return ruleCoversSegment(rule, sc.segments[0]!, sc, { now }); })();
 
   it('refuses wrappers, privilege, assignments and redirects the rule does not name', () => {
     expect(covers('ls src')).toBe(true);
@@ -88,16 +88,16 @@ describe('segment coverage', () => {
 
   it('an expired rule never matches', () => {
     const expired = compileWhitelistRule({ id: 't.old', owner: 'me', reason: 'expired rule', pattern: 'ls', expires: '2026-01-01', examples: { match: ['ls'] }, file: 'x', line: 1 });
-    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, Date.parse('2025-12-31T12:00:00Z'))).toBe(true);
-    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, now)).toBe(false);
+    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, parseScript('ls'), { now: Date.parse('2025-12-31T12:00:00Z') })).toBe(true);
+    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, parseScript('ls'), { now })).toBe(false);
   });
 
   it('a script is covered only when every segment is, with no stray assignment or issue', () => {
-    expect(coverage(parseScript('ls && ls src'), [rule], now).complete).toBe(true);
-    expect(coverage(parseScript('ls && pwd'), [rule], now).complete).toBe(false);
-    expect(coverage(parseScript('X=1; ls'), [rule], now).complete).toBe(false);
-    expect(coverage(parseScript('ls "unterminated'), [rule], now).complete).toBe(false);
-    expect(coverage(parseScript(''), [rule], now).complete).toBe(false);
+    expect(coverage(parseScript('ls && ls src'), [rule], { now }).complete).toBe(true);
+    expect(coverage(parseScript('ls && pwd'), [rule], { now }).complete).toBe(false);
+    expect(coverage(parseScript('X=1; ls'), [rule], { now }).complete).toBe(false);
+    expect(coverage(parseScript('ls "unterminated'), [rule], { now }).complete).toBe(false);
+    expect(coverage(parseScript(''), [rule], { now }).complete).toBe(false);
   });
 
   it('the decision names every rule used, joined with +', async () => {
@@ -106,9 +106,10 @@ describe('segment coverage', () => {
     expect(a.decided_by).toBe('whitelist_rule:git.status+fs.list');
   });
 
-  it('a covered command with a non-waivable hit is not whitelisted', async () => {
+  it('a rule never covers a segment with a non-waivable hit', async () => {
     const a = await judge('cat .policy-gate/audit.db');
-    expect(a.segments[0]!.covered_by).toBe('fs.read');
+    expect(a.signals.map((s) => s.rule_id)).toContain('tampering.gate-files');
+    expect(a.segments[0]!.covered_by).toBeNull();
     expect(a.would_decide).not.toBe('whitelisted');
   });
 
@@ -147,7 +148,7 @@ describe('routing', () => {
     const { route } = await import('../engine/gate/assess.js');
     const policy = await (await import('./helpers.js')).shippedPolicy();
     const sig = (rule_id: string, score: number, category = 'evasion', waivable = true) => ({ rule_id, category, score, message: '', segment: null, span: [0, 1] as const, waivable }) as Parameters<typeof route>[0][number];
-    const covered = { bySegment: ['x'], complete: true, rules: ['git.status'] };
+    const covered = { bySegment: ['x'], complete: true, rules: ['git.status'], refused: [] };
     expect(route([sig('a.b', 95)], 95, 'critical', covered, policy)).toEqual({ decision: 'denied', decided_by: 'policy_rule:a.b' });
     expect(route([sig('context.burst', 25, 'context'), sig('a.b', 90)], 92, 'critical', covered, policy).decided_by).toBe('policy_rule:a.b');
     expect(route([sig('a.b', 29)], 29, 'low', covered, policy)).toEqual({ decision: 'whitelisted', decided_by: 'whitelist_rule:git.status' });

@@ -2,7 +2,8 @@
  * Audit events and the command records derived from them. Events are immutable; a command's
  * state is whatever its events say (SUBMITTED, then at most one DECIDED).
  */
-import type { Signal, SegmentReport } from '../gate/assess.js';
+import type { ProvenanceEntry, Signal, SegmentReport } from '../gate/assess.js';
+import type { Refusal } from '../whitelist/coverage.js';
 import type { RiskLevel } from '../risk/score.js';
 
 export type EventType = 'SUBMITTED' | 'DECIDED';
@@ -24,7 +25,11 @@ export interface SubmittedBody {
   readonly segments: readonly SegmentReport[];
   readonly issues: readonly { code: string; message: string; span: readonly [number, number] }[];
   readonly would_decide: 'whitelisted' | 'denied' | 'pending';
+  /** Whitelist rules that would have covered a segment but were refused (gitops checks), and why. */
+  readonly whitelist_refused: readonly Refusal[];
   readonly policy_revision: string;
+  /** sha256 of the policy files, exact even when the revision is `-dirty`. */
+  readonly policy_content: string;
   readonly gate_version: string;
 }
 
@@ -41,6 +46,8 @@ export interface DecidedBody {
   /** Hex leaf hash of the SUBMITTED event this decides. */
   readonly submitted_leaf: string;
   readonly reason: string | null;
+  /** For whitelisted decisions: where each rule used comes from. */
+  readonly whitelist_provenance: readonly ProvenanceEntry[];
 }
 
 export type EventBody = SubmittedBody | DecidedBody;
@@ -77,6 +84,8 @@ export interface CommandRecord {
   readonly issues: SubmittedBody['issues'];
   readonly policy_revision: string;
   readonly reason: string | null;
+  readonly whitelist_provenance: readonly ProvenanceEntry[];
+  readonly whitelist_refused: readonly Refusal[];
 }
 
 export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | null): CommandRecord {
@@ -99,5 +108,7 @@ export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | n
     issues: submitted.issues,
     policy_revision: decided?.policy_revision ?? submitted.policy_revision,
     reason: decided?.reason ?? null,
+    whitelist_provenance: decided?.whitelist_provenance ?? [],
+    whitelist_refused: submitted.whitelist_refused ?? [],
   };
 }

@@ -11,7 +11,8 @@ import { normalizePath } from '../policy/paths.js';
 import type { Issue, Script } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
 import { byteOffsets, escapeForDisplay } from '../shell/text.js';
-import { coverage, type Coverage } from '../whitelist/coverage.js';
+import { coverage, type CompiledWhitelistRule, type Coverage, type Refusal } from '../whitelist/coverage.js';
+import { reviewRefusal } from '../whitelist/provenance.js';
 
 export interface AssessContext {
   readonly now: Date;
@@ -22,6 +23,12 @@ export interface AssessContext {
   readonly invalidUtf8?: boolean;
   /** The gate's own store, policy and key paths (tampering rules match them). */
   readonly protectedPaths?: readonly string[];
+  /** Who submits, in which session and repository: whitelist rules may be scoped to these. */
+  readonly agent?: string | undefined;
+  readonly session?: string | undefined;
+  readonly repos?: readonly string[] | undefined;
+  /** Use whitelist rules only when their provenance passes the gitops checks (--require-reviewed). */
+  readonly requireReviewed?: boolean;
 }
 
 export interface Signal {
@@ -59,6 +66,10 @@ export interface Assessment {
   readonly segments: readonly SegmentReport[];
   readonly issues: readonly (Omit<Issue, 'span'> & { span: readonly [number, number] })[];
   readonly coverage: Coverage;
+  /** Where the whitelist rules used come from (set when whitelisted). */
+  readonly whitelist_provenance: readonly ProvenanceEntry[];
+  /** Whitelist rules that would have covered a segment but may not be used, and why. */
+  readonly whitelist_refused: readonly Refusal[];
   readonly would_decide: WouldDecide;
   readonly decided_by: string | null;
   readonly policy_revision: string;
@@ -98,7 +109,16 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
   signals.sort((a, b) => b.score - a.score || (a.rule_id < b.rule_id ? -1 : 1));
   const risk_score = combine(signals.map((s) => s.score), policy.gate.damping);
   const risk_level = levelOf(risk_score, policy.gate.levels);
-  const cov = coverage(script, policy.whitelist, ctx.now.getTime());
+  const blocked = new Set(signals.filter((s) => !s.waivable && s.segment !== null).map((s) => s.segment!));
+  const cov = coverage(script, policy.whitelist, {
+    now: ctx.now.getTime(),
+    cwd: ctx.cwd,
+    agent: ctx.agent,
+    session: ctx.session,
+    repos: ctx.repos,
+    blocked,
+    refused: refusal(policy, ctx.requireReviewed ?? false),
+  });
   const { decision, decided_by } = route(signals, risk_score, risk_level, cov, policy);
   const segments: SegmentReport[] = script.segments.map((s, i) => ({
     argv: s.argv.map((w) => w.text),
@@ -121,6 +141,8 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
     segments,
     issues: script.issues.map((i) => ({ code: i.code, message: i.message, span: span(i.span) })),
     coverage: cov,
+    whitelist_provenance: decision === 'whitelisted' ? cov.rules.map((id) => provenanceEntry(policy, id)) : [],
+    whitelist_refused: cov.refused,
     would_decide: decision,
     decided_by,
     policy_revision: policy.revision,
@@ -153,6 +175,35 @@ function segmentDirectories(script: Script, cwd: string | undefined): (string | 
     }
     return here;
   });
+}
+
+/** The provenance of a whitelist rule as recorded with a decision. */
+export interface ProvenanceEntry {
+  readonly rule_id: string;
+  readonly file: string;
+  readonly commit: string | null;
+  readonly author: string | null;
+  readonly committed_at: string | null;
+  readonly reviewed_by: readonly string[];
+  readonly reviewed_at: string | null;
+  readonly merge_commit: string | null;
+  readonly merged_by: string | null;
+}
+
+function provenanceEntry(policy: Policy, id: string): ProvenanceEntry {
+  const p = policy.provenance?.rules[id];
+  const rule = policy.whitelist.find((w) => w.id === id);
+  if (p) return { ...p, reviewed_by: [...p.reviewed_by] };
+  // not in Git, or not committed: say so rather than leave it out
+  return { rule_id: id, file: rule?.file ?? '', commit: null, author: null, committed_at: null, reviewed_by: [], reviewed_at: null, merge_commit: null, merged_by: null };
+}
+
+/** Under require_reviewed, the reason a rule may not be used (see provenance.ts). */
+function refusal(policy: Policy, flag: boolean): ((rule: CompiledWhitelistRule) => string | null) | undefined {
+  const gitops = policy.gate.gitops ?? {};
+  if (!flag && gitops.require_reviewed !== true) return undefined;
+  const signed = gitops.require_signed === true;
+  return (rule) => reviewRefusal(policy.provenance, rule.id, signed);
 }
 
 function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -41,6 +41,10 @@ export interface CheckRequest {
   readonly timeoutMs?: number | undefined;
   /** Wait for a reviewer's decision (or the timeout) when the command is pending. */
   readonly wait: boolean;
+  /** Identifiers of the repository the command runs in, for scoped whitelist rules. */
+  readonly repos?: readonly string[] | undefined;
+  /** Use only whitelist rules that pass the gitops review checks. */
+  readonly requireReviewed?: boolean;
 }
 
 export interface CheckDependencies {
@@ -71,6 +75,10 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     cwd: req.cwd,
     home: deps.home,
     history,
+    agent: req.agent,
+    session: req.session,
+    repos: req.repos,
+    requireReviewed: req.requireReviewed ?? false,
     invalidUtf8: req.invalidUtf8 ?? false,
     protectedPaths: deps.protectedPaths ?? [],
   });
@@ -89,12 +97,14 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     segments: assessment.segments,
     issues: assessment.issues,
     would_decide: assessment.would_decide,
+    whitelist_refused: assessment.whitelist_refused,
     policy_revision: policy.revision,
+    policy_content: policy.contentRevision,
     gate_version: VERSION,
   };
   const event = store.submit(submitted);
 
-  const decide = (decision: Decision, decidedBy: string, reason: string | null): DecidedBody => {
+  const decide = (decision: Decision, decidedBy: string, reason: string | null, provenance: DecidedBody['whitelist_provenance'] = []): DecidedBody => {
     const body: DecidedBody = {
       type: 'DECIDED',
       command_id: submitted.command_id,
@@ -106,6 +116,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
       policy_revision: policy.revision,
       submitted_leaf: event.leaf,
       reason,
+      whitelist_provenance: provenance,
     };
     if (store.decide(body)) return body;
     const existing = store.decision(submitted.command_id);
@@ -114,7 +125,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   };
 
   if (assessment.would_decide !== 'pending') {
-    const decision = decide(assessment.would_decide, assessment.decided_by!, null);
+    const decision = decide(assessment.would_decide, assessment.decided_by!, null, assessment.whitelist_provenance);
     return { record: commandRecord(submitted, decision), assessment };
   }
   if (!req.wait) return { record: commandRecord(submitted, null), assessment };

@@ -52,7 +52,7 @@ export function runExamples(policy: Policy): ExampleResult[] {
       for (const example of list) {
         // an example documents what the whole gate does: covered by this rule AND whitelisted
         const a = assess(example, policy, exampleContext);
-        const covered = a.script.segments.length > 0 && a.script.segments.every((s) => ruleCoversSegment(rule, s, now));
+        const covered = a.script.segments.length > 0 && a.script.segments.every((s) => ruleCoversSegment(rule, s, a.script, { now }));
         const whitelisted = covered && a.would_decide === 'whitelisted';
         const ok = expect === 'match' ? whitelisted : !whitelisted;
         let message = 'ok';

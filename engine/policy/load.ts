@@ -11,12 +11,13 @@ import { join, relative } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
 import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { PatternError } from '../whitelist/pattern.js';
+import { whitelistProvenance, type ProvenanceIndex } from '../whitelist/provenance.js';
 import { matchAnchor } from './anchors.js';
 import { Compiler, type ScriptMatcher } from './match.js';
 import type { Category, GateDefinition, PolicySource, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
 
 /** Bumped when the cached form or the compiler changes meaning, so stale caches are ignored. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 export interface CompiledRule {
   readonly id: string;
@@ -36,7 +37,12 @@ export interface CompiledRule {
 
 export interface Policy {
   readonly dir: string;
+  /** The Git HEAD commit (`-dirty` when policy files differ from it), else the content hash. */
   readonly revision: string;
+  /** sha256 of the policy files' names and contents. */
+  readonly contentRevision: string;
+  /** Provenance of the whitelist rules, when the policy is versioned in Git. */
+  readonly provenance: ProvenanceIndex | null;
   readonly source: PolicySource;
   readonly rules: readonly CompiledRule[];
   readonly whitelist: readonly CompiledWhitelistRule[];
@@ -46,6 +52,8 @@ export interface Policy {
 export interface LoadOptions {
   /** Where to keep the compiled cache; no cache when omitted. */
   readonly cacheDir?: string | undefined;
+  /** Look up whitelist provenance in Git (default true). */
+  readonly git?: boolean;
   /**
    * `enforce` (default): examples run on a cold load and any failure fails the load.
    * `report`: examples are left to the caller (`policy test` reports every failure); nothing is
@@ -112,7 +120,21 @@ export async function loadPolicy(dir: string, options: LoadOptions = {}): Promis
   let source: PolicySource | null = cacheFile ? readCache(cacheFile, revision) : null;
   const cold = source === null;
   if (!source) source = await validate(files, revision);
-  const policy = compile(dir, source, { eager: cold });
+  const compiled = compile(dir, source, { eager: cold });
+  const provenance =
+    options.git === false
+      ? null
+      : whitelistProvenance(dir, source.whitelist.map((w) => ({ id: w.id, file: w.file, line: w.line, line_end: w.line_end ?? w.line })), {
+          protectedRef: source.gate.gitops?.protected_ref,
+          requireSigned: source.gate.gitops?.require_signed,
+          cacheDir: options.cacheDir,
+          contentRevision: revision,
+        });
+  const policy: Policy = {
+    ...compiled,
+    revision: provenance ? `${provenance.head}${provenance.dirty ? '-dirty' : ''}` : revision,
+    provenance,
+  };
   const enforce = options.examples !== 'report';
   if (cold && enforce) {
     const { checkExamples } = await import('./examples.js');
@@ -172,6 +194,8 @@ interface Parsed {
   file: PolicyFile;
   data: Record<string, unknown>;
   lineOf: (path: (string | number)[]) => number;
+  /** The last line of the node at `path` (a rule's YAML span ends there). */
+  endLineOf: (path: (string | number)[]) => number;
 }
 
 function parseYaml(file: PolicyFile): Parsed {
@@ -193,7 +217,13 @@ function parseYaml(file: PolicyFile): Parsed {
     }
     return 1;
   };
-  return { file, data: data as Record<string, unknown>, lineOf };
+  const endLineOf = (path: (string | number)[]): number => {
+    const node = doc.getIn(path, true);
+    if (!node?.range) return lineOf(path);
+    // the value ends before the trailing newline of its last line
+    return lineCounter.linePos(Math.max(node.range[0], node.range[1] - 1)).line;
+  };
+  return { file, data: data as Record<string, unknown>, lineOf, endLineOf };
 }
 
 function schemaError(p: Parsed, validator: Validator): never {
@@ -247,11 +277,12 @@ async function validate(files: readonly PolicyFile[], revision: string): Promise
     const data = p.data as { whitelist: WhitelistRuleDefinition[] };
     data.whitelist.forEach((w, i) => {
       const line = p.lineOf(['whitelist', i]);
+      const lineEnd = p.endLineOf(['whitelist', i]);
       const key = `whitelist:${w.id}`;
       const other = seen.get(key);
       if (other) throw new GateError('policy-invalid', `duplicate whitelist id (first defined at ${other})`, { location: { file: file.name, line, rule: w.id } });
       seen.set(key, `${file.name}:${line}`);
-      whitelist.push({ ...w, file: file.name, line });
+      whitelist.push({ ...w, file: file.name, line, line_end: lineEnd });
     });
   }
   if (!gate) throw new GateError('policy-invalid', 'gate.yaml is missing');
@@ -294,5 +325,5 @@ export function compile(dir: string, source: PolicySource, options: { eager?: bo
       throw err;
     }
   });
-  return { dir, revision: source.revision, source, rules, whitelist, gate };
+  return { dir, revision: source.revision, contentRevision: source.revision, provenance: null, source, rules, whitelist, gate };
 }

@@ -172,8 +172,17 @@ export interface WhitelistRuleDefinition {
   wrappers?: string[];
   /** Environment assignments allowed before the command (`CI=1 npm test`). */
   env?: string[];
+  /** Data flows allowed: `in` reads a pipe, `out` writes into a pipe. */
+  pipes?: ('in' | 'out')[];
+  /** Redirects allowed beyond /dev/null, descriptor copies and reading a file. */
+  redirects?: { op: '>' | '>>' | '<' | '2>' | '2>>' | '&>'; target: string }[];
   expires?: string;
   max_risk?: number;
+  /** Scope: repositories, working directories, agents and sessions the rule applies to. */
+  repos?: string[];
+  cwd?: string[];
+  agents?: string[];
+  sessions?: string[];
   examples: Examples;
 }
 
@@ -184,6 +193,7 @@ export interface GateDefinition {
   severity_scores: Record<Severity, number>;
   damping: number;
   timeouts: { default: number } & Partial<Record<Severity, number>>;
+  gitops?: { require_reviewed?: boolean; protected_ref?: string; require_signed?: boolean };
   context: {
     off_hours?: { timezone: string; working_days: string[]; start: string; end: string; score: number };
     burst?: { max_commands: number; window_seconds: number; score: number };
@@ -206,7 +216,7 @@ export interface PolicyTestCase {
 export interface PolicySource {
   rules: (RuleDefinition & { file: string; line: number })[];
   sets: SetsDefinition;
-  whitelist: (WhitelistRuleDefinition & { file: string; line: number })[];
+  whitelist: (WhitelistRuleDefinition & { file: string; line: number; line_end?: number })[];
   gate: GateDefinition;
   revision: string;
   files: string[];
