@@ -1,20 +1,53 @@
 import { ExitCode, runExamples, runPolicyTests, usageError } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse } from './args.js';
-import { locations, policyFor } from './context.js';
+import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
+import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
+import { LINT_CODES } from '../engine/policy/lint.js';
 
-export const HELP = `Usage: policy-gate policy test [options]
+export const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
 
-Run every rule's and whitelist rule's examples (examples.match / examples.no_match) and the
-cases in policies/tests/*.yaml, and print a pass/fail table per rule.
+  policy test                  run every rule's and whitelist rule's examples and the cases in
+                               policies/tests/*.yaml; print a pass/fail table per rule
+  policy lint                  find everything wrong with the policy directory at once, each
+                               finding as FILE:LINE: CODE rule: message
+  policy diff BASE [HEAD]      classify a change (major/minor/patch) and replay the test cases
+                               and the recent audit trail through both versions, printing every
+                               decision that changes. BASE and HEAD are Git commits, branches or
+                               tags of the repository holding --policy, or policy directories;
+                               HEAD defaults to the working tree.
 
 Options:
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
-  --json            print one JSON object {rules: [...], cases: [...], ok} on stdout
+  --json            one JSON object on stdout (test: {ok, rules, cases}; lint: {ok, findings};
+                    diff: {level, changes, decisions, replayed, base, head})
+  --store PATH      diff: the audit trail to replay (default .policy-gate/audit.db, if present)
+  --since TIME      diff: replay commands recorded since TIME (default: the last 30 days)
+  --limit N         diff: replay at most the N most recent commands (default 5000)
+  --fail-on LEVEL   diff: exit 1 when the change is at least LEVEL (major, minor or patch)
   -h, --help        show this help
 
-Exit codes: 0 all pass · 2 a failure, or an invalid policy · 70 internal error
+Lint codes:
+${Object.entries(LINT_CODES)
+  .map(([code, meaning]) => `  ${code}  ${meaning}`)
+  .join('\n')}
+
+Change levels (diff):
+  major   loosens the gate: a rule removed, a score lowered, waivable turned on, a whitelist
+          rule broadened, a threshold raised, review enforcement turned off, or a detection
+          rule that stops firing on a replayed command
+  minor   adds or tightens: a rule or whitelist rule added, a match or set changed
+  patch   examples, descriptions, owners, reasons, test cases
+
+Exit codes:
+  test, lint: 0 all pass · 2 a failure, or an invalid policy
+  diff:       0 compared (or below --fail-on) · 1 at or above --fail-on · 2 a usage, Git or
+              policy error
+  70 internal error
+
+Examples:
+  policy-gate policy lint --policy policies
+  policy-gate policy diff origin/main HEAD --policy policies --fail-on major
 `;
 
 interface RuleRow {
@@ -26,14 +59,19 @@ interface RuleRow {
   failed: string[];
 }
 
+const OPTIONS = { ...COMMON_OPTIONS, since: { type: 'string' }, limit: { type: 'string' }, 'fail-on': { type: 'string' } } as const;
+
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('policy', args, COMMON_OPTIONS);
-  const sub = p.positionals[0];
+  const p = parse('policy', args, OPTIONS);
+  const [sub, ...positionals] = p.positionals;
   if (bool(p, 'help') || sub === undefined) {
     io.stdout.write(HELP);
     return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
   }
+  if (sub === 'lint') return lint(p, positionals, io);
+  if (sub === 'diff') return diff(p, positionals, io);
   if (sub !== 'test') throw usageError(`unknown policy subcommand ${JSON.stringify(sub)}`, 'see: policy-gate policy --help');
+  if (positionals.length > 0) throw usageError('policy test takes no arguments', 'see: policy-gate policy --help');
   const loc = locations(p, io);
   const policy = await policyFor(loc, { examples: 'report' });
   const examples = runExamples(policy);
@@ -68,4 +106,64 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const failedRules = [...rows.values()].filter((r) => r.failed.length > 0).length;
   io.stdout.write(ok ? s.green(`all ${rows.size} rules and ${cases.length} cases pass (policy ${policy.revision.slice(0, 19)})\n`) : s.red(`${failedRules} rule(s) and ${cases.length - passedCases} case(s) fail\n`));
   return ok ? ExitCode.Allowed : ExitCode.Usage;
+}
+
+async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
+  if (positionals.length > 0) throw usageError('policy lint takes no arguments', 'see: policy-gate policy --help');
+  const loc = locations(p, io);
+  const { lintPolicy } = await import('../engine/policy/lint.js');
+  const findings = await lintPolicy(loc.policy);
+  const ok = findings.length === 0;
+  if (bool(p, 'json')) {
+    io.stdout.write(`${JSON.stringify({ ok, findings })}\n`);
+    return ok ? ExitCode.Allowed : ExitCode.Usage;
+  }
+  const s = style(io.stdout, io.env);
+  for (const f of findings) {
+    io.stdout.write(`${f.file}:${f.line}: ${s.red(f.code)}${f.rule ? ` ${f.rule}` : ''}: ${f.message}\n`);
+  }
+  io.stdout.write(ok ? s.green(`lint: no findings in ${loc.policy}\n`) : s.red(`lint: ${findings.length} finding(s)\n`));
+  return ok ? ExitCode.Allowed : ExitCode.Usage;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
+  const [base, head, ...extra] = positionals;
+  if (base === undefined || extra.length > 0) throw usageError('policy diff takes a base and an optional head (commits or policy directories)', 'see: policy-gate policy --help');
+  const failOn = str(p, 'fail-on');
+  if (failOn !== undefined && !['major', 'minor', 'patch'].includes(failOn)) throw usageError(`--fail-on expects major, minor or patch, got ${JSON.stringify(failOn)}`);
+  const limitText = str(p, 'limit');
+  const limit = limitText === undefined ? 5000 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
+  const since = parseTime(str(p, 'since'), '--since') ?? new Date(Date.now() - 30 * DAY_MS);
+  const loc = locations(p, io);
+  const store = openStoreIfExists(loc);
+  let history;
+  try {
+    history = store ? store.commands({ since: since.toISOString(), limit }) : [];
+  } finally {
+    store?.close();
+  }
+  const { diffPolicies, levelAtLeast } = await import('../engine/policy/diff.js');
+  const result = await diffPolicies({ policyDir: loc.policy, base, head: head && head !== '' ? head : undefined, history });
+  const failed = failOn !== undefined && levelAtLeast(result.level, failOn as 'major');
+  const code = failed ? ExitCode.Denied : ExitCode.Allowed;
+  if (bool(p, 'json')) {
+    io.stdout.write(`${JSON.stringify(result)}\n`);
+    return code;
+  }
+  const s = style(io.stdout, io.env);
+  const paint = (level: string): string => (level === 'major' ? s.red(level.toUpperCase()) : level === 'minor' ? s.yellow(level.toUpperCase()) : level.toUpperCase());
+  io.stdout.write(`${s.bold('policy diff')} ${result.base.ref} → ${result.head.ref}: ${paint(result.level)}\n`);
+  for (const c of result.changes) io.stdout.write(`  ${paint(c.level)}${' '.repeat(5 - c.level.length)}  ${c.kind.padEnd(9)}  ${c.id}: ${c.message}\n`);
+  if (result.changes.length === 0) io.stdout.write(s.dim('  no change to rules, whitelist rules or gate settings\n'));
+  io.stdout.write(`replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ${result.decisions.length} outcome(s) change\n`);
+  for (const d of result.decisions) {
+    const arrow = `${d.before.decision}/${d.before.level} → ${d.after.decision}/${d.after.level}`;
+    const tag = d.direction === 'looser' ? s.red('looser  ') : s.green('stricter');
+    io.stdout.write(`  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${d.command.replace(/\n/g, '⏎')}\n`);
+  }
+  if (failed) io.stdout.write(s.red(`the change is ${result.level}, at or above --fail-on ${failOn}\n`));
+  return code;
 }

@@ -38,11 +38,11 @@ describe('every rule, by its own examples', () => {
 describe('the shipped rule pack', () => {
   it('every rule has match examples, a description, and an id under its category', () => {
     for (const r of policy.rules) {
-      expect(r.definition.examples.match?.length, r.id).toBeGreaterThan(0);
+      expect(r.definition.examples?.match?.length, r.id).toBeGreaterThan(0);
       expect(r.description.length, r.id).toBeGreaterThan(10);
       expect(r.id.split('.')[0], r.id).toBe(r.category);
     }
-    for (const w of policy.whitelist) expect(w.definition.examples.match?.length, w.id).toBeGreaterThan(0);
+    for (const w of policy.whitelist) expect(w.definition.examples?.match?.length, w.id).toBeGreaterThan(0);
   });
 
   it('covers the categories the gate promises', () => {
@@ -54,7 +54,7 @@ describe('the shipped rule pack', () => {
 
   it('each rule example is exercised by its own rule (no duplicated example across match and no_match)', () => {
     for (const r of [...policy.rules, ...policy.whitelist]) {
-      const { match = [], no_match = [] } = r.definition.examples;
+      const { match = [], no_match = [] } = r.definition.examples ?? {};
       expect(match.filter((m) => no_match.includes(m)), r.id).toEqual([]);
       expect(new Set(match).size, r.id).toBe(match.length);
     }

@@ -5,7 +5,7 @@
 import { assess, matchContext, type AssessContext } from '../gate/assess.js';
 import { parseScript } from '../shell/parse.js';
 import { ruleCoversSegment } from '../whitelist/coverage.js';
-import type { Policy } from './load.js';
+import { contentsOnly, type Policy } from './load.js';
 
 export interface ExampleResult {
   readonly rule: string;
@@ -23,10 +23,12 @@ export const EXAMPLE_TIME = new Date('2026-01-07T12:00:00Z');
 
 const exampleContext: AssessContext = { now: EXAMPLE_TIME, history: null };
 
-export function runExamples(policy: Policy): ExampleResult[] {
+export function runExamples(reviewed: Policy): ExampleResult[] {
+  // examples document what a rule does, merged or not
+  const policy = contentsOnly(reviewed);
   const results: ExampleResult[] = [];
   for (const rule of policy.rules) {
-    const { match = [], no_match = [] } = rule.definition.examples;
+    const { match = [], no_match = [] } = rule.definition.examples ?? {};
     for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
       for (const example of list) {
         const script = parseScript(example);
@@ -47,7 +49,7 @@ export function runExamples(policy: Policy): ExampleResult[] {
   }
   const now = EXAMPLE_TIME.getTime();
   for (const rule of policy.whitelist) {
-    const { match = [], no_match = [] } = rule.definition.examples;
+    const { match = [], no_match = [] } = rule.definition.examples ?? {};
     for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
       for (const example of list) {
         // an example documents what the whole gate does: covered by this rule AND whitelisted

@@ -49,6 +49,14 @@ export interface Policy {
   readonly gate: GateDefinition;
 }
 
+/**
+ * The policy judged on its contents alone, without review enforcement: what examples, test
+ * cases, proposals and diffs need (a rule under review is by definition not merged yet).
+ */
+export function contentsOnly(policy: Policy): Policy {
+  return policy.gate.gitops ? { ...policy, gate: { ...policy.gate, gitops: undefined } } : policy;
+}
+
 export interface LoadOptions {
   /** Where to keep the compiled cache; no cache when omitted. */
   readonly cacheDir?: string | undefined;
@@ -62,14 +70,14 @@ export interface LoadOptions {
   readonly examples?: 'enforce' | 'report';
 }
 
-interface PolicyFile {
+export interface PolicyFile {
   readonly path: string;
   readonly name: string;
   readonly kind: 'gate' | 'rules' | 'whitelist';
   readonly text: string;
 }
 
-function listFiles(dir: string): PolicyFile[] {
+export function listFiles(dir: string): PolicyFile[] {
   const files: PolicyFile[] = [];
   const read = (path: string, kind: PolicyFile['kind']): void => {
     let text: string;
@@ -226,19 +234,25 @@ function parseYaml(file: PolicyFile): Parsed {
   return { file, data: data as Record<string, unknown>, lineOf, endLineOf };
 }
 
-function schemaError(p: Parsed, validator: Validator): never {
+function schemaError(p: Parsed, validator: Validator): GateError {
   const err = validator.errors?.[0];
   const path = (err?.instancePath ?? '').split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
   const list = path[0] === 'rules' || path[0] === 'whitelist' ? (p.data[path[0]] as { id?: string }[] | undefined) : undefined;
   const rule = list && typeof path[1] === 'number' ? list[path[1]]?.id : undefined;
   const where = err?.instancePath ? `${err.instancePath}: ` : '';
   const extra = err?.params && 'additionalProperty' in err.params ? ` "${String(err.params.additionalProperty)}"` : err?.params && 'allowedValues' in err.params ? `: ${(err.params.allowedValues as unknown[]).join(', ')}` : '';
-  throw new GateError('policy-invalid', `schema: ${where}${err?.message ?? 'invalid'}${extra}`, {
+  return new GateError('policy-invalid', `schema: ${where}${err?.message ?? 'invalid'}${extra}`, {
     location: { file: p.file.name, line: p.lineOf(path), ...(rule ? { rule } : {}) },
   });
 }
 
-async function validate(files: readonly PolicyFile[], revision: string): Promise<PolicySource> {
+/** How validation reports a problem: the loader throws at the first, lint collects them all. */
+export type Report = (error: GateError) => void;
+const fail: Report = (error) => {
+  throw error;
+};
+
+export async function validate(files: readonly PolicyFile[], revision: string, report: Report = fail): Promise<PolicySource> {
   const validators = (await import('./generated/validators.js')) as unknown as Record<'rules' | 'whitelist' | 'gate', Validator>;
   const rules: PolicySource['rules'] = [];
   const whitelist: PolicySource['whitelist'] = [];
@@ -246,14 +260,24 @@ async function validate(files: readonly PolicyFile[], revision: string): Promise
   let gate: GateDefinition | null = null;
   const seen = new Map<string, string>();
   for (const file of files) {
-    const p = parseYaml(file);
+    let p: Parsed;
+    try {
+      p = parseYaml(file);
+    } catch (err) {
+      if (!(err instanceof GateError)) throw err;
+      report(err);
+      continue;
+    }
     const validator = validators[file.kind];
-    if (!validator(p.data)) schemaError(p, validator);
+    if (!validator(p.data)) {
+      report(schemaError(p, validator));
+      continue;
+    }
     if (file.kind === 'gate') {
       gate = p.data as unknown as GateDefinition;
       const { medium, high, critical } = gate.levels;
       if (!(medium < high && high < critical)) {
-        throw new GateError('policy-invalid', 'levels must rise: medium < high < critical', { location: { file: file.name, line: p.lineOf(['levels']) } });
+        report(new GateError('policy-invalid', 'levels must rise: medium < high < critical', { location: { file: file.name, line: p.lineOf(['levels']) } }));
       }
       continue;
     }
@@ -261,15 +285,22 @@ async function validate(files: readonly PolicyFile[], revision: string): Promise
       const data = p.data as { rules?: RuleDefinition[]; sets?: SetsDefinition };
       for (const [kind, defs] of [['segments', data.sets?.segments], ['words', data.sets?.words]] as const) {
         for (const [name, def] of Object.entries(defs ?? {})) {
-          if (name in sets[kind]) throw new GateError('policy-invalid', `${kind} set "${name}" is defined twice`, { location: { file: file.name, line: p.lineOf(['sets', kind, name]) } });
+          if (name in sets[kind]) {
+            report(new GateError('policy-invalid', `${kind} set "${name}" is defined twice`, { location: { file: file.name, line: p.lineOf(['sets', kind, name]) } }));
+            continue;
+          }
           (sets[kind] as Record<string, unknown>)[name] = def;
         }
       }
       (data.rules ?? []).forEach((r, i) => {
         const line = p.lineOf(['rules', i]);
         const other = seen.get(r.id);
-        if (other) throw new GateError('policy-invalid', `duplicate rule id (first defined at ${other})`, { location: { file: file.name, line, rule: r.id } });
+        if (other) {
+          report(new GateError('policy-invalid', `duplicate rule id (first defined at ${other})`, { location: { file: file.name, line, rule: r.id } }));
+          return;
+        }
         seen.set(r.id, `${file.name}:${line}`);
+        if (!r.examples?.match?.length) report(new GateError('policy-invalid', 'the rule has no examples.match: a rule without examples proves nothing', { location: { file: file.name, line, rule: r.id } }));
         rules.push({ ...r, file: file.name, line });
       });
       continue;
@@ -280,26 +311,45 @@ async function validate(files: readonly PolicyFile[], revision: string): Promise
       const lineEnd = p.endLineOf(['whitelist', i]);
       const key = `whitelist:${w.id}`;
       const other = seen.get(key);
-      if (other) throw new GateError('policy-invalid', `duplicate whitelist id (first defined at ${other})`, { location: { file: file.name, line, rule: w.id } });
+      if (other) {
+        report(new GateError('policy-invalid', `duplicate whitelist id (first defined at ${other})`, { location: { file: file.name, line, rule: w.id } }));
+        return;
+      }
       seen.set(key, `${file.name}:${line}`);
+      if (!w.examples?.match?.length) report(new GateError('policy-invalid', 'the whitelist rule has no examples.match', { location: { file: file.name, line, rule: w.id } }));
       whitelist.push({ ...w, file: file.name, line, line_end: lineEnd });
     });
   }
-  if (!gate) throw new GateError('policy-invalid', 'gate.yaml is missing');
+  if (!gate) {
+    report(new GateError('policy-invalid', 'gate.yaml is missing or invalid', { location: { file: 'gate.yaml' } }));
+    throw new GateError('policy-invalid', 'gate.yaml is missing or invalid', { location: { file: 'gate.yaml' } });
+  }
   return { rules, sets, whitelist, gate, revision, files: files.map((f) => f.name) };
 }
 
 // -------------------------------------------------------------------------------------------------
 // compilation (every load)
 
-export function compile(dir: string, source: PolicySource, options: { eager?: boolean } = {}): Policy {
+export function compile(dir: string, source: PolicySource, options: { eager?: boolean; report?: Report } = {}): Policy {
   const gate = source.gate;
   const base = new Compiler(source.sets, {}, undefined, options.eager ?? true);
   const eager = options.eager ?? true;
-  const rules: CompiledRule[] = source.rules.map((r) => {
+  const report = options.report ?? fail;
+  const tolerant = <T>(make: () => T): T | null => {
+    try {
+      return make();
+    } catch (err) {
+      if (!(err instanceof GateError)) throw err;
+      report(err);
+      return null;
+    }
+  };
+  const rules: CompiledRule[] = [];
+  for (const r of source.rules) {
     const compiler = base.at({ file: r.file, line: r.line, rule: r.id });
-    let matcher: ScriptMatcher | null = eager ? compiler.match(r.match) : null;
-    return {
+    let matcher: ScriptMatcher | null = eager ? tolerant(() => compiler.match(r.match)) : null;
+    if (eager && matcher === null) continue;
+    rules.push({
       id: r.id,
       category: r.category,
       score: r.score ?? gate.severity_scores[r.severity ?? 'medium'],
@@ -313,17 +363,19 @@ export function compile(dir: string, source: PolicySource, options: { eager?: bo
         return (matcher ??= compiler.match(r.match));
       },
       definition: r,
-    };
-  });
-  const whitelist = source.whitelist.map((w) => {
-    try {
-      return compileWhitelistRule(w, eager);
-    } catch (err) {
-      if (err instanceof PatternError) {
-        throw new GateError('policy-invalid', `pattern: ${err.message}`, { location: { file: w.file, line: w.line, rule: w.id } });
+    });
+  }
+  const whitelist: CompiledWhitelistRule[] = [];
+  for (const w of source.whitelist) {
+    const compiled = tolerant(() => {
+      try {
+        return compileWhitelistRule(w, eager);
+      } catch (err) {
+        if (err instanceof PatternError) throw new GateError('policy-invalid', `pattern: ${err.message}`, { location: { file: w.file, line: w.line, rule: w.id } });
+        throw err;
       }
-      throw err;
-    }
-  });
+    });
+    if (compiled) whitelist.push(compiled);
+  }
   return { dir, revision: source.revision, contentRevision: source.revision, provenance: null, source, rules, whitelist, gate };
 }

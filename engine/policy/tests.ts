@@ -9,7 +9,7 @@ import { GateError } from '../errors.js';
 import { assess } from '../gate/assess.js';
 import { levelRank } from '../risk/score.js';
 import { EXAMPLE_TIME } from './examples.js';
-import type { Policy } from './load.js';
+import { contentsOnly, type Policy } from './load.js';
 import type { PolicyTestCase } from './types.js';
 
 export interface PolicyTestResult {
@@ -22,22 +22,28 @@ export interface PolicyTestResult {
 
 const require = createRequire(import.meta.url);
 
-export async function runPolicyTests(policy: Policy): Promise<PolicyTestResult[]> {
-  const dir = join(policy.dir, 'tests');
+export interface LocatedTestCase extends PolicyTestCase {
+  readonly file: string;
+  readonly index: number;
+}
+
+/** The cases in `dir`/tests/*.yaml, validated (none when there is no tests/ directory). */
+export async function readPolicyTests(dir: string): Promise<LocatedTestCase[]> {
+  const testsDir = join(dir, 'tests');
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    files = readdirSync(testsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch {
     return [];
   }
   const { tests: validate } = (await import('./generated/validators.js')) as unknown as { tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] } };
   const yaml = require('yaml') as { parse(text: string): unknown };
-  const results: PolicyTestResult[] = [];
+  const cases: LocatedTestCase[] = [];
   for (const f of files) {
     const name = join('tests', f);
     let data: unknown;
     try {
-      data = yaml.parse(readFileSync(join(dir, f), 'utf8'));
+      data = yaml.parse(readFileSync(join(testsDir, f), 'utf8'));
     } catch (err) {
       throw new GateError('policy-invalid', `YAML: ${(err as Error).message.split('\n')[0]}`, { location: { file: name } });
     }
@@ -45,18 +51,24 @@ export async function runPolicyTests(policy: Policy): Promise<PolicyTestResult[]
       const e = validate.errors?.[0];
       throw new GateError('policy-invalid', `schema: ${e?.instancePath ?? ''} ${e?.message ?? 'invalid'}`, { location: { file: name } });
     }
-    (data as { cases: PolicyTestCase[] }).cases.forEach((c, index) => {
-      const a = assess(c.cmd, policy, { now: c.now ? new Date(c.now) : EXAMPLE_TIME, history: null });
-      const failures: string[] = [];
-      const ids = a.signals.map((s) => s.rule_id);
-      if (c.level && a.risk_level !== c.level) failures.push(`level ${a.risk_level}, expected ${c.level}`);
-      if (c.min_level && levelRank(a.risk_level) < levelRank(c.min_level)) failures.push(`level ${a.risk_level}, expected at least ${c.min_level}`);
-      if (c.max_level && levelRank(a.risk_level) > levelRank(c.max_level)) failures.push(`level ${a.risk_level}, expected at most ${c.max_level}`);
-      if (c.decision && a.would_decide !== c.decision) failures.push(`decision ${a.would_decide}, expected ${c.decision}`);
-      for (const r of c.rules ?? []) if (!ids.includes(r)) failures.push(`rule ${r} did not fire`);
-      for (const r of c.not_rules ?? []) if (ids.includes(r)) failures.push(`rule ${r} fired`);
-      results.push({ file: name, index, cmd: c.cmd, ok: failures.length === 0, failures });
-    });
+    (data as { cases: PolicyTestCase[] }).cases.forEach((c, index) => cases.push({ ...c, file: name, index }));
   }
-  return results;
+  return cases;
+}
+
+/** Cases judge the policy's contents: a change under review passes them before it is merged. */
+export async function runPolicyTests(reviewed: Policy): Promise<PolicyTestResult[]> {
+  const policy = contentsOnly(reviewed);
+  return (await readPolicyTests(policy.dir)).map((c) => {
+    const a = assess(c.cmd, policy, { now: c.now ? new Date(c.now) : EXAMPLE_TIME, history: null });
+    const failures: string[] = [];
+    const ids = a.signals.map((s) => s.rule_id);
+    if (c.level && a.risk_level !== c.level) failures.push(`level ${a.risk_level}, expected ${c.level}`);
+    if (c.min_level && levelRank(a.risk_level) < levelRank(c.min_level)) failures.push(`level ${a.risk_level}, expected at least ${c.min_level}`);
+    if (c.max_level && levelRank(a.risk_level) > levelRank(c.max_level)) failures.push(`level ${a.risk_level}, expected at most ${c.max_level}`);
+    if (c.decision && a.would_decide !== c.decision) failures.push(`decision ${a.would_decide}, expected ${c.decision}`);
+    for (const r of c.rules ?? []) if (!ids.includes(r)) failures.push(`rule ${r} did not fire`);
+    for (const r of c.not_rules ?? []) if (ids.includes(r)) failures.push(`rule ${r} fired`);
+    return { file: c.file, index: c.index, cmd: c.cmd, ok: failures.length === 0, failures };
+  });
 }

@@ -154,7 +154,7 @@ export interface RuleDefinition {
   message?: string;
   waivable?: boolean;
   match: MatchDefinition;
-  examples: Examples;
+  examples?: Examples;
   references?: string[];
 }
 
@@ -183,7 +183,7 @@ export interface WhitelistRuleDefinition {
   cwd?: string[];
   agents?: string[];
   sessions?: string[];
-  examples: Examples;
+  examples?: Examples;
 }
 
 export interface GateDefinition {

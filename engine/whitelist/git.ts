@@ -4,7 +4,7 @@
  * CLI on the cold path only.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
 
@@ -84,7 +84,7 @@ export function resolveRef(repo: Repository, ref: string): string | null {
 }
 
 /** Run git in `cwd`; its output, or a GateError naming the command. */
-export function git(cwd: string, args: readonly string[], input?: string): string {
+export function git(cwd: string, args: readonly string[], input?: string, env: Record<string, string> = {}): string {
   try {
     return execFileSync('git', [...args], {
       cwd,
@@ -92,7 +92,7 @@ export function git(cwd: string, args: readonly string[], input?: string): strin
       stdio: ['pipe', 'pipe', 'pipe'],
       input,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...env },
     });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
@@ -129,4 +129,67 @@ export function repositoryIds(dir: string): string[] {
   const config = readText(join(repo.commonDir, 'config')) ?? '';
   for (const m of config.matchAll(/^\s*url\s*=\s*(.+)$/gm)) ids.push(normalizeRemote(m[1]!));
   return ids;
+}
+
+/**
+ * Commit one file's new content on a new branch made from HEAD, without touching the work tree,
+ * the index or the current branch (a temporary index builds the tree). Returns the commit.
+ */
+export function commitFileOnNewBranch(repo: Repository, branch: string, path: string, content: string, message: string): string {
+  if (!gitOk(repo.root, ['check-ref-format', '--branch', branch])) throw new GateError('usage', `${JSON.stringify(branch)} is not a valid branch name`);
+  if (resolveRef(repo, `refs/heads/${branch}`)) throw new GateError('usage', `branch ${branch} already exists`);
+  const index = join(repo.gitDir, `policy-gate-index-${process.pid}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    const blob = git(repo.root, ['hash-object', '-w', '--stdin'], content).trim();
+    git(repo.root, ['read-tree', 'HEAD'], undefined, env);
+    git(repo.root, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], undefined, env);
+    const tree = git(repo.root, ['write-tree'], undefined, env).trim();
+    const commit = git(repo.root, ['commit-tree', tree, '-p', 'HEAD', '-F', '-'], message).trim();
+    git(repo.root, ['branch', branch, commit]);
+    return commit;
+  } finally {
+    try {
+      unlinkSync(index);
+    } catch {
+      /* never created */
+    }
+  }
+}
+
+/**
+ * The files under `dir` (relative to the work tree root) at `ref`, with their contents: one
+ * `ls-tree` and one `cat-file --batch`, whatever the number of files.
+ */
+export function filesAtRef(repo: Repository, ref: string, dir: string): { path: string; content: Buffer }[] {
+  if (!gitOk(repo.root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])) {
+    throw new GateError('not-found', `no commit ${JSON.stringify(ref)} in ${repo.root}`, { hint: 'fetch it first (git fetch origin main), or name a branch, tag or commit' });
+  }
+  const prefix = dir === '' || dir === '.' ? '' : `${dir.replace(/\/+$/, '')}/`;
+  const listing = git(repo.root, ['ls-tree', '-r', '-z', '--full-tree', ref, '--', ...(prefix ? [prefix] : [])]);
+  const entries = listing
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      const [, type, sha] = line.slice(0, tab).split(' ');
+      return { type, sha: sha!, path: line.slice(tab + 1) };
+    })
+    .filter((e) => e.type === 'blob');
+  if (entries.length === 0) return [];
+  const out = execFileSync('git', ['cat-file', '--batch'], {
+    cwd: repo.root,
+    input: `${entries.map((e) => e.sha).join('\n')}\n`,
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+  });
+  const files: { path: string; content: Buffer }[] = [];
+  let at = 0;
+  for (const e of entries) {
+    const eol = out.indexOf(0x0a, at);
+    const size = Number(out.subarray(at, eol).toString('latin1').split(' ')[2]);
+    files.push({ path: e.path.slice(prefix.length), content: out.subarray(eol + 1, eol + 1 + size) });
+    at = eol + 1 + size + 1;
+  }
+  return files;
 }

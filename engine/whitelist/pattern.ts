@@ -34,19 +34,36 @@ export interface CompiledPattern {
 
 export class PatternError extends Error {}
 
-/** Whitespace separates chunks; `[` and `]` stand alone; `<…>` is kept whole. */
+/**
+ * Whitespace separates chunks; `[` and `]` stand alone; `<…>` is kept whole; `'…'` is a literal
+ * word that may hold spaces and pattern characters (`''` inside is one quote).
+ */
 function tokenize(source: string): string[] {
   const tokens: string[] = [];
   let current = '';
   const flush = (): void => {
     if (current === '') return;
+    // `X...` is X repeated; a quoted literal ending in dots ends with its quote, so it is not
     if (current.length > 3 && current.endsWith('...')) tokens.push(current.slice(0, -3), '...');
     else tokens.push(current);
     current = '';
   };
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
-    if (c === '<') {
+    if (c === "'") {
+      let end = i + 1;
+      for (;;) {
+        end = source.indexOf("'", end);
+        if (end === -1) throw new PatternError(`unclosed quote in ${JSON.stringify(source)}`);
+        if (source[end + 1] === "'") {
+          end += 2;
+          continue;
+        }
+        break;
+      }
+      current += source.slice(i, end + 1);
+      i = end;
+    } else if (c === '<') {
       const end = source.indexOf('>', i);
       if (end === -1) throw new PatternError(`unclosed "<" in ${JSON.stringify(source)}`);
       current += source.slice(i, end + 1);
@@ -61,21 +78,28 @@ function tokenize(source: string): string[] {
   return tokens;
 }
 
-/** Split a chunk on `|` outside `<…>`. */
+/** Split a chunk on `|` outside `<…>` and quotes. */
 function alternatives(chunk: string): string[] {
   const out: string[] = [];
   let depth = 0;
+  let quoted = false;
   let current = '';
   for (const c of chunk) {
-    if (c === '<') depth++;
-    if (c === '>') depth--;
-    if (c === '|' && depth === 0) {
+    if (c === "'") quoted = !quoted;
+    if (!quoted && c === '<') depth++;
+    if (!quoted && c === '>') depth--;
+    if (c === '|' && depth === 0 && !quoted) {
       out.push(current);
       current = '';
     } else current += c;
   }
   out.push(current);
   return out;
+}
+
+/** A word as a pattern literal: bare when it can be, else quoted. */
+export function patternLiteral(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./#*^~{}-]+$/.test(word) && !word.endsWith('...') && word !== '' ? word : `'${word.replace(/'/g, "''")}'`;
 }
 
 export function compilePattern(source: string): CompiledPattern {
@@ -117,6 +141,10 @@ function flagRegex(flag: string): RegExp {
 
 function atom(text: string): Atom {
   if (text === '') throw new PatternError('empty alternative');
+  if (text.startsWith("'")) {
+    if (text.length < 2 || !text.endsWith("'")) throw new PatternError(`cannot read ${JSON.stringify(text)}`);
+    return { kind: 'literal', word: text.slice(1, -1).replace(/''/g, "'") };
+  }
   if (!text.startsWith('<')) return { kind: 'literal', word: text };
   if (!text.endsWith('>')) throw new PatternError(`cannot read ${JSON.stringify(text)}`);
   const inner = text.slice(1, -1);
@@ -223,4 +251,64 @@ export function matchesProgram(pattern: CompiledPattern, segment: { program: str
   if (segment.program === null) return false;
   if (pattern.program.includes('/')) return segment.path === pattern.program;
   return segment.path === null && segment.program === pattern.program;
+}
+
+/** Representative words per placeholder type, the dangerous ones included, to compare patterns. */
+const SAMPLE_WORDS: Record<Exclude<PlaceholderType, 'flags'>, readonly string[]> = {
+  path: ['src/a.txt', '/etc/shadow', '../outside', '~/.ssh/id_rsa'],
+  file: ['src/a.txt', '/etc/shadow', '../outside', '~/.ssh/id_rsa'],
+  int: ['7', '65535'],
+  word: ['word', 'a.b'],
+  name: ['build', 'pkg/x'],
+  branch: ['main', 'origin/main', 'HEAD~2'],
+  url: ['https://example.com/x'],
+  any: ['anything', '-rf', '/', '--exec=sh'],
+};
+
+function sampleAtom(a: Atom): string[] {
+  if (a.kind === 'literal') return [a.word];
+  if (a.type === 'flags') return a.arg!.split('|').map((f) => f.replace(/#/g, '1').replace(/\*/g, 'x'));
+  const words = SAMPLE_WORDS[a.type];
+  return a.arg === 'project' ? words.filter((w) => inProject(w)) : [...words];
+}
+
+/**
+ * Argument lists the pattern matches, enumerated up to `limit`: every alternative, each optional
+ * part absent and present, each repetition once and twice, placeholders by representative words.
+ * Used to tell whether a changed whitelist rule covers more than before.
+ */
+export function samplePattern(pattern: CompiledPattern, limit = 5000): string[][] {
+  const out: string[][] = [];
+  const seq = (nodes: readonly Node[], i: number, acc: string[], k: (acc: string[]) => void): void => {
+    if (out.length >= limit) return;
+    if (i === nodes.length) return k(acc);
+    one(nodes[i]!, acc, (next) => seq(nodes, i + 1, next, k));
+  };
+  const one = (node: Node, acc: string[], k: (acc: string[]) => void): void => {
+    if (out.length >= limit) return;
+    switch (node.kind) {
+      case 'alt':
+        for (const a of node.options) for (const w of sampleAtom(a)) k([...acc, w]);
+        return;
+      case 'optional':
+        k(acc);
+        seq(node.body, 0, acc, k);
+        return;
+      case 'repeat':
+        one(node.node, acc, (once) => {
+          k(once);
+          one(node.node, once, k);
+        });
+        return;
+    }
+  };
+  seq(pattern.nodes, 0, [], (acc) => {
+    if (out.length < limit) out.push(acc);
+  });
+  return out;
+}
+
+/** `words` as static words (what a sample stands for), for `matchArgs`. */
+export function staticWords(words: readonly string[]): Word[] {
+  return words.map((text) => ({ text, dynamic: false, glob: false, span: [0, 0] as const }));
 }

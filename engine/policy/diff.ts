@@ -1,0 +1,350 @@
+/**
+ * `policy diff`: what a change to the policy does, for the reviewer of a pull request. The
+ * change is classified like a version bump — major when it loosens the gate (a rule removed, a
+ * score lowered, `waivable` turned on, a whitelist rule broadened, a threshold raised), minor
+ * when it adds or tightens, patch when only documentation changes — and the test cases and the
+ * recent audit trail are replayed through both versions, listing every decision that changes.
+ */
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { CommandRecord } from '../audit/events.js';
+import { canonicalJson, type Canonical } from '../audit/canonical.js';
+import { GateError } from '../errors.js';
+import { assess, type Assessment, type WouldDecide } from '../gate/assess.js';
+import { levelRank, type RiskLevel } from '../risk/score.js';
+import type { CompiledWhitelistRule } from '../whitelist/coverage.js';
+import { filesAtRef, findRepository } from '../whitelist/git.js';
+import { matchArgs, samplePattern, staticWords } from '../whitelist/pattern.js';
+import { EXAMPLE_TIME } from './examples.js';
+import { contentsOnly, loadPolicy, type CompiledRule, type Policy } from './load.js';
+import { readPolicyTests } from './tests.js';
+import { SEVERITIES, type GateDefinition, type WhitelistRuleDefinition } from './types.js';
+
+export type ChangeLevel = 'major' | 'minor' | 'patch';
+const LEVEL_RANK: Record<ChangeLevel | 'none', number> = { none: 0, patch: 1, minor: 2, major: 3 };
+
+export interface PolicyChange {
+  readonly level: ChangeLevel;
+  readonly kind: 'rule' | 'whitelist' | 'gate' | 'set' | 'tests' | 'replay';
+  readonly id: string;
+  readonly change: string;
+  readonly message: string;
+}
+
+export interface DecisionChange {
+  readonly source: 'case' | 'audit';
+  /** `tests/x.yaml#3` for a case, the command id for a recorded command. */
+  readonly ref: string;
+  readonly command: string;
+  readonly before: { decision: WouldDecide; level: RiskLevel; score: number; decided_by: string | null };
+  readonly after: { decision: WouldDecide; level: RiskLevel; score: number; decided_by: string | null };
+  /** looser: the head version is more permissive for this command. */
+  readonly direction: 'looser' | 'stricter';
+}
+
+export interface PolicyDiff {
+  readonly base: { ref: string; revision: string };
+  readonly head: { ref: string; revision: string };
+  readonly level: ChangeLevel | 'none';
+  readonly changes: readonly PolicyChange[];
+  readonly replayed: { readonly cases: number; readonly audit: number };
+  readonly decisions: readonly DecisionChange[];
+}
+
+export interface DiffOptions {
+  /** The policy directory (in a Git work tree when refs are given). */
+  readonly policyDir: string;
+  /** A commit-ish, or a directory holding a policy. */
+  readonly base: string;
+  /** A commit-ish or a directory; the working tree when omitted. */
+  readonly head?: string | undefined;
+  /** Recorded commands to replay (most recent last). */
+  readonly history?: readonly CommandRecord[];
+}
+
+// -------------------------------------------------------------------------------------------------
+// loading a version
+
+interface Version {
+  readonly ref: string;
+  readonly policy: Policy;
+}
+
+function isPolicyDir(path: string): boolean {
+  try {
+    return statSync(join(path, 'gate.yaml')).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function loadVersion(policyDir: string, ref: string | undefined, scratch: string): Promise<Version> {
+  const load = async (dir: string, label: string): Promise<Version> => {
+    try {
+      // provenance and review are about the merged state; a diff compares contents
+      const policy = await loadPolicy(dir, { examples: 'report', git: false });
+      return { ref: label, policy: { ...contentsOnly(policy), dir } };
+    } catch (err) {
+      if (err instanceof GateError) throw new GateError(err.code, `${label}: ${err.message}`, { location: err.location, hint: err.hint });
+      throw err;
+    }
+  };
+  if (ref === undefined) return load(policyDir, 'working tree');
+  if (isPolicyDir(resolve(ref))) return load(resolve(ref), ref);
+  const repo = findRepository(policyDir);
+  if (!repo) throw new GateError('usage', `${policyDir} is not in a Git work tree, so ${JSON.stringify(ref)} cannot be read from it`, { hint: 'give two policy directories instead' });
+  const files = filesAtRef(repo, ref, relative(repo.root, policyDir));
+  if (files.length === 0) throw new GateError('not-found', `${ref} has no policy at ${relative(repo.root, policyDir) || '.'}`);
+  const dir = mkdtempSync(join(scratch, 'v-'));
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+    writeFileSync(join(dir, f.path), f.content);
+  }
+  return load(dir, ref);
+}
+
+// -------------------------------------------------------------------------------------------------
+// classifying the change
+
+const same = (a: unknown, b: unknown): boolean => canonicalJson((a ?? null) as Canonical) === canonicalJson((b ?? null) as Canonical);
+
+function ruleChanges(base: Policy, head: Policy): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  const before = new Map(base.rules.map((r) => [r.id, r]));
+  const after = new Map(head.rules.map((r) => [r.id, r]));
+  const add = (level: ChangeLevel, id: string, change: string, message: string): void => void out.push({ level, kind: 'rule', id, change, message });
+  for (const [id, b] of before) {
+    const h = after.get(id);
+    if (!h) {
+      add('major', id, 'removed', `rule removed: ${b.description}`);
+      continue;
+    }
+    out.push(...compareRule(b, h));
+  }
+  for (const [id, h] of after) if (!before.has(id)) add('minor', id, 'added', `rule added (${h.category}, score ${h.score}${h.waivable ? '' : ', non-waivable'})`);
+  return out;
+}
+
+function compareRule(b: CompiledRule, h: CompiledRule): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  const add = (level: ChangeLevel, change: string, message: string): void => void out.push({ level, kind: 'rule', id: b.id, change, message });
+  if (h.score < b.score) add('major', 'score-lowered', `score lowered ${b.score} → ${h.score}`);
+  if (h.score > b.score) add('minor', 'score-raised', `score raised ${b.score} → ${h.score}`);
+  if (h.waivable && !b.waivable) add('major', 'waivable-on', 'waivable turned on: whitelist rules may now cover commands it flags');
+  if (!h.waivable && b.waivable) add('minor', 'waivable-off', 'waivable turned off: no whitelist rule may cover commands it flags');
+  if (h.category !== b.category) add('minor', 'category', `category ${b.category} → ${h.category}`);
+  if (!same(b.definition.match, h.definition.match)) add('minor', 'match', 'match changed (the replay shows what it changes)');
+  const docs = (['description', 'message', 'examples', 'references'] as const).filter((k) => !same(b.definition[k], h.definition[k]));
+  if (docs.length > 0) add('patch', 'docs', `${docs.join(', ')} changed`);
+  return out;
+}
+
+function setChanges(base: Policy, head: Policy): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  for (const kind of ['segments', 'words'] as const) {
+    const b = base.source.sets[kind] ?? {};
+    const h = head.source.sets[kind] ?? {};
+    for (const name of new Set([...Object.keys(b), ...Object.keys(h)])) {
+      const id = `${kind}:${name}`;
+      if (!(name in h)) out.push({ level: 'minor', kind: 'set', id, change: 'removed', message: `set removed` });
+      else if (!(name in b)) out.push({ level: 'minor', kind: 'set', id, change: 'added', message: `set added` });
+      else if (!same(b[name], h[name])) out.push({ level: 'minor', kind: 'set', id, change: 'changed', message: 'set changed: rules that use it match differently (the replay shows what it changes)' });
+    }
+  }
+  return out;
+}
+
+const asList = (p: WhitelistRuleDefinition['pattern']): string[] => (Array.isArray(p) ? p : [p]);
+
+/** Ways in which the head rule covers more than the base rule; empty when it covers no more. */
+export function broadening(b: CompiledWhitelistRule, h: CompiledWhitelistRule): string[] {
+  const reasons: string[] = [];
+  const bd = b.definition;
+  const hd = h.definition;
+  // patterns: every argv the new patterns match must be matched by an old one
+  for (const p of h.patterns) {
+    const olds = b.patterns.filter((o) => o.program === p.program);
+    if (olds.length === 0) {
+      reasons.push(`pattern ${JSON.stringify(p.source)} covers a program the rule did not (${p.program})`);
+      continue;
+    }
+    const escaped = samplePattern(p).find((words) => !olds.some((o) => matchArgs(o, staticWords(words))));
+    if (escaped) reasons.push(`pattern ${JSON.stringify(p.source)} now covers \`${[p.program, ...escaped].join(' ')}\``);
+  }
+  const grew = (name: string, before: readonly string[] | undefined, after: readonly string[] | undefined): void => {
+    const extra = (after ?? []).filter((x) => !(before ?? []).includes(x));
+    if (extra.length > 0) reasons.push(`${name} now allows ${extra.join(', ')}`);
+  };
+  grew('wrappers', bd.wrappers, hd.wrappers);
+  grew('env', bd.env, hd.env);
+  grew('pipes', bd.pipes, hd.pipes);
+  grew('redirects', bd.redirects?.map((r) => `${r.op} ${r.target}`), hd.redirects?.map((r) => `${r.op} ${r.target}`));
+  for (const scope of ['repos', 'cwd', 'agents', 'sessions'] as const) {
+    if (bd[scope] && !hd[scope]) reasons.push(`scope ${scope} removed: it now applies everywhere`);
+    else if (bd[scope] && hd[scope]) grew(`scope ${scope}`, bd[scope], hd[scope]);
+  }
+  if (bd.max_risk !== undefined && (hd.max_risk === undefined || hd.max_risk > bd.max_risk)) reasons.push(`max_risk raised ${bd.max_risk} → ${hd.max_risk ?? 'none'}`);
+  if (bd.expires !== undefined && (hd.expires === undefined || hd.expires > bd.expires)) reasons.push(`expiry extended ${bd.expires} → ${hd.expires ?? 'never'}`);
+  return reasons;
+}
+
+function whitelistChanges(base: Policy, head: Policy): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  const before = new Map(base.whitelist.map((w) => [w.id, w]));
+  const after = new Map(head.whitelist.map((w) => [w.id, w]));
+  const add = (level: ChangeLevel, id: string, change: string, message: string): void => void out.push({ level, kind: 'whitelist', id, change, message });
+  for (const [id, b] of before) {
+    const h = after.get(id);
+    if (!h) {
+      add('minor', id, 'removed', 'whitelist rule removed: what it covered goes to review again');
+      continue;
+    }
+    const broader = broadening(b, h);
+    for (const reason of broader) add('major', id, 'broadened', reason);
+    const bd = b.definition;
+    const hd = h.definition;
+    const scopeKeys = ['pattern', 'wrappers', 'env', 'pipes', 'redirects', 'repos', 'cwd', 'agents', 'sessions', 'max_risk', 'expires'] as const;
+    const narrowed = scopeKeys.filter((k) => !same(k === 'pattern' ? asList(bd.pattern) : bd[k], k === 'pattern' ? asList(hd.pattern) : hd[k]));
+    if (broader.length === 0 && narrowed.length > 0) add('minor', id, 'narrowed', `${narrowed.join(', ')} changed, covering no more than before`);
+    const docs = (['owner', 'reason', 'examples'] as const).filter((k) => !same(bd[k], hd[k]));
+    if (docs.length > 0) add('patch', id, 'docs', `${docs.join(', ')} changed`);
+  }
+  for (const [id, h] of after) if (!before.has(id)) add('minor', id, 'added', `whitelist rule added: ${asList(h.definition.pattern).join(' | ')}`);
+  return out;
+}
+
+/** Gate settings, each with the direction in which it loosens the gate. */
+const GATE_KNOBS: readonly { path: string; get: (g: GateDefinition) => number | undefined; looser: 'up' | 'down' }[] = [
+  { path: 'levels.medium', get: (g) => g.levels.medium, looser: 'up' },
+  { path: 'levels.high', get: (g) => g.levels.high, looser: 'up' },
+  { path: 'levels.critical', get: (g) => g.levels.critical, looser: 'up' },
+  { path: 'deny_at', get: (g) => SEVERITIES.indexOf(g.deny_at), looser: 'up' },
+  { path: 'whitelist_ceiling', get: (g) => g.whitelist_ceiling, looser: 'up' },
+  ...SEVERITIES.map((s) => ({ path: `severity_scores.${s}`, get: (g: GateDefinition) => g.severity_scores[s], looser: 'down' as const })),
+  { path: 'damping', get: (g) => g.damping, looser: 'down' },
+  { path: 'context.off_hours.score', get: (g) => g.context.off_hours?.score ?? 0, looser: 'down' },
+  { path: 'context.burst.score', get: (g) => g.context.burst?.score ?? 0, looser: 'down' },
+  { path: 'context.burst.max_commands', get: (g) => g.context.burst?.max_commands, looser: 'up' },
+  { path: 'context.novelty.score', get: (g) => g.context.novelty?.score ?? 0, looser: 'down' },
+];
+
+function gateChanges(base: Policy, head: Policy, baseGitops: GateDefinition['gitops'], headGitops: GateDefinition['gitops']): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  const b = base.gate;
+  const h = head.gate;
+  const add = (level: ChangeLevel, id: string, change: string, message: string): void => void out.push({ level, kind: 'gate', id, change, message });
+  const show = (path: string, v: number | undefined): string => (v === undefined ? 'unset' : path === 'deny_at' ? (SEVERITIES[v] ?? String(v)) : String(v));
+  for (const k of GATE_KNOBS) {
+    const bv = k.get(b);
+    const hv = k.get(h);
+    if (bv === hv) continue;
+    const up = hv === undefined ? true : bv === undefined ? false : hv > bv;
+    const looser = (up && k.looser === 'up') || (!up && k.looser === 'down');
+    add(looser ? 'major' : 'minor', k.path, looser ? 'loosened' : 'tightened', `${k.path} ${show(k.path, bv)} → ${show(k.path, hv)}`);
+  }
+  if (baseGitops?.require_reviewed === true && headGitops?.require_reviewed !== true) add('major', 'gitops.require_reviewed', 'loosened', 'require_reviewed turned off: unreviewed whitelist rules would be used');
+  if (baseGitops?.require_signed === true && headGitops?.require_signed !== true) add('major', 'gitops.require_signed', 'loosened', 'require_signed turned off');
+  if (baseGitops?.protected_ref !== undefined && baseGitops.protected_ref !== headGitops?.protected_ref) add('major', 'gitops.protected_ref', 'changed', `protected_ref ${baseGitops?.protected_ref ?? 'unset'} → ${headGitops?.protected_ref ?? 'unset'}`);
+  if (headGitops?.require_reviewed === true && baseGitops?.require_reviewed !== true) add('minor', 'gitops.require_reviewed', 'tightened', 'require_reviewed turned on');
+  if (headGitops?.require_signed === true && baseGitops?.require_signed !== true) add('minor', 'gitops.require_signed', 'tightened', 'require_signed turned on');
+  if (baseGitops?.protected_ref === undefined && headGitops?.protected_ref !== undefined) add('minor', 'gitops.protected_ref', 'tightened', `protected_ref set to ${headGitops.protected_ref}`);
+  if (!same(b.timeouts, h.timeouts)) add('minor', 'timeouts', 'changed', `timeouts ${canonicalJson(b.timeouts as unknown as Canonical)} → ${canonicalJson(h.timeouts as unknown as Canonical)}`);
+  if (!same(b.context.off_hours && { ...b.context.off_hours, score: 0 }, h.context.off_hours && { ...h.context.off_hours, score: 0 })) {
+    add('minor', 'context.off_hours', 'changed', 'working hours changed');
+  }
+  if (b.context.burst?.window_seconds !== h.context.burst?.window_seconds) add('minor', 'context.burst.window_seconds', 'changed', `burst window ${b.context.burst?.window_seconds ?? 'unset'} → ${h.context.burst?.window_seconds ?? 'unset'} s`);
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// replay
+
+interface ReplayInput {
+  readonly source: 'case' | 'audit';
+  readonly ref: string;
+  readonly command: string;
+  readonly now: Date;
+  readonly cwd?: string | undefined;
+  readonly agent?: string | undefined;
+  readonly session?: string | undefined;
+}
+
+const DECISION_RANK: Record<WouldDecide, number> = { whitelisted: 0, pending: 1, denied: 2 };
+
+function outcome(a: Assessment): DecisionChange['before'] {
+  return { decision: a.would_decide, level: a.risk_level, score: a.risk_score, decided_by: a.decided_by };
+}
+
+function replay(inputs: readonly ReplayInput[], base: Policy, head: Policy): { decisions: DecisionChange[]; weakened: Map<string, number> } {
+  const decisions: DecisionChange[] = [];
+  // detection rules that stop firing on a command that the head version treats more leniently
+  const weakened = new Map<string, number>();
+  for (const input of inputs) {
+    const ctx = { now: input.now, cwd: input.cwd, agent: input.agent, session: input.session, history: null };
+    const a = assess(input.command, base, ctx);
+    const b = assess(input.command, head, ctx);
+    const decisionMoved = a.would_decide !== b.would_decide;
+    if (!decisionMoved && a.risk_level === b.risk_level) continue;
+    const looser = decisionMoved ? DECISION_RANK[b.would_decide] < DECISION_RANK[a.would_decide] : levelRank(b.risk_level) < levelRank(a.risk_level);
+    decisions.push({ source: input.source, ref: input.ref, command: input.command, before: outcome(a), after: outcome(b), direction: looser ? 'looser' : 'stricter' });
+    if (looser) {
+      const still = new Set(b.signals.map((s) => s.rule_id));
+      for (const s of a.signals) if (s.category !== 'context' && !still.has(s.rule_id)) weakened.set(s.rule_id, (weakened.get(s.rule_id) ?? 0) + 1);
+    }
+  }
+  return { decisions, weakened };
+}
+
+// -------------------------------------------------------------------------------------------------
+
+export async function diffPolicies(options: DiffOptions): Promise<PolicyDiff> {
+  const scratch = mkdtempSync(join(tmpdir(), 'policy-gate-diff-'));
+  try {
+    const base = await loadVersion(options.policyDir, options.base, scratch);
+    const head = await loadVersion(options.policyDir, options.head, scratch);
+    // the gitops section is stripped for the replay; compare it from the sources
+    const changes: PolicyChange[] = [
+      ...ruleChanges(base.policy, head.policy),
+      ...setChanges(base.policy, head.policy),
+      ...whitelistChanges(base.policy, head.policy),
+      ...gateChanges(base.policy, head.policy, base.policy.source.gate.gitops, head.policy.source.gate.gitops),
+    ];
+
+    const baseCases = await readPolicyTests(base.policy.dir);
+    const headCases = await readPolicyTests(head.policy.dir);
+    if (!same(baseCases, headCases)) changes.push({ level: 'patch', kind: 'tests', id: 'tests', change: 'changed', message: `test cases changed (${baseCases.length} → ${headCases.length})` });
+    const inputs: ReplayInput[] = [];
+    const seen = new Set<string>();
+    for (const c of [...headCases, ...baseCases]) {
+      const key = `${c.cmd}\0${c.now ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inputs.push({ source: 'case', ref: `${c.file}#${c.index + 1}`, command: c.cmd, now: c.now ? new Date(c.now) : EXAMPLE_TIME });
+    }
+    const cases = inputs.length;
+    for (const r of options.history ?? []) {
+      inputs.push({ source: 'audit', ref: r.command_id, command: r.command, now: new Date(r.submitted_at), cwd: r.cwd ?? undefined, agent: r.agent ?? undefined, session: r.session_id ?? undefined });
+    }
+    const { decisions, weakened } = replay(inputs, base.policy, head.policy);
+    for (const [id, n] of weakened) {
+      changes.push({ level: 'major', kind: 'replay', id, change: 'detection-weakened', message: `no longer fires on ${n} replayed command(s) that the change lets through more easily` });
+    }
+    const level = changes.reduce<ChangeLevel | 'none'>((top, c) => (LEVEL_RANK[c.level] > LEVEL_RANK[top] ? c.level : top), 'none');
+    changes.sort((x, y) => LEVEL_RANK[y.level] - LEVEL_RANK[x.level]);
+    return {
+      base: { ref: base.ref, revision: base.policy.contentRevision },
+      head: { ref: head.ref, revision: head.policy.contentRevision },
+      level,
+      changes,
+      replayed: { cases, audit: inputs.length - cases },
+      decisions,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export function levelAtLeast(level: ChangeLevel | 'none', threshold: ChangeLevel): boolean {
+  return LEVEL_RANK[level] >= LEVEL_RANK[threshold];
+}

@@ -1,0 +1,124 @@
+/**
+ * `policy lint`: everything wrong with a policy directory at once, each with a stable code and
+ * file:line, for humans in pull requests and for bots.
+ */
+import { GateError } from '../errors.js';
+import { assess } from '../gate/assess.js';
+import { parseScript } from '../shell/parse.js';
+import { ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
+import { EXAMPLE_TIME, runExamples } from './examples.js';
+import { compile, listFiles, policyRevision, validate, type Policy } from './load.js';
+
+export const LINT_CODES = Object.freeze({
+  PG100: 'invalid YAML or schema',
+  PG101: 'duplicate id',
+  PG102: 'rule without examples',
+  PG103: 'example does not hold',
+  PG104: 'expired whitelist rule',
+  PG105: 'whitelist rule covers a dangerous command',
+  PG106: 'shadowed whitelist rule (can never fire)',
+  PG107: 'invalid match, pattern or reference',
+  PG108: 'invalid gate.yaml',
+});
+export type LintCode = keyof typeof LINT_CODES;
+
+export interface LintFinding {
+  readonly code: LintCode;
+  readonly file: string;
+  readonly line: number;
+  readonly rule: string | null;
+  readonly message: string;
+}
+
+function codeOf(err: GateError): LintCode {
+  const m = err.message;
+  if (/^duplicate /.test(m)) return 'PG101';
+  if (/no examples/.test(m)) return 'PG102';
+  if (/^(?:YAML|schema|expected a mapping)/.test(m)) return err.location?.file === 'gate.yaml' ? 'PG108' : 'PG100';
+  if (/levels must rise|gate\.yaml/.test(m)) return 'PG108';
+  return 'PG107';
+}
+
+function finding(err: GateError): LintFinding {
+  return { code: codeOf(err), file: err.location?.file ?? '', line: err.location?.line ?? 1, rule: err.location?.rule ?? null, message: err.message };
+}
+
+type Dangerous = { example: string; script: ReturnType<typeof parseScript>; segment: number };
+const dangerousCache = new WeakMap<Policy, Dangerous[]>();
+
+/** Segments of the built-in attack examples that carry a non-waivable hit. */
+function dangerousSegments(policy: Policy): Dangerous[] {
+  const cached = dangerousCache.get(policy);
+  if (cached) return cached;
+  const out: Dangerous[] = [];
+  for (const rule of policy.rules) {
+    if (rule.waivable) continue;
+    for (const example of rule.definition.examples?.match ?? []) {
+      const a = assess(example, policy, { now: EXAMPLE_TIME, history: null });
+      for (const s of a.signals) if (!s.waivable && s.segment !== null) out.push({ example, script: a.script, segment: s.segment });
+    }
+  }
+  dangerousCache.set(policy, out);
+  return out;
+}
+
+/** Would this whitelist rule cover a segment that a non-waivable rule flags in its own examples? */
+export function coversDangerous(rule: CompiledWhitelistRule, policy: Policy): string | null {
+  const now = EXAMPLE_TIME.getTime();
+  for (const d of dangerousSegments(policy)) {
+    const seg = d.script.segments[d.segment];
+    if (seg && ruleCoversSegment(rule, seg, d.script, { now })) return d.example;
+  }
+  return null;
+}
+
+export async function lintPolicy(dir: string, options: { now?: Date } = {}): Promise<LintFinding[]> {
+  const findings: LintFinding[] = [];
+  const report = (err: GateError): void => void findings.push(finding(err));
+  let policy: Policy;
+  try {
+    const files = listFiles(dir);
+    const source = await validate(files, policyRevision(files), report);
+    policy = compile(dir, source, { eager: true, report });
+  } catch (err) {
+    if (!(err instanceof GateError)) throw err;
+    if (!findings.some((f) => f.message === err.message)) report(err);
+    return sorted(findings);
+  }
+
+  for (const r of runExamples(policy)) {
+    if (!r.ok) findings.push({ code: 'PG103', file: r.file, line: r.line, rule: r.rule, message: r.message });
+  }
+
+  const now = (options.now ?? new Date()).getTime();
+  for (const w of policy.whitelist) {
+    if (w.expiresAt !== null && now > w.expiresAt) {
+      findings.push({ code: 'PG104', file: w.file, line: w.line, rule: w.id, message: `expired on ${w.definition.expires}: it never matches; renew it through review or remove it` });
+    }
+    const dangerous = coversDangerous(w, policy);
+    if (dangerous) {
+      findings.push({ code: 'PG105', file: w.file, line: w.line, rule: w.id, message: `covers a command that a non-waivable rule flags: ${JSON.stringify(dangerous)}` });
+    }
+  }
+
+  // a rule whose every example is already covered by an earlier rule never decides anything
+  const exampleNow = EXAMPLE_TIME.getTime();
+  policy.whitelist.forEach((w, j) => {
+    const examples = w.definition.examples?.match ?? [];
+    if (examples.length === 0 || j === 0) return;
+    const earlier = policy.whitelist.slice(0, j);
+    const shadow = examples.every((ex) => {
+      const script = parseScript(ex);
+      return script.segments.length > 0 && script.segments.every((s) => earlier.some((e) => ruleCoversSegment(e, s, script, { now: exampleNow })));
+    });
+    if (shadow) {
+      const by = earlier.filter((e) => examples.some((ex) => parseScript(ex).segments.some((s) => ruleCoversSegment(e, s, parseScript(ex), { now: exampleNow }))));
+      findings.push({ code: 'PG106', file: w.file, line: w.line, rule: w.id, message: `every example is already covered by ${by.map((e) => e.id).join(', ')}: this rule can never fire` });
+    }
+  });
+  return sorted(findings);
+}
+
+function sorted(findings: LintFinding[]): LintFinding[] {
+  return findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : 1)));
+}
