@@ -58,6 +58,4 @@ export const COMMON_OPTIONS = {
 } as const satisfies OptionSpec;
 
 /** Shell-quote argv words so the command text runs exactly this argv. */
-export function joinArgv(words: readonly string[]): string {
-  return words.map((w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+export { shellJoin as joinArgv } from '../engine/shell/quote.js';

@@ -4,6 +4,7 @@
  * the walker then parses as nested segments. Anything subtler stays opaque: the payload text is
  * kept so rules can match it, and a reviewer sees it.
  */
+import { shellQuote } from './quote.js';
 
 export type Capability =
   | 'exec'
@@ -62,10 +63,6 @@ function unescapeLiteral(body: string): string {
   });
 }
 
-function quoteWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 const STRING = String.raw`(?:"((?:\\.|[^"\\])*)"|'((?:\\.|[^'\\])*)'|` + '`' + String.raw`((?:\\.|[^` + '`' + String.raw`\\])*)` + '`' + ')';
 const EXEC_CALL = new RegExp(
   String.raw`(?:os\.(?:system|popen|exec[lv]p?e?)|subprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)|commands\.getoutput|pty\.spawn|\bsystem|\bexec|shell_exec|passthru|\bpopen|proc_open|pcntl_exec|execSync|execFileSync|execFile|spawnSync|\bspawn|os\.execute|io\.popen|IO\.popen|Kernel\.(?:system|exec|spawn)|getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|callCommand|run-shell-command|shell-command|\bterm)` +
@@ -90,7 +87,7 @@ export function extractCommandLines(code: string, language: string): string[] {
     const words = [first];
     for (const r of rest.matchAll(TRAILING_STRINGS)) words.push(unescapeLiteral(r[1] ?? r[2] ?? r[3] ?? ''));
     // a list form (argv) is quoted word by word; a single string is already a command line
-    lines.push(words.length > 1 ? words.map(quoteWord).join(' ') : first);
+    lines.push(words.length > 1 ? words.map(shellQuote).join(' ') : first);
   }
   if (language === 'perl' || language === 'ruby' || language === 'php') {
     for (const m of code.matchAll(BACKTICKS)) lines.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
@@ -128,7 +125,7 @@ export function extractEscapes(text: string, syntax: 'vim' | 'bang' | 'rpm' | 'm
         if ((m = p.match(/^!\s*(.+)$/s))) out.push(m[1]!);
         else if (/^sh(?:ell)?\s*$/.test(p)) out.push('sh');
         else if ((m = p.match(/^term(?:inal)?(?:\s+(.*))?$/s))) out.push(m[1]?.trim() || 'sh');
-        else if ((m = p.match(/^(?:py3?|python3?|lua|perl|ruby|rub)\s+(.*)$/s))) out.push(`python3 -c ${quoteWord(m[1]!)}`);
+        else if ((m = p.match(/^(?:py3?|python3?|lua|perl|ruby|rub)\s+(.*)$/s))) out.push(`python3 -c ${shellQuote(m[1]!)}`);
         else if ((m = p.match(/^call\s+system\s*\(\s*["'](.*)["']\s*\)/s))) out.push(m[1]!);
       }
       break;

@@ -1,0 +1,134 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ExitCode, GateError, findRepository, usageError } from '../engine/index.js';
+import { appendRules } from '../engine/whitelist/file.js';
+import { commitFileOnNewBranch, git } from '../engine/whitelist/git.js';
+import { propose } from '../engine/whitelist/propose.js';
+import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { locations, openStoreIfExists, policyFor } from './context.js';
+import type { CliIo } from './io.js';
+import { style } from './render.js';
+
+export const HELP = `Usage: policy-gate whitelist propose <command_id> [options]
+
+Write the narrowest whitelist rule that covers a command a reviewer approved: its exact argv,
+with placeholders only where you ask for them. Over-broad rules are refused (a shell or an
+interpreter, bash -c, sudo, env, xargs, a program that can delete, upload or execute with no
+argument fixed). A replay lists the recorded commands — denied and timed-out ones first —
+that the rule would have whitelisted.
+
+Options:
+  --generalize ARG=TYPE  make argument ARG (its position, 1 = first after the program, or its
+                         value) a placeholder: path, path:project, file, int, word, name,
+                         branch, url (repeatable)
+  --owner NAME           the rule's owner (default: git config user.email, else $USER)
+  --reason TEXT          why it may run without asking (default: the approved command)
+  --write                add the rule to a whitelist file in the policy directory
+  --file NAME            that file, under policies/whitelist/ (default proposed.yaml)
+  --branch NAME          commit the change on a new branch from HEAD, ready for a pull
+                         request (the work tree and the current branch are not touched)
+  --json                 print {rules, yaml, replay, written, branch} as one JSON object
+  --store PATH, --policy DIR
+  -h, --help
+
+Exit codes: 0 proposed · 2 refused, not found, or a usage, policy or store error
+
+Example:
+  policy-gate whitelist propose 01JC3… --generalize 3=path:project --branch wl/prettier-check
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  generalize: { type: 'string', multiple: true },
+  owner: { type: 'string' },
+  reason: { type: 'string' },
+  write: { type: 'boolean' },
+  file: { type: 'string' },
+  branch: { type: 'string' },
+} as const;
+
+function defaultOwner(policyDir: string, env: CliIo['env']): string {
+  const repo = findRepository(policyDir);
+  if (repo) {
+    try {
+      const email = git(repo.root, ['config', 'user.email']).trim();
+      if (email) return email;
+    } catch {
+      /* not configured */
+    }
+  }
+  return env.USER ?? env.LOGNAME ?? 'unknown';
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('whitelist', args, OPTIONS);
+  const [sub, commandId, ...extra] = p.positionals;
+  if (bool(p, 'help') || sub === undefined) {
+    io.stdout.write(HELP);
+    return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
+  }
+  if (sub !== 'propose') throw usageError(`unknown whitelist subcommand ${JSON.stringify(sub)}`, 'see: policy-gate whitelist --help');
+  if (!commandId || extra.length > 0) throw usageError('whitelist propose takes one command id', 'see: policy-gate whitelist --help');
+  const file = str(p, 'file') ?? 'proposed.yaml';
+  if (!/^[A-Za-z0-9._-]+\.ya?ml$/.test(file)) throw usageError(`--file must be a file name ending in .yaml under policies/whitelist/, got ${JSON.stringify(file)}`);
+
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = openStoreIfExists(loc);
+  if (!store) throw new GateError('not-found', `no audit store at ${loc.store}`, { hint: 'propose works from a recorded command: pass --store' });
+  let proposal;
+  try {
+    const record = store.command(commandId);
+    if (!record) throw new GateError('not-found', `no recorded command ${commandId} in ${loc.store}`);
+    proposal = propose(record, policy, store.commands(), {
+      generalize: (p.values.generalize as string[] | undefined) ?? [],
+      owner: str(p, 'owner') ?? defaultOwner(loc.policy, io.env),
+      reason: str(p, 'reason') ?? (record.intent ? `${record.intent} (approved by ${record.decided_by})` : undefined),
+    });
+  } finally {
+    store.close();
+  }
+  const definitions = proposal.rules.map((r) => r.definition);
+  const yamlText = appendRules(null, definitions).split('\n').slice(1).join('\n');
+  const target = join(loc.policy, 'whitelist', file);
+
+  let written: string | null = null;
+  if (bool(p, 'write')) {
+    writeFileSync(target, appendRules(existsSync(target) ? readFileSync(target, 'utf8') : null, definitions));
+    written = target;
+  }
+  let branch: { name: string; commit: string } | null = null;
+  const name = str(p, 'branch');
+  if (name) {
+    const repo = findRepository(loc.policy);
+    if (!repo) throw new GateError('usage', `--branch: the policy directory ${loc.policy} is not in a Git work tree`);
+    const path = relative(repo.root, target);
+    let base: string | null = null;
+    try {
+      base = git(repo.root, ['show', `HEAD:${path}`]);
+    } catch {
+      base = null; // a new file
+    }
+    const ids = definitions.map((d) => d.id).join(', ');
+    const message = `whitelist: add ${ids}\n\nProposed by policy-gate from command ${commandId}, approved by a reviewer.\nReview the pattern and the replay before merging.\n`;
+    branch = { name, commit: commitFileOnNewBranch(repo, name, path, appendRules(base, definitions), message) };
+  }
+
+  if (bool(p, 'json')) {
+    io.stdout.write(`${JSON.stringify({ rules: definitions, yaml: yamlText, replay: proposal.replay, written, branch })}\n`);
+    return ExitCode.Allowed;
+  }
+  const s = style(io.stdout, io.env);
+  io.stdout.write(`${s.bold('proposed whitelist rule(s):')}\n${yamlText}\n`);
+  if (proposal.replay.length === 0) io.stdout.write(s.dim('replay: no recorded command would have been whitelisted by it\n'));
+  else {
+    io.stdout.write(s.bold(`replay: ${proposal.replay.length} recorded command(s) would have been whitelisted:\n`));
+    for (const r of proposal.replay) {
+      const d = r.decision === 'denied' || r.decision === 'timed_out' ? s.red(r.decision.padEnd(10)) : r.decision.padEnd(10);
+      io.stdout.write(`  ${d} ${r.submitted_at}  ${r.command_id}  ${r.command.replace(/\n/g, '⏎')}\n`);
+    }
+  }
+  if (written) io.stdout.write(`written to ${written}\n`);
+  if (branch) io.stdout.write(`committed ${branch.commit.slice(0, 12)} on branch ${branch.name}: push it and open a pull request\n`);
+  return ExitCode.Allowed;
+}
