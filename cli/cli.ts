@@ -13,7 +13,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Sub
   check: { summary: 'check a command before running it, record it, answer (exit 0 = run it)', load: () => import('./check.js') },
   assess: { summary: 'score a command without recording anything', load: () => import('./assess.js') },
   audit: { summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
-  policy: { summary: 'policy test: run every rule example and test case', load: () => import('./policy.js') },
+  policy: { summary: 'policy test | lint | diff: check a policy and classify a change to it', load: () => import('./policy.js') },
+  whitelist: { summary: 'whitelist propose: write the rule for an approved command, for review', load: () => import('./whitelist.js') },
+  init: { summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow', load: () => import('./init.js') },
 };
 
 export const MAIN_HELP = `policy-gate ${VERSION} — a pre-execution gate for the shell commands of AI agents
@@ -22,7 +24,7 @@ Usage: policy-gate <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
 Every command accepts --help. Commands that use the store or the policy accept

@@ -241,7 +241,7 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
 export function reviewRefusal(index: ProvenanceIndex | null, ruleId: string, requireSigned: boolean): string | null {
   if (!index) return 'the policy is not in a Git work tree, so no whitelist rule can be shown to be reviewed';
   const check = index.checks[ruleId];
-  if (!check || !check.committed) return 'the rule is not committed';
+  if (!check || !check.committed) return 'the rule has uncommitted changes';
   if (!check.unchanged) return 'its file has uncommitted changes';
   if (!index.protected_ref) return 'no protected_ref is configured in gate.yaml';
   if (!index.protected_commit) return `the protected ref ${index.protected_ref} does not exist`;
