@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ExitCode, GateError, findRepository, usageError } from '../engine/index.js';
+import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
 import { appendRules } from '../engine/whitelist/file.js';
 import { commitFileOnNewBranch, git } from '../engine/whitelist/git.js';
 import { propose } from '../engine/whitelist/propose.js';
@@ -73,6 +73,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (!/^[A-Za-z0-9._-]+\.ya?ml$/.test(file)) throw usageError(`--file must be a file name ending in .yaml under policies/whitelist/, got ${JSON.stringify(file)}`);
 
   const loc = locations(p, io);
+  if ((bool(p, 'write') || str(p, 'branch')) && loc.policy === shippedPolicyDir()) {
+    throw usageError('--write and --branch change a policy repository: pass --policy DIR (or POLICY_GATE_POLICY)', 'the policies shipped with policy-gate are not edited in place; see: policy-gate init');
+  }
   const policy = await policyFor(loc);
   const store = openStoreIfExists(loc);
   if (!store) throw new GateError('not-found', `no audit store at ${loc.store}`, { hint: 'propose works from a recorded command: pass --store' });

@@ -349,6 +349,12 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
     expect(r.stdout).toBe('');
   });
 
+  it('never writes into the shipped policies', async () => {
+    const r = await proposeFor('hugo --minify', ['--write']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--write and --branch change a policy repository: pass --policy DIR/);
+  });
+
   it('refuses a command that was not approved by a reviewer', async () => {
     const r = await proposeFor('hugo --minify', [], 'denied');
     expect(r.code).toBe(2);
