@@ -181,6 +181,42 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     expect(judge(await load(repo), 'hugo --gc').would_decide).toBe('whitelisted');
   });
 
+  it('a rule loosened by deleting a line (its scope) in an unmerged commit is not used, and provenance names that commit', async () => {
+    const scoped = '\n  - id: hugo.serve\n    owner: bob@example.com\n    reason: live preview for the docs bot\n    pattern: hugo server\n    agents: [docs-bot]\n    examples:\n      match: [hugo server]\n';
+    repo.git('checkout', '--quiet', '-b', 'wl/serve');
+    repo.write('policies/whitelist/serve.yaml', teamFile(scoped));
+    repo.commit(BOB, 'whitelist: hugo server for the docs bot');
+    repo.git('checkout', '--quiet', 'main');
+    repo.merge('wl/serve', DANA);
+    repo.push();
+    const before = await load(repo);
+    expect(assess('hugo server', before, { now: NOON, history: null, agent: 'docs-bot' }).would_decide).toBe('whitelisted');
+    expect(judge(before, 'hugo server').would_decide).toBe('pending'); // another agent: out of scope
+    // the scope line is deleted in a local commit: blame of the remaining lines still names the reviewed commit
+    repo.write('policies/whitelist/serve.yaml', teamFile(scoped.replace('    agents: [docs-bot]\n', '')));
+    const loosened = repo.commit(BOB, 'whitelist: hugo server for everyone');
+    const policy = await load(repo);
+    const a = judge(policy, 'hugo server');
+    expect(a.would_decide).toBe('pending');
+    expect(a.whitelist_refused).toEqual([{ rule_id: 'hugo.serve', segment: 0, reason: 'its commit is not reachable from origin/main (not reviewed and merged)' }]);
+    expect(policy.provenance?.rules['hugo.serve']).toMatchObject({ commit: loosened, author: who(BOB), merge_commit: null });
+  });
+
+  it('a rule reverted to an older reviewed text that the protected ref no longer has is not used', async () => {
+    // main narrows hugo.build to one agent through review; a local commit restores the old, broader text
+    repo.git('checkout', '--quiet', '-b', 'wl/narrow');
+    repo.write('policies/whitelist/team.yaml', teamFile(HUGO_RULE.replace('    pattern: hugo [--minify]\n', '    pattern: hugo [--minify]\n    agents: [docs-bot]\n')));
+    repo.commit(CAROL, 'whitelist: hugo.build only for the docs bot');
+    repo.git('checkout', '--quiet', 'main');
+    repo.merge('wl/narrow', DANA);
+    repo.push();
+    repo.write('policies/whitelist/team.yaml', teamFile(HUGO_RULE));
+    repo.commit(BOB, 'whitelist: hugo.build for everyone again');
+    const a = judge(await load(repo), 'hugo');
+    expect(a.would_decide).toBe('pending');
+    expect(a.whitelist_refused).toEqual([{ rule_id: 'hugo.build', segment: 0, reason: 'it differs from its version in origin/main (the change is not reviewed and merged)' }]);
+  });
+
   it('an uncommitted rule is not used; without require_reviewed it is, and its provenance says it is uncommitted', async () => {
     repo.write('policies/whitelist/local.yaml', teamFile('\n  - id: hugo.local\n    owner: me\n    reason: version check\n    pattern: hugo version\n    examples:\n      match: [hugo version]\n'));
     const enforced = await load(repo);

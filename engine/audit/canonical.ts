@@ -26,3 +26,18 @@ export function canonicalJson(value: Canonical): string {
       throw new TypeError(`canonical JSON cannot encode ${typeof value}`);
   }
 }
+
+/**
+ * Sorted-key JSON of any JSON-like value (numbers of any kind): for comparing definitions, not
+ * for hashing events.
+ */
+export function stableJson(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+}

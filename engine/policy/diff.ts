@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { CommandRecord } from '../audit/events.js';
-import { canonicalJson, type Canonical } from '../audit/canonical.js';
+import { stableJson } from '../audit/canonical.js';
 import { GateError } from '../errors.js';
 import { assess, type Assessment, type WouldDecide } from '../gate/assess.js';
 import { levelRank, type RiskLevel } from '../risk/score.js';
@@ -107,7 +107,7 @@ async function loadVersion(policyDir: string, ref: string | undefined, scratch: 
 // -------------------------------------------------------------------------------------------------
 // classifying the change
 
-const same = (a: unknown, b: unknown): boolean => canonicalJson((a ?? null) as Canonical) === canonicalJson((b ?? null) as Canonical);
+const same = (a: unknown, b: unknown): boolean => stableJson(a) === stableJson(b);
 
 function ruleChanges(base: Policy, head: Policy): PolicyChange[] {
   const out: PolicyChange[] = [];
@@ -249,7 +249,7 @@ function gateChanges(base: Policy, head: Policy, baseGitops: GateDefinition['git
   if (headGitops?.require_reviewed === true && baseGitops?.require_reviewed !== true) add('minor', 'gitops.require_reviewed', 'tightened', 'require_reviewed turned on');
   if (headGitops?.require_signed === true && baseGitops?.require_signed !== true) add('minor', 'gitops.require_signed', 'tightened', 'require_signed turned on');
   if (baseGitops?.protected_ref === undefined && headGitops?.protected_ref !== undefined) add('minor', 'gitops.protected_ref', 'tightened', `protected_ref set to ${headGitops.protected_ref}`);
-  if (!same(b.timeouts, h.timeouts)) add('minor', 'timeouts', 'changed', `timeouts ${canonicalJson(b.timeouts as unknown as Canonical)} → ${canonicalJson(h.timeouts as unknown as Canonical)}`);
+  if (!same(b.timeouts, h.timeouts)) add('minor', 'timeouts', 'changed', `timeouts ${stableJson(b.timeouts)} → ${stableJson(h.timeouts)}`);
   if (!same(b.context.off_hours && { ...b.context.off_hours, score: 0 }, h.context.off_hours && { ...h.context.off_hours, score: 0 })) {
     add('minor', 'context.off_hours', 'changed', 'working hours changed');
   }

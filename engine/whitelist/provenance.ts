@@ -10,7 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
+import { stableJson } from '../audit/canonical.js';
 import { findRepository, git, gitOk, headCommit, resolveRef, type Repository } from './git.js';
 
 export interface RuleProvenance {
@@ -34,6 +36,11 @@ export interface RuleCheck {
   readonly unchanged: boolean;
   /** The rule's commit (or the merge that brought it) is reachable from the protected ref. */
   readonly reachable: boolean | null;
+  /**
+   * The rule's definition is the same in the protected ref: catches a change that only deletes
+   * lines (a scope, an expiry), which blame on the remaining lines cannot see.
+   */
+  readonly matches_protected: boolean | null;
   /** That commit's signature verifies (`git verify-commit`); null when not asked. */
   readonly signed: boolean | null;
 }
@@ -66,7 +73,8 @@ export interface ProvenanceOptions {
 }
 
 const ZERO = /^0+$/;
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
+const require = createRequire(import.meta.url);
 
 /** The provenance of every whitelist rule, or null when the policy is not in a Git work tree. */
 export function whitelistProvenance(policyDir: string, spans: readonly WhitelistSpan[], options: ProvenanceOptions): ProvenanceIndex | null {
@@ -156,6 +164,25 @@ function commitInfo(repo: Repository, commit: string): CommitInfo {
   };
 }
 
+/** Each whitelist rule's definition in a version of a file, as canonical JSON by id. */
+function definitions(text: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (text === null) return out;
+  let data: unknown;
+  try {
+    data = (require('yaml') as { parse(t: string): unknown }).parse(text);
+  } catch {
+    return out; // an unreadable version defines nothing
+  }
+  const list = (data as { whitelist?: unknown } | null)?.whitelist;
+  if (!Array.isArray(list)) return out;
+  for (const item of list) {
+    const id = (item as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') out.set(id, stableJson(item));
+  }
+  return out;
+}
+
 function compute(repo: Repository, policyDir: string, head: string, spans: readonly WhitelistSpan[], options: ProvenanceOptions, protectedCommit: string | null): ProvenanceIndex {
   const policyRel = relative(repo.root, policyDir) || '.';
   // files of the policy that differ from HEAD (modified, added, untracked, deleted)
@@ -179,6 +206,22 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
     }
     return merges.get(c)!;
   };
+  const versions = new Map<string, Map<string, string>>();
+  /** Rule definitions of `file` at `commit` (null: the working tree). */
+  const defsAt = (commit: string | null, file: string): Map<string, string> => {
+    const key = `${commit ?? ''}:${file}`;
+    let defs = versions.get(key);
+    if (!defs) {
+      let text: string | null;
+      try {
+        text = commit === null ? readFileSync(join(repo.root, file), 'utf8') : git(repo.root, ['show', `${commit}:${file}`]);
+      } catch {
+        text = null; // not in that version
+      }
+      versions.set(key, (defs = definitions(text)));
+    }
+    return defs;
+  };
   const rules: Record<string, RuleProvenance | null> = {};
   const checks: Record<string, RuleCheck> = {};
   for (const span of spans) {
@@ -197,12 +240,23 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
     const unchanged = !dirtyFiles.has(file);
     if (!committed) {
       rules[span.id] = null;
-      checks[span.id] = { committed, unchanged, reachable: null, signed: null };
+      checks[span.id] = { committed, unchanged, reachable: null, matches_protected: null, signed: null };
       continue;
     }
-    const last = mine.reduce((a, b) => (b.committerTime > a.committerTime ? b : a));
-    const c = info(last.commit);
-    const merge = mergeOf(last.commit);
+    const current = defsAt(null, file).get(span.id);
+    let commit = mine.reduce((a, b) => (b.committerTime > a.committerTime ? b : a)).commit;
+    if (unchanged && defsAt(commit, file).get(span.id) !== current) {
+      // a later commit deleted lines of the rule: ask for the last commit that touched its range,
+      // one line past its end included (a deleted last line sits there)
+      const range = `${span.line},${span.line_end + 1}:${file}`;
+      try {
+        commit = git(repo.root, ['log', '-1', '-s', '--format=%H', `-L${range}`, head]).trim() || commit;
+      } catch {
+        /* keep the blame commit: matches_protected still guards the content */
+      }
+    }
+    const c = info(commit);
+    const merge = mergeOf(commit);
     const m = merge ? info(merge) : null;
     const reviewers = [...c.trailers, ...(m?.trailers ?? [])];
     // whoever merged someone else's change reviewed it (the pull-request flow)
@@ -210,7 +264,7 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
     rules[span.id] = {
       rule_id: span.id,
       file,
-      commit: last.commit,
+      commit,
       author: c.author,
       committed_at: c.committedAt,
       reviewed_by: [...new Set(reviewers)],
@@ -218,11 +272,12 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
       merge_commit: merge,
       merged_by: m ? m.committer : null,
     };
-    const landed = merge ?? last.commit;
+    const landed = merge ?? commit;
     checks[span.id] = {
       committed,
       unchanged,
       reachable: protectedCommit ? gitOk(repo.root, ['merge-base', '--is-ancestor', landed, protectedCommit]) : null,
+      matches_protected: protectedCommit ? current !== undefined && defsAt(protectedCommit, file).get(span.id) === current : null,
       signed: options.requireSigned ? gitOk(repo.root, ['verify-commit', landed]) : null,
     };
   }
@@ -246,6 +301,7 @@ export function reviewRefusal(index: ProvenanceIndex | null, ruleId: string, req
   if (!index.protected_ref) return 'no protected_ref is configured in gate.yaml';
   if (!index.protected_commit) return `the protected ref ${index.protected_ref} does not exist`;
   if (!check.reachable) return `its commit is not reachable from ${index.protected_ref} (not reviewed and merged)`;
+  if (!check.matches_protected) return `it differs from its version in ${index.protected_ref} (the change is not reviewed and merged)`;
   if (requireSigned && !check.signed) return 'its commit has no verified signature';
   return null;
 }
