@@ -4,7 +4,7 @@
  */
 import { assess, matchContext, type AssessContext } from '../gate/assess.js';
 import { parseScript } from '../shell/parse.js';
-import { ruleCoversSegment } from '../whitelist/coverage.js';
+import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { contentsOnly, type Policy } from './load.js';
 
 export interface ExampleResult {
@@ -48,12 +48,15 @@ export function runExamples(reviewed: Policy): ExampleResult[] {
     }
   }
   const now = EXAMPLE_TIME.getTime();
-  for (const rule of policy.whitelist) {
+  for (const scoped of policy.whitelist) {
+    // examples document the pattern and its allowances; they run inside the rule's scope
+    const rule = unscoped(scoped);
+    const judged = rule === scoped ? policy : { ...policy, whitelist: policy.whitelist.map((w) => (w === scoped ? rule : w)) };
     const { match = [], no_match = [] } = rule.definition.examples ?? {};
     for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
       for (const example of list) {
         // an example documents what the whole gate does: covered by this rule AND whitelisted
-        const a = assess(example, policy, exampleContext);
+        const a = assess(example, judged, exampleContext);
         const covered = a.script.segments.length > 0 && a.script.segments.every((s) => ruleCoversSegment(rule, s, a.script, { now }));
         const whitelisted = covered && a.would_decide === 'whitelisted';
         const ok = expect === 'match' ? whitelisted : !whitelisted;
@@ -66,6 +69,13 @@ export function runExamples(reviewed: Policy): ExampleResult[] {
     }
   }
   return results;
+}
+
+/** The rule without its scope (repos, cwd, agents, sessions). */
+function unscoped(rule: CompiledWhitelistRule): CompiledWhitelistRule {
+  const { repos, cwd, agents, sessions, ...rest } = rule.definition;
+  if (!repos && !cwd && !agents && !sessions) return rule;
+  return compileWhitelistRule(rest);
 }
 
 export function checkExamples(policy: Policy): ExampleResult[] {

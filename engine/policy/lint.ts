@@ -103,18 +103,16 @@ export async function lintPolicy(dir: string, options: { now?: Date } = {}): Pro
 
   // a rule whose every example is already covered by an earlier rule never decides anything
   const exampleNow = EXAMPLE_TIME.getTime();
+  const covers = (rule: CompiledWhitelistRule, script: ReturnType<typeof parseScript>): boolean =>
+    script.segments.some((s) => ruleCoversSegment(rule, s, script, { now: exampleNow }));
   policy.whitelist.forEach((w, j) => {
-    const examples = w.definition.examples?.match ?? [];
-    if (examples.length === 0 || j === 0) return;
+    const scripts = (w.definition.examples?.match ?? []).map((ex) => parseScript(ex));
+    if (scripts.length === 0 || j === 0) return;
     const earlier = policy.whitelist.slice(0, j);
-    const shadow = examples.every((ex) => {
-      const script = parseScript(ex);
-      return script.segments.length > 0 && script.segments.every((s) => earlier.some((e) => ruleCoversSegment(e, s, script, { now: exampleNow })));
-    });
-    if (shadow) {
-      const by = earlier.filter((e) => examples.some((ex) => parseScript(ex).segments.some((s) => ruleCoversSegment(e, s, parseScript(ex), { now: exampleNow }))));
-      findings.push({ code: 'PG106', file: w.file, line: w.line, rule: w.id, message: `every example is already covered by ${by.map((e) => e.id).join(', ')}: this rule can never fire` });
-    }
+    const shadowed = scripts.every((script) => script.segments.length > 0 && script.segments.every((s) => earlier.some((e) => ruleCoversSegment(e, s, script, { now: exampleNow }))));
+    if (!shadowed) return;
+    const by = earlier.filter((e) => scripts.some((script) => covers(e, script)));
+    findings.push({ code: 'PG106', file: w.file, line: w.line, rule: w.id, message: `every example is already covered by ${by.map((e) => e.id).join(', ')}: this rule can never fire` });
   });
   return sorted(findings);
 }
