@@ -222,6 +222,18 @@ describe('policy diff', () => {
     expect(broader.changes.map((c: { message: string }) => c.message)).toEqual(['pipes now allows out', 'scope agents removed: it now applies everywhere']);
   });
 
+  it('a changed pattern with too many forms to compare counts as broadened', async () => {
+    const dir = copyPolicy();
+    const rule = (pattern: string) => `whitelist:\n  - id: tool.many\n    owner: bob\n    reason: a pattern with many forms\n    pattern: ${pattern}\n    examples: { match: [tool a] }\n`;
+    writeFileSync(join(dir, 'whitelist', 'team.yaml'), rule('tool a [b]'));
+    const head = copyPolicy();
+    const huge = `tool a ${'[<flags:-a|-b|-c|-d|-e|-f|-g|-h>...] '.repeat(4)}`.trim();
+    writeFileSync(join(head, 'whitelist', 'team.yaml'), rule(huge));
+    const d = JSON.parse((await runCli(['policy', 'diff', dir, head, '--json'])).stdout);
+    expect(d.level).toBe('major');
+    expect(d.changes[0].message).toMatch(/has too many forms to compare with the old one: review it as broadened/);
+  });
+
   it('fails closed with one clear line on a bad ref or an invalid version', async () => {
     const { policies } = await repoWithPolicy();
     const r = await runCli(['policy', 'diff', 'no-such-branch', '--policy', policies]);

@@ -157,6 +157,9 @@ function setChanges(base: Policy, head: Policy): PolicyChange[] {
 
 const asList = (p: WhitelistRuleDefinition['pattern']): string[] => (Array.isArray(p) ? p : [p]);
 
+/** Argument lists compared per changed pattern; beyond this a change counts as broadening. */
+const SAMPLE_LIMIT = 20_000;
+
 /** Ways in which the head rule covers more than the base rule; empty when it covers no more. */
 export function broadening(b: CompiledWhitelistRule, h: CompiledWhitelistRule): string[] {
   const reasons: string[] = [];
@@ -164,12 +167,18 @@ export function broadening(b: CompiledWhitelistRule, h: CompiledWhitelistRule): 
   const hd = h.definition;
   // patterns: every argv the new patterns match must be matched by an old one
   for (const p of h.patterns) {
+    if (b.patterns.some((o) => o.source.trim() === p.source.trim())) continue; // unchanged
     const olds = b.patterns.filter((o) => o.program === p.program);
     if (olds.length === 0) {
       reasons.push(`pattern ${JSON.stringify(p.source)} covers a program the rule did not (${p.program})`);
       continue;
     }
-    const escaped = samplePattern(p).find((words) => !olds.some((o) => matchArgs(o, staticWords(words))));
+    const sampled = samplePattern(p, SAMPLE_LIMIT + 1);
+    if (sampled.length > SAMPLE_LIMIT) {
+      reasons.push(`pattern ${JSON.stringify(p.source)} has too many forms to compare with the old one: review it as broadened`);
+      continue;
+    }
+    const escaped = sampled.find((words) => !olds.some((o) => matchArgs(o, staticWords(words))));
     if (escaped) reasons.push(`pattern ${JSON.stringify(p.source)} now covers \`${[p.program, ...escaped].join(' ')}\``);
   }
   const grew = (name: string, before: readonly string[] | undefined, after: readonly string[] | undefined): void => {

@@ -274,7 +274,8 @@ function sampleAtom(a: Atom): string[] {
 
 /**
  * Argument lists the pattern matches, enumerated up to `limit`: every alternative, each optional
- * part absent and present, each repetition once and twice, placeholders by representative words.
+ * part absent and present, each repetition once and twice (paired with its first form),
+ * placeholders by representative words.
  * Used to tell whether a changed whitelist rule covers more than before.
  */
 export function samplePattern(pattern: CompiledPattern, limit = 5000): string[][] {
@@ -294,12 +295,16 @@ export function samplePattern(pattern: CompiledPattern, limit = 5000): string[][
         k(acc);
         seq(node.body, 0, acc, k);
         return;
-      case 'repeat':
-        one(node.node, acc, (once) => {
-          k(once);
-          one(node.node, once, k);
-        });
+      case 'repeat': {
+        // each form once; twice only paired with the first form, so long flag lists stay linear
+        const forms: string[][] = [];
+        one(node.node, [], (form) => void forms.push(form));
+        const first = forms[0] ?? [];
+        for (const f of forms) k([...acc, ...f]);
+        for (const f of forms) k([...acc, ...f, ...first]);
+        for (const f of forms.slice(1)) k([...acc, ...first, ...f]);
         return;
+      }
     }
   };
   seq(pattern.nodes, 0, [], (acc) => {
