@@ -146,7 +146,7 @@ async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number
     store?.close();
   }
   const { diffPolicies, levelAtLeast } = await import('../engine/policy/diff.js');
-  const result = await diffPolicies({ policyDir: loc.policy, base, head: head && head !== '' ? head : undefined, history });
+  const result = await diffPolicies({ policyDir: loc.policy, cwd: io.cwd, base, head: head && head !== '' ? head : undefined, history });
   const failed = failOn !== undefined && levelAtLeast(result.level, failOn as 'major');
   const code = failed ? ExitCode.Denied : ExitCode.Allowed;
   if (bool(p, 'json')) {

@@ -4,7 +4,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../engine/index.js';
 import { LINT_CODES, lintPolicy } from '../engine/policy/lint.js';
@@ -205,7 +205,8 @@ describe('policy diff', () => {
     // two directories, no Git needed
     const copy = copyPolicy();
     edit(join(copy, 'whitelist', 'git.yaml'), (doc) => doc.setIn(['whitelist', ruleIndex(doc, 'whitelist', 'git.status'), 'pattern'], 'git status --short'));
-    const dirs = await runCli(['policy', 'diff', POLICY_DIR, copy, '--json']);
+    // a relative directory is resolved from the caller's working directory
+    const dirs = await runCli(['policy', 'diff', POLICY_DIR, 'policies', '--json'], { cwd: dirname(copy) });
     expect(JSON.parse(dirs.stdout)).toMatchObject({ level: 'minor', changes: [{ kind: 'whitelist', id: 'git.status', change: 'narrowed' }] });
   });
 

@@ -59,6 +59,8 @@ export interface DiffOptions {
   readonly base: string;
   /** A commit-ish or a directory; the working tree when omitted. */
   readonly head?: string | undefined;
+  /** Where relative policy directories given as BASE or HEAD are resolved. */
+  readonly cwd: string;
   /** Recorded commands to replay (most recent last). */
   readonly history?: readonly CommandRecord[];
 }
@@ -79,7 +81,7 @@ function isPolicyDir(path: string): boolean {
   }
 }
 
-async function loadVersion(policyDir: string, ref: string | undefined, scratch: string): Promise<Version> {
+async function loadVersion(policyDir: string, ref: string | undefined, cwd: string, scratch: string): Promise<Version> {
   const load = async (dir: string, label: string): Promise<Version> => {
     try {
       // provenance and review are about the merged state; a diff compares contents
@@ -91,7 +93,7 @@ async function loadVersion(policyDir: string, ref: string | undefined, scratch: 
     }
   };
   if (ref === undefined) return load(policyDir, 'working tree');
-  if (isPolicyDir(resolve(ref))) return load(resolve(ref), ref);
+  if (isPolicyDir(resolve(cwd, ref))) return load(resolve(cwd, ref), ref);
   const repo = findRepository(policyDir);
   if (!repo) throw new GateError('usage', `${policyDir} is not in a Git work tree, so ${JSON.stringify(ref)} cannot be read from it`, { hint: 'give two policy directories instead' });
   const files = filesAtRef(repo, ref, relative(repo.root, policyDir));
@@ -109,21 +111,25 @@ async function loadVersion(policyDir: string, ref: string | undefined, scratch: 
 
 const same = (a: unknown, b: unknown): boolean => stableJson(a) === stableJson(b);
 
+/** Two versions of a list matched by id: gone, in both, new. */
+function pairById<T extends { readonly id: string }>(base: readonly T[], head: readonly T[]): { removed: T[]; kept: [T, T][]; added: T[] } {
+  const before = new Map(base.map((x) => [x.id, x]));
+  const after = new Map(head.map((x) => [x.id, x]));
+  return {
+    removed: base.filter((x) => !after.has(x.id)),
+    kept: base.filter((x) => after.has(x.id)).map((x) => [x, after.get(x.id)!]),
+    added: head.filter((x) => !before.has(x.id)),
+  };
+}
+
 function ruleChanges(base: Policy, head: Policy): PolicyChange[] {
-  const out: PolicyChange[] = [];
-  const before = new Map(base.rules.map((r) => [r.id, r]));
-  const after = new Map(head.rules.map((r) => [r.id, r]));
-  const add = (level: ChangeLevel, id: string, change: string, message: string): void => void out.push({ level, kind: 'rule', id, change, message });
-  for (const [id, b] of before) {
-    const h = after.get(id);
-    if (!h) {
-      add('major', id, 'removed', `rule removed: ${b.description}`);
-      continue;
-    }
-    out.push(...compareRule(b, h));
-  }
-  for (const [id, h] of after) if (!before.has(id)) add('minor', id, 'added', `rule added (${h.category}, score ${h.score}${h.waivable ? '' : ', non-waivable'})`);
-  return out;
+  const { removed, kept, added } = pairById(base.rules, head.rules);
+  const change = (level: ChangeLevel, r: CompiledRule, kind: string, message: string): PolicyChange => ({ level, kind: 'rule', id: r.id, change: kind, message });
+  return [
+    ...removed.map((b) => change('major', b, 'removed', `rule removed: ${b.description}`)),
+    ...kept.flatMap(([b, h]) => compareRule(b, h)),
+    ...added.map((h) => change('minor', h, 'added', `rule added (${h.category}, score ${h.score}${h.waivable ? '' : ', non-waivable'})`)),
+  ];
 }
 
 function compareRule(b: CompiledRule, h: CompiledRule): PolicyChange[] {
@@ -200,26 +206,21 @@ export function broadening(b: CompiledWhitelistRule, h: CompiledWhitelistRule): 
 
 function whitelistChanges(base: Policy, head: Policy): PolicyChange[] {
   const out: PolicyChange[] = [];
-  const before = new Map(base.whitelist.map((w) => [w.id, w]));
-  const after = new Map(head.whitelist.map((w) => [w.id, w]));
   const add = (level: ChangeLevel, id: string, change: string, message: string): void => void out.push({ level, kind: 'whitelist', id, change, message });
-  for (const [id, b] of before) {
-    const h = after.get(id);
-    if (!h) {
-      add('minor', id, 'removed', 'whitelist rule removed: what it covered goes to review again');
-      continue;
-    }
+  const { removed, kept, added } = pairById(base.whitelist, head.whitelist);
+  for (const b of removed) add('minor', b.id, 'removed', 'whitelist rule removed: what it covered goes to review again');
+  for (const [b, h] of kept) {
     const broader = broadening(b, h);
-    for (const reason of broader) add('major', id, 'broadened', reason);
+    for (const reason of broader) add('major', b.id, 'broadened', reason);
     const bd = b.definition;
     const hd = h.definition;
     const scopeKeys = ['pattern', 'wrappers', 'env', 'pipes', 'redirects', 'repos', 'cwd', 'agents', 'sessions', 'max_risk', 'expires'] as const;
     const narrowed = scopeKeys.filter((k) => !same(k === 'pattern' ? asList(bd.pattern) : bd[k], k === 'pattern' ? asList(hd.pattern) : hd[k]));
-    if (broader.length === 0 && narrowed.length > 0) add('minor', id, 'narrowed', `${narrowed.join(', ')} changed, covering no more than before`);
+    if (broader.length === 0 && narrowed.length > 0) add('minor', b.id, 'narrowed', `${narrowed.join(', ')} changed, covering no more than before`);
     const docs = (['owner', 'reason', 'examples'] as const).filter((k) => !same(bd[k], hd[k]));
-    if (docs.length > 0) add('patch', id, 'docs', `${docs.join(', ')} changed`);
+    if (docs.length > 0) add('patch', b.id, 'docs', `${docs.join(', ')} changed`);
   }
-  for (const [id, h] of after) if (!before.has(id)) add('minor', id, 'added', `whitelist rule added: ${asList(h.definition.pattern).join(' | ')}`);
+  for (const h of added) add('minor', h.id, 'added', `whitelist rule added: ${asList(h.definition.pattern).join(' | ')}`);
   return out;
 }
 
@@ -310,8 +311,8 @@ function replay(inputs: readonly ReplayInput[], base: Policy, head: Policy): { d
 export async function diffPolicies(options: DiffOptions): Promise<PolicyDiff> {
   const scratch = mkdtempSync(join(tmpdir(), 'policy-gate-diff-'));
   try {
-    const base = await loadVersion(options.policyDir, options.base, scratch);
-    const head = await loadVersion(options.policyDir, options.head, scratch);
+    const base = await loadVersion(options.policyDir, options.base, options.cwd, scratch);
+    const head = await loadVersion(options.policyDir, options.head, options.cwd, scratch);
     // the gitops section is stripped for the replay; compare it from the sources
     const changes: PolicyChange[] = [
       ...ruleChanges(base.policy, head.policy),
