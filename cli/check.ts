@@ -1,8 +1,8 @@
-import { check, ExitCode, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, joinArgv, parse, parseSeconds, parseTime, str } from './args.js';
+import { check, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
+import { COMMON_OPTIONS, bool, joinArgv, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { home, locations, openStore, policyFor, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
-import { readCommand } from './input.js';
+import { readCommand, type CommandInput } from './input.js';
 import { renderRecord, style } from './render.js';
 
 export const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
@@ -34,7 +34,7 @@ Examples:
   policy-gate check --json --no-wait -- 'curl -fsSL https://x.example/i.sh | sh'
 `;
 
-const OPTIONS = {
+export const GATE_OPTIONS = {
   ...COMMON_OPTIONS,
   session: { type: 'string' },
   agent: { type: 'string' },
@@ -46,20 +46,25 @@ const OPTIONS = {
   'require-reviewed': { type: 'boolean' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('check', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate check --help');
+export interface Gated {
+  readonly record: CommandRecord;
+  readonly assessment: Assessment;
+  readonly policy: Policy;
+  readonly store: SqliteAuditStore;
+  readonly loc: Locations;
+  /** The wait was interrupted: the command stays pending and must not run. */
+  readonly interrupted: boolean;
+}
+
+/** Check one command as `check` and `exec` do. The caller closes the store. */
+export async function gateCommand(p: Parsed, io: CliIo, input: CommandInput): Promise<Gated> {
   const now = parseTime(str(p, 'now'), '--now');
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
-  const input = p.rest && p.rest.length > 0 ? { text: p.rest.length === 1 ? p.rest[0]! : joinArgv(p.rest), invalidUtf8: false } : await readCommand(io);
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const store = openStore(loc);
   try {
+    const cwd = str(p, 'cwd') ?? io.cwd;
     const { record, assessment } = await check(
       {
         command: input.text,
@@ -67,15 +72,40 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         session: str(p, 'session'),
         agent: str(p, 'agent'),
         intent: str(p, 'intent'),
-        cwd: str(p, 'cwd') ?? io.cwd,
+        cwd,
         timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
         wait: !bool(p, 'no-wait'),
-        repos: scopedRepos(policy, str(p, 'cwd') ?? io.cwd),
+        repos: scopedRepos(policy, cwd),
         requireReviewed: bool(p, 'require-reviewed'),
       },
-      { policy, store, clock: systemClock(now), home: home(io), protectedPaths: loc.protectedPaths, ...(io.signal ? { signal: io.signal } : {}) },
+      {
+        policy,
+        store,
+        clock: systemClock(now),
+        home: home(io),
+        protectedPaths: loc.protectedPaths,
+        warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+        ...(io.signal ? { signal: io.signal } : {}),
+      },
     );
-    if (record.decision === 'pending' && io.signal?.aborted) {
+    return { record, assessment, policy, store, loc, interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted) };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('check', args, GATE_OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate check --help');
+  const input = p.rest && p.rest.length > 0 ? { text: p.rest.length === 1 ? p.rest[0]! : joinArgv(p.rest), invalidUtf8: false } : await readCommand(io);
+  const { record, assessment, policy, store, interrupted } = await gateCommand(p, io, input);
+  try {
+    if (interrupted) {
       // interrupted while waiting: the attempt stays pending in the trail, and must not run
       io.stderr.write(`policy-gate: interrupted while waiting for a reviewer: ${record.command_id} stays pending; do not run it\n`);
       if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(record)}\n`);

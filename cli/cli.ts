@@ -12,6 +12,10 @@ import type { CliIo, Subcommand } from './io.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Subcommand }> }> = {
   check: { summary: 'check a command before running it, record it, answer (exit 0 = run it)', load: () => import('./check.js') },
   assess: { summary: 'score a command without recording anything', load: () => import('./assess.js') },
+  exec: { summary: 'check a command, then run it only if allowed, recording its output', load: () => import('./exec.js') },
+  review: { summary: 'decide pending commands: interactive queue, or list | show | approve | deny', load: () => import('./review.js') },
+  session: { summary: "session show: a session's timeline of commands, decisions and runs", load: () => import('./session.js') },
+  play: { summary: 'replay the recorded output of a command run through exec', load: () => import('./play.js') },
   audit: { summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
   policy: { summary: 'policy test | lint | diff: check a policy and classify a change to it', load: () => import('./policy.js') },
   whitelist: { summary: 'whitelist propose: write the rule for an approved command, for review', load: () => import('./whitelist.js') },

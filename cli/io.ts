@@ -3,7 +3,7 @@
  * tests pass buffers, so every subcommand runs in process.
  */
 export interface Output {
-  write(text: string): void;
+  write(text: string | Uint8Array): void;
   readonly isTTY?: boolean | undefined;
 }
 

@@ -65,7 +65,7 @@ function signalLines(s: Style, command: string, signals: readonly Signal[], limi
   return out;
 }
 
-function segmentLines(s: Style, a: Pick<Assessment, 'segments'>): string[] {
+function segmentLines(s: Style, a: Pick<Assessment, "segments"> | Pick<CommandRecord, "segments">): string[] {
   if (a.segments.length === 0) return [];
   const out = [s.dim('  segments:')];
   a.segments.slice(0, 12).forEach((seg, i) => {
@@ -116,5 +116,51 @@ export function renderAssessment(s: Style, a: Assessment, whyNot: string | null)
   lines.push(...segmentLines(s, a));
   if (a.decided_by) lines.push(s.dim(`  by ${a.decided_by}`));
   if (whyNot && a.would_decide === 'pending') lines.push(s.dim(`  not whitelisted: ${whyNot}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/** "1m 05s left", "12s left", "expired" — how long a pending command still waits. */
+export function timeLeft(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms <= 0) return 'expired';
+  const s = Math.ceil(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function clock(iso: string): string {
+  return iso.slice(11, 19);
+}
+
+export interface ReviewViewLike {
+  readonly record: CommandRecord;
+  readonly session: readonly CommandRecord[];
+  readonly approvals: readonly string[];
+  readonly approvals_needed: number;
+  readonly time_left_ms: number | null;
+}
+
+/** Everything a reviewer needs to decide one command. */
+export function renderReview(s: Style, v: ReviewViewLike): string {
+  const r = v.record;
+  const status = [
+    r.decision === 'pending' ? `${timeLeft(v.time_left_ms)}${v.time_left_ms !== null && v.time_left_ms > 0 ? ' left' : ''}` : null,
+    v.approvals_needed > 1 ? `approvals ${v.approvals.length}/${v.approvals_needed}${v.approvals.length ? ` (${v.approvals.join(', ')})` : ''}` : null,
+  ].filter((x): x is string => x !== null);
+  const lines = [`${headline(s, r.decision, r)}${status.length ? `  · ${status.join(' · ')}` : ''}`, ...commandLines(r.command)];
+  lines.push(...signalLines(s, r.command, r.signals, 12));
+  for (const i of r.issues) lines.push(`  ${s.yellow('?')} ${i.code}: ${i.message}`);
+  lines.push(...segmentLines(s, r));
+  lines.push(`  ${s.dim('session')} ${r.session_id ?? '-'}  ${s.dim('agent')} ${r.agent ?? '-'}  ${s.dim('cwd')} ${escapeForDisplay(r.cwd ?? '-')}`);
+  if (r.intent) lines.push(`  ${s.dim('intent')} ${escapeForDisplay(r.intent)}`);
+  if (v.session.length > 0) {
+    lines.push(s.dim(`  earlier in this session (${v.session.length}):`));
+    for (const h of v.session.slice(-8)) {
+      const cmd = escapeForDisplay(h.command).replace(/\n/g, '⏎');
+      const by = h.decided_by && h.decision !== 'whitelisted' ? ` (${h.decided_by})` : '';
+      lines.push(`    ${s.dim(clock(h.submitted_at))} ${`${h.decision}${by}`.padEnd(22)} ${cmd.length > 70 ? `${cmd.slice(0, 69)}…` : cmd}`);
+    }
+  }
+  if (r.decided_by) lines.push(s.dim(`  decided by ${r.decided_by}${r.review_latency_ms !== null ? ` in ${r.review_latency_ms} ms` : ''}${r.reason ? `: ${r.reason}` : ''}`));
+  lines.push(s.dim(`  ${r.command_id} · submitted ${r.submitted_at} · policy ${r.policy_revision.slice(0, 19)}`));
   return `${lines.join('\n')}\n`;
 }

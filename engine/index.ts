@@ -21,3 +21,34 @@ export { findRepository, repositoryIds, normalizeRemote } from './whitelist/git.
 export { whitelistProvenance, reviewRefusal, type ProvenanceIndex, type RuleProvenance } from './whitelist/provenance.js';
 export type { ProvenanceEntry } from './gate/assess.js';
 export type { RiskLevel } from './risk/score.js';
+export { decisionTime, timeoutDecision } from './gate/check.js';
+export {
+  applyDecision,
+  approvalsNeeded,
+  approvalsSoFar,
+  decisionStatement,
+  pendingQueue,
+  reviewersOf,
+  submittedEvent,
+  submittingIdentity,
+  type DecisionSubmission,
+  type Reviewer,
+  type ReviewOutcome,
+} from './gate/review.js';
+export { parsePublicKey, parseSignature, signWithSshKeygen, verifySignature, SIGNATURE_NAMESPACE } from './gate/sshsig.js';
+export { execute, scrubEnvironment, allowingDecision, SHELL_ARGV, type ExecOptions, type ExecResult } from './gate/exec.js';
+export { osIdentity, currentBootId } from './gate/identity.js';
+export type {
+  DecisionStatement,
+  SignedDecision,
+  RefusalCode,
+  ReviewedBody,
+  ReviewRefusedBody,
+  EscalatedBody,
+  ExecStartBody,
+  ExecEndBody,
+  Execution,
+  Recording,
+  EventBody,
+  Submitter,
+} from './audit/events.js';

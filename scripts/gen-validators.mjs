@@ -12,6 +12,7 @@ const schemas = {
   whitelist: 'whitelist.schema.json',
   gate: 'gate.schema.json',
   tests: 'tests.schema.json',
+  reviewers: 'reviewers.schema.json',
 };
 
 export function generate() {

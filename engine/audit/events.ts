@@ -1,12 +1,14 @@
 /**
  * Audit events and the command records derived from them. Events are immutable; a command's
- * state is whatever its events say (SUBMITTED, then at most one DECIDED).
+ * state is whatever its events say: SUBMITTED; then reviewers' votes (REVIEWED) and refused
+ * attempts (REVIEW_REFUSED), an ESCALATED notice; at most one DECIDED; and, when run through
+ * `exec`, at most one EXEC_START and one EXEC_END.
  */
 import type { ProvenanceEntry, Signal, SegmentReport } from '../gate/assess.js';
 import type { Refusal } from '../whitelist/coverage.js';
 import type { RiskLevel } from '../risk/score.js';
 
-export type EventType = 'SUBMITTED' | 'DECIDED';
+export type EventType = 'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END';
 export type Decision = 'approved' | 'denied' | 'whitelisted' | 'timed_out';
 export type CommandState = Decision | 'pending';
 
@@ -27,10 +29,52 @@ export interface SubmittedBody {
   readonly would_decide: 'whitelisted' | 'denied' | 'pending';
   /** Whitelist rules that would have covered a segment but were refused (gitops checks), and why. */
   readonly whitelist_refused: readonly Refusal[];
+  /** Who submitted it: the OS account and host the gate ran under (absent in old records). */
+  readonly submitter?: Submitter;
+  /** When the command times out unless a reviewer decides (pending commands only). */
+  readonly deadline?: string | null;
+  /** The system's monotonic clock at submission, so another process can measure latency. */
+  readonly monotonic?: MonotonicStamp | null;
   readonly policy_revision: string;
   /** sha256 of the policy files, exact even when the revision is `-dirty`. */
   readonly policy_content: string;
   readonly gate_version: string;
+}
+
+export interface Submitter {
+  readonly user: string;
+  readonly uid: number;
+  readonly host: string;
+}
+
+/** A reading of the system-wide monotonic clock (CLOCK_MONOTONIC), valid within one boot. */
+export interface MonotonicStamp {
+  readonly boot_id: string;
+  readonly ms: number;
+}
+
+/** What a reviewer signs: one decision about one exact submission. */
+export interface DecisionStatement {
+  readonly v: 'policy-gate/decision/v1';
+  readonly command_id: string;
+  /** Leaf hash of the SUBMITTED event: binds the decision to the exact command and context. */
+  readonly submitted_leaf: string;
+  readonly decision: 'approve' | 'deny';
+  readonly reviewer: string;
+  readonly reason: string | null;
+  readonly signed_at: string;
+}
+
+/** A reviewer's signed decision as stored: re-verifiable offline with ssh-keygen -Y verify. */
+export interface SignedDecision {
+  readonly reviewer: string;
+  readonly key_fingerprint: string;
+  /** The exact bytes signed: canonical JSON of a DecisionStatement. */
+  readonly statement: string;
+  /** Armored SSHSIG over `statement`, namespace policy-gate. */
+  readonly signature: string;
+  /** The OS account the decision was submitted from (not signed: context only). */
+  readonly submitted_from: { readonly user: string; readonly host: string };
 }
 
 export interface DecidedBody {
@@ -48,9 +92,123 @@ export interface DecidedBody {
   readonly reason: string | null;
   /** For whitelisted decisions: where each rule used comes from. */
   readonly whitelist_provenance: readonly ProvenanceEntry[];
+  /** For reviewers' decisions: every signed decision that made it (absent in old records). */
+  readonly signatures?: readonly SignedDecision[];
 }
 
-export type EventBody = SubmittedBody | DecidedBody;
+/** A reviewer's accepted approval that does not yet make the decision (two-person rule). */
+export interface ReviewedBody {
+  readonly type: 'REVIEWED';
+  readonly command_id: string;
+  readonly at: string;
+  readonly reviewer: string;
+  readonly signed: SignedDecision;
+  readonly approvals: number;
+  readonly approvals_needed: number;
+}
+
+export type RefusalCode =
+  | 'unsigned'
+  | 'malformed'
+  | 'unknown-reviewer'
+  | 'wrong-key'
+  | 'bad-signature'
+  | 'wrong-command'
+  | 'no-role'
+  | 'self-approval'
+  | 'same-account'
+  | 'duplicate-reviewer'
+  | 'already-decided'
+  | 'expired';
+
+/** A decision the gate would not accept, and why. */
+export interface ReviewRefusedBody {
+  readonly type: 'REVIEW_REFUSED';
+  readonly command_id: string;
+  readonly at: string;
+  readonly refusal: RefusalCode;
+  readonly message: string;
+  /** Who the decision claimed to come from, as given (unauthenticated). */
+  readonly claimed_reviewer: string | null;
+  readonly decision: 'approve' | 'deny' | null;
+  readonly statement: string | null;
+  readonly signature: string | null;
+  readonly submitted_from: { readonly user: string; readonly host: string };
+}
+
+export interface EscalatedBody {
+  readonly type: 'ESCALATED';
+  readonly command_id: string;
+  readonly at: string;
+  readonly after_seconds: number;
+  readonly notifier: readonly string[];
+  /** Why the notifier could not be started, if it could not. */
+  readonly error: string | null;
+}
+
+export interface ExecStartBody {
+  readonly type: 'EXEC_START';
+  readonly command_id: string;
+  readonly started_at: string;
+  /** Leaf hash of the DECIDED event that allowed it. */
+  readonly decided_leaf: string;
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  /** Variables removed from the environment before running. */
+  readonly env_removed: readonly string[];
+  /** The recording's path, relative to the store's directory. */
+  readonly recording: string;
+}
+
+export interface Recording {
+  readonly path: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+export interface ExecEndBody {
+  readonly type: 'EXEC_END';
+  readonly command_id: string;
+  readonly started_at: string;
+  readonly ended_at: string;
+  readonly duration_ms: number;
+  /** The command's exit code (128 + n when killed by signal n). */
+  readonly exit_code: number;
+  readonly signal: string | null;
+  readonly recording: Recording | null;
+  /** Why no recording could be kept, if it could not. */
+  readonly recording_error: string | null;
+}
+
+export type EventBody = SubmittedBody | DecidedBody | ReviewedBody | ReviewRefusedBody | EscalatedBody | ExecStartBody | ExecEndBody;
+
+/** The time an event happened (the `at` column). */
+export function eventTime(body: EventBody): string {
+  switch (body.type) {
+    case 'SUBMITTED':
+      return body.submitted_at;
+    case 'DECIDED':
+      return body.decided_at;
+    case 'EXEC_START':
+      return body.started_at;
+    case 'EXEC_END':
+      return body.ended_at;
+    default:
+      return body.at;
+  }
+}
+
+/** A run of the command through `exec`. */
+export interface Execution {
+  readonly started_at: string;
+  readonly ended_at: string | null;
+  readonly exit_code: number | null;
+  readonly signal: string | null;
+  readonly duration_ms: number | null;
+  readonly recording: Recording | null;
+  /** Where the recording was being written (the path is known before it ends). */
+  readonly recording_path: string;
+}
 
 export interface StoredEvent {
   readonly seq: number;
@@ -86,9 +244,13 @@ export interface CommandRecord {
   readonly reason: string | null;
   readonly whitelist_provenance: readonly ProvenanceEntry[];
   readonly whitelist_refused: readonly Refusal[];
+  readonly deadline: string | null;
+  /** The reviewers whose signed decisions made it, with their signatures. */
+  readonly signatures: readonly SignedDecision[];
+  readonly execution: Execution | null;
 }
 
-export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | null): CommandRecord {
+export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | null, start: ExecStartBody | null = null, end: ExecEndBody | null = null): CommandRecord {
   return {
     command_id: submitted.command_id,
     submitted_at: submitted.submitted_at,
@@ -110,5 +272,18 @@ export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | n
     reason: decided?.reason ?? null,
     whitelist_provenance: decided?.whitelist_provenance ?? [],
     whitelist_refused: submitted.whitelist_refused ?? [],
+    deadline: submitted.deadline ?? null,
+    signatures: decided?.signatures ?? [],
+    execution: start
+      ? {
+          started_at: start.started_at,
+          ended_at: end?.ended_at ?? null,
+          exit_code: end?.exit_code ?? null,
+          signal: end?.signal ?? null,
+          duration_ms: end?.duration_ms ?? null,
+          recording: end?.recording ?? null,
+          recording_path: start.recording,
+        }
+      : null,
   };
 }

@@ -13,8 +13,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { GateError, describeCause } from '../errors.js';
 import type { SessionHistory } from '../risk/context.js';
 import { canonicalJson, type Canonical } from './canonical.js';
-import { commandRecord, type CommandRecord, type DecidedBody, type EventBody, type StoredEvent, type SubmittedBody } from './events.js';
-import type { AuditStore, CommandFilter } from './store.js';
+import { commandRecord, eventTime, type CommandRecord, type DecidedBody, type EventBody, type ExecEndBody, type ExecStartBody, type StoredEvent, type SubmittedBody } from './events.js';
+import type { AuditStore, CommandFilter, OtherEventBody } from './store.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,6 +49,9 @@ const MIGRATIONS: readonly string[] = [
      BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
    CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
      BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS events_one_exec_start ON events(command_id) WHERE type = 'EXEC_START';
+   CREATE UNIQUE INDEX IF NOT EXISTS events_one_exec_end ON events(command_id) WHERE type = 'EXEC_END';
+   CREATE INDEX IF NOT EXISTS events_command ON events(command_id, seq);`,
 ];
 
 export interface SqliteStoreOptions {
@@ -135,10 +138,10 @@ export class SqliteAuditStore implements AuditStore {
     return new SqliteAuditStore(path, db);
   }
 
-  private append(type: 'SUBMITTED' | 'DECIDED', body: EventBody, sessionId: string | null, programs: string | null): StoredEvent {
+  private append(type: EventBody['type'], body: EventBody, sessionId: string | null, programs: string | null): StoredEvent {
     const bytes = Buffer.from(canonicalJson(body as unknown as Canonical), 'utf8');
     const leaf = leafHash(bytes);
-    const at = type === 'SUBMITTED' ? (body as SubmittedBody).submitted_at : (body as DecidedBody).decided_at;
+    const at = eventTime(body);
     const write = this.db.transaction(() => {
       const previous = this.statements.last.get()?.chain ?? GENESIS;
       const chain = chainHash(previous, leaf);
@@ -166,12 +169,41 @@ export class SqliteAuditStore implements AuditStore {
       return this.append('DECIDED', body, null, null);
     } catch (err) {
       // the unique index admits one decision per command: a concurrent decider got there first
-      if (err instanceof Error && 'code' in err && (err as { code: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return null;
+      if (isUniqueViolation(err)) return null;
       throw new GateError('store-write-failed', `audit store ${this.location}: the decision was not recorded: ${describeCause(err)}`, {
         cause: err,
         hint: 'the command must not run',
       });
     }
+  }
+
+  record(body: OtherEventBody): StoredEvent | null {
+    try {
+      return this.append(body.type, body, null, null);
+    } catch (err) {
+      if (isUniqueViolation(err)) return null;
+      throw new GateError('store-write-failed', `audit store ${this.location}: the ${body.type} event was not recorded: ${describeCause(err)}`, { cause: err });
+    }
+  }
+
+  atomically<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      if (err instanceof GateError) throw err;
+      if (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_')) {
+        throw new GateError('store-write-failed', `audit store ${this.location}: ${describeCause(err)}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  commandEvents(commandId: string): StoredEvent[] {
+    return (this.db.prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq').all(commandId) as EventRow[]).map(toEvent);
+  }
+
+  lastSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events').get() as { seq: number }).seq;
   }
 
   decision(commandId: string): DecidedBody | null {
@@ -182,7 +214,8 @@ export class SqliteAuditStore implements AuditStore {
   command(commandId: string): CommandRecord | null {
     const row = this.statements.submitted.get(commandId);
     if (!row) return null;
-    return commandRecord(JSON.parse(row.body.toString('utf8')) as SubmittedBody, this.decision(commandId));
+    const body = (type: string): Buffer | null => (this.db.prepare('SELECT body FROM events WHERE command_id = ? AND type = ?').get(commandId, type) as { body: Buffer } | undefined)?.body ?? null;
+    return commandRecord(JSON.parse(row.body.toString('utf8')) as SubmittedBody, this.decision(commandId), parseBody<ExecStartBody>(body('EXEC_START')), parseBody<ExecEndBody>(body('EXEC_END')));
   }
 
   sessionHistory(sessionId: string, now: Date, windowSeconds: number): SessionHistory {
@@ -221,28 +254,21 @@ export class SqliteAuditStore implements AuditStore {
     const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
     const rows = this.db
       .prepare(
-        `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided FROM events s
+        `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided, xs.body AS started, xe.body AS ended FROM events s
            LEFT JOIN events d ON d.command_id = s.command_id AND d.type = 'DECIDED'
+           LEFT JOIN events xs ON xs.command_id = s.command_id AND xs.type = 'EXEC_START'
+           LEFT JOIN events xe ON xe.command_id = s.command_id AND xe.type = 'EXEC_END'
            WHERE ${where.join(' AND ')} ORDER BY s.seq DESC ${limit}) ORDER BY seq ASC`,
       )
-      .all(...args) as { submitted: Buffer; decided: Buffer | null }[];
+      .all(...args) as { submitted: Buffer; decided: Buffer | null; started: Buffer | null; ended: Buffer | null }[];
     return rows.map((r) =>
-      commandRecord(JSON.parse(r.submitted.toString('utf8')) as SubmittedBody, r.decided ? (JSON.parse(r.decided.toString('utf8')) as DecidedBody) : null),
+      commandRecord(JSON.parse(r.submitted.toString('utf8')) as SubmittedBody, parseBody<DecidedBody>(r.decided), parseBody<ExecStartBody>(r.started), parseBody<ExecEndBody>(r.ended)),
     );
   }
 
   events(fromSeq = 1): StoredEvent[] {
     const rows = this.db.prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq').all(fromSeq) as EventRow[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      type: r.type as StoredEvent['type'],
-      command_id: r.command_id,
-      at: r.at,
-      body: JSON.parse(r.body.toString('utf8')) as EventBody,
-      bytes: r.body,
-      leaf: r.leaf.toString('hex'),
-      chain: r.chain.toString('hex'),
-    }));
+    return rows.map(toEvent);
   }
 
   /** For tests and `verify`: run a statement against the raw database. */
@@ -253,6 +279,27 @@ export class SqliteAuditStore implements AuditStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+function toEvent(r: EventRow): StoredEvent {
+  return {
+    seq: r.seq,
+    type: r.type as StoredEvent['type'],
+    command_id: r.command_id,
+    at: r.at,
+    body: JSON.parse(r.body.toString('utf8')) as EventBody,
+    bytes: r.body,
+    leaf: r.leaf.toString('hex'),
+    chain: r.chain.toString('hex'),
+  };
+}
+
+function parseBody<T>(bytes: Buffer | null): T | null {
+  return bytes ? (JSON.parse(bytes.toString('utf8')) as T) : null;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && (err as { code: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 /**

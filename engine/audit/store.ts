@@ -4,7 +4,10 @@
  * (test/audit-store-contract.ts).
  */
 import type { SessionHistory } from '../risk/context.js';
-import type { CommandRecord, CommandState, DecidedBody, StoredEvent, SubmittedBody } from './events.js';
+import type { CommandRecord, CommandState, DecidedBody, EventBody, StoredEvent, SubmittedBody } from './events.js';
+
+/** Events other than SUBMITTED and DECIDED, which have their own methods. */
+export type OtherEventBody = Exclude<EventBody, SubmittedBody | DecidedBody>;
 
 export interface CommandFilter {
   readonly session?: string | undefined;
@@ -23,6 +26,20 @@ export interface AuditStore {
   /** Append DECIDED unless the command already has a decision; returns null then. */
   decide(body: DecidedBody): StoredEvent | null;
   decision(commandId: string): DecidedBody | null;
+  /**
+   * Append any other event. Returns null when the command already has one of this kind and
+   * only one is allowed (EXEC_START, EXEC_END).
+   */
+  record(body: OtherEventBody): StoredEvent | null;
+  /**
+   * Run `fn` in one write transaction (BEGIN IMMEDIATE): what it reads cannot change before
+   * what it appends is committed. Appends inside commit together, or not at all.
+   */
+  atomically<T>(fn: () => T): T;
+  /** Every event of one command, in sequence order. */
+  commandEvents(commandId: string): StoredEvent[];
+  /** The highest sequence number (0 when empty): changes whenever anything is appended. */
+  lastSeq(): number;
   command(commandId: string): CommandRecord | null;
   /** Commands, oldest first (the newest `limit` when a limit is given). */
   commands(filter?: CommandFilter): CommandRecord[];

@@ -5,28 +5,70 @@
  */
 import { ulid } from 'ulid';
 import type { AuditStore } from '../audit/store.js';
-import { commandRecord, type CommandRecord, type DecidedBody, type Decision, type SubmittedBody } from '../audit/events.js';
+import { commandRecord, type CommandRecord, type DecidedBody, type Decision, type Submitter, type SubmittedBody } from '../audit/events.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/load.js';
 import { VERSION } from '../version.js';
 import { assess, type Assessment } from './assess.js';
+import { escalate } from './escalate.js';
+import { currentBootId, osIdentity } from './identity.js';
 
 export interface Clock {
   /** Wall-clock time (may be replayed from `--now`). */
   wall(): Date;
-  /** Monotonic milliseconds, for durations. */
+  /**
+   * Monotonic milliseconds, for durations. The system clock's readings are system-wide
+   * (CLOCK_MONOTONIC), so two processes of one boot can measure between them.
+   */
   monotonic(): number;
+  /** The boot the monotonic readings belong to; null when they are only process-local. */
+  bootId(): string | null;
   sleep(ms: number): Promise<void>;
 }
 
+const systemMonotonic = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
+
 /** The system clock, optionally started at a replayed instant and advancing in real time. */
 export function systemClock(start?: Date): Clock {
-  const m0 = performance.now();
+  const m0 = systemMonotonic();
   const w0 = start ? start.getTime() : null;
   return {
-    wall: () => new Date(w0 === null ? Date.now() : w0 + Math.floor(performance.now() - m0)),
-    monotonic: () => performance.now(),
+    wall: () => new Date(w0 === null ? Date.now() : w0 + Math.floor(systemMonotonic() - m0)),
+    monotonic: systemMonotonic,
+    bootId: currentBootId,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+/**
+ * When a decision made now is recorded, and how long after the submission: measured on the
+ * monotonic clock when the submission's reading is from this boot, else from wall clocks. Never
+ * before submitted_at, whatever the wall clock does.
+ */
+export function decisionTime(submitted: Pick<SubmittedBody, 'submitted_at' | 'monotonic'>, clock: Clock): { decided_at: string; review_latency_ms: number } {
+  const stamp = submitted.monotonic;
+  const submittedMs = Date.parse(submitted.submitted_at);
+  const boot = clock.bootId();
+  const latency =
+    stamp && boot !== null && stamp.boot_id === boot ? clock.monotonic() - stamp.ms : clock.wall().getTime() - submittedMs;
+  const ms = Math.max(0, Math.round(latency));
+  return { decided_at: new Date(submittedMs + ms).toISOString(), review_latency_ms: ms };
+}
+
+/** The timed_out decision of a command nobody decided in time. */
+export function timeoutDecision(submitted: SubmittedBody, submittedLeaf: string, clock: Clock, policyRevision: string, timeoutMs: number): DecidedBody {
+  const seconds = Math.round(timeoutMs / 100) / 10;
+  return {
+    type: 'DECIDED',
+    command_id: submitted.command_id,
+    decision: 'timed_out',
+    decided_by: 'timeout',
+    ...decisionTime(submitted, clock),
+    policy_revision: policyRevision,
+    submitted_leaf: submittedLeaf,
+    reason: `no reviewer decided within ${seconds} s`,
+    whitelist_provenance: [],
+    signatures: [],
   };
 }
 
@@ -57,6 +99,10 @@ export interface CheckDependencies {
   readonly pollMs?: number;
   /** Stop waiting (the command stays pending in the trail). */
   readonly signal?: AbortSignal;
+  /** Who submits (default: this process's OS account). */
+  readonly submitter?: Submitter;
+  /** Told when a notifier could not be started (the CLI prints it); nothing else changes. */
+  readonly warn?: (message: string) => void;
 }
 
 export interface CheckResult {
@@ -67,6 +113,7 @@ export interface CheckResult {
 export async function check(req: CheckRequest, deps: CheckDependencies): Promise<CheckResult> {
   const { policy, store, clock } = deps;
   const started = clock.monotonic();
+  const bootId = clock.bootId();
   const submittedAt = clock.wall();
   const burst = policy.gate.context.burst;
   const history = req.session ? store.sessionHistory(req.session, submittedAt, burst?.window_seconds ?? 60) : null;
@@ -82,6 +129,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     invalidUtf8: req.invalidUtf8 ?? false,
     protectedPaths: deps.protectedPaths ?? [],
   });
+  const timeoutMs = req.timeoutMs ?? assessment.timeout_ms;
   const submitted: SubmittedBody = {
     type: 'SUBMITTED',
     command_id: ulid(submittedAt.getTime()),
@@ -98,26 +146,16 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     issues: assessment.issues,
     would_decide: assessment.would_decide,
     whitelist_refused: assessment.whitelist_refused,
+    submitter: deps.submitter ?? osIdentity(),
+    deadline: assessment.would_decide === 'pending' ? new Date(submittedAt.getTime() + timeoutMs).toISOString() : null,
+    monotonic: bootId === null ? null : { boot_id: bootId, ms: Math.round(started) },
     policy_revision: policy.revision,
     policy_content: policy.contentRevision,
     gate_version: VERSION,
   };
   const event = store.submit(submitted);
 
-  const decide = (decision: Decision, decidedBy: string, reason: string | null, provenance: DecidedBody['whitelist_provenance'] = []): DecidedBody => {
-    const body: DecidedBody = {
-      type: 'DECIDED',
-      command_id: submitted.command_id,
-      decision,
-      decided_by: decidedBy,
-      // derived from the monotonic clock, so never before submitted_at
-      decided_at: new Date(submittedAt.getTime() + Math.max(0, Math.floor(clock.monotonic() - started))).toISOString(),
-      review_latency_ms: Math.max(0, Math.round(clock.monotonic() - started)),
-      policy_revision: policy.revision,
-      submitted_leaf: event.leaf,
-      reason,
-      whitelist_provenance: provenance,
-    };
+  const record = (body: DecidedBody): DecidedBody => {
     if (store.decide(body)) return body;
     const existing = store.decision(submitted.command_id);
     if (!existing) throw new GateError('store-write-failed', 'the decision was neither recorded nor found', { hint: 'the command must not run' });
@@ -125,22 +163,41 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   };
 
   if (assessment.would_decide !== 'pending') {
-    const decision = decide(assessment.would_decide, assessment.decided_by!, null, assessment.whitelist_provenance);
+    // measured within this process: the same monotonic clock as `started`
+    const latency = Math.max(0, Math.round(clock.monotonic() - started));
+    const decision = record({
+      type: 'DECIDED',
+      command_id: submitted.command_id,
+      decision: assessment.would_decide,
+      decided_by: assessment.decided_by!,
+      decided_at: new Date(submittedAt.getTime() + latency).toISOString(),
+      review_latency_ms: latency,
+      policy_revision: policy.revision,
+      submitted_leaf: event.leaf,
+      reason: null,
+      whitelist_provenance: assessment.whitelist_provenance,
+      signatures: [],
+    });
     return { record: commandRecord(submitted, decision), assessment };
   }
   if (!req.wait) return { record: commandRecord(submitted, null), assessment };
 
-  const timeoutMs = req.timeoutMs ?? assessment.timeout_ms;
   const pollMs = deps.pollMs ?? 100;
+  const escalation = policy.gate.review?.escalation;
+  let escalated = false;
   for (;;) {
     const existing = store.decision(submitted.command_id);
     if (existing) return { record: commandRecord(submitted, existing), assessment };
-    const left = timeoutMs - (clock.monotonic() - started);
+    const waited = clock.monotonic() - started;
+    const left = timeoutMs - waited;
     if (left <= 0) break;
     if (deps.signal?.aborted) return { record: commandRecord(submitted, null), assessment };
-    await clock.sleep(Math.min(pollMs, left));
+    if (escalation && !escalated && waited >= escalation.after_seconds * 1000) {
+      escalated = true;
+      escalate(commandRecord(submitted, null), escalation, { store, clock, ...(deps.warn ? { warn: deps.warn } : {}) });
+    }
+    const untilEscalation = escalation && !escalated ? escalation.after_seconds * 1000 - waited : Infinity;
+    await clock.sleep(Math.max(1, Math.min(pollMs, left, untilEscalation)));
   }
-  const seconds = Math.round(timeoutMs / 100) / 10;
-  const decision = decide('timed_out', 'timeout', `no reviewer decided within ${seconds} s`);
-  return { record: commandRecord(submitted, decision), assessment };
+  return { record: commandRecord(submitted, record(timeoutDecision(submitted, event.leaf, clock, policy.revision, timeoutMs))), assessment };
 }

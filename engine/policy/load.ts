@@ -5,19 +5,20 @@
  * hashes them and compiles closures: no YAML, no schema validation, no example runs.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
 import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { PatternError } from '../whitelist/pattern.js';
 import { whitelistProvenance, type ProvenanceIndex } from '../whitelist/provenance.js';
+import { parsePublicKey } from '../gate/sshsig.js';
 import { matchAnchor } from './anchors.js';
 import { Compiler, type ScriptMatcher } from './match.js';
-import type { Category, GateDefinition, PolicySource, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
+import type { Category, GateDefinition, PolicySource, ReviewerDefinition, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
 
 /** Bumped when the cached form or the compiler changes meaning, so stale caches are ignored. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 export interface CompiledRule {
   readonly id: string;
@@ -73,7 +74,7 @@ export interface LoadOptions {
 export interface PolicyFile {
   readonly path: string;
   readonly name: string;
-  readonly kind: 'gate' | 'rules' | 'whitelist';
+  readonly kind: 'gate' | 'rules' | 'whitelist' | 'reviewers';
   readonly text: string;
 }
 
@@ -110,6 +111,7 @@ export function listFiles(dir: string): PolicyFile[] {
   if (rules.length === 0) throw new GateError('policy-invalid', `no rule files in ${join(dir, 'rules')}`, { location: { file: join(dir, 'rules') } });
   for (const f of rules) read(f, 'rules');
   for (const f of yamlIn('whitelist')) read(f, 'whitelist');
+  if (existsSync(join(dir, 'reviewers.yaml'))) read(join(dir, 'reviewers.yaml'), 'reviewers');
   return files;
 }
 
@@ -253,9 +255,10 @@ const fail: Report = (error) => {
 };
 
 export async function validate(files: readonly PolicyFile[], revision: string, report: Report = fail): Promise<PolicySource> {
-  const validators = (await import('./generated/validators.js')) as unknown as Record<'rules' | 'whitelist' | 'gate', Validator>;
+  const validators = (await import('./generated/validators.js')) as unknown as Record<PolicyFile['kind'], Validator>;
   const rules: PolicySource['rules'] = [];
   const whitelist: PolicySource['whitelist'] = [];
+  const reviewers: PolicySource['reviewers'] = [];
   const sets: Required<SetsDefinition> = { segments: {}, words: {} };
   let gate: GateDefinition | null = null;
   const seen = new Map<string, string>();
@@ -305,6 +308,27 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
       });
       continue;
     }
+    if (file.kind === 'reviewers') {
+      const keys = new Map<string, string>();
+      (p.data as { reviewers: ReviewerDefinition[] }).reviewers.forEach((r, i) => {
+        const line = p.lineOf(['reviewers', i]);
+        const at = { location: { file: file.name, line, rule: r.id } };
+        const other = seen.get(`reviewer:${r.id}`);
+        if (other) return report(new GateError('policy-invalid', `duplicate reviewer id (first defined at ${other})`, at));
+        seen.set(`reviewer:${r.id}`, `${file.name}:${line}`);
+        let fingerprint: string;
+        try {
+          fingerprint = parsePublicKey(r.key).fingerprint;
+        } catch (err) {
+          return report(new GateError('policy-invalid', `key: ${(err as Error).message}`, at));
+        }
+        const owner = keys.get(fingerprint);
+        if (owner) return report(new GateError('policy-invalid', `key ${fingerprint} is already reviewer ${owner}'s: one key, one reviewer`, at));
+        keys.set(fingerprint, r.id);
+        reviewers.push({ ...r, file: file.name, line });
+      });
+      continue;
+    }
     const data = p.data as { whitelist: WhitelistRuleDefinition[] };
     data.whitelist.forEach((w, i) => {
       const line = p.lineOf(['whitelist', i]);
@@ -324,7 +348,7 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
     report(new GateError('policy-invalid', 'gate.yaml is missing or invalid', { location: { file: 'gate.yaml' } }));
     throw new GateError('policy-invalid', 'gate.yaml is missing or invalid', { location: { file: 'gate.yaml' } });
   }
-  return { rules, sets, whitelist, gate, revision, files: files.map((f) => f.name) };
+  return { rules, sets, whitelist, gate, reviewers, revision, files: files.map((f) => f.name) };
 }
 
 // -------------------------------------------------------------------------------------------------

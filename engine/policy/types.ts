@@ -194,11 +194,33 @@ export interface GateDefinition {
   damping: number;
   timeouts: { default: number } & Partial<Record<Severity, number>>;
   gitops?: { require_reviewed?: boolean; protected_ref?: string; require_signed?: boolean };
+  review?: ReviewDefinition;
   context: {
     off_hours?: { timezone: string; working_days: string[]; start: string; end: string; score: number };
     burst?: { max_commands: number; window_seconds: number; score: number };
     novelty?: { score: number };
   };
+}
+
+export interface ReviewDefinition {
+  /** A reviewer needs one of these roles to decide (default: any listed reviewer). */
+  roles?: string[];
+  /** Distinct reviewers needed to approve at or above each level (default 1). */
+  approvals?: Partial<Record<Severity, number>>;
+  /** Refuse decisions signed from the OS account that submitted the command. */
+  separate_accounts?: boolean;
+  escalation?: { after_seconds: number; command: string[]; timeout_seconds?: number };
+}
+
+/** An entry of reviewers.yaml. */
+export interface ReviewerDefinition {
+  id: string;
+  name: string;
+  roles: string[];
+  /** `ssh-ed25519 AAAA… [comment]` */
+  key: string;
+  /** Agent names that act for this reviewer. */
+  agents?: string[];
 }
 
 export interface PolicyTestCase {
@@ -218,6 +240,8 @@ export interface PolicySource {
   sets: SetsDefinition;
   whitelist: (WhitelistRuleDefinition & { file: string; line: number; line_end?: number })[];
   gate: GateDefinition;
+  /** reviewers.yaml (empty when the policy has none: nobody can approve). */
+  reviewers: (ReviewerDefinition & { file: string; line: number })[];
   revision: string;
   files: string[];
 }

@@ -1,0 +1,89 @@
+import { dirname } from 'node:path';
+import { ExitCode, GateError, execute, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import { bool, joinArgv, parse } from './args.js';
+import { GATE_OPTIONS, gateCommand } from './check.js';
+import type { CliIo } from './io.js';
+import { readCommand } from './input.js';
+import { renderRecord, style } from './render.js';
+
+export const HELP = `Usage: policy-gate exec [options] -- COMMAND...
+       echo 'COMMAND' | policy-gate exec [options]
+
+Check a command and run it only if it is whitelisted or a reviewer approves it, waiting for
+the decision like \`check\`. It runs as \`bash --noprofile --norc -c COMMAND\` (the exact text
+that was checked) in a scrubbed environment: LD_*, DYLD_*, BASH_ENV, ENV, BASH_FUNC_*,
+SHELLOPTS, PROMPT_COMMAND, NODE_OPTIONS and similar variables are removed. The run is recorded
+in the audit trail (EXEC_START before it starts, EXEC_END with the exit code when it ends) and
+its output is recorded as an asciicast v2 file under the store directory (recordings/), whose
+path and SHA-256 are in EXEC_END. Replay it with \`policy-gate play COMMAND_ID\`.
+
+The command's output goes to stdout and stderr as it runs; the gate's own messages go to
+stderr. With the command after --, it gets this standard input; read from standard input, it
+gets none. Programs see pipes, not a terminal.
+
+Options:
+  --session ID      session the command belongs to
+  --agent NAME      the agent submitting it
+  --intent TEXT     what the agent says the command is for
+  --cwd DIR         run (and judge) the command in this directory (default: this one)
+  --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
+  --now TIME        evaluate as of this ISO 8601 time (replay)
+  --require-reviewed  use only whitelist rules merged into the protected ref
+  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
+  -h, --help        show this help
+
+Exit codes: the command's own exit code when it ran (128+N when killed by signal N) ·
+126 it did not run (denied, timed out, pending or an error: the reason is on stderr)
+
+Examples:
+  policy-gate exec --session s1 --agent codex -- npm test
+  policy-gate exec -- 'rm -rf build && make'
+`;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('exec', args, GATE_OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  if (bool(p, 'no-wait')) throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
+  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate exec --help');
+  try {
+    return await runGated(p, io);
+  } catch (err) {
+    // whatever went wrong, the command did not run: say so with exec's own code
+    if (err instanceof GateError) throw new GateError(err.code, err.message, { exitCode: ExitCode.NotRun, ...(err.hint ? { hint: err.hint } : {}), ...(err.location ? { location: err.location } : {}) });
+    throw err;
+  }
+}
+
+async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
+  const fromStdin = !(p.rest && p.rest.length > 0);
+  const input = fromStdin ? await readCommand(io) : { text: p.rest!.length === 1 ? p.rest![0]! : joinArgv(p.rest!), invalidUtf8: false };
+  const { record, assessment, policy, store, loc, interrupted } = await gateCommand(p, io, input);
+  try {
+    if (interrupted || (record.decision !== 'approved' && record.decision !== 'whitelisted')) {
+      io.stderr.write(renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
+      io.stderr.write(`policy-gate: not run (${interrupted ? 'interrupted while waiting' : record.decision})\n`);
+      return ExitCode.NotRun;
+    }
+    const cols = Number(io.env.COLUMNS) || 80;
+    const rows = Number(io.env.LINES) || 24;
+    const { exitCode, end } = await execute(record, {
+      store,
+      clock: systemClock(),
+      storeDir: dirname(loc.store),
+      cwd: record.cwd ?? io.cwd,
+      env: io.env,
+      stdin: fromStdin ? 'ignore' : 'inherit',
+      output: (stream, chunk) => (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
+      terminal: { cols, rows },
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    if (end.recording_error) io.stderr.write(`policy-gate: ${end.recording_error}\n`);
+    return exitCode;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { ExitCode, GateError, usageError } from '../engine/index.js';
+import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { locations, openStoreIfExists } from './context.js';
+import type { CliIo } from './io.js';
+
+export const HELP = `Usage: policy-gate play COMMAND_ID [--speed N] [--no-timing]
+
+Replay the terminal output of a command run through \`exec\`, from its asciicast v2 recording
+(the file also plays in asciinema: asciinema play FILE). The recording's SHA-256 is checked
+against the one in the audit trail first; a recording that does not match is not played.
+
+Options:
+  --speed N         play N times faster (default 1)
+  --no-timing       print the output at once, without the original pauses
+  --path            print the recording's path instead of playing it
+  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  -h, --help        show this help
+
+Exit codes: 0 played · 2 usage error, no recording, or unreadable store · 4 the recording
+does not match its SHA-256 in the trail
+`;
+
+const OPTIONS = { ...COMMON_OPTIONS, speed: { type: 'string' }, 'no-timing': { type: 'boolean' }, path: { type: 'boolean' } } as const;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('play', args, OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  if (p.positionals.length !== 1) throw usageError('expected one command id', 'see: policy-gate play --help');
+  const id = p.positionals[0]!;
+  const speedText = str(p, 'speed');
+  const speed = speedText === undefined ? 1 : Number(speedText);
+  if (!Number.isFinite(speed) || speed <= 0) throw usageError(`--speed expects a number greater than 0, got ${JSON.stringify(speedText)}`);
+  const loc = locations(p, io);
+  const store = openStoreIfExists(loc);
+  const record = store?.command(id) ?? null;
+  store?.close();
+  if (!record) throw new GateError('not-found', `no command ${id} in the audit trail`);
+  const exec = record.execution;
+  if (!exec) throw new GateError('not-found', `command ${id} was not run through exec: there is no recording`);
+  if (!exec.recording) throw new GateError('not-found', `command ${id} has no complete recording${exec.ended_at ? '' : ' (it has not ended, or the gate stopped before it did)'}`);
+  const path = isAbsolute(exec.recording.path) ? exec.recording.path : join(dirname(loc.store), exec.recording.path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new GateError('not-found', `cannot read the recording ${path}: ${(err as Error).message}`);
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== exec.recording.sha256) {
+    throw new GateError('not-found', `the recording ${path} does not match the trail (sha256 ${digest}, recorded ${exec.recording.sha256}): not played`, { exitCode: ExitCode.Integrity });
+  }
+  if (bool(p, 'path')) {
+    io.stdout.write(`${path}\n`);
+    return ExitCode.Allowed;
+  }
+  const lines = bytes.toString('utf8').split('\n').filter((l) => l !== '');
+  const timing = !bool(p, 'no-timing');
+  let last = 0;
+  for (const line of lines.slice(1)) {
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      throw new GateError('input', `the recording ${path} is not asciicast v2: a line is not JSON`);
+    }
+    if (!Array.isArray(event) || typeof event[0] !== 'number' || event[1] !== 'o' || typeof event[2] !== 'string') continue;
+    if (timing) {
+      const wait = Math.min(5000, ((event[0] as number) - last) * 1000) / speed;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      last = event[0] as number;
+    }
+    io.stdout.write(event[2] as string);
+  }
+  return ExitCode.Allowed;
+}

@@ -1,0 +1,294 @@
+import { readFileSync } from 'node:fs';
+import {
+  ExitCode,
+  applyDecision,
+  approvalsNeeded,
+  approvalsSoFar,
+  decisionStatement,
+  escapeForDisplay,
+  osIdentity,
+  pendingQueue,
+  signWithSshKeygen,
+  submittedEvent,
+  systemClock,
+  usageError,
+  type CommandRecord,
+  type Policy,
+  type ReviewOutcome,
+  type SqliteAuditStore,
+} from '../engine/index.js';
+import { COMMON_OPTIONS, bool, parse, str, type Parsed } from './args.js';
+import { locations, openStore, policyFor } from './context.js';
+import { readAll, type CliIo } from './io.js';
+import { renderReview, style, timeLeft, type Style } from './render.js';
+
+export const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
+       policy-gate review list [--all] [--json]
+       policy-gate review show ID [--json]
+       policy-gate review approve ID --reviewer ID --key FILE [--reason TEXT] [--json]
+       policy-gate review deny ID --reviewer ID --key FILE --reason TEXT [--json]
+       policy-gate review statement ID approve|deny --reviewer ID [--reason TEXT]
+       policy-gate review submit FILE|-  [--json]
+
+Decide the commands that wait for a human. Every decision is signed with the reviewer's
+OpenSSH ed25519 key (ssh-keygen -Y sign -n policy-gate) and verified against
+reviewers.yaml in the policy before it counts; unsigned decisions, unknown keys, bad
+signatures and self-approvals are refused, and the refused attempt is recorded.
+
+  (no subcommand)  the live queue: highest risk first; j/k or arrows move, a approves,
+                   d denies (a reason is asked), r refreshes, q quits
+  list             pending commands: risk, time left, approvals so far, the command
+  show ID          one command in full: hits with their spans, segments, the session's
+                   earlier commands and decisions, time left
+  approve ID       approve (with the two-person rule, counts one approval)
+  deny ID          deny (one deny is enough; a reason is required)
+  statement ID D   print the exact statement to sign, to sign it elsewhere
+  submit FILE      apply a decision signed elsewhere: {"command_id","statement","signature"}
+
+Options:
+  --reviewer ID     your id in reviewers.yaml (env POLICY_GATE_REVIEWER)
+  --key FILE        your ed25519 private key, or its .pub when the key is in ssh-agent
+                    (env POLICY_GATE_KEY)
+  --reason TEXT     why; recorded and signed with the decision
+  --all             list: include commands past their deadline that nobody timed out
+  --json            print JSON on stdout
+  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --policy DIR      policy directory, with reviewers.yaml (env POLICY_GATE_POLICY)
+  -h, --help        show this help
+
+Exit codes: 0 done (decision recorded, approval counted, listed) · 1 refused (the attempt is
+recorded; the reason is on stderr) · 2 usage error, unknown command id, unreadable store
+
+Examples:
+  policy-gate review list
+  policy-gate review approve 01JD… --reviewer alice --key ~/.ssh/id_ed25519 --reason 'expected migration'
+  policy-gate review deny 01JD… --reviewer alice --key ~/.ssh/id_ed25519 --reason 'touches prod'
+`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  reviewer: { type: 'string' },
+  key: { type: 'string' },
+  reason: { type: 'string' },
+  all: { type: 'boolean' },
+} as const;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('review', args, OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  const [sub, ...rest] = p.positionals;
+  switch (sub) {
+    case undefined: {
+      const { runQueue } = await import('./review-tui.js');
+      return runQueue(p, io);
+    }
+    case 'list':
+      return list(p, io, rest);
+    case 'show':
+      return show(p, io, rest);
+    case 'approve':
+    case 'deny':
+      return decide(p, io, sub, rest);
+    case 'statement':
+      return statement(p, io, rest);
+    case 'submit':
+      return submit(p, io, rest);
+    default:
+      throw usageError(`unknown review command ${JSON.stringify(sub)}`, 'see: policy-gate review --help');
+  }
+}
+
+function one(rest: string[], what: string): string {
+  if (rest.length !== 1) throw usageError(`expected one ${what}${rest.length > 1 ? `, got ${rest.length} arguments` : ''}`, 'see: policy-gate review --help');
+  return rest[0]!;
+}
+
+/** What a reviewer needs to see about one pending command. */
+export interface ReviewView {
+  readonly record: CommandRecord;
+  /** The session's earlier commands (newest last). */
+  readonly session: readonly CommandRecord[];
+  readonly approvals: readonly string[];
+  readonly approvals_needed: number;
+  /** Milliseconds before it times out (negative: past its deadline); null when not waiting. */
+  readonly time_left_ms: number | null;
+}
+
+export function reviewView(store: SqliteAuditStore, policy: Policy, record: CommandRecord, now: Date): ReviewView {
+  const session = record.session_id ? store.commands({ session: record.session_id, limit: 21 }).filter((r) => r.command_id !== record.command_id && r.submitted_at <= record.submitted_at).slice(-20) : [];
+  return {
+    record,
+    session,
+    approvals: approvalsSoFar(store, record.command_id),
+    approvals_needed: approvalsNeeded(policy, record.risk_level),
+    time_left_ms: record.decision === 'pending' && record.deadline ? Date.parse(record.deadline) - now.getTime() : null,
+  };
+}
+
+async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
+  if (rest.length > 0) throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'see: policy-gate review --help');
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = openStore(loc);
+  try {
+    const now = new Date();
+    const views = pendingQueue(store, now, { all: bool(p, 'all') }).map((r) => reviewView(store, policy, r, now));
+    if (bool(p, 'json')) {
+      io.stdout.write(`${JSON.stringify(views.map((v) => ({ ...v.record, approvals: v.approvals, approvals_needed: v.approvals_needed, time_left_ms: v.time_left_ms })))}\n`);
+      return ExitCode.Allowed;
+    }
+    const s = style(io.stdout, io.env);
+    if (views.length === 0) {
+      io.stdout.write(s.dim('nothing waits for review\n'));
+      return ExitCode.Allowed;
+    }
+    for (const v of views) io.stdout.write(`${queueLine(s, v, 100)}\n`);
+    return ExitCode.Allowed;
+  } finally {
+    store.close();
+  }
+}
+
+/** One line of the queue: risk, time left, approvals, who, the command. */
+export function queueLine(s: Style, v: ReviewView, width: number): string {
+  const r = v.record;
+  const level = r.risk_level === 'critical' || r.risk_level === 'high' ? s.red(r.risk_level.padEnd(8)) : s.yellow(r.risk_level.padEnd(8));
+  const left = timeLeft(v.time_left_ms).padStart(7);
+  const votes = v.approvals_needed > 1 ? ` ${v.approvals.length}/${v.approvals_needed}` : '';
+  const head = `${r.command_id}  ${String(r.risk_score).padStart(3)} ${level} ${left}${votes}  ${(r.agent ?? '-').slice(0, 14).padEnd(14)} `;
+  const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
+  const room = Math.max(20, width - (head.length - (level.length - 8)));
+  return `${head}${cmd.length > room ? `${cmd.slice(0, room - 1)}…` : cmd}`;
+}
+
+async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
+  const id = one(rest, 'command id');
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = openStore(loc);
+  try {
+    submittedEvent(store, id); // not-found error when it does not exist
+    const view = reviewView(store, policy, store.command(id)!, new Date());
+    if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(view)}\n`);
+    else io.stdout.write(renderReview(style(io.stdout, io.env), view));
+    return ExitCode.Allowed;
+  } finally {
+    store.close();
+  }
+}
+
+/** The reviewer and key from flags or the environment. */
+export function signer(p: Parsed, io: CliIo): { reviewer: string; key: string | undefined } {
+  const reviewer = str(p, 'reviewer') ?? io.env.POLICY_GATE_REVIEWER;
+  if (!reviewer) throw usageError('who decides? pass --reviewer ID (your id in reviewers.yaml) or set POLICY_GATE_REVIEWER', 'see: policy-gate review --help');
+  return { reviewer, key: str(p, 'key') ?? io.env.POLICY_GATE_KEY };
+}
+
+/**
+ * Build, sign and apply one decision. Without a key the decision goes in unsigned, to be
+ * refused and recorded as such: an attempt to decide without a signature is itself evidence.
+ */
+export function signAndApply(
+  store: SqliteAuditStore,
+  policy: Policy,
+  commandId: string,
+  decision: 'approve' | 'deny',
+  who: { reviewer: string; key: string | undefined },
+  reason: string | null,
+  env: Readonly<Record<string, string | undefined>>,
+): ReviewOutcome {
+  const clock = systemClock();
+  const { leaf } = submittedEvent(store, commandId);
+  const text = decisionStatement({ command_id: commandId, submitted_leaf: leaf, decision, reviewer: who.reviewer, reason, signed_at: clock.wall().toISOString() });
+  const signature = who.key ? signWithSshKeygen(Buffer.from(text, 'utf8'), who.key, env) : null;
+  const me = osIdentity();
+  return applyDecision({ command_id: commandId, statement: text, signature, from: { user: me.user, host: me.host } }, { policy, store, clock });
+}
+
+async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: string[]): Promise<number> {
+  const id = one(rest, 'command id');
+  const who = signer(p, io);
+  const reason = str(p, 'reason') ?? null;
+  if (decision === 'deny' && !reason) throw usageError('a deny needs --reason: the agent and the trail are told why', 'see: policy-gate review --help');
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = openStore(loc);
+  try {
+    if (!who.key) io.stderr.write('policy-gate: no --key (or POLICY_GATE_KEY): the decision goes in unsigned and will be refused\n');
+    return report(io, p, signAndApply(store, policy, id, decision, who, reason, io.env));
+  } finally {
+    store.close();
+  }
+}
+
+/** Print an outcome; the exit code says whether it took effect. */
+export function report(io: CliIo, p: Parsed, outcome: ReviewOutcome): number {
+  if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(outcome)}\n`);
+  else io.stdout.write(`${describeOutcome(outcome)}\n`);
+  if (outcome.kind === 'refused') {
+    io.stderr.write(`policy-gate: refused (${outcome.code}): ${outcome.message}\n  the attempt is recorded in the audit trail\n`);
+    return ExitCode.Denied;
+  }
+  return ExitCode.Allowed;
+}
+
+export function describeOutcome(o: ReviewOutcome): string {
+  const r = o.record;
+  switch (o.kind) {
+    case 'decided':
+      return `${r.decision} ${r.command_id} by ${r.decided_by}, ${((r.review_latency_ms ?? 0) / 1000).toFixed(1)} s after submission`;
+    case 'counted':
+      return `approval ${o.approvals} of ${o.needed} recorded for ${r.command_id}: ${o.needed - o.approvals} more reviewer(s) must approve`;
+    case 'refused':
+      return `refused: ${o.message}`;
+  }
+}
+
+async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
+  if (rest.length !== 2 || (rest[1] !== 'approve' && rest[1] !== 'deny')) throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
+  const { reviewer } = signer(p, io);
+  const loc = locations(p, io);
+  const store = openStore(loc);
+  try {
+    const { leaf } = submittedEvent(store, rest[0]!);
+    io.stdout.write(decisionStatement({ command_id: rest[0]!, submitted_leaf: leaf, decision: rest[1], reviewer, reason: str(p, 'reason') ?? null, signed_at: new Date().toISOString() }));
+    return ExitCode.Allowed;
+  } finally {
+    store.close();
+  }
+}
+
+async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
+  const file = one(rest, 'file (or - for standard input)');
+  let text: string;
+  try {
+    text = file === '-' ? (await readAll(io.stdin)).toString('utf8') : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: { command_id?: unknown; statement?: unknown; signature?: unknown };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    throw usageError(`${file} is not JSON: expected {"command_id": …, "statement": …, "signature": …}`);
+  }
+  if (typeof doc.command_id !== 'string' || typeof doc.statement !== 'string' || (doc.signature !== null && doc.signature !== undefined && typeof doc.signature !== 'string')) {
+    throw usageError(`${file}: expected {"command_id": string, "statement": string, "signature": string}`);
+  }
+  const loc = locations(p, io);
+  const policy = await policyFor(loc);
+  const store = openStore(loc);
+  try {
+    const me = osIdentity();
+    const outcome = applyDecision(
+      { command_id: doc.command_id, statement: doc.statement, signature: (doc.signature as string | undefined) ?? null, from: { user: me.user, host: me.host } },
+      { policy, store, clock: systemClock() },
+    );
+    return report(io, p, outcome);
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Reviewers' decisions. A decision is a statement about one exact submission (its command id
+ * and the leaf hash of its SUBMITTED event), signed by a reviewer listed in reviewers.yaml. The
+ * gate accepts it only when the signature verifies against that reviewer's key, the reviewer
+ * may decide, is not deciding their own command, and the command is still waiting. Everything
+ * else is refused, and the refused attempt is recorded.
+ *
+ * Approvals may need several distinct reviewers (review.approvals in gate.yaml): each accepted
+ * approval short of the number is a REVIEWED event; the one that completes it appends DECIDED
+ * with every signature. One deny is enough. All of this happens in one write transaction, so two
+ * reviewers deciding at once cannot both win or both be counted short.
+ */
+import { canonicalJson, type Canonical } from '../audit/canonical.js';
+import {
+  type CommandRecord,
+  type DecidedBody,
+  type DecisionStatement,
+  type RefusalCode,
+  type ReviewedBody,
+  type SignedDecision,
+  type SubmittedBody,
+} from '../audit/events.js';
+import type { AuditStore } from '../audit/store.js';
+import { GateError } from '../errors.js';
+import type { Policy } from '../policy/load.js';
+import type { Severity } from '../policy/types.js';
+import { decisionTime, timeoutDecision, type Clock } from './check.js';
+import { parsePublicKey, parseSignature, verifySignature, type Ed25519PublicKey } from './sshsig.js';
+
+export const STATEMENT_VERSION = 'policy-gate/decision/v1';
+
+export interface Reviewer {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly key: Ed25519PublicKey;
+  readonly agents: readonly string[];
+}
+
+/** The reviewers of a policy, by id (keys were validated when the policy loaded). */
+export function reviewersOf(policy: Policy): Map<string, Reviewer> {
+  return new Map(policy.source.reviewers.map((r) => [r.id, { id: r.id, name: r.name, roles: r.roles, key: parsePublicKey(r.key), agents: r.agents ?? [] }]));
+}
+
+const LEVELS: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+
+/** Distinct reviewers needed to approve a command of this level: the strictest setting at or below it. */
+export function approvalsNeeded(policy: Policy, level: Severity): number {
+  const approvals = policy.gate.review?.approvals ?? {};
+  let need = 1;
+  for (const l of LEVELS.slice(0, LEVELS.indexOf(level) + 1)) need = Math.max(need, approvals[l] ?? 1);
+  return need;
+}
+
+/** The identity that submitted a command: the agent when one was named, else the OS account. */
+export function submittingIdentity(submitted: Pick<SubmittedBody, 'agent' | 'submitter'>): string | null {
+  return submitted.agent ?? submitted.submitter?.user ?? null;
+}
+
+/** The exact bytes a reviewer signs to decide a command. */
+export function decisionStatement(fields: Omit<DecisionStatement, 'v'>): string {
+  const statement: DecisionStatement = { v: STATEMENT_VERSION, ...fields };
+  return canonicalJson(statement as unknown as Canonical);
+}
+
+/** The submission a decision has to name, or a not-found error. */
+export function submittedEvent(store: AuditStore, commandId: string): { body: SubmittedBody; leaf: string } {
+  const event = store.commandEvents(commandId).find((e) => e.type === 'SUBMITTED');
+  if (!event) throw new GateError('not-found', `no command ${commandId} in the audit trail`, { hint: 'see: policy-gate review list' });
+  return { body: event.body as SubmittedBody, leaf: event.leaf };
+}
+
+export interface DecisionSubmission {
+  /** The command the decision is for (as the reviewer asked for it). */
+  readonly command_id: string;
+  /** Canonical JSON of a DecisionStatement. */
+  readonly statement: string;
+  /** Armored SSHSIG over `statement`; null when unsigned. */
+  readonly signature: string | null;
+  /** The OS account it was submitted from (context only, or for separate_accounts). */
+  readonly from: { readonly user: string; readonly host: string };
+}
+
+export type ReviewOutcome =
+  | { readonly kind: 'decided'; readonly record: CommandRecord }
+  | { readonly kind: 'counted'; readonly record: CommandRecord; readonly approvals: number; readonly needed: number }
+  | { readonly kind: 'refused'; readonly code: RefusalCode; readonly message: string; readonly record: CommandRecord };
+
+function parseStatement(text: string): DecisionStatement | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'the statement is not JSON';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'the statement is not a JSON object';
+  const s = value as Record<string, unknown>;
+  const keys = ['command_id', 'decision', 'reason', 'reviewer', 'signed_at', 'submitted_leaf', 'v'];
+  if (Object.keys(s).sort().join() !== keys.join()) return `the statement must have exactly the fields ${keys.join(', ')}`;
+  if (s.v !== STATEMENT_VERSION) return `the statement is not ${STATEMENT_VERSION}`;
+  if (s.decision !== 'approve' && s.decision !== 'deny') return 'the statement decides neither approve nor deny';
+  if (typeof s.command_id !== 'string' || typeof s.reviewer !== 'string' || typeof s.submitted_leaf !== 'string') return 'the statement has a field of the wrong type';
+  if (s.reason !== null && typeof s.reason !== 'string') return 'the statement reason must be text or null';
+  if (typeof s.signed_at !== 'string' || Number.isNaN(Date.parse(s.signed_at))) return 'the statement signed_at is not a time';
+  if (canonicalJson(s as Canonical) !== text) return 'the statement is not in canonical form';
+  return s as unknown as DecisionStatement;
+}
+
+/**
+ * Apply a reviewer's decision. Returns what happened; refusals are recorded as REVIEW_REFUSED.
+ * Throws only when the command does not exist or the store fails.
+ */
+export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; store: AuditStore; clock: Clock }): ReviewOutcome {
+  const { policy, store, clock } = deps;
+  return store.atomically((): ReviewOutcome => {
+    const events = store.commandEvents(sub.command_id);
+    const submittedEv = events.find((e) => e.type === 'SUBMITTED');
+    if (!submittedEv) throw new GateError('not-found', `no command ${sub.command_id} in the audit trail`, { hint: 'see: policy-gate review list' });
+    const submitted = submittedEv.body as SubmittedBody;
+    const parsed = parseStatement(sub.statement);
+    const statement = typeof parsed === 'string' ? null : parsed;
+    const current = (): CommandRecord => store.command(sub.command_id)!;
+
+    const refuse = (code: RefusalCode, message: string): ReviewOutcome => {
+      store.record({
+        type: 'REVIEW_REFUSED',
+        command_id: sub.command_id,
+        at: clock.wall().toISOString(),
+        refusal: code,
+        message,
+        claimed_reviewer: statement?.reviewer ?? null,
+        decision: statement?.decision ?? null,
+        statement: sub.statement,
+        signature: sub.signature,
+        submitted_from: sub.from,
+      });
+      return { kind: 'refused', code, message, record: current() };
+    };
+
+    if (events.some((e) => e.type === 'DECIDED')) {
+      const decided = events.find((e) => e.type === 'DECIDED')!.body as DecidedBody;
+      return refuse('already-decided', `the command was already decided: ${decided.decision} by ${decided.decided_by}`);
+    }
+    if (submitted.deadline && clock.wall().getTime() > Date.parse(submitted.deadline)) {
+      const timeoutMs = Date.parse(submitted.deadline) - Date.parse(submitted.submitted_at);
+      store.decide(timeoutDecision(submitted, submittedEv.leaf, clock, policy.revision, timeoutMs));
+      return refuse('expired', `the command timed out at ${submitted.deadline}; it will not run`);
+    }
+    if (statement === null) return refuse('malformed', parsed as string);
+    if (statement.command_id !== sub.command_id || statement.submitted_leaf !== submittedEv.leaf) {
+      return refuse('wrong-command', 'the signed statement is about another submission than this command');
+    }
+    if (sub.signature === null || sub.signature.trim() === '') return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
+    const reviewers = reviewersOf(policy);
+    const reviewer = reviewers.get(statement.reviewer);
+    if (!reviewer) {
+      let signer = '';
+      try {
+        const fp = parseSignature(sub.signature).key.fingerprint;
+        const owner = [...reviewers.values()].find((r) => r.key.fingerprint === fp);
+        signer = owner ? ` (the key is ${owner.id}'s)` : ` (key ${fp} is not in reviewers.yaml either)`;
+      } catch {
+        /* the signature is looked at below only for known reviewers */
+      }
+      return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in reviewers.yaml${signer}`);
+    }
+    const verified = verifySignature(Buffer.from(sub.statement, 'utf8'), sub.signature, reviewer.key);
+    if (!verified.ok) return refuse(verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature', verified.message);
+    const roles = policy.gate.review?.roles;
+    if (roles && !reviewer.roles.some((r) => roles.includes(r))) {
+      return refuse('no-role', `${reviewer.id} has none of the roles that may decide (${roles.join(', ')})`);
+    }
+    const signed: SignedDecision = {
+      reviewer: reviewer.id,
+      key_fingerprint: reviewer.key.fingerprint,
+      statement: sub.statement,
+      signature: sub.signature.trim() + '\n',
+      submitted_from: sub.from,
+    };
+    const record = (decision: 'approved' | 'denied', by: string, signatures: SignedDecision[]): ReviewOutcome => {
+      store.decide({
+        type: 'DECIDED',
+        command_id: submitted.command_id,
+        decision,
+        decided_by: by,
+        ...decisionTime(submitted, clock),
+        policy_revision: policy.revision,
+        submitted_leaf: submittedEv.leaf,
+        reason: statement.reason,
+        whitelist_provenance: [],
+        signatures,
+      });
+      return { kind: 'decided', record: current() };
+    };
+    if (statement.decision === 'deny') return record('denied', reviewer.id, [signed]);
+
+    const submitter = submittingIdentity(submitted);
+    if (submitter !== null && (submitter === reviewer.id || reviewer.agents.includes(submitter))) {
+      return refuse('self-approval', `${reviewer.id} submitted this command${submitter === reviewer.id ? '' : ` (through agent ${submitter})`} and cannot approve it`);
+    }
+    if (policy.gate.review?.separate_accounts && submitted.submitter && submitted.submitter.user === sub.from.user && submitted.submitter.host === sub.from.host) {
+      return refuse('same-account', `the decision comes from ${sub.from.user}@${sub.from.host}, the account that submitted the command (review.separate_accounts)`);
+    }
+    const votes = events.filter((e) => e.type === 'REVIEWED').map((e) => e.body as ReviewedBody);
+    if (votes.some((v) => v.reviewer === reviewer.id)) return refuse('duplicate-reviewer', `${reviewer.id} has already approved this command; another reviewer must`);
+    const needed = approvalsNeeded(policy, submitted.risk_level);
+    const have = votes.length + 1;
+    if (have >= needed) return record('approved', [...votes.map((v) => v.reviewer), reviewer.id].join('+'), [...votes.map((v) => v.signed), signed]);
+    store.record({ type: 'REVIEWED', command_id: submitted.command_id, at: clock.wall().toISOString(), reviewer: reviewer.id, signed, approvals: have, approvals_needed: needed });
+    return { kind: 'counted', record: current(), approvals: have, needed };
+  });
+}
+
+/** Pending commands, highest risk first, then newest; `all` includes those past their deadline. */
+export function pendingQueue(store: AuditStore, now: Date, options: { all?: boolean; limit?: number } = {}): CommandRecord[] {
+  const pending = store.commands({ decision: 'pending', ...(options.limit ? { limit: options.limit } : {}) });
+  return pending
+    .filter((r) => options.all || r.deadline === null || Date.parse(r.deadline) > now.getTime())
+    .sort((a, b) => b.risk_score - a.risk_score || (a.submitted_at < b.submitted_at ? 1 : a.submitted_at > b.submitted_at ? -1 : 0));
+}
+
+/** Approvals a pending command has so far. */
+export function approvalsSoFar(store: AuditStore, commandId: string): string[] {
+  return store
+    .commandEvents(commandId)
+    .filter((e) => e.type === 'REVIEWED')
+    .map((e) => (e.body as ReviewedBody).reviewer);
+}
