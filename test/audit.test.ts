@@ -84,6 +84,11 @@ describe('SQLite audit store', () => {
     store.close();
   });
 
+  it('a directory that can never be created fails at once (no endless retry)', () => {
+    // Node 20's recursive mkdirSync spins forever on ENOENT under /proc
+    expect(() => SqliteAuditStore.open('/proc/policy-gate-test/nested/audit.db')).toThrow(/cannot create its directory/);
+  });
+
   it('a read-only open of a missing store fails instead of creating one', () => {
     const path = join(tempDir(), 'none', 'audit.db');
     expect(storeError(() => SqliteAuditStore.open(path, { readonly: true })).code).toBe('store-unavailable');

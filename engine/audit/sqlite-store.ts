@@ -5,8 +5,9 @@
  *   leaf  = SHA-256(0x00 ‖ bytes)
  *   chain = SHA-256("policy-gate/chain/v1" ‖ previous chain ‖ leaf), genesis = 32 zero bytes.
  */
+import { makeDirectories } from '../fsutil.js';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -110,7 +111,7 @@ export class SqliteAuditStore implements AuditStore {
     }
     if (!readonly) {
       try {
-        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        makeDirectories(dirname(path));
       } catch (err) {
         throw unavailable(path, err, 'create its directory');
       }

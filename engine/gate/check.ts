@@ -5,7 +5,7 @@
  */
 import { ulid } from 'ulid';
 import type { AuditStore } from '../audit/store.js';
-import { commandRecord, type CommandRecord, type DecidedBody, type Decision, type Submitter, type SubmittedBody } from '../audit/events.js';
+import { commandRecord, type CommandRecord, type DecidedBody, type Submitter, type SubmittedBody } from '../audit/events.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/load.js';
 import { VERSION } from '../version.js';

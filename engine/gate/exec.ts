@@ -5,9 +5,10 @@
  *
  * The text run is the text that was checked, byte for byte. A decision allows one run.
  */
+import { makeDirectories } from '../fsutil.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { constants } from 'node:os';
@@ -94,7 +95,7 @@ class CastWriter {
     private readonly t0: number,
     private readonly clock: Clock,
   ) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirectories(dirname(path));
     this.fd = openSync(path, 'wx', 0o600);
     writeSync(this.fd, `${JSON.stringify(header)}\n`);
   }

@@ -4,8 +4,9 @@
  * cached as JSON keyed by the hash of the files, so a warm start reads a few small files,
  * hashes them and compiles closures: no YAML, no schema validation, no example runs.
  */
+import { makeDirectories } from '../fsutil.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
@@ -174,7 +175,7 @@ function readCache(file: string, revision: string): PolicySource | null {
 function writeCache(file: string, source: PolicySource): void {
   // a cache is an optimisation: failing to write it must never fail a check
   try {
-    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    makeDirectories(join(file, '..'));
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify({ format: CACHE_FORMAT, source }), { mode: 0o600 });
     renameSync(tmp, file);

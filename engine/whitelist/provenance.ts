@@ -8,8 +8,9 @@
  * Computing this runs git many times, so the result is cached keyed by HEAD, the protected
  * ref's commit and the policy files' hash; a warm check reads the cache and starts no git.
  */
+import { makeDirectories } from '../fsutil.js';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { stableJson } from '../audit/canonical.js';
@@ -100,7 +101,7 @@ export function whitelistProvenance(policyDir: string, spans: readonly Whitelist
   const index = tracked ? compute(repo, policyDir, head, spans, options, protectedCommit) : null;
   if (cacheFile) {
     try {
-      mkdirSync(options.cacheDir!, { recursive: true, mode: 0o700 });
+      makeDirectories(options.cacheDir!);
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       writeFileSync(tmp, JSON.stringify({ index }), { mode: 0o600 });
       renameSync(tmp, cacheFile);
