@@ -10,6 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SqliteAuditStore, assess, loadPolicy, type CommandRecord, type Policy } from '../engine/index.js';
 import { ALICE, BOB, CAROL, DANA, GitRepo, who } from './git-fixture.js';
 import { NOON, runBin, runCli, tempDir } from './helpers.js';
+import { keyFor } from './review-fixture.js';
 
 const NOW = '2026-11-26T12:00:00Z';
 
@@ -166,6 +167,26 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     const submitted = s.events().find((e) => e.type === 'SUBMITTED')!;
     expect(submitted.body).toMatchObject({ whitelist_refused: [{ rule_id: 'hugo.build', reason: 'the rule has uncommitted changes' }] });
     s.close();
+  });
+
+  it('reviewers count only as merged into the protected ref: a key added in the working tree grants nothing', async () => {
+    const entry = (id: string) => `  - id: ${id}\n    name: ${id}\n    roles: [reviewer]\n    key: ${keyFor(id).pub}\n`;
+    repo.write('policies/reviewers.yaml', `reviewers:\n${entry('alice')}`);
+    repo.commit(ALICE, 'reviewers: alice');
+    repo.push();
+    repo.write('policies/reviewers.yaml', `reviewers:\n${entry('alice')}${entry('bob')}`);
+    const store = join(tempDir(), 'audit.db');
+    const policyDir = join(repo.root, 'policies');
+    const submitted = await runCli(['check', '--json', '--no-wait', '--policy', policyDir, '--store', store, '--', 'npm publish'], { cwd: repo.root });
+    expect(submitted.code, submitted.stderr).toBe(3);
+    const id = JSON.parse(submitted.stdout).command_id as string;
+    const approve = (reviewer: string) => runCli(['review', 'approve', id, '--reviewer', reviewer, '--key', keyFor(reviewer).file, '--policy', policyDir, '--store', store], { cwd: repo.root });
+    const bob = await approve('bob');
+    expect(bob.code).toBe(1);
+    expect(bob.stderr).toMatch(/refused \(unknown-reviewer\): "bob" is not a reviewer in reviewers\.yaml at origin\/main/);
+    const alice = await approve('alice');
+    expect(alice.code, alice.stderr).toBe(0);
+    expect(alice.stdout).toMatch(/^approved \S+ by alice/);
   });
 
   it('a rule changed after review (committed, not merged into origin/main) is not used', async () => {

@@ -19,6 +19,8 @@ function copyPolicy(): string {
   return dir;
 }
 
+import { ALICE as REVIEWER_A, BOB as REVIEWER_B, reviewPolicyDir } from './review-fixture.js';
+
 /** Edit a YAML file through its document, keeping the rest as it is. */
 function edit(path: string, change: (doc: import('yaml').Document) => void): void {
   const doc = yaml.parseDocument(readFileSync(path, 'utf8'));
@@ -233,6 +235,20 @@ describe('policy diff', () => {
     const d = JSON.parse((await runCli(['policy', 'diff', dir, head, '--json'])).stdout);
     expect(d.level).toBe('major');
     expect(d.changes[0].message).toMatch(/has too many forms to compare with the old one: review it as broadened/);
+  });
+
+  it('who may approve is reviewed like the whitelist: more reviewers, new keys or fewer approvals are major', async () => {
+    const diff = async (a: string, b: string) => JSON.parse((await runCli(['policy', 'diff', a, b, '--json'])).stdout) as { level: string; changes: { level: string; kind: string; id: string; change: string }[] };
+    const base = reviewPolicyDir([REVIEWER_A], { 'review.approvals': { high: 2 } });
+    const added = await diff(base, reviewPolicyDir([REVIEWER_A, REVIEWER_B], { 'review.approvals': { high: 2 } }));
+    expect(added.level).toBe('major');
+    expect(added.changes).toEqual([expect.objectContaining({ level: 'major', kind: 'reviewer', id: 'bob', change: 'added' })]);
+    const rekeyed = await diff(base, reviewPolicyDir([{ id: 'alice', keyOf: 'alice-new' }], { 'review.approvals': { high: 2 } }));
+    expect(rekeyed.changes).toEqual([expect.objectContaining({ level: 'major', id: 'alice', change: 'key-changed' })]);
+    const fewer = await diff(base, reviewPolicyDir([REVIEWER_A]));
+    expect(fewer.changes.map((c) => `${c.level} ${c.id} ${c.change}`)).toEqual(['major review.approvals.high loosened', 'major review.approvals.critical loosened']);
+    const removed = await diff(reviewPolicyDir([REVIEWER_A, REVIEWER_B], { 'review.approvals': { high: 2 } }), base);
+    expect(removed).toMatchObject({ level: 'minor', changes: [{ kind: 'reviewer', id: 'bob', change: 'removed' }] });
   });
 
   it('fails closed with one clear line on a bad ref or an invalid version', async () => {

@@ -10,6 +10,8 @@
  * with every signature. One deny is enough. All of this happens in one write transaction, so two
  * reviewers deciding at once cannot both win or both be counted short.
  */
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
 import { canonicalJson, type Canonical } from '../audit/canonical.js';
 import {
   type CommandRecord,
@@ -23,7 +25,8 @@ import {
 import type { AuditStore } from '../audit/store.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/load.js';
-import type { Severity } from '../policy/types.js';
+import type { ReviewerDefinition, Severity } from '../policy/types.js';
+import { findRepository, git } from '../whitelist/git.js';
 import { decisionTime, timeoutDecision, type Clock } from './check.js';
 import { parsePublicKey, parseSignature, verifySignature, type Ed25519PublicKey } from './sshsig.js';
 
@@ -40,6 +43,50 @@ export interface Reviewer {
 /** The reviewers of a policy, by id (keys were validated when the policy loaded). */
 export function reviewersOf(policy: Policy): Map<string, Reviewer> {
   return new Map(policy.source.reviewers.map((r) => [r.id, { id: r.id, name: r.name, roles: r.roles, key: parsePublicKey(r.key), agents: r.agents ?? [] }]));
+}
+
+/**
+ * The reviewers whose decisions count. With gitops.require_reviewed, that is reviewers.yaml as
+ * merged into the protected ref: a key added in the working tree, or on a branch nobody
+ * reviewed, grants nothing. Entries there that do not parse are left out (the protected
+ * version passed its own review and CI; the gate does not guess).
+ */
+export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Reviewer>; source: string } {
+  const gitops = policy.gate.gitops;
+  if (!gitops?.require_reviewed) return { reviewers: reviewersOf(policy), source: 'reviewers.yaml' };
+  const repo = findRepository(policy.dir);
+  if (!repo || !gitops.protected_ref) {
+    throw new GateError('policy-invalid', 'gitops.require_reviewed is on, but the policy is not in a Git work tree with a protected_ref: no reviewer can be shown to be reviewed', {
+      location: { file: 'gate.yaml' },
+    });
+  }
+  const path = relative(repo.root, join(policy.dir, 'reviewers.yaml'));
+  const source = `reviewers.yaml at ${gitops.protected_ref}`;
+  let text: string;
+  try {
+    text = git(repo.root, ['show', `${gitops.protected_ref}:${path}`]);
+  } catch {
+    return { reviewers: new Map(), source };
+  }
+  const require = createRequire(import.meta.url);
+  const { parse } = require('yaml') as { parse(text: string): unknown };
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return { reviewers: new Map(), source };
+  }
+  const list = (doc as { reviewers?: unknown })?.reviewers;
+  const reviewers = new Map<string, Reviewer>();
+  for (const r of Array.isArray(list) ? (list as Partial<ReviewerDefinition>[]) : []) {
+    if (typeof r?.id !== 'string' || typeof r.key !== 'string' || !Array.isArray(r.roles) || reviewers.has(r.id)) continue;
+    try {
+      reviewers.set(r.id, { id: r.id, name: String(r.name ?? r.id), roles: r.roles.map(String), key: parsePublicKey(r.key), agents: Array.isArray(r.agents) ? r.agents.map(String) : [] });
+    } catch {
+      /* not a usable key: left out */
+    }
+  }
+  return { reviewers, source };
 }
 
 const LEVELS: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
@@ -151,18 +198,18 @@ export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; s
       return refuse('wrong-command', 'the signed statement is about another submission than this command');
     }
     if (sub.signature === null || sub.signature.trim() === '') return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
-    const reviewers = reviewersOf(policy);
+    const { reviewers, source } = effectiveReviewers(policy);
     const reviewer = reviewers.get(statement.reviewer);
     if (!reviewer) {
       let signer = '';
       try {
         const fp = parseSignature(sub.signature).key.fingerprint;
         const owner = [...reviewers.values()].find((r) => r.key.fingerprint === fp);
-        signer = owner ? ` (the key is ${owner.id}'s)` : ` (key ${fp} is not in reviewers.yaml either)`;
+        signer = owner ? ` (the key is ${owner.id}'s)` : ` (key ${fp} is not listed either)`;
       } catch {
         /* the signature is looked at below only for known reviewers */
       }
-      return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in reviewers.yaml${signer}`);
+      return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in ${source}${signer}`);
     }
     const verified = verifySignature(Buffer.from(sub.statement, 'utf8'), sub.signature, reviewer.key);
     if (!verified.ok) return refuse(verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature', verified.message);

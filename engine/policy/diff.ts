@@ -18,6 +18,7 @@ import { filesAtRef, findRepository } from '../whitelist/git.js';
 import { matchArgs, samplePattern, staticWords } from '../whitelist/pattern.js';
 import { EXAMPLE_TIME } from './examples.js';
 import { contentsOnly, loadPolicy, type CompiledRule, type Policy } from './load.js';
+import { approvalsNeeded } from '../gate/review.js';
 import { readPolicyTests } from './tests.js';
 import { SEVERITIES, type GateDefinition, type WhitelistRuleDefinition } from './types.js';
 
@@ -26,7 +27,7 @@ const LEVEL_RANK: Record<ChangeLevel | 'none', number> = { none: 0, patch: 1, mi
 
 export interface PolicyChange {
   readonly level: ChangeLevel;
-  readonly kind: 'rule' | 'whitelist' | 'gate' | 'set' | 'tests' | 'replay';
+  readonly kind: 'rule' | 'whitelist' | 'gate' | 'reviewer' | 'set' | 'tests' | 'replay';
   readonly id: string;
   readonly change: string;
   readonly message: string;
@@ -267,6 +268,57 @@ function gateChanges(base: Policy, head: Policy, baseGitops: GateDefinition['git
   return out;
 }
 
+/**
+ * Who may approve, and how many must: adding a reviewer or a key, widening roles, unbinding an
+ * agent from its reviewer or needing fewer approvals grants the power to run commands (major).
+ */
+function reviewChanges(base: Policy, head: Policy): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  const add = (level: ChangeLevel, kind: 'gate' | 'reviewer', id: string, change: string, message: string): void => void out.push({ level, kind, id, change, message });
+  const keyOf = (key: string): string => key.trim().split(/\s+/)[1] ?? key;
+  const before = new Map(base.source.reviewers.map((r) => [r.id, r]));
+  const after = new Map(head.source.reviewers.map((r) => [r.id, r]));
+  for (const [id, r] of after) {
+    const o = before.get(id);
+    if (!o) {
+      add('major', 'reviewer', id, 'added', `reviewer added with roles ${r.roles.join(', ')}: their signed decisions now count`);
+      continue;
+    }
+    if (keyOf(o.key) !== keyOf(r.key)) add('major', 'reviewer', id, 'key-changed', 'signing key changed: decisions signed with the new key now count');
+    const rolesAdded = r.roles.filter((x) => !o.roles.includes(x));
+    const rolesRemoved = o.roles.filter((x) => !r.roles.includes(x));
+    if (rolesAdded.length) add('major', 'reviewer', id, 'roles-added', `roles added: ${rolesAdded.join(', ')}`);
+    if (rolesRemoved.length) add('minor', 'reviewer', id, 'roles-removed', `roles removed: ${rolesRemoved.join(', ')}`);
+    const unbound = (o.agents ?? []).filter((a) => !(r.agents ?? []).includes(a));
+    const bound = (r.agents ?? []).filter((a) => !(o.agents ?? []).includes(a));
+    if (unbound.length) add('major', 'reviewer', id, 'agents-removed', `no longer acting for ${id}: ${unbound.join(', ')} (${id} could approve their commands)`);
+    if (bound.length) add('minor', 'reviewer', id, 'agents-added', `now acting for ${id}: ${bound.join(', ')}`);
+    if (o.name !== r.name) add('patch', 'reviewer', id, 'renamed', `name ${o.name} → ${r.name}`);
+  }
+  for (const id of before.keys()) if (!after.has(id)) add('minor', 'reviewer', id, 'removed', 'reviewer removed: their decisions no longer count');
+
+  for (const level of SEVERITIES) {
+    const b = approvalsNeeded(base, level);
+    const h = approvalsNeeded(head, level);
+    if (b !== h) add(h < b ? 'major' : 'minor', 'gate', `review.approvals.${level}`, h < b ? 'loosened' : 'tightened', `approvals needed at ${level}: ${b} → ${h}`);
+  }
+  const br = base.gate.review?.roles;
+  const hr = head.gate.review?.roles;
+  if (br && !hr) add('major', 'gate', 'review.roles', 'loosened', 'review.roles removed: any listed reviewer may decide');
+  else if (!br && hr) add('minor', 'gate', 'review.roles', 'tightened', `review.roles set: ${hr.join(', ')}`);
+  else if (br && hr) {
+    const wider = hr.filter((x) => !br.includes(x));
+    const narrower = br.filter((x) => !hr.includes(x));
+    if (wider.length) add('major', 'gate', 'review.roles', 'loosened', `roles that may decide added: ${wider.join(', ')}`);
+    if (narrower.length) add('minor', 'gate', 'review.roles', 'tightened', `roles that may decide removed: ${narrower.join(', ')}`);
+  }
+  const bs = base.gate.review?.separate_accounts === true;
+  const hs = head.gate.review?.separate_accounts === true;
+  if (bs !== hs) add(bs ? 'major' : 'minor', 'gate', 'review.separate_accounts', bs ? 'loosened' : 'tightened', `separate_accounts turned ${hs ? 'on' : 'off'}`);
+  if (!same(base.gate.review?.escalation, head.gate.review?.escalation)) add('patch', 'gate', 'review.escalation', 'changed', 'escalation changed');
+  return out;
+}
+
 // -------------------------------------------------------------------------------------------------
 // replay
 
@@ -319,6 +371,7 @@ export async function diffPolicies(options: DiffOptions): Promise<PolicyDiff> {
       ...setChanges(base.policy, head.policy),
       ...whitelistChanges(base.policy, head.policy),
       ...gateChanges(base.policy, head.policy, base.policy.source.gate.gitops, head.policy.source.gate.gitops),
+      ...reviewChanges(base.policy, head.policy),
     ];
 
     const baseCases = await readPolicyTests(base.policy.dir);

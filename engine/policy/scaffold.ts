@@ -74,6 +74,7 @@ const CODEOWNERS = (owners: readonly string[]): string => `# Changes to what age
 # "Require review from Code Owners" in the branch protection of the protected branch.
 /policies/ ${owners.join(' ')}
 /policies/whitelist/ ${owners.join(' ')}
+/policies/reviewers.yaml ${owners.join(' ')}
 /.github/CODEOWNERS ${owners.join(' ')}
 /.github/workflows/policy.yml ${owners.join(' ')}
 `;
@@ -89,6 +90,9 @@ This repository decides what AI agents may run. policy-gate reads
   is merged into \`${ref}\` (\`require_reviewed\`), and every decision it makes records the commit,
   author and reviewers that admitted it.
 - \`policies/tests/\`: whole commands and what the gate must make of them.
+- \`policies/reviewers.yaml\`: who may approve pending commands, with their OpenSSH ed25519
+  public keys. Only the version merged into \`${ref}\` counts: adding a key is granting the power
+  to let an agent run a command, so it goes through the same review.
 
 Point the gate at it: \`policy-gate check --policy /path/to/this/repo/policies\` (or
 \`POLICY_GATE_POLICY\`).
