@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   ExitCode,
   applyDecision,
@@ -131,6 +131,12 @@ export function reviewView(store: SqliteAuditStore, policy: Policy, record: Comm
 async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   if (rest.length > 0) throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'see: policy-gate review --help');
   const loc = locations(p, io);
+  if (!existsSync(loc.store)) {
+    // nothing was ever submitted here: say where we looked instead of creating a store
+    if (bool(p, 'json')) io.stdout.write('[]\n');
+    else io.stdout.write(`nothing waits for review (no audit store at ${loc.store})\n`);
+    return ExitCode.Allowed;
+  }
   const policy = await policyFor(loc);
   const store = openStore(loc);
   try {

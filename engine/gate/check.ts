@@ -182,7 +182,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   }
   if (!req.wait) return { record: commandRecord(submitted, null), assessment };
 
-  const pollMs = deps.pollMs ?? 100;
+  const pollMs = deps.pollMs ?? 50;
   const escalation = policy.gate.review?.escalation;
   let escalated = false;
   for (;;) {
