@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { check, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, joinArgv, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { home, locations, openStore, policyFor, scopedRepos } from './context.js';
@@ -64,7 +65,7 @@ export async function gateCommand(p: Parsed, io: CliIo, input: CommandInput): Pr
   const policy = await policyFor(loc);
   const store = openStore(loc);
   try {
-    const cwd = str(p, 'cwd') ?? io.cwd;
+    const cwd = resolve(io.cwd, str(p, 'cwd') ?? '.');
     const { record, assessment } = await check(
       {
         command: input.text,

@@ -111,5 +111,44 @@ export function describeAuditStoreContract(name: string, open: () => AuditStore)
       }
       store.close();
     });
+
+    it('records the other events in order; one EXEC_START and one EXEC_END per command', () => {
+      const store = open();
+      store.submit(submitted('X1', '2026-01-07T12:00:00.000Z'));
+      store.decide(decided('X1', '2026-01-07T12:00:01.000Z', 'approved', 'alice'));
+      const start = { type: 'EXEC_START', command_id: 'X1', started_at: '2026-01-07T12:00:02.000Z', decided_leaf: '00', argv: ['bash', '-c', 'ls'], cwd: '/tmp', env_removed: [], recording: 'r.cast' } as const;
+      expect(store.record(start)).not.toBeNull();
+      expect(store.record({ ...start, started_at: '2026-01-07T12:00:03.000Z' })).toBeNull();
+      const end = { type: 'EXEC_END', command_id: 'X1', started_at: start.started_at, ended_at: '2026-01-07T12:00:04.000Z', duration_ms: 2000, exit_code: 0, signal: null, recording: null, recording_error: null } as const;
+      expect(store.record(end)).not.toBeNull();
+      expect(store.record(end)).toBeNull();
+      expect(store.commandEvents('X1').map((e) => `${e.type}@${e.at}`)).toEqual([
+        'SUBMITTED@2026-01-07T12:00:00.000Z',
+        'DECIDED@2026-01-07T12:00:01.000Z',
+        'EXEC_START@2026-01-07T12:00:02.000Z',
+        'EXEC_END@2026-01-07T12:00:04.000Z',
+      ]);
+      expect(store.command('X1')!.execution).toMatchObject({ started_at: start.started_at, ended_at: end.ended_at, exit_code: 0 });
+      expect(store.commands()[0]!.execution).toMatchObject({ exit_code: 0 });
+      store.close();
+    });
+
+    it('atomically: everything appended in it commits together, or nothing does', () => {
+      const store = open();
+      store.submit(submitted('T1', '2026-01-07T12:00:00.000Z'));
+      expect(() =>
+        store.atomically(() => {
+          store.record({ type: 'ESCALATED', command_id: 'T1', at: '2026-01-07T12:00:30.000Z', after_seconds: 30, notifier: ['true'], error: null });
+          throw new Error('stop');
+        }),
+      ).toThrow('stop');
+      expect(store.commandEvents('T1').map((e) => e.type)).toEqual(['SUBMITTED']);
+      store.atomically(() => {
+        store.record({ type: 'ESCALATED', command_id: 'T1', at: '2026-01-07T12:00:30.000Z', after_seconds: 30, notifier: ['true'], error: null });
+        store.decide(decided('T1', '2026-01-07T12:00:31.000Z'));
+      });
+      expect(store.commandEvents('T1').map((e) => e.type)).toEqual(['SUBMITTED', 'ESCALATED', 'DECIDED']);
+      store.close();
+    });
   });
 }

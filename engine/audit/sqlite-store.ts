@@ -203,10 +203,6 @@ export class SqliteAuditStore implements AuditStore {
     return (this.db.prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq').all(commandId) as EventRow[]).map(toEvent);
   }
 
-  lastSeq(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events').get() as { seq: number }).seq;
-  }
-
   decision(commandId: string): DecidedBody | null {
     const row = this.statements.decided.get(commandId);
     return row ? (JSON.parse(row.body.toString('utf8')) as DecidedBody) : null;

@@ -38,8 +38,7 @@ export interface AuditStore {
   atomically<T>(fn: () => T): T;
   /** Every event of one command, in sequence order. */
   commandEvents(commandId: string): StoredEvent[];
-  /** The highest sequence number (0 when empty): changes whenever anything is appended. */
-  lastSeq(): number;
+
   command(commandId: string): CommandRecord | null;
   /** Commands, oldest first (the newest `limit` when a limit is given). */
   commands(filter?: CommandFilter): CommandRecord[];
