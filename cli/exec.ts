@@ -34,7 +34,8 @@ Options:
   -h, --help        show this help
 
 Exit codes: the command's own exit code when it ran (128+N when killed by signal N) ·
-126 it did not run (denied, timed out, pending or an error: the reason is on stderr)
+126 it did not run (denied, timed out, interrupted, a usage, policy or store error: the reason
+is on stderr) · 70 internal error
 
 Examples:
   policy-gate exec --session s1 --agent codex -- npm test
@@ -42,14 +43,15 @@ Examples:
 `;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('exec', args, GATE_OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (bool(p, 'no-wait')) throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
-  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate exec --help');
   try {
+    const p = parse('exec', args, GATE_OPTIONS);
+    if (bool(p, 'help')) {
+      io.stdout.write(HELP);
+      return ExitCode.Allowed;
+    }
+    if (bool(p, 'no-wait')) throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
+    if (bool(p, 'json')) throw usageError("exec passes the command's own output through: there is no --json (the record is in the trail: policy-gate session show / audit --json)", 'see: policy-gate exec --help');
+    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate exec --help');
     return await runGated(p, io);
   } catch (err) {
     // whatever went wrong, the command did not run: say so with exec's own code

@@ -307,6 +307,16 @@ describe('exec: runs only what was allowed, and records the run', () => {
     s.close();
   });
 
+  it('usage errors: 126 with one line, nothing recorded', async () => {
+    const t = setup();
+    for (const flag of ['--no-wait', '--json']) {
+      const r = await bin(['exec', flag, '--', 'ls'], t);
+      expect(r.code).toBe(126);
+      expect(r.stderr).toMatch(/^policy-gate: exec /);
+    }
+    expect(existsSync(t.store)).toBe(false);
+  });
+
   it('a store that cannot be opened: 126, nothing runs', async () => {
     const t = setup();
     const marker = join(t.cwd, 'ran');
