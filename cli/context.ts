@@ -4,7 +4,8 @@
  */
 import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { loadPolicy, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import { dirname } from 'node:path';
+import { gateSigner, loadPolicy, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
 import { str, type Parsed } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -16,8 +17,9 @@ export async function policyFor(loc: Locations, options: Pick<LoadOptions, 'exam
   return loadPolicy(loc.policy, { cacheDir: loc.cache, ...options });
 }
 
+/** The store for writing, signing a checkpoint after every decision with the gate's key. */
 export function openStore(loc: Locations): SqliteAuditStore {
-  return SqliteAuditStore.open(loc.store);
+  return SqliteAuditStore.open(loc.store, { signer: gateSigner(dirname(loc.store)) });
 }
 
 /** The store for reading, or null when there is none yet. */

@@ -52,3 +52,6 @@ export type {
   EventBody,
   Submitter,
 } from './audit/events.js';
+export { verifyTrail, type VerifyInput, type VerifyResult, type VerifyFailure, type PolicyAt, type CheckName } from './audit/verify.js';
+export { gateSigner, trustedKeys, parseVerifierKey, parseCheckpoint, verifyCheckpoint, TRUSTED_KEYS_FILE, type VerifierKey, type CheckpointSigner, type Checkpoint } from './audit/checkpoint.js';
+export type { RawEvent, StoredCheckpoint } from './audit/sqlite-store.js';

@@ -14,6 +14,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { GateError, describeCause } from '../errors.js';
 import type { SessionHistory } from '../risk/context.js';
 import { canonicalJson, type Canonical } from './canonical.js';
+import { checkpointBody, type CheckpointSigner } from './checkpoint.js';
 import { commandRecord, eventTime, type CommandRecord, type DecidedBody, type EventBody, type ExecEndBody, type ExecStartBody, type StoredEvent, type SubmittedBody } from './events.js';
 import type { AuditStore, CommandFilter, OtherEventBody } from './store.js';
 
@@ -53,13 +54,49 @@ const MIGRATIONS: readonly string[] = [
   `CREATE UNIQUE INDEX IF NOT EXISTS events_one_exec_start ON events(command_id) WHERE type = 'EXEC_START';
    CREATE UNIQUE INDEX IF NOT EXISTS events_one_exec_end ON events(command_id) WHERE type = 'EXEC_END';
    CREATE INDEX IF NOT EXISTS events_command ON events(command_id, seq);`,
+  `CREATE TABLE IF NOT EXISTS checkpoints (
+     id    INTEGER PRIMARY KEY,
+     size  INTEGER NOT NULL,
+     chain BLOB NOT NULL,
+     at    TEXT NOT NULL,
+     note  TEXT NOT NULL
+   ) STRICT;
+   CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+   CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;`,
 ];
+
+/** The origin line of a store's checkpoints: named after its first event, so it is stable. */
+export function checkpointOrigin(firstLeaf: Buffer): string {
+  return `policy-gate/${firstLeaf.subarray(0, 8).toString('hex')}`;
+}
+
+export interface RawEvent {
+  readonly seq: number;
+  readonly type: string;
+  readonly command_id: string | null;
+  readonly at: string;
+  readonly bytes: Buffer;
+  readonly leaf: Buffer;
+  readonly chain: Buffer;
+}
+
+export interface StoredCheckpoint {
+  readonly id: number;
+  readonly size: number;
+  readonly chain: Buffer;
+  readonly at: string;
+  readonly note: string;
+}
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for the lock before giving up (ms). */
   readonly busyTimeoutMs?: number;
   /** Open an existing store for reading only; never create or migrate. */
   readonly readonly?: boolean;
+  /** Sign a checkpoint after every decision (in the decision's transaction). */
+  readonly signer?: CheckpointSigner;
 }
 
 interface EventRow {
@@ -88,11 +125,15 @@ export class SqliteAuditStore implements AuditStore {
     submitted: BetterSqlite3.Statement<[string], EventRow | undefined>;
   };
 
+  private readonly signer: CheckpointSigner | null;
+
   private constructor(
     readonly location: string,
     db: BetterSqlite3.Database,
+    signer: CheckpointSigner | null,
   ) {
     this.db = db;
+    this.signer = signer;
     this.statements = {
       last: db.prepare('SELECT chain FROM events ORDER BY seq DESC LIMIT 1'),
       insert: db.prepare('INSERT INTO events (type, command_id, session_id, at, programs, body, leaf, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -136,7 +177,7 @@ export class SqliteAuditStore implements AuditStore {
       db.close();
       throw unavailable(path, err, readonly ? 'read it' : 'prepare it for writing');
     }
-    return new SqliteAuditStore(path, db);
+    return new SqliteAuditStore(path, db, options.signer ?? null);
   }
 
   private append(type: EventBody['type'], body: EventBody, sessionId: string | null, programs: string | null): StoredEvent {
@@ -167,7 +208,14 @@ export class SqliteAuditStore implements AuditStore {
 
   decide(body: DecidedBody): StoredEvent | null {
     try {
-      return this.append('DECIDED', body, null, null);
+      if (!this.signer) return this.append('DECIDED', body, null, null);
+      return this.db
+        .transaction(() => {
+          const event = this.append('DECIDED', body, null, null);
+          this.writeCheckpoint(body.decided_at);
+          return event;
+        })
+        .immediate();
     } catch (err) {
       // the unique index admits one decision per command: a concurrent decider got there first
       if (isUniqueViolation(err)) return null;
@@ -185,6 +233,55 @@ export class SqliteAuditStore implements AuditStore {
       if (isUniqueViolation(err)) return null;
       throw new GateError('store-write-failed', `audit store ${this.location}: the ${body.type} event was not recorded: ${describeCause(err)}`, { cause: err });
     }
+  }
+
+  /**
+   * Sign and store a checkpoint of the chain as it is now, unless the newest one already covers
+   * every event, or is younger than `maxAgeMs` when given. Returns the newest checkpoint.
+   */
+  checkpoint(now: Date, maxAgeMs = 0): StoredCheckpoint | null {
+    if (!this.signer) return null;
+    return this.db
+      .transaction(() => {
+        const last = this.latestCheckpoint();
+        if (last && maxAgeMs > 0 && now.getTime() - Date.parse(last.at) < maxAgeMs) return last;
+        return this.writeCheckpoint(now.toISOString()) ?? last;
+      })
+      .immediate();
+  }
+
+  private writeCheckpoint(at: string): StoredCheckpoint | null {
+    const head = this.db.prepare('SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; chain: Buffer } | undefined;
+    if (!head || !this.signer) return null;
+    const last = this.latestCheckpoint();
+    if (last && last.size >= head.seq) return null;
+    const first = this.db.prepare('SELECT leaf FROM events WHERE seq = 1').get() as { leaf: Buffer } | undefined;
+    const note = this.signer.signNote(checkpointBody(checkpointOrigin(first?.leaf ?? GENESIS), head.seq, head.chain));
+    const info = this.db.prepare('INSERT INTO checkpoints (size, chain, at, note) VALUES (?, ?, ?, ?)').run(head.seq, head.chain, at, note);
+    return { id: Number(info.lastInsertRowid), size: head.seq, chain: head.chain, at, note };
+  }
+
+  latestCheckpoint(): StoredCheckpoint | null {
+    return (this.db.prepare('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id DESC LIMIT 1').get() as StoredCheckpoint | undefined) ?? null;
+  }
+
+  checkpoints(): StoredCheckpoint[] {
+    return this.db.prepare('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id').all() as StoredCheckpoint[];
+  }
+
+  /** Events as stored, unparsed: what `verify` checks. */
+  *rawEvents(): IterableIterator<RawEvent> {
+    yield* this.db.prepare('SELECT seq, type, command_id, at, body AS bytes, leaf, chain FROM events ORDER BY seq').iterate() as IterableIterator<RawEvent>;
+  }
+
+  /** The policy revisions decisions were made under. */
+  policyRevisions(): string[] {
+    const rows = this.db.prepare("SELECT body FROM events WHERE type = 'DECIDED'").all() as { body: Buffer }[];
+    return [...new Set(rows.map((r) => (JSON.parse(r.body.toString('utf8')) as DecidedBody).policy_revision))];
+  }
+
+  eventCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
   }
 
   atomically<T>(fn: () => T): T {

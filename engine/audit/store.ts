@@ -36,6 +36,11 @@ export interface AuditStore {
    * what it appends is committed. Appends inside commit together, or not at all.
    */
   atomically<T>(fn: () => T): T;
+  /**
+   * Sign a checkpoint of the chain now, unless the newest is younger than `maxAgeMs` or covers
+   * every event (only stores opened with the gate's key sign; others do nothing).
+   */
+  checkpoint?(now: Date, maxAgeMs?: number): unknown;
   /** Every event of one command, in sequence order. */
   commandEvents(commandId: string): StoredEvent[];
 

@@ -26,6 +26,9 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** A waiting gate signs a checkpoint at least this often. */
+export const CHECKPOINT_INTERVAL_MS = 60_000;
+
 const systemMonotonic = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
 
 /** The system clock, optionally started at a replayed instant and advancing in real time. */
@@ -185,6 +188,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   const pollMs = deps.pollMs ?? 50;
   const escalation = policy.gate.review?.escalation;
   let escalated = false;
+  let lastCheckpoint = started;
   for (;;) {
     const existing = store.decision(submitted.command_id);
     if (existing) return { record: commandRecord(submitted, existing), assessment };
@@ -195,6 +199,11 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     if (escalation && !escalated && waited >= escalation.after_seconds * 1000) {
       escalated = true;
       escalate(commandRecord(submitted, null), escalation, { store, clock, ...(deps.warn ? { warn: deps.warn } : {}) });
+    }
+    // a waiting command is covered by a signed checkpoint at least every minute
+    if (clock.monotonic() - lastCheckpoint >= CHECKPOINT_INTERVAL_MS) {
+      lastCheckpoint = clock.monotonic();
+      store.checkpoint?.(clock.wall(), CHECKPOINT_INTERVAL_MS);
     }
     const untilEscalation = escalation && !escalated ? escalation.after_seconds * 1000 - waited : Infinity;
     await clock.sleep(Math.max(1, Math.min(pollMs, left, untilEscalation)));

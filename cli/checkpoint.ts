@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { ExitCode, GateError, usageError } from '../engine/index.js';
+import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { locations, openStore } from './context.js';
+import type { CliIo } from './io.js';
+
+export const HELP = `Usage: policy-gate checkpoint export [--to FILE | --exec CMD] [--store PATH]
+
+Sign a checkpoint of the audit chain as it is now (the gate's Ed25519 key, C2SP signed-note
+format) and copy it off this machine: to a file on other storage (--to), or to a command that
+gets it on standard input (--exec, run by sh -c: a git commit and push to another repository,
+an upload …). Without either, print it. Later, \`policy-gate verify --against FILE\` proves the
+trail still extends it: nothing was removed, rolled back or rewritten, even by someone holding
+the gate's key.
+
+A checkpoint's signature protects against anyone without the key. Against an agent that runs
+as the gate's user (and so can read the key), only checkpoints kept where it cannot write still
+count: export them regularly, e.g. from cron.
+
+Options:
+  --to FILE         write the checkpoint to FILE
+  --exec CMD        run CMD with the checkpoint on standard input; fails if CMD fails
+  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  -h, --help        show this help
+
+Exit codes: 0 exported · 2 usage error, empty or unwritable store, or the command failed
+`;
+
+const OPTIONS = { ...COMMON_OPTIONS, to: { type: 'string' }, exec: { type: 'string' } } as const;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const p = parse('checkpoint', args, OPTIONS);
+  if (bool(p, 'help')) {
+    io.stdout.write(HELP);
+    return ExitCode.Allowed;
+  }
+  if (p.positionals[0] !== 'export' || p.positionals.length !== 1) throw usageError('expected: checkpoint export [--to FILE | --exec CMD]', 'see: policy-gate checkpoint --help');
+  const to = str(p, 'to');
+  const exec = str(p, 'exec');
+  if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
+  const store = openStore(locations(p, io));
+  let note: string;
+  try {
+    const cp = store.checkpoint(new Date()) ?? store.latestCheckpoint();
+    if (!cp) throw new GateError('usage', `the audit store ${store.location} is empty: there is nothing to checkpoint`);
+    note = cp.note;
+  } finally {
+    store.close();
+  }
+  if (to !== undefined) {
+    try {
+      writeFileSync(isAbsolute(to) ? to : join(io.cwd, to), note);
+    } catch (err) {
+      throw usageError(`cannot write ${to}: ${(err as Error).message}`);
+    }
+    io.stderr.write(`policy-gate: checkpoint written to ${to}\n`);
+  } else if (exec !== undefined) {
+    const r = spawnSync('sh', ['-c', exec], { cwd: io.cwd, input: note, stdio: ['pipe', 'inherit', 'inherit'], env: io.env as NodeJS.ProcessEnv });
+    if (r.status !== 0) throw new GateError('usage', `the export command failed (${r.error ? r.error.message : `exit ${r.status}`}): the checkpoint was not copied`);
+  } else {
+    io.stdout.write(note);
+  }
+  return ExitCode.Allowed;
+}

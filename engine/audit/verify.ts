@@ -1,0 +1,335 @@
+/**
+ * Verify an audit trail from its stored bytes: structure, hashes, signed checkpoints, the life
+ * of every command, chronology, the authority of every decision, and the recordings. Stops at
+ * the first failure and names the event's sequence number. Nothing is re-serialized to be
+ * hashed: the hashes are over the bytes as stored, and canonical form is checked separately.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson, type Canonical } from './canonical.js';
+import { parseCheckpoint, verifyCheckpoint, type VerifierKey } from './checkpoint.js';
+import { eventTime, type DecidedBody, type DecisionStatement, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
+import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './sqlite-store.js';
+import { fingerprint, parseSignature, verifySignature } from '../gate/sshsig.js';
+
+/** What the policy said at a revision: who could decide, which whitelist rules existed. */
+export interface PolicyAt {
+  /** Reviewer id → key fingerprint, roles and the agents acting for them. */
+  readonly reviewers: ReadonlyMap<string, { fingerprint: string; agents: readonly string[] }>;
+  readonly whitelist: ReadonlySet<string>;
+  /** Where this came from, for messages ("reviewers.yaml at 3f9c…"). */
+  readonly source: string;
+}
+
+export interface VerifyInput {
+  readonly events: Iterable<RawEvent>;
+  /** For progress: how many events there are. */
+  readonly total?: number;
+  /** Stored checkpoint notes, oldest first. */
+  readonly checkpoints: readonly string[];
+  /** Pinned verifier keys for checkpoints. */
+  readonly keys: readonly VerifierKey[];
+  /** A checkpoint kept elsewhere that the trail must extend. */
+  readonly against?: string | undefined;
+  /** The policy at a revision (null: unknown; authority is then checked for consistency only). */
+  readonly policyAt?: ((revision: string) => PolicyAt | null) | undefined;
+  /** A recording's bytes by its stored path, or null when missing; omit to skip recordings. */
+  readonly recording?: ((path: string) => Buffer | null) | undefined;
+  /** `PRAGMA integrity_check` result, when verifying a live store. */
+  readonly integrity?: (() => string) | undefined;
+  readonly progress?: ((done: number, total: number) => void) | undefined;
+}
+
+export type CheckName = 'integrity' | 'structure' | 'hash' | 'checkpoint' | 'against' | 'lifecycle' | 'chronology' | 'authority' | 'recording';
+
+export interface VerifyFailure {
+  /** The event at which the trail stops being trustworthy (null: the store as a whole). */
+  readonly seq: number | null;
+  readonly check: CheckName;
+  readonly message: string;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  readonly failure: VerifyFailure | null;
+  readonly events: number;
+  readonly commands: number;
+  readonly checkpoints: number;
+  /** Events after the newest signed checkpoint (not yet covered by a signature). */
+  readonly unsigned_tail: number;
+  readonly recordings: number;
+  readonly warnings: readonly string[];
+}
+
+class Failed extends Error {
+  constructor(readonly failure: VerifyFailure) {
+    super(failure.message);
+  }
+}
+
+interface CommandState {
+  submitted: SubmittedBody;
+  submittedLeaf: string;
+  decided: DecidedBody | null;
+  decidedLeaf: string | null;
+  votes: Set<string>;
+  started: ExecStartBody | null;
+  ended: boolean;
+}
+
+const sha = (...parts: Buffer[]): Buffer => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+export function verifyTrail(input: VerifyInput): VerifyResult {
+  const warnings: string[] = [];
+  const chains: Buffer[] = [];
+  const commands = new Map<string, CommandState>();
+  let recordings = 0;
+  let checkedCheckpoints = 0;
+  let seqSeen = 0;
+  let firstLeaf: Buffer | undefined;
+  // without a roster, a reviewer must at least keep one key throughout the trail
+  const reviewerKeys = new Map<string, string>();
+  const fail = (seq: number | null, check: CheckName, message: string): never => {
+    throw new Failed({ seq, check, message });
+  };
+  const policyCache = new Map<string, PolicyAt | null>();
+  const policyAt = (revision: string): PolicyAt | null => {
+    if (!input.policyAt) return null;
+    if (!policyCache.has(revision)) policyCache.set(revision, input.policyAt(revision));
+    return policyCache.get(revision)!;
+  };
+
+  try {
+    if (input.integrity) {
+      const result = input.integrity();
+      if (result !== 'ok') fail(null, 'integrity', `PRAGMA integrity_check: ${result}`);
+    }
+    let previous: Buffer = GENESIS;
+    for (const e of input.events) {
+      const seq = seqSeen + 1;
+      if (e.seq !== seq) fail(seq, 'structure', `event #${seq} is missing: the next stored event is #${e.seq} (deleted or reordered rows)`);
+      seqSeen = seq;
+      const leaf = sha(Buffer.from([0]), e.bytes);
+      if (!leaf.equals(e.leaf)) fail(seq, 'hash', `event #${seq}: its bytes do not hash to its stored leaf (the event was changed)`);
+      const chain = sha(CHAIN_TAG, previous, leaf);
+      if (!chain.equals(e.chain)) fail(seq, 'hash', `event #${seq}: the chain hash does not follow from the previous event (rows changed, removed or reordered)`);
+      previous = chain;
+      chains.push(chain);
+      let body: EventBody;
+      try {
+        body = JSON.parse(e.bytes.toString('utf8')) as EventBody;
+      } catch {
+        return fail(seq, 'structure', `event #${seq}: the body is not JSON`);
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(seq, 'structure', `event #${seq}: the body is not an object`);
+      let canonical: string;
+      try {
+        canonical = canonicalJson(body as unknown as Canonical);
+      } catch (err) {
+        return fail(seq, 'structure', `event #${seq}: the body is not canonical: ${(err as Error).message}`);
+      }
+      if (!Buffer.from(canonical, 'utf8').equals(e.bytes)) fail(seq, 'structure', `event #${seq}: the body is not in canonical form`);
+      if (body.type !== e.type) fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
+      if ((body.command_id ?? null) !== e.command_id) fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
+      let at: string;
+      try {
+        at = eventTime(body);
+      } catch {
+        return fail(seq, 'structure', `event #${seq}: unknown event type`);
+      }
+      if (at !== e.at) fail(seq, 'structure', `event #${seq}: the time column does not match the body`);
+      checkEvent(seq, body, leaf.toString('hex'));
+      if (input.progress && seq % 1000 === 0) input.progress(seq, input.total ?? seq);
+    }
+    input.progress?.(seqSeen, input.total ?? seqSeen);
+
+    // signed checkpoints: each must be signed by a pinned key and match the chain at its size
+    let lastSize = 0;
+    for (const note of input.checkpoints) {
+      let cp;
+      try {
+        cp = parseCheckpoint(note);
+      } catch (err) {
+        return fail(null, 'checkpoint', `checkpoint ${checkedCheckpoints + 1} is malformed: ${(err as Error).message}`);
+      }
+      if (!verifyCheckpoint(cp, input.keys)) fail(cp.size || null, 'checkpoint', `the checkpoint of size ${cp.size} is not signed by a pinned key`);
+      if (cp.size < lastSize) fail(cp.size, 'checkpoint', `the checkpoint of size ${cp.size} comes after one of size ${lastSize}: the log went back`);
+      if (cp.size > chains.length) fail(chains.length + 1, 'checkpoint', `a signed checkpoint covers ${cp.size} events but the trail has ${chains.length}: events were removed from the end`);
+      if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, 'checkpoint', `the chain at event #${cp.size} is not the one the checkpoint signed: the trail was rewritten`);
+      if (firstLeaf && cp.origin !== checkpointOrigin(firstLeaf)) fail(1, 'checkpoint', `the checkpoint of size ${cp.size} is for another log (${cp.origin})`);
+      lastSize = cp.size;
+      checkedCheckpoints++;
+    }
+    if (input.against !== undefined) {
+      let cp;
+      try {
+        cp = parseCheckpoint(input.against);
+      } catch (err) {
+        return fail(null, 'against', `the checkpoint given with --against is malformed: ${(err as Error).message}`);
+      }
+      if (!verifyCheckpoint(cp, input.keys)) fail(null, 'against', 'the checkpoint given with --against is not signed by a pinned key');
+      if (cp.size > chains.length) fail(chains.length + 1, 'against', `the trail has ${chains.length} events but the checkpoint kept elsewhere covers ${cp.size}: it was truncated or rolled back`);
+      if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, 'against', `the trail at event #${cp.size} differs from the checkpoint kept elsewhere: it was rewritten`);
+      if (cp.size > lastSize) fail(lastSize + 1, 'against', `the newest local checkpoint (size ${lastSize}) does not extend the one kept elsewhere (size ${cp.size})`);
+      if (chains.length > 0 && cp.origin !== checkpointOrigin(firstLeaf!)) fail(1, 'against', `the checkpoint kept elsewhere is for another log (${cp.origin})`);
+    }
+  } catch (err) {
+    if (!(err instanceof Failed)) throw err;
+    return { ok: false, failure: err.failure, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: 0, recordings, warnings };
+  }
+  return { ok: true, failure: null, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: seqSeen - lastCheckpointSize(), recordings, warnings };
+
+  function lastCheckpointSize(): number {
+    const last = input.checkpoints[input.checkpoints.length - 1];
+    return last ? parseCheckpoint(last).size : 0;
+  }
+
+  function checkEvent(seq: number, body: EventBody, leaf: string): void {
+    if (seq === 1) firstLeaf = Buffer.from(leaf, 'hex');
+    const id = body.command_id;
+    if (body.type === 'SUBMITTED') {
+      if (commands.has(id)) fail(seq, 'lifecycle', `command ${id} is submitted twice`);
+      commands.set(id, { submitted: body, submittedLeaf: leaf, decided: null, decidedLeaf: null, votes: new Set(), started: null, ended: false });
+      return;
+    }
+    const c = commands.get(id);
+    if (!c) return fail(seq, 'lifecycle', `${body.type} for command ${id}, which was never submitted`);
+    const s = c.submitted;
+    switch (body.type) {
+      case 'DECIDED':
+        if (c.decided) fail(seq, 'lifecycle', `command ${id} is decided twice`);
+        if (body.submitted_leaf !== c.submittedLeaf) fail(seq, 'lifecycle', `the decision of ${id} names another submission than its SUBMITTED event`);
+        checkDecision(seq, c, body);
+        c.decided = body;
+        c.decidedLeaf = leaf;
+        return;
+      case 'REVIEWED': {
+        if (c.decided) fail(seq, 'lifecycle', `an approval of ${id} is recorded after its decision`);
+        checkSignatures(seq, c, [body.signed], 'approve', s.policy_revision);
+        if (c.votes.has(body.reviewer)) fail(seq, 'authority', `${body.reviewer} approved ${id} twice`);
+        c.votes.add(body.reviewer);
+        return;
+      }
+      case 'REVIEW_REFUSED':
+      case 'ESCALATED':
+        return;
+      case 'EXEC_START': {
+        if (!c.decided || (c.decided.decision !== 'approved' && c.decided.decision !== 'whitelisted')) {
+          fail(seq, 'lifecycle', `command ${id} ran although it was ${c.decided?.decision ?? 'not decided'}`);
+        }
+        if (c.started) fail(seq, 'lifecycle', `command ${id} ran twice on one decision`);
+        if (body.decided_leaf !== c.decidedLeaf) fail(seq, 'lifecycle', `the run of ${id} names another decision than its DECIDED event`);
+        if (Date.parse(body.started_at) < Date.parse(c.decided!.decided_at)) fail(seq, 'chronology', `command ${id} started before it was decided`);
+        c.started = body;
+        return;
+      }
+      case 'EXEC_END': {
+        if (!c.started) return fail(seq, 'lifecycle', `command ${id} ended without a recorded start`);
+        if (c.ended) fail(seq, 'lifecycle', `command ${id} ended twice`);
+        if (body.started_at !== c.started.started_at) fail(seq, 'chronology', `the end of ${id} names another start time`);
+        const duration = Date.parse(body.ended_at) - Date.parse(body.started_at);
+        if (duration < 0) fail(seq, 'chronology', `command ${id} ended before it started`);
+        if (Math.abs(duration - body.duration_ms) > 1) fail(seq, 'chronology', `command ${id}: duration_ms ${body.duration_ms} does not match its start and end`);
+        c.ended = true;
+        checkRecording(seq, body as ExecEndBody);
+        return;
+      }
+      default:
+        return fail(seq, 'structure', `event #${seq}: unknown event type`);
+    }
+  }
+
+  function checkDecision(seq: number, c: CommandState, d: DecidedBody): void {
+    const id = d.command_id;
+    const latency = Date.parse(d.decided_at) - Date.parse(c.submitted.submitted_at);
+    if (!(latency >= 0)) fail(seq, 'chronology', `command ${id} was decided before it was submitted`);
+    if (Math.abs(latency - d.review_latency_ms) > 1) fail(seq, 'chronology', `command ${id}: review_latency_ms ${d.review_latency_ms} does not match submitted_at → decided_at (${latency} ms)`);
+    const by = d.decided_by;
+    const signatures = d.signatures ?? [];
+    switch (d.decision) {
+      case 'timed_out':
+        if (by !== 'timeout') fail(seq, 'authority', `command ${id} timed out but is decided by ${by}`);
+        if (c.submitted.deadline && Date.parse(d.decided_at) < Date.parse(c.submitted.deadline) - 1000) fail(seq, 'chronology', `command ${id} timed out before its deadline`);
+        return;
+      case 'whitelisted': {
+        if (!by.startsWith('whitelist_rule:')) fail(seq, 'authority', `command ${id} is whitelisted by ${by}, not by a whitelist rule`);
+        const policy = policyAt(d.policy_revision);
+        if (policy) {
+          for (const rule of by.slice('whitelist_rule:'.length).split('+')) {
+            if (!policy.whitelist.has(rule)) fail(seq, 'authority', `command ${id} is whitelisted by ${rule}, which is not in the whitelist at ${policy.source}`);
+          }
+        }
+        return;
+      }
+      case 'denied':
+        if (by.startsWith('policy_rule:')) return;
+        if (by === 'timeout' || by.startsWith('whitelist_rule:')) fail(seq, 'authority', `command ${id} is denied by ${by}`);
+        checkSignatures(seq, c, signatures, 'deny', d.policy_revision);
+        if (signatures.length !== 1 || signatures[0]!.reviewer !== by) fail(seq, 'authority', `the deny of ${id} is not signed by ${by}`);
+        return;
+      case 'approved': {
+        if (by === 'timeout' || by.includes(':')) fail(seq, 'authority', `command ${id} is approved by ${by}, not by reviewers`);
+        checkSignatures(seq, c, signatures, 'approve', d.policy_revision);
+        const names = signatures.map((x) => x.reviewer);
+        if (names.join('+') !== by) fail(seq, 'authority', `command ${id} is approved by ${by} but signed by ${names.join('+') || 'nobody'}`);
+        if (new Set(names).size !== names.length) fail(seq, 'authority', `command ${id} counts one reviewer twice`);
+        return;
+      }
+      default:
+        fail(seq, 'structure', `command ${id} has an unknown decision`);
+    }
+  }
+
+  function checkSignatures(seq: number, c: CommandState, signatures: DecidedBody['signatures'] & object, expected: 'approve' | 'deny', revision: string): void {
+    const id = c.submitted.command_id;
+    if (signatures.length === 0) fail(seq, 'authority', `the decision on ${id} carries no reviewer signature`);
+    const policy = policyAt(revision);
+    for (const sig of signatures) {
+      let key;
+      try {
+        key = parseSignature(sig.signature).key;
+      } catch (err) {
+        return fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} cannot be read: ${(err as Error).message}`);
+      }
+      if (fingerprint(key.blob) !== sig.key_fingerprint) fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} is by another key than the one recorded`);
+      const checked = verifySignature(Buffer.from(sig.statement, 'utf8'), sig.signature, key);
+      if (!checked.ok) fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} does not verify: ${checked.message}`);
+      let statement: DecisionStatement;
+      try {
+        statement = JSON.parse(sig.statement) as DecisionStatement;
+      } catch {
+        return fail(seq, 'authority', `${sig.reviewer}'s signed statement on ${id} is not JSON`);
+      }
+      if (statement.command_id !== id || statement.submitted_leaf !== c.submittedLeaf) fail(seq, 'authority', `${sig.reviewer} signed a decision about another submission than ${id}`);
+      if (statement.decision !== expected) fail(seq, 'authority', `${sig.reviewer} signed "${statement.decision}", but ${id} is recorded as ${expected === 'approve' ? 'approved' : 'denied'}`);
+      if (statement.reviewer !== sig.reviewer) fail(seq, 'authority', `the statement on ${id} is signed for ${statement.reviewer}, recorded as ${sig.reviewer}`);
+      if (policy) {
+        const r = policy.reviewers.get(sig.reviewer);
+        if (!r) fail(seq, 'authority', `${sig.reviewer}, who decided ${id}, is not a reviewer in ${policy.source}`);
+        if (r!.fingerprint !== sig.key_fingerprint) fail(seq, 'authority', `${sig.reviewer}'s decision on ${id} is signed with ${sig.key_fingerprint}, not their key in ${policy.source}`);
+        const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
+        if (expected === 'approve' && submitter !== null && (submitter === sig.reviewer || r!.agents.includes(submitter))) {
+          fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
+        }
+      } else {
+        const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
+        if (expected === 'approve' && submitter === sig.reviewer) fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
+        const known = reviewerKeys.get(sig.reviewer);
+        if (known && known !== sig.key_fingerprint) fail(seq, 'authority', `${sig.reviewer} signs ${id} with ${sig.key_fingerprint}, but earlier decisions with ${known}`);
+        reviewerKeys.set(sig.reviewer, sig.key_fingerprint);
+      }
+    }
+  }
+
+  function checkRecording(seq: number, end: ExecEndBody): void {
+    if (!end.recording || !input.recording) return;
+    const bytes = input.recording(end.recording.path);
+    if (bytes === null) fail(seq, 'recording', `the recording ${end.recording.path} of ${end.command_id} is missing`);
+    const digest = createHash('sha256').update(bytes!).digest('hex');
+    if (digest !== end.recording.sha256) fail(seq, 'recording', `the recording ${end.recording.path} of ${end.command_id} does not match its SHA-256 in the trail`);
+    recordings++;
+  }
+}
