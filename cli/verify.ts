@@ -65,8 +65,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const provider = await policyProvider(loc.policy);
     const policyAt = await provider(store.policyRevisions());
     const total = store.eventCount();
-    const result = verifyTrail({
-      events: store.rawEvents(),
+    // one read transaction: both passes see the same snapshot while agents keep writing
+    const result = store.raw().transaction(() => verifyTrail({
+      events: () => store.rawEvents(),
       total,
       checkpoints: store.checkpoints().map((c) => c.note),
       keys,
@@ -80,8 +81,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         }
       },
       integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
-      progress: tty && total >= 20_000 ? (done, all) => io.stderr.write(`\r  verifying ${'█'.repeat(Math.round((done / all) * 30)).padEnd(30, '░')} ${done}/${all}`) : undefined,
-    });
+      progress: tty && total >= 20_000 ? (done, all) => io.stderr.write(`\r  verifying ${'█'.repeat(Math.round((done / all) * 30)).padEnd(30, '░')} ${Math.round((done / all) * 100)}%`) : undefined,
+    }))();
     if (tty && total >= 20_000) io.stderr.write('\r\x1b[K');
     if (bool(p, 'json')) {
       io.stdout.write(`${JSON.stringify({ store: loc.store, ...result })}\n`);

@@ -52,8 +52,16 @@ function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(jwk.x, 'base64url');
 }
 
+const keyObjects = new Map<string, KeyObject>();
+
 function nodePublicKey(raw: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  const hex = raw.toString('hex');
+  let key = keyObjects.get(hex);
+  if (!key) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+    keyObjects.set(hex, key);
+  }
+  return key;
 }
 
 export function verifierKeyText(name: string, publicKey: Buffer): string {
@@ -61,9 +69,10 @@ export function verifierKeyText(name: string, publicKey: Buffer): string {
 }
 
 export function parseVerifierKey(text: string): VerifierKey {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) throw new GateError('usage', `not a verifier key (name+hexid+base64): ${JSON.stringify(text.slice(0, 60))}`);
-  const [name, hex, b64] = parts as [string, string, string];
+  // the base64 part may itself contain "+": split at the first two only
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(text.trim());
+  if (!m) throw new GateError('usage', `not a verifier key (name+hexid+base64): ${JSON.stringify(text.slice(0, 60))}`);
+  const [, name, hex, b64] = m as unknown as [string, string, string, string];
   const blob = Buffer.from(b64, 'base64');
   if (blob.length !== 33 || blob[0] !== SIG_TYPE_ED25519) throw new GateError('usage', `verifier key ${name}: not an Ed25519 key`);
   const publicKey = blob.subarray(1);

@@ -1,10 +1,12 @@
 /**
- * Verify an audit trail from its stored bytes: structure, hashes, signed checkpoints, the life
- * of every command, chronology, the authority of every decision, and the recordings. Stops at
- * the first failure and names the event's sequence number. Nothing is re-serialized to be
- * hashed: the hashes are over the bytes as stored, and canonical form is checked separately.
+ * Verify an audit trail from its stored bytes, in two passes. First the log itself: sequence
+ * numbers and the hash chain, then the signed checkpoints and the one kept elsewhere — so that
+ * nothing is read for meaning before it is known to be what was written. Then what the events
+ * say: canonical form, the life of every command, chronology, the authority of every decision,
+ * the recordings. Stops at the first failure and names the event's sequence number. Nothing is
+ * re-serialized to be hashed: the hashes are over the bytes as stored.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson, type Canonical } from './canonical.js';
 import { parseCheckpoint, verifyCheckpoint, type VerifierKey } from './checkpoint.js';
 import { eventTime, type DecidedBody, type DecisionStatement, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
@@ -21,7 +23,8 @@ export interface PolicyAt {
 }
 
 export interface VerifyInput {
-  readonly events: Iterable<RawEvent>;
+  /** The events in stored order; read twice (the chain first, then what the events say). */
+  readonly events: () => Iterable<RawEvent>;
   /** For progress: how many events there are. */
   readonly total?: number;
   /** Stored checkpoint notes, oldest first. */
@@ -60,6 +63,44 @@ export interface VerifyResult {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Are these the canonical bytes of `body`? Equivalent to comparing with canonicalJson(body),
+ * but cheaper on a long trail: JSON.stringify keeps the parsed key order, so the text is
+ * canonical when it round-trips, every object's keys are sorted and every number is a safe
+ * integer (and the bytes were valid UTF-8, which a replacement character would hide).
+ */
+function isCanonical(body: unknown, text: string, bytes: Buffer): boolean {
+  return quickCanonical(body, text, bytes) || exactCanonical(body, bytes);
+}
+
+function exactCanonical(body: unknown, bytes: Buffer): boolean {
+  try {
+    return Buffer.from(canonicalJson(body as Canonical), 'utf8').equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Sufficient, not necessary: integer-like keys are reordered by JSON.parse (then the exact check decides). */
+function quickCanonical(body: unknown, text: string, bytes: Buffer): boolean {
+  if (JSON.stringify(body) !== text) return false;
+  if (text.includes('\uFFFD') && Buffer.byteLength(text, 'utf8') !== bytes.length) return false;
+  if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(bytes)) return false;
+  const walk = (v: unknown): boolean => {
+    if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0);
+    if (v === null || typeof v !== 'object') return true;
+    if (Array.isArray(v)) return v.every(walk);
+    let previous: string | null = null;
+    for (const k in v as Record<string, unknown>) {
+      if (previous !== null && !(previous < k)) return false;
+      previous = k;
+      if (!walk((v as Record<string, unknown>)[k])) return false;
+    }
+    return true;
+  };
+  return walk(body);
+}
+
 class Failed extends Error {
   constructor(readonly failure: VerifyFailure) {
     super(failure.message);
@@ -76,11 +117,8 @@ interface CommandState {
   ended: boolean;
 }
 
-const sha = (...parts: Buffer[]): Buffer => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
+const ZERO = Buffer.from([0]);
+const sha = (...parts: Buffer[]): Buffer => hash('sha256', Buffer.concat(parts), 'buffer') as unknown as Buffer;
 
 export function verifyTrail(input: VerifyInput): VerifyResult {
   const warnings: string[] = [];
@@ -108,43 +146,20 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       if (result !== 'ok') fail(null, 'integrity', `PRAGMA integrity_check: ${result}`);
     }
     let previous: Buffer = GENESIS;
-    for (const e of input.events) {
+    // 1. the log's integrity: sequence and hash chain over the stored bytes
+    for (const e of input.events()) {
       const seq = seqSeen + 1;
       if (e.seq !== seq) fail(seq, 'structure', `event #${seq} is missing: the next stored event is #${e.seq} (deleted or reordered rows)`);
       seqSeen = seq;
-      const leaf = sha(Buffer.from([0]), e.bytes);
+      const leaf = sha(ZERO, e.bytes);
       if (!leaf.equals(e.leaf)) fail(seq, 'hash', `event #${seq}: its bytes do not hash to its stored leaf (the event was changed)`);
       const chain = sha(CHAIN_TAG, previous, leaf);
       if (!chain.equals(e.chain)) fail(seq, 'hash', `event #${seq}: the chain hash does not follow from the previous event (rows changed, removed or reordered)`);
+      if (seq === 1) firstLeaf = leaf;
       previous = chain;
       chains.push(chain);
-      let body: EventBody;
-      try {
-        body = JSON.parse(e.bytes.toString('utf8')) as EventBody;
-      } catch {
-        return fail(seq, 'structure', `event #${seq}: the body is not JSON`);
-      }
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(seq, 'structure', `event #${seq}: the body is not an object`);
-      let canonical: string;
-      try {
-        canonical = canonicalJson(body as unknown as Canonical);
-      } catch (err) {
-        return fail(seq, 'structure', `event #${seq}: the body is not canonical: ${(err as Error).message}`);
-      }
-      if (!Buffer.from(canonical, 'utf8').equals(e.bytes)) fail(seq, 'structure', `event #${seq}: the body is not in canonical form`);
-      if (body.type !== e.type) fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
-      if ((body.command_id ?? null) !== e.command_id) fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
-      let at: string;
-      try {
-        at = eventTime(body);
-      } catch {
-        return fail(seq, 'structure', `event #${seq}: unknown event type`);
-      }
-      if (at !== e.at) fail(seq, 'structure', `event #${seq}: the time column does not match the body`);
-      checkEvent(seq, body, leaf.toString('hex'));
-      if (input.progress && seq % 1000 === 0) input.progress(seq, input.total ?? seq);
+      if (input.progress && seq % 1000 === 0) input.progress(seq, 2 * (input.total ?? seq));
     }
-    input.progress?.(seqSeen, input.total ?? seqSeen);
 
     // signed checkpoints: each must be signed by a pinned key and match the chain at its size
     let lastSize = 0;
@@ -176,6 +191,34 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       if (cp.size > lastSize) fail(lastSize + 1, 'against', `the newest local checkpoint (size ${lastSize}) does not extend the one kept elsewhere (size ${cp.size})`);
       if (chains.length > 0 && cp.origin !== checkpointOrigin(firstLeaf!)) fail(1, 'against', `the checkpoint kept elsewhere is for another log (${cp.origin})`);
     }
+
+    // 2. what the events say, now that they are known to be the ones written
+    let seq = 0;
+    for (const e of input.events()) {
+      seq++;
+      if (seq > seqSeen) fail(seq, 'structure', 'the trail changed while it was being verified');
+      const text = e.bytes.toString('utf8');
+      let body: EventBody;
+      try {
+        body = JSON.parse(text) as EventBody;
+      } catch {
+        return fail(seq, 'structure', `event #${seq}: the body is not JSON`);
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(seq, 'structure', `event #${seq}: the body is not an object`);
+      if (!isCanonical(body, text, e.bytes)) fail(seq, 'structure', `event #${seq}: the body is not in canonical form`);
+      if (body.type !== e.type) fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
+      if ((body.command_id ?? null) !== e.command_id) fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
+      let at: string;
+      try {
+        at = eventTime(body);
+      } catch {
+        return fail(seq, 'structure', `event #${seq}: unknown event type`);
+      }
+      if (at !== e.at) fail(seq, 'structure', `event #${seq}: the time column does not match the body`);
+      checkEvent(seq, body, chains.length >= seq ? e.leaf.toString('hex') : '');
+      if (input.progress && seq % 1000 === 0) input.progress(seqSeen + seq, 2 * (input.total ?? seqSeen));
+    }
+    input.progress?.(2 * seqSeen, 2 * seqSeen);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
     return { ok: false, failure: err.failure, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: 0, recordings, warnings };
@@ -188,7 +231,6 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
   }
 
   function checkEvent(seq: number, body: EventBody, leaf: string): void {
-    if (seq === 1) firstLeaf = Buffer.from(leaf, 'hex');
     const id = body.command_id;
     if (body.type === 'SUBMITTED') {
       if (commands.has(id)) fail(seq, 'lifecycle', `command ${id} is submitted twice`);

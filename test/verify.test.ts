@@ -1,0 +1,164 @@
+/**
+ * `verify` and `checkpoint export` on stores written by the real bin: no false alarm on a trail
+ * agents and reviewers wrote, tampering named by sequence number, truncation caught against a
+ * checkpoint kept elsewhere, and a crash test with processes killed mid-write.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { SqliteAuditStore, parseCheckpoint, parseVerifierKey } from '../engine/index.js';
+import { verifierKeyText } from '../engine/audit/checkpoint.js';
+import { BIN, runBin, tempDir } from './helpers.js';
+import { ALICE, BOB, keyFor, reviewPolicyDir } from './review-fixture.js';
+
+function setup() {
+  const cwd = tempDir();
+  const store = join(cwd, '.policy-gate', 'audit.db');
+  const env = { POLICY_GATE_POLICY: reviewPolicyDir([ALICE, BOB]), POLICY_GATE_STORE: store };
+  const bin = (args: string[], stdin?: string) => runBin(args, { cwd, env, ...(stdin === undefined ? {} : { stdin }) });
+  return { cwd, store, env, bin };
+}
+
+/** Open the store as an attacker would: with the append-only triggers dropped. */
+function tamper(store: string, sql: string, ...args: unknown[]): void {
+  const s = SqliteAuditStore.open(store);
+  const db = s.raw();
+  db.exec('DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;');
+  db.prepare(sql).run(...args);
+  s.close();
+}
+
+async function trail(t: ReturnType<typeof setup>): Promise<string> {
+  expect((await t.bin(['check', '--', 'git status'])).code).toBe(0);
+  expect((await t.bin(['check', '--', 'rm -rf /'])).code).toBe(1);
+  expect((await t.bin(['exec', '--', 'ls'])).code).toBe(0);
+  const pending = await t.bin(['check', '--json', '--no-wait', '--agent', 'codex', '--', 'npm publish']);
+  const id = JSON.parse(pending.stdout).command_id as string;
+  expect((await t.bin(['review', 'approve', id, '--reviewer', 'alice', '--key', keyFor('alice').file])).code).toBe(0);
+  expect((await t.bin(['review', 'approve', id, '--reviewer', 'bob'])).code).toBe(1); // refused, recorded
+  return id;
+}
+
+describe('verify', () => {
+  it('a trail written by agents and reviewers verifies; the gate key is 0400 and pinned', async () => {
+    const t = setup();
+    await trail(t);
+    const r = await t.bin(['verify', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ ok: true, failure: null, commands: 4, recordings: 1 });
+    expect(result.checkpoints).toBeGreaterThanOrEqual(4);
+    const dir = join(t.cwd, '.policy-gate');
+    expect(statSync(join(dir, 'gate.key')).mode & 0o777).toBe(0o400);
+    expect(readFileSync(join(dir, 'trusted-keys'), 'utf8')).toMatch(/^policy-gate\.\S+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*\n$/);
+    const human = await t.bin(['verify']);
+    expect(human.stdout).toMatch(/^VERIFIED {2}\d+ events, 4 commands/);
+  });
+
+  it('names the first changed event and exits 4', async () => {
+    const t = setup();
+    await trail(t);
+    tamper(t.store, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'rm -rf /', 'rm -rf .') AS BLOB) WHERE seq = 3");
+    const r = await t.bin(['verify']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^FAILED {2}hash at event #3: /);
+    const json = JSON.parse((await t.bin(['verify', '--json'])).stdout);
+    expect(json).toMatchObject({ ok: false, failure: { seq: 3, check: 'hash' } });
+  });
+
+  it('a deleted row is named', async () => {
+    const t = setup();
+    await trail(t);
+    tamper(t.store, 'DELETE FROM events WHERE seq = 2');
+    const r = await t.bin(['verify']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/structure at event #2: event #2 is missing/);
+  });
+
+  it('truncation is caught against a checkpoint exported earlier, even when re-signed with the gate key', async () => {
+    const t = setup();
+    await trail(t);
+    const kept = join(tempDir(), 'checkpoint.txt');
+    const exported = await t.bin(['checkpoint', 'export', '--to', kept]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const cp = parseCheckpoint(readFileSync(kept, 'utf8'));
+    const fine = await t.bin(['verify', '--against', kept]);
+    expect(fine.code, fine.stdout + fine.stderr).toBe(0);
+    // the attacker holds the gate's key: drops the last events and their checkpoints, signs anew
+    const s = SqliteAuditStore.open(t.store);
+    s.raw().exec('DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete;');
+    s.raw().prepare('DELETE FROM events WHERE seq > ?').run(cp.size - 2);
+    s.raw().prepare('DELETE FROM checkpoints WHERE size > ?').run(cp.size - 2);
+    s.close();
+    const resign = await t.bin(['checkpoint', 'export']);
+    expect(resign.code, resign.stderr).toBe(0);
+    expect((await t.bin(['verify'])).code).toBe(0); // consistent on its own
+    const r = await t.bin(['verify', '--against', kept]);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/against at event #\d+: the trail has \d+ events but the checkpoint kept elsewhere covers \d+: it was truncated or rolled back/);
+  });
+
+  it('checkpoint export --exec hands the checkpoint to a command; a failing command fails the export', async () => {
+    const t = setup();
+    await trail(t);
+    const out = join(tempDir(), 'pushed.txt');
+    expect((await t.bin(['checkpoint', 'export', '--exec', `cat > ${out}`])).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/^policy-gate\/[0-9a-f]{16}\n\d+\n[A-Za-z0-9+/]+=*\n\n\u2014 policy-gate\.\S+ [A-Za-z0-9+/]+=*\n$/);
+    const failing = await t.bin(['checkpoint', 'export', '--exec', 'exit 3']);
+    expect(failing.code).toBe(2);
+    expect(failing.stderr).toMatch(/the export command failed \(exit 3\)/);
+  });
+});
+
+describe('checkpoint keys', () => {
+  it('verifier keys round-trip, whatever characters their base64 holds', () => {
+    for (let i = 0; i < 64; i++) {
+      const { publicKey } = generateKeyPairSync('ed25519');
+      const raw = Buffer.from((publicKey.export({ format: 'jwk' }) as { x: string }).x, 'base64url');
+      const text = verifierKeyText(`policy-gate.host-${i}`, raw);
+      expect(parseVerifierKey(text)).toMatchObject({ name: `policy-gate.host-${i}`, text });
+    }
+    expect(() => parseVerifierKey('policy-gate.x+00000000+AAAA')).toThrow(/not an Ed25519 key|key id/);
+  });
+});
+
+describe('crash test: processes killed with SIGKILL while writing', () => {
+  it('8 writers, some killed at random points: integrity ok, verify passes, every run has its submission and decision', async () => {
+    const t = setup();
+    await t.bin(['check', '--', 'git status']); // the key and the store exist before the storm
+    const commands = ['git status', 'ls -la', 'npm publish', 'rm -rf /', 'cat README.md', 'echo hi'];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let killed = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_v, w) => {
+        for (let i = 0; i < 6; i++) {
+          const cmd = commands[(w + i) % commands.length]!;
+          const args = i % 2 === 0 ? ['exec', '--timeout', '1', '--', cmd] : ['check', '--no-wait', '--', `${cmd} # ${w}-${i}`];
+          const child = spawn(process.execPath, [BIN, ...args], { cwd: t.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...t.env }, stdio: 'ignore' });
+          const done = new Promise((r) => child.on('close', r));
+          if (random() < 0.4) {
+            setTimeout(() => {
+              if (child.exitCode === null && child.kill('SIGKILL')) killed++;
+            }, Math.floor(random() * 250));
+          }
+          await done;
+        }
+      }),
+    );
+    expect(killed).toBeGreaterThan(0);
+    const s = SqliteAuditStore.open(t.store, { readonly: true });
+    expect(s.raw().pragma('integrity_check', { simple: true })).toBe('ok');
+    const events = s.events();
+    s.close();
+    for (const run of events.filter((e) => e.type === 'EXEC_START')) {
+      const types = events.filter((e) => e.command_id === run.command_id && e.seq < run.seq).map((e) => e.type);
+      expect(types).toEqual(expect.arrayContaining(['SUBMITTED', 'DECIDED']));
+    }
+    const r = await t.bin(['verify', '--json']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(existsSync(join(t.cwd, '.policy-gate', 'gate.key'))).toBe(true);
+  }, 120_000);
+});
