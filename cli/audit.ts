@@ -1,10 +1,14 @@
-import { ExitCode, escapeForDisplay, usageError, type CommandState } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
-import { locations, openStoreIfExists } from './context.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { BUNDLE_FORMAT, ExitCode, SqliteAuditStore, bundleEvent, bundlePolicy, escapeForDisplay, trustedKeys, usageError, type Bundle, type CommandRecord, type CommandState } from '../engine/index.js';
+import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
+import { locations, openStore, openStoreIfExists } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 
 export const HELP = `Usage: policy-gate audit [options]
+       policy-gate audit export --format jsonl|csv [--from TIME] [--to TIME] [--out FILE]
+       policy-gate audit export --bundle FILE
 
 List recorded commands, newest last: when, the decision, who or what decided, the risk and
 the command (control characters escaped).
@@ -18,13 +22,31 @@ Options:
   --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   -h, --help        show this help
 
-Exit codes: 0 listed (also when empty) · 2 usage error or unreadable store · 70 internal error
+export:
+  --format jsonl    one line per event, in order: seq, type, command_id, at, leaf, chain and
+                    the body (the exact stored bytes are in the bundle)
+  --format csv      one row per command: submission, risk, decision, who, latency, policy
+                    revision, run and recording hash (RFC 4180; a cell a spreadsheet would
+                    run as a formula is prefixed with ')
+  --from/--to TIME  only events (jsonl) or commands (csv) at or after / before these times
+  --out FILE        write there instead of stdout
+  --bundle FILE     an evidence bundle: every event's exact bytes and hashes, the signed
+                    checkpoints (a new one first, covering every event), the pinned keys, the reviewers and whitelist rule ids of each
+                    policy revision, and the recordings; \`policy-gate verify --bundle FILE\`
+                    checks it on another machine without the store
+
+Exit codes: 0 listed or exported (also when empty) · 2 usage error or unreadable store · 70 internal error
 `;
 
 const DECISIONS: readonly CommandState[] = ['approved', 'denied', 'whitelisted', 'timed_out', 'pending'];
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
+  format: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  out: { type: 'string' },
+  bundle: { type: 'string' },
   session: { type: 'string' },
   decision: { type: 'string' },
   since: { type: 'string' },
@@ -37,6 +59,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return ExitCode.Allowed;
   }
+  if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportTrail(p, io);
   if (p.positionals.length > 0 || p.rest) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`, 'see: policy-gate audit --help');
   const decision = str(p, 'decision');
   if (decision !== undefined && !DECISIONS.includes(decision as CommandState)) {
@@ -69,4 +92,104 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(s.dim(`    ${r.command_id}  session ${r.session_id ?? '-'}  agent ${r.agent ?? '-'}  by ${r.decided_by ?? '-'}${latency}\n`));
   }
   return ExitCode.Allowed;
+}
+
+const CSV_COLUMNS = [
+  'command_id', 'submitted_at', 'session_id', 'agent', 'cwd', 'intent', 'command', 'risk_score', 'risk_level', 'top_rules',
+  'decision', 'decided_by', 'decided_at', 'review_latency_ms', 'reason', 'policy_revision', 'started_at', 'ended_at', 'exit_code', 'recording_sha256',
+] as const;
+
+function csvField(v: unknown): string {
+  const text = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(text) || /^[=+\-@\t]/.test(text) ? `"${(/^[=+\-@\t]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"` : text;
+}
+
+async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
+  const loc = locations(p, io);
+  const bundleFile = str(p, 'bundle');
+  const format = str(p, 'format');
+  if (bundleFile === undefined && format !== 'jsonl' && format !== 'csv') throw usageError('audit export needs --format jsonl|csv, or --bundle FILE', 'see: policy-gate audit --help');
+  if (bundleFile !== undefined && (format !== undefined || str(p, 'from') !== undefined || str(p, 'to') !== undefined)) {
+    throw usageError('a bundle is the whole trail (a chain verifies from its first event): no --format, --from or --to');
+  }
+  const from = parseTime(str(p, 'from'), '--from')?.toISOString();
+  const to = parseTime(str(p, 'to'), '--to')?.toISOString();
+  const inRange = (at: string): boolean => (from === undefined || at >= from) && (to === undefined || at < to);
+  if (bundleFile !== undefined) {
+    // a bundle ends with a checkpoint that covers all of it
+    const writer = openStore(loc);
+    try {
+      writer.checkpoint(new Date());
+    } finally {
+      writer.close();
+    }
+  }
+  const store = SqliteAuditStore.open(loc.store, { readonly: true });
+  try {
+    let text: string;
+    if (bundleFile !== undefined) {
+      const { policyProvider } = await import('./policy-at.js');
+      const policyAt = await (await policyProvider(loc.policy))(store.policyRevisions());
+      const policies: Bundle['policies'] = {};
+      for (const revision of store.policyRevisions()) {
+        const at = policyAt(revision);
+        if (at) (policies as Record<string, Bundle['policies'][string]>)[revision] = bundlePolicy(at);
+      }
+      const recordings: Record<string, string> = {};
+      for (const r of store.commands()) {
+        const rec = r.execution?.recording;
+        if (!rec) continue;
+        try {
+          recordings[rec.path] = readFileSync(join(dirname(loc.store), rec.path)).toString('base64');
+        } catch {
+          /* a missing recording is for verify to report */
+        }
+      }
+      const bundle: Bundle = {
+        format: BUNDLE_FORMAT,
+        created_at: new Date().toISOString(),
+        events: [...store.rawEvents()].map(bundleEvent),
+        checkpoints: store.checkpoints().map((c) => c.note),
+        keys: trustedKeys(dirname(loc.store)).map((k) => k.text),
+        policies,
+        recordings,
+      };
+      text = `${JSON.stringify(bundle)}\n`;
+      writeOut(io, bundleFile, text);
+      io.stderr.write(`policy-gate: bundle of ${bundle.events.length} events and ${bundle.checkpoints.length} checkpoints written to ${bundleFile}\n`);
+      return ExitCode.Allowed;
+    }
+    if (format === 'jsonl') {
+      const lines: string[] = [];
+      for (const e of store.rawEvents()) {
+        if (!inRange(e.at)) continue;
+        lines.push(`{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}","body":${e.bytes.toString('utf8')}}`);
+      }
+      text = lines.length ? `${lines.join('\n')}\n` : '';
+    } else {
+      const rows = store.commands().filter((r) => inRange(r.submitted_at));
+      const line = (r: CommandRecord): string =>
+        [
+          r.command_id, r.submitted_at, r.session_id, r.agent, r.cwd, r.intent, r.command, r.risk_score, r.risk_level, r.signals.slice(0, 3).map((x) => x.rule_id).join(' '),
+          r.decision, r.decided_by, r.decided_at, r.review_latency_ms, r.reason, r.policy_revision, r.execution?.started_at, r.execution?.ended_at, r.execution?.exit_code, r.execution?.recording?.sha256,
+        ].map(csvField).join(',');
+      text = `${[CSV_COLUMNS.join(','), ...rows.map(line)].join('\r\n')}\r\n`;
+    }
+    writeOut(io, str(p, 'out'), text);
+    return ExitCode.Allowed;
+  } finally {
+    store.close();
+  }
+}
+
+function writeOut(io: CliIo, file: string | undefined, text: string): void {
+  if (file === undefined || file === '-') {
+    io.stdout.write(text);
+    return;
+  }
+  try {
+    writeFileSync(isAbsolute(file) ? file : join(io.cwd, file), text, { mode: 0o600 });
+  } catch (err) {
+    throw usageError(`cannot write ${file}: ${(err as Error).message}`);
+  }
 }

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
-import { ExitCode, SqliteAuditStore, findRepository, loadPolicy, parseVerifierKey, trustedKeys, usageError, verifyTrail, type PolicyAt, type VerifierKey } from '../engine/index.js';
-import { filesAtRef } from '../engine/whitelist/git.js';
-import { parsePublicKey } from '../engine/gate/sshsig.js';
+import { dirname, isAbsolute, join } from 'node:path';
+import { ExitCode, SqliteAuditStore, parseBundle, parseVerifierKey, trustedKeys, usageError, verifyTrail, type VerifierKey, type VerifyResult } from '../engine/index.js';
+import { policyProvider } from './policy-at.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 
 export const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPOINT] [--trusted-keys FILE] [--json]
+       policy-gate verify --bundle FILE [--against CHECKPOINT] [--trusted-keys FILE] [--json]
 
 Verify the audit trail from its stored bytes, and stop at the first failure, naming the event:
   integrity    PRAGMA integrity_check
@@ -25,7 +25,12 @@ Verify the audit trail from its stored bytes, and stop at the first failure, nam
                timeout only with timed_out
   recording    every recording's SHA-256 matches the trail
 
+The chain and the checkpoints are checked first, over all events; then what the events say.
+
 Options:
+  --bundle FILE       verify an evidence bundle (policy-gate audit export --bundle) instead of a
+                      store: no store, policy or Git needed. Its keys are the exporter's: pass
+                      --trusted-keys with the gate key you pinned for real assurance
   --against FILE      a checkpoint copied off this machine (policy-gate checkpoint export)
   --trusted-keys FILE verifier keys to trust, one per line (default: trusted-keys next to the store)
   --store PATH        audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
@@ -38,7 +43,15 @@ Exit codes: 0 the trail verifies · 4 it does not (the first failure is named) �
 unreadable store
 `;
 
-const OPTIONS = { ...COMMON_OPTIONS, against: { type: 'string' }, 'trusted-keys': { type: 'string' } } as const;
+const OPTIONS = { ...COMMON_OPTIONS, against: { type: 'string' }, 'trusted-keys': { type: 'string' }, bundle: { type: 'string' } } as const;
+
+function readText(file: string, cwd: string, flag: string): string {
+  try {
+    return readFileSync(isAbsolute(file) ? file : join(cwd, file), 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
+  }
+}
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   const p = parse('verify', args, OPTIONS);
@@ -47,147 +60,89 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`, 'see: policy-gate verify --help');
-  const loc = locations(p, io);
-  const storeDir = dirname(loc.store);
-  const keys = keysFrom(str(p, 'trusted-keys'), storeDir, io.cwd);
   const againstFile = str(p, 'against');
-  let against: string | undefined;
-  if (againstFile !== undefined) {
-    try {
-      against = readFileSync(isAbsolute(againstFile) ? againstFile : join(io.cwd, againstFile), 'utf8');
-    } catch (err) {
-      throw usageError(`cannot read --against ${againstFile}: ${(err as Error).message}`);
-    }
-  }
-  const store = SqliteAuditStore.open(loc.store, { readonly: true });
+  const against = againstFile === undefined ? undefined : readText(againstFile, io.cwd, '--against');
   const tty = Boolean(io.stderr.isTTY) && !bool(p, 'json');
-  try {
-    const provider = await policyProvider(loc.policy);
-    const policyAt = await provider(store.policyRevisions());
-    const total = store.eventCount();
-    // one read transaction: both passes see the same snapshot while agents keep writing
-    const result = store.raw().transaction(() => verifyTrail({
-      events: () => store.rawEvents(),
-      total,
-      checkpoints: store.checkpoints().map((c) => c.note),
-      keys,
-      against,
-      policyAt,
-      recording: (path) => {
-        try {
-          return readFileSync(join(storeDir, path));
-        } catch {
-          return null;
+  const bundleFile = str(p, 'bundle');
+  let where: string;
+  let result: VerifyResult;
+  let progressShown = false;
+  const progress = (total: number) =>
+    tty && total >= 20_000
+      ? (done: number, all: number) => {
+          progressShown = true;
+          io.stderr.write(`\r  verifying ${'█'.repeat(Math.round((done / all) * 30)).padEnd(30, '░')} ${Math.round((done / all) * 100)}%`);
         }
-      },
-      integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
-      progress: tty && total >= 20_000 ? (done, all) => io.stderr.write(`\r  verifying ${'█'.repeat(Math.round((done / all) * 30)).padEnd(30, '░')} ${Math.round((done / all) * 100)}%`) : undefined,
-    }))();
-    if (tty && total >= 20_000) io.stderr.write('\r\x1b[K');
-    if (bool(p, 'json')) {
-      io.stdout.write(`${JSON.stringify({ store: loc.store, ...result })}\n`);
-    } else {
-      const s = style(io.stdout, io.env);
-      if (result.ok) {
-        io.stdout.write(`${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`);
-        if (result.unsigned_tail > 0) io.stdout.write(s.dim(`  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`));
-        if (against === undefined) io.stdout.write(s.dim('  no --against: truncation re-signed with the gate key would go unnoticed; keep checkpoints elsewhere (policy-gate checkpoint export)\n'));
-      } else {
-        const f = result.failure!;
-        io.stdout.write(`${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`);
-      }
-      for (const w of result.warnings) io.stdout.write(s.dim(`  note: ${w}\n`));
+      : undefined;
+  if (bundleFile !== undefined) {
+    let parsed: ReturnType<typeof parseBundle>;
+    try {
+      parsed = parseBundle(readText(bundleFile, io.cwd, '--bundle'));
+    } catch (err) {
+      throw usageError(`--bundle ${bundleFile}: ${(err as Error).message}`);
     }
-    return result.ok ? ExitCode.Allowed : ExitCode.Integrity;
-  } finally {
-    store.close();
+    const explicit = str(p, 'trusted-keys');
+    const keys = explicit === undefined ? parsed.bundle.keys.map(parseVerifierKey) : keysFrom(explicit, '', io.cwd);
+    where = bundleFile;
+    result = verifyTrail({ events: () => parsed.events, total: parsed.events.length, checkpoints: parsed.bundle.checkpoints, keys, against, policyAt: parsed.policyAt, recording: parsed.recording, progress: progress(parsed.events.length) });
+  } else {
+    const loc = locations(p, io);
+    const storeDir = dirname(loc.store);
+    const keys = keysFrom(str(p, 'trusted-keys'), storeDir, io.cwd);
+    const store = SqliteAuditStore.open(loc.store, { readonly: true });
+    where = loc.store;
+    try {
+      const provider = await policyProvider(loc.policy);
+      const policyAt = await provider(store.policyRevisions());
+      const total = store.eventCount();
+      // one read transaction: both passes see the same snapshot while agents keep writing
+      result = store.raw().transaction(() =>
+        verifyTrail({
+          events: () => store.rawEvents(),
+          total,
+          checkpoints: store.checkpoints().map((c) => c.note),
+          keys,
+          against,
+          policyAt,
+          recording: (path) => {
+            try {
+              return readFileSync(join(storeDir, path));
+            } catch {
+              return null;
+            }
+          },
+          integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
+          progress: progress(total),
+        }),
+      )();
+    } finally {
+      store.close();
+    }
   }
+  if (progressShown) io.stderr.write('\r\x1b[K');
+  if (bool(p, 'json')) {
+    io.stdout.write(`${JSON.stringify({ [bundleFile !== undefined ? 'bundle' : 'store']: where, ...result })}\n`);
+  } else {
+    const s = style(io.stdout, io.env);
+    if (result.ok) {
+      io.stdout.write(`${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`);
+      if (result.unsigned_tail > 0) io.stdout.write(s.dim(`  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`));
+      if (against === undefined) io.stdout.write(s.dim('  no --against: truncation re-signed with the gate key would go unnoticed; keep checkpoints elsewhere (policy-gate checkpoint export)\n'));
+    } else {
+      const f = result.failure!;
+      io.stdout.write(`${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`);
+    }
+    for (const w of result.warnings) io.stdout.write(s.dim(`  note: ${w}\n`));
+  }
+  return result.ok ? ExitCode.Allowed : ExitCode.Integrity;
 }
 
 function keysFrom(file: string | undefined, storeDir: string, cwd: string): VerifierKey[] {
   if (file === undefined) return trustedKeys(storeDir);
-  let text: string;
-  try {
-    text = readFileSync(isAbsolute(file) ? file : join(cwd, file), 'utf8');
-  } catch (err) {
-    throw usageError(`cannot read --trusted-keys ${file}: ${(err as Error).message}`);
-  }
-  return text
+  return readText(file, cwd, '--trusted-keys')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map(parseVerifierKey);
 }
 
-/**
- * The policy at a revision: from Git when the policy is versioned and the revision is a commit,
- * else the current policy when the revision is its own; unknown otherwise.
- */
-async function policyProvider(dir: string): Promise<(revisions: readonly string[]) => Promise<(revision: string) => PolicyAt | null>> {
-  let current: { revision: string; content: string; at: PolicyAt } | null = null;
-  try {
-    const policy = await loadPolicy(dir, { git: true, examples: 'report' });
-    current = {
-      revision: policy.revision,
-      content: policy.contentRevision,
-      at: {
-        reviewers: new Map(policy.source.reviewers.map((r) => [r.id, { fingerprint: parsePublicKey(r.key).fingerprint, agents: r.agents ?? [] }])),
-        whitelist: new Set(policy.source.whitelist.map((w) => w.id)),
-        source: `the policy in ${dir}`,
-      },
-    };
-  } catch {
-    current = null;
-  }
-  // the revisions recorded are few: read each one from Git once, up front
-  const repo = findRepository(dir);
-  return async (revisions) => {
-    const known = new Map<string, PolicyAt | null>();
-    for (const revision of revisions) {
-      if (current && (revision === current.revision || revision === current.content)) {
-        known.set(revision, current.at);
-        continue;
-      }
-      const commit = /^[0-9a-f]{40}$/.exec(revision)?.[0];
-      if (!repo || !commit) {
-        known.set(revision, null);
-        continue;
-      }
-      try {
-        known.set(revision, await policyFromFiles(filesAtRef(repo, commit, relative(repo.root, dir)), `the policy at ${commit.slice(0, 12)}`));
-      } catch {
-        known.set(revision, null);
-      }
-    }
-    return (revision: string) => known.get(revision) ?? null;
-  };
-}
-
-async function policyFromFiles(files: { path: string; content: Buffer }[], source: string): Promise<PolicyAt> {
-  const { parse: parseYaml } = await import('yaml');
-  const reviewers = new Map<string, { fingerprint: string; agents: string[] }>();
-  const whitelist = new Set<string>();
-  const list = (text: string, key: string): Record<string, unknown>[] => {
-    try {
-      const doc = parseYaml(text) as Record<string, unknown> | null;
-      const items = doc?.[key];
-      return Array.isArray(items) ? (items.filter((x) => x && typeof x === 'object') as Record<string, unknown>[]) : [];
-    } catch {
-      return [];
-    }
-  };
-  for (const f of files) {
-    if (f.path === 'reviewers.yaml') {
-      for (const r of list(f.content.toString('utf8'), 'reviewers')) {
-        try {
-          reviewers.set(String(r.id), { fingerprint: parsePublicKey(String(r.key)).fingerprint, agents: Array.isArray(r.agents) ? r.agents.map(String) : [] });
-        } catch {
-          /* an unusable key is no key */
-        }
-      }
-    } else if (f.path.startsWith('whitelist/')) {
-      for (const w of list(f.content.toString('utf8'), 'whitelist')) whitelist.add(String(w.id));
-    }
-  }
-  return { reviewers, whitelist, source };
-}

@@ -55,3 +55,4 @@ export type {
 export { verifyTrail, type VerifyInput, type VerifyResult, type VerifyFailure, type PolicyAt, type CheckName } from './audit/verify.js';
 export { gateSigner, trustedKeys, parseVerifierKey, parseCheckpoint, verifyCheckpoint, TRUSTED_KEYS_FILE, type VerifierKey, type CheckpointSigner, type Checkpoint } from './audit/checkpoint.js';
 export type { RawEvent, StoredCheckpoint } from './audit/sqlite-store.js';
+export { BUNDLE_FORMAT, bundleEvent, bundlePolicy, parseBundle, type Bundle } from './audit/bundle.js';

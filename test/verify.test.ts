@@ -4,7 +4,7 @@
  * checkpoint kept elsewhere, and a crash test with processes killed mid-write.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
@@ -109,6 +109,54 @@ describe('verify', () => {
     const failing = await t.bin(['checkpoint', 'export', '--exec', 'exit 3']);
     expect(failing.code).toBe(2);
     expect(failing.stderr).toMatch(/the export command failed \(exit 3\)/);
+  });
+});
+
+describe('export', () => {
+  it('jsonl: one line per event with its hashes and body; csv: one row per command, formulas defused', async () => {
+    const t = setup();
+    await trail(t);
+    await t.bin(['check', '--no-wait', '--', '=cmd|calc']);
+    const jsonl = await t.bin(['audit', 'export', '--format', 'jsonl']);
+    expect(jsonl.code).toBe(0);
+    const lines = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const s = SqliteAuditStore.open(t.store, { readonly: true });
+    const events = s.events();
+    s.close();
+    expect(lines.map((l) => l.seq)).toEqual(events.map((e) => e.seq));
+    expect(lines[0]).toMatchObject({ type: 'SUBMITTED', leaf: events[0]!.leaf, chain: events[0]!.chain, body: events[0]!.body });
+    const later = await t.bin(['audit', 'export', '--format', 'jsonl', '--from', events[3]!.at]);
+    expect(later.stdout.trim().split('\n').length).toBeLessThan(lines.length);
+    const csv = await t.bin(['audit', 'export', '--format', 'csv']);
+    const rows = csv.stdout.trim().split('\r\n');
+    expect(rows[0]).toBe('command_id,submitted_at,session_id,agent,cwd,intent,command,risk_score,risk_level,top_rules,decision,decided_by,decided_at,review_latency_ms,reason,policy_revision,started_at,ended_at,exit_code,recording_sha256');
+    expect(rows).toHaveLength(6);
+    expect(rows.find((r) => r.includes('npm publish'))).toMatch(/,approved,alice,/);
+    expect(rows[5]).toContain(`"'=cmd|calc"`);
+  });
+
+  it('a bundle verifies on another machine without the store; a changed byte in it does not', async () => {
+    const t = setup();
+    await trail(t);
+    const elsewhere = tempDir();
+    const bundle = join(elsewhere, 'evidence.json');
+    expect((await t.bin(['audit', 'export', '--bundle', bundle])).code).toBe(0);
+    const kept = join(elsewhere, 'checkpoint.txt');
+    expect((await t.bin(['checkpoint', 'export', '--to', kept])).code).toBe(0);
+    const check = (file: string) => runBin(['verify', '--json', '--bundle', file, '--against', kept], { cwd: elsewhere });
+    const ok = await check(bundle);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, commands: 4, recordings: 1 });
+    expect(existsSync(join(elsewhere, '.policy-gate'))).toBe(false);
+    const doc = JSON.parse(readFileSync(bundle, 'utf8'));
+    const bytes = Buffer.from(doc.events[2].bytes, 'base64');
+    bytes[10] = bytes[10]! ^ 1;
+    doc.events[2].bytes = bytes.toString('base64');
+    const changed = join(elsewhere, 'changed.json');
+    writeFileSync(changed, JSON.stringify(doc));
+    const bad = await check(changed);
+    expect(bad.code).toBe(4);
+    expect(JSON.parse(bad.stdout).failure).toMatchObject({ seq: 3, check: 'hash' });
   });
 });
 
