@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Sub
   play: { summary: 'replay the recorded output of a command run through exec', load: () => import('./play.js') },
   verify: { summary: 'verify the audit trail: hashes, signed checkpoints, lifecycle, signatures', load: () => import('./verify.js') },
   checkpoint: { summary: 'checkpoint export: sign the chain now and copy the checkpoint off the machine', load: () => import('./checkpoint.js') },
+  report: { summary: 'evidence report (md or self-contained html) with the compliance mapping', load: () => import('./report.js') },
   audit: { summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
   policy: { summary: 'policy test | lint | diff: check a policy and classify a change to it', load: () => import('./policy.js') },
   whitelist: { summary: 'whitelist propose: write the rule for an approved command, for review', load: () => import('./whitelist.js') },

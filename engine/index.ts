@@ -56,3 +56,4 @@ export { verifyTrail, type VerifyInput, type VerifyResult, type VerifyFailure, t
 export { gateSigner, trustedKeys, parseVerifierKey, parseCheckpoint, verifyCheckpoint, TRUSTED_KEYS_FILE, type VerifierKey, type CheckpointSigner, type Checkpoint } from './audit/checkpoint.js';
 export type { RawEvent, StoredCheckpoint } from './audit/sqlite-store.js';
 export { BUNDLE_FORMAT, bundleEvent, bundlePolicy, parseBundle, type Bundle } from './audit/bundle.js';
+export { buildReport, type ReportData, type ReportInput, type LatencyStats } from './audit/report.js';
