@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, usageError } from '../engine/index.js';
+import { prepareRotation } from '../engine/audit/checkpoint.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations, openStore } from './context.js';
 import type { CliIo } from './io.js';
 
 export const HELP = `Usage: policy-gate checkpoint export [--to FILE | --exec CMD] [--store PATH]
+       policy-gate checkpoint rotate-key [--store PATH]
 
 Sign a checkpoint of the audit chain as it is now (the gate's Ed25519 key, C2SP signed-note
 format) and copy it off this machine: to a file on other storage (--to), or to a command that
@@ -18,6 +20,12 @@ the gate's key.
 A checkpoint's signature protects against anyone without the key. Against an agent that runs
 as the gate's user (and so can read the key), only checkpoints kept where it cannot write still
 count: export them regularly, e.g. from cron.
+
+rotate-key replaces the gate's checkpoint key: a KEY_ROTATED event signed by the old key and
+the new one goes into the trail, the old key file is kept aside (gate.key.<id>.retired), the
+new verifier key is pinned next to the old one, and a checkpoint is signed with the new key.
+Checkpoints signed before stay verifiable; verify trusts the new key because the old one
+signed it in. Pin the new key wherever you keep the old one (printed on stdout).
 
 Options:
   --to FILE         write the checkpoint to FILE
@@ -36,7 +44,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return ExitCode.Allowed;
   }
-  if (p.positionals[0] !== 'export' || p.positionals.length !== 1) throw usageError('expected: checkpoint export [--to FILE | --exec CMD]', 'see: policy-gate checkpoint --help');
+  if (p.positionals[0] === 'rotate-key' && p.positionals.length === 1) return rotateKey(p, io);
+  if (p.positionals[0] !== 'export' || p.positionals.length !== 1) throw usageError('expected: checkpoint export [--to FILE | --exec CMD] or checkpoint rotate-key', 'see: policy-gate checkpoint --help');
   const to = str(p, 'to');
   const exec = str(p, 'exec');
   if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
@@ -62,5 +71,37 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   } else {
     io.stdout.write(note);
   }
+  return ExitCode.Allowed;
+}
+
+function rotateKey(p: ReturnType<typeof parse>, io: CliIo): number {
+  const loc = locations(p, io);
+  const dir = dirname(loc.store);
+  const at = new Date().toISOString();
+  const rotation = prepareRotation(dir, at);
+  const store = openStore(loc);
+  try {
+    store.record({
+      type: 'KEY_ROTATED',
+      command_id: null,
+      at,
+      old_key: rotation.old.text,
+      new_key: rotation.next.text,
+      statement: rotation.statement,
+      old_signature: rotation.old.sign(rotation.statement),
+      new_signature: rotation.next.sign(rotation.statement),
+    });
+  } finally {
+    store.close();
+  }
+  rotation.install();
+  const after = openStore(loc);
+  try {
+    after.checkpoint(new Date());
+  } finally {
+    after.close();
+  }
+  io.stdout.write(`${rotation.next.text}\n`);
+  io.stderr.write(`policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`);
   return ExitCode.Allowed;
 }

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { gateSigner, loadPolicy, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import { VERSION, gateSigner, loadPolicy, osIdentity, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
 import { str, type Parsed } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -17,9 +17,21 @@ export async function policyFor(loc: Locations, options: Pick<LoadOptions, 'exam
   return loadPolicy(loc.policy, { cacheDir: loc.cache, ...options });
 }
 
-/** The store for writing, signing a checkpoint after every decision with the gate's key. */
+/**
+ * The store for writing, signing a checkpoint after every decision with the gate's key. A new
+ * store begins with GATE_START (component "store"): which gate, where and as whom created it.
+ */
 export function openStore(loc: Locations): SqliteAuditStore {
-  return SqliteAuditStore.open(loc.store, { signer: gateSigner(dirname(loc.store)) });
+  const fresh = !existsSync(loc.store);
+  const store = SqliteAuditStore.open(loc.store, { signer: gateSigner(dirname(loc.store)) });
+  if (fresh && store.eventCount() === 0) recordGateEvent(store, 'GATE_START', 'store');
+  return store;
+}
+
+/** GATE_START / GATE_STOP of a gate component (the store's creation, the review queue …). */
+export function recordGateEvent(store: SqliteAuditStore, type: 'GATE_START' | 'GATE_STOP', component: string): void {
+  const me = osIdentity();
+  store.record({ type, command_id: null, at: new Date().toISOString(), component, gate_version: VERSION, pid: process.pid, host: me.host, user: me.user });
 }
 
 /** The store for reading, or null when there is none yet. */

@@ -6,7 +6,7 @@
  */
 import { pendingQueue, usageError, ExitCode, type Policy, type SqliteAuditStore } from '../engine/index.js';
 import { bool, type Parsed } from './args.js';
-import { locations, openStore, policyFor } from './context.js';
+import { locations, openStore, policyFor, recordGateEvent } from './context.js';
 import type { CliIo } from './io.js';
 import { describeOutcome, queueLine, reviewView, signAndApply, signer, type ReviewView } from './review.js';
 import { renderReview, style, type Style } from './render.js';
@@ -146,6 +146,7 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const policy: Policy = await policyFor(loc);
   const store: SqliteAuditStore = openStore(loc);
+  recordGateEvent(store, 'GATE_START', `review-queue:${who.reviewer}`);
   const s = style(io.stdout, io.env);
   const out = process.stdout;
   const state: State = { views: [], selected: null, mode: { kind: 'browse' }, message: who.key ? '' : 'no --key: decisions would go in unsigned and be refused' };
@@ -169,7 +170,11 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
       input.off('data', onData);
       input.setRawMode!(false);
       input.pause();
-      store.close();
+      try {
+        recordGateEvent(store, 'GATE_STOP', `review-queue:${who.reviewer}`);
+      } finally {
+        store.close();
+      }
       io.stdout.write('\x1b[?25h\x1b[?1049l');
       resolve(code);
     };

@@ -60,12 +60,15 @@ describe('verify', () => {
   it('names the first changed event and exits 4', async () => {
     const t = setup();
     await trail(t);
-    tamper(t.store, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'rm -rf /', 'rm -rf .') AS BLOB) WHERE seq = 3");
+    const s = SqliteAuditStore.open(t.store, { readonly: true });
+    const seq = s.events().find((e) => e.type === 'SUBMITTED' && (e.body as { command: string }).command === 'rm -rf /')!.seq;
+    s.close();
+    tamper(t.store, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'rm -rf /', 'rm -rf .') AS BLOB) WHERE seq = ?", seq);
     const r = await t.bin(['verify']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/^FAILED {2}hash at event #3: /);
+    expect(r.stdout).toMatch(new RegExp(`^FAILED {2}hash at event #${seq}: `));
     const json = JSON.parse((await t.bin(['verify', '--json'])).stdout);
-    expect(json).toMatchObject({ ok: false, failure: { seq: 3, check: 'hash' } });
+    expect(json).toMatchObject({ ok: false, failure: { seq, check: 'hash' } });
   });
 
   it('a deleted row is named', async () => {
@@ -112,6 +115,53 @@ describe('verify', () => {
   });
 });
 
+describe('the gate’s own events', () => {
+  it('a new store begins with GATE_START; a failed write is recorded as WRITE_FAILED by the next writer', async () => {
+    const t = setup();
+    expect((await t.bin(['check', '--', 'git status'])).code).toBe(0);
+    // another process holds the write lock past the busy timeout: the submission fails
+    const holder = SqliteAuditStore.open(t.store);
+    holder.raw().exec('BEGIN IMMEDIATE');
+    let failed;
+    try {
+      failed = await t.bin(['check', '--', 'ls -la']);
+    } finally {
+      holder.raw().exec('ROLLBACK');
+      holder.close();
+    }
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toMatch(/not recorded|cannot/);
+    expect((await t.bin(['check', '--', 'ls'])).code).toBe(0);
+    const s = SqliteAuditStore.open(t.store, { readonly: true });
+    const events = s.events();
+    s.close();
+    expect(events[0]!.body).toMatchObject({ type: 'GATE_START', component: 'store', command_id: null });
+    const written = events.find((e) => e.type === 'WRITE_FAILED');
+    expect(written?.body).toMatchObject({ event_type: 'SUBMITTED', error: expect.stringMatching(/locked|busy/i) });
+    expect((await t.bin(['verify'])).code).toBe(0);
+  });
+
+  it('key rotation: signed by both keys, old checkpoints still verify, the old pin alone suffices', async () => {
+    const t = setup();
+    await trail(t);
+    const oldPin = join(tempDir(), 'pinned-keys');
+    writeFileSync(oldPin, readFileSync(join(t.cwd, '.policy-gate', 'trusted-keys')));
+    const rotated = await t.bin(['checkpoint', 'rotate-key']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    await t.bin(['check', '--', 'git status']);
+    const r = await t.bin(['verify', '--json', '--trusted-keys', oldPin]);
+    expect(r.code, r.stdout).toBe(0);
+    // a rotation only the new key signed is not trusted
+    const s = SqliteAuditStore.open(t.store, { readonly: true });
+    const rotation = s.events().find((e) => e.type === 'KEY_ROTATED')!;
+    s.close();
+    const body = rotation.body as unknown as { old_signature: string; new_signature: string };
+    tamper(t.store, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), ?, ?) AS BLOB) WHERE seq = ?", body.old_signature, body.new_signature, rotation.seq);
+    const bad = await t.bin(['verify', '--json', '--trusted-keys', oldPin]);
+    expect(bad.code).toBe(4);
+  });
+});
+
 describe('export', () => {
   it('jsonl: one line per event with its hashes and body; csv: one row per command, formulas defused', async () => {
     const t = setup();
@@ -124,7 +174,7 @@ describe('export', () => {
     const events = s.events();
     s.close();
     expect(lines.map((l) => l.seq)).toEqual(events.map((e) => e.seq));
-    expect(lines[0]).toMatchObject({ type: 'SUBMITTED', leaf: events[0]!.leaf, chain: events[0]!.chain, body: events[0]!.body });
+    expect(lines.map((l) => [l.type, l.leaf, l.chain, l.body])).toEqual(events.map((e) => [e.type, e.leaf, e.chain, e.body]));
     const later = await t.bin(['audit', 'export', '--format', 'jsonl', '--from', events[3]!.at]);
     expect(later.stdout.trim().split('\n').length).toBeLessThan(lines.length);
     const csv = await t.bin(['audit', 'export', '--format', 'csv']);

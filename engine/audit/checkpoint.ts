@@ -12,7 +12,7 @@
  * truncation or a rewrite detectable even by someone holding the key.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
@@ -31,6 +31,19 @@ export interface VerifierKey {
 
 export interface CheckpointSigner extends VerifierKey {
   signNote(body: string): string;
+  /** A base64 Ed25519 signature over `text`. */
+  sign(text: string): string;
+}
+
+/** What both keys sign when the gate's key is rotated. */
+export function rotationStatement(oldKey: string, newKey: string, at: string): string {
+  return `policy-gate/key-rotation/v1\n${oldKey}\n${newKey}\n${at}\n`;
+}
+
+/** Does `signature` (base64 Ed25519) sign `text` with `key`? */
+export function verifyWith(key: VerifierKey, text: string, signature: string): boolean {
+  const sig = Buffer.from(signature, 'base64');
+  return sig.length === 64 && verify(null, Buffer.from(text, 'utf8'), nodePublicKey(key.publicKey), sig);
 }
 
 export interface Checkpoint {
@@ -90,8 +103,7 @@ export const TRUSTED_KEYS_FILE = 'trusted-keys';
  * `trusted-keys` does not exist yet, the new key's verifier key is pinned there; an existing pin
  * is never rewritten (a replaced key then fails verification instead of trusting itself).
  */
-export function gateSigner(dir: string): CheckpointSigner {
-  const file = join(dir, KEY_FILE);
+export function gateSigner(dir: string, file = join(dir, KEY_FILE)): CheckpointSigner {
   let stored: { name: string; pkcs8: string };
   try {
     if (!existsSync(file)) createKey(dir, file);
@@ -105,7 +117,7 @@ export function gateSigner(dir: string): CheckpointSigner {
   const id = keyId(name, publicKey);
   const text = verifierKeyText(name, publicKey);
   const pins = join(dir, TRUSTED_KEYS_FILE);
-  if (!existsSync(pins)) {
+  if (file === join(dir, KEY_FILE) && !existsSync(pins)) {
     try {
       writeFileSync(pins, `${text}\n`, { mode: 0o600, flag: 'wx' });
     } catch {
@@ -117,9 +129,35 @@ export function gateSigner(dir: string): CheckpointSigner {
     keyId: id,
     publicKey,
     text,
+    sign(text: string): string {
+      return sign(null, Buffer.from(text, 'utf8'), privateKey).toString('base64');
+    },
     signNote(body: string): string {
       const signature = sign(null, Buffer.from(body, 'utf8'), privateKey);
       return `${body}\n${DASH} ${name} ${Buffer.concat([id, signature]).toString('base64')}\n`;
+    },
+  };
+}
+
+/**
+ * Replace the gate's key: the new key is made aside, the caller records the rotation (signed by
+ * both keys) in the trail, then `install()` retires the old key file, puts the new one in place
+ * and pins it. A crash before install leaves the old key in use, and still trusted.
+ */
+export function prepareRotation(dir: string, at: string): { old: CheckpointSigner; next: CheckpointSigner; statement: string; install(): void } {
+  const old = gateSigner(dir);
+  const nextFile = join(dir, `${KEY_FILE}.next`);
+  if (existsSync(nextFile)) unlinkSync(nextFile); // a rotation that crashed before install
+  const next = gateSigner(dir, nextFile);
+  const statement = rotationStatement(old.text, next.text, at);
+  return {
+    old,
+    next,
+    statement,
+    install(): void {
+      renameSync(join(dir, KEY_FILE), join(dir, `${KEY_FILE}.${old.keyId.toString('hex')}.retired`));
+      renameSync(nextFile, join(dir, KEY_FILE));
+      appendFileSync(join(dir, TRUSTED_KEYS_FILE), `${next.text}\n`, { mode: 0o600 });
     },
   };
 }

@@ -8,7 +8,8 @@ import type { ProvenanceEntry, Signal, SegmentReport } from '../gate/assess.js';
 import type { Refusal } from '../whitelist/coverage.js';
 import type { RiskLevel } from '../risk/score.js';
 
-export type EventType = 'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END';
+export type EventType = 'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END' | GateEventType;
+export type GateEventType = 'GATE_START' | 'GATE_STOP' | 'WRITE_FAILED' | 'KEY_ROTATED';
 export type Decision = 'approved' | 'denied' | 'whitelisted' | 'timed_out';
 export type CommandState = Decision | 'pending';
 
@@ -180,7 +181,47 @@ export interface ExecEndBody {
   readonly recording_error: string | null;
 }
 
-export type EventBody = SubmittedBody | DecidedBody | ReviewedBody | ReviewRefusedBody | EscalatedBody | ExecStartBody | ExecEndBody;
+/** The gate itself: a store created, a long-running component (the review queue) started or stopped. */
+export interface GateLifecycleBody {
+  readonly type: 'GATE_START' | 'GATE_STOP';
+  readonly command_id: null;
+  readonly at: string;
+  readonly component: string;
+  readonly gate_version: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly user: string;
+}
+
+/** A write to the trail that failed (recorded later, from the spool, by the next writer). */
+export interface WriteFailedBody {
+  readonly type: 'WRITE_FAILED';
+  readonly command_id: null;
+  readonly at: string;
+  /** When the write failed (`at` is when it was recorded). */
+  readonly failed_at: string;
+  readonly event_type: string;
+  readonly failed_command_id: string | null;
+  readonly error: string;
+  readonly pid: number;
+}
+
+/** The gate's checkpoint key replaced: the statement is signed by the old key and the new one. */
+export interface KeyRotatedBody {
+  readonly type: 'KEY_ROTATED';
+  readonly command_id: null;
+  readonly at: string;
+  readonly old_key: string;
+  readonly new_key: string;
+  /** `policy-gate/key-rotation/v1\n<old key>\n<new key>\n<at>\n` */
+  readonly statement: string;
+  readonly old_signature: string;
+  readonly new_signature: string;
+}
+
+export type GateEventBody = GateLifecycleBody | WriteFailedBody | KeyRotatedBody;
+
+export type EventBody = SubmittedBody | DecidedBody | ReviewedBody | ReviewRefusedBody | EscalatedBody | ExecStartBody | ExecEndBody | GateEventBody;
 
 /** The time an event happened (the `at` column). */
 export function eventTime(body: EventBody): string {

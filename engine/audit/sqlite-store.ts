@@ -7,9 +7,9 @@
  */
 import { makeDirectories } from '../fsutil.js';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { GateError, describeCause } from '../errors.js';
 import type { SessionHistory } from '../risk/context.js';
@@ -19,6 +19,9 @@ import { commandRecord, eventTime, type CommandRecord, type DecidedBody, type Ev
 import type { AuditStore, CommandFilter, OtherEventBody } from './store.js';
 
 const require = createRequire(import.meta.url);
+
+/** Failed writes, noted next to the store until the next writer records them. */
+export const FAILURE_SPOOL = 'write-failures.jsonl';
 
 export const CHAIN_TAG = Buffer.from('policy-gate/chain/v1', 'utf8');
 export const GENESIS = Buffer.alloc(32);
@@ -177,7 +180,15 @@ export class SqliteAuditStore implements AuditStore {
       db.close();
       throw unavailable(path, err, readonly ? 'read it' : 'prepare it for writing');
     }
-    return new SqliteAuditStore(path, db, options.signer ?? null);
+    const store = new SqliteAuditStore(path, db, options.signer ?? null);
+    if (!readonly) {
+      try {
+        store.ingestFailures();
+      } catch {
+        /* recorded next time: a failure to record failures must not stop this writer */
+      }
+    }
+    return store;
   }
 
   private append(type: EventBody['type'], body: EventBody, sessionId: string | null, programs: string | null): StoredEvent {
@@ -199,6 +210,7 @@ export class SqliteAuditStore implements AuditStore {
     try {
       return this.append('SUBMITTED', body, body.session_id, programs);
     } catch (err) {
+      this.spoolFailure('SUBMITTED', body.command_id, err);
       throw new GateError('store-write-failed', `audit store ${this.location}: the submission was not recorded: ${describeCause(err)}`, {
         cause: err,
         hint: 'the command must not run',
@@ -219,6 +231,7 @@ export class SqliteAuditStore implements AuditStore {
     } catch (err) {
       // the unique index admits one decision per command: a concurrent decider got there first
       if (isUniqueViolation(err)) return null;
+      this.spoolFailure('DECIDED', body.command_id, err);
       throw new GateError('store-write-failed', `audit store ${this.location}: the decision was not recorded: ${describeCause(err)}`, {
         cause: err,
         hint: 'the command must not run',
@@ -231,8 +244,59 @@ export class SqliteAuditStore implements AuditStore {
       return this.append(body.type, body, null, null);
     } catch (err) {
       if (isUniqueViolation(err)) return null;
+      this.spoolFailure(body.type, body.command_id, err);
       throw new GateError('store-write-failed', `audit store ${this.location}: the ${body.type} event was not recorded: ${describeCause(err)}`, { cause: err });
     }
+  }
+
+  /**
+   * A write that failed is itself evidence: note it next to the store (best effort: the
+   * directory may be as broken as the database), for the next writer to record as WRITE_FAILED.
+   */
+  private spoolFailure(eventType: string, commandId: string | null, err: unknown): void {
+    const line = JSON.stringify({ failed_at: new Date().toISOString(), event_type: eventType, failed_command_id: commandId, error: describeCause(err).slice(0, 500), pid: process.pid });
+    try {
+      appendFileSync(join(dirname(this.location), FAILURE_SPOOL), `${line}\n`, { mode: 0o600 });
+    } catch {
+      /* nowhere to write: the caller reports the failure and the command does not run */
+    }
+  }
+
+  /** Record the failures spooled by earlier writers, then remove the spool. */
+  private ingestFailures(): void {
+    const spool = join(dirname(this.location), FAILURE_SPOOL);
+    if (!existsSync(spool)) return;
+    const claimed = `${spool}.${process.pid}.ingesting`;
+    try {
+      renameSync(spool, claimed); // one writer claims it
+    } catch {
+      return;
+    }
+    const lines = readFileSync(claimed, 'utf8').split('\n').filter(Boolean);
+    const now = new Date().toISOString();
+    this.db
+      .transaction(() => {
+        for (const line of lines) {
+          let f: { failed_at?: unknown; event_type?: unknown; failed_command_id?: unknown; error?: unknown; pid?: unknown };
+          try {
+            f = JSON.parse(line) as typeof f;
+          } catch {
+            f = { error: `unreadable spool line: ${line.slice(0, 200)}` };
+          }
+          this.append('WRITE_FAILED', {
+            type: 'WRITE_FAILED',
+            command_id: null,
+            at: now,
+            failed_at: typeof f.failed_at === 'string' ? f.failed_at : now,
+            event_type: typeof f.event_type === 'string' ? f.event_type : 'unknown',
+            failed_command_id: typeof f.failed_command_id === 'string' ? f.failed_command_id : null,
+            error: typeof f.error === 'string' ? f.error : 'unknown',
+            pid: typeof f.pid === 'number' && Number.isSafeInteger(f.pid) ? f.pid : -1,
+          }, null, null);
+        }
+      })
+      .immediate();
+    unlinkSync(claimed);
   }
 
   /**

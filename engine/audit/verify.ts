@@ -8,8 +8,8 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { canonicalJson, type Canonical } from './canonical.js';
-import { parseCheckpoint, verifyCheckpoint, type VerifierKey } from './checkpoint.js';
-import { eventTime, type DecidedBody, type DecisionStatement, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
+import { parseCheckpoint, parseVerifierKey, rotationStatement, verifyCheckpoint, verifyWith, type VerifierKey } from './checkpoint.js';
+import { eventTime, type KeyRotatedBody, type DecidedBody, type DecisionStatement, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
 import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './sqlite-store.js';
 import { fingerprint, parseSignature, verifySignature } from '../gate/sshsig.js';
 
@@ -101,6 +101,9 @@ function quickCanonical(body: unknown, text: string, bytes: Buffer): boolean {
   return walk(body);
 }
 
+/** How far a submission's monotonic stamp may trail an earlier one (it waits for the lock). */
+const MONOTONIC_SLACK_MS = 30_000;
+
 class Failed extends Error {
   constructor(readonly failure: VerifyFailure) {
     super(failure.message);
@@ -123,6 +126,8 @@ const sha = (...parts: Buffer[]): Buffer => hash('sha256', Buffer.concat(parts),
 export function verifyTrail(input: VerifyInput): VerifyResult {
   const warnings: string[] = [];
   const chains: Buffer[] = [];
+  // the pinned keys, and keys rotated in by a trusted key along the chain
+  const keys: VerifierKey[] = [...input.keys];
   const commands = new Map<string, CommandState>();
   let recordings = 0;
   let checkedCheckpoints = 0;
@@ -130,6 +135,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
   let firstLeaf: Buffer | undefined;
   // without a roster, a reviewer must at least keep one key throughout the trail
   const reviewerKeys = new Map<string, string>();
+  const monotonicByBoot = new Map<string, number>();
   const fail = (seq: number | null, check: CheckName, message: string): never => {
     throw new Failed({ seq, check, message });
   };
@@ -158,6 +164,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       if (seq === 1) firstLeaf = leaf;
       previous = chain;
       chains.push(chain);
+      if (e.type === 'KEY_ROTATED') rotate(seq, e.bytes);
       if (input.progress && seq % 1000 === 0) input.progress(seq, 2 * (input.total ?? seq));
     }
 
@@ -170,7 +177,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       } catch (err) {
         return fail(null, 'checkpoint', `checkpoint ${checkedCheckpoints + 1} is malformed: ${(err as Error).message}`);
       }
-      if (!verifyCheckpoint(cp, input.keys)) fail(cp.size || null, 'checkpoint', `the checkpoint of size ${cp.size} is not signed by a pinned key`);
+      if (!verifyCheckpoint(cp, keys)) fail(cp.size || null, 'checkpoint', `the checkpoint of size ${cp.size} is not signed by a pinned key`);
       if (cp.size < lastSize) fail(cp.size, 'checkpoint', `the checkpoint of size ${cp.size} comes after one of size ${lastSize}: the log went back`);
       if (cp.size > chains.length) fail(chains.length + 1, 'checkpoint', `a signed checkpoint covers ${cp.size} events but the trail has ${chains.length}: events were removed from the end`);
       if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, 'checkpoint', `the chain at event #${cp.size} is not the one the checkpoint signed: the trail was rewritten`);
@@ -185,7 +192,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       } catch (err) {
         return fail(null, 'against', `the checkpoint given with --against is malformed: ${(err as Error).message}`);
       }
-      if (!verifyCheckpoint(cp, input.keys)) fail(null, 'against', 'the checkpoint given with --against is not signed by a pinned key');
+      if (!verifyCheckpoint(cp, keys)) fail(null, 'against', 'the checkpoint given with --against is not signed by a pinned key');
       if (cp.size > chains.length) fail(chains.length + 1, 'against', `the trail has ${chains.length} events but the checkpoint kept elsewhere covers ${cp.size}: it was truncated or rolled back`);
       if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, 'against', `the trail at event #${cp.size} differs from the checkpoint kept elsewhere: it was rewritten`);
       if (cp.size > lastSize) fail(lastSize + 1, 'against', `the newest local checkpoint (size ${lastSize}) does not extend the one kept elsewhere (size ${cp.size})`);
@@ -225,15 +232,57 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
   }
   return { ok: true, failure: null, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: seqSeen - lastCheckpointSize(), recordings, warnings };
 
+  /**
+   * A key rotation signed by a key already trusted (and by the new key) makes the new key
+   * trusted for checkpoints; the old one stays trusted, so old checkpoints still verify.
+   */
+  function rotate(seq: number, bytes: Buffer): void {
+    let body: KeyRotatedBody;
+    let oldKey: VerifierKey;
+    let newKey: VerifierKey;
+    try {
+      body = JSON.parse(bytes.toString('utf8')) as KeyRotatedBody;
+      oldKey = parseVerifierKey(body.old_key);
+      newKey = parseVerifierKey(body.new_key);
+    } catch (err) {
+      return fail(seq, 'checkpoint', `event #${seq}: the key rotation cannot be read: ${(err as Error).message}`);
+    }
+    if (body.statement !== rotationStatement(body.old_key, body.new_key, body.at)) fail(seq, 'checkpoint', `event #${seq}: the key rotation statement does not name its keys`);
+    if (!keys.some((k) => k.text === oldKey.text)) fail(seq, 'checkpoint', `event #${seq}: the key rotation is signed by ${oldKey.name}, which is not trusted at that point`);
+    if (!verifyWith(oldKey, body.statement, body.old_signature) || !verifyWith(newKey, body.statement, body.new_signature)) {
+      fail(seq, 'checkpoint', `event #${seq}: the key rotation is not signed by both keys`);
+    }
+    if (!keys.some((k) => k.text === newKey.text)) keys.push(newKey);
+  }
+
   function lastCheckpointSize(): number {
     const last = input.checkpoints[input.checkpoints.length - 1];
     return last ? parseCheckpoint(last).size : 0;
   }
 
   function checkEvent(seq: number, body: EventBody, leaf: string): void {
+    switch (body.type) {
+      case 'GATE_START':
+      case 'GATE_STOP':
+      case 'WRITE_FAILED':
+      case 'KEY_ROTATED':
+        // key rotations were checked with the chain (they decide which keys sign checkpoints)
+        if (body.command_id !== null) fail(seq, 'structure', `event #${seq}: a gate event belongs to no command`);
+        return;
+      default:
+        break;
+    }
     const id = body.command_id;
     if (body.type === 'SUBMITTED') {
       if (commands.has(id)) fail(seq, 'lifecycle', `command ${id} is submitted twice`);
+      const stamp = body.monotonic;
+      if (stamp) {
+        // within one boot the monotonic clock only goes forward; a submission is stamped before
+        // it waits for the write lock (at most seconds), so order in the trail follows the clock
+        const latest = monotonicByBoot.get(stamp.boot_id) ?? -Infinity;
+        if (stamp.ms < latest - MONOTONIC_SLACK_MS) fail(seq, 'chronology', `command ${id}: its monotonic stamp is ${Math.round(latest - stamp.ms)} ms behind an earlier submission of the same boot`);
+        monotonicByBoot.set(stamp.boot_id, Math.max(latest, stamp.ms));
+      }
       commands.set(id, { submitted: body, submittedLeaf: leaf, decided: null, decidedLeaf: null, votes: new Set(), started: null, ended: false });
       return;
     }
