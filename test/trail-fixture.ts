@@ -83,6 +83,7 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
         would_decide: kind === 5 ? 'denied' : kind < 5 ? 'whitelisted' : 'pending',
         deadline: kind >= 6 ? iso(at + 60_000) : null,
         submitter: { user: 'agent', uid: 1000, host: 'agent-host' },
+        monotonic: { boot_id: 'seed-boot', ms: 1_000_000 + i * 1000 },
         policy_revision: REVISION,
       });
       const submitted = store.submit(body);

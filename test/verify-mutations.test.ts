@@ -187,6 +187,16 @@ describe('verify: mutation testing on a seeded trail', () => {
       });
       expectDetected('review latency changed', verify(latency, resign(latency)));
     }
+    const submissions = indexes('SUBMITTED');
+    for (let n = 0; n < 10; n++) {
+      const i = submissions[100 + n * 37]!;
+      const back = rewrite(rows, i, (x) => {
+        (x.monotonic as { ms: number }).ms -= 3_600_000;
+      });
+      const r = verify(back, resign(back));
+      expectDetected('monotonic clock going backwards within a boot', r);
+      expect(r.failure!.check).toBe('chronology');
+    }
     const approvals = indexes('DECIDED', (b) => b.decision === 'approved');
     const mallory = parsePublicKey(keyFor('mallory').pub);
     for (const i of approvals.slice(0, 10)) {
