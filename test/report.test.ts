@@ -2,6 +2,7 @@
  * The evidence report: golden files on a seeded trail (set UPDATE_GOLDEN=1 to rewrite them after
  * an intended change, and review the diff), and the HTML being one self-contained file.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +24,8 @@ beforeAll(() => {
 
 function golden(name: string, text: string): void {
   const file = join(ROOT, 'test', 'golden', name);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, text);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run UPDATE_GOLDEN=1 npx vitest run test/report.test.ts and review it`);
   expect(text).toBe(readFileSync(file, 'utf8'));
 }
 
@@ -65,6 +67,25 @@ describe('report', () => {
     expect(report.execution_exceptions).toEqual([expect.objectContaining({ command_id: denied.command_id, why: 'ran although denied' })]);
     expect(renderMarkdown(report)).toMatch(/1 exception\(s\) are listed below/);
   });
+
+  it('opens in a real headless browser, which draws both charts', () => {
+    const file = join(trail.dir, 'browser-report.html');
+    writeFileSync(file, renderHtml(data));
+    const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0);
+    if (!chromium) throw new Error('no headless browser: install chromium (apt-get install -y chromium; .ci/run does)');
+    const flags = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${join(trail.dir, 'chromium-profile')}`];
+    const dom = spawnSync(chromium, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(dom.status, dom.stderr).toBe(0);
+    // the DOM as the browser built it: both SVG charts, with their bars
+    expect((dom.stdout.match(/<svg /g) ?? []).length).toBe(2);
+    expect((dom.stdout.match(/<rect /g) ?? []).length).toBeGreaterThan(10);
+    const png = join(trail.dir, 'report.png');
+    const shot = spawnSync(chromium, [...flags, `--screenshot=${png}`, '--window-size=1000,1400', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(shot.status, shot.stderr).toBe(0);
+    const image = readFileSync(png);
+    expect(image.subarray(1, 4).toString()).toBe('PNG');
+    expect(image.length).toBeGreaterThan(20_000);
+  }, 120_000);
 
   it('the CLI writes the report for a real store, in both formats', async () => {
     const md = await runBin(['report', '--store', trail.path, '--from', new Date(T0).toISOString()]);

@@ -72,7 +72,8 @@ export function buildReport(input: ReportInput): ReportData {
 
   const blocked = records.filter((r) => r.decision === 'denied' || r.decision === 'timed_out');
   const ruleCounts = new Map<string, number>();
-  const topRule = (r: CommandRecord): string | null => r.signals.find((s) => s.category !== 'context')?.rule_id ?? r.signals[0]?.rule_id ?? null;
+  // context signals (off-hours, bursts, novelty) raise a score; they are not what a command is
+  const topRule = (r: CommandRecord): string | null => r.signals.find((s) => s.category !== 'context')?.rule_id ?? null;
   for (const r of blocked) {
     const rule = topRule(r) ?? '(no rule: decided by a reviewer or the timeout)';
     ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
