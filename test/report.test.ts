@@ -17,7 +17,8 @@ let data: ReportData;
 beforeAll(() => {
   trail = seedTrail(120, 6);
   const store = SqliteAuditStore.open(trail.path, { readonly: true });
-  const verify = verifyTrail({ events: () => store.rawEvents(), checkpoints: store.checkpoints().map((c) => c.note), keys: [trail.signer], policyAt: () => trail.policy });
+  const recording = (path: string): Buffer | null => (existsSync(join(trail.dir, path)) ? readFileSync(join(trail.dir, path)) : null);
+  const verify = verifyTrail({ events: () => store.rawEvents(), checkpoints: store.checkpoints().map((c) => c.note), keys: [trail.signer], policyAt: () => trail.policy, recording });
   data = buildReport({ records: store.commands(), verify, from: null, to: null, generatedAt: new Date(T0 + 86_400_000).toISOString(), source: 'seeded trail' });
   store.close();
 }, 60_000);
