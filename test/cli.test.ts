@@ -64,7 +64,7 @@ describe('check: exit codes and the record', () => {
     expect(record.review_latency_ms).toBeGreaterThanOrEqual(300);
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
     const store = SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'), { readonly: true });
-    expect(store.events().map((e) => e.type)).toEqual(['SUBMITTED', 'DECIDED']);
+    expect(store.events().map((e) => e.type)).toEqual(['GATE_START', 'SUBMITTED', 'DECIDED']);
     store.close();
   });
 
