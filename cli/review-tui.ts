@@ -208,6 +208,8 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
     const timer = setInterval(() => {
       if (busy) return;
       try {
+        // an open queue keeps the trail under a fresh signed checkpoint
+        store.checkpoint(new Date(), 60_000);
         refresh();
         draw();
       } catch (err) {

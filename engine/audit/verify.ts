@@ -141,8 +141,11 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
   };
   const policyCache = new Map<string, PolicyAt | null>();
   const policyAt = (revision: string): PolicyAt | null => {
-    if (!input.policyAt) return null;
-    if (!policyCache.has(revision)) policyCache.set(revision, input.policyAt(revision));
+    if (!policyCache.has(revision)) {
+      const at = input.policyAt ? input.policyAt(revision) : null;
+      policyCache.set(revision, at);
+      if (!at) warnings.push(`the policy at revision ${revision.slice(0, 19)} is not available: its decisions were checked for signatures and consistency, not against its reviewers.yaml and whitelist`);
+    }
     return policyCache.get(revision)!;
   };
 
@@ -230,6 +233,8 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     if (!(err instanceof Failed)) throw err;
     return { ok: false, failure: err.failure, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: 0, recordings, warnings };
   }
+  if (checkedCheckpoints === 0 && seqSeen > 0) warnings.push('there is no signed checkpoint: only the hash chain protects this trail, and a rewrite of all of it would go unnoticed');
+  if (!input.recording) warnings.push('recordings were not checked');
   return { ok: true, failure: null, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: seqSeen - lastCheckpointSize(), recordings, warnings };
 
   /**
