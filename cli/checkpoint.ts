@@ -67,7 +67,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`policy-gate: checkpoint written to ${to}\n`);
   } else if (exec !== undefined) {
     const r = spawnSync('sh', ['-c', exec], { cwd: io.cwd, input: note, stdio: ['pipe', 'inherit', 'inherit'], env: io.env as NodeJS.ProcessEnv });
-    if (r.status !== 0) throw new GateError('usage', `the export command failed (${r.error ? r.error.message : `exit ${r.status}`}): the checkpoint was not copied`);
+    // the command's own exit status decides (one that exits early may leave its input unread: EPIPE)
+    if (r.status !== 0) {
+      const why = r.status !== null ? `exit ${r.status}` : r.signal ? `killed by ${r.signal}` : (r.error?.message ?? 'it did not run');
+      throw new GateError('usage', `the export command failed (${why}): the checkpoint was not copied`);
+    }
   } else {
     io.stdout.write(note);
   }

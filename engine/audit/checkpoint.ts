@@ -107,7 +107,12 @@ export function gateSigner(dir: string, file = join(dir, KEY_FILE)): CheckpointS
   let stored: { name: string; pkcs8: string };
   try {
     if (!existsSync(file)) createKey(dir, file);
-    stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+    try {
+      stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+    } catch {
+      throw new Error(`${file} is not a policy-gate key file`);
+    }
+    if (typeof stored?.name !== 'string' || typeof stored.pkcs8 !== 'string') throw new Error(`${file} is not a policy-gate key file`);
   } catch (err) {
     throw new GateError('store-unavailable', `audit store ${dir}: the gate's signing key cannot be used: ${describeCause(err)}`, { hint: 'the command must not run; check the store directory' });
   }
