@@ -131,16 +131,19 @@ function clock(iso: string): string {
   return iso.slice(11, 19);
 }
 
-export interface ReviewViewLike {
+/** What a reviewer needs to see about one pending command. */
+export interface ReviewView {
   readonly record: CommandRecord;
+  /** The session's earlier commands (newest last). */
   readonly session: readonly CommandRecord[];
   readonly approvals: readonly string[];
   readonly approvals_needed: number;
+  /** Milliseconds before it times out (negative: past its deadline); null when not waiting. */
   readonly time_left_ms: number | null;
 }
 
 /** Everything a reviewer needs to decide one command. */
-export function renderReview(s: Style, v: ReviewViewLike): string {
+export function renderReview(s: Style, v: ReviewView): string {
   const r = v.record;
   const status = [
     r.decision === 'pending' ? `${timeLeft(v.time_left_ms)}${v.time_left_ms !== null && v.time_left_ms > 0 ? ' left' : ''}` : null,

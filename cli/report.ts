@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { ExitCode, SqliteAuditStore, buildReport, escapeForDisplay, trustedKeys, usageError, verifyTrail, type ReportData } from '../engine/index.js';
+import { ExitCode, SqliteAuditStore, buildReport, escapeForDisplay, trustedKeys, usageError, type ReportData } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
 import { locations } from './context.js';
 import type { CliIo } from './io.js';
-import { policyProvider } from './policy-at.js';
+import { verifyStore } from './verify.js';
 
 export const HELP = `Usage: policy-gate report [--from DATE] [--to DATE] [--format md|html] [--out FILE]
 
@@ -50,24 +50,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const store = SqliteAuditStore.open(loc.store, { readonly: true });
   let data: ReportData;
   try {
-    const policyAt = await (await policyProvider(loc.policy))(store.policyRevisions());
-    data = store.raw().transaction(() => {
-      const verify = verifyTrail({
-        events: () => store.rawEvents(),
-        checkpoints: store.checkpoints().map((c) => c.note),
-        keys: trustedKeys(storeDir),
-        policyAt,
-        recording: (path) => {
-          try {
-            return readFileSync(join(storeDir, path));
-          } catch {
-            return null;
-          }
-        },
-        integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
-      });
-      return buildReport({ records: store.commands(), verify, from, to, generatedAt, source: loc.store });
-    })();
+    const verify = await verifyStore(store, loc.policy, { keys: trustedKeys(storeDir) });
+    data = buildReport({ records: store.commands(), verify, from, to, generatedAt, source: loc.store });
   } finally {
     store.close();
   }
@@ -168,45 +152,69 @@ export const CONTROLS: readonly Control[] = [
 ];
 
 // -------------------------------------------------------------------------------------------------
+// the tables, once for both formats
+
+interface Table {
+  readonly head: string[];
+  readonly rows: (string | number)[][];
+}
+
+function tables(d: ReportData): Record<'summary' | 'exceptions' | 'topRules' | 'blocked' | 'anomalies' | 'latency' | 'timeouts' | 'whitelist' | 'daily', Table> {
+  const b = d.by_decision;
+  return {
+    summary: {
+      head: ['decision', 'commands', 'share'],
+      rows: [
+        ['whitelisted', b.whitelisted, pct(b.whitelisted, d.commands)],
+        ['approved by a reviewer', b.approved, pct(b.approved, d.commands)],
+        [`denied (policy ${d.denied_by_policy}, reviewer ${d.denied_by_reviewer})`, b.denied, pct(b.denied, d.commands)],
+        ['timed out', b.timed_out, pct(b.timed_out, d.commands)],
+        ['pending', b.pending, pct(b.pending, d.commands)],
+        ['all', d.commands, ''],
+      ],
+    },
+    exceptions: { head: ['command', 'decision', 'why', 'command_id'], rows: d.execution_exceptions.map((e) => [shortCmd(e.command), e.decision, e.why, e.command_id]) },
+    topRules: { head: ['rule', 'commands'], rows: d.blocked.top_rules.map((r) => [r.rule, r.count]) },
+    blocked: { head: ['submitted', 'decision', 'by', 'rule', 'command'], rows: d.blocked.examples.map((e) => [e.submitted_at, e.decision, e.decided_by, e.rule ?? '—', shortCmd(e.command, 60)]) },
+    anomalies: {
+      head: ['signal', 'commands', 'reviewed by a human', 'whitelisted', 'denied or timed out', 'pending'],
+      rows: d.anomalies.map((a) => [a.signal, a.commands, a.reviewed_by_human, a.whitelisted, a.denied_or_timed_out, a.pending]),
+    },
+    latency: { head: ['reviewer', 'decisions', 'approved', 'denied', 'p50', 'p95', 'max'], rows: d.latency.map((l) => [l.reviewer, l.decisions, l.approved, l.denied, ms(l.p50_ms), ms(l.p95_ms), ms(l.max_ms)]) },
+    timeouts: { head: ['submitted', 'command', 'command_id'], rows: d.timeouts.examples.map((t) => [t.submitted_at, shortCmd(t.command, 60), t.command_id]) },
+    whitelist: {
+      head: ['rule', 'uses', 'last used', 'commit', 'author', 'reviewed by'],
+      rows: d.whitelist_rules.map((w) => [w.rule, w.uses, w.last_used, w.commit ? w.commit.slice(0, 12) : 'not in Git', w.author ?? '—', w.reviewed_by.join(', ') || '—']),
+    },
+    daily: { head: ['day', 'whitelisted', 'approved', 'denied', 'timed out', 'pending'], rows: d.daily.map((x) => [x.day, x.whitelisted, x.approved, x.denied, x.timed_out, x.pending]) },
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
 // Markdown
 
 const mdCell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/`/g, 'ˋ');
 
-function mdTable(head: string[], rows: (string | number)[][]): string {
+function mdTable({ head, rows }: Table): string {
   if (rows.length === 0) return '_none_\n';
   return `| ${head.join(' | ')} |\n| ${head.map(() => '---').join(' | ')} |\n${rows.map((r) => `| ${r.map((c) => mdCell(String(c))).join(' | ')} |`).join('\n')}\n`;
 }
 
 export function renderMarkdown(d: ReportData): string {
-  const b = d.by_decision;
+  const t = tables(d);
   const out: string[] = [];
   out.push(`# policy-gate evidence report\n\n`);
   out.push(`- Trail: \`${d.source}\`\n- Period: ${d.period.from ?? 'start of the trail'} → ${d.period.to ?? 'now'} (commands from ${d.period.first ?? '—'} to ${d.period.last ?? '—'})\n- Generated: ${d.generated_at}\n- Verification: **${verifyLine(d)}**\n- Policy revisions: ${d.policy_revisions.map((r) => `\`${r.slice(0, 19)}\``).join(', ') || '—'}\n`);
-  out.push(`\n## Summary\n\n`);
-  out.push(mdTable(['decision', 'commands', 'share'], [
-    ['whitelisted', b.whitelisted, pct(b.whitelisted, d.commands)],
-    ['approved by a reviewer', b.approved, pct(b.approved, d.commands)],
-    [`denied (policy ${d.denied_by_policy}, reviewer ${d.denied_by_reviewer})`, b.denied, pct(b.denied, d.commands)],
-    ['timed out', b.timed_out, pct(b.timed_out, d.commands)],
-    ['pending', b.pending, pct(b.pending, d.commands)],
-    ['all', d.commands, ''],
-  ]));
+  out.push(`\n## Summary\n\n`, mdTable(t.summary));
   out.push(`\n## Reviewed before execution\n\n${executionLine(d)}\n`);
-  if (d.execution_exceptions.length) out.push(`\n${mdTable(['command', 'decision', 'why', 'command_id'], d.execution_exceptions.map((e) => [shortCmd(e.command), e.decision, e.why, e.command_id]))}`);
-  out.push(`\n## Blocked attempts\n\n${d.blocked.total} command(s) were denied or timed out. Top rules:\n\n`);
-  out.push(mdTable(['rule', 'commands'], d.blocked.top_rules.map((r) => [r.rule, r.count])));
-  out.push(`\nMost recent:\n\n`);
-  out.push(mdTable(['submitted', 'decision', 'by', 'rule', 'command'], d.blocked.examples.map((e) => [e.submitted_at, e.decision, e.decided_by, e.rule ?? '—', shortCmd(e.command, 60)])));
-  out.push(`\n## Anomaly flags\n\n`);
-  out.push(mdTable(['signal', 'commands', 'reviewed by a human', 'whitelisted', 'denied or timed out', 'pending'], d.anomalies.map((a) => [a.signal, a.commands, a.reviewed_by_human, a.whitelisted, a.denied_or_timed_out, a.pending])));
-  out.push(`\n## Review latency\n\n`);
-  out.push(mdTable(['reviewer', 'decisions', 'approved', 'denied', 'p50', 'p95', 'max'], d.latency.map((l) => [l.reviewer, l.decisions, l.approved, l.denied, ms(l.p50_ms), ms(l.p95_ms), ms(l.max_ms)])));
-  out.push(`\n## Timeouts\n\n${d.timeouts.total} command(s) timed out without a decision and did not run.\n\n`);
-  out.push(mdTable(['submitted', 'command', 'command_id'], d.timeouts.examples.map((t) => [t.submitted_at, shortCmd(t.command, 60), t.command_id])));
-  out.push(`\n## Whitelist rules used\n\n`);
-  out.push(mdTable(['rule', 'uses', 'last used', 'commit', 'author', 'reviewed by'], d.whitelist_rules.map((w) => [w.rule, w.uses, w.last_used, w.commit ? w.commit.slice(0, 12) : 'not in Git', w.author ?? '—', w.reviewed_by.join(', ') || '—'])));
-  out.push(`\n## Daily\n\n`);
-  out.push(mdTable(['day', 'whitelisted', 'approved', 'denied', 'timed out', 'pending'], d.daily.map((x) => [x.day, x.whitelisted, x.approved, x.denied, x.timed_out, x.pending])));
+  if (d.execution_exceptions.length) out.push(`\n${mdTable(t.exceptions)}`);
+  out.push(`\n## Blocked attempts\n\n${d.blocked.total} command(s) were denied or timed out. Top rules:\n\n`, mdTable(t.topRules));
+  out.push(`\nMost recent:\n\n`, mdTable(t.blocked));
+  out.push(`\n## Anomaly flags\n\n`, mdTable(t.anomalies));
+  out.push(`\n## Review latency\n\n`, mdTable(t.latency));
+  out.push(`\n## Timeouts\n\n${d.timeouts.total} command(s) timed out without a decision and did not run.\n\n`, mdTable(t.timeouts));
+  out.push(`\n## Whitelist rules used\n\n`, mdTable(t.whitelist));
+  out.push(`\n## Daily\n\n`, mdTable(t.daily));
   out.push(`\n## What this evidence supports\n\n`);
   for (const c of CONTROLS) out.push(`### ${c.framework} ${c.control}\n\n- **The trail shows:** ${c.proves}\n- **It does not show:** ${c.not}\n\n`);
   out.push(`Every claim above rests on the trail verifying (see Verification at the top) and, for truncation, on checkpoints exported off the machine (\`policy-gate checkpoint export\`, \`policy-gate verify --against\`). Clock synchronisation, retention and the protection of reviewers' keys are the operator's.\n`);
@@ -218,7 +226,7 @@ export function renderMarkdown(d: ReportData): string {
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-function htmlTable(head: string[], rows: (string | number)[][]): string {
+function htmlTable({ head, rows }: Table): string {
   if (rows.length === 0) return '<p class="none">none</p>';
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
@@ -268,24 +276,17 @@ function latencyChart(d: ReportData): string {
 }
 
 export function renderHtml(d: ReportData): string {
-  const b = d.by_decision;
+  const t = tables(d);
   const ok = d.verify?.ok === true;
   const sections: string[] = [];
   sections.push(`<h1>policy-gate evidence report</h1><dl><dt>Trail</dt><dd><code>${esc(d.source)}</code></dd><dt>Period</dt><dd>${esc(`${d.period.from ?? 'start of the trail'} → ${d.period.to ?? 'now'} (commands from ${d.period.first ?? '—'} to ${d.period.last ?? '—'})`)}</dd><dt>Generated</dt><dd>${esc(d.generated_at)}</dd><dt>Verification</dt><dd class="${ok ? 'ok' : 'bad'}">${esc(verifyLine(d))}</dd></dl>`);
-  sections.push(`<h2>Summary</h2>${htmlTable(['decision', 'commands', 'share'], [
-    ['whitelisted', b.whitelisted, pct(b.whitelisted, d.commands)],
-    ['approved by a reviewer', b.approved, pct(b.approved, d.commands)],
-    [`denied (policy ${d.denied_by_policy}, reviewer ${d.denied_by_reviewer})`, b.denied, pct(b.denied, d.commands)],
-    ['timed out', b.timed_out, pct(b.timed_out, d.commands)],
-    ['pending', b.pending, pct(b.pending, d.commands)],
-    ['all', d.commands, ''],
-  ])}<figure>${dailyChart(d)}<figcaption>Commands per day, by decision</figcaption></figure>`);
-  sections.push(`<h2>Reviewed before execution</h2><p class="${d.execution_exceptions.length ? 'bad' : 'ok'}">${esc(executionLine(d))}</p>${d.execution_exceptions.length ? htmlTable(['command', 'decision', 'why', 'command_id'], d.execution_exceptions.map((e) => [shortCmd(e.command), e.decision, e.why, e.command_id])) : ''}`);
-  sections.push(`<h2>Blocked attempts</h2><p>${d.blocked.total} command(s) were denied or timed out.</p>${htmlTable(['rule', 'commands'], d.blocked.top_rules.map((r) => [r.rule, r.count]))}<h3>Most recent</h3>${htmlTable(['submitted', 'decision', 'by', 'rule', 'command'], d.blocked.examples.map((e) => [e.submitted_at, e.decision, e.decided_by, e.rule ?? '—', shortCmd(e.command, 60)]))}`);
-  sections.push(`<h2>Anomaly flags</h2>${htmlTable(['signal', 'commands', 'reviewed by a human', 'whitelisted', 'denied or timed out', 'pending'], d.anomalies.map((a) => [a.signal, a.commands, a.reviewed_by_human, a.whitelisted, a.denied_or_timed_out, a.pending]))}`);
-  sections.push(`<h2>Review latency</h2>${htmlTable(['reviewer', 'decisions', 'approved', 'denied', 'p50', 'p95', 'max'], d.latency.map((l) => [l.reviewer, l.decisions, l.approved, l.denied, ms(l.p50_ms), ms(l.p95_ms), ms(l.max_ms)]))}${d.latency.length ? `<figure>${latencyChart(d)}<figcaption>Review latency per reviewer (dark: p50, light: p95)</figcaption></figure>` : ''}`);
-  sections.push(`<h2>Timeouts</h2><p>${d.timeouts.total} command(s) timed out without a decision and did not run.</p>${htmlTable(['submitted', 'command', 'command_id'], d.timeouts.examples.map((t) => [t.submitted_at, shortCmd(t.command, 60), t.command_id]))}`);
-  sections.push(`<h2>Whitelist rules used</h2>${htmlTable(['rule', 'uses', 'last used', 'commit', 'author', 'reviewed by'], d.whitelist_rules.map((w) => [w.rule, w.uses, w.last_used, w.commit ? w.commit.slice(0, 12) : 'not in Git', w.author ?? '—', w.reviewed_by.join(', ') || '—']))}`);
+  sections.push(`<h2>Summary</h2>${htmlTable(t.summary)}<figure>${dailyChart(d)}<figcaption>Commands per day, by decision</figcaption></figure>`);
+  sections.push(`<h2>Reviewed before execution</h2><p class="${d.execution_exceptions.length ? 'bad' : 'ok'}">${esc(executionLine(d))}</p>${d.execution_exceptions.length ? htmlTable(t.exceptions) : ''}`);
+  sections.push(`<h2>Blocked attempts</h2><p>${d.blocked.total} command(s) were denied or timed out.</p>${htmlTable(t.topRules)}<h3>Most recent</h3>${htmlTable(t.blocked)}`);
+  sections.push(`<h2>Anomaly flags</h2>${htmlTable(t.anomalies)}`);
+  sections.push(`<h2>Review latency</h2>${htmlTable(t.latency)}${d.latency.length ? `<figure>${latencyChart(d)}<figcaption>Review latency per reviewer (dark: p50, light: p95)</figcaption></figure>` : ''}`);
+  sections.push(`<h2>Timeouts</h2><p>${d.timeouts.total} command(s) timed out without a decision and did not run.</p>${htmlTable(t.timeouts)}`);
+  sections.push(`<h2>Whitelist rules used</h2>${htmlTable(t.whitelist)}`);
   sections.push(`<h2>What this evidence supports</h2>${CONTROLS.map((c) => `<section class="control"><h3>${esc(`${c.framework} ${c.control}`)}</h3><p><strong>The trail shows:</strong> ${esc(c.proves)}</p><p><strong>It does not show:</strong> ${esc(c.not)}</p></section>`).join('')}<p>Every claim rests on the trail verifying and, for truncation, on checkpoints exported off the machine. Clock synchronisation, retention and the protection of reviewers' keys are the operator's.</p>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>policy-gate evidence report</title>

@@ -20,7 +20,7 @@ import {
 import { COMMON_OPTIONS, bool, parse, str, type Parsed } from './args.js';
 import { locations, openStore, policyFor } from './context.js';
 import { readAll, type CliIo } from './io.js';
-import { renderReview, style, timeLeft, type Style } from './render.js';
+import { renderReview, style, timeLeft, type ReviewView, type Style } from './render.js';
 
 export const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
        policy-gate review list [--all] [--json]
@@ -106,16 +106,7 @@ function one(rest: string[], what: string): string {
   return rest[0]!;
 }
 
-/** What a reviewer needs to see about one pending command. */
-export interface ReviewView {
-  readonly record: CommandRecord;
-  /** The session's earlier commands (newest last). */
-  readonly session: readonly CommandRecord[];
-  readonly approvals: readonly string[];
-  readonly approvals_needed: number;
-  /** Milliseconds before it times out (negative: past its deadline); null when not waiting. */
-  readonly time_left_ms: number | null;
-}
+export type { ReviewView };
 
 export function reviewView(store: SqliteAuditStore, policy: Policy, record: CommandRecord, now: Date): ReviewView {
   const session = record.session_id ? store.commands({ session: record.session_id, limit: 21 }).filter((r) => r.command_id !== record.command_id && r.submitted_at <= record.submitted_at).slice(-20) : [];

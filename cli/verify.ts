@@ -92,29 +92,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const store = SqliteAuditStore.open(loc.store, { readonly: true });
     where = loc.store;
     try {
-      const provider = await policyProvider(loc.policy);
-      const policyAt = await provider(store.policyRevisions());
       const total = store.eventCount();
-      // one read transaction: both passes see the same snapshot while agents keep writing
-      result = store.raw().transaction(() =>
-        verifyTrail({
-          events: () => store.rawEvents(),
-          total,
-          checkpoints: store.checkpoints().map((c) => c.note),
-          keys,
-          against,
-          policyAt,
-          recording: (path) => {
-            try {
-              return readFileSync(join(storeDir, path));
-            } catch {
-              return null;
-            }
-          },
-          integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
-          progress: progress(total),
-        }),
-      )();
+      result = await verifyStore(store, loc.policy, { keys, against, progress: progress(total) });
     } finally {
       store.close();
     }
@@ -146,3 +125,36 @@ function keysFrom(file: string | undefined, storeDir: string, cwd: string): Veri
     .map(parseVerifierKey);
 }
 
+
+/**
+ * Verify an open store as it stands: one read transaction, so both passes see the same snapshot
+ * while agents keep writing; reviewers and whitelist rules of each recorded revision from the
+ * policy; recordings from the store's directory.
+ */
+export async function verifyStore(
+  store: SqliteAuditStore,
+  policyDir: string,
+  options: { keys: readonly VerifierKey[]; against?: string | undefined; progress?: ((done: number, all: number) => void) | undefined },
+): Promise<VerifyResult> {
+  const storeDir = dirname(store.location);
+  const policyAt = await (await policyProvider(policyDir))(store.policyRevisions());
+  return store.raw().transaction(() =>
+    verifyTrail({
+      events: () => store.rawEvents(),
+      total: store.eventCount(),
+      checkpoints: store.checkpoints().map((c) => c.note),
+      keys: options.keys,
+      against: options.against,
+      policyAt,
+      recording: (path) => {
+        try {
+          return readFileSync(join(storeDir, path));
+        } catch {
+          return null;
+        }
+      },
+      integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
+      progress: options.progress,
+    }),
+  )();
+}
