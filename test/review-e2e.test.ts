@@ -191,6 +191,20 @@ describe('refused decisions are recorded and decide nothing', () => {
     expect(refused[1]).toMatchObject({ claimed_reviewer: 'alice', decision: 'approve', signature });
   });
 
+  it('a decider cannot bring their own policy: decisions are checked under the policy the command was submitted under', async () => {
+    const t = setup();
+    const agent = start(['check', '--json', '--', 'npm publish'], t);
+    const [queued] = await waitForPending(t);
+    // mallory lists herself as a reviewer in a policy of her own
+    const own = reviewPolicyDir([{ id: 'mallory' }]);
+    const r = await runBin(['review', 'approve', queued!.command_id, '--reviewer', 'mallory', '--key', key('mallory'), '--policy', own], { cwd: t.cwd, env: { POLICY_GATE_STORE: t.store } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refused \(policy-mismatch\): the command was submitted under policy sha256:\S+, the decision checked against sha256:/);
+    expect((await bin(['review', 'list', '--json'], t)).stdout).toContain(queued!.command_id);
+    expect((await bin(['review', 'deny', queued!.command_id, '--reviewer', 'alice', '--key', key('alice'), '--reason', 'no'], t)).code).toBe(0);
+    expect((await agent.done).code).toBe(1);
+  });
+
   it('self-approval: the reviewer whose agent submitted cannot approve; another reviewer can', async () => {
     const t = setup();
     const agent = start(['check', '--agent', 'bob-bot', '--session', 'sb', '--', 'npm publish'], t);

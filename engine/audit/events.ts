@@ -120,7 +120,8 @@ export type RefusalCode =
   | 'same-account'
   | 'duplicate-reviewer'
   | 'already-decided'
-  | 'expired';
+  | 'expired'
+  | 'policy-mismatch';
 
 /** A decision the gate would not accept, and why. */
 export interface ReviewRefusedBody {

@@ -1,8 +1,9 @@
 /**
  * Reviewers' decisions. A decision is a statement about one exact submission (its command id
  * and the leaf hash of its SUBMITTED event), signed by a reviewer listed in reviewers.yaml. The
- * gate accepts it only when the signature verifies against that reviewer's key, the reviewer
- * may decide, is not deciding their own command, and the command is still waiting. Everything
+ * gate accepts it only when the signature verifies against that reviewer's key in the policy the
+ * command was submitted under, the reviewer may decide, is not deciding their own command, and
+ * the command is still waiting. Everything
  * else is refused, and the refused attempt is recorded.
  *
  * Approvals may need several distinct reviewers (review.approvals in gate.yaml): each accepted
@@ -198,6 +199,11 @@ export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; s
       return refuse('wrong-command', 'the signed statement is about another submission than this command');
     }
     if (sub.signature === null || sub.signature.trim() === '') return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
+    // who may decide is the policy's: the one the command was submitted under, not one the
+    // decider brings along (with its own reviewers.yaml)
+    if (submitted.policy_content && policy.contentRevision !== submitted.policy_content) {
+      return refuse('policy-mismatch', `the command was submitted under policy ${submitted.policy_content.slice(0, 19)}, the decision checked against ${policy.contentRevision.slice(0, 19)}: decide with the same policy (--policy / POLICY_GATE_POLICY)`);
+    }
     const { reviewers, source } = effectiveReviewers(policy);
     const reviewer = reviewers.get(statement.reviewer);
     if (!reviewer) {
