@@ -4,8 +4,7 @@
  * revision is a commit, else from the current policy when the revision is its own.
  */
 import { relative } from 'node:path';
-import { findRepository, loadPolicy, type PolicyAt } from '../engine/index.js';
-import { parsePublicKey } from '../engine/gate/sshsig.js';
+import { findRepository, loadPolicy, reviewersFromYaml, reviewersOf, type PolicyAt, type Reviewer } from '../engine/index.js';
 import { filesAtRef } from '../engine/whitelist/git.js';
 
 /**
@@ -20,7 +19,7 @@ export async function policyProvider(dir: string): Promise<(revisions: readonly 
       revision: policy.revision,
       content: policy.contentRevision,
       at: {
-        reviewers: new Map(policy.source.reviewers.map((r) => [r.id, { fingerprint: parsePublicKey(r.key).fingerprint, agents: r.agents ?? [] }])),
+        reviewers: rosterOf(reviewersOf(policy)),
         whitelist: new Set(policy.source.whitelist.map((w) => w.id)),
         source: `the policy in ${dir}`,
       },
@@ -52,30 +51,25 @@ export async function policyProvider(dir: string): Promise<(revisions: readonly 
   };
 }
 
+/** What verify needs of each reviewer: the key's fingerprint and the agents acting for them. */
+function rosterOf(reviewers: Map<string, Reviewer>): PolicyAt['reviewers'] {
+  return new Map([...reviewers].map(([id, r]) => [id, { fingerprint: r.key.fingerprint, agents: r.agents }]));
+}
+
 async function policyFromFiles(files: { path: string; content: Buffer }[], source: string): Promise<PolicyAt> {
   const { parse: parseYaml } = await import('yaml');
-  const reviewers = new Map<string, { fingerprint: string; agents: string[] }>();
+  let reviewers: PolicyAt['reviewers'] = new Map();
   const whitelist = new Set<string>();
-  const list = (text: string, key: string): Record<string, unknown>[] => {
-    try {
-      const doc = parseYaml(text) as Record<string, unknown> | null;
-      const items = doc?.[key];
-      return Array.isArray(items) ? (items.filter((x) => x && typeof x === 'object') as Record<string, unknown>[]) : [];
-    } catch {
-      return [];
-    }
-  };
   for (const f of files) {
     if (f.path === 'reviewers.yaml') {
-      for (const r of list(f.content.toString('utf8'), 'reviewers')) {
-        try {
-          reviewers.set(String(r.id), { fingerprint: parsePublicKey(String(r.key)).fingerprint, agents: Array.isArray(r.agents) ? r.agents.map(String) : [] });
-        } catch {
-          /* an unusable key is no key */
-        }
-      }
+      reviewers = rosterOf(reviewersFromYaml(f.content.toString('utf8')));
     } else if (f.path.startsWith('whitelist/')) {
-      for (const w of list(f.content.toString('utf8'), 'whitelist')) whitelist.add(String(w.id));
+      try {
+        const items = (parseYaml(f.content.toString('utf8')) as { whitelist?: unknown } | null)?.whitelist;
+        for (const w of Array.isArray(items) ? items : []) if (w && typeof w === 'object' && typeof (w as { id?: unknown }).id === 'string') whitelist.add((w as { id: string }).id);
+      } catch {
+        /* a file that does not parse admits no rule */
+      }
     }
   }
   return { reviewers, whitelist, source };

@@ -29,6 +29,7 @@ export {
   decisionStatement,
   pendingQueue,
   reviewersOf,
+  reviewersFromYaml,
   submittedEvent,
   submittingIdentity,
   type DecisionSubmission,

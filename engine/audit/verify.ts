@@ -84,7 +84,7 @@ function exactCanonical(body: unknown, bytes: Buffer): boolean {
 /** Sufficient, not necessary: integer-like keys are reordered by JSON.parse (then the exact check decides). */
 function quickCanonical(body: unknown, text: string, bytes: Buffer): boolean {
   if (JSON.stringify(body) !== text) return false;
-  if (text.includes('\uFFFD') && Buffer.byteLength(text, 'utf8') !== bytes.length) return false;
+  // invalid UTF-8 decodes to U+FFFD: only then can the text hide what the bytes hold
   if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(bytes)) return false;
   const walk = (v: unknown): boolean => {
     if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0);

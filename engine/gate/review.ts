@@ -69,15 +69,23 @@ export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Rev
   } catch {
     return { reviewers: new Map(), source };
   }
-  const require = createRequire(import.meta.url);
-  const { parse } = require('yaml') as { parse(text: string): unknown };
+  return { reviewers: reviewersFromYaml(text), source };
+}
+
+/**
+ * The reviewers a reviewers.yaml text lists (as read from Git, where it passed its own review
+ * and CI): entries that do not parse, or whose key is unusable, are left out; the first of a
+ * duplicated id wins. Not a validation: the policy loader validates the working copy.
+ */
+export function reviewersFromYaml(text: string): Map<string, Reviewer> {
+  const { parse } = createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
   let doc: unknown;
   try {
     doc = parse(text);
   } catch {
-    return { reviewers: new Map(), source };
+    return new Map();
   }
-  const list = (doc as { reviewers?: unknown })?.reviewers;
+  const list = (doc as { reviewers?: unknown } | null)?.reviewers;
   const reviewers = new Map<string, Reviewer>();
   for (const r of Array.isArray(list) ? (list as Partial<ReviewerDefinition>[]) : []) {
     if (typeof r?.id !== 'string' || typeof r.key !== 'string' || !Array.isArray(r.roles) || reviewers.has(r.id)) continue;
@@ -87,7 +95,7 @@ export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Rev
       /* not a usable key: left out */
     }
   }
-  return { reviewers, source };
+  return reviewers;
 }
 
 const LEVELS: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
