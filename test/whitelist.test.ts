@@ -114,7 +114,7 @@ describe('segment coverage', () => {
   });
 
   it('a covered command over the ceiling is not whitelisted', async () => {
-    const a = await judge('cat ~/.ssh/id_rsa');
+    const a = await judge('cat .env');
     expect(a.segments[0]!.covered_by).toBe('fs.read');
     expect(a.would_decide).toBe('pending');
   });

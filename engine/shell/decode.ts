@@ -1,7 +1,9 @@
 /**
- * Decoding of bash words to the literals bash passes to a program: quotes removed, escapes
- * resolved, ANSI-C strings decoded. Parts only known at run time make the word dynamic and are
- * kept as their source text, so `"$HOME/.ssh"` reads `$HOME/.ssh`.
+ * Decoding of bash words to the literals bash passes to a program. A word is first read into
+ * atoms — each character with how it was quoted, and opaque parts only known at run time
+ * (`$HOME`, `$(…)`) — because brace expansion, tilde expansion and globbing look at the quoting
+ * of every character; quote removal then joins the atoms' values. `"$HOME/.ssh"` reads
+ * `$HOME/.ssh` and is dynamic.
  */
 import type { SyntaxNode } from 'tree-sitter';
 
@@ -10,14 +12,22 @@ const WORD_KINDS = new Set([
   'word', 'raw_string', 'string', 'string_content', 'ansi_c_string', 'translated_string', 'number', 'concatenation',
   'simple_expansion', 'expansion', 'command_substitution', 'process_substitution', 'arithmetic_expansion',
   'brace_expression', 'array', 'extglob_pattern', 'regex', 'variable_name', 'special_variable_name', 'heredoc_body',
-  'file_descriptor', 'test_operator',
+  'file_descriptor', 'test_operator', 'subscript', 'variable_assignment',
 ]);
+
+/**
+ * One character of a word, or an opaque run-time part. `u` unquoted, `e` escaped with a
+ * backslash, `q` inside quotes (an empty `q` atom stands for `''` or `""`), `o` opaque.
+ */
+export interface Atom {
+  readonly v: string;
+  readonly k: 'u' | 'e' | 'q' | 'o';
+}
 
 export interface DecodedPart {
   text: string;
   dynamic: boolean;
-  /** Unquoted source text, for glob and brace detection. */
-  unquoted: string;
+  atoms: Atom[];
   /** Offset in the parsed text where `text` appears verbatim, or null when escapes or quotes differ. */
   exact: number | null;
 }
@@ -26,6 +36,10 @@ export interface DecodeSink {
   /** A command or process substitution inside a word: its statements run first. */
   substitution(node: SyntaxNode): void;
   unknown(node: SyntaxNode): void;
+  /** An expansion that evaluates text at run time (`$(( … ))`, `${x@P}`). */
+  evaluates?(node: SyntaxNode): void;
+  /** The output of a command substitution when it is known without running it, else null. */
+  literal?(node: SyntaxNode): string | null;
 }
 
 const ANSI_SIMPLE: Record<string, string> = {
@@ -67,10 +81,17 @@ export function decodeAnsiC(body: string): string {
   return out;
 }
 
-/** Backslash escapes of an unquoted word: `\x` → `x`, backslash-newline removed. */
-function unescapeUnquoted(raw: string): string {
-  if (!raw.includes('\\')) return raw;
-  return raw.replace(/\\(\n|.)/gs, (_m, c: string) => (c === '\n' ? '' : c));
+/** Unquoted source text: `\x` is an escaped x, a backslash-newline disappears. */
+function unquotedAtoms(raw: string): Atom[] {
+  const atoms: Atom[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '\\' && i + 1 < raw.length) {
+      const n = raw[++i]!;
+      if (n !== '\n') atoms.push({ v: n, k: 'e' });
+    } else atoms.push({ v: c, k: 'u' });
+  }
+  return atoms;
 }
 
 /** Inside double quotes a backslash only escapes $ ` " \ and newline. */
@@ -79,15 +100,29 @@ function unescapeDoubleQuoted(raw: string): string {
   return raw.replace(/\\([$`"\\\n])/g, (_m, c: string) => (c === '\n' ? '' : c));
 }
 
+function quotedAtoms(text: string): Atom[] {
+  return [...text].map((v) => ({ v, k: 'q' as const }));
+}
+
+function textOf(atoms: readonly Atom[]): string {
+  let s = '';
+  for (const a of atoms) s += a.v;
+  return s;
+}
+
+function opaque(node: SyntaxNode): DecodedPart {
+  return { text: node.text, dynamic: true, atoms: [{ v: node.text, k: 'o' }], exact: null };
+}
+
 export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   const type = node.type;
   if (!node.isNamed) {
     // anonymous tokens inside a word (`=` in `a=b`, a lone `$`) are literal text
-    return { text: node.text, dynamic: false, unquoted: node.text, exact: node.startIndex };
+    return { text: node.text, dynamic: false, atoms: unquotedAtoms(node.text), exact: node.startIndex };
   }
   if (!WORD_KINDS.has(type)) {
     sink.unknown(node);
-    return { text: node.text, dynamic: true, unquoted: '', exact: null };
+    return opaque(node);
   }
   switch (type) {
     case 'word':
@@ -95,103 +130,119 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
     case 'extglob_pattern':
     case 'regex':
     case 'file_descriptor':
-    case 'test_operator': {
-      if (node.namedChildCount > 0) return concat(node, sink);
+    case 'test_operator':
+    case 'brace_expression':
+    case 'variable_name':
+    case 'special_variable_name': {
+      // a name written as a word (`unset x`, `local x`) is its source text
+      if (node.namedChildCount > 0 && (type === 'word' || type === 'number' || type === 'extglob_pattern' || type === 'regex' || type === 'file_descriptor' || type === 'test_operator')) {
+        return concat(node, sink);
+      }
       const raw = node.text;
-      const text = unescapeUnquoted(raw);
-      return { text, dynamic: false, unquoted: raw, exact: text === raw ? node.startIndex : null };
+      const atoms = unquotedAtoms(raw);
+      const text = textOf(atoms);
+      return { text, dynamic: false, atoms, exact: text === raw ? node.startIndex : null };
     }
     case 'raw_string': {
-      const raw = node.text;
-      return { text: raw.slice(1, -1), dynamic: false, unquoted: '', exact: node.startIndex + 1 };
+      const body = node.text.slice(1, -1);
+      return { text: body, dynamic: false, atoms: body === '' ? [{ v: '', k: 'q' }] : quotedAtoms(body), exact: node.startIndex + 1 };
     }
     case 'string':
     case 'translated_string':
       return decodeString(node, sink);
     case 'string_content': {
       const text = unescapeDoubleQuoted(node.text);
-      return { text, dynamic: false, unquoted: '', exact: text === node.text ? node.startIndex : null };
+      return { text, dynamic: false, atoms: quotedAtoms(text), exact: text === node.text ? node.startIndex : null };
     }
     case 'ansi_c_string': {
       const raw = node.text;
       const text = decodeAnsiC(raw.slice(2, -1));
-      return { text, dynamic: false, unquoted: '', exact: text === raw.slice(2, -1) ? node.startIndex + 2 : null };
+      return { text, dynamic: false, atoms: text === '' ? [{ v: '', k: 'q' }] : quotedAtoms(text), exact: text === raw.slice(2, -1) ? node.startIndex + 2 : null };
     }
     case 'concatenation':
+    case 'variable_assignment':
+    case 'subscript':
       return concat(node, sink);
     case 'command_substitution':
     case 'process_substitution':
       sink.substitution(node);
-      return { text: node.text, dynamic: true, unquoted: '', exact: null };
-    case 'simple_expansion':
-    case 'expansion':
+      return opaque(node);
     case 'arithmetic_expansion':
+      findSubstitutions(node, sink);
+      sink.evaluates?.(node);
+      return opaque(node);
+    case 'expansion':
+      findSubstitutions(node, sink);
+      if (/@P\}$/.test(node.text)) sink.evaluates?.(node);
+      return opaque(node);
+    case 'simple_expansion':
     case 'array':
     case 'heredoc_body':
       findSubstitutions(node, sink);
-      return { text: node.text, dynamic: true, unquoted: '', exact: null };
-    case 'brace_expression':
-      return { text: node.text, dynamic: false, unquoted: node.text, exact: node.startIndex };
-    case 'variable_name':
-    case 'special_variable_name':
-      return { text: node.text, dynamic: true, unquoted: '', exact: null };
+      return opaque(node);
     default:
-      sink.unknown(node);
-      return { text: node.text, dynamic: true, unquoted: '', exact: null };
+      return opaque(node);
   }
 }
 
 function decodeString(node: SyntaxNode, sink: DecodeSink): DecodedPart {
-  let text = '';
+  const atoms: Atom[] = [];
   let dynamic = false;
   let exact = true;
   let previousEnd = -1;
   const inner = node.type === 'translated_string' ? node.namedChild(0) : node;
-  if (!inner) return { text: '', dynamic: false, unquoted: '', exact: null };
+  if (!inner) return { text: '', dynamic: false, atoms: [{ v: '', k: 'q' }], exact: null };
   const open = inner.startIndex + 1;
   const close = inner.endIndex - 1;
+  const gap = (from: number, to: number): void => {
+    atoms.push(...quotedAtoms(unescapeDoubleQuoted(inner.text.slice(from - inner.startIndex, to - inner.startIndex))));
+  };
   for (const child of inner.children) {
     if (!child.isNamed) continue; // the quotes themselves
     // string_content drops leading/trailing whitespace-only gaps in some trees: keep the source
-    if (previousEnd !== -1 && child.startIndex > previousEnd) {
-      text += unescapeDoubleQuoted(inner.text.slice(previousEnd - inner.startIndex, child.startIndex - inner.startIndex));
-    } else if (previousEnd === -1 && child.startIndex > open) {
-      text += unescapeDoubleQuoted(inner.text.slice(1, child.startIndex - inner.startIndex));
+    if (previousEnd !== -1 && child.startIndex > previousEnd) gap(previousEnd, child.startIndex);
+    else if (previousEnd === -1 && child.startIndex > open) gap(open, child.startIndex);
+    previousEnd = child.endIndex;
+    exact &&= child.type === 'string_content';
+    const literal = child.type === 'command_substitution' ? (sink.literal?.(child) ?? null) : null;
+    if (literal !== null) {
+      // its commands still run (and are judged); the word's text is what they print
+      sink.substitution(child);
+      atoms.push(...quotedAtoms(literal));
+      continue;
     }
     const part = decodeNode(child, sink);
-    text += part.text;
+    // inside double quotes every character is quoted, even what an expansion's node says
+    for (const a of part.atoms) atoms.push(a.k === 'o' ? a : { v: a.v, k: 'q' });
     dynamic ||= part.dynamic;
     if (part.exact === null) exact = false;
-    previousEnd = child.endIndex;
   }
-  if (previousEnd === -1 && close > open) text = unescapeDoubleQuoted(inner.text.slice(1, -1));
-  else if (previousEnd !== -1 && previousEnd < close) text += unescapeDoubleQuoted(inner.text.slice(previousEnd - inner.startIndex, -1));
+  if (previousEnd === -1 && close > open) gap(open, close);
+  else if (previousEnd !== -1 && previousEnd < close) gap(previousEnd, close);
+  const text = textOf(atoms);
+  if (atoms.length === 0) atoms.push({ v: '', k: 'q' });
   const verbatim = exact && !dynamic && text === inner.text.slice(1, -1);
-  return { text, dynamic, unquoted: '', exact: verbatim ? open : null };
+  return { text, dynamic, atoms, exact: verbatim ? open : null };
 }
 
 function concat(node: SyntaxNode, sink: DecodeSink): DecodedPart {
-  let text = '';
-  let unquoted = '';
+  const atoms: Atom[] = [];
   let dynamic = false;
   let exact = true;
   let cursor = node.startIndex;
   for (const child of node.children) {
     // bytes between children that the grammar did not cover are literal source text
-    if (child.startIndex > cursor) {
-      const gap = node.text.slice(cursor - node.startIndex, child.startIndex - node.startIndex);
-      text += unescapeUnquoted(gap);
-      unquoted += gap;
-    }
+    if (child.startIndex > cursor) atoms.push(...unquotedAtoms(node.text.slice(cursor - node.startIndex, child.startIndex - node.startIndex)));
     const part = decodeNode(child, sink);
-    text += part.text;
-    unquoted += part.unquoted === '' ? '\u0000' : part.unquoted; // a quoted part breaks glob runs
+    atoms.push(...part.atoms);
     dynamic ||= part.dynamic;
     if (part.exact === null) exact = false;
     cursor = child.endIndex;
   }
+  if (node.endIndex > cursor) atoms.push(...unquotedAtoms(node.text.slice(cursor - node.startIndex)));
+  const text = textOf(atoms);
   const verbatim = exact && !dynamic && text === node.text;
-  return { text, dynamic, unquoted, exact: verbatim ? node.startIndex : null };
+  return { text, dynamic, atoms, exact: verbatim ? node.startIndex : null };
 }
 
 function findSubstitutions(node: SyntaxNode, sink: DecodeSink): void {
@@ -201,11 +252,148 @@ function findSubstitutions(node: SyntaxNode, sink: DecodeSink): void {
   }
 }
 
-/** Unquoted, unescaped `*`, `?`, `[…]` or a brace expansion `{a,b}` / `{1..3}`. */
-export function hasGlob(unquoted: string): boolean {
-  if (unquoted === '') return false;
-  const plain = unquoted.replace(/\\./gs, '\u0000');
-  if (/[*?]/.test(plain)) return true;
-  if (/\[[^\]\u0000]*\]/.test(plain)) return true;
-  return /\{[^{}\u0000]*(?:,|\.\.)[^{}\u0000]*\}/.test(plain);
+/** Unquoted `*`, `?` or a bracket expression `[…]`: pathname expansion may turn it into other words. */
+export function hasGlob(atoms: readonly Atom[]): boolean {
+  for (let i = 0; i < atoms.length; i++) {
+    const a = atoms[i]!;
+    if (a.k !== 'u') continue;
+    if (a.v === '*' || a.v === '?') return true;
+    if (a.v === '[') {
+      // a bracket expression needs a closing `]` after at least one character (quoted ones count)
+      for (let j = i + 2; j < atoms.length; j++) {
+        const b = atoms[j]!;
+        if (b.k === 'o') break;
+        if (b.k === 'u' && b.v === ']') return true;
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * An unquoted tilde prefix that bash replaces (`~`, `~/x`, `~user`, `~+`, `~-`): at the start
+ * of the word, and after `=` or `:` in a word shaped like an assignment (`a=~/x`, `PATH=~/bin:~/b`).
+ */
+export function hasTildeExpansion(atoms: readonly Atom[]): boolean {
+  const prefixAt = (i: number): boolean => {
+    if (atoms[i]?.k !== 'u' || atoms[i]!.v !== '~') return false;
+    for (let j = i + 1; j < atoms.length; j++) {
+      const a = atoms[j]!;
+      if (a.k === 'u' && (a.v === '/' || a.v === ':')) return true;
+      if (a.k !== 'u') return false; // a quoted character in the prefix: no expansion
+    }
+    return true;
+  };
+  if (prefixAt(0)) return true;
+  let eq = -1;
+  for (let i = 0; i < atoms.length; i++) {
+    const a = atoms[i]!;
+    if (a.k !== 'u') break;
+    if (a.v === '=') {
+      eq = i;
+      break;
+    }
+    if (!/[A-Za-z0-9_]/.test(a.v) || (i === 0 && /[0-9]/.test(a.v))) break;
+  }
+  if (eq <= 0) return false;
+  for (let i = eq + 1; i < atoms.length; i++) {
+    if ((i === eq + 1 || (atoms[i - 1]!.k === 'u' && atoms[i - 1]!.v === ':')) && prefixAt(i)) return true;
+  }
+  return false;
+}
+
+export { textOf as atomsText };
+
+/**
+ * The end (just past the closing parenthesis) of a `$(…)` whose `(` is at `open`, balancing
+ * parentheses outside quotes; the end of the text when it never closes.
+ */
+export function substitutionEnd(text: string, open: number): number {
+  let depth = 1;
+  let quote: string | null = null;
+  let j = open + 1;
+  for (; j < text.length && depth > 0; j++) {
+    const c = text[j]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"') j++;
+      continue;
+    }
+    if (c === "'" || c === '"') quote = c;
+    else if (c === '\\') j++;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+  }
+  return Math.min(j, text.length);
+}
+
+/**
+ * The command texts of `$(…)` and backquoted substitutions inside text that bash evaluates
+ * (an arithmetic expression, a subscript, a prompt string).
+ */
+export function embeddedCommands(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '$' && text[i + 1] === '(' && text[i + 2] !== '(') {
+      const end = substitutionEnd(text, i + 1);
+      out.push(text.slice(i + 2, text[end - 1] === ')' ? end - 1 : end));
+      i = end - 1;
+    } else if (text[i] === '`') {
+      const end = text.indexOf('`', i + 1);
+      out.push(text.slice(i + 1, end === -1 ? text.length : end));
+      if (end === -1) break;
+      i = end;
+    }
+  }
+  return out.map((c) => c.trim()).filter((c) => c !== '');
+}
+
+export interface HeredocBody {
+  /** The text the command reads, where it is static. */
+  readonly text: string;
+  /** An expansion or substitution makes part of it known only at run time. */
+  readonly dynamic: boolean;
+  /** Command substitutions (`$(…)` and backquoted): their offsets in the raw body and their text. */
+  readonly substitutions: readonly { start: number; end: number; command: string }[];
+}
+
+/**
+ * An unquoted here-document body: a backslash escapes only `$`, `` ` `` and `\\`; `$…`
+ * expansions and `$(…)` or backquoted substitutions are performed.
+ */
+export function decodeHeredocBody(raw: string): HeredocBody {
+  let text = '';
+  let dynamic = false;
+  const substitutions: { start: number; end: number; command: string }[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '\\' && i + 1 < raw.length && '$`\\'.includes(raw[i + 1]!)) {
+      text += raw[++i];
+      continue;
+    }
+    if (c === '$' && raw[i + 1] === '(' && raw[i + 2] !== '(') {
+      const end = substitutionEnd(raw, i + 1);
+      substitutions.push({ start: i, end, command: raw.slice(i + 2, raw[end - 1] === ')' ? end - 1 : end) });
+      dynamic = true;
+      text += raw.slice(i, end);
+      i = end - 1;
+      continue;
+    }
+    if (c === '$' && /[A-Za-z_{(\[0-9@*#?$!-]/.test(raw[i + 1] ?? '')) dynamic = true;
+    if (c === '`') {
+      let command = '';
+      let j = i + 1;
+      for (; j < raw.length && raw[j] !== '`'; j++) {
+        if (raw[j] === '\\' && j + 1 < raw.length && '$`\\'.includes(raw[j + 1]!)) j++;
+        command += raw[j];
+      }
+      substitutions.push({ start: i, end: Math.min(j + 1, raw.length), command });
+      dynamic = true;
+      text += raw.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    text += c;
+  }
+  return { text, dynamic, substitutions };
 }

@@ -124,6 +124,8 @@ export type IssueCode =
   | 'function-definition'
   | 'alias-definition'
   | 'hidden-characters'
+  | 'evaluated-code'
+  | 'budget-exceeded'
   | 'empty';
 
 /** A reason the command cannot be understood fully: it is never approved automatically. */
@@ -170,6 +172,8 @@ export const ISSUE_CODES: readonly IssueCode[] = [
   'function-definition',
   'alias-definition',
   'hidden-characters',
+  'evaluated-code',
+  'budget-exceeded',
   'empty',
 ];
 

@@ -4,7 +4,8 @@
  * still searched for commands, so detection does not stop at a construct it does not know.
  */
 import type { SyntaxNode } from 'tree-sitter';
-import { decodeNode, hasGlob, type DecodeSink } from './decode.js';
+import { TooManyWords, braceExpand } from './braces.js';
+import { atomsText, decodeHeredocBody, decodeNode, embeddedCommands, hasGlob, hasTildeExpansion, type Atom, type DecodeSink } from './decode.js';
 import type {
   Assignment,
   Flow,
@@ -33,6 +34,7 @@ import {
   type EscapeSyntax,
   type WrapperSpec,
 } from './registry.js';
+import { readBash, type Heredoc } from './reader.js';
 import { escapeForDisplay, findHiddenCharacters } from './text.js';
 import { bashParser } from './tree-sitter.js';
 
@@ -59,12 +61,22 @@ interface WordEx extends Word {
   readonly exact: number | null;
   /** A command substitution produced part of the text. */
   readonly substituted: boolean;
+  /** Dynamic only through a tilde prefix (`~/bin/tool`): the program's name is still known. */
+  readonly tilde?: boolean;
 }
 
 interface Frame {
-  /** Local offset → top-level offset, when the text maps linearly; else `fixed`. */
-  readonly offset: number | null;
+  /**
+   * Local offset (in the text tree-sitter parsed) → top-level offset:
+   * `offset + (table ? table[local] : local)`, unless `fixed` gives one span for everything.
+   */
+  readonly offset: number;
+  readonly table: Int32Array | null;
+  /** Cumulative count of non-verbatim steps of `table` (see ReadText.breaks). */
+  readonly breaks: Int32Array | null;
   readonly fixed: Span | null;
+  /** The here-documents of this text as bash reads them, by the offset of their delimiter. */
+  readonly heredocs: ReadonlyMap<number, Heredoc>;
   readonly via: Via;
   readonly parent: number | null;
   readonly depth: number;
@@ -92,10 +104,8 @@ interface SegmentDraft {
   stdin: { kind: 'shell' } | { kind: 'interpreter'; language: string } | null;
 }
 
-interface PendingSubstitution {
-  node: SyntaxNode;
-  frame: Frame;
-}
+/** A substitution to run once its owner exists: a tree-sitter node, or command text found otherwise. */
+type PendingSubstitution = { node: SyntaxNode; frame: Frame } | { text: string; span: Span; frame: Frame; evaluated?: string };
 
 function basename(path: string): string {
   const i = path.lastIndexOf('/');
@@ -108,6 +118,45 @@ function joinSpan(a: Span, b: Span): Span {
 
 const VARIABLE_REF = /\$\{?#?!?([A-Za-z_][A-Za-z0-9_]*)/g;
 
+/**
+ * Arithmetic over constants only (no variable, no expansion, no subscript): what bash evaluates
+ * it to does not depend on anything at run time.
+ */
+function constantArithmetic(text: string): boolean {
+  return /^[\s0-9+\-*/%()<>=!&|^~?:,]*$/.test(text.replace(/\b0[xX][0-9a-fA-F]+\b/g, '0'));
+}
+
+/** `[[ a -eq b ]]`: both operands are arithmetic expressions. */
+const ARITHMETIC_TESTS = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
+
+/** Prompt strings: their command substitutions run whenever bash shows them (PS4 under set -x). */
+const PROMPT_VARIABLES = new Set(['PS0', 'PS1', 'PS2', 'PS4']);
+
+/** Node kinds that are (part of) one word inside a test expression. */
+const WORD_NODES = new Set([
+  'word', 'string', 'raw_string', 'ansi_c_string', 'translated_string', 'number', 'concatenation', 'simple_expansion', 'expansion',
+  'command_substitution', 'process_substitution', 'arithmetic_expansion', 'brace_expression', 'extglob_pattern', 'regex', 'test_operator',
+  'variable_name',
+]);
+
+/**
+ * Substitutions in an arithmetic expression that tree-sitter did not parse as such: bash
+ * expands `$(…)` there even inside quotes (`$(( '$(id)' ))`), tree-sitter reads a string.
+ */
+function hiddenCommands(node: SyntaxNode): string[] {
+  let text = node.text;
+  const blank = (n: SyntaxNode): void => {
+    for (const c of n.namedChildren) {
+      if (c.type === 'command_substitution' || c.type === 'process_substitution') {
+        const from = c.startIndex - node.startIndex;
+        text = text.slice(0, from) + ' '.repeat(c.endIndex - c.startIndex) + text.slice(c.endIndex - node.startIndex);
+      } else blank(c);
+    }
+  };
+  blank(node);
+  return embeddedCommands(text);
+}
+
 class Walker {
   private readonly segments: SegmentDraft[] = [];
   private readonly flows: Flow[] = [];
@@ -119,6 +168,10 @@ class Walker {
   private readonly issueKeys = new Set<string>();
   /** Variable name → segments whose output it may hold (`x=$(curl …)`). */
   private readonly variables = new Map<string, number[]>();
+  /** Variable name → its last static value, as far as the text shows (for `${x@P}`). */
+  private readonly values = new Map<string, string>();
+  /** The frame each segment was built in (for what is found in its words later). */
+  private readonly frames = new Map<number, Frame>();
   private syntaxDepth = 0;
   /** ERROR nodes the walker understood (tree-sitter-bash misparses `3<>file`). */
   private readonly tolerated = new Set<number>();
@@ -147,7 +200,7 @@ class Walker {
       this.issue('empty', 'the command is empty', [0, source.length]);
       return this.finish(hidden);
     }
-    const top: Frame = { offset: 0, fixed: null, via: 'top', parent: null, depth: 0, privileged: false, remote: null };
+    const top: Frame = { ...LINEAR, via: 'top', parent: null, depth: 0, privileged: false, remote: null };
     this.parseText(text, top);
     if (this.segments.length === 0 && this.issues.length === 0) {
       this.issue('empty', 'no command would run (only comments or assignments)', [0, source.length]);
@@ -160,7 +213,32 @@ class Walker {
 
   private span(frame: Frame, start: number, end: number): Span {
     if (frame.fixed) return frame.fixed;
-    return [start + frame.offset!, end + frame.offset!];
+    return [this.at(frame, start), this.at(frame, end)];
+  }
+
+  private at(frame: Frame, local: number): number {
+    return frame.offset + (frame.table ? frame.table[Math.min(local, frame.table.length - 1)]! : local);
+  }
+
+  /** The top-level offset where [local, local + length) is a verbatim copy of the input, or null. */
+  private verbatimAt(frame: Frame, local: number, length: number): number | null {
+    if (frame.fixed) return null;
+    if (frame.breaks && frame.breaks[Math.min(local + length, frame.breaks.length - 1)]! - frame.breaks[local]! !== 0) return null;
+    return this.at(frame, local);
+  }
+
+  /** A top-level offset back to the local text (the first local offset at or after it). */
+  private toLocal(frame: Frame, top: number): number {
+    const target = top - frame.offset;
+    if (!frame.table) return target;
+    let lo = 0;
+    let hi = frame.table.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (frame.table[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private nodeSpan(frame: Frame, node: SyntaxNode): Span {
@@ -190,7 +268,8 @@ class Walker {
   private payloadFrame(frame: Frame, word: WordEx, via: Via, parent: number, extra: Partial<Frame> = {}): Frame {
     const base = word.exact;
     return {
-      offset: base,
+      ...LINEAR,
+      offset: base ?? 0,
       fixed: base === null ? word.span : null,
       via,
       parent,
@@ -202,7 +281,7 @@ class Walker {
   }
 
   private textFrame(frame: Frame, span: Span, via: Via, parent: number, extra: Partial<Frame> = {}): Frame {
-    return { offset: null, fixed: span, via, parent, depth: frame.depth + 1, privileged: frame.privileged, remote: frame.remote, ...extra };
+    return { ...LINEAR, fixed: span, via, parent, depth: frame.depth + 1, privileged: frame.privileged, remote: frame.remote, ...extra };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -213,12 +292,30 @@ class Walker {
       this.issue('too-deep', `payloads nested more than ${PARSE_LIMITS.maxPayloadDepth} levels deep were not parsed`, this.span(frame, 0, text.length));
       return [];
     }
-    const tree = bashParser().parse(text);
+    // continuations and here-documents as bash's reader sees them, before tree-sitter does
+    const read = readBash(text);
+    const local = this.readFrame(frame, read.map, read.breaks, read.heredocs);
+    const tree = bashParser().parse(read.text);
     const root = tree.rootNode;
-    const ids = this.compound(root, frame);
-    if (root.hasError) this.reportErrors(root, frame);
-    if (frame.via === 'top') this.interactiveInput(root, text, frame);
+    const ids = this.compound(root, local);
+    if (root.hasError) this.reportErrors(root, local);
+    if (frame.via === 'top') this.interactiveInput(root, read.text, local);
     return ids;
+  }
+
+  /** The frame for the text tree-sitter parses, composed with the reader's offset map. */
+  private readFrame(frame: Frame, map: Int32Array | null, breaks: Int32Array | null, heredocs: readonly Heredoc[]): Frame {
+    const byToken = new Map(heredocs.map((h) => [h.tokenStart, h]));
+    if (map === null || frame.fixed) return { ...frame, heredocs: byToken };
+    let table = map;
+    let composedBreaks = breaks;
+    if (frame.table) {
+      const outer = frame.table;
+      table = map.map((k) => outer[Math.min(k, outer.length - 1)]!);
+      composedBreaks = new Int32Array(table.length);
+      for (let k = 1; k < table.length; k++) composedBreaks[k] = composedBreaks[k - 1]! + (table[k] === table[k - 1]! + 1 ? 0 : 1);
+    }
+    return { ...frame, table, breaks: composedBreaks, heredocs: byToken };
   }
 
   /**
@@ -229,7 +326,7 @@ class Walker {
     for (const seg of this.segments) {
       if (seg.via !== 'top' || seg.stdin?.kind !== 'interpreter' || seg.payload) continue;
       if (seg.redirects.some((r) => r.fd === null || r.fd === 0) || this.flows.some((f) => f.to === seg.id)) continue;
-      const end = seg.span[1] - (frame.offset ?? 0);
+      const end = this.toLocal(frame, seg.span[1]);
       const newline = text.indexOf('\n', end);
       if (newline === -1 || newline >= root.endIndex) continue;
       const rest = text.slice(newline + 1);
@@ -289,14 +386,18 @@ class Walker {
       case 'elif_clause':
       case 'if_statement':
       case 'while_statement':
-      case 'for_statement':
-      case 'c_style_for_statement':
       case 'case_statement':
       case 'case_item':
-      case 'compound_statement':
       case 'negated_command':
-      case 'test_command':
         return this.compound(node, frame);
+      case 'compound_statement':
+        return node.child(0)?.type === '((' ? this.arithmeticCommand(node, frame) : this.compound(node, frame);
+      case 'test_command':
+        return this.testCommand(node, frame);
+      case 'for_statement':
+        return this.forStatement(node, frame);
+      case 'c_style_for_statement':
+        return this.cStyleFor(node, frame);
       case 'list':
         return this.list(node, frame);
       case 'pipeline':
@@ -432,11 +533,9 @@ class Walker {
     return this.decodeRun([node], frame, substitutions);
   }
 
-  /** Adjacent nodes with no space between them are one word to bash. */
-  private decodeRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx {
-    let text = '';
-    let unquoted = '';
-    let dynamic = false;
+  /** The atoms of adjacent nodes (no space between them: one word to bash). */
+  private atomsOf(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): { atoms: Atom[]; span: Span; exactLocal: number | null; substituted: boolean } {
+    const atoms: Atom[] = [];
     let substituted = false;
     let exactLocal: number | null = nodes.length === 1 ? -1 : null;
     const sink: DecodeSink = {
@@ -447,22 +546,96 @@ class Walker {
       unknown: (n) => {
         if (n.type !== 'ERROR') this.issue('unknown-construct', `unsupported bash construct "${n.type}" in a word`, this.nodeSpan(frame, n));
       },
+      evaluates: (n) => this.evaluatedExpansion(n, frame, substitutions),
+      literal: (n) => this.literalSubstitution(n, frame),
     };
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       const part = decodeNode(n, sink);
       // `$"…"` (a translated string) arrives as a `$` token and a string
       const translated = !n.isNamed && n.type === '$' && nodes[i + 1]?.type === 'string';
-      if (!translated) text += part.text;
-      unquoted += part.unquoted === '' ? '\u0000' : part.unquoted;
-      dynamic ||= part.dynamic;
+      if (!translated) atoms.push(...part.atoms);
       if (exactLocal === -1) exactLocal = part.exact;
     }
     const first = nodes[0]!;
     const last = nodes[nodes.length - 1]!;
-    const span = this.span(frame, first.startIndex, last.endIndex);
-    const exact = exactLocal === null || exactLocal === -1 || frame.fixed ? null : exactLocal + frame.offset!;
-    return { text, dynamic, glob: hasGlob(unquoted), span, exact, substituted };
+    if (frame.heredocs.size > 0) {
+      // opaque parts are source text: show here-document delimiters as they were written
+      for (let i = 0; i < atoms.length; i++) if (atoms[i]!.k === 'o') atoms[i] = { v: restoreDelimiters(atoms[i]!.v, frame.heredocs), k: 'o' };
+    }
+    return { atoms, span: this.span(frame, first.startIndex, last.endIndex), exactLocal: exactLocal === -1 ? null : exactLocal, substituted };
+  }
+
+  /**
+   * What `"$(cat <<'EOF' … EOF)"` prints, when it is known without running anything: `cat` of a
+   * here-document or here-string with static text, trailing newlines removed as bash removes
+   * them. Agents write commit messages this way.
+   */
+  private literalSubstitution(node: SyntaxNode, frame: Frame): string | null {
+    if (node.child(0)?.type !== '$(' || node.namedChildCount !== 1) return null;
+    const statement = node.namedChild(0)!;
+    // `cat <<EOF` is a redirected statement; `cat <<< x` a command holding its redirect
+    const body = statement.type === 'redirected_statement' ? statement.childForFieldName('body') : statement;
+    if (!body || body.type !== 'command' || body.namedChild(0)?.type !== 'command_name' || body.namedChild(0)!.text !== 'cat') return null;
+    const redirects = [...(statement === body ? [] : statement.namedChildren.filter((c) => c.id !== body.id)), ...body.namedChildren.slice(1)];
+    const r = redirects[0];
+    if (redirects.length !== 1 || !r || r.childForFieldName('descriptor')) return null;
+    let text: string;
+    if (r.type === 'heredoc_redirect') {
+      if (r.namedChildren.some((c) => c.type !== 'heredoc_start' && c.type !== 'heredoc_body' && c.type !== 'heredoc_end')) return null;
+      const start = r.children.find((c) => c.type === 'heredoc_start');
+      const known = start ? frame.heredocs.get(start.startIndex) : undefined;
+      if (!known || !known.terminated || !heredocPlaced(known, r)) return null;
+      const raw = known.body;
+      if (known.quoted) text = raw;
+      else {
+        const decoded = decodeHeredocBody(raw);
+        if (decoded.dynamic) return null;
+        text = decoded.text;
+      }
+    } else if (r.type === 'herestring_redirect') {
+      const value = r.namedChildren.filter((c) => c.type !== 'file_descriptor');
+      if (value.length === 0) return null;
+      const word = this.decodeRun(value, frame, []);
+      if (word.dynamic) return null;
+      text = `${word.text}\n`;
+    } else return null;
+    return text.replace(/\n+$/, '');
+  }
+
+  /** A word from atoms: dynamic when any part is only known at run time, tilde included. */
+  private wordOf(atoms: readonly Atom[], span: Span, exact: number | null, substituted: boolean): WordEx {
+    const text = atomsText(atoms);
+    const opaque = atoms.some((a) => a.k === 'o');
+    const tilde = hasTildeExpansion(atoms);
+    return { text, dynamic: opaque || tilde, glob: hasGlob(atoms), span, exact: opaque || tilde ? null : exact, substituted, ...(tilde && !opaque ? { tilde } : {}) };
+  }
+
+  /** One word, as in redirect targets and assignment values: no brace expansion. */
+  private decodeRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx {
+    const { atoms, span, exactLocal, substituted } = this.atomsOf(nodes, frame, substitutions);
+    const text = atomsText(atoms);
+    const exact = exactLocal === null ? null : this.verbatimAt(frame, exactLocal, text.length);
+    return this.wordOf(atoms, span, exact, substituted);
+  }
+
+  /** The words one command word becomes after brace expansion (`{'-a',b}` → `-a` `b`). */
+  private expandRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx[] {
+    const { atoms, span, exactLocal, substituted } = this.atomsOf(nodes, frame, substitutions);
+    let expanded: Atom[][];
+    try {
+      expanded = braceExpand(atoms);
+    } catch (err) {
+      if (!(err instanceof TooManyWords)) throw err;
+      // more words than are worth spelling out: one word standing for all of them
+      return [{ text: atomsText(atoms), dynamic: true, glob: true, span, exact: null, substituted }];
+    }
+    if (expanded.length === 1 && expanded[0]!.length === atoms.length) {
+      const text = atomsText(atoms);
+      const exact = exactLocal === null ? null : this.verbatimAt(frame, exactLocal, text.length);
+      return [this.wordOf(atoms, span, exact, substituted)];
+    }
+    return expanded.map((w) => this.wordOf(w, span, null, substituted));
   }
 
   /** Group argument nodes into words: nodes that touch belong to the same word. */
@@ -471,12 +644,12 @@ class Walker {
     let run: SyntaxNode[] = [];
     for (const n of nodes) {
       if (run.length > 0 && n.startIndex !== run[run.length - 1]!.endIndex) {
-        out.push(this.decodeRun(run, frame, substitutions));
+        out.push(...this.expandRun(run, frame, substitutions));
         run = [];
       }
       run.push(n);
     }
-    if (run.length > 0) out.push(this.decodeRun(run, frame, substitutions));
+    if (run.length > 0) out.push(...this.expandRun(run, frame, substitutions));
     return out;
   }
 
@@ -493,13 +666,20 @@ class Walker {
 
   private runSubstitutions(pending: PendingSubstitution[], owner: number | null): number[] {
     const produced: number[] = [];
-    for (const { node, frame } of pending) {
-      const isProcess = node.type === 'process_substitution';
+    for (const p of pending) {
+      const { frame } = p;
+      const node = 'node' in p ? p.node : null;
+      const isProcess = node?.type === 'process_substitution';
       const via: Via = isProcess ? 'process-substitution' : 'substitution';
-      const ids = this.compound(node, this.child(frame, via, owner ?? frame.parent));
+      let ids: number[];
+      if ('node' in p) ids = this.compound(p.node, this.child(frame, via, owner ?? frame.parent));
+      else {
+        if (p.evaluated) this.issue('evaluated-code', `${p.evaluated} evaluates text at run time, running ${JSON.stringify(escapeForDisplay(p.text.slice(0, 60)))}`, p.span);
+        ids = this.parseText(p.text, { ...this.textFrame(frame, p.span, via, owner ?? frame.parent ?? 0), parent: owner ?? frame.parent, depth: frame.depth });
+      }
       produced.push(...ids);
       if (owner === null) continue;
-      const writesInto = isProcess && node.child(0)?.type === '>(';
+      const writesInto = isProcess && node?.child(0)?.type === '>(';
       for (const id of ids) {
         if (writesInto) this.flow(owner, id, 'process-substitution');
         else this.flow(id, owner, isProcess ? 'process-substitution' : 'substitution');
@@ -525,46 +705,92 @@ class Walker {
     const valueNode = node.childForFieldName('value');
     if (!nameNode) return null;
     const pending: PendingSubstitution[] = [];
-    const value = valueNode ? this.decode(valueNode, frame, pending) : null;
+    // an assignment's value is neither brace- nor pathname-expanded
+    const decoded = valueNode ? this.decode(valueNode, frame, pending) : null;
+    const value = decoded ? { ...decoded, glob: false } : null;
+    if (nameNode.type === 'subscript') {
+      // `a[$(cmd)]=x` runs the substitution; the subscript is then evaluated as arithmetic
+      this.expression(nameNode, frame, segment);
+      const hidden = hiddenCommands(nameNode);
+      if (hidden.length > 0) this.evaluatedCommands(hidden, nameNode.text, this.nodeSpan(frame, nameNode), frame, segment, 'an array subscript');
+    }
     const produced = this.runSubstitutions(pending, segment);
     const name = nameNode.type === 'subscript' ? (nameNode.childForFieldName('name')?.text ?? nameNode.text) : nameNode.text;
+    this.noteValue(name, value, frame, segment);
     const a: Assignment = { name, value: value ? plainWord(value) : null, span: this.nodeSpan(frame, node), segment, exported };
     this.assignments.push(a);
     // the variable now holds what the substitutions printed, or what variables it copies held
     const sources = [...produced];
     if (value) for (const m of value.text.matchAll(VARIABLE_REF)) sources.push(...(this.variables.get(m[1]!) ?? []));
     if (sources.length > 0) this.variables.set(name, [...new Set([...(this.variables.get(name) ?? []), ...sources])]);
-    if (value && COMMAND_VARIABLES.has(name)) this.commandString(value, frame, segment, 'shell', 'variable');
     return a;
   }
 
+  /**
+   * What a value assigned to a variable means beyond the assignment: a command line some
+   * program runs (`PAGER=`, `GIT_SSH_COMMAND=`), a prompt string whose substitutions run when it
+   * is shown (`PS4` under `set -x`), and the static value `${x@P}` may evaluate later.
+   */
+  private noteValue(name: string, value: WordEx | null, frame: Frame, owner: number | null): void {
+    if (value && !value.dynamic) this.values.set(name, value.text);
+    else this.values.delete(name);
+    if (!value) return;
+    if (COMMAND_VARIABLES.has(name)) this.commandString(value, frame, owner, 'shell', 'variable');
+    else if (PROMPT_VARIABLES.has(name)) {
+      for (const command of embeddedCommands(value.text)) this.parseText(command, { ...this.textFrame(frame, value.span, 'variable', owner ?? 0), parent: owner });
+    }
+  }
+
+  /**
+   * `declare`, `local`, `export`, `readonly`, `typeset`, `unset`: a segment whose words are the
+   * arguments; `NAME=value` arguments (quoted or not) are assignments, and names with a
+   * subscript are evaluated as arithmetic.
+   */
   private declaration(node: SyntaxNode, frame: Frame): number[] {
     const keyword = node.child(0);
     if (!keyword) return [];
     const pending: PendingSubstitution[] = [];
-    const argNodes: SyntaxNode[] = [];
-    const assignmentNodes: SyntaxNode[] = [];
-    for (const c of node.namedChildren) {
-      if (c.type === 'variable_assignment') assignmentNodes.push(c);
-      argNodes.push(c);
-    }
     const name: WordEx = {
       text: keyword.text,
       dynamic: false,
       glob: false,
       span: this.nodeSpan(frame, keyword),
-      exact: frame.fixed ? null : keyword.startIndex + frame.offset!,
+      exact: this.verbatimAt(frame, keyword.startIndex, keyword.text.length),
       substituted: false,
     };
-    const args = this.words(argNodes, frame, pending);
-    const id = this.newSegment([name, ...args], frame, this.nodeSpan(frame, node), [], [], null);
-    const exported = keyword.text === 'export' || args.some((a) => /^-[a-zA-Z]*x/.test(a.text));
-    for (const a of assignmentNodes) {
-      const assigned = this.assignment(a, frame, id, exported);
-      if (assigned) this.segments[id]!.assignments.push(assigned);
+    const children = node.namedChildren;
+    const exported = keyword.text === 'export' || children.some((c) => /^-[a-zA-Z]*x/.test(c.text));
+    const id = this.newSegment([name], frame, this.nodeSpan(frame, node), [], [], null);
+    const seg = this.segments[id]!;
+    const assignable = keyword.text !== 'unset';
+    for (const c of children) {
+      if (c.type === 'variable_assignment' && assignable) {
+        const a = this.assignment(c, frame, id, exported);
+        const nameText = c.childForFieldName('name')?.text ?? '';
+        const op = c.text.slice(nameText.length).startsWith('+=') ? '+=' : '=';
+        const v = a?.value;
+        seg.argv.push({ text: `${nameText}${op}${v?.text ?? ''}`, dynamic: v?.dynamic ?? false, glob: false, span: this.nodeSpan(frame, c), exact: null, substituted: false });
+        if (a) seg.assignments.push(a);
+        continue;
+      }
+      for (const w of this.words([c], frame, pending)) {
+        seg.argv.push(w);
+        if (w.dynamic || /^[-+]/.test(w.text)) continue;
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)(\[[\s\S]*\])?(\+?=)?/.exec(w.text);
+        if (!m) continue;
+        if (m[2]) this.evaluatedName(seg, seg.argv.length - 1, w.text.slice(0, m[1]!.length + m[2].length), keyword.text);
+        if (!m[3] || !assignable) continue;
+        // `declare "PATH=./bin"`: an assignment written as a quoted word
+        const eq = m[0].length;
+        const value: WordEx = { ...w, text: w.text.slice(eq), exact: w.exact === null ? null : w.exact + eq };
+        const a: Assignment = { name: m[1]!, value: plainWord(value), span: w.span, segment: id, exported };
+        this.assignments.push(a);
+        seg.assignments.push(a);
+        this.noteValue(a.name, value, frame, id);
+      }
     }
     this.runSubstitutions(pending, id);
-    this.variableFlows(args, id);
+    this.variableFlows(seg.argv, id);
     return [id];
   }
 
@@ -580,6 +806,279 @@ class Walker {
     }
     this.runSubstitutions(pending, null);
     this.functions.push({ name, span: this.nodeSpan(frame, node), segments: ids });
+    return ids;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // builtins that evaluate text as arithmetic or code
+
+  /**
+   * Text that bash evaluates at run time although it was quoted (an array subscript, an
+   * arithmetic operand, a prompt string): command substitutions in it run. Each becomes nested
+   * segments and an `evaluated-code` issue. Returns whether there were any.
+   */
+  private evaluatedText(text: string, span: Span, frame: Frame, owner: number | null, what: string): boolean {
+    const commands = embeddedCommands(text);
+    if (commands.length === 0) return false;
+    this.evaluatedCommands(commands, text, span, frame, owner, what);
+    return true;
+  }
+
+  private evaluatedCommands(commands: readonly string[], text: string, span: Span, frame: Frame, owner: number | null, what: string): void {
+    this.issue('evaluated-code', `${what} evaluates ${JSON.stringify(escapeForDisplay(text.slice(0, 60)))} at run time, running the command in it`, span);
+    for (const command of commands) {
+      const ids = this.parseText(command, { ...this.textFrame(frame, span, 'substitution', owner ?? 0), parent: owner ?? frame.parent, depth: frame.depth });
+      if (owner !== null) for (const id of ids) this.flow(id, owner, 'substitution');
+    }
+  }
+
+  private markDynamic(seg: SegmentDraft, index: number): void {
+    const w = seg.argv[index];
+    if (w && !w.dynamic) seg.argv[index] = { ...w, dynamic: true, exact: null };
+  }
+
+  /**
+   * A variable name a builtin assigns or tests (`printf -v NAME`, `read NAME`, `test -v NAME`):
+   * a subscript other than a literal index is arithmetic evaluated at run time.
+   */
+  private evaluatedName(seg: SegmentDraft, index: number, name: string, builtin: string): void {
+    const m = /^[A-Za-z_][A-Za-z0-9_]*(?:\[([\s\S]*)\])?$/.exec(name);
+    const subscript = m ? m[1] : name;
+    if (subscript === undefined || /^\s*\d+\s*$/.test(subscript)) return;
+    this.markDynamic(seg, index);
+    this.evaluatedText(subscript, seg.argv[index]!.span, this.frames.get(seg.id)!, seg.id, `${builtin} (an array subscript)`);
+  }
+
+  /**
+   * An expansion that evaluates text: `$(( … ))` runs substitutions tree-sitter took for quoted
+   * text; `${x@P}` prompt-expands the value of x, running the substitutions in it.
+   */
+  private evaluatedExpansion(node: SyntaxNode, frame: Frame, pending: PendingSubstitution[]): void {
+    const span = this.nodeSpan(frame, node);
+    if (node.type === 'arithmetic_expansion') {
+      for (const text of hiddenCommands(node)) pending.push({ text, span, frame, evaluated: 'an arithmetic expansion' });
+      return;
+    }
+    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(node.text)?.[1];
+    const value = name === undefined ? undefined : this.values.get(name);
+    const commands = value === undefined ? [] : embeddedCommands(value);
+    if (commands.length === 0) {
+      this.issue('evaluated-code', `${escapeForDisplay(node.text)} expands a value as a prompt string, running the command substitutions in it`, span);
+      return;
+    }
+    for (const text of commands) pending.push({ text, span, frame, evaluated: `the prompt expansion ${node.text}` });
+  }
+
+  /** An operand bash evaluates as an arithmetic expression: static only over constants. */
+  private evaluatedArith(seg: SegmentDraft, index: number, builtin: string): void {
+    const w = seg.argv[index];
+    if (!w || w.dynamic || constantArithmetic(w.text)) return;
+    this.markDynamic(seg, index);
+    this.evaluatedText(w.text, w.span, this.frames.get(seg.id)!, seg.id, `${builtin} (arithmetic)`);
+  }
+
+  /** A variable a builtin assigns from data only known at run time (`read NAME`, `printf -v NAME`). */
+  private runtimeAssignment(seg: SegmentDraft, index: number, builtin: string): void {
+    const w = seg.argv[index];
+    if (!w) return;
+    this.evaluatedName(seg, index, w.text, builtin);
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(w.text)?.[0];
+    if (!name) return;
+    const a: Assignment = { name, value: { text: `<${builtin}>`, dynamic: true, glob: false, span: w.span }, span: w.span, segment: seg.id, exported: false };
+    seg.assignments.push(a);
+    this.assignments.push(a);
+    this.values.delete(name);
+  }
+
+  /**
+   * Builtins whose arguments are names or arithmetic: what they evaluate and assign. Option
+   * grammars follow bash's own (`help read`, `help printf`, …).
+   */
+  private builtinArguments(seg: SegmentDraft): void {
+    const argv = seg.argv;
+    const program = seg.program;
+    const operands = (valueOptions: string): number[] => {
+      // indexes of the operands after options (a bundle's last letter may take the next word)
+      const out: number[] = [];
+      let options = true;
+      for (let i = 1; i < argv.length; i++) {
+        const t = argv[i]!.text;
+        if (options && t === '--') {
+          options = false;
+          continue;
+        }
+        if (options && /^-[A-Za-z]/.test(t) && !argv[i]!.dynamic) {
+          const letters = t.slice(1);
+          for (let k = 0; k < letters.length; k++) {
+            if (valueOptions.includes(letters[k]!)) {
+              if (k === letters.length - 1) i++;
+              break;
+            }
+          }
+          continue;
+        }
+        options = false;
+        out.push(i);
+      }
+      return out;
+    };
+    const optionValue = (letter: string): number | null => {
+      for (let i = 1; i < argv.length; i++) {
+        const t = argv[i]!.text;
+        if (t === '--' || !t.startsWith('-')) return null;
+        if (t === `-${letter}`) return i + 1 < argv.length ? i + 1 : null;
+      }
+      return null;
+    };
+    switch (program) {
+      case 'test':
+      case '[':
+      case '[[': {
+        for (let i = 1; i < argv.length; i++) {
+          const t = argv[i]!.text;
+          if (t === '-v' && argv[i + 1] && !argv[i + 1]!.dynamic) this.evaluatedName(seg, i + 1, argv[i + 1]!.text, program);
+          if (program === '[[' && ARITHMETIC_TESTS.has(t)) {
+            this.evaluatedArith(seg, i - 1, program);
+            this.evaluatedArith(seg, i + 1, program);
+          }
+        }
+        return;
+      }
+      case 'printf': {
+        const v = optionValue('v');
+        if (v !== null) this.runtimeAssignment(seg, v, 'printf -v');
+        return;
+      }
+      case 'read':
+        for (const i of operands('adinNptu')) this.runtimeAssignment(seg, i, 'read');
+        if (argv.some((w) => /^-[A-Za-z]*a$/.test(w.text))) {
+          const a = optionValue('a');
+          if (a !== null) this.runtimeAssignment(seg, a, 'read -a');
+        }
+        return;
+      case 'mapfile':
+      case 'readarray': {
+        const names = operands('dnOsuCc');
+        if (names.length > 0) this.runtimeAssignment(seg, names[names.length - 1]!, program);
+        return;
+      }
+      case 'getopts': {
+        const names = operands('');
+        if (names.length >= 2) this.runtimeAssignment(seg, names[1]!, 'getopts');
+        return;
+      }
+      case 'let':
+        for (let i = 1; i < argv.length; i++) this.evaluatedArith(seg, i, 'let');
+        return;
+      case 'wait': {
+        const p = optionValue('p');
+        if (p !== null) this.runtimeAssignment(seg, p, 'wait -p');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** `(( expr ))`: a segment `((` whose expression is dynamic unless it is a literal number. */
+  private arithmeticCommand(node: SyntaxNode, frame: Frame): number[] {
+    const open = node.child(0)!;
+    const close = node.child(node.childCount - 1)!;
+    const from = open.endIndex;
+    const to = close.type === '))' ? close.startIndex : node.endIndex;
+    return this.arithmeticSegment(node, node.text.slice(from - node.startIndex, to - node.startIndex), frame, [from, to]);
+  }
+
+  private arithmeticSegment(node: SyntaxNode, expression: string, frame: Frame, range: [number, number]): number[] {
+    const span = this.nodeSpan(frame, node);
+    const exprSpan = this.span(frame, range[0], range[1]);
+    const word = (text: string, at: Span): WordEx => ({ text, dynamic: false, glob: false, span: at, exact: null, substituted: false });
+    const expr: WordEx = { ...word(expression.trim(), exprSpan), dynamic: !constantArithmetic(expression) };
+    const id = this.newSegment([word('((', span), expr, word('))', span)], frame, span, [], [], '((');
+    this.expression(node, frame, id);
+    const hidden = hiddenCommands(node);
+    if (hidden.length > 0) this.evaluatedCommands(hidden, expression, exprSpan, frame, id, '(( )) (arithmetic)');
+    return [id];
+  }
+
+  /**
+   * `[ … ]` is the builtin `[` with the words as its arguments; `[[ … ]]` is a segment `[[` whose
+   * words are neither split nor globbed. Tree-sitter parses both as expressions: the words are
+   * its leaves, and every byte between them must be blank, or the construct is not understood.
+   */
+  private testCommand(node: SyntaxNode, frame: Frame): number[] {
+    const open = node.child(0);
+    const close = node.child(node.childCount - 1);
+    const double = open?.type === '[[';
+    const units: SyntaxNode[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const c of n.children) {
+        if (c === open || c === close) continue;
+        if (!c.isNamed || WORD_NODES.has(c.type)) units.push(c);
+        else collect(c);
+      }
+    };
+    collect(node);
+    units.sort((a, b) => a.startIndex - b.startIndex);
+    let cursor = open ? open.endIndex : node.startIndex;
+    for (const u of [...units, ...(close ? [close] : [])]) {
+      const gap = node.text.slice(cursor - node.startIndex, u.startIndex - node.startIndex);
+      if (!/^\s*$/.test(gap)) {
+        this.issue('unknown-construct', `a test expression the parser did not read word by word: ${JSON.stringify(escapeForDisplay(gap.slice(0, 30)))}`, this.nodeSpan(frame, node));
+        break;
+      }
+      cursor = Math.max(cursor, u.endIndex);
+    }
+    const pending: PendingSubstitution[] = [];
+    const runs: SyntaxNode[][] = [];
+    for (const u of units) {
+      const last = runs[runs.length - 1];
+      if (last && last[last.length - 1]!.endIndex === u.startIndex) last.push(u);
+      else runs.push([u]);
+    }
+    const word = (n: SyntaxNode | null | undefined, text: string): WordEx => ({
+      text,
+      dynamic: false,
+      glob: false,
+      span: n ? this.nodeSpan(frame, n) : this.nodeSpan(frame, node),
+      exact: null,
+      substituted: false,
+    });
+    const span = this.nodeSpan(frame, node);
+    if (!double) {
+      const words = [word(open, '['), ...runs.flatMap((r) => this.expandRun(r, frame, pending)), word(close, ']')];
+      return this.buildSegment(words, frame, span, [], [], pending);
+    }
+    // inside [[ ]] there is no word splitting or pathname expansion (the right side of == is a pattern)
+    const words = [word(open, '[['), ...runs.map((r) => ({ ...this.decodeRun(r, frame, pending), glob: false })), word(close, ']]')];
+    const id = this.newSegment(words, frame, span, [], [], '[[');
+    this.runSubstitutions(pending, id);
+    this.variableFlows(words, id);
+    this.builtinArguments(this.segments[id]!);
+    return [id];
+  }
+
+  /** `for NAME in …` and `select NAME in …` assign NAME for the body, like an assignment. */
+  private forStatement(node: SyntaxNode, frame: Frame): number[] {
+    const variable = node.childForFieldName('variable');
+    if (variable) {
+      const values = node.childrenForFieldName('value');
+      const text = values.map((v) => v.text).join(' ');
+      const span = this.nodeSpan(frame, variable);
+      const a: Assignment = { name: variable.text, value: { text, dynamic: true, glob: false, span: values.length > 0 ? joinSpan(this.nodeSpan(frame, values[0]!), this.nodeSpan(frame, values[values.length - 1]!)) : span }, span, segment: null, exported: false };
+      this.assignments.push(a);
+      this.values.delete(variable.text);
+    }
+    return this.compound(node, frame);
+  }
+
+  /** `for (( init; test; step ))`: each part is an arithmetic command. */
+  private cStyleFor(node: SyntaxNode, frame: Frame): number[] {
+    const ids: number[] = [];
+    for (const c of node.namedChildren) {
+      if (c.type === 'do_group' || c.type === 'compound_statement') ids.push(...this.statement(c, frame));
+      else if (c.type !== 'comment') ids.push(...this.arithmeticSegment(c, c.text, frame, [c.startIndex, c.endIndex]));
+    }
     return ids;
   }
 
@@ -635,13 +1134,15 @@ class Walker {
       const d = node.childForFieldName('descriptor');
       if (d) fd = Number(d.text);
       const start = node.children.find((c) => c.type === 'heredoc_start');
-      const body = node.children.find((c) => c.type === 'heredoc_body');
-      const quoted = start ? /['"\\]/.test(start.text) : false;
-      if (body) text = this.heredocText(body, frame, quoted, op === '<<-', pending);
-      // tree-sitter-bash hangs what follows `<<EOF` on the same line inside the redirect
-      const pipeline = node.children.find((c) => c.type === 'pipeline');
-      const right = node.childForFieldName('right');
-      const inner = node.childrenForFieldName('redirect');
+      const known = start ? frame.heredocs.get(start.startIndex) : undefined;
+      text = this.heredocText(known, node, frame, pending);
+      // tree-sitter-bash hangs what follows `<<EOF` on the same line inside the redirect (what
+      // it thought it saw inside the body is not: the reader has the body)
+      const onLine = (c: SyntaxNode | null): c is SyntaxNode => c !== null && (known === undefined || c.startIndex < known.bodyStart);
+      const pipeline = node.children.find((c) => c.type === 'pipeline' && onLine(c));
+      const rightNode = node.childForFieldName('right');
+      const right = onLine(rightNode) ? rightNode : null;
+      const inner = node.childrenForFieldName('redirect').filter(onLine);
       after = (ids) => {
         const more: number[] = [];
         const innerPending: PendingSubstitution[] = [];
@@ -673,26 +1174,27 @@ class Walker {
 
   private readonly redirectTexts = new Map<Redirect, WordEx>();
 
-  private heredocText(body: SyntaxNode, frame: Frame, quoted: boolean, stripTabs: boolean, pending: PendingSubstitution[]): WordEx {
-    let dynamic = false;
-    if (!quoted) {
-      const visit = (n: SyntaxNode): void => {
-        for (const c of n.namedChildren) {
-          if (c.type === 'command_substitution' || c.type === 'process_substitution') {
-            pending.push({ node: c, frame });
-            dynamic = true;
-          } else if (c.type === 'simple_expansion' || c.type === 'expansion' || c.type === 'arithmetic_expansion') {
-            dynamic = true;
-            visit(c);
-          }
-        }
-      };
-      visit(body);
+  /**
+   * The text a here-document feeds, as bash read it (reader.ts): literal when its delimiter was
+   * quoted; else with `\$`, `` \` ``, `\\` unescaped and its substitutions run, dynamic
+   * where they make it so. A body tree-sitter placed elsewhere than bash would is a parse error.
+   */
+  private heredocText(known: Heredoc | undefined, node: SyntaxNode, frame: Frame, pending: PendingSubstitution[]): WordEx {
+    const span = known ? this.span(frame, known.bodyStart, known.bodyEnd) : this.nodeSpan(frame, node);
+    if (!known || !heredocPlaced(known, node)) {
+      this.issue('parse-error', 'a here-document the parser did not read as bash does', this.nodeSpan(frame, node));
+      return { text: known?.body ?? '', dynamic: true, glob: false, span, exact: null, substituted: false };
     }
-    let text = body.text;
-    if (stripTabs) text = text.replace(/^\t+/gm, '');
-    const exact = !stripTabs && !frame.fixed && (quoted || !text.includes('\\')) ? body.startIndex + frame.offset! : null;
-    return { text, dynamic, glob: false, span: this.nodeSpan(frame, body), exact, substituted: dynamic };
+    const raw = known.body;
+    if (known.quoted) {
+      return { text: raw, dynamic: false, glob: false, span, exact: this.verbatimAt(frame, known.bodyStart, raw.length), substituted: false };
+    }
+    const decoded = decodeHeredocBody(raw);
+    for (const sub of decoded.substitutions) {
+      pending.push({ text: sub.command, span: this.span(frame, known.bodyStart + sub.start, known.bodyStart + sub.end), frame });
+    }
+    const exact = decoded.dynamic || decoded.text !== raw ? null : this.verbatimAt(frame, known.bodyStart, raw.length);
+    return { text: decoded.text, dynamic: decoded.dynamic, glob: false, span, exact, substituted: decoded.substitutions.length > 0 };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -744,9 +1246,9 @@ class Walker {
       fdCarry = res.fdForNext;
       resolved.push(res);
     }
-    const nameWord = nameNode ? this.decodeRun(nameNode.children.length > 0 ? nameNode.children : [nameNode], frame, pending) : null;
+    const nameWords = nameNode ? this.expandRun(nameNode.children.length > 0 ? nameNode.children : [nameNode], frame, pending) : [];
     const argWords = this.words([...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending);
-    const words = nameWord ? [nameWord, ...argWords] : argWords;
+    const words = [...nameWords, ...argWords];
     const span = this.nodeSpan(frame, node);
     const redirects = resolved.map((r) => r.redirect).filter((r): r is Redirect => r !== null);
     if (words.length === 0) {
@@ -811,7 +1313,8 @@ class Walker {
     }
 
     const head = argv[0]!;
-    const dynamicName = head.dynamic || head.glob;
+    // `~/bin/tool` is the program `tool` in a directory only known at run time
+    const dynamicName = (head.dynamic && !head.tilde) || head.glob;
     const program = dynamicName ? null : basename(head.text);
     const id = this.newSegment(argv, frame, span, wrappers, redirects, program, privileged);
     for (const r of redirects) {
@@ -838,6 +1341,7 @@ class Walker {
     }
     this.runSubstitutions(pending, id);
     this.variableFlows(words, id);
+    if (program !== null) this.builtinArguments(seg);
     if (dynamicName) {
       this.issue('dynamic-command', `the command name ${JSON.stringify(escapeForDisplay(head.text))} is only known at run time`, head.span);
     }
@@ -866,7 +1370,8 @@ class Walker {
   ): number {
     const head = argv[0];
     const id = this.segments.length;
-    const name = program ?? (head && !head.dynamic && !head.glob ? basename(head.text) : null);
+    this.frames.set(id, frame);
+    const name = program ?? (head && (!head.dynamic || head.tilde) && !head.glob ? basename(head.text) : null);
     this.segments.push({
       id,
       argv,
@@ -1096,6 +1601,20 @@ class Walker {
       hidden,
     };
   }
+}
+
+const LINEAR = { offset: 0, table: null, breaks: null, fixed: null, heredocs: new Map<number, Heredoc>() } as const;
+
+/** Tree-sitter ended the here-document where bash does (it may misread what is inside). */
+function heredocPlaced(known: Heredoc, redirect: SyntaxNode): boolean {
+  const end = redirect.children.find((c) => c.type === 'heredoc_end');
+  return end !== undefined && end.startIndex === known.bodyEnd;
+}
+
+function restoreDelimiters(text: string, heredocs: ReadonlyMap<number, Heredoc>): string {
+  if (!text.includes('PGHEREDOC')) return text;
+  for (const h of heredocs.values()) text = text.split(`'${h.token}'`).join(h.written).split(h.token).join(h.written);
+  return text;
 }
 
 function plainWord(w: WordEx | Word): Word {

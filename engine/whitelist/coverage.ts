@@ -136,6 +136,8 @@ function inScope(rule: CompiledWhitelistRule, ctx: CoverageContext): boolean {
 export function ruleCoversSegment(rule: CompiledWhitelistRule, s: Segment, script: Script, ctx: CoverageContext): boolean {
   if (rule.expiresAt !== null && ctx.now > rule.expiresAt) return false;
   if (s.program === null || s.privileged || s.remote !== null || !rule.programs.has(s.program)) return false;
+  // a program found through a directory only known at run time (`~/bin/x`) is not the one named
+  if (s.argv[0]!.dynamic || s.argv[0]!.glob) return false;
   if (ctx.blocked?.has(s.id)) return false;
   if (!s.wrappers.every((w) => rule.wrappers.has(w.name))) return false;
   if (!s.assignments.every((a) => rule.env.has(a.name) && a.value !== null && !a.value.dynamic)) return false;

@@ -1,0 +1,513 @@
+/**
+ * What bash's input reader does before its parser sees a token, done the same way before
+ * tree-sitter sees the text: backslash-newline line continuations are removed (outside single
+ * quotes, ANSI-C strings, comments and quoted here-document bodies) and here-documents are read
+ * as bash reads them — the delimiter after quote removal, `<<-` tabs stripped, bodies gathered
+ * after the line that opened them, an unquoted body's continuations joined before the terminator
+ * is compared. Each here-document is handed to tree-sitter under a fresh, quoted delimiter that
+ * appears nowhere else, so the parser cannot end a body anywhere but where bash does, and reads
+ * every body as plain text (the walker performs an unquoted body's expansions itself:
+ * tree-sitter's scanner misreads bodies that start with an escape).
+ *
+ * The result maps every offset of the text tree-sitter reads back to the input, so spans keep
+ * pointing at what the agent wrote.
+ */
+import { decodeAnsiC } from './decode.js';
+
+export interface Heredoc {
+  /** Offset of the fresh delimiter word in the normalized text (where tree-sitter's heredoc_start is). */
+  readonly tokenStart: number;
+  /** The delimiter bash compares lines with: after quote removal. */
+  readonly delimiter: string;
+  /** The fresh delimiter tree-sitter reads instead, and the delimiter word as written. */
+  readonly token: string;
+  readonly written: string;
+  /** Any part of the delimiter was quoted: the body is literal. */
+  readonly quoted: boolean;
+  /** `<<-`: leading tabs were stripped from the body lines and the terminator. */
+  readonly stripTabs: boolean;
+  /** The body bash feeds (continuations joined, tabs stripped as bash does). */
+  readonly body: string;
+  /**
+   * Where the body is in the normalized text, [start, end): `end` is where the fresh delimiter
+   * line starts, the one place tree-sitter's heredoc_end may be.
+   */
+  readonly bodyStart: number;
+  readonly bodyEnd: number;
+  /** The terminator line was found (else the body runs to the end of the input, as bash does). */
+  readonly terminated: boolean;
+  /**
+   * The input ended inside the body without a newline; tree-sitter's body has one added, which
+   * is not part of what bash feeds.
+   */
+  readonly addedNewline: boolean;
+}
+
+export interface ReadText {
+  /** The text tree-sitter parses. */
+  readonly text: string;
+  /**
+   * Normalized offset → input offset (length text.length + 1); null when the text is the input
+   * unchanged.
+   */
+  readonly map: Int32Array | null;
+  /**
+   * Cumulative count of offsets where the normalized text stops being a verbatim copy of the
+   * input (a removed continuation, a rewritten delimiter, stripped tabs): [a, b) is verbatim when
+   * `breaks[b] - breaks[a] === 0`. Null when nothing changed.
+   */
+  readonly breaks: Int32Array | null;
+  readonly heredocs: readonly Heredoc[];
+}
+
+type Context =
+  | { kind: 'cmd'; closer: ')' | '`' | null; parens: number; cases: number }
+  | { kind: 'dq' }
+  | { kind: 'param' }
+  | { kind: 'arith'; parens: number; double: boolean };
+
+interface Pending {
+  written: string;
+  delimiter: string;
+  quoted: boolean;
+  stripTabs: boolean;
+  token: string;
+  tokenStart: number;
+}
+
+const META = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
+
+class Reader {
+  private out = '';
+  private readonly map: number[] = [];
+  private changed = false;
+  private readonly heredocs: Heredoc[] = [];
+  private pending: Pending[] = [];
+  private tokens = 0;
+  private readonly stack: Context[] = [{ kind: 'cmd', closer: null, parens: 0, cases: 0 }];
+  private i = 0;
+
+  constructor(private readonly src: string) {}
+
+  run(): ReadText {
+    const src = this.src;
+    if (!src.includes('\\\n') && !src.includes('<<')) return { text: src, map: null, breaks: null, heredocs: [] };
+    while (this.i < src.length) this.step();
+    if (this.pending.length > 0) this.gatherHeredocs(true);
+    if (!this.changed) return { text: src, map: null, breaks: null, heredocs: this.heredocs };
+    this.map.push(src.length);
+    const map = Int32Array.from(this.map);
+    const breaks = new Int32Array(map.length);
+    for (let k = 1; k < map.length; k++) breaks[k] = breaks[k - 1]! + (map[k] === map[k - 1]! + 1 ? 0 : 1);
+    return { text: this.out, map, breaks, heredocs: this.heredocs };
+  }
+
+  private get top(): Context {
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  private emit(text: string, from: number): void {
+    for (let k = 0; k < text.length; k++) {
+      this.out += text[k];
+      this.map.push(from + k);
+    }
+  }
+
+  /** Emit generated text (a fresh delimiter) attributed to one input offset. */
+  private emitAt(text: string, at: number): void {
+    this.changed = true;
+    for (const c of text) {
+      this.out += c;
+      this.map.push(at);
+    }
+  }
+
+  private copy(n: number): void {
+    this.emit(this.src.slice(this.i, this.i + n), this.i);
+    this.i += n;
+  }
+
+  /** Skip continuations at the read position (contexts where bash removes them). */
+  private skipContinuations(): void {
+    while (this.src[this.i] === '\\' && this.src[this.i + 1] === '\n') {
+      this.i += 2;
+      this.changed = true;
+    }
+  }
+
+  /** The character `k` places ahead, continuations skipped. */
+  private peek(k: number): string | undefined {
+    let j = this.i;
+    for (let n = 0; ; n++) {
+      while (this.src[j] === '\\' && this.src[j + 1] === '\n') j += 2;
+      if (n === k) return this.src[j];
+      j++;
+    }
+  }
+
+  /** Consume `n` logical characters (continuations between them removed), emitting them. */
+  private take(n: number): void {
+    for (let k = 0; k < n; k++) {
+      this.skipContinuations();
+      this.copy(1);
+    }
+  }
+
+  private atWordStart(): boolean {
+    const prev = this.out[this.out.length - 1];
+    return prev === undefined || META.has(prev);
+  }
+
+  private step(): void {
+    const ctx = this.top;
+    this.skipContinuations();
+    if (this.i >= this.src.length) return;
+    switch (ctx.kind) {
+      case 'cmd':
+        return this.stepCommand(ctx);
+      case 'dq':
+        return this.stepDoubleQuoted();
+      case 'param':
+        return this.stepParam();
+      case 'arith':
+        return this.stepArith(ctx);
+    }
+  }
+
+  /** `$…` openings shared by every context where expansions happen. */
+  private dollar(): boolean {
+    if (this.src[this.i] !== '$') return false;
+    const next = this.peek(1);
+    if (next === '(') {
+      if (this.peek(2) === '(') {
+        this.take(3);
+        this.stack.push({ kind: 'arith', parens: 0, double: true });
+      } else {
+        this.take(2);
+        this.stack.push({ kind: 'cmd', closer: ')', parens: 0, cases: 0 });
+      }
+      return true;
+    }
+    if (next === '{') {
+      this.take(2);
+      this.stack.push({ kind: 'param' });
+      return true;
+    }
+    if (next === '[') {
+      this.take(2);
+      this.stack.push({ kind: 'arith', parens: 0, double: false });
+      return true;
+    }
+    return false;
+  }
+
+  private stepCommand(ctx: Extract<Context, { kind: 'cmd' }>): void {
+    const src = this.src;
+    const c = src[this.i]!;
+    if (c === '\\') {
+      // an escaped character (continuations were removed above)
+      this.copy(Math.min(2, src.length - this.i));
+      return;
+    }
+    if (c === "'") return this.singleQuoted();
+    if (c === '"') {
+      this.copy(1);
+      this.stack.push({ kind: 'dq' });
+      return;
+    }
+    if (c === '`') {
+      this.copy(1);
+      if (ctx.closer === '`') this.stack.pop();
+      else this.stack.push({ kind: 'cmd', closer: '`', parens: 0, cases: 0 });
+      return;
+    }
+    if (c === '$') {
+      const next = this.peek(1);
+      if (next === "'") {
+        this.take(1);
+        return this.ansiC();
+      }
+      if (next === '"') {
+        this.take(1);
+        return;
+      }
+      if (this.dollar()) return;
+      this.copy(1);
+      return;
+    }
+    if (c === '#' && this.atWordStart()) {
+      // a comment runs to the end of the line; a backslash-newline does not continue it
+      const end = src.indexOf('\n', this.i);
+      this.copy((end === -1 ? src.length : end) - this.i);
+      return;
+    }
+    if ((c === '<' || c === '>') && this.peek(1) === '(') {
+      this.take(2);
+      this.stack.push({ kind: 'cmd', closer: ')', parens: 0, cases: 0 });
+      return;
+    }
+    if (c === '(' && this.peek(1) === '(' && this.atWordStart()) {
+      this.take(2);
+      this.stack.push({ kind: 'arith', parens: 0, double: true });
+      return;
+    }
+    if (c === '<' && this.peek(1) === '<' && this.peek(2) !== '<') return this.heredocOperator();
+    if (c === '<' && this.peek(1) === '<') {
+      this.take(3);
+      return;
+    }
+    if (c === '(') ctx.parens++;
+    if (c === ')') {
+      if (ctx.closer === ')' && ctx.parens === 0 && ctx.cases === 0) {
+        this.copy(1);
+        this.stack.pop();
+        return;
+      }
+      if (ctx.parens > 0) ctx.parens--;
+    }
+    if (c === '\n') {
+      this.copy(1);
+      if (this.pending.length > 0) this.gatherHeredocs(false);
+      return;
+    }
+    if (this.atWordStart() && /[a-z]/.test(c)) {
+      // `case … in x) …;; esac` inside `$( )`: its patterns' `)` do not close the substitution
+      const word = /^[a-z]+/.exec(src.slice(this.i, this.i + 8))![0];
+      const after = src[this.i + word.length];
+      if (after === undefined || META.has(after)) {
+        if (word === 'case') ctx.cases++;
+        else if (word === 'esac' && ctx.cases > 0) ctx.cases--;
+      }
+      this.copy(word.length);
+      return;
+    }
+    this.copy(1);
+  }
+
+  private singleQuoted(): void {
+    const end = this.src.indexOf("'", this.i + 1);
+    this.copy((end === -1 ? this.src.length : end + 1) - this.i);
+  }
+
+  private ansiC(): void {
+    // at the opening quote of $'…': a backslash escapes the next character, newlines stay
+    const src = this.src;
+    let j = this.i + 1;
+    while (j < src.length && src[j] !== "'") j += src[j] === '\\' ? 2 : 1;
+    this.copy(Math.min(j + 1, src.length) - this.i);
+  }
+
+  private stepDoubleQuoted(): void {
+    const c = this.src[this.i]!;
+    if (c === '\\') {
+      this.copy(Math.min(2, this.src.length - this.i));
+      return;
+    }
+    if (c === '"') {
+      this.copy(1);
+      this.stack.pop();
+      return;
+    }
+    if (c === '`') {
+      this.copy(1);
+      this.stack.push({ kind: 'cmd', closer: '`', parens: 0, cases: 0 });
+      return;
+    }
+    if (this.dollar()) return;
+    this.copy(1);
+  }
+
+  private stepParam(): void {
+    const c = this.src[this.i]!;
+    if (c === '\\') {
+      this.copy(Math.min(2, this.src.length - this.i));
+      return;
+    }
+    if (c === '}') {
+      this.copy(1);
+      this.stack.pop();
+      return;
+    }
+    if (c === "'") return this.singleQuoted();
+    if (c === '"') {
+      this.copy(1);
+      this.stack.push({ kind: 'dq' });
+      return;
+    }
+    if (c === '`') {
+      this.copy(1);
+      this.stack.push({ kind: 'cmd', closer: '`', parens: 0, cases: 0 });
+      return;
+    }
+    if (this.dollar()) return;
+    this.copy(1);
+  }
+
+  private stepArith(ctx: Extract<Context, { kind: 'arith' }>): void {
+    const c = this.src[this.i]!;
+    if (c === '`') {
+      this.copy(1);
+      this.stack.push({ kind: 'cmd', closer: '`', parens: 0, cases: 0 });
+      return;
+    }
+    if (this.dollar()) return;
+    if (!ctx.double && c === ']') {
+      this.copy(1);
+      this.stack.pop();
+      return;
+    }
+    if (c === '(') ctx.parens++;
+    if (c === ')') {
+      if (ctx.parens > 0) ctx.parens--;
+      else if (ctx.double && this.peek(1) === ')') {
+        this.take(2);
+        this.stack.pop();
+        return;
+      }
+    }
+    this.copy(1);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // here-documents
+
+  private heredocOperator(): void {
+    const src = this.src;
+    this.take(2);
+    let stripTabs = false;
+    if (this.peek(0) === '-') {
+      this.take(1);
+      stripTabs = true;
+    }
+    for (;;) {
+      this.skipContinuations();
+      if (src[this.i] === ' ' || src[this.i] === '\t') this.copy(1);
+      else break;
+    }
+    // the delimiter word, read with its quotes; bash compares lines with it after quote removal
+    const start = this.i;
+    let delimiter = '';
+    let quoted = false;
+    for (;;) {
+      this.skipContinuations();
+      const c = src[this.i];
+      if (c === undefined || META.has(c)) break;
+      if (c === "'") {
+        const end = src.indexOf("'", this.i + 1);
+        const stop = end === -1 ? src.length : end;
+        delimiter += src.slice(this.i + 1, stop);
+        this.i = Math.min(stop + 1, src.length);
+        quoted = true;
+      } else if (c === '"') {
+        let j = this.i + 1;
+        while (j < src.length && src[j] !== '"') {
+          if (src[j] === '\\' && src[j + 1] === '\n') {
+            j += 2;
+            continue;
+          }
+          if (src[j] === '\\' && '$`"\\'.includes(src[j + 1] ?? '')) j++;
+          delimiter += src[j];
+          j++;
+        }
+        this.i = Math.min(j + 1, src.length);
+        quoted = true;
+      } else if (c === '$' && src[this.i + 1] === "'") {
+        let j = this.i + 2;
+        while (j < src.length && src[j] !== "'") j += src[j] === '\\' ? 2 : 1;
+        delimiter += decodeAnsiC(src.slice(this.i + 2, j));
+        this.i = Math.min(j + 1, src.length);
+        quoted = true;
+      } else if (c === '$' && src[this.i + 1] === '"') {
+        this.i++;
+      } else if (c === '\\') {
+        delimiter += src[this.i + 1] ?? '';
+        this.i = Math.min(this.i + 2, src.length);
+        quoted = true;
+      } else {
+        delimiter += c;
+        this.i++;
+      }
+    }
+    if (this.i === start) return; // `<<` with no word: a syntax error tree-sitter reports
+    let token = `PGHEREDOC${this.tokens++}`;
+    while (src.includes(token) || this.out.includes(token)) token += 'X';
+    const tokenStart = this.out.length;
+    this.emitAt(`'${token}'`, start);
+    this.pending.push({ written: src.slice(start, this.i), delimiter, quoted, stripTabs, token, tokenStart });
+  }
+
+  /** At the start of the line after a here-document operator: read every pending body in order. */
+  private gatherHeredocs(atEnd: boolean): void {
+    const src = this.src;
+    for (const h of this.pending) {
+      if (atEnd) {
+        // the input ended on the operator's line: an empty body (bash warns and reads nothing)
+        const at = this.out.length;
+        this.emitAt(`\n${h.token}`, src.length);
+        this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body: '', bodyStart: at + 1, bodyEnd: at + 1, terminated: false, addedNewline: false });
+        continue;
+      }
+      const bodyStart = this.out.length;
+      let terminated = false;
+      while (this.i < src.length) {
+        // one logical line: an unquoted body joins continuations first
+        const pieces: { from: number; to: number }[] = [];
+        let j = this.i;
+        let from = j;
+        let tabsDone = !h.stripTabs;
+        while (j < src.length && src[j] !== '\n') {
+          if (!tabsDone) {
+            if (src[j] === '\t') {
+              j++;
+              from = j;
+              continue;
+            }
+            tabsDone = true;
+          }
+          if (!h.quoted && src[j] === '\\') {
+            if (src[j + 1] === '\n') {
+              pieces.push({ from, to: j });
+              j += 2;
+              from = j;
+              continue;
+            }
+            j += 2;
+            continue;
+          }
+          j++;
+        }
+        pieces.push({ from, to: Math.min(j, src.length) });
+        const line = pieces.map((p) => src.slice(p.from, p.to)).join('');
+        const hasNewline = j < src.length;
+        if (line === h.delimiter) {
+          const bodyEnd = this.out.length;
+          this.emitAt(h.token, pieces[0]!.from);
+          if (hasNewline) this.emit('\n', j);
+          this.i = hasNewline ? j + 1 : j;
+          this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body: this.out.slice(bodyStart, bodyEnd), bodyStart, bodyEnd, terminated: true, addedNewline: false });
+          terminated = true;
+          break;
+        }
+        if (pieces.length > 1 || pieces[0]!.from !== this.i) this.changed = true;
+        for (const p of pieces) this.emit(src.slice(p.from, p.to), p.from);
+        if (hasNewline) this.emit('\n', j);
+        this.i = hasNewline ? j + 1 : j;
+      }
+      if (!terminated) {
+        // bash reads to the end of the input (with a warning); end the body there for tree-sitter
+        const addedNewline = this.out.length > bodyStart && this.out[this.out.length - 1] !== '\n';
+        const body = this.out.slice(bodyStart);
+        if (addedNewline) this.emitAt('\n', src.length);
+        const bodyEnd = this.out.length;
+        this.emitAt(h.token, src.length);
+        this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body, bodyStart, bodyEnd, terminated: false, addedNewline });
+      }
+    }
+    this.pending = [];
+  }
+}
+
+/** Read a command text as bash's input reader would (see the module comment). */
+export function readBash(source: string): ReadText {
+  return new Reader(source).run();
+}
