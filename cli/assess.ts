@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, joinArgv, parse, parseTime, str } from './args.js';
+import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
 import { home, locations, openStoreIfExists, policyFor, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
-import { readCommand } from './input.js';
+import { commandFromArgv, readCommand } from './input.js';
 import { renderAssessment, style } from './render.js';
 
 export const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
@@ -105,7 +105,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       await jsonLines(ctx, io, { session: str(p, 'session'), cwd: str(p, 'cwd'), now });
       return ExitCode.Allowed;
     }
-    const input = p.rest && p.rest.length > 0 ? { text: p.rest.length === 1 ? p.rest[0]! : joinArgv(p.rest), invalidUtf8: false } : await readCommand(io);
+    const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io);
     const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: str(p, 'cwd') ?? io.cwd, now, invalidUtf8: input.invalidUtf8 });
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(assessmentJson(a))}\n`);
     else io.stdout.write(renderAssessment(style(io.stdout, io.env), a, whyNotWhitelisted(a, policy)));

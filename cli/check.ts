@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { check, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, joinArgv, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { home, locations, openStore, policyFor, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
-import { readCommand, type CommandInput } from './input.js';
+import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord, style } from './render.js';
 
 export const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
@@ -103,7 +103,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate check --help');
-  const input = p.rest && p.rest.length > 0 ? { text: p.rest.length === 1 ? p.rest[0]! : joinArgv(p.rest), invalidUtf8: false } : await readCommand(io);
+  const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io);
   const { record, assessment, policy, store, interrupted } = await gateCommand(p, io, input);
   try {
     if (interrupted) {

@@ -1,9 +1,9 @@
 import { dirname } from 'node:path';
 import { ExitCode, GateError, execute, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
-import { bool, joinArgv, parse } from './args.js';
+import { bool, parse } from './args.js';
 import { GATE_OPTIONS, gateCommand } from './check.js';
 import type { CliIo } from './io.js';
-import { readCommand } from './input.js';
+import { commandFromArgv, readCommand } from './input.js';
 import { renderRecord, style } from './render.js';
 
 export const HELP = `Usage: policy-gate exec [options] -- COMMAND...
@@ -62,7 +62,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 
 async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
   const fromStdin = !(p.rest && p.rest.length > 0);
-  const input = fromStdin ? await readCommand(io) : { text: p.rest!.length === 1 ? p.rest![0]! : joinArgv(p.rest!), invalidUtf8: false };
+  const input = fromStdin ? await readCommand(io) : commandFromArgv(p.rest!, io);
   const { record, assessment, policy, store, loc, interrupted } = await gateCommand(p, io, input);
   try {
     if (interrupted || (record.decision !== 'approved' && record.decision !== 'whitelisted')) {

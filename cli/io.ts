@@ -2,6 +2,8 @@
  * What a subcommand may touch of the outside world. The bin entry passes the real process;
  * tests pass buffers, so every subcommand runs in process.
  */
+import { readFileSync } from 'node:fs';
+
 export interface Output {
   write(text: string | Uint8Array): void;
   readonly isTTY?: boolean | undefined;
@@ -17,6 +19,8 @@ export interface CliIo {
   readonly stdin: AsyncIterable<Buffer | string>;
   /** Aborted on SIGINT/SIGTERM: waiting commands stop waiting. */
   readonly signal?: AbortSignal | undefined;
+  /** The process's arguments as the bytes it received (null when the system does not tell). */
+  readonly rawArgv?: (() => Buffer[] | null) | undefined;
 }
 
 export type Subcommand = (args: string[], io: CliIo) => Promise<number>;
@@ -35,7 +39,28 @@ export function processIo(signal?: AbortSignal): CliIo {
       return process.stdin;
     },
     signal,
+    rawArgv,
   };
+}
+
+/** Linux keeps the exact argument bytes in /proc/self/cmdline, NUL-terminated. */
+function rawArgv(): Buffer[] | null {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync('/proc/self/cmdline');
+  } catch {
+    return null;
+  }
+  const words: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0) {
+      words.push(bytes.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  if (start < bytes.length) words.push(bytes.subarray(start));
+  return words;
 }
 
 export async function readAll(input: AsyncIterable<Buffer | string>): Promise<Buffer> {

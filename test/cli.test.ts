@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAIN_HELP, main } from '../cli/cli.js';
 import { EXIT_CODE_TABLE, SqliteAuditStore, VERSION } from '../engine/index.js';
-import { POLICY_DIR, runCli, tempDir } from './helpers.js';
+import { BIN, POLICY_DIR, runCli, tempDir } from './helpers.js';
+import { commandFromArgv } from '../cli/input.js';
+import type { CliIo } from '../cli/io.js';
+import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 
 const NOON = '2026-01-07T12:00:00Z';
@@ -34,7 +37,10 @@ describe('check: exit codes and the record', () => {
     expect(record.command_id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     // the shipped policy is versioned in this repository: its revision is a commit
     expect(record.policy_revision).toMatch(/^[0-9a-f]{40}(-dirty)?$|^sha256:[0-9a-f]{64}$/);
-    expect(record.submitted_at).toBe('2026-01-07T12:00:00.000Z');
+    // the clock runs on from --now: the submission is stamped once parsed and scored
+    const after = Date.parse(record.submitted_at) - Date.parse(NOON);
+    expect(after).toBeGreaterThanOrEqual(0);
+    expect(after).toBeLessThan(30_000);
     expect(Date.parse(record.decided_at)).toBeGreaterThanOrEqual(Date.parse(record.submitted_at));
     expect(record.review_latency_ms).toBeGreaterThanOrEqual(0);
   });
@@ -107,6 +113,29 @@ describe('check: exit codes and the record', () => {
     const record = JSON.parse(r.stdout);
     expect(record.issues.map((i: { code: string }) => i.code)).toContain('invalid-utf8');
     expect(record.decision).not.toBe('whitelisted');
+  });
+
+  it('invalid UTF-8 after -- is read from the argument bytes, not from what Node decoded', async () => {
+    // a real process: bash passes the byte 0xff in the argument, where Node shows U+FFFD
+    const r = await new Promise<string>((done) => {
+      const child = spawn('bash', ['-c', `exec "$0" "$1" assess --json --now ${NOON} -- $'ls \\xff'`, process.execPath, BIN], { cwd: tempDir() });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('close', () => done(stdout));
+    });
+    const a = JSON.parse(r);
+    expect(a.issues.map((i: { code: string }) => i.code)).toContain('invalid-utf8');
+    expect(a.would_decide).not.toBe('whitelisted');
+  });
+
+  it('a U+FFFD in an argument is judged by the bytes: typed, it is a character; decoded from junk, it is invalid', () => {
+    const io = (raw: Buffer[] | null): CliIo => ({ env: {}, cwd: '/', stdout: { write: () => {} }, stderr: { write: () => {} }, stdinIsTTY: true, stdin: Readable.from([]), rawArgv: () => raw });
+    const node = Buffer.from('node');
+    expect(commandFromArgv(['ls \ufffd'], io([node, Buffer.from('ls \ufffd')])).invalidUtf8).toBe(false);
+    expect(commandFromArgv(['ls \ufffd'], io([node, Buffer.from([0x6c, 0x73, 0x20, 0xff])])).invalidUtf8).toBe(true);
+    // no bytes to look at: fail closed
+    expect(commandFromArgv(['ls \ufffd'], io(null)).invalidUtf8).toBe(true);
+    expect(commandFromArgv(['ls', '-la'], io(null))).toEqual({ text: 'ls -la', invalidUtf8: false });
   });
 
   it('the human view names the rule, the score and the next step', async () => {
