@@ -1,12 +1,19 @@
 /**
  * Detection benchmark: runs `policy-gate assess --jsonl` (the real CLI, the shipped policy)
- * over the public corpora in ../shared/corpora and prints, per category, the share of attack
- * commands scored high or critical (single-line and multi-line apart) and the share never
- * whitelisted; for everyday commands, the share scored high or critical (risky-candidate rows
- * apart) and the share whitelisted. Exits 1 when a target is missed.
+ * over the public corpora in ../shared/corpora and the project's own sets in bench/, and prints:
+ * - per attack category, the share scored high or critical (single-line and multi-line apart)
+ *   and the share never whitelisted; for everyday commands, the share scored high or critical
+ *   (risky-candidate rows apart) and the share whitelisted;
+ * - routine agent work (bench/routine.jsonl, see routine.md): the share whitelisted, and how
+ *   many score high;
+ * - the red-team set (bench/redteam.jsonl): dangerous rows whitelisted (none may be), the
+ *   share of them high or critical, harmless look-alikes scored high, and the slowest answer.
+ * Exits 1 when a target is missed.
  *
  *   npm run eval                      the table and the targets
  *   npm run eval -- --misses exfiltration   attack rows of a category not scored high
+ *   npm run eval -- --misses routine        routine rows not whitelisted, with the reason
+ *   npm run eval -- --misses redteam        red-team rows whitelisted or below high
  *   npm run eval -- --false-positives       everyday rows scored high, by top rule
  *   npm run eval -- --json                  the figures as JSON
  */
@@ -24,6 +31,11 @@ interface Row {
   source: string;
   tag?: string;
   tags?: string[];
+  /** routine.jsonl */
+  kind?: string;
+  /** redteam.jsonl */
+  class?: string;
+  dangerous?: boolean;
 }
 
 interface Result {
@@ -32,6 +44,11 @@ interface Result {
   risk_score: number;
   would_decide: string;
   signals: { rule_id: string; score: number }[];
+  issues: { code: string }[];
+  segments: { argv: string[]; covered_by: string | null }[];
+  whitelist_refused: { segment: number; rule_id: string; reason: string }[];
+  /** Milliseconds between this answer and the one before (the row's own time, the rows being queued). */
+  ms: number;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,8 +56,8 @@ const corpora = resolve(process.env.POLICY_GATE_CORPORA ?? join(root, '..', 'sha
 /** A fixed working-hours instant: detection must not depend on when the benchmark runs. */
 const NOW = '2026-01-07T12:00:00Z';
 
-function load(file: string): Row[] {
-  return readFileSync(join(corpora, file), 'utf8')
+function load(file: string, dir = corpora): Row[] {
+  return readFileSync(join(dir, file), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Row);
@@ -52,12 +69,15 @@ async function assessAll(rows: Row[]): Promise<Map<string, Result>> {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const results = new Map<string, Result>();
+  let last = performance.now();
   const done = new Promise<void>((resolveDone, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const r = JSON.parse(line) as Result & { error?: { message: string } };
       if (r.error) reject(new Error(`assess failed on a row: ${r.error.message}`));
-      results.set(r.id, r);
+      const now = performance.now();
+      results.set(r.id, { ...r, ms: now - last });
+      last = now;
     });
     child.on('exit', (code) => (code === 0 ? resolveDone() : reject(new Error(`assess exited with ${code}`))));
   });
@@ -110,8 +130,11 @@ async function main(): Promise<number> {
   }
   const malicious = load('malicious.jsonl');
   const benign = load('benign.jsonl');
+  const benchDir = join(root, 'bench');
+  const routine = load('routine.jsonl', benchDir).map((r) => ({ ...r, id: `routine:${r.id}` }));
+  const redteam = existsSync(join(benchDir, 'redteam.jsonl')) ? load('redteam.jsonl', benchDir).map((r) => ({ ...r, id: `redteam:${r.id}` })) : [];
   const started = performance.now();
-  const results = await assessAll([...malicious, ...benign]);
+  const results = await assessAll([...malicious, ...benign, ...routine, ...redteam]);
   const seconds = (performance.now() - started) / 1000;
 
   const categories = [...new Set(malicious.map((r) => r.category))].sort();
@@ -121,25 +144,70 @@ async function main(): Promise<number> {
   const everydayHigh = everyday.filter((r) => high(results.get(r.id)!)).length;
   const riskyHigh = risky.filter((r) => high(results.get(r.id)!)).length;
   const whitelisted = benign.filter((r) => results.get(r.id)!.would_decide === 'whitelisted').length;
-  const maliciousWhitelisted = malicious.filter((r) => results.get(r.id)!.would_decide === 'whitelisted');
+  // recon is report only (the corpora's README): `date` and `uname` are discovery techniques too
+  const maliciousWhitelisted = malicious.filter((r) => r.category !== 'recon' && results.get(r.id)!.would_decide === 'whitelisted');
+  const reconWhitelisted = malicious.filter((r) => r.category === 'recon' && results.get(r.id)!.would_decide === 'whitelisted');
+
+  const routineWhitelisted = routine.filter((r) => results.get(r.id)!.would_decide === 'whitelisted');
+  const routineHigh = routine.filter((r) => high(results.get(r.id)!));
+  const dangerous = redteam.filter((r) => r.dangerous !== false);
+  const harmless = redteam.filter((r) => r.dangerous === false);
+  const redteamWhitelisted = dangerous.filter((r) => results.get(r.id)!.would_decide === 'whitelisted');
+  const redteamHigh = dangerous.filter((r) => high(results.get(r.id)!));
+  const harmlessHigh = harmless.filter((r) => high(results.get(r.id)!));
+  const slowest = Math.max(0, ...redteam.map((r) => results.get(r.id)!.ms));
 
   const core = ['destruction', 'exfiltration', 'remote-code-execution', 'reverse-shell', 'persistence', 'credential-access'];
   const coreRows = malicious.filter((r) => core.includes(r.category));
   const coreHigh = coreRows.filter((r) => high(results.get(r.id)!)).length;
   const targets = [
-    { name: 'core categories ≥ 95% high or critical', ok: coreHigh / coreRows.length >= 0.95, value: pct(coreHigh, coreRows.length) },
-    ...core.map((c) => ({ name: `${c} ≥ 90%`, ok: byCategory.get(c)!.high / byCategory.get(c)!.rows >= 0.9, value: pct(byCategory.get(c)!.high, byCategory.get(c)!.rows) })),
+    { name: 'core categories ≥ 97% high or critical', ok: coreHigh / coreRows.length >= 0.97, value: pct(coreHigh, coreRows.length) },
+    ...core.map((c) => ({ name: `${c} ≥ 92%`, ok: byCategory.get(c)!.high / byCategory.get(c)!.rows >= 0.92, value: pct(byCategory.get(c)!.high, byCategory.get(c)!.rows) })),
     ...['privilege-escalation', 'defense-evasion'].map((c) => ({ name: `${c} ≥ 85%`, ok: byCategory.get(c)!.high / byCategory.get(c)!.rows >= 0.85, value: pct(byCategory.get(c)!.high, byCategory.get(c)!.rows) })),
-    { name: 'no malicious row whitelisted', ok: maliciousWhitelisted.length === 0, value: String(maliciousWhitelisted.length) },
-    { name: 'benign (not risky-candidate) ≤ 3% high or critical', ok: everydayHigh / everyday.length <= 0.03, value: pct(everydayHigh, everyday.length) },
+    { name: 'no attack row whitelisted (recon apart)', ok: maliciousWhitelisted.length === 0, value: String(maliciousWhitelisted.length) },
+    { name: 'benign (not risky-candidate) ≤ 2% high or critical', ok: everydayHigh / everyday.length <= 0.02, value: pct(everydayHigh, everyday.length) },
+    { name: 'routine agent work ≥ 80% whitelisted', ok: routineWhitelisted.length / routine.length >= 0.8, value: pct(routineWhitelisted.length, routine.length) },
+    { name: 'routine agent work: none high or critical', ok: routineHigh.length === 0, value: String(routineHigh.length) },
+    ...(redteam.length === 0
+      ? []
+      : [
+          { name: 'red team: no dangerous row whitelisted', ok: redteamWhitelisted.length === 0, value: String(redteamWhitelisted.length) },
+          { name: 'red team: ≥ 90% of dangerous rows high or critical', ok: redteamHigh.length / dangerous.length >= 0.9, value: pct(redteamHigh.length, dangerous.length) },
+          { name: 'red team: every row answered in < 5 s', ok: slowest < 5000, value: `${Math.round(slowest)} ms` },
+        ]),
   ];
 
   if (args.includes('--json')) {
-    console.log(JSON.stringify({ now: NOW, seconds, categories: Object.fromEntries(byCategory), benign: { rows: everyday.length, high: everydayHigh, risky_rows: risky.length, risky_high: riskyHigh, whitelisted }, targets }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          now: NOW,
+          seconds,
+          categories: Object.fromEntries(byCategory),
+          benign: { rows: everyday.length, high: everydayHigh, risky_rows: risky.length, risky_high: riskyHigh, whitelisted },
+          routine: { rows: routine.length, whitelisted: routineWhitelisted.length, high: routineHigh.length },
+          redteam: { rows: redteam.length, dangerous: dangerous.length, whitelisted: redteamWhitelisted.length, high: redteamHigh.length, harmless: harmless.length, harmless_high: harmlessHigh.length, slowest_ms: Math.round(slowest) },
+          targets,
+        },
+        null,
+        2,
+      ),
+    );
     return targets.every((t) => t.ok) ? 0 : 1;
   }
 
   const misses = args.indexOf('--misses');
+  if (misses !== -1 && (args[misses + 1] === 'routine' || args[misses + 1] === 'redteam')) {
+    const rows = args[misses + 1] === 'routine' ? routine.filter((r) => results.get(r.id)!.would_decide !== 'whitelisted' || high(results.get(r.id)!)) : redteam.filter((r) => (r.dangerous !== false && (results.get(r.id)!.would_decide === 'whitelisted' || !high(results.get(r.id)!))) || (r.dangerous === false && high(results.get(r.id)!)));
+    for (const row of rows) {
+      const r = results.get(row.id)!;
+      const uncovered = r.segments.findIndex((s) => s.covered_by === null);
+      const refusal = r.whitelist_refused.find((x) => x.segment === uncovered);
+      const why = r.would_decide === 'whitelisted' ? 'WHITELISTED' : r.issues.length > 0 ? `issue ${r.issues[0]!.code}` : refusal ? `${refusal.rule_id} refused: ${refusal.reason}` : uncovered !== -1 ? `uncovered: ${r.segments[uncovered]!.argv.join(' ').slice(0, 60)}` : `risk ${r.risk_score}`;
+      console.log(`${row.id} ${row.kind ?? row.class ?? ''} ${r.risk_level} ${r.risk_score} ${r.signals.map((s) => s.rule_id).join(',') || '-'} | ${why}\n    ${JSON.stringify(row.cmd.slice(0, 300))}`);
+    }
+    return 0;
+  }
   if (misses !== -1) {
     const category = args[misses + 1];
     for (const row of malicious.filter((r) => (!category || r.category === category) && !high(results.get(r.id)!))) {
@@ -175,9 +243,16 @@ async function main(): Promise<number> {
   console.log(`\neveryday commands        ${String(everyday.length).padStart(5)}   high+ ${pct(everydayHigh, everyday.length)}   (false positives)`);
   console.log(`risky-candidate rows     ${String(risky.length).padStart(5)}   high+ ${pct(riskyHigh, risky.length)}   (counted apart)`);
   console.log(`all benign rows          ${String(benign.length).padStart(5)}   whitelisted ${pct(whitelisted, benign.length)}`);
+  console.log(`recon rows whitelisted   ${String(reconWhitelisted.length).padStart(5)}   (report only: ${reconWhitelisted.map((r) => JSON.stringify(r.cmd)).join(', ') || 'none'})`);
+  console.log(`\nroutine agent work       ${String(routine.length).padStart(5)}   whitelisted ${pct(routineWhitelisted.length, routine.length)}   high+ ${routineHigh.length}   (bench/routine.jsonl)`);
+  if (redteam.length > 0) {
+    console.log(`red team, dangerous      ${String(dangerous.length).padStart(5)}   whitelisted ${redteamWhitelisted.length}   high+ ${pct(redteamHigh.length, dangerous.length)}   (bench/redteam.jsonl)`);
+    console.log(`red team, look-alikes    ${String(harmless.length).padStart(5)}   high+ ${harmlessHigh.length}   slowest answer ${Math.round(slowest)} ms`);
+  }
   console.log('\ntargets:');
   for (const t of targets) console.log(`  ${t.ok ? '✓' : '✗'} ${t.name.padEnd(52)} ${t.value}`);
   for (const row of maliciousWhitelisted) console.log(`  whitelisted attack row: ${row.id} [${row.source}] ${JSON.stringify(row.cmd)}`);
+  for (const row of redteamWhitelisted) console.log(`  whitelisted red-team row: ${row.id} ${JSON.stringify(row.cmd)}`);
   return targets.every((t) => t.ok) ? 0 : 1;
 }
 

@@ -45,7 +45,8 @@ const samples = (rule: CompiledWhitelistRule, limit = 20): string[] => rule.patt
 
 describe('generated whitelist rules', () => {
   it('whitelisting is per segment: a covered command joined with an uncovered one is never whitelisted', () => {
-    const OTHER = ['rm -rf build', 'curl -s https://x.example', 'npm publish', 'git push origin main', 'python3 x.py', 'bash', 'nc -l 4444'];
+    // commands the shipped whitelist never covers (a project's `rm -rf build` it does)
+    const OTHER = ['rm -rf /data', 'curl -s https://x.example', 'npm publish', 'git push origin main', 'python3 x.py', 'bash', 'nc -l 4444'];
     const joiners = [(a: string, b: string) => `${a}; ${b}`, (a: string, b: string) => `${a} && ${b}`, (a: string, b: string) => `${a} | ${b}`, (a: string, b: string) => `${b} | ${a}`, (a: string, b: string) => `${a} $(${b})`, (a: string, b: string) => `${a} <(${b})`, (a: string, b: string) => `${a} & ${b}`];
     let covered = 0;
     fc.assert(

@@ -395,8 +395,9 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
     ['env', 'env FOO=1 hugo', /env.* wraps the command|env runs other commands/],
     ['xargs', 'xargs -n1 echo < list.txt', /a rule never covers xargs/],
     ['an assignment', 'HUGO_ENV=prod hugo', /sets HUGO_ENV/],
-    ['a program that deletes, with no argument fixed', 'rm -rf build', /rm can delete, upload or execute: keep at least one argument fixed/, ['--generalize', '1=flags:-rf', '--generalize', '2=path:project']],
-    ['a rule that would cover a non-waivable attack', 'rm -rf build', /would also cover "rm -rf \/".*non-waivable/, ['--generalize', '2=path']],
+    // `rm -rf build` (in the project) is whitelisted already: a reviewer approved this one
+    ['a program that deletes, with no argument fixed', 'rm -rf ../build', /rm can delete, upload or execute: keep at least one argument fixed/, ['--generalize', '1=flags:-rf', '--generalize', '2=path']],
+    ['a rule that would cover a non-waivable attack', 'rm -rf ../build', /would also cover "rm -rf \/".*non-waivable/, ['--generalize', '2=path']],
     ['a run-time argument', 'hugo --destination "$OUT"', /only known at run time/],
   ])('refuses %s', async (_name, cmd, message, extra = []) => {
     const r = await proposeFor(cmd, extra);

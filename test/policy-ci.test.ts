@@ -65,6 +65,12 @@ describe('policy lint', () => {
     description: its example does not hold
     match: { segment: { program: nmap } }
     examples: { match: [masscan 10.0.0.0/8] }
+  - id: network.backtracking
+    category: network
+    severity: low
+    description: a regex RE2 cannot run in linear time (a backreference)
+    match: { segment: { program: nmap, argv_regex: "(a+)\\\\1" } }
+    examples: { match: [nmap aa] }
 `,
     );
     writeFileSync(
@@ -80,7 +86,7 @@ describe('policy lint', () => {
     owner: bob
     reason: cleaning up
     pattern: rm <any>...
-    examples: { match: [rm x.txt] }
+    examples: { match: [rm /tmp/x.txt] }
   - id: git.status-again
     owner: bob
     reason: same as git.status
@@ -91,6 +97,11 @@ describe('policy lint', () => {
     reason: a pattern with an unknown placeholder
     pattern: hugo <nonsense>
     examples: { match: [hugo x] }
+  - id: eslint.any-format
+    owner: bob
+    reason: a formatter option whose value is any word loads any module
+    pattern: "npx eslint [-f <word>] <path:project>"
+    examples: { match: [npx eslint src] }
 `,
     );
     writeFileSync(join(dir, 'whitelist', 'broken.yaml'), 'whitelist:\n  - id: no.fields\n');
@@ -103,20 +114,25 @@ describe('policy lint', () => {
       'rules/extra.yaml:2: PG101 destruction.rm-recursive-system',
       'rules/extra.yaml:8: PG102 network.untested',
       'rules/extra.yaml:13: PG103 network.wrong-example',
+      'rules/extra.yaml:19: PG110 network.backtracking',
       'whitelist/broken.yaml:2: PG100 no.fields',
       'whitelist/team.yaml:2: PG104 hugo.old',
       'whitelist/team.yaml:8: PG105 rm.anything',
       'whitelist/team.yaml:13: PG106 git.status-again',
       'whitelist/team.yaml:18: PG107 hugo.bad',
+      'whitelist/team.yaml:23: PG109 eslint.any-format',
     ]);
+    expect(findings.find((f) => f.code === 'PG109')!.message).toMatch(/accepts npx eslint -f \S+ .*\(-f loads code/);
+    expect(findings.find((f) => f.code === 'PG110')).toMatchObject({ file: 'rules/extra.yaml', rule: 'network.backtracking' });
+    expect(findings.find((f) => f.code === 'PG110')!.message).toMatch(/RE2/);
     expect(findings.find((f) => f.code === 'PG105')!.message).toMatch(/covers a command that a non-waivable rule flags: "rm -rf/);
     expect(findings.find((f) => f.code === 'PG106')!.message).toBe('every example is already covered by git.status: this rule can never fire');
-    expect(Object.keys(LINT_CODES)).toEqual(['PG100', 'PG101', 'PG102', 'PG103', 'PG104', 'PG105', 'PG106', 'PG107', 'PG108']);
+    expect(Object.keys(LINT_CODES)).toEqual(['PG100', 'PG101', 'PG102', 'PG103', 'PG104', 'PG105', 'PG106', 'PG107', 'PG108', 'PG109', 'PG110']);
 
     const r = await runCli(['policy', 'lint', '--policy', dir]);
     expect(r.code).toBe(2);
     expect(r.stdout).toContain('rules/extra.yaml:2: PG101 destruction.rm-recursive-system: duplicate rule id (first defined at rules/destruction.yaml:3)\n');
-    expect(r.stdout).toContain('lint: 9 finding(s)');
+    expect(r.stdout).toContain('lint: 11 finding(s)');
     const j = await runCli(['policy', 'lint', '--json', '--policy', dir]);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, findings: expect.arrayContaining([expect.objectContaining({ code: 'PG104', file: 'whitelist/team.yaml', line: 2, rule: 'hugo.old' })]) });
     // and the gate itself refuses to run on such a policy (fail closed)

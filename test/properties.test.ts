@@ -124,7 +124,8 @@ describe('monotonicity: more command never means less risk', () => {
 
 describe('no bypass: allow needs every segment', () => {
   const WHITELISTED = ['git status', 'ls -la', 'cat README.md', 'npm test', 'git log --oneline -n 5', 'pwd'];
-  const OTHER = ['rm -rf build', 'curl -s https://x.example', 'npm publish', 'git push origin main', 'chmod +x run.sh', 'git commit -am wip', 'python3 x.py'];
+  // commands the shipped whitelist never covers
+  const OTHER = ['rm -rf /data', 'curl -s https://x.example', 'npm publish', 'git push origin main', 'chmod 777 run.sh', 'git push --force origin feature/x', 'python3 x.py'];
   const safe = fc.constantFrom(...WHITELISTED);
   const other = fc.constantFrom(...OTHER);
   const joiners: ((a: string, b: string) => string)[] = [

@@ -301,7 +301,7 @@ describe('exec: runs only what was allowed, and records the run', () => {
     const r = await runBin(['exec'], { cwd: t.cwd, env: t.env, stdin: 'ls -a\n' });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('.policy-gate');
-    const failing = await bin(['exec', '--', 'ls /nonexistent-policy-gate-dir'], t);
+    const failing = await bin(['exec', '--', 'ls nonexistent-policy-gate-dir'], t);
     expect(failing.code).toBe(2);
     expect(failing.stderr).toMatch(/No such file/);
   });

@@ -269,7 +269,7 @@ describe('two-person rule', () => {
     const policy = await reviewPolicy([ALICE, BOB], { 'review.approvals': { medium: 2 } });
     const s = store();
     const clock = fakeClock();
-    const low = await pending(policy, s, clock, { command: 'rm -r ./build' });
+    const low = await pending(policy, s, clock, { command: 'python3 scripts/migrate.py' });
     expect(s.command(low)!.risk_level).toBe('low');
     expect(applyDecision(signed(s, low, 'approve', 'alice'), { policy, store: s, clock }).kind).toBe('decided');
 

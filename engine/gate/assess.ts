@@ -245,7 +245,12 @@ export function whyNotWhitelisted(a: Assessment, policy: Policy): string | null 
   if (a.would_decide === 'whitelisted') return null;
   if (a.issues.length > 0) return `the command could not be fully understood (${a.issues[0]!.code})`;
   const uncovered = a.segments.findIndex((s) => s.covered_by === null);
-  if (uncovered !== -1) return `no whitelist rule covers \`${escapeForDisplay(a.segments[uncovered]!.argv.join(' '))}\``;
+  if (uncovered !== -1) {
+    const shown = `\`${escapeForDisplay(a.segments[uncovered]!.argv.join(' '))}\``;
+    const refusal = a.whitelist_refused.find((r) => r.segment === uncovered);
+    if (refusal) return `whitelist rule ${refusal.rule_id} matches ${shown} but may not be used: ${refusal.reason}`;
+    return `no whitelist rule covers ${shown}`;
+  }
   if (!a.coverage.complete) return 'an assignment or redirect outside the commands is not covered';
   const hard = a.signals.find((s) => !s.waivable);
   if (hard) return `rule ${hard.rule_id} can never be whitelisted`;

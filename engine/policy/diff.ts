@@ -175,9 +175,9 @@ export function broadening(b: CompiledWhitelistRule, h: CompiledWhitelistRule): 
   // patterns: every argv the new patterns match must be matched by an old one
   for (const p of h.patterns) {
     if (b.patterns.some((o) => o.source.trim() === p.source.trim())) continue; // unchanged
-    const olds = b.patterns.filter((o) => o.program === p.program);
+    const olds = b.patterns.filter((o) => p.programs.every((name) => o.programs.includes(name)));
     if (olds.length === 0) {
-      reasons.push(`pattern ${JSON.stringify(p.source)} covers a program the rule did not (${p.program})`);
+      reasons.push(`pattern ${JSON.stringify(p.source)} covers a program the rule did not (${p.programs.join('|')})`);
       continue;
     }
     const sampled = samplePattern(p, SAMPLE_LIMIT + 1);

@@ -6,6 +6,8 @@ import { GateError } from '../errors.js';
 import { assess } from '../gate/assess.js';
 import { parseScript } from '../shell/parse.js';
 import { ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
+import { OPTION_KINDS, RISKY_OPTIONS, riskyOption, riskySamples } from '../whitelist/options.js';
+import { samplePattern, staticWords, type CompiledPattern } from '../whitelist/pattern.js';
 import { EXAMPLE_TIME, runExamples } from './examples.js';
 import { compile, listFiles, policyRevision, validate, type Policy } from './load.js';
 
@@ -19,6 +21,8 @@ export const LINT_CODES = Object.freeze({
   PG106: 'shadowed whitelist rule (can never fire)',
   PG107: 'invalid match, pattern or reference',
   PG108: 'invalid gate.yaml',
+  PG109: 'whitelist pattern accepts an option that runs a command, loads code, writes or reads a file, or reaches another host',
+  PG110: 'regular expression RE2 cannot run (backreferences, lookaround): not linear time',
 });
 export type LintCode = keyof typeof LINT_CODES;
 
@@ -36,6 +40,7 @@ function codeOf(err: GateError): LintCode {
   if (/no examples/.test(m)) return 'PG102';
   if (/^(?:YAML|schema|expected a mapping)/.test(m)) return err.location?.file === 'gate.yaml' ? 'PG108' : 'PG100';
   if (/levels must rise|gate\.yaml/.test(m)) return 'PG108';
+  if (/invalid regular expression|\(RE2 syntax\)/.test(m)) return 'PG110';
   return 'PG107';
 }
 
@@ -60,6 +65,26 @@ function dangerousSegments(policy: Policy): Dangerous[] {
   }
   dangerousCache.set(policy, out);
   return out;
+}
+
+/**
+ * Does a pattern accept an option that runs a command, loads code, writes or reads a file
+ * outside the project, or reaches another host (options.ts)? Each such option, with a value
+ * outside the project, is tried wherever the pattern could take it. Returns an example argv.
+ */
+export function acceptsRiskyOption(pattern: CompiledPattern): string | null {
+  const programs = pattern.programs.map((p) => p.slice(p.lastIndexOf('/') + 1));
+  const tools = new Set(programs);
+  for (const words of samplePattern(pattern, 200)) for (const w of words) if (w in RISKY_OPTIONS) tools.add(w);
+  const extra = [...tools].flatMap((t) => riskySamples(t));
+  if (extra.length === 0) return null;
+  for (const sample of samplePattern(pattern, 20_000, extra)) {
+    for (const program of programs) {
+      const use = riskyOption(program, staticWords(sample));
+      if (use) return `${[program, ...sample].join(' ')} (${use.option} ${OPTION_KINDS[use.kind]})`;
+    }
+  }
+  return null;
 }
 
 /** Would this whitelist rule cover a segment that a non-waivable rule flags in its own examples? */
@@ -98,6 +123,10 @@ export async function lintPolicy(dir: string, options: { now?: Date } = {}): Pro
     const dangerous = coversDangerous(w, policy);
     if (dangerous) {
       findings.push({ code: 'PG105', file: w.file, line: w.line, rule: w.id, message: `covers a command that a non-waivable rule flags: ${JSON.stringify(dangerous)}` });
+    }
+    for (const pattern of w.patterns) {
+      const risky = acceptsRiskyOption(pattern);
+      if (risky) findings.push({ code: 'PG109', file: w.file, line: w.line, rule: w.id, message: `pattern ${JSON.stringify(pattern.source)} accepts ${risky}` });
     }
   }
 

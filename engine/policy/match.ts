@@ -4,7 +4,8 @@
  */
 import type { Redirect, Script, Segment, Span, Word } from '../shell/ir.js';
 import { GateError } from '../errors.js';
-import { compileGlob, matchesAnyForm, pathForms, type PathContext } from './paths.js';
+import { compileGlob, compilePrefixGlob, matchesAnyForm, pathForms, type PathContext } from './paths.js';
+import { RegexError, compileRegex, type Tester } from './regex.js';
 import type {
   ArgsPredicate,
   AssignmentPredicate,
@@ -40,12 +41,8 @@ function list<T>(v: OneOrMany<T> | undefined): T[] {
 }
 
 /** Something with `test`, compiled on first use when the policy was already validated. */
-interface Tester {
-  test(text: string): boolean;
-}
-
-function lazy(make: () => RegExp): Tester {
-  let re: RegExp | null = null;
+function lazy(make: () => Tester): Tester {
+  let re: Tester | null = null;
   return { test: (text) => (re ??= make()).test(text) };
 }
 
@@ -73,7 +70,7 @@ export class Compiler {
     return new Compiler(this.sets, where, this.resolved, this.eager);
   }
 
-  private tester(make: () => RegExp): Tester {
+  private tester(make: () => Tester): Tester {
     return this.eager ? make() : lazy(make);
   }
 
@@ -81,13 +78,14 @@ export class Compiler {
     throw new GateError('policy-invalid', message, { location: this.where });
   }
 
-  /** JavaScript regular expressions; a leading `(?i)` makes one case-insensitive. */
+  /** RE2 regular expressions (linear time, see regex.ts); a leading `(?i)` makes one case-insensitive. */
   private regex(source: string): Tester {
     return this.tester(() => {
       try {
-        return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'iu') : new RegExp(source, 'u');
+        return compileRegex(source);
       } catch (err) {
-        return this.fail(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+        if (!(err instanceof RegexError)) throw err;
+        return this.fail(`invalid regular expression ${JSON.stringify(source)}: ${err.message} (policy regexes are RE2: no backreferences or lookaround)`);
       }
     });
   }
@@ -120,12 +118,13 @@ export class Compiler {
     const paths = list(p.path);
     if (paths.length > 0) {
       // one alternation compiles faster than a regular expression per glob
-      const re = this.tester(() => new RegExp(paths.map((g) => `(?:${compileGlob(g).source})`).join('|')));
+      const re = this.tester(() => compileGlob(...paths));
       tests.push((w, ctx) => matchesAnyForm([re], w.text, ctx));
     }
     if (p.remote !== undefined) tests.push((w) => isRemote(w.text) === p.remote);
     if (p.protected !== undefined) tests.push((w, ctx) => isProtected(w.text, ctx) === p.protected);
     if (p.url !== undefined) tests.push((w) => /^[a-z][a-z0-9+.-]*:\/\/[^\s/]/i.test(w.text) === p.url);
+    if (p.loopback !== undefined) tests.push((w) => isLoopback(w.text) === p.loopback);
     if (p.dynamic !== undefined) tests.push((w) => w.dynamic === p.dynamic);
     if (p.glob !== undefined) tests.push((w) => w.glob === p.glob);
     if (p.ref !== undefined) tests.push(this.wordRef(p.ref));
@@ -163,7 +162,7 @@ export class Compiler {
     const programs = list(p.program);
     if (programs.length > 0) {
       const exact = new Set(programs.filter((x) => !/[*?[{]/.test(x)));
-      const globs = programs.filter((x) => /[*?[{]/.test(x)).map((g) => this.tester(() => new RegExp(`^${compileGlob(g).source.replace(/^\(\?:\^\|\/\)/, '')}`)));
+      const globs = programs.filter((x) => /[*?[{]/.test(x)).map((g) => this.tester(() => compilePrefixGlob(g)));
       tests.push((s) => s.program !== null && (exact.has(s.program) || globs.some((g) => g.test(s.program!))));
     }
     if (p.command_path !== undefined) {
@@ -196,6 +195,7 @@ export class Compiler {
     if (p.nested !== undefined) tests.push((s) => (s.parent !== null) === p.nested);
     if (p.remote !== undefined) tests.push((s) => (s.remote !== null) === p.remote);
     if (p.background !== undefined) tests.push((s) => s.background === p.background);
+    if (p.local_only !== undefined) tests.push((s) => localOnly(s) === p.local_only);
     if (p.piped !== undefined) tests.push((s, sc) => sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal')) === p.piped);
     if (p.dynamic_program !== undefined) tests.push((s) => (s.program === null) === p.dynamic_program);
     if (p.dynamic_args !== undefined) tests.push((s) => s.argv.slice(1).some((w) => w.dynamic) === p.dynamic_args);
@@ -331,7 +331,7 @@ export class Compiler {
 
   assignment(p: AssignmentPredicate): (a: Script['assignments'][number], ctx: MatchContext) => boolean {
     const names = list(p.name);
-    const nameRes = names.map((n) => (/[*?[]/.test(n) ? new RegExp(`^${n.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : null));
+    const nameRes = names.map((n) => (/[*?[]/.test(n) ? compileRegex(`^${n.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : null));
     const value = p.value !== undefined ? this.word(p.value) : null;
     return (a, ctx) =>
       (names.length === 0 || names.some((n, k) => (nameRes[k] ? nameRes[k]!.test(a.name) : n === a.name))) &&
@@ -594,10 +594,26 @@ export function writtenPaths(s: Segment): Word[] {
   return out;
 }
 
-/** What a segment reads: its arguments, input redirects, and `if=` for dd. */
+const SEARCH_TOOLS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'zgrep']);
+const COPY_TOOLS = new Set(['cp', 'mv', 'install', 'ln', 'rsync', 'scp']);
+
+/**
+ * What a segment reads: its arguments, input redirects, and `if=` for dd — except the words
+ * that are known not to be read: the pattern a search tool looks for (`rg process.env` reads no
+ * `.env`), the destination of a copy (`cp .env.example .env` writes `.env`).
+ */
 export function readPaths(s: Segment): Word[] {
   const out: Word[] = [];
-  for (const w of s.argv.slice(1)) {
+  let args = s.argv.slice(1);
+  if (s.program !== null && SEARCH_TOOLS.has(s.program) && !args.some((w) => /^-[A-Za-z]*[ef]$|^--(?:regexp|file)(?:=|$)/.test(w.text))) {
+    const pattern = args.findIndex((w) => !w.text.startsWith('-') || w.dynamic);
+    if (pattern !== -1) args = args.filter((_, i) => i !== pattern);
+  }
+  if (s.program !== null && COPY_TOOLS.has(s.program) && !args.some((w) => /^-t|^--target-directory/.test(w.text))) {
+    const operands = args.map((w, i) => (!w.text.startsWith('-') || w.dynamic ? i : -1)).filter((i) => i !== -1);
+    if (operands.length >= 2) args = args.filter((_, i) => i !== operands[operands.length - 1]);
+  }
+  for (const w of args) {
     out.push(w);
     const eq = w.text.indexOf('=');
     // `if=/dev/sda`, `--file=x`, `-Fx`: the value is a path too
@@ -615,6 +631,30 @@ function isProtected(text: string, ctx: MatchContext): boolean {
     if (forms.some((f) => f === base || f.startsWith(`${base}/`))) return true;
   }
   return false;
+}
+
+const LOOPBACK = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
+/** Looks like a URL or a host (with a dot, a port or a scheme), not like a header or data. */
+const HOST_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:]+\](?::\d+)?\S*|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?::\d+)?(?:[/?#]\S*)?|[A-Za-z0-9_.-]+:\d+(?:[/?#]\S*)?|localhost(?:[/?#]\S*)?)$/i;
+
+/** A URL or host[:port][/path] whose host is this machine. */
+export function isLoopback(text: string): boolean {
+  return LOOPBACK.test(text);
+}
+
+/** Every word that names a URL or host names this machine, and one does. */
+function localOnly(s: Segment): boolean {
+  let any = false;
+  for (const w of s.argv.slice(1)) {
+    if (w.text.startsWith('-')) continue;
+    if (w.dynamic) {
+      if (/^\S*:\/\//.test(w.text) || /^\$/.test(w.text)) return false;
+      continue;
+    }
+    if (isLoopback(w.text)) any = true;
+    else if (HOST_LIKE.test(w.text)) return false;
+  }
+  return any;
 }
 
 /** `user@host:path`, `host:path` (scp/rsync syntax) or a URL with a host. */

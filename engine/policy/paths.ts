@@ -1,10 +1,13 @@
 /**
  * Paths as a rule sees them: `$HOME` written as `~`, duplicate slashes and `.`/`..` resolved
- * lexically, so `//etc/../etc/shadow` and `"$HOME"/.ssh/id_rsa` meet the patterns written for
- * them. Glob patterns: `*` within a path segment, `**` across segments, `?`, `[…]`, `{a,b}`.
+ * lexically, `~user` as that user's home, `/proc/PID/root/x` as `/x`, so `//etc/../etc/shadow`,
+ * `~/../alice`, `/proc/self/root/etc/shadow` and `"$HOME"/.ssh/id_rsa` meet the patterns written
+ * for them. Glob patterns: `*` within a path segment, `**` across segments, `?`, `[…]`, `{a,b}`.
  * A pattern that starts with `/` or `~` is anchored; any other pattern matches a trailing part
- * of the path (`.env` matches `config/.env` and `/srv/app/.env`).
+ * of the path (`.env` matches `config/.env` and `/srv/app/.env`). Globs run on RE2 (linear time,
+ * see regex.ts): paths are text an attacker writes.
  */
+import { compileRegex, type Tester } from './regex.js';
 
 export interface PathContext {
   /** The working directory of the command, for relative paths. */
@@ -13,9 +16,19 @@ export interface PathContext {
   readonly home?: string | undefined;
 }
 
+/** Where `~` stands when the home directory is not known: two levels down, like /home/USER. */
+const SOME_HOME = '/home/~';
+
 export function normalizePath(text: string): string {
   let p = text.replace(/^(?:\$\{HOME\}|\$HOME)(?=\/|$)/, '~');
   if (p === '') return p;
+  // another user's home: ~root is /root, ~alice is /home/alice (where most systems keep it)
+  const user = /^~([A-Za-z_][A-Za-z0-9_.-]*)(?=\/|$)/.exec(p);
+  if (user) p = (user[1] === 'root' ? '/root' : `/home/${user[1]}`) + p.slice(user[0].length);
+  // going above the home directory leaves `~`: resolve it against where homes are
+  if (/^~(?:\/|$)/.test(p) && goesAbove(p.slice(1))) p = SOME_HOME + p.slice(1);
+  // a process's root directory is the filesystem root (in this namespace)
+  p = p.replace(/^\/+proc\/+(?:\d+|self|thread-self)\/+root(?=\/|$)/, '') || '/';
   const absolute = p.startsWith('/');
   const parts = p.split('/');
   const out: string[] = [];
@@ -34,13 +47,26 @@ export function normalizePath(text: string): string {
     out.push(part);
   }
   p = (absolute ? '/' : '') + out.join('/');
+  if (p.startsWith(SOME_HOME)) p = `~${p.slice(SOME_HOME.length)}`;
   return p === '' ? (absolute ? '/' : '.') : p;
+}
+
+/** Does a relative path climb above where it starts (`../x`, `a/../../x`)? */
+function goesAbove(rest: string): boolean {
+  let depth = 0;
+  for (const part of rest.split('/')) {
+    if (part === '..') depth--;
+    else if (part !== '' && part !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
 }
 
 /** The forms of a path worth matching: as written, resolved against cwd, with home as `~`. */
 export function pathForms(text: string, ctx: PathContext = {}): string[] {
   const forms = new Set<string>();
-  const p = normalizePath(text);
+  // `~+` is the working directory
+  const p = normalizePath(ctx.cwd && /^~\+(?:\/|$)/.test(text) ? `${ctx.cwd}${text.slice(2)}` : text);
   forms.add(p);
   let absolute: string | null = p.startsWith('/') ? p : null;
   if (!absolute && ctx.cwd && !p.startsWith('~')) {
@@ -101,17 +127,31 @@ function globBody(glob: string): string {
   return re;
 }
 
-export function compileGlob(glob: string): RegExp {
+/**
+ * The regular expression (source) a glob stands for: anchored at the start when the glob is
+ * (`/…`, `~…`), else matching a trailing part of a path (`(?:^|/)…`).
+ */
+export function globSource(glob: string): string {
   let g = glob.length > 1 ? glob.replace(/\/+$/, '') : glob;
   // `dir/**` covers the directory itself too
   const below = g.length > 3 && g.endsWith('/**');
   if (below) g = g.slice(0, -3);
   const anchored = g.startsWith('/') || g.startsWith('~');
   const body = globBody(g) + (below ? '(?:/.*)?' : '');
-  return new RegExp(anchored ? `^${body}$` : `(?:^|/)${body}$`);
+  return anchored ? `^${body}$` : `(?:^|/)${body}$`;
 }
 
-export function matchesAnyForm(regexes: readonly { test(text: string): boolean }[], text: string, ctx: PathContext): boolean {
+/** A glob (or several, any of which may match) compiled once, on RE2. */
+export function compileGlob(...globs: string[]): Tester {
+  return compileRegex(globs.map((g) => `(?:${globSource(g)})`).join('|'));
+}
+
+/** A glob matched from the start of the text (program names, redirect targets). */
+export function compilePrefixGlob(glob: string): Tester {
+  return compileRegex(`^${globSource(glob).replace(/^\(\?:\^\|\/\)/, '').replace(/^\^/, '')}`);
+}
+
+export function matchesAnyForm(regexes: readonly Tester[], text: string, ctx: PathContext): boolean {
   const forms = pathForms(text, ctx);
   for (const re of regexes) for (const f of forms) if (re.test(f)) return true;
   return false;

@@ -38,6 +38,8 @@ export interface WordPredicate {
   /** `user@host:path` or `host:path` (scp/rsync remote), or a URL with a host. */
   remote?: boolean;
   url?: boolean;
+  /** A URL or host[:port] on this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0). */
+  loopback?: boolean;
   /** Inside the gate's own store, policy or key directories (or any `.policy-gate` directory). */
   protected?: boolean;
   dynamic?: boolean;
@@ -103,6 +105,8 @@ export interface SegmentPredicate {
   nested?: boolean;
   remote?: boolean;
   background?: boolean;
+  /** Every URL or host the segment names is this machine, and it names one. */
+  local_only?: boolean;
   /** Standard input comes from a pipe. */
   piped?: boolean;
   dynamic_program?: boolean;

@@ -1807,8 +1807,11 @@ const DOCKER_VALUE_OPTIONS = new Set([
   '--cap-add', '--cap-drop', '--security-opt', '--restart', '--pull', '--platform', '--log-driver', '--log-opt', '--tmpfs',
   '--ulimit', '--ipc', '--pid', '--shm-size', '--gpus', '--runtime', '--dns', '--expose', '--link', '--volumes-from',
   '--detach-keys', '-a', '--attach', '--cidfile', '--group-add', '--stop-signal', '--stop-timeout', '--health-cmd', '--userns',
-  '--uts', '--cgroupns', '--cpuset-cpus', '--memory-swap', '--storage-opt', '--sysctl', '--label-file',
+  '--uts', '--cgroupns', '--index', '--cpuset-cpus', '--memory-swap', '--storage-opt', '--sysctl', '--label-file',
 ]);
+
+/** `docker compose` options before its subcommand that take a value. */
+const COMPOSE_VALUE_OPTIONS = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--progress']);
 
 /**
  * The command a container runner starts inside a container: `kubectl exec|run|debug … -- CMD`,
@@ -1821,7 +1824,11 @@ function containerCommand(program: string, argv: readonly WordEx[]): WordEx[] {
     return argv.slice(dash + 1);
   }
   let i = 1;
+  // `docker container exec`, `docker compose exec SERVICE CMD` (compose's own flags before it)
   if (argv[i]?.text === 'container') i++;
+  else if (argv[i]?.text === 'compose') {
+    for (i++; i < argv.length && argv[i]!.text.startsWith('-'); i++) if (COMPOSE_VALUE_OPTIONS.has(argv[i]!.text)) i++;
+  }
   const sub = argv[i]?.text;
   if (sub !== 'exec' && sub !== 'run') return [];
   for (i++; i < argv.length; i++) {

@@ -5,9 +5,10 @@
  * what runs. A rule covers a segment only as written: no wrapper, privilege, assignment,
  * redirect or pipe it does not name, and never a segment with a non-waivable hit.
  */
-import { compileGlob, normalizePath } from '../policy/paths.js';
+import { compileGlob, compilePrefixGlob, normalizePath } from '../policy/paths.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import type { Redirect, Script, Segment } from '../shell/ir.js';
+import { OPTION_KINDS, projectValue, riskyOption } from './options.js';
 import { compilePattern, matchArgs, matchesProgram, type CompiledPattern } from './pattern.js';
 
 function basename(path: string): string {
@@ -44,7 +45,7 @@ export function compileWhitelistRule(def: WhitelistRuleDefinition & { file: stri
     id: def.id,
     file: def.file,
     line: def.line,
-    programs: new Set(sources.map((p) => basename(p.trim().split(/\s+/)[0] ?? ''))),
+    programs: new Set(sources.flatMap((p) => (p.trim().split(/\s+/)[0] ?? '').split('|').map((name) => basename(name.replace(/^'(.*)'$/, '$1'))))),
     get patterns(): readonly CompiledPattern[] {
       return (patterns ??= sources.map(compilePattern));
     },
@@ -71,7 +72,8 @@ function harmlessRedirect(r: Redirect): boolean {
     case '>|':
       return t !== null && !t.dynamic && t.text === '/dev/null';
     case '<':
-      return t !== null && !t.dynamic && !t.glob;
+      // reading a file is reading it: a project file (or nothing), as a path argument would be
+      return t !== null && !t.dynamic && !t.glob && (projectValue(t.text) || t.text === '/dev/null');
     case '<<':
     case '<<-':
     case '<<<':
@@ -97,7 +99,7 @@ function namedRedirect(rule: CompiledWhitelistRule, r: Redirect): boolean {
     const absolute = a.target.startsWith('/');
     // relative targets must stay inside the working tree
     if (!absolute && (target.startsWith('/') || target.startsWith('~') || target === '..' || target.startsWith('../'))) return false;
-    return new RegExp(`^${compileGlob(a.target).source.replace(/^\(\?:\^\|\/\)/, '').replace(/^\^/, '')}`).test(target);
+    return compilePrefixGlob(a.target).test(target);
   });
 }
 
@@ -172,8 +174,15 @@ export interface Coverage {
 export function coverage(script: Script, rules: readonly CompiledWhitelistRule[], ctx: CoverageContext): Coverage {
   const refused: Refusal[] = [];
   const bySegment = script.segments.map((s) => {
+    // an option that runs, loads or writes something outside the project: no rule covers it,
+    // however loosely its pattern was written
+    const risky = s.program === null ? null : riskyOption(s.program, s.argv.slice(1));
     for (const r of rules) {
       if (!ruleCoversSegment(r, s, script, ctx)) continue;
+      if (risky) {
+        refused.push({ rule_id: r.id, segment: s.id, reason: `${risky.option} ${OPTION_KINDS[risky.kind]}${risky.value === null ? '' : ` (${risky.value})`}` });
+        continue;
+      }
       const reason = ctx.refused?.(r) ?? null;
       if (reason === null) return r.id;
       refused.push({ rule_id: r.id, segment: s.id, reason });

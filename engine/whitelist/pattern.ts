@@ -4,21 +4,46 @@
  *
  *   git log [<flags:--oneline|--stat|-p>...] [-n <int>] [<branch>]
  *   npm run build|lint|test
- *   mkdir [-p] <path:project>...
+ *   mkdir [-p] <path:inside>...
  *
  * Grammar: `[…]` optional, `X...` one or more, `a|b` one of these (literal words or
  * placeholders: `<flags:-l|-a>|<path>`), `<type>` or `<type:arg>` one word of that type.
- * In a flag list, `#` stands for digits and `*` for any text (`-n#`, `--format=*`).
+ * In a flag list, `#` stands for digits and `*` for any text (`-n#`, `--format=*`), and
+ * `FLAG:TYPE` is a flag that takes a value of that type, as the next word or, for a long flag,
+ * after `=` (`-C:int`, `--glob:word`, `-o:path.inside` — `-g '*.ts'`, `--glob=*.ts`), so a
+ * value is never mistaken for an operand. A short flag's attached value (`-C3`) is written as
+ * a flag pattern (`-C#`, `-s*`): tools differ on whether `-oX` means `-o X`. `<re:REGEX>` is one word the whole of which matches REGEX
+ * (RE2; no `>` in it).
  * Placeholders never match dynamic or globbing words.
  */
 import type { Word } from '../shell/ir.js';
+import { compileFullRegex, RegexError, type Tester } from '../policy/regex.js';
+import { projectValue } from './options.js';
 
-export type PlaceholderType = 'path' | 'file' | 'int' | 'word' | 'branch' | 'url' | 'flags' | 'any' | 'name';
-export const PLACEHOLDER_TYPES: readonly PlaceholderType[] = ['path', 'file', 'int', 'word', 'branch', 'url', 'flags', 'any', 'name'];
+export type PlaceholderType = 'path' | 'file' | 'int' | 'word' | 'branch' | 'url' | 'flags' | 'any' | 'name' | 're' | 'jq' | 'data';
+export const PLACEHOLDER_TYPES: readonly PlaceholderType[] = ['path', 'file', 'int', 'word', 'branch', 'url', 'flags', 'any', 'name', 're', 'jq', 'data'];
+
+/** The scopes a placeholder type accepts after its colon. */
+const SCOPES: Partial<Record<PlaceholderType, readonly string[]>> = {
+  path: ['project', 'inside', 'any'],
+  file: ['project', 'inside', 'any'],
+  url: ['local'],
+  branch: ['feature'],
+};
+
+/** One entry of a flag list: a flag (or flag pattern), and the value it takes, if any. */
+interface FlagSpec {
+  readonly re: RegExp;
+  /** A word the entry stands for (`#` as 1, `*` as x), for sampling. */
+  readonly sample: string;
+  /** The flag itself when the entry takes a value (`-C` of `-C:int`). */
+  readonly name: string | null;
+  readonly value: Extract<Atom, { kind: 'placeholder' }> | null;
+}
 
 type Atom =
   | { kind: 'literal'; word: string }
-  | { kind: 'placeholder'; type: PlaceholderType; arg: string | null; flags: readonly RegExp[] };
+  | { kind: 'placeholder'; type: PlaceholderType; arg: string | null; flags: readonly FlagSpec[]; regex: Tester | null };
 
 type Node =
   | { kind: 'alt'; options: readonly Atom[] }
@@ -27,8 +52,10 @@ type Node =
 
 export interface CompiledPattern {
   readonly source: string;
-  /** The program name, or a path when the pattern names one (`./gradlew`). */
+  /** The program name, or a path when the pattern names one (`./gradlew`): the first of `programs`. */
   readonly program: string;
+  /** `docker|podman ps`: any of these programs, with the same arguments. */
+  readonly programs: readonly string[];
   readonly nodes: readonly Node[];
 }
 
@@ -104,8 +131,13 @@ export function patternLiteral(word: string): string {
 
 export function compilePattern(source: string): CompiledPattern {
   const tokens = tokenize(source.trim());
-  const program = tokens.shift();
-  if (!program || /^[[<]|\|/.test(program) || program === '...') throw new PatternError('a pattern starts with the program name');
+  const head = tokens.shift();
+  if (!head || /^[[<]|^\||\|$/.test(head) || head === '...') throw new PatternError('a pattern starts with the program name');
+  // `docker|podman`, and quoted names (`'[' <any>...`)
+  const programs = alternatives(head).map((p) => {
+    if (p === '' || p.startsWith('<')) throw new PatternError('a pattern starts with the program name');
+    return /^'.*'$/.test(p) && p.length > 1 ? p.slice(1, -1).replace(/''/g, "'") : p;
+  });
   let i = 0;
   const seq = (closing: boolean): Node[] => {
     const nodes: Node[] = [];
@@ -131,7 +163,7 @@ export function compilePattern(source: string): CompiledPattern {
     return nodes;
   };
   const nodes = seq(false);
-  return { source, program, nodes };
+  return { source, program: programs[0]!, programs, nodes };
 }
 
 function flagRegex(flag: string): RegExp {
@@ -153,36 +185,105 @@ function atom(text: string): Atom {
   const arg = colon === -1 ? null : inner.slice(colon + 1);
   if (!PLACEHOLDER_TYPES.includes(type)) throw new PatternError(`unknown placeholder type <${type}>`);
   if (type === 'flags' && !arg) throw new PatternError('<flags:…> lists the allowed flags');
-  if ((type === 'path' || type === 'file') && arg !== null && arg !== 'project' && arg !== 'any') {
-    throw new PatternError(`<${type}:${arg}>: the scope is "project" or "any"`);
+  if (type === 're' && !arg) throw new PatternError('<re:…> gives the regular expression');
+  const scopes = SCOPES[type];
+  if (type !== 'flags' && type !== 're' && arg !== null && !scopes?.includes(arg)) {
+    throw new PatternError(scopes ? `<${type}:${arg}>: the scope is one of ${scopes.map((x) => `"${x}"`).join(', ')}` : `<${type}> takes no scope`);
   }
-  const flags = type === 'flags' ? arg!.split('|').map((f) => {
+  const flags = type === 'flags' ? arg!.split('|').map((f): FlagSpec => {
     if (!f.startsWith('-')) throw new PatternError(`<flags:…>: "${f}" is not a flag`);
-    return flagRegex(f);
+    const colon = f.indexOf(':');
+    if (colon === -1) return { re: flagRegex(f), sample: f.replace(/#/g, '1').replace(/\*/g, 'x'), name: null, value: null };
+    const name = f.slice(0, colon);
+    if (/[#*]/.test(name)) throw new PatternError(`<flags:…>: "${f}": a flag that takes a value is named exactly`);
+    const [valueType, scope] = f.slice(colon + 1).split('.');
+    if (valueType === 'flags' || valueType === 're') throw new PatternError(`<flags:…>: "${f}": a value is one of the plain placeholder types`);
+    const value = atom(`<${valueType}${scope ? `:${scope}` : ''}>`) as Extract<Atom, { kind: 'placeholder' }>;
+    return { re: flagRegex(name), sample: name, name, value };
   }) : [];
-  return { kind: 'placeholder', type, arg, flags };
+  let regex: Tester | null = null;
+  if (type === 're') {
+    try {
+      regex = compileFullRegex(arg!);
+    } catch (err) {
+      if (err instanceof RegexError) throw new PatternError(`<re:${arg}>: ${err.message} (RE2 syntax)`);
+      throw err;
+    }
+  }
+  return { kind: 'placeholder', type, arg, flags, regex };
 }
 
 function isStatic(w: Word): boolean {
   return !w.dynamic && !w.glob;
 }
 
+/** Relative and never climbing above the working tree (`.` included). */
 function inProject(path: string): boolean {
-  if (path.startsWith('/') || path.startsWith('~')) return false;
-  let depth = 0;
-  for (const part of path.split('/')) {
-    if (part === '..') depth--;
-    else if (part !== '' && part !== '.') depth++;
-    if (depth < 0) return false;
-  }
-  return true;
+  return projectValue(path);
 }
 
-function flagAllowed(text: string, allowed: readonly RegExp[]): boolean {
-  if (allowed.some((re) => re.test(text))) return true;
-  // a bundle of short flags, each allowed on its own (`-sb` when -s and -b are)
-  if (/^-[A-Za-z]{2,}$/.test(text)) return [...text.slice(1)].every((c) => allowed.some((re) => re.test(`-${c}`)));
+/**
+ * Strictly inside the working tree: not the tree itself (`.`, `./`), not in its Git directory
+ * or the gate's own files, where changing or removing something is never a routine edit.
+ */
+function insideProject(path: string): boolean {
+  if (!projectValue(path)) return false;
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  const resolved: string[] = [];
+  for (const p of parts) {
+    if (p === '..') resolved.pop();
+    else resolved.push(p);
+  }
+  return resolved.length > 0 && resolved[0] !== '.git' && resolved[0] !== '.policy-gate';
+}
+
+/** Branch names that are never a feature branch pushed or deleted without a look. */
+const PROTECTED_BRANCHES = /^(?:main|master|trunk|develop|development|dev|prod|production|stable|live|gh-pages|HEAD|release|releases?\/.*|hotfix\/.*)$/;
+
+/**
+ * A Git revision as written on a command line: a ref name (its components never start with a
+ * dot, never `..` inside one), optionally with `^`, `~N` or `@{…}` after it, or a range of two
+ * (`a..b`, `a...b`). Never an option, a path that climbs (`a/../../x`) or a refspec (`a:b`).
+ */
+function isRevision(t: string): boolean {
+  const ref = '[A-Za-z0-9_@][A-Za-z0-9_@+-]*(?:[./][A-Za-z0-9_@+-]+)*(?:@\\{[A-Za-z0-9 .:-]+\\}|\\^[0-9]*|~[0-9]*)*';
+  return new RegExp(`^${ref}(?:\\.{2,3}${ref})?$`).test(t) && !/(?:^|\/)\.|\.\.\/|\/\/|\.lock(?:$|\/)|\/$/.test(t);
+}
+
+/**
+ * A jq filter that reads only its input: no `env`/`$ENV` (the environment holds secrets), no
+ * modules (`import`, `include` load files), no file names or program arguments.
+ */
+function isJqFilter(t: string): boolean {
+  return t !== '' && !t.startsWith('-') && !/\benv\b|\$ENV|\$__loc__|\$__prog_args|\binput_filename\b|\bimport\b|\binclude\b|\bmodulemeta\b|\bget_search_list\b|\bget_prog_origin\b|\bget_jq_origin\b|\$__|\binput_line_number\b/.test(t);
+}
+
+/** A URL to this machine: http(s), or a bare host as curl reads one (`localhost:3000/x`). */
+const LOCAL_URL = /^(?:https?:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
+
+/** A flag that takes no value: listed, or a bundle of listed short flags (`-sb` when -s and -b are). */
+function flagAllowed(text: string, specs: readonly FlagSpec[]): boolean {
+  const plain = specs.filter((f) => f.value === null);
+  if (plain.some((f) => f.re.test(text))) return true;
+  if (/^-[A-Za-z]{2,}$/.test(text)) return [...text.slice(1)].every((c) => plain.some((f) => f.re.test(`-${c}`)));
   return false;
+}
+
+/** How many words a flag list can take at `wi`: 1 (a flag, or a flag with its value attached), 2 (a flag and its value). */
+function flagLengths(specs: readonly FlagSpec[], args: readonly Word[], wi: number): number[] {
+  const w = args[wi];
+  if (!w || !isStatic(w) || !w.text.startsWith('-')) return [];
+  const t = w.text;
+  const out = new Set<number>();
+  if (flagAllowed(t, specs)) out.add(1);
+  for (const f of specs) {
+    if (f.value === null || f.name === null) continue;
+    const next = args[wi + 1];
+    if (t === f.name && next !== undefined && matchPlaceholder(f.value, next)) out.add(2);
+    const attached = f.name.startsWith('--') && t.startsWith(`${f.name}=`) ? t.slice(f.name.length + 1) : null;
+    if (attached !== null && matchPlaceholder(f.value, { ...w, text: attached })) out.add(1);
+  }
+  return [...out];
 }
 
 function matchPlaceholder(node: Extract<Atom, { kind: 'placeholder' }>, w: Word): boolean {
@@ -192,7 +293,11 @@ function matchPlaceholder(node: Extract<Atom, { kind: 'placeholder' }>, w: Word)
     case 'flags':
       return t.startsWith('-') && flagAllowed(t, node.flags);
     case 'int':
-      return /^\d+$/.test(t);
+      // counts as tools take them: 20, -5 (all but the last five), +100 (from line 100)
+      return /^[+-]?\d+$/.test(t);
+    case 'data':
+      // data sent inline (`-d '{"a":1}'`), never a file to read (`@file`, `<file`, `name=@file`) nor an option
+      return !/^[@<-]|=[@<]/.test(t);
     case 'word':
       return t.length > 0 && !t.startsWith('-');
     case 'name':
@@ -200,13 +305,19 @@ function matchPlaceholder(node: Extract<Atom, { kind: 'placeholder' }>, w: Word)
       return /^[A-Za-z0-9_][A-Za-z0-9._:/@+-]*$/.test(t);
     case 'branch':
       // refs and revision ranges: main, origin/main, HEAD~2, v1.2.0, main...feature
-      return /^[A-Za-z0-9_][A-Za-z0-9._/@^~{}-]*$/.test(t) && !t.endsWith('.lock');
+      if (!isRevision(t)) return false;
+      // a feature branch: a plain name, not a protected one, no revision suffix or range
+      return node.arg === 'feature' ? !PROTECTED_BRANCHES.test(t) && !/[~^]|@\{|\.\./.test(t) : true;
     case 'url':
-      return /^https?:\/\/[^\s]+$/.test(t);
+      return node.arg === 'local' ? LOCAL_URL.test(t) : /^https?:\/\/[^\s]+$/.test(t);
     case 'path':
     case 'file':
       if (t.length === 0 || t.startsWith('-')) return false;
-      return node.arg === 'project' ? inProject(t) : true;
+      return node.arg === 'project' ? inProject(t) : node.arg === 'inside' ? insideProject(t) : true;
+    case 're':
+      return node.regex!.test(t);
+    case 'jq':
+      return isJqFilter(t);
     case 'any':
       return true;
   }
@@ -227,10 +338,9 @@ export function matchArgs(pattern: CompiledPattern, args: readonly Word[]): bool
   const one = (node: Node, wi: number, k: (wi: number) => boolean): boolean => {
     if (++steps > STEP_BUDGET) return false;
     switch (node.kind) {
-      case 'alt': {
-        const w = args[wi];
-        return w !== undefined && node.options.some((a) => matchAtom(a, w)) && k(wi + 1);
-      }
+      case 'alt':
+        for (const a of node.options) for (const n of atomLengths(a, args, wi)) if (k(wi + n)) return true;
+        return false;
       case 'optional':
         return seq(node.body, 0, wi, k) || k(wi);
       case 'repeat': {
@@ -243,33 +353,59 @@ export function matchArgs(pattern: CompiledPattern, args: readonly Word[]): bool
   return seq(pattern.nodes, 0, 0, (wi) => wi === args.length) && steps <= STEP_BUDGET;
 }
 
-function matchAtom(a: Atom, w: Word): boolean {
-  return a.kind === 'literal' ? isStatic(w) && w.text === a.word : matchPlaceholder(a, w);
+/** The numbers of words an atom can take at `wi` (none when it cannot match there). */
+function atomLengths(a: Atom, args: readonly Word[], wi: number): number[] {
+  const w = args[wi];
+  if (w === undefined) return [];
+  if (a.kind === 'literal') return isStatic(w) && w.text === a.word ? [1] : [];
+  if (a.type === 'flags') return flagLengths(a.flags, args, wi);
+  return matchPlaceholder(a, w) ? [1] : [];
 }
 
 export function matchesProgram(pattern: CompiledPattern, segment: { program: string | null; path: string | null }): boolean {
   if (segment.program === null) return false;
-  if (pattern.program.includes('/')) return segment.path === pattern.program;
-  return segment.path === null && segment.program === pattern.program;
+  return pattern.programs.some((p) => (p.includes('/') ? segment.path === p : segment.path === null && segment.program === p));
 }
 
 /** Representative words per placeholder type, the dangerous ones included, to compare patterns. */
-const SAMPLE_WORDS: Record<Exclude<PlaceholderType, 'flags'>, readonly string[]> = {
-  path: ['src/a.txt', '/etc/shadow', '../outside', '~/.ssh/id_rsa'],
-  file: ['src/a.txt', '/etc/shadow', '../outside', '~/.ssh/id_rsa'],
+const SAMPLE_WORDS: Record<Exclude<PlaceholderType, 'flags' | 're'>, readonly string[]> = {
+  path: ['src/a.txt', '.', '.git/config', '/etc/shadow', '../outside', '~/.ssh/id_rsa'],
+  file: ['src/a.txt', '.', '.git/config', '/etc/shadow', '../outside', '~/.ssh/id_rsa'],
   int: ['7', '65535'],
   word: ['word', 'a.b'],
   name: ['build', 'pkg/x'],
-  branch: ['main', 'origin/main', 'HEAD~2'],
-  url: ['https://example.com/x'],
+  branch: ['feature/x', 'main', 'origin/main', 'HEAD~2'],
+  url: ['http://localhost:3000/x', 'https://example.com/x'],
+  jq: ['.version', 'env.HOME'],
+  data: ['{"a":1}', '@/etc/shadow'],
   any: ['anything', '-rf', '/', '--exec=sh'],
 };
 
-function sampleAtom(a: Atom): string[] {
-  if (a.kind === 'literal') return [a.word];
-  if (a.type === 'flags') return a.arg!.split('|').map((f) => f.replace(/#/g, '1').replace(/\*/g, 'x'));
-  const words = SAMPLE_WORDS[a.type];
-  return a.arg === 'project' ? words.filter((w) => inProject(w)) : [...words];
+/**
+ * Words standing for one atom. `extra` words (a program's risky options, for lint) are tried
+ * wherever a placeholder could take them. A regex cannot be enumerated: it stands for itself
+ * (so a changed regex reads as a change), plus the extra words it admits.
+ */
+function sampleAtom(a: Atom, extra: readonly string[]): string[][] {
+  if (a.kind === 'literal') return [[a.word]];
+  if (a.type === 'flags') {
+    const out: string[][] = [];
+    for (const f of a.flags) {
+      if (f.value === null) out.push([f.sample]);
+      else for (const [v] of sampleAtom(f.value, extra)) out.push([f.name!, v!]);
+    }
+    // the extra words that are values, each tried after each extra flag
+    const values = extra.filter((e) => !e.startsWith('-'));
+    for (const e of extra) {
+      if (flagLengths(a.flags, staticWords([e]), 0).includes(1)) out.push([e]);
+      for (const v of values) if (flagLengths(a.flags, staticWords([e, v]), 0).includes(2)) out.push([e, v]);
+    }
+    return out;
+  }
+  const admitted = extra.filter((w) => matchPlaceholder(a, { text: w, dynamic: false, glob: false, span: [0, 0] }));
+  if (a.type === 're') return [`<re:${a.arg}>`, ...admitted].map((w) => [w]);
+  const words = SAMPLE_WORDS[a.type].filter((w) => matchPlaceholder(a, { text: w, dynamic: false, glob: false, span: [0, 0] }));
+  return [...new Set([...words, ...admitted])].map((w) => [w]);
 }
 
 /**
@@ -278,7 +414,7 @@ function sampleAtom(a: Atom): string[] {
  * placeholders by representative words.
  * Used to tell whether a changed whitelist rule covers more than before.
  */
-export function samplePattern(pattern: CompiledPattern, limit = 5000): string[][] {
+export function samplePattern(pattern: CompiledPattern, limit = 5000, extra: readonly string[] = []): string[][] {
   const out: string[][] = [];
   const seq = (nodes: readonly Node[], i: number, acc: string[], k: (acc: string[]) => void): void => {
     if (out.length >= limit) return;
@@ -289,7 +425,7 @@ export function samplePattern(pattern: CompiledPattern, limit = 5000): string[][
     if (out.length >= limit) return;
     switch (node.kind) {
       case 'alt':
-        for (const a of node.options) for (const w of sampleAtom(a)) k([...acc, w]);
+        for (const a of node.options) for (const words of sampleAtom(a, extra)) k([...acc, ...words]);
         return;
       case 'optional':
         k(acc);
