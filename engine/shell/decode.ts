@@ -40,45 +40,77 @@ export interface DecodeSink {
   evaluates?(node: SyntaxNode): void;
   /** The output of a command substitution when it is known without running it, else null. */
   literal?(node: SyntaxNode): string | null;
+  /** A word node holding what bash never puts in one word (an unescaped blank or operator). */
+  misread?(node: SyntaxNode): void;
+  /** The text of a node as the agent wrote it (tree-sitter's text may be the reader's rewrite). */
+  original?(node: SyntaxNode): string;
 }
+
+/** An unescaped blank or operator character: bash ends a word there. */
+const WORD_BREAK = /(?:^|[^\\])(?:\\\\)*[\s;&|<>()]/;
 
 const ANSI_SIMPLE: Record<string, string> = {
   a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?',
 };
 
-/** `$'…'` contents (without the `$'` and `'`) → the bytes bash produces, as a string. */
+/**
+ * `$'…'` contents (without the `$'` and `'`) → what bash produces: bytes (`\xff` is the byte
+ * 0xff, `\u00ff` the character ÿ), read as UTF-8; a NUL ends the string (bash passes C
+ * strings). `exact` is false when the bytes are not valid UTF-8: no JavaScript string is what
+ * bash passes, so the word is dynamic.
+ */
 export function decodeAnsiC(body: string): string {
-  let out = '';
+  return decodeAnsiCExact(body).text;
+}
+
+export function decodeAnsiCExact(body: string): { text: string; exact: boolean } {
+  const bytes: number[] = [];
+  const utf8 = (s: string): void => void bytes.push(...Buffer.from(s, 'utf8'));
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c !== '\\' || i === body.length - 1) {
-      out += c;
+      utf8(body.slice(i, i + (c.codePointAt(0)! > 0xffff ? 2 : 1)));
+      if (c.codePointAt(0)! > 0xffff) i++;
       continue;
     }
     const n = body[++i]!;
     const simple = ANSI_SIMPLE[n];
     if (simple !== undefined) {
-      out += simple;
+      utf8(simple);
     } else if (n >= '0' && n <= '7') {
       let digits = n;
       while (digits.length < 3 && /[0-7]/.test(body[i + 1] ?? '')) digits += body[++i];
-      out += String.fromCharCode(parseInt(digits, 8) & 0xff);
-    } else if (n === 'x' || n === 'u' || n === 'U') {
-      const max = n === 'x' ? 2 : n === 'u' ? 4 : 8;
+      bytes.push(parseInt(digits, 8) & 0xff);
+    } else if (n === 'x') {
+      let digits = '';
+      while (digits.length < 2 && /[0-9a-fA-F]/.test(body[i + 1] ?? '')) digits += body[++i];
+      if (digits === '') utf8('\\x');
+      else bytes.push(parseInt(digits, 16));
+    } else if (n === 'u' || n === 'U') {
+      const max = n === 'u' ? 4 : 8;
       let digits = '';
       while (digits.length < max && /[0-9a-fA-F]/.test(body[i + 1] ?? '')) digits += body[++i];
-      if (digits === '') out += `\\${n}`;
+      if (digits === '') utf8(`\\${n}`);
       else {
         const cp = parseInt(digits, 16);
-        out += cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return { text: '\ufffd', exact: false };
+        utf8(String.fromCodePoint(cp));
       }
     } else if (n === 'c' && i + 1 < body.length) {
-      out += String.fromCharCode(body[++i]!.toUpperCase().charCodeAt(0) & 0x1f);
+      // control characters: \c? is DEL, otherwise the letter's low five bits
+      const x = body[++i]!;
+      bytes.push(x === '?' ? 0x7f : x.toUpperCase().charCodeAt(0) & 0x1f);
     } else {
-      out += `\\${n}`;
+      utf8(`\\${n}`);
     }
   }
-  return out;
+  const nul = bytes.indexOf(0);
+  const kept = nul === -1 ? bytes : bytes.slice(0, nul);
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(kept)), exact: true };
+  } catch {
+    return { text: new TextDecoder('utf-8').decode(Uint8Array.from(kept)), exact: false };
+  }
 }
 
 /** Unquoted source text: `\x` is an escaped x, a backslash-newline disappears. */
@@ -110,8 +142,9 @@ function textOf(atoms: readonly Atom[]): string {
   return s;
 }
 
-function opaque(node: SyntaxNode): DecodedPart {
-  return { text: node.text, dynamic: true, atoms: [{ v: node.text, k: 'o' }], exact: null };
+function opaque(node: SyntaxNode, sink: DecodeSink): DecodedPart {
+  const text = sink.original?.(node) ?? node.text;
+  return { text, dynamic: true, atoms: [{ v: text, k: 'o' }], exact: null };
 }
 
 export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
@@ -122,7 +155,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   }
   if (!WORD_KINDS.has(type)) {
     sink.unknown(node);
-    return opaque(node);
+    return opaque(node, sink);
   }
   switch (type) {
     case 'word':
@@ -139,6 +172,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
         return concat(node, sink);
       }
       const raw = node.text;
+      if (type === 'word' && WORD_BREAK.test(raw)) sink.misread?.(node);
       const atoms = unquotedAtoms(raw);
       const text = textOf(atoms);
       return { text, dynamic: false, atoms, exact: text === raw ? node.startIndex : null };
@@ -156,7 +190,9 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
     }
     case 'ansi_c_string': {
       const raw = node.text;
-      const text = decodeAnsiC(raw.slice(2, -1));
+      const { text, exact } = decodeAnsiCExact(raw.slice(2, -1));
+      // bytes that are not UTF-8 cannot be spelled: bash passes something no string here is
+      if (!exact) return { text, dynamic: true, atoms: [{ v: text, k: 'o' }], exact: null };
       return { text, dynamic: false, atoms: text === '' ? [{ v: '', k: 'q' }] : quotedAtoms(text), exact: text === raw.slice(2, -1) ? node.startIndex + 2 : null };
     }
     case 'concatenation':
@@ -166,22 +202,22 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
     case 'command_substitution':
     case 'process_substitution':
       sink.substitution(node);
-      return opaque(node);
+      return opaque(node, sink);
     case 'arithmetic_expansion':
       findSubstitutions(node, sink);
       sink.evaluates?.(node);
-      return opaque(node);
+      return opaque(node, sink);
     case 'expansion':
       findSubstitutions(node, sink);
       if (/@P\}$/.test(node.text)) sink.evaluates?.(node);
-      return opaque(node);
+      return opaque(node, sink);
     case 'simple_expansion':
     case 'array':
     case 'heredoc_body':
       findSubstitutions(node, sink);
-      return opaque(node);
+      return opaque(node, sink);
     default:
-      return opaque(node);
+      return opaque(node, sink);
   }
 }
 
@@ -230,14 +266,22 @@ function concat(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   let dynamic = false;
   let exact = true;
   let cursor = node.startIndex;
-  for (const child of node.children) {
+  const children = node.children;
+  for (let k = 0; k < children.length; k++) {
+    const child = children[k]!;
     // bytes between children that the grammar did not cover are literal source text
     if (child.startIndex > cursor) atoms.push(...unquotedAtoms(node.text.slice(cursor - node.startIndex, child.startIndex - node.startIndex)));
+    cursor = child.endIndex;
+    // `$"…"` (a translated string) arrives as a `$` token and a string: the `$` is not text
+    if (!child.isNamed && child.type === '$' && children[k + 1]?.type === 'string' && children[k + 1]!.startIndex === child.endIndex) {
+      atoms.push(...unquotedAtoms(child.text.slice(0, -1)));
+      exact = false;
+      continue;
+    }
     const part = decodeNode(child, sink);
     atoms.push(...part.atoms);
     dynamic ||= part.dynamic;
     if (part.exact === null) exact = false;
-    cursor = child.endIndex;
   }
   if (node.endIndex > cursor) atoms.push(...unquotedAtoms(node.text.slice(cursor - node.startIndex)));
   const text = textOf(atoms);
@@ -274,7 +318,7 @@ export function hasGlob(atoms: readonly Atom[]): boolean {
  * An unquoted tilde prefix that bash replaces (`~`, `~/x`, `~user`, `~+`, `~-`): at the start
  * of the word, and after `=` or `:` in a word shaped like an assignment (`a=~/x`, `PATH=~/bin:~/b`).
  */
-export function hasTildeExpansion(atoms: readonly Atom[]): boolean {
+export function hasTildeExpansion(atoms: readonly Atom[], assignmentValue = false): boolean {
   const prefixAt = (i: number): boolean => {
     if (atoms[i]?.k !== 'u' || atoms[i]!.v !== '~') return false;
     for (let j = i + 1; j < atoms.length; j++) {
@@ -285,6 +329,11 @@ export function hasTildeExpansion(atoms: readonly Atom[]): boolean {
     return true;
   };
   if (prefixAt(0)) return true;
+  if (assignmentValue) {
+    // in a value bash expands a tilde after every unquoted `:` too (PATH=~/bin:~/x)
+    for (let i = 1; i < atoms.length; i++) if (atoms[i - 1]!.k === 'u' && atoms[i - 1]!.v === ':' && prefixAt(i)) return true;
+    return false;
+  }
   let eq = -1;
   for (let i = 0; i < atoms.length; i++) {
     const a = atoms[i]!;

@@ -34,7 +34,7 @@ import {
   type EscapeSyntax,
   type WrapperSpec,
 } from './registry.js';
-import { readBash, type Heredoc } from './reader.js';
+import { insertAt, readBash, type Heredoc, type ReadText } from './reader.js';
 import { escapeForDisplay, findHiddenCharacters } from './text.js';
 import { bashParser } from './tree-sitter.js';
 
@@ -63,6 +63,8 @@ interface WordEx extends Word {
   readonly substituted: boolean;
   /** Dynamic only through a tilde prefix (`~/bin/tool`): the program's name is still known. */
   readonly tilde?: boolean;
+  /** Shaped like an assignment, `NAME=…` with the name unquoted: one, before a command name. */
+  readonly assignment?: boolean;
 }
 
 interface Frame {
@@ -77,6 +79,8 @@ interface Frame {
   readonly fixed: Span | null;
   /** The here-documents of this text as bash reads them, by the offset of their delimiter. */
   readonly heredocs: ReadonlyMap<number, Heredoc>;
+  /** The text tree-sitter parsed (offsets of nodes are into it). */
+  readonly text: string;
   readonly via: Via;
   readonly parent: number | null;
   readonly depth: number;
@@ -132,6 +136,109 @@ const ARITHMETIC_TESTS = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
 /** Prompt strings: their command substitutions run whenever bash shows them (PS4 under set -x). */
 const PROMPT_VARIABLES = new Set(['PS0', 'PS1', 'PS2', 'PS4']);
 
+/** Only backslash-escaped characters: part of a word, though tree-sitter left them out of its nodes. */
+const ESCAPES = /^(?:\\[^\n])+$/;
+
+/** Are two nodes parts of one word (touching, or separated only by escaped characters)? */
+function sameWord(prev: SyntaxNode, next: SyntaxNode, text: string): boolean {
+  return next.startIndex === prev.endIndex || (text !== '' && ESCAPES.test(text.slice(prev.endIndex, next.startIndex)));
+}
+
+/** Unquoted source text as atoms: `\x` an escaped x. */
+function unquotedText(raw: string): Atom[] {
+  const atoms: Atom[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === '\\' && i + 1 < raw.length) atoms.push({ v: raw[++i]!, k: 'e' });
+    else atoms.push({ v: raw[i]!, k: 'u' });
+  }
+  return atoms;
+}
+
+/**
+ * An unquoted `$` before a name or a bracket that tree-sitter left as text (it splits
+ * `{,$x,}` at the `$`): bash expands it, so the word is only known at run time.
+ */
+function danglingExpansion(atoms: readonly Atom[]): boolean {
+  for (let i = 0; i + 1 < atoms.length; i++) {
+    if (atoms[i]!.k === 'u' && atoms[i]!.v === '$' && atoms[i + 1]!.k === 'u' && /[A-Za-z_0-9@*#?$!{(-]/.test(atoms[i + 1]!.v)) return true;
+  }
+  return false;
+}
+
+/** `NAME=`, `NAME+=` or `NAME[…]=` at the start, the name unquoted. */
+function isAssignmentWord(atoms: readonly Atom[]): boolean {
+  let i = 0;
+  while (i < atoms.length && atoms[i]!.k === 'u' && /[A-Za-z0-9_]/.test(atoms[i]!.v)) i++;
+  if (i === 0 || /[0-9]/.test(atoms[0]!.v)) return false;
+  if (atoms[i]?.k === 'u' && atoms[i]!.v === '[') {
+    while (i < atoms.length && !(atoms[i]!.k === 'u' && atoms[i]!.v === ']')) i++;
+    i++;
+  }
+  if (atoms[i]?.k === 'u' && atoms[i]!.v === '+') i++;
+  return atoms[i]?.k === 'u' && atoms[i]!.v === '=';
+}
+
+/** The commands of backquoted substitutions written one after another (`a`, `a``b`), unescaped. */
+function backquoted(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '`') continue;
+    let command = '';
+    let j = i + 1;
+    for (; j < text.length && text[j] !== '`'; j++) {
+      if (text[j] === '\\' && j + 1 < text.length && '$`\\'.includes(text[j + 1]!)) j++;
+      command += text[j];
+    }
+    out.push(command);
+    i = j;
+  }
+  return out;
+}
+
+/** Bash's reserved words: at the start of a command they are syntax. */
+const RESERVED_WORDS = new Set(['!', '{', '}', 'if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'select', 'while', 'until', 'do', 'done', 'in', 'function', 'time', '[[', ']]', 'coproc']);
+
+/** Repairs of tree-sitter misreadings tried on one text before it counts as unparsable. */
+const MAX_REPAIRS = 32;
+
+/** Nodes that are one simple command to bash: never across an unquoted newline. */
+const ONE_LINE = new Set(['command', 'redirected_statement', 'variable_assignments', 'declaration_command', 'unset_command', 'negated_command']);
+
+/**
+ * Where tree-sitter read two lines as one command (`x=1 y=2⏎{ rm …; }` as a command named `{`,
+ * `ls⏎\rm x` as `ls` with an argument `⏎rm`): the place to insert `;` (or, before a word that
+ * starts a line, a blank) so that it reads them as bash does. Null when there is none.
+ */
+function findGlue(root: SyntaxNode, text: string): { index: number; chars: string } | null {
+  const stack: SyntaxNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (ONE_LINE.has(node.type)) {
+      const children = node.children;
+      for (let k = 1; k < children.length; k++) {
+        const prev = children[k - 1]!;
+        const next = children[k]!;
+        if (next.type === 'heredoc_redirect' || prev.type === 'heredoc_redirect') continue;
+        if (text.slice(prev.endIndex, next.startIndex).includes('\n')) {
+          return { index: prev.type === 'comment' ? prev.startIndex : prev.endIndex, chars: ';' };
+        }
+      }
+    }
+    // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
+    // regex running across `;` and newlines; to bash it is just the word `==` (escaping it says so)
+    if (node.type === 'command') {
+      const op = node.children.find((c) => !c.isNamed && (c.type === '==' || c.type === '=~' || c.type === '!='));
+      if (op) return { index: op.startIndex, chars: '\\' };
+    }
+    if (node.type === 'word' && node.text.includes('\n')) {
+      const lead = /^\n+/.exec(node.text);
+      return lead ? { index: node.startIndex + lead[0].length, chars: ' ' } : { index: node.startIndex + node.text.indexOf('\n'), chars: ';' };
+    }
+    for (const c of node.children) if (c.type !== 'heredoc_body') stack.push(c);
+  }
+  return null;
+}
+
 /** Node kinds that are (part of) one word inside a test expression. */
 const WORD_NODES = new Set([
   'word', 'string', 'raw_string', 'ansi_c_string', 'translated_string', 'number', 'concatenation', 'simple_expansion', 'expansion',
@@ -172,6 +279,8 @@ class Walker {
   private readonly values = new Map<string, string>();
   /** The frame each segment was built in (for what is found in its words later). */
   private readonly frames = new Map<number, Frame>();
+  /** Nodes tree-sitter left after a prefix assignment that are the rest of its value, by node id. */
+  private readonly tails = new Map<number, SyntaxNode[]>();
   private syntaxDepth = 0;
   /** ERROR nodes the walker understood (tree-sitter-bash misparses `3<>file`). */
   private readonly tolerated = new Set<number>();
@@ -293,20 +402,29 @@ class Walker {
       return [];
     }
     // continuations and here-documents as bash's reader sees them, before tree-sitter does
-    const read = readBash(text);
-    const local = this.readFrame(frame, read.map, read.breaks, read.heredocs);
-    const tree = bashParser().parse(read.text);
+    let read = readBash(text);
+    let tree = bashParser().parse(read.text);
+    // where tree-sitter glued two lines into one command, separate them as bash does, and parse again
+    for (let repairs = 0; repairs < MAX_REPAIRS; repairs++) {
+      const glue = findGlue(tree.rootNode, read.text);
+      if (glue === null) break;
+      read = insertAt(read, glue.index, glue.chars);
+      tree = bashParser().parse(read.text);
+    }
+    const local = this.readFrame(frame, read);
     const root = tree.rootNode;
     const ids = this.compound(root, local);
+    if (findGlue(root, read.text)) this.issue('parse-error', 'the parser read several lines as one command', this.span(local, root.startIndex, root.endIndex));
     if (root.hasError) this.reportErrors(root, local);
     if (frame.via === 'top') this.interactiveInput(root, read.text, local);
     return ids;
   }
 
   /** The frame for the text tree-sitter parses, composed with the reader's offset map. */
-  private readFrame(frame: Frame, map: Int32Array | null, breaks: Int32Array | null, heredocs: readonly Heredoc[]): Frame {
-    const byToken = new Map(heredocs.map((h) => [h.tokenStart, h]));
-    if (map === null || frame.fixed) return { ...frame, heredocs: byToken };
+  private readFrame(frame: Frame, read: ReadText): Frame {
+    const { map, breaks } = read;
+    const byToken = new Map(read.heredocs.map((h) => [h.tokenStart, h]));
+    if (map === null || frame.fixed) return { ...frame, heredocs: byToken, text: read.text };
     let table = map;
     let composedBreaks = breaks;
     if (frame.table) {
@@ -315,7 +433,7 @@ class Walker {
       composedBreaks = new Int32Array(table.length);
       for (let k = 1; k < table.length; k++) composedBreaks[k] = composedBreaks[k - 1]! + (table[k] === table[k - 1]! + 1 ? 0 : 1);
     }
-    return { ...frame, table, breaks: composedBreaks, heredocs: byToken };
+    return { ...frame, table, breaks: composedBreaks, heredocs: byToken, text: read.text };
   }
 
   /**
@@ -399,8 +517,10 @@ class Walker {
       case 'c_style_for_statement':
         return this.cStyleFor(node, frame);
       case 'list':
+        this.checkCoverage(node, frame);
         return this.list(node, frame);
       case 'pipeline':
+        this.checkCoverage(node, frame);
         return this.pipeline(node.namedChildren, frame);
       case 'redirected_statement':
         return this.redirected(node, frame);
@@ -443,6 +563,7 @@ class Walker {
   private compound(node: SyntaxNode, frame: Frame): number[] {
     const ids: number[] = [];
     let previous: number[] = [];
+    if (node.type !== 'ERROR') this.checkCoverage(node, frame);
     for (const child of node.children) {
       if (!child.isNamed) {
         if (child.type === '&') for (const id of previous) this.segments[id]!.background = true;
@@ -463,6 +584,27 @@ class Walker {
     return ids;
   }
 
+  /**
+   * Tree-sitter's reading of a statement list must account for every byte bash reads: text
+   * between children that is not blank was dropped (`a - 2>&1` loses the `-`), and two
+   * statements touching with no separator between them were one word to bash (`x=''\(`).
+   * Either way what runs is not what the IR says: a parse error (never whitelisted).
+   */
+  private checkCoverage(node: SyntaxNode, frame: Frame, statements = true): void {
+    if (frame.text === '' || node.type === 'heredoc_body') return;
+    const children = node.children;
+    for (let k = 1; k < children.length; k++) {
+      const prev = children[k - 1]!;
+      const next = children[k]!;
+      const gap = frame.text.slice(prev.endIndex, next.startIndex);
+      if (/\S/.test(gap) && !ESCAPES.test(gap)) {
+        this.issue('parse-error', `the parser skipped ${JSON.stringify(escapeForDisplay(gap.trim().slice(0, 30)))}`, this.span(frame, prev.endIndex, next.startIndex));
+      } else if (statements && gap === '' && prev.isNamed && next.isNamed && !this.isExpression(prev) && !this.isExpression(next) && prev.type !== 'comment' && next.type !== 'comment') {
+        this.issue('parse-error', 'the parser split one word into two statements', this.span(frame, prev.startIndex, next.endIndex));
+      }
+    }
+  }
+
   private readRedirect(node: SyntaxNode, frame: Frame): number[] {
     const pending: PendingSubstitution[] = [];
     const { redirect } = this.redirect(node, frame, [], [], pending);
@@ -473,7 +615,7 @@ class Walker {
   }
 
   /** `a && b || c` nests to the left; walk it without recursion. */
-  private list(node: SyntaxNode, frame: Frame): number[] {
+  private list(node: SyntaxNode, frame: Frame, trailing: SyntaxNode[] = []): number[] {
     const chain: SyntaxNode[] = [];
     let current: SyntaxNode | null = node;
     while (current && current.type === 'list') {
@@ -483,16 +625,37 @@ class Walker {
     }
     if (current) chain.unshift(current);
     const ids: number[] = [];
-    for (const part of chain) ids.push(...this.statement(part, frame));
+    chain.forEach((part, k) => ids.push(...(k === chain.length - 1 ? this.withTrailing(part, frame, trailing) : this.statement(part, frame))));
     return ids;
   }
 
-  private pipeline(elements: SyntaxNode[], frame: Frame, head: number[] = []): number[] {
-    const groups: number[][] = head.length > 0 ? [head] : [];
-    for (const element of elements) {
-      if (element.type === 'comment') continue;
-      groups.push(this.statement(element, frame));
+  /**
+   * A statement with redirects written after it that bash applies to its last simple command:
+   * tree-sitter hangs `a || b 0<in | c` on the whole list, bash reads `0<in` into b.
+   */
+  private withTrailing(part: SyntaxNode, frame: Frame, trailing: SyntaxNode[]): number[] {
+    if (trailing.length === 0) return this.statement(part, frame);
+    if (part.type === 'command') return this.command(part, frame, trailing, []);
+    if (part.type === 'pipeline') {
+      this.checkCoverage(part, frame);
+      return this.pipeline(part.namedChildren, frame, [], trailing);
     }
+    if (part.type === 'list') {
+      this.checkCoverage(part, frame);
+      return this.list(part, frame, trailing);
+    }
+    const ids = this.statement(part, frame);
+    return [...ids, ...this.applyRedirects(trailing, ids, frame)];
+  }
+
+  /**
+   * A pipeline; `trailing` are redirects written after it, which bash applies to its last
+   * command (`a | b 0<in` reads `in` into b), though tree-sitter hangs them on the whole pipeline.
+   */
+  private pipeline(elements: SyntaxNode[], frame: Frame, head: number[] = [], trailing: SyntaxNode[] = []): number[] {
+    const groups: number[][] = head.length > 0 ? [head] : [];
+    const parts = elements.filter((e) => e.type !== 'comment');
+    parts.forEach((element, k) => groups.push(k === parts.length - 1 ? this.withTrailing(element, frame, trailing) : this.statement(element, frame)));
     for (let i = 0; i + 1 < groups.length; i++) {
       for (const a of groups[i]!) for (const b of groups[i + 1]!) this.flow(a, b, 'pipe');
     }
@@ -501,6 +664,7 @@ class Walker {
   }
 
   private redirected(node: SyntaxNode, frame: Frame): number[] {
+    this.checkCoverage(node, frame, false);
     const body = node.childForFieldName('body');
     const redirectNodes: SyntaxNode[] = [];
     for (const child of node.namedChildren) {
@@ -509,7 +673,13 @@ class Walker {
     if (body && body.type === 'command') {
       return this.command(body, frame, redirectNodes, []);
     }
+    if (body && (body.type === 'pipeline' || body.type === 'list')) return this.withTrailing(body, frame, redirectNodes);
     const ids = body ? this.statement(body, frame) : [];
+    return [...ids, ...this.applyRedirects(redirectNodes, ids, frame)];
+  }
+
+  /** Redirects written after a compound statement: they apply to every segment in it. */
+  private applyRedirects(redirectNodes: SyntaxNode[], ids: number[], frame: Frame): number[] {
     const continuation: number[] = [];
     const pending: PendingSubstitution[] = [];
     for (const r of redirectNodes) {
@@ -518,7 +688,7 @@ class Walker {
       continuation.push(...after(ids));
     }
     this.runSubstitutions(pending, ids.length === 1 ? ids[0]! : null);
-    return [...ids, ...continuation];
+    return continuation;
   }
 
   private attachRedirect(redirect: Redirect, ids: readonly number[]): void {
@@ -548,21 +718,27 @@ class Walker {
       },
       evaluates: (n) => this.evaluatedExpansion(n, frame, substitutions),
       literal: (n) => this.literalSubstitution(n, frame),
+      original: (n) => displayText(frame.text || n.text, frame.text ? n.startIndex : 0, frame.text ? n.endIndex : n.text.length, frame.heredocs),
+      misread: (n) => this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n)),
     };
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
+      // an escaped character tree-sitter left between two nodes of one word (`{\ ,}b`)
+      if (i > 0 && n.startIndex > nodes[i - 1]!.endIndex) {
+        const gap = frame.text.slice(nodes[i - 1]!.endIndex, n.startIndex);
+        if (!ESCAPES.test(gap)) this.issue('parse-error', `the parser joined words bash keeps apart: ${JSON.stringify(escapeForDisplay(gap.slice(0, 30)))}`, this.span(frame, nodes[i - 1]!.endIndex, n.startIndex));
+        atoms.push(...unquotedText(gap));
+      }
       const part = decodeNode(n, sink);
-      // `$"…"` (a translated string) arrives as a `$` token and a string
-      const translated = !n.isNamed && n.type === '$' && nodes[i + 1]?.type === 'string';
-      if (!translated) atoms.push(...part.atoms);
+      // `$"…"` (a translated string) arrives as a `$` token (sometimes with text before it) and a string
+      const next = nodes[i + 1];
+      const translated = !n.isNamed && n.type === '$' && next !== undefined && (next.type === 'string' || (next.type === 'concatenation' && next.child(0)?.type === 'string'));
+      if (translated) atoms.push(...unquotedText(n.text.slice(0, -1)));
+      else atoms.push(...part.atoms);
       if (exactLocal === -1) exactLocal = part.exact;
     }
     const first = nodes[0]!;
     const last = nodes[nodes.length - 1]!;
-    if (frame.heredocs.size > 0) {
-      // opaque parts are source text: show here-document delimiters as they were written
-      for (let i = 0; i < atoms.length; i++) if (atoms[i]!.k === 'o') atoms[i] = { v: restoreDelimiters(atoms[i]!.v, frame.heredocs), k: 'o' };
-    }
     return { atoms, span: this.span(frame, first.startIndex, last.endIndex), exactLocal: exactLocal === -1 ? null : exactLocal, substituted };
   }
 
@@ -606,9 +782,10 @@ class Walker {
   /** A word from atoms: dynamic when any part is only known at run time, tilde included. */
   private wordOf(atoms: readonly Atom[], span: Span, exact: number | null, substituted: boolean): WordEx {
     const text = atomsText(atoms);
-    const opaque = atoms.some((a) => a.k === 'o');
+    const opaque = atoms.some((a) => a.k === 'o') || danglingExpansion(atoms);
     const tilde = hasTildeExpansion(atoms);
-    return { text, dynamic: opaque || tilde, glob: hasGlob(atoms), span, exact: opaque || tilde ? null : exact, substituted, ...(tilde && !opaque ? { tilde } : {}) };
+    const assignment = isAssignmentWord(atoms);
+    return { text, dynamic: opaque || tilde, glob: hasGlob(atoms), span, exact: opaque || tilde ? null : exact, substituted, ...(tilde && !opaque ? { tilde } : {}), ...(assignment ? { assignment } : {}) };
   }
 
   /** One word, as in redirect targets and assignment values: no brace expansion. */
@@ -638,12 +815,12 @@ class Walker {
     return expanded.map((w) => this.wordOf(w, span, null, substituted));
   }
 
-  /** Group argument nodes into words: nodes that touch belong to the same word. */
+  /** Group argument nodes into words: nodes that touch (or only escaped characters separate) are one word. */
   private words(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx[] {
     const out: WordEx[] = [];
     let run: SyntaxNode[] = [];
     for (const n of nodes) {
-      if (run.length > 0 && n.startIndex !== run[run.length - 1]!.endIndex) {
+      if (run.length > 0 && !sameWord(run[run.length - 1]!, n, frame.text)) {
         out.push(...this.expandRun(run, frame, substitutions));
         run = [];
       }
@@ -672,7 +849,14 @@ class Walker {
       const isProcess = node?.type === 'process_substitution';
       const via: Via = isProcess ? 'process-substitution' : 'substitution';
       let ids: number[];
-      if ('node' in p) ids = this.compound(p.node, this.child(frame, via, owner ?? frame.parent));
+      if ('node' in p && p.node.text.startsWith('`')) {
+        // inside backquotes bash removes the backslash of \$, \` and \\ before it reads the
+        // command, and `a``b` is two substitutions: read them as bash does
+        ids = [];
+        for (const command of backquoted(p.node.text)) {
+          ids.push(...this.parseText(command, { ...this.textFrame(frame, this.nodeSpan(frame, p.node), via, owner ?? frame.parent ?? 0), parent: owner ?? frame.parent, depth: frame.depth }));
+        }
+      } else if ('node' in p) ids = this.compound(p.node, this.child(frame, via, owner ?? frame.parent));
       else {
         if (p.evaluated) this.issue('evaluated-code', `${p.evaluated} evaluates text at run time, running ${JSON.stringify(escapeForDisplay(p.text.slice(0, 60)))}`, p.span);
         ids = this.parseText(p.text, { ...this.textFrame(frame, p.span, via, owner ?? frame.parent ?? 0), parent: owner ?? frame.parent, depth: frame.depth });
@@ -705,9 +889,7 @@ class Walker {
     const valueNode = node.childForFieldName('value');
     if (!nameNode) return null;
     const pending: PendingSubstitution[] = [];
-    // an assignment's value is neither brace- nor pathname-expanded
-    const decoded = valueNode ? this.decode(valueNode, frame, pending) : null;
-    const value = decoded ? { ...decoded, glob: false } : null;
+    const value = this.assignmentValue(node, valueNode, frame, pending);
     if (nameNode.type === 'subscript') {
       // `a[$(cmd)]=x` runs the substitution; the subscript is then evaluated as arithmetic
       this.expression(nameNode, frame, segment);
@@ -724,6 +906,47 @@ class Walker {
     if (value) for (const m of value.text.matchAll(VARIABLE_REF)) sources.push(...(this.variables.get(m[1]!) ?? []));
     if (sources.length > 0) this.variables.set(name, [...new Set([...(this.variables.get(name) ?? []), ...sources])]);
     return a;
+  }
+
+  /** An assignment written as one word (`env A=1 cmd`, or one tree-sitter did not recognize). */
+  private wordAssignment(w: WordEx, frame: Frame, segment: number | null, exported: boolean): Assignment {
+    const eq = w.text.indexOf('=');
+    const name = w.text.slice(0, eq).replace(/\+$/, '').replace(/\[.*$/s, '');
+    const value: WordEx = { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 };
+    const a: Assignment = { name, value: plainWord(value), span: w.span, segment, exported };
+    this.assignments.push(a);
+    this.noteValue(name, value, frame, segment);
+    return a;
+  }
+
+  /**
+   * The value of `NAME=value` as bash assigns it: everything after the `=` (tree-sitter may leave
+   * escaped characters out of its value node: `x=\ a` is " a"), neither brace- nor
+   * pathname-expanded, with a tilde expanded at its start and after each `:`.
+   */
+  private assignmentValue(node: SyntaxNode, valueNode: SyntaxNode | null, frame: Frame, pending: PendingSubstitution[]): WordEx | null {
+    const children = node.children;
+    const eq = children.findIndex((c) => !c.isNamed && (c.type === '=' || c.type === '+='));
+    if (eq === -1) return valueNode ? { ...this.decode(valueNode, frame, pending), glob: false } : null;
+    const nodes = [...children.slice(eq), ...(this.tails.get(node.id) ?? [])];
+    if (nodes.length === 1 && node.endIndex === nodes[0]!.endIndex) {
+      // `x=`: the empty string
+      return { text: '', dynamic: false, glob: false, span: this.nodeSpan(frame, nodes[0]!), exact: null, substituted: false };
+    }
+    const { atoms, span, substituted } = this.atomsOf(nodes, frame, pending);
+    // escapes after the last value node are part of the value (`x=''\(`, `x=$''\$`)
+    const last = nodes[nodes.length - 1]!;
+    const end = Math.max(node.endIndex, last.endIndex);
+    if (end > last.endIndex) atoms.push(...unquotedText(frame.text.slice(last.endIndex, end)));
+    const escaped = /^(?:\\[^\n])+/.exec(frame.text.slice(end));
+    if (escaped) atoms.push(...unquotedText(escaped[0]));
+    const value = atoms.slice(nodes[0]!.text.length);
+    const text = atomsText(value);
+    const opaque = value.some((a) => a.k === 'o') || danglingExpansion(value);
+    const tilde = hasTildeExpansion(value, true);
+    const start = nodes[0]!.endIndex;
+    const exact = opaque || tilde ? null : this.verbatimAt(frame, start, text.length);
+    return { text, dynamic: opaque || tilde, glob: false, span, exact: exact !== null && frame.text.slice(start, start + text.length) === text ? exact : null, substituted };
   }
 
   /**
@@ -764,7 +987,8 @@ class Walker {
     const seg = this.segments[id]!;
     const assignable = keyword.text !== 'unset';
     for (const c of children) {
-      if (c.type === 'variable_assignment' && assignable) {
+      // `declare x={a,b}` is `declare x=a x=b`: brace expansion happens before declare sees its words
+      if (c.type === 'variable_assignment' && assignable && !c.text.includes('{')) {
         const a = this.assignment(c, frame, id, exported);
         const nameText = c.childForFieldName('name')?.text ?? '';
         const op = c.text.slice(nameText.length).startsWith('+=') ? '+=' : '=';
@@ -1116,9 +1340,11 @@ class Walker {
           this.tolerated.add(c.id);
         }
       }
-      const [first, ...rest] = destinations;
-      if (first) target = this.decode(first, frame, pending);
-      for (const extra of rest) {
+      // the target is one word, perhaps several nodes (`< {\,{1..3},}a`); what follows it is not
+      let firstRun = 0;
+      while (firstRun + 1 < destinations.length && sameWord(destinations[firstRun]!, destinations[firstRun + 1]!, frame.text)) firstRun++;
+      if (destinations.length > 0) target = this.decodeRun(destinations.slice(0, firstRun + 1), frame, pending);
+      for (const extra of destinations.slice(firstRun + 1)) {
         // `cmd >& file 0>&1` arrives with `0` as a second destination: it is the next redirect's fd
         if (extra.type === 'number' && nextRedirect && extra.endIndex === nextRedirect.startIndex) fdForNext = Number(extra.text);
         else extraArgs.push(extra);
@@ -1207,9 +1433,20 @@ class Walker {
     const argNodes: SyntaxNode[] = [];
     const redirectNodes: SyntaxNode[] = [];
     const children = node.children;
+    // a node touching a prefix assignment is the rest of its value (`x={,$x,}a cmd`, `x=$(a)\= cmd`):
+    // tree-sitter ends the assignment early and reads the rest as the command
+    let assigning: { node: SyntaxNode; end: number } | null = null;
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
       const field = node.fieldNameForChild(i);
+      if (assigning && c.isNamed && c.type !== 'variable_assignment' && c.type !== 'comment' && !c.type.endsWith('_redirect') && sameWord({ endIndex: assigning.end } as SyntaxNode, c, frame.text)) {
+        const tail = this.tails.get(assigning.node.id) ?? [];
+        tail.push(...(c.type === 'command_name' && c.children.length > 0 ? c.children : [c]));
+        this.tails.set(assigning.node.id, tail);
+        assigning.end = c.endIndex;
+        continue;
+      }
+      assigning = c.type === 'variable_assignment' ? { node: c, end: c.endIndex } : null;
       if (field === 'name') nameNode = c;
       else if (field === 'argument') argNodes.push(c);
       else if (field === 'redirect' || c.type.endsWith('_redirect')) redirectNodes.push(c);
@@ -1246,19 +1483,25 @@ class Walker {
       fdCarry = res.fdForNext;
       resolved.push(res);
     }
-    const nameWords = nameNode ? this.expandRun(nameNode.children.length > 0 ? nameNode.children : [nameNode], frame, pending) : [];
-    const argWords = this.words([...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending);
-    const words = [...nameWords, ...argWords];
+    this.checkCoverage(node, frame, false);
+    const nameNodes = nameNode ? (nameNode.children.length > 0 ? nameNode.children : [nameNode]) : [];
+    let words = this.words([...nameNodes, ...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending);
+    // unquoted `NAME=value` before the command name is an assignment to bash, whatever tree-sitter read
+    let lead = 0;
+    while (lead < words.length && words[lead]!.assignment) lead++;
+    const assigned = words.slice(0, lead);
+    words = words.slice(lead);
     const span = this.nodeSpan(frame, node);
     const redirects = resolved.map((r) => r.redirect).filter((r): r is Redirect => r !== null);
     if (words.length === 0) {
       // only redirects and assignments (`> file`, `FOO=1 <in`): no program runs
       for (const a of prefix) this.assignment(a, frame, null, false);
+      for (const w of assigned) this.wordAssignment(w, frame, null, false);
       for (const r of redirects) this.redirects.push(r);
       this.runSubstitutions(pending, frame.parent);
       return [];
     }
-    const ids = this.buildSegment(words, frame, span, prefix, redirects, pending);
+    const ids = this.buildSegment(words, frame, span, prefix, redirects, pending, assigned);
     const id = ids[0]!;
     const more: number[] = [];
     for (const r of resolved) more.push(...r.after([id]));
@@ -1278,6 +1521,7 @@ class Walker {
     prefixNodes: SyntaxNode[],
     redirects: Redirect[],
     pending: PendingSubstitution[],
+    prefixWords: WordEx[] = [],
   ): number[] {
     let argv = words;
     const wrappers: WrapperUse[] = [];
@@ -1315,6 +1559,10 @@ class Walker {
     const head = argv[0]!;
     // `~/bin/tool` is the program `tool` in a directory only known at run time
     const dynamicName = (head.dynamic && !head.tilde) || head.glob;
+    // a reserved word is syntax to bash, never a command's name: tree-sitter misread the statement
+    if (!head.dynamic && RESERVED_WORDS.has(head.text) && frame.via !== 'find-exec' && frame.via !== 'container') {
+      this.issue('parse-error', `the parser read the reserved word ${JSON.stringify(head.text)} as a command`, head.span);
+    }
     const program = dynamicName ? null : basename(head.text);
     const id = this.newSegment(argv, frame, span, wrappers, redirects, program, privileged);
     for (const r of redirects) {
@@ -1326,19 +1574,8 @@ class Walker {
       const assigned = this.assignment(a, frame, id, false);
       if (assigned) seg.assignments.push(assigned);
     }
-    for (const w of envWords) {
-      const eq = w.text.indexOf('=');
-      const a: Assignment = {
-        name: w.text.slice(0, eq),
-        value: plainWord({ ...w, text: w.text.slice(eq + 1) }),
-        span: w.span,
-        segment: id,
-        exported: true,
-      };
-      seg.assignments.push(a);
-      this.assignments.push(a);
-      if (COMMAND_VARIABLES.has(a.name)) this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, id, 'shell', 'variable');
-    }
+    for (const w of prefixWords) seg.assignments.push(this.wordAssignment(w, frame, id, false));
+    for (const w of envWords) seg.assignments.push(this.wordAssignment(w, frame, id, true));
     this.runSubstitutions(pending, id);
     this.variableFlows(words, id);
     if (program !== null) this.builtinArguments(seg);
@@ -1603,7 +1840,7 @@ class Walker {
   }
 }
 
-const LINEAR = { offset: 0, table: null, breaks: null, fixed: null, heredocs: new Map<number, Heredoc>() } as const;
+const LINEAR = { offset: 0, table: null, breaks: null, fixed: null, heredocs: new Map<number, Heredoc>(), text: '' } as const;
 
 /** Tree-sitter ended the here-document where bash does (it may misread what is inside). */
 function heredocPlaced(known: Heredoc, redirect: SyntaxNode): boolean {
@@ -1611,10 +1848,20 @@ function heredocPlaced(known: Heredoc, redirect: SyntaxNode): boolean {
   return end !== undefined && end.startIndex === known.bodyEnd;
 }
 
-function restoreDelimiters(text: string, heredocs: ReadonlyMap<number, Heredoc>): string {
-  if (!text.includes('PGHEREDOC')) return text;
-  for (const h of heredocs.values()) text = text.split(`'${h.token}'`).join(h.written).split(h.token).join(h.written);
-  return text;
+/**
+ * The parsed text of [start, end) as the agent wrote it, but for joined continuations: the
+ * reader blanked here-document bodies and renamed their delimiters for tree-sitter.
+ */
+function displayText(text: string, start: number, end: number, heredocs: ReadonlyMap<number, Heredoc>): string {
+  let out = text.slice(start, end);
+  if (heredocs.size === 0) return out;
+  // bodies from the last to the first, so earlier offsets stay valid
+  for (const h of [...heredocs.values()].sort((a, b) => b.bodyStart - a.bodyStart)) {
+    if (h.bodyStart < start || h.bodyEnd > end || h.body.length !== h.bodyEnd - h.bodyStart) continue;
+    out = out.slice(0, h.bodyStart - start) + h.body + out.slice(h.bodyEnd - start);
+  }
+  for (const h of heredocs.values()) out = out.split(`'${h.token}'`).join(h.written).split(h.token).join(h.delimiter);
+  return out;
 }
 
 function plainWord(w: WordEx | Word): Word {

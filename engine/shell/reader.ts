@@ -5,14 +5,15 @@
  * as bash reads them — the delimiter after quote removal, `<<-` tabs stripped, bodies gathered
  * after the line that opened them, an unquoted body's continuations joined before the terminator
  * is compared. Each here-document is handed to tree-sitter under a fresh, quoted delimiter that
- * appears nowhere else, so the parser cannot end a body anywhere but where bash does, and reads
- * every body as plain text (the walker performs an unquoted body's expansions itself:
- * tree-sitter's scanner misreads bodies that start with an escape).
+ * appears nowhere else, with its body blanked (newlines kept), so the parser cannot end a body
+ * anywhere but where bash does nor misread what is in it (its scanner glues a body line that
+ * starts with a backslash onto the command); the walker takes the body from here and performs
+ * an unquoted body's expansions itself.
  *
  * The result maps every offset of the text tree-sitter reads back to the input, so spans keep
  * pointing at what the agent wrote.
  */
-import { decodeAnsiC } from './decode.js';
+import { decodeAnsiC, decodeAnsiCExact } from './decode.js';
 
 export interface Heredoc {
   /** Offset of the fresh delimiter word in the normalized text (where tree-sitter's heredoc_start is). */
@@ -77,6 +78,9 @@ interface Pending {
 
 const META = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
 
+/** Reserved words after which a command starts. */
+const COMMAND_KEYWORDS = new Set(['then', 'do', 'else', 'elif', 'if', 'while', 'until', 'time', '!']);
+
 class Reader {
   private out = '';
   private readonly map: number[] = [];
@@ -91,7 +95,7 @@ class Reader {
 
   run(): ReadText {
     const src = this.src;
-    if (!src.includes('\\\n') && !src.includes('<<')) return { text: src, map: null, breaks: null, heredocs: [] };
+    if (!/\\\n|<<|!|\$'|(?:^|[\s;&|()])[[-]/.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
     while (this.i < src.length) this.step();
     if (this.pending.length > 0) this.gatherHeredocs(true);
     if (!this.changed) return { text: src, map: null, breaks: null, heredocs: this.heredocs };
@@ -151,6 +155,16 @@ class Reader {
       this.skipContinuations();
       this.copy(1);
     }
+  }
+
+  /** After a command separator or a keyword that a command follows (`then`, `do`, `if` …). */
+  private atCommandStart(): boolean {
+    let k = this.out.length - 1;
+    while (k >= 0 && (this.out[k] === ' ' || this.out[k] === '\t')) k--;
+    if (k < 0 || '\n;&|(){'.includes(this.out[k]!)) return true;
+    const word = /[A-Za-z!]+$/.exec(this.out.slice(Math.max(0, k - 7), k + 1))?.[0];
+    const before = this.out[k - (word?.length ?? 0)];
+    return word !== undefined && (before === undefined || /[\s;&|(]/.test(before)) && COMMAND_KEYWORDS.has(word);
   }
 
   private atWordStart(): boolean {
@@ -223,6 +237,7 @@ class Reader {
     }
     if (c === '$') {
       const next = this.peek(1);
+      if (next === "'" && this.src[this.i + 1] === "'" && this.plainAnsiC()) return;
       if (next === "'") {
         this.take(1);
         return this.ansiC();
@@ -232,6 +247,26 @@ class Reader {
         return;
       }
       if (this.dollar()) return;
+      this.copy(1);
+      return;
+    }
+    if (c === '!' && /[ \t]/.test(this.src[this.i + 1] ?? '') && this.atCommandStart()) {
+      // `! cmd` only negates the exit status, and tree-sitter reads `! { …; }` or `! if …` as a
+      // command named `{` or `if`: what runs is the same without it
+      this.emitAt(' ', this.i);
+      this.i++;
+      return;
+    }
+    if (c === '[' && this.atWordStart() && this.atCommandStart() && !/^\[\[[\s]/.test(src.slice(this.i, this.i + 3))) {
+      // `[ … ]` is the builtin `[` with words; tree-sitter parses it as an expression and loses
+      // words it does not expect (`[ a% = a ]`): escaped, it is a command like any other
+      this.emitAt('\\', this.i);
+      this.copy(1);
+      return;
+    }
+    if (c === '-' && this.atWordStart() && (src[this.i + 1] === undefined || META.has(src[this.i + 1]!))) {
+      // tree-sitter drops a lone `-` before a redirect (`cat - 2>&1`); `\-` is the same word
+      this.emitAt('\\', this.i);
       this.copy(1);
       return;
     }
@@ -287,6 +322,23 @@ class Reader {
   private singleQuoted(): void {
     const end = this.src.indexOf("'", this.i + 1);
     this.copy((end === -1 ? this.src.length : end + 1) - this.i);
+  }
+
+  /**
+   * `$'…'` as the single-quoted string of what it decodes to (`$'\x72m'` → `'rm'`): tree-sitter
+   * misreads some of them (`$'\\'`), and what bash passes is then plain to see. Not when the
+   * bytes are not UTF-8 (no string is what bash passes) or the quote never closes.
+   */
+  private plainAnsiC(): boolean {
+    const src = this.src;
+    let j = this.i + 2;
+    while (j < src.length && src[j] !== "'") j += src[j] === '\\' ? 2 : 1;
+    if (j >= src.length) return false;
+    const decoded = decodeAnsiCExact(src.slice(this.i + 2, j));
+    if (!decoded.exact) return false;
+    this.emitAt(`'${decoded.text.replace(/'/g, "'\\''")}'`, this.i);
+    this.i = j + 1;
+    return true;
   }
 
   private ansiC(): void {
@@ -448,6 +500,7 @@ class Reader {
         continue;
       }
       const bodyStart = this.out.length;
+      let body = '';
       let terminated = false;
       while (this.i < src.length) {
         // one logical line: an unquoted body joins continuations first
@@ -484,19 +537,22 @@ class Reader {
           this.emitAt(h.token, pieces[0]!.from);
           if (hasNewline) this.emit('\n', j);
           this.i = hasNewline ? j + 1 : j;
-          this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body: this.out.slice(bodyStart, bodyEnd), bodyStart, bodyEnd, terminated: true, addedNewline: false });
+          this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body, bodyStart, bodyEnd, terminated: true, addedNewline: false });
           terminated = true;
           break;
         }
-        if (pieces.length > 1 || pieces[0]!.from !== this.i) this.changed = true;
-        for (const p of pieces) this.emit(src.slice(p.from, p.to), p.from);
-        if (hasNewline) this.emit('\n', j);
+        this.changed = true;
+        for (const p of pieces) this.emit(' '.repeat(p.to - p.from), p.from);
+        body += line;
+        if (hasNewline) {
+          this.emit('\n', j);
+          body += '\n';
+        }
         this.i = hasNewline ? j + 1 : j;
       }
       if (!terminated) {
         // bash reads to the end of the input (with a warning); end the body there for tree-sitter
         const addedNewline = this.out.length > bodyStart && this.out[this.out.length - 1] !== '\n';
-        const body = this.out.slice(bodyStart);
         if (addedNewline) this.emitAt('\n', src.length);
         const bodyEnd = this.out.length;
         this.emitAt(h.token, src.length);
@@ -505,6 +561,28 @@ class Reader {
     }
     this.pending = [];
   }
+}
+
+/**
+ * The text with `chars` inserted at `index` (attributed to the input offset there), for the
+ * walker's repairs of tree-sitter misreadings (a `;` where it glued two lines into one command).
+ */
+export function insertAt(read: ReadText, index: number, chars: string): ReadText {
+  const n = read.text.length;
+  const base = read.map ?? Int32Array.from({ length: n + 1 }, (_, k) => k);
+  const map = new Int32Array(n + 1 + chars.length);
+  map.set(base.subarray(0, index), 0);
+  map.fill(base[index]!, index, index + chars.length);
+  map.set(base.subarray(index), index + chars.length);
+  const breaks = new Int32Array(map.length);
+  for (let k = 1; k < map.length; k++) breaks[k] = breaks[k - 1]! + (map[k] === map[k - 1]! + 1 ? 0 : 1);
+  const shift = (at: number): number => (at >= index ? at + chars.length : at);
+  return {
+    text: read.text.slice(0, index) + chars + read.text.slice(index),
+    map,
+    breaks,
+    heredocs: read.heredocs.map((h) => ({ ...h, tokenStart: shift(h.tokenStart), bodyStart: shift(h.bodyStart), bodyEnd: shift(h.bodyEnd) })),
+  };
 }
 
 /** Read a command text as bash's input reader would (see the module comment). */

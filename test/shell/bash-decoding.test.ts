@@ -266,3 +266,45 @@ describe('tilde expansion', () => {
     expect(parseScript(cmd).segments[0]!.argv[1]!.dynamic).toBe(dynamic);
   });
 });
+
+/**
+ * Inputs tree-sitter-bash misreads, taken from the differential test's findings: the reader or a
+ * repair pass makes the parser see what bash sees, or the command is refused.
+ */
+describe('what tree-sitter misreads', () => {
+  it.each([
+    // a word that starts with a backslash on the next line is glued to the line before
+    ['ls\n\\rm -rf x', [['ls'], ['rm', '-rf', 'x']]],
+    ['a  # c\n\\rm x', [['a'], ['rm', 'x']]],
+    // `!` before a compound command; `[` as a command name
+    ['! { rm -rf x; }', [['rm', '-rf', 'x']]],
+    ['! if a; then b; fi', [['a'], ['b']]],
+    ['[ -f a ] && ls', [['[', '-f', 'a', ']'], ['ls']]],
+    // `==` outside [[ ]] is a word, and the `;` after it still ends the command
+    ['echo a == b; rm x', [['echo', 'a', '==', 'b'], ['rm', 'x']]],
+    // a lone `-` before a redirect is still an argument
+    ['a - 2>&1', [['a', '-']]],
+    // assignments on a line of their own, then a compound command
+    ['x=1 y=2\n{ rm -rf x; }', [['rm', '-rf', 'x']]],
+    // `\0` ends an ANSI-C string
+    ["a $'b\\0c' d", [['a', 'b', 'd']]],
+    // adjacent backquotes are two substitutions
+    ['a `b``c`', [['a', '`b``c`'], ['b'], ['c']]],
+  ])('%j', (cmd, expected) => {
+    const script = parseScript(cmd);
+    expect(script.issues).toEqual([]);
+    expect(argvs(script)).toEqual(expected);
+  });
+
+  it('an ANSI-C string that is not valid UTF-8 is bytes the IR cannot spell: dynamic', () => {
+    const [a, b] = parseScript("a $'\\xff' $'\\101\\u00e9'").segments[0]!.argv.slice(1);
+    expect(a!.dynamic).toBe(true);
+    expect([b!.text, b!.dynamic]).toEqual(['Aé', false]);
+  });
+
+  it('an assignment-shaped word after an escaped gap is still an assignment, not a command', () => {
+    const script = parseScript("x=''\\ b env");
+    expect(argvs(script)).toEqual([['env']]);
+    expect(script.assignments.map((a) => [a.name, a.value?.text])).toEqual([['x', ' b']]);
+  });
+});
