@@ -81,6 +81,13 @@ export function decodeAnsiCExact(body: string): { text: string; exact: boolean }
       let digits = n;
       while (digits.length < 3 && /[0-7]/.test(body[i + 1] ?? '')) digits += body[++i];
       bytes.push(parseInt(digits, 8) & 0xff);
+    } else if (n === 'x' && body[i + 1] === '{') {
+      // `\x{HHH…}`: every hex digit, then an optional `}`; the low byte (none is NUL)
+      i++;
+      let value = 0;
+      while (/[0-9a-fA-F]/.test(body[i + 1] ?? '')) value = (value * 16 + parseInt(body[++i]!, 16)) & 0xff;
+      if (body[i + 1] === '}') i++;
+      bytes.push(value);
     } else if (n === 'x') {
       let digits = '';
       while (digits.length < 2 && /[0-9a-fA-F]/.test(body[i + 1] ?? '')) digits += body[++i];
@@ -334,17 +341,18 @@ export function hasTildeExpansion(atoms: readonly Atom[], assignmentValue = fals
     for (let i = 1; i < atoms.length; i++) if (atoms[i - 1]!.k === 'u' && atoms[i - 1]!.v === ':' && prefixAt(i)) return true;
     return false;
   }
-  let eq = -1;
-  for (let i = 0; i < atoms.length; i++) {
-    const a = atoms[i]!;
-    if (a.k !== 'u') break;
-    if (a.v === '=') {
-      eq = i;
-      break;
-    }
-    if (!/[A-Za-z0-9_]/.test(a.v) || (i === 0 && /[0-9]/.test(a.v))) break;
+  // a word shaped like an assignment (`NAME=`, `NAME+=`, `NAME[…]=`) expands a tilde after `=` too
+  const plain = (i: number, v: string): boolean => atoms[i]?.k === 'u' && atoms[i]!.v === v;
+  let i = 0;
+  while (atoms[i]?.k === 'u' && /[A-Za-z0-9_]/.test(atoms[i]!.v) && !(i === 0 && /[0-9]/.test(atoms[i]!.v))) i++;
+  if (i === 0) return false;
+  if (plain(i, '[')) {
+    while (i < atoms.length && !plain(i, ']')) i++;
+    i++;
   }
-  if (eq <= 0) return false;
+  if (plain(i, '+')) i++;
+  if (!plain(i, '=')) return false;
+  const eq = i;
   for (let i = eq + 1; i < atoms.length; i++) {
     if ((i === eq + 1 || (atoms[i - 1]!.k === 'u' && atoms[i - 1]!.v === ':')) && prefixAt(i)) return true;
   }

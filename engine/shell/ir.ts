@@ -125,6 +125,7 @@ export type IssueCode =
   | 'alias-definition'
   | 'hidden-characters'
   | 'evaluated-code'
+  | 'expanded-code'
   | 'budget-exceeded'
   | 'empty';
 
@@ -173,6 +174,7 @@ export const ISSUE_CODES: readonly IssueCode[] = [
   'alias-definition',
   'hidden-characters',
   'evaluated-code',
+  'expanded-code',
   'budget-exceeded',
   'empty',
 ];

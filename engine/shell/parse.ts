@@ -166,6 +166,13 @@ function danglingExpansion(atoms: readonly Atom[]): boolean {
 }
 
 /** `NAME=`, `NAME+=` or `NAME[…]=` at the start, the name unquoted. */
+/** The name a variable_assignment node assigns, or null when it is not a name bash would assign. */
+function assignmentName(node: SyntaxNode): string | null {
+  const target = node.child(0);
+  const name = target?.type === 'subscript' ? target.child(0) : target;
+  return name && name.type === 'variable_name' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name.text) ? name.text : null;
+}
+
 function isAssignmentWord(atoms: readonly Atom[]): boolean {
   let i = 0;
   while (i < atoms.length && atoms[i]!.k === 'u' && /[A-Za-z0-9_]/.test(atoms[i]!.v)) i++;
@@ -215,20 +222,22 @@ function findGlue(root: SyntaxNode, text: string): { index: number; chars: strin
     const node = stack.pop()!;
     if (ONE_LINE.has(node.type)) {
       const children = node.children;
-      for (let k = 1; k < children.length; k++) {
+      let gap = -1;
+      for (let k = 1; k < children.length && gap === -1; k++) {
         const prev = children[k - 1]!;
         const next = children[k]!;
         if (next.type === 'heredoc_redirect' || prev.type === 'heredoc_redirect') continue;
-        if (text.slice(prev.endIndex, next.startIndex).includes('\n')) {
-          return { index: prev.type === 'comment' ? prev.startIndex : prev.endIndex, chars: ';' };
-        }
+        if (text.slice(prev.endIndex, next.startIndex).includes('\n')) gap = k;
       }
-    }
-    // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
-    // regex running across `;` and newlines; to bash it is just the word `==` (escaping it says so)
-    if (node.type === 'command') {
-      const op = node.children.find((c) => !c.isNamed && (c.type === '==' || c.type === '=~' || c.type === '!='));
-      if (op) return { index: op.startIndex, chars: '\\' };
+      // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
+      // regex running across `;` and newlines; to bash it is just the word `==` (escaping it
+      // says so). Before a line break, else the `;` put there leaves `==` an ERROR.
+      const op = node.type === 'command' ? children.findIndex((c) => !c.isNamed && (c.type === '==' || c.type === '=~' || c.type === '!=')) : -1;
+      if (op !== -1 && (gap === -1 || op < gap)) return { index: children[op]!.startIndex, chars: '\\' };
+      if (gap !== -1) {
+        const prev = children[gap - 1]!;
+        return { index: prev.type === 'comment' ? prev.startIndex : prev.endIndex, chars: ';' };
+      }
     }
     if (node.type === 'word' && node.text.includes('\n')) {
       const lead = /^\n+/.exec(node.text);
@@ -279,8 +288,17 @@ class Walker {
   private readonly values = new Map<string, string>();
   /** The frame each segment was built in (for what is found in its words later). */
   private readonly frames = new Map<number, Frame>();
-  /** Nodes tree-sitter left after a prefix assignment that are the rest of its value, by node id. */
+  /**
+   * Nodes tree-sitter left after an assignment or a redirect that are the rest of its word, by
+   * node id; taken once, right after they are found (ids are only unique within one tree).
+   */
   private readonly tails = new Map<number, SyntaxNode[]>();
+
+  private takeTails(node: SyntaxNode): SyntaxNode[] {
+    const tail = this.tails.get(node.id) ?? [];
+    this.tails.delete(node.id);
+    return tail;
+  }
   private syntaxDepth = 0;
   /** ERROR nodes the walker understood (tree-sitter-bash misparses `3<>file`). */
   private readonly tolerated = new Set<number>();
@@ -530,11 +548,13 @@ class Walker {
       case 'unset_command':
         return this.declaration(node, frame);
       case 'variable_assignment':
-        this.assignment(node, frame, null, false);
+      case 'variable_assignments': {
+        const list = node.type === 'variable_assignment' ? [node] : node.namedChildren;
+        const misread = list.some((a, k) => !assignmentName(a) || (k > 0 && a.startIndex === list[k - 1]!.endIndex));
+        if (misread) return this.command(node, frame, [], [], list);
+        for (const a of list) this.assignment(a, frame, null, false);
         return [];
-      case 'variable_assignments':
-        for (const a of node.namedChildren) this.assignment(a, frame, null, false);
-        return [];
+      }
       case 'function_definition':
         return this.functionDefinition(node, frame);
       case 'comment':
@@ -645,7 +665,8 @@ class Walker {
       return this.list(part, frame, trailing);
     }
     const ids = this.statement(part, frame);
-    return [...ids, ...this.applyRedirects(trailing, ids, frame)];
+    this.applyRedirects(trailing, ids, frame);
+    return ids;
   }
 
   /**
@@ -675,20 +696,18 @@ class Walker {
     }
     if (body && (body.type === 'pipeline' || body.type === 'list')) return this.withTrailing(body, frame, redirectNodes);
     const ids = body ? this.statement(body, frame) : [];
-    return [...ids, ...this.applyRedirects(redirectNodes, ids, frame)];
+    this.applyRedirects(redirectNodes, ids, frame);
+    return ids;
   }
 
   /** Redirects written after a compound statement: they apply to every segment in it. */
-  private applyRedirects(redirectNodes: SyntaxNode[], ids: number[], frame: Frame): number[] {
-    const continuation: number[] = [];
+  private applyRedirects(redirectNodes: SyntaxNode[], ids: number[], frame: Frame): void {
     const pending: PendingSubstitution[] = [];
     for (const r of redirectNodes) {
-      const { redirect, after } = this.redirect(r, frame, ids, [], pending);
+      const { redirect } = this.redirect(r, frame, ids, [], pending);
       if (redirect) this.attachRedirect(redirect, ids);
-      continuation.push(...after(ids));
     }
     this.runSubstitutions(pending, ids.length === 1 ? ids[0]! : null);
-    return continuation;
   }
 
   private attachRedirect(redirect: Redirect, ids: readonly number[]): void {
@@ -750,22 +769,19 @@ class Walker {
   private literalSubstitution(node: SyntaxNode, frame: Frame): string | null {
     if (node.child(0)?.type !== '$(' || node.namedChildCount !== 1) return null;
     const statement = node.namedChild(0)!;
-    // `cat <<EOF` is a redirected statement; `cat <<< x` a command holding its redirect
+    // `cat <<EOF` (read as `cat <TOKEN`) is a redirected statement; `cat <<< x` a command holding its redirect
     const body = statement.type === 'redirected_statement' ? statement.childForFieldName('body') : statement;
     if (!body || body.type !== 'command' || body.namedChild(0)?.type !== 'command_name' || body.namedChild(0)!.text !== 'cat') return null;
     const redirects = [...(statement === body ? [] : statement.namedChildren.filter((c) => c.id !== body.id)), ...body.namedChildren.slice(1)];
     const r = redirects[0];
     if (redirects.length !== 1 || !r || r.childForFieldName('descriptor')) return null;
     let text: string;
-    if (r.type === 'heredoc_redirect') {
-      if (r.namedChildren.some((c) => c.type !== 'heredoc_start' && c.type !== 'heredoc_body' && c.type !== 'heredoc_end')) return null;
-      const start = r.children.find((c) => c.type === 'heredoc_start');
-      const known = start ? frame.heredocs.get(start.startIndex) : undefined;
-      if (!known || !known.terminated || !heredocPlaced(known, r)) return null;
-      const raw = known.body;
-      if (known.quoted) text = raw;
+    const known = heredocOf(r, frame);
+    if (known) {
+      if (!known.terminated) return null;
+      if (known.quoted) text = known.body;
       else {
-        const decoded = decodeHeredocBody(raw);
+        const decoded = decodeHeredocBody(known.body);
         if (decoded.dynamic) return null;
         text = decoded.text;
       }
@@ -797,8 +813,14 @@ class Walker {
   }
 
   /** The words one command word becomes after brace expansion (`{'-a',b}` → `-a` `b`). */
-  private expandRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx[] {
+  private expandRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[], prefix: { assigning: boolean }): WordEx[] {
     const { atoms, span, exactLocal, substituted } = this.atomsOf(nodes, frame, substitutions);
+    // bash knows an assignment word before it expands anything, and expands no braces in it
+    if (prefix.assigning && isAssignmentWord(atoms)) {
+      const text = atomsText(atoms);
+      return [this.wordOf(atoms, span, exactLocal === null ? null : this.verbatimAt(frame, exactLocal, text.length), substituted)];
+    }
+    prefix.assigning = false;
     let expanded: Atom[][];
     try {
       expanded = braceExpand(atoms);
@@ -816,17 +838,18 @@ class Walker {
   }
 
   /** Group argument nodes into words: nodes that touch (or only escaped characters separate) are one word. */
-  private words(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): WordEx[] {
+  private words(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[], assignmentsFirst = false): WordEx[] {
     const out: WordEx[] = [];
+    const prefix = { assigning: assignmentsFirst };
     let run: SyntaxNode[] = [];
     for (const n of nodes) {
       if (run.length > 0 && !sameWord(run[run.length - 1]!, n, frame.text)) {
-        out.push(...this.expandRun(run, frame, substitutions));
+        out.push(...this.expandRun(run, frame, substitutions, prefix));
         run = [];
       }
       run.push(n);
     }
-    if (run.length > 0) out.push(...this.expandRun(run, frame, substitutions));
+    if (run.length > 0) out.push(...this.expandRun(run, frame, substitutions, prefix));
     return out;
   }
 
@@ -928,7 +951,7 @@ class Walker {
     const children = node.children;
     const eq = children.findIndex((c) => !c.isNamed && (c.type === '=' || c.type === '+='));
     if (eq === -1) return valueNode ? { ...this.decode(valueNode, frame, pending), glob: false } : null;
-    const nodes = [...children.slice(eq), ...(this.tails.get(node.id) ?? [])];
+    const nodes = [...children.slice(eq), ...this.takeTails(node)];
     if (nodes.length === 1 && node.endIndex === nodes[0]!.endIndex) {
       // `x=`: the empty string
       return { text: '', dynamic: false, glob: false, span: this.nodeSpan(frame, nodes[0]!), exact: null, substituted: false };
@@ -986,9 +1009,20 @@ class Walker {
     const id = this.newSegment([name], frame, this.nodeSpan(frame, node), [], [], null);
     const seg = this.segments[id]!;
     const assignable = keyword.text !== 'unset';
+    // one word may be several nodes: those touching an assignment are the rest of its value
+    // (`declare x=f]\(`), as in command()
+    const runs: SyntaxNode[][] = [];
     for (const c of children) {
+      const run = runs[runs.length - 1];
+      if (run && c.type !== 'comment' && sameWord(run[run.length - 1]!, c, frame.text)) run.push(c);
+      else runs.push([c]);
+    }
+    for (const run of runs) {
+      const c = run[0]!;
       // `declare x={a,b}` is `declare x=a x=b`: brace expansion happens before declare sees its words
-      if (c.type === 'variable_assignment' && assignable && !c.text.includes('{')) {
+      const braces = run.some((n) => /(?:^|[^$])\{/.test(n.text));
+      if (c.type === 'variable_assignment' && assignable && !braces) {
+        if (run.length > 1) this.tails.set(c.id, run.slice(1));
         const a = this.assignment(c, frame, id, exported);
         const nameText = c.childForFieldName('name')?.text ?? '';
         const op = c.text.slice(nameText.length).startsWith('+=') ? '+=' : '=';
@@ -997,11 +1031,13 @@ class Walker {
         if (a) seg.assignments.push(a);
         continue;
       }
-      for (const w of this.words([c], frame, pending)) {
+      for (const w of this.words(run, frame, pending)) {
         seg.argv.push(w);
-        if (w.dynamic || /^[-+]/.test(w.text)) continue;
+        if (/^[-+]/.test(w.text)) continue;
         const m = /^([A-Za-z_][A-Za-z0-9_]*)(\[[\s\S]*\])?(\+?=)?/.exec(w.text);
         if (!m) continue;
+        // a run-time value after a literal `NAME=` (`export x={1..3}$x`) is a dynamic assignment
+        if (w.dynamic && !m[3]) continue;
         if (m[2]) this.evaluatedName(seg, seg.argv.length - 1, w.text.slice(0, m[1]!.length + m[2].length), keyword.text);
         if (!m[3] || !assignable) continue;
         // `declare "PATH=./bin"`: an assignment written as a quoted word
@@ -1270,7 +1306,7 @@ class Walker {
     });
     const span = this.nodeSpan(frame, node);
     if (!double) {
-      const words = [word(open, '['), ...runs.flatMap((r) => this.expandRun(r, frame, pending)), word(close, ']')];
+      const words = [word(open, '['), ...runs.flatMap((r) => this.expandRun(r, frame, pending, { assigning: false })), word(close, ']')];
       return this.buildSegment(words, frame, span, [], [], pending);
     }
     // inside [[ ]] there is no word splitting or pathname expansion (the right side of == is a pattern)
@@ -1320,17 +1356,22 @@ class Walker {
     extraArgs: SyntaxNode[],
     pending: PendingSubstitution[],
     nextRedirect?: SyntaxNode,
-  ): { redirect: Redirect | null; after: (ids: number[]) => number[]; fdForNext: number | null } {
+  ): { redirect: Redirect | null; fdForNext: number | null } {
     let op: RedirectOp | null = null;
     let fd: number | null = null;
     let target: WordEx | null = null;
     let text: WordEx | undefined;
     let fdForNext: number | null = null;
-    let after: (ids: number[]) => number[] = () => [];
     const span = this.nodeSpan(frame, node);
 
-    if (node.type === 'file_redirect') {
-      const destinations = node.childrenForFieldName('destination');
+    const heredoc = heredocOf(node, frame);
+    if (heredoc) {
+      op = heredoc.stripTabs ? '<<-' : '<<';
+      const d = node.childForFieldName('descriptor');
+      if (d) fd = Number(d.text);
+      text = this.heredocText(heredoc, frame, pending);
+    } else if (node.type === 'file_redirect') {
+      const destinations = [...node.childrenForFieldName('destination'), ...this.takeTails(node)];
       for (const c of node.children) {
         if (c.type === 'file_descriptor') fd = Number(c.text);
         else if (!c.isNamed && isRedirectOp(c.type)) op = op === '<' && c.type === '>' ? '<>' : (c.type as RedirectOp);
@@ -1353,38 +1394,12 @@ class Walker {
       op = '<<<';
       const d = node.childForFieldName('descriptor');
       if (d) fd = Number(d.text);
-      const value = node.namedChildren.filter((c) => c.type !== 'file_descriptor');
+      const value = [...node.namedChildren.filter((c) => c.type !== 'file_descriptor'), ...this.takeTails(node)];
       if (value.length > 0) text = this.decodeRun(value, frame, pending);
-    } else if (node.type === 'heredoc_redirect') {
-      op = node.children.some((c) => c.type === '<<-') ? '<<-' : '<<';
-      const d = node.childForFieldName('descriptor');
-      if (d) fd = Number(d.text);
-      const start = node.children.find((c) => c.type === 'heredoc_start');
-      const known = start ? frame.heredocs.get(start.startIndex) : undefined;
-      text = this.heredocText(known, node, frame, pending);
-      // tree-sitter-bash hangs what follows `<<EOF` on the same line inside the redirect (what
-      // it thought it saw inside the body is not: the reader has the body)
-      const onLine = (c: SyntaxNode | null): c is SyntaxNode => c !== null && (known === undefined || c.startIndex < known.bodyStart);
-      const pipeline = node.children.find((c) => c.type === 'pipeline' && onLine(c));
-      const rightNode = node.childForFieldName('right');
-      const right = onLine(rightNode) ? rightNode : null;
-      const inner = node.childrenForFieldName('redirect').filter(onLine);
-      after = (ids) => {
-        const more: number[] = [];
-        const innerPending: PendingSubstitution[] = [];
-        for (const r of inner) {
-          const res = this.redirect(r, frame, ids, [], innerPending);
-          if (res.redirect) this.attachRedirect(res.redirect, ids);
-        }
-        this.runSubstitutions(innerPending, ids.length === 1 ? ids[0]! : null);
-        if (pipeline) more.push(...this.pipeline(pipeline.namedChildren, frame, ids).filter((id) => !ids.includes(id)));
-        if (right) more.push(...this.statement(right, frame));
-        return more;
-      };
     }
     if (op === null) {
       this.issue('unknown-construct', `unsupported redirect "${escapeForDisplay(node.text.slice(0, 20))}"`, span);
-      return { redirect: null, after, fdForNext };
+      return { redirect: null, fdForNext };
     }
     const redirect: Redirect = {
       op,
@@ -1395,7 +1410,7 @@ class Walker {
       ...(text ? { text: plainWord(text) } : {}),
     };
     if (text) this.redirectTexts.set(redirect, text);
-    return { redirect, after, fdForNext };
+    return { redirect, fdForNext };
   }
 
   private readonly redirectTexts = new Map<Redirect, WordEx>();
@@ -1403,14 +1418,10 @@ class Walker {
   /**
    * The text a here-document feeds, as bash read it (reader.ts): literal when its delimiter was
    * quoted; else with `\$`, `` \` ``, `\\` unescaped and its substitutions run, dynamic
-   * where they make it so. A body tree-sitter placed elsewhere than bash would is a parse error.
+   * where they make it so.
    */
-  private heredocText(known: Heredoc | undefined, node: SyntaxNode, frame: Frame, pending: PendingSubstitution[]): WordEx {
-    const span = known ? this.span(frame, known.bodyStart, known.bodyEnd) : this.nodeSpan(frame, node);
-    if (!known || !heredocPlaced(known, node)) {
-      this.issue('parse-error', 'a here-document the parser did not read as bash does', this.nodeSpan(frame, node));
-      return { text: known?.body ?? '', dynamic: true, glob: false, span, exact: null, substituted: false };
-    }
+  private heredocText(known: Heredoc, frame: Frame, pending: PendingSubstitution[]): WordEx {
+    const span = this.span(frame, known.bodyStart, known.bodyEnd);
     const raw = known.body;
     if (known.quoted) {
       return { text: raw, dynamic: false, glob: false, span, exact: this.verbatimAt(frame, known.bodyStart, raw.length), substituted: false };
@@ -1426,24 +1437,36 @@ class Walker {
   // ---------------------------------------------------------------------------------------------
   // commands
 
-  private command(node: SyntaxNode, frame: Frame, outerRedirects: SyntaxNode[], extra: SyntaxNode[]): number[] {
+  /**
+   * A simple command: `node` is a command, or assignments standing alone (`children` are then
+   * the assignment nodes, which tree-sitter may have misread: see below).
+   */
+  private command(node: SyntaxNode, frame: Frame, outerRedirects: SyntaxNode[], extra: SyntaxNode[], list?: readonly SyntaxNode[]): number[] {
     const pending: PendingSubstitution[] = [];
     const prefix: SyntaxNode[] = [];
     let nameNode: SyntaxNode | null = null;
     const argNodes: SyntaxNode[] = [];
     const redirectNodes: SyntaxNode[] = [];
-    const children = node.children;
-    // a node touching a prefix assignment is the rest of its value (`x={,$x,}a cmd`, `x=$(a)\= cmd`):
-    // tree-sitter ends the assignment early and reads the rest as the command
+    const children = list ?? node.children;
+    // a node touching a prefix assignment is the rest of its value (`x={,$x,}a cmd`, `x=$(a)\= cmd`,
+    // `z={a,}\nx=1`): tree-sitter ends the assignment early and reads the rest as the command
     let assigning: { node: SyntaxNode; end: number } | null = null;
+    // `--opt=v` or `\nx=1` is no assignment (not a name): it and all after it are words
+    let pastPrefix = false;
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
-      const field = node.fieldNameForChild(i);
-      if (assigning && c.isNamed && c.type !== 'variable_assignment' && c.type !== 'comment' && !c.type.endsWith('_redirect') && sameWord({ endIndex: assigning.end } as SyntaxNode, c, frame.text)) {
+      const field = list ? null : node.fieldNameForChild(i);
+      if (assigning && c.type !== 'comment' && !c.type.endsWith('_redirect') && sameWord({ endIndex: assigning.end } as SyntaxNode, c, frame.text)) {
         const tail = this.tails.get(assigning.node.id) ?? [];
         tail.push(...(c.type === 'command_name' && c.children.length > 0 ? c.children : [c]));
         this.tails.set(assigning.node.id, tail);
         assigning.end = c.endIndex;
+        continue;
+      }
+      if (c.type === 'variable_assignment' && (pastPrefix || !assignmentName(c))) {
+        pastPrefix = true;
+        assigning = null;
+        argNodes.push(c);
         continue;
       }
       assigning = c.type === 'variable_assignment' ? { node: c, end: c.endIndex } : null;
@@ -1456,6 +1479,18 @@ class Walker {
       else if (c.isNamed && c.type !== 'command_name') argNodes.push(c);
     }
     const allRedirects = [...redirectNodes, ...outerRedirects];
+    // nodes touching a redirect are the rest of its word (`<<< \`a\`\<`): tree-sitter ends it early
+    for (const r of allRedirects) {
+      const tail: SyntaxNode[] = [];
+      for (let end: SyntaxNode = r, k = 0; k !== -1; ) {
+        k = argNodes.findIndex((a) => a.startIndex >= end.endIndex && sameWord(end, a, frame.text));
+        if (k !== -1) {
+          end = argNodes[k]!;
+          tail.push(...argNodes.splice(k, 1));
+        }
+      }
+      if (tail.length > 0) this.tails.set(r.id, tail);
+    }
     // tree-sitter-bash reads the `0` of `sh 0<&2` as an argument: it is the redirect's descriptor
     const fdOverride = new Map<SyntaxNode, number>();
     for (const r of allRedirects) {
@@ -1467,7 +1502,7 @@ class Walker {
     }
     // decode redirects first: their stray destinations are arguments (`echo a > b c`)
     const extraArgs: SyntaxNode[] = [...extra];
-    const resolved: { redirect: Redirect | null; after: (ids: number[]) => number[] }[] = [];
+    const resolved: { redirect: Redirect | null }[] = [];
     let fdCarry: number | null = null;
     const placeholderOwners: number[] = [];
     for (let i = 0; i < allRedirects.length; i++) {
@@ -1485,7 +1520,7 @@ class Walker {
     }
     this.checkCoverage(node, frame, false);
     const nameNodes = nameNode ? (nameNode.children.length > 0 ? nameNode.children : [nameNode]) : [];
-    let words = this.words([...nameNodes, ...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending);
+    let words = this.words([...nameNodes, ...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending, true);
     // unquoted `NAME=value` before the command name is an assignment to bash, whatever tree-sitter read
     let lead = 0;
     while (lead < words.length && words[lead]!.assignment) lead++;
@@ -1501,11 +1536,7 @@ class Walker {
       this.runSubstitutions(pending, frame.parent);
       return [];
     }
-    const ids = this.buildSegment(words, frame, span, prefix, redirects, pending, assigned);
-    const id = ids[0]!;
-    const more: number[] = [];
-    for (const r of resolved) more.push(...r.after([id]));
-    return [...ids, ...more];
+    return this.buildSegment(words, frame, span, prefix, redirects, pending, assigned);
   }
 
   /**
@@ -1642,7 +1673,8 @@ class Walker {
       if (inv.command) out.push(...this.shellPayload(inv.command, frame, seg.id, 'shell-c'));
       else if (inv.readsStdin) seg.stdin = { kind: 'shell' };
     } else if (program === 'eval') {
-      const args = argv.slice(1);
+      // eval, like every builtin, takes `--` as the end of its (no) options
+      const args = argv[1] && !argv[1].dynamic && argv[1].text === '--' ? argv.slice(2) : argv.slice(1);
       if (args.length === 1) out.push(...this.shellPayload(args[0]!, frame, seg.id, 'eval'));
       else if (args.length > 1) out.push(...this.joinedPayload(args, frame, seg.id, 'eval'));
     } else if (program === 'ssh' || program === 'autossh') {
@@ -1688,6 +1720,7 @@ class Walker {
       this.issue('dynamic-payload', `runs code produced at run time: ${JSON.stringify(escapeForDisplay(word.text.slice(0, 60)))}`, word.span);
       return [];
     }
+    this.expandedCode([word]);
     return this.parseText(word.text, this.payloadFrame(frame, word, via, parent, extra));
   }
 
@@ -1696,8 +1729,20 @@ class Walker {
       this.issue('dynamic-payload', 'runs code produced at run time', joinSpan(words[0]!.span, words[words.length - 1]!.span));
       return [];
     }
+    this.expandedCode(words);
     const text = words.map((w) => w.text).join(' ');
     return this.parseText(text, this.textFrame(frame, joinSpan(words[0]!.span, words[words.length - 1]!.span), via, parent, extra));
+  }
+
+  /**
+   * Code holding a variable or a glob is parsed by bash after expansion, so what the IR reads of
+   * it (scored all the same) may not be what runs: `eval "ls # $x"` runs whatever follows a
+   * newline in $x.
+   */
+  private expandedCode(words: readonly WordEx[]): void {
+    const open = words.find((w) => w.dynamic || w.glob);
+    if (!open) return;
+    this.issue('expanded-code', `runs code holding a run-time value, which bash parses only once it is expanded: ${JSON.stringify(escapeForDisplay(open.text.slice(0, 60)))}`, open.span);
   }
 
   /**
@@ -1842,10 +1887,13 @@ class Walker {
 
 const LINEAR = { offset: 0, table: null, breaks: null, fixed: null, heredocs: new Map<number, Heredoc>(), text: '' } as const;
 
-/** Tree-sitter ended the here-document where bash does (it may misread what is inside). */
-function heredocPlaced(known: Heredoc, redirect: SyntaxNode): boolean {
-  const end = redirect.children.find((c) => c.type === 'heredoc_end');
-  return end !== undefined && end.startIndex === known.bodyEnd;
+/** The here-document a redirect stands for: the reader wrote it as `<TOKEN` (reader.ts). */
+function heredocOf(redirect: SyntaxNode, frame: Frame): Heredoc | undefined {
+  if (redirect.type !== 'file_redirect' || !redirect.children.some((c) => c.type === '<')) return undefined;
+  const value = redirect.namedChildren.filter((c) => c.type !== 'file_descriptor');
+  if (value.length !== 1 || value[0]!.type !== 'word') return undefined;
+  const known = frame.heredocs.get(value[0]!.startIndex);
+  return known && value[0]!.text === known.token ? known : undefined;
 }
 
 /**
@@ -1860,7 +1908,7 @@ function displayText(text: string, start: number, end: number, heredocs: Readonl
     if (h.bodyStart < start || h.bodyEnd > end || h.body.length !== h.bodyEnd - h.bodyStart) continue;
     out = out.slice(0, h.bodyStart - start) + h.body + out.slice(h.bodyEnd - start);
   }
-  for (const h of heredocs.values()) out = out.split(`'${h.token}'`).join(h.written).split(h.token).join(h.delimiter);
+  for (const h of heredocs.values()) out = out.replace(new RegExp(`< *${h.token}(?![A-Za-z0-9_])`), `<<${h.stripTabs ? '-' : ''}${h.written}`);
   return out;
 }
 

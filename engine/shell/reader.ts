@@ -16,7 +16,12 @@
 import { decodeAnsiC, decodeAnsiCExact } from './decode.js';
 
 export interface Heredoc {
-  /** Offset of the fresh delimiter word in the normalized text (where tree-sitter's heredoc_start is). */
+  /**
+   * Offset of the fresh delimiter word in the normalized text. Tree-sitter cannot read several
+   * here-documents on a line, nor some bodies, so it never sees one: the operator and delimiter
+   * become a redirect from the fresh delimiter (`<<-'EOF'` → `<    PGHEREDOC0`) and the body
+   * and terminator lines are blanked (the reader has the body).
+   */
   readonly tokenStart: number;
   /** The delimiter bash compares lines with: after quote removal. */
   readonly delimiter: string;
@@ -29,16 +34,13 @@ export interface Heredoc {
   readonly stripTabs: boolean;
   /** The body bash feeds (continuations joined, tabs stripped as bash does). */
   readonly body: string;
-  /**
-   * Where the body is in the normalized text, [start, end): `end` is where the fresh delimiter
-   * line starts, the one place tree-sitter's heredoc_end may be.
-   */
+  /** Where the (blanked) body is in the normalized text, [start, end): the terminator line follows. */
   readonly bodyStart: number;
   readonly bodyEnd: number;
   /** The terminator line was found (else the body runs to the end of the input, as bash does). */
   readonly terminated: boolean;
   /**
-   * The input ended inside the body without a newline; tree-sitter's body has one added, which
+   * The input ended inside the body without a newline; the normalized text has one added, which
    * is not part of what bash feeds.
    */
   readonly addedNewline: boolean;
@@ -68,6 +70,7 @@ type Context =
   | { kind: 'arith'; parens: number; double: boolean };
 
 interface Pending {
+  opStart: number;
   written: string;
   delimiter: string;
   quoted: boolean;
@@ -75,6 +78,9 @@ interface Pending {
   token: string;
   tokenStart: number;
 }
+
+/** What tree-sitter takes for blanks between words; to bash only space and tab are. */
+const SPACES = new Set([' ', '\t', '\v', '\f', '\r']);
 
 const META = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
 
@@ -95,7 +101,7 @@ class Reader {
 
   run(): ReadText {
     const src = this.src;
-    if (!/\\\n|<<|!|\$'|(?:^|[\s;&|()])[[-]/.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
+    if (!/\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()`])[0-9][A-Za-z0-9_]*[[+=]|esac\||[A-Za-z0-9_]%|\$"/.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
     while (this.i < src.length) this.step();
     if (this.pending.length > 0) this.gatherHeredocs(true);
     if (!this.changed) return { text: src, map: null, breaks: null, heredocs: this.heredocs };
@@ -120,10 +126,9 @@ class Reader {
   /** Emit generated text (a fresh delimiter) attributed to one input offset. */
   private emitAt(text: string, at: number): void {
     this.changed = true;
-    for (const c of text) {
-      this.out += c;
-      this.map.push(at);
-    }
+    this.out += text;
+    // one entry per UTF-16 unit, as offsets count them
+    for (let k = 0; k < text.length; k++) this.map.push(at);
   }
 
   private copy(n: number): void {
@@ -218,6 +223,23 @@ class Reader {
   private stepCommand(ctx: Extract<Context, { kind: 'cmd' }>): void {
     const src = this.src;
     const c = src[this.i]!;
+    if (c === '\\' && SPACES.has(src[this.i + 1] ?? '')) {
+      // tree-sitter drops an escaped blank that does not follow a plain character (`'*'\ `,
+      // `[[ \  ]]`): quoted, it is the same one-character word part
+      this.emitAt("'", this.i);
+      this.emit(src[this.i + 1]!, this.i + 1);
+      this.emitAt("'", this.i + 1);
+      this.i += 2;
+      return;
+    }
+    if (c === '\v' || c === '\f' || c === '\r') {
+      // a word character to bash, a blank to tree-sitter: quoted, the same word part
+      this.emitAt("'", this.i);
+      this.emit(c, this.i);
+      this.emitAt("'", this.i);
+      this.i++;
+      return;
+    }
     if (c === '\\') {
       // an escaped character (continuations were removed above)
       this.copy(Math.min(2, src.length - this.i));
@@ -243,7 +265,10 @@ class Reader {
         return this.ansiC();
       }
       if (next === '"') {
-        this.take(1);
+        // `$"…"` is `"…"` translated by the locale's message catalog, which has none for it:
+        // the IR reads it as the plain string, and tree-sitter misreads `$""` next to words
+        this.changed = true;
+        this.i++;
         return;
       }
       if (this.dollar()) return;
@@ -257,9 +282,19 @@ class Reader {
       this.i++;
       return;
     }
-    if (c === '[' && this.atWordStart() && this.atCommandStart() && !/^\[\[[\s]/.test(src.slice(this.i, this.i + 3))) {
+    if (c === '[' && this.atWordStart() && this.atCommandStart() && !/^\[\[(?:[\s;&|()<>]|$)/.test(src.slice(this.i, this.i + 3))) {
+      const alone = src[this.i + 1] === undefined || META.has(src[this.i + 1]!);
       // `[ … ]` is the builtin `[` with words; tree-sitter parses it as an expression and loses
-      // words it does not expect (`[ a% = a ]`): escaped, it is a command like any other
+      // words it does not expect (`[ a% = a ]`): escaped, it is a command like any other. A
+      // command name that starts with `[` (`[ab].txt`, a glob) it reads as a test too: after an
+      // empty quoted string, which changes nothing, it is a word
+      this.emitAt(alone ? '\\' : "''", this.i);
+      this.copy(1);
+      return;
+    }
+    if (c >= '0' && c <= '9' && this.atWordStart() && /^[0-9][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/.test(src.slice(this.i, this.i + 256))) {
+      // `5=a` is no assignment to bash (a name cannot start with a digit) but the command `5=a`;
+      // tree-sitter reads an assignment: `\5=a` is the same word, which it reads as one
       this.emitAt('\\', this.i);
       this.copy(1);
       return;
@@ -305,15 +340,31 @@ class Reader {
       if (this.pending.length > 0) this.gatherHeredocs(false);
       return;
     }
+    if (this.atWordStart() && /[A-Za-z_]/.test(c)) {
+      const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(this.i, this.i + 256))![0];
+      if (src[this.i + name.length] === '%' && this.atCommandStart()) {
+        // tree-sitter reads `name%…` as a command name as something else (`a%a`, `b%`): `\%` is the same
+        this.copy(name.length);
+        this.emitAt('\\', this.i);
+        this.copy(1);
+        return;
+      }
+    }
     if (this.atWordStart() && /[a-z]/.test(c)) {
       // `case … in x) …;; esac` inside `$( )`: its patterns' `)` do not close the substitution
       const word = /^[a-z]+/.exec(src.slice(this.i, this.i + 8))![0];
       const after = src[this.i + word.length];
+      let pipe = false;
       if (after === undefined || META.has(after)) {
         if (word === 'case') ctx.cases++;
-        else if (word === 'esac' && ctx.cases > 0) ctx.cases--;
+        else if (word === 'esac' && ctx.cases > 0) {
+          ctx.cases--;
+          // tree-sitter cannot read `esac|cmd`; `esac |cmd` is the same pipeline
+          pipe = after === '|';
+        }
       }
       this.copy(word.length);
+      if (pipe) this.emitAt(' ', this.i);
       return;
     }
     this.copy(1);
@@ -425,6 +476,7 @@ class Reader {
 
   private heredocOperator(): void {
     const src = this.src;
+    const opStart = this.out.length;
     this.take(2);
     let stripTabs = false;
     if (this.peek(0) === '-') {
@@ -485,17 +537,24 @@ class Reader {
     while (src.includes(token) || this.out.includes(token)) token += 'X';
     const tokenStart = this.out.length;
     this.emitAt(`'${token}'`, start);
-    this.pending.push({ written: src.slice(start, this.i), delimiter, quoted, stripTabs, token, tokenStart });
+    this.pending.push({ opStart, written: src.slice(start, this.i), delimiter, quoted, stripTabs, token, tokenStart });
   }
 
   /** At the start of the line after a here-document operator: read every pending body in order. */
   private gatherHeredocs(atEnd: boolean): void {
     const src = this.src;
     for (const h of this.pending) {
+      // `<<-'PGHEREDOC0'` → `<    PGHEREDOC0`: the same length, so offsets and the map stay valid
+      const end = h.tokenStart + h.token.length + 2;
+      this.out = `${this.out.slice(0, h.opStart)}<${' '.repeat(end - h.opStart - 1 - h.token.length)}${h.token}${this.out.slice(end)}`;
+      h.tokenStart = end - h.token.length;
+    }
+    const blank = (h: Pending): string => ' '.repeat(h.token.length);
+    for (const h of this.pending) {
       if (atEnd) {
         // the input ended on the operator's line: an empty body (bash warns and reads nothing)
         const at = this.out.length;
-        this.emitAt(`\n${h.token}`, src.length);
+        this.emitAt(`\n${blank(h)}`, src.length);
         this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body: '', bodyStart: at + 1, bodyEnd: at + 1, terminated: false, addedNewline: false });
         continue;
       }
@@ -534,7 +593,7 @@ class Reader {
         const hasNewline = j < src.length;
         if (line === h.delimiter) {
           const bodyEnd = this.out.length;
-          this.emitAt(h.token, pieces[0]!.from);
+          this.emitAt(blank(h), pieces[0]!.from);
           if (hasNewline) this.emit('\n', j);
           this.i = hasNewline ? j + 1 : j;
           this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body, bodyStart, bodyEnd, terminated: true, addedNewline: false });
@@ -555,7 +614,7 @@ class Reader {
         const addedNewline = this.out.length > bodyStart && this.out[this.out.length - 1] !== '\n';
         if (addedNewline) this.emitAt('\n', src.length);
         const bodyEnd = this.out.length;
-        this.emitAt(h.token, src.length);
+        this.emitAt(blank(h), src.length);
         this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body, bodyStart, bodyEnd, terminated: false, addedNewline });
       }
     }

@@ -145,8 +145,17 @@ describe('here-documents', () => {
     expect(s.redirects[0]!.text!.text).toBe('rm -rf x');
   });
 
-  it('refuses two here-documents on one line rather than misread them', () => {
-    expect(issues('cat <<A <<B\na\nA\nb\nB')).toContain('parse-error');
+  it('reads a here-document for another descriptor', () => {
+    const s = parseScript('a <<A 3<<-B\nx\nA\n\ty\n\tB');
+    expect(s.issues).toEqual([]);
+    expect(s.redirects.map((r) => [r.fd, r.op, r.text?.text])).toEqual([[null, '<<', 'x\n'], [3, '<<-', 'y\n']]);
+  });
+
+  it('reads several here-documents on one line, each body in turn', () => {
+    const s = parseScript('cat <<A; cat <<-\'B\' | sh\n$(id)\nA\n\trm -rf x\n\tB\necho z');
+    expect(s.issues).toEqual([]);
+    expect(argvs(s)).toEqual([['cat'], ['id'], ['cat'], ['sh'], ['rm', '-rf', 'x'], ['echo', 'z']]);
+    expect(s.redirects.map((r) => [r.op, r.text?.text])).toEqual([['<<', '$(id)\n'], ['<<-', 'rm -rf x\n']]);
   });
 
   it('reads bodies tree-sitter misreads (a leading backslash or blank) from what bash read', () => {
@@ -178,6 +187,12 @@ describe('here-documents', () => {
 describe('the reader maps offsets back to the input', () => {
   it('leaves input without continuations or here-documents untouched', () => {
     expect(readBash('ls -la | wc -l')).toMatchObject({ text: 'ls -la | wc -l', map: null });
+  });
+
+  it('keeps spans right after a rewritten string holding a character outside the BMP', () => {
+    const src = "a $'\\U0001F600'\n[[ $x == a ]]";
+    const words = parseScript(src).segments.flatMap((g) => g.argv);
+    expect(words.map((w) => src.slice(w.span[0], w.span[1]))).toEqual(['a', "$'\\U0001F600'", '[[', '$x', '==', 'a', ']]']);
   });
 
   it('maps a joined word back over the removed continuation', () => {
@@ -290,10 +305,57 @@ describe('what tree-sitter misreads', () => {
     ["a $'b\\0c' d", [['a', 'b', 'd']]],
     // adjacent backquotes are two substitutions
     ['a `b``c`', [['a', '`b``c`'], ['b'], ['c']]],
+    // `\x{…}` takes every hex digit, and the low byte
+    ["a $'\\x{41}B' $'\\x{4142}' $'\\x{a,b}'", [['a', 'AB', 'B', '\n,b}']]],
+    // an escaped blank that follows no plain character is still part of the word
+    ["a '*'\\ \nb", [['a', '* '], ['b']]],
+    ["a \\  b", [['a', ' ', 'b']]],
+    // `$""` next to other words; a name cannot start with a digit nor hold a `-`
+    ['a $\'\'- $""', [['a', '-', '']]],
+    ['5=a b; x=1 --o=v c', [['5=a', 'b'], ['--o=v', 'c']]],
+    // a value runs on past what tree-sitter ends it at
+    ['declare x=f]\\( y', [['declare', 'x=f](', 'y']]],
+    // builtins end their options at `--`; `esac` right before a pipe
+    ['eval -- rm x', [['eval', '--', 'rm', 'x'], ['rm', 'x']]],
+    ['case a in a) b ;; esac|c', [['b'], ['c']]],
+    // a word touching a redirect's word is part of it; a declaration's braces expand
+    ['a >o\\< c', [['a', 'c']]],
+    ['declare x={\\,,} y=${y%b}\\#', [['declare', 'x=,', 'x=', 'y=${y%b}#']]],
   ])('%j', (cmd, expected) => {
     const script = parseScript(cmd);
     expect(script.issues).toEqual([]);
     expect(argvs(script)).toEqual(expected);
+  });
+
+  it('\\v, \\f and \\r are word characters to bash (and hidden ones to a reviewer)', () => {
+    const s = parseScript('a b\vc\r \\\f');
+    expect(argvs(s)).toEqual([['a', 'b\vc\r', '\f']]);
+    expect(s.issues.map((i) => i.code)).toEqual(['hidden-characters']);
+  });
+
+  it('`[` starts a test only as a word of its own: `[ab].txt` is a glob', () => {
+    const [seg] = parseScript('[ab].txt x').segments;
+    expect(seg!.argv[0]!.glob).toBe(true);
+    expect(parseScript('[ab].txt x').issues.map((i) => i.code)).toContain('dynamic-command');
+  });
+
+  it('a redirect takes the word parts tree-sitter left out of it', () => {
+    const s = parseScript('a <<< `ls`\\<; b >o\\< c');
+    expect(s.redirects.map((r) => [r.op, r.target?.text ?? r.text?.text])).toEqual([['<<<', '`ls`<'], ['>', 'o<']]);
+  });
+
+  it('a tilde after `=` expands in every word shaped like an assignment, += and a[i]= too', () => {
+    const s = parseScript("x=a`a`$'' A+=~root/x'' b[1]=~/x; echo a+=~/x 5=~/x");
+    expect(s.assignments.filter((a) => a.name !== 'x').map((a) => [a.name, a.value?.dynamic])).toEqual([['A', true], ['b', true]]);
+    expect(s.segments.at(-1)!.argv.slice(1).map((w) => w.dynamic)).toEqual([true, false]);
+  });
+
+  it('code holding a run-time value is parsed and scored, and flagged: bash parses it only once expanded', () => {
+    for (const cmd of ['eval "ls # $x"', 'bash -c "make -C $DIR"', 'eval [ab].txt', 'ssh h "ls $D"']) {
+      expect(parseScript(cmd).issues.map((i) => i.code)).toContain('expanded-code');
+    }
+    expect(argvs(parseScript('bash -c "make -C $DIR"'))).toContainEqual(['make', '-C', '$DIR']);
+    expect(parseScript("bash -c 'make -C \"$DIR\"'").issues).toEqual([]);
   });
 
   it('an ANSI-C string that is not valid UTF-8 is bytes the IR cannot spell: dynamic', () => {
