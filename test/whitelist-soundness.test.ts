@@ -198,6 +198,31 @@ describe('policy regexes run on RE2 (linear time)', () => {
     for (const cmd of [`aws s3 cp s3://a ${'-- -'.repeat(8000)}`, `while ${' '.repeat(40_000)} fork`]) expect((await judge(cmd)).would_decide).not.toBe('whitelisted');
   });
 
+  it('interpreter code is scanned in linear time (a long awk word made a backtracking scan take seconds)', async () => {
+    const a = await judge(`awk 'BEGIN{x="${'a'.repeat(55_000)}"}'`);
+    expect(a.issues).toEqual([]);
+    expect(parseScript(`awk '{ "id" |& getline x; print | "sh" }'`).segments.map((s) => s.program)).toEqual(['awk', 'id', 'sh']);
+    // many `[` and no `]` once took seconds to decide whether the word is a glob
+    expect(parseScript(`echo ${'['.repeat(30_000)}`).segments[0]!.argv[1]!.glob).toBe(false);
+  });
+
+  it('bounds the data flows of one pipe between two large groups, and holds the command', async () => {
+    const group = `{ ${'ls;'.repeat(2000)} }`;
+    const a = await judge(`${group} | ${group}`);
+    expect(a.script.flows.length).toBeLessThanOrEqual(16_384);
+    expect(a.issues.map((i) => i.code)).toContain('too-large');
+    expect(a.would_decide).not.toBe('whitelisted');
+  });
+
+  it('an assessment past its time budget is held with budget-exceeded, scored high, never whitelisted', async () => {
+    const a = await judge('ls', { budgetMs: -1 });
+    expect(a.issues.map((i) => i.code)).toEqual(['budget-exceeded']);
+    expect(a.risk_level).toBe('high');
+    expect(a.would_decide).toBe('pending');
+    // within the budget the same command is whitelisted
+    expect((await judge('ls')).would_decide).toBe('whitelisted');
+  });
+
   it('a regex matches as its source says (search anywhere unless anchored; (?i))', () => {
     expect(compileRegex('b+c').test('abbbcd')).toBe(true);
     expect(compileRegex('^b').test('ab')).toBe(false);

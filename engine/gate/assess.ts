@@ -2,13 +2,13 @@
  * Assessment: command text → IR → rule hits + context signals → score, level, whitelist
  * coverage and the decision the gate would take. Pure: time, history and paths are inputs.
  */
-import type { Policy } from '../policy/load.js';
+import type { CompiledRule, Policy } from '../policy/load.js';
 import type { Category } from '../policy/types.js';
 import { contextSignals, type SessionHistory } from '../risk/context.js';
 import { combine, levelOf, levelRank, type RiskLevel } from '../risk/score.js';
 import type { MatchContext } from '../policy/match.js';
 import { normalizePath } from '../policy/paths.js';
-import type { Issue, Script } from '../shell/ir.js';
+import type { Issue, IssueCode, Script } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
 import { byteOffsets, escapeForDisplay } from '../shell/text.js';
 import { coverage, type CompiledWhitelistRule, type Coverage, type Refusal } from '../whitelist/coverage.js';
@@ -29,7 +29,15 @@ export interface AssessContext {
   readonly repos?: readonly string[] | undefined;
   /** Use whitelist rules only when their provenance passes the gitops checks (--require-reviewed). */
   readonly requireReviewed?: boolean;
+  /** Milliseconds one assessment may take (ASSESS_BUDGET_MS unless set); past it the command is held. */
+  readonly budgetMs?: number;
 }
+
+/**
+ * How long reading, scoring and matching one command may take. Past it the command gets a
+ * `budget-exceeded` issue: scored by the rules that match that issue, never whitelisted.
+ */
+export const ASSESS_BUDGET_MS = 2000;
 
 export interface Signal {
   readonly rule_id: string;
@@ -78,30 +86,38 @@ export interface Assessment {
 }
 
 export function assess(command: string, policy: Policy, ctx: AssessContext): Assessment {
-  const script = parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false });
-  return assessScript(script, policy, ctx);
+  const deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS);
+  const script = parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false, deadline });
+  return assessScript(script, policy, ctx, deadline);
 }
 
-export function assessScript(script: Script, policy: Policy, ctx: AssessContext): Assessment {
+export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext, deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS)): Assessment {
+  let script = parsed;
   const toBytes = byteOffsets(script.source);
   const span = (s: readonly [number, number]): [number, number] => [toBytes(s[0]), toBytes(s[1])];
   const matchCtx = matchContext(script, ctx);
   const signals: Signal[] = [];
   const programs = new Set<string>();
   for (const s of script.segments) if (s.program !== null) programs.add(s.program);
+  const signal = (rule: CompiledRule, hit: { segment: number | null; span: readonly [number, number] }): Signal => ({
+    rule_id: rule.id,
+    category: rule.category,
+    score: rule.score,
+    message: rule.message,
+    segment: hit.segment,
+    span: span(hit.span),
+    waivable: rule.waivable,
+  });
+  let overBudget = script.issues.some((i) => i.code === 'budget-exceeded');
   for (const rule of policy.rules) {
+    if (!overBudget && performance.now() > deadline) {
+      overBudget = true;
+      script = { ...script, issues: [...script.issues, { code: 'budget-exceeded', message: 'scoring the command took longer than the gate allows; not every rule ran', span: [0, script.source.length] }] };
+    }
+    if (overBudget && !matchesIssue(rule, 'budget-exceeded')) continue;
     if (rule.anchor && !intersects(rule.anchor, programs)) continue;
     const hit = rule.matcher(script, matchCtx);
-    if (!hit) continue;
-    signals.push({
-      rule_id: rule.id,
-      category: rule.category,
-      score: rule.score,
-      message: rule.message,
-      segment: hit.segment,
-      span: span(hit.span),
-      waivable: rule.waivable,
-    });
+    if (hit) signals.push(signal(rule, hit));
   }
   for (const c of contextSignals(ctx.now, [...programs], ctx.history ?? null, policy.gate.context)) {
     signals.push({ rule_id: c.id, category: 'context', score: c.score, message: c.message, segment: null, span: [0, toBytes(script.source.length)], waivable: true });
@@ -110,7 +126,8 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
   const risk_score = combine(signals.map((s) => s.score), policy.gate.damping);
   const risk_level = levelOf(risk_score, policy.gate.levels);
   const blocked = new Set(signals.filter((s) => !s.waivable && s.segment !== null).map((s) => s.segment!));
-  const cov = coverage(script, policy.whitelist, {
+  const covered = coverage(script, policy.whitelist, {
+    deadline,
     now: ctx.now.getTime(),
     cwd: ctx.cwd,
     agent: ctx.agent,
@@ -119,6 +136,8 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
     blocked,
     refused: refusal(policy, ctx.requireReviewed ?? false),
   });
+  // past the budget nothing is whitelisted (coverage stopped looking, or a rule did not run)
+  const cov = overBudget || performance.now() > deadline ? { ...covered, complete: false } : covered;
   const { decision, decided_by } = route(signals, risk_score, risk_level, cov, policy);
   const segments: SegmentReport[] = script.segments.map((s, i) => ({
     argv: s.argv.map((w) => w.text),
@@ -148,6 +167,13 @@ export function assessScript(script: Script, policy: Policy, ctx: AssessContext)
     policy_revision: policy.revision,
     timeout_ms: (timeouts[risk_level] ?? timeouts.default) * 1000,
   };
+}
+
+/** The rule scores this issue (`issue:` in its match, at the top or in a top-level `any`). */
+function matchesIssue(rule: CompiledRule, code: IssueCode): boolean {
+  const m = rule.definition.match;
+  const has = (issue: IssueCode | readonly IssueCode[] | undefined): boolean => issue !== undefined && (typeof issue === 'string' ? issue === code : issue.includes(code));
+  return has(m.issue) || (m.any ?? []).some((a) => has(a.issue));
 }
 
 /** What rules see besides the script: directories (per segment), home, the gate's own paths. */

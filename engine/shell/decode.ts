@@ -305,18 +305,25 @@ function findSubstitutions(node: SyntaxNode, sink: DecodeSink): void {
 
 /** Unquoted `*`, `?` or a bracket expression `[…]`: pathname expansion may turn it into other words. */
 export function hasGlob(atoms: readonly Atom[]): boolean {
+  // from the right: where the next unquoted `]` is, and whether an opaque part comes first
+  // (one pass, so a word of many `[` stays linear)
+  let closeAfter = Infinity;
+  let opaqueAfter = Infinity;
+  const closes: number[] = new Array<number>(atoms.length);
+  const opaques: number[] = new Array<number>(atoms.length);
+  for (let j = atoms.length - 1; j >= 0; j--) {
+    const b = atoms[j]!;
+    if (b.k === 'o') opaqueAfter = j;
+    if (b.k === 'u' && b.v === ']') closeAfter = j;
+    closes[j] = closeAfter;
+    opaques[j] = opaqueAfter;
+  }
   for (let i = 0; i < atoms.length; i++) {
     const a = atoms[i]!;
     if (a.k !== 'u') continue;
     if (a.v === '*' || a.v === '?') return true;
-    if (a.v === '[') {
-      // a bracket expression needs a closing `]` after at least one character (quoted ones count)
-      for (let j = i + 2; j < atoms.length; j++) {
-        const b = atoms[j]!;
-        if (b.k === 'o') break;
-        if (b.k === 'u' && b.v === ']') return true;
-      }
-    }
+    // a bracket expression needs a closing `]` after at least one character (quoted ones count)
+    if (a.v === '[' && i + 2 < atoms.length && closes[i + 2]! < opaques[i + 2]!) return true;
   }
   return false;
 }

@@ -46,6 +46,8 @@ export const PARSE_LIMITS = Object.freeze({
   /** Syntactic nesting of statements. */
   maxSyntaxDepth: 200,
   maxSegments: 4096,
+  /** Data flows between segments (`{ a;…; } | { b;…; }` has one from each to each). */
+  maxFlows: 16384,
   /** Wrappers around one command (sudo env nice timeout …). */
   maxWrappers: 16,
 });
@@ -53,6 +55,11 @@ export const PARSE_LIMITS = Object.freeze({
 export interface ParseOptions {
   /** The input bytes were not valid UTF-8 (decoded with replacement characters). */
   readonly invalidUtf8?: boolean;
+  /**
+   * A `performance.now()` time past which the walker reads no further statement and reports
+   * `budget-exceeded` (the command is then held, never allowed).
+   */
+  readonly deadline?: number;
 }
 
 /** A decoded word plus what the walker needs to parse a payload it carries. */
@@ -300,6 +307,8 @@ class Walker {
     return tail;
   }
   private syntaxDepth = 0;
+  private deadline = Infinity;
+  private overBudget = false;
   /** ERROR nodes the walker understood (tree-sitter-bash misparses `3<>file`). */
   private readonly tolerated = new Set<number>();
 
@@ -307,6 +316,7 @@ class Walker {
 
   run(options: ParseOptions): Script {
     const source = this.source;
+    this.deadline = options.deadline ?? Infinity;
     const hidden = findHiddenCharacters(source);
     if (hidden.length > 0) {
       const first = hidden[0]!;
@@ -497,6 +507,11 @@ class Walker {
   }
 
   private statement(node: SyntaxNode, frame: Frame): number[] {
+    if (this.overBudget || performance.now() > this.deadline) {
+      if (!this.overBudget) this.issue('budget-exceeded', 'reading the command took longer than the gate allows; the rest was not read', this.nodeSpan(frame, node));
+      this.overBudget = true;
+      return [];
+    }
     if (this.syntaxDepth >= PARSE_LIMITS.maxSyntaxDepth) {
       this.issue('too-deep', `statements nested more than ${PARSE_LIMITS.maxSyntaxDepth} levels deep were not read`, this.nodeSpan(frame, node));
       return [];
@@ -678,6 +693,10 @@ class Walker {
     const parts = elements.filter((e) => e.type !== 'comment');
     parts.forEach((element, k) => groups.push(k === parts.length - 1 ? this.withTrailing(element, frame, trailing) : this.statement(element, frame)));
     for (let i = 0; i + 1 < groups.length; i++) {
+      if (this.flows.length + groups[i]!.length * groups[i + 1]!.length > PARSE_LIMITS.maxFlows) {
+        this.issue('too-large', `more than ${PARSE_LIMITS.maxFlows} data flows between commands`, this.nodeSpan(frame, elements[0]!));
+        break;
+      }
       for (const a of groups[i]!) for (const b of groups[i + 1]!) this.flow(a, b, 'pipe');
     }
     this.feedLiterals(groups, frame);

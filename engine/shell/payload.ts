@@ -4,7 +4,27 @@
  * the walker then parses as nested segments. Anything subtler stays opaque: the payload text is
  * kept so rules can match it, and a reviewer sees it.
  */
+import { RE2JS } from 're2js';
 import { shellQuote } from './quote.js';
+
+/**
+ * The patterns here run on code an attacker writes (up to the gate's size limit), so they run
+ * on RE2 (re2js): linear time, however long the text. A backtracking engine took seconds on one
+ * long awk word.
+ */
+function linear(source: string): RE2JS {
+  return RE2JS.compile(source);
+}
+
+/** Every match's groups (null where a group did not take part), left to right. */
+function* matches(re: RE2JS, text: string): Generator<(string | null)[]> {
+  const m = re.matcher(text);
+  while (m.find()) {
+    const groups: (string | null)[] = [];
+    for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
+    yield groups;
+  }
+}
 
 export type Capability =
   | 'exec'
@@ -21,7 +41,7 @@ export type Capability =
   | 'env'
   | 'setuid';
 
-const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RegExp]> = [
+const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RE2JS]> = ([
   ['exec', /\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|pty\.spawn|system\s*\(|system\s+["'`]|exec\s*\(|exec\s+["'`/]|shell_exec|passthru|proc_open|popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*`|%x\{|\bqx[{(/]|\bspawn\s+\S)/],
   ['exec', /`[^`]*`/],
   // tcl `exec $cmd`, awk coprocesses `cmd |& getline`
@@ -36,10 +56,10 @@ const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RegExp]> = [
   ['delete', /\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|Path\([^)]*\)\.unlink|\.unlink\s*\(|os\.remove)/],
   ['write', /\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|fs\.(?:write|append)File|createWriteStream|FileOutputStream|copy_stream|urlretrieve|\bdownload\s*\(|\bcp\s*\(\s*["']https?:|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|>>?\s*["'$]/],
   ['decode', /\b(?:b64decode|base64\.decodebytes|decode_base64|base64_decode|atob\s*\(|Buffer\.from\s*\([^)]*base64|unpack\s*\(\s*["']m|codecs\.decode|zlib\.decompress|gzinflate|str_rot13|fromCharCode|unhexlify|bytes\.fromhex|\.decode\s*\(\s*["'](?:hex|base64|rot13))/],
-  ['eval', /\b(?:eval|exec|compile|assert)\s*\(\s*(?!["'])|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/],
+  ['eval', /\b(?:eval|exec|compile|assert)\s*\(\s*(?:[^"'\s]|$)|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/],
   ['env', /\bos\.environ|\bprocess\.env|\bENV\s*\[|\bgetenv\s*\(|\$ENV\{|\bSystem\.getenv/],
   ['setuid', /\b(?:os\.set(?:e|re|res)?uid|set(?:e|re|res)?uid\s*\(|POSIX::setuid|Process::Sys\.setuid|posix_setuid|process\.setuid|Process\.uid\s*=|\$<\s*=|\$>\s*=)/],
-];
+] as const satisfies ReadonlyArray<readonly [Capability, RegExp]>).map(([capability, re]) => [capability, linear(re.source)] as const);
 
 export function scanCapabilities(code: string): Capability[] {
   const found = new Set<Capability>();
@@ -64,15 +84,21 @@ function unescapeLiteral(body: string): string {
 }
 
 const STRING = String.raw`(?:"((?:\\.|[^"\\])*)"|'((?:\\.|[^'\\])*)'|` + '`' + String.raw`((?:\\.|[^` + '`' + String.raw`\\])*)` + '`' + ')';
-const EXEC_CALL = new RegExp(
+const EXEC_CALL = linear(
   String.raw`(?:os\.(?:system|popen|exec[lv]p?e?)|subprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)|commands\.getoutput|pty\.spawn|\bsystem|\bexec|shell_exec|passthru|\bpopen|proc_open|pcntl_exec|execSync|execFileSync|execFile|spawnSync|\bspawn|os\.execute|io\.popen|IO\.popen|Kernel\.(?:system|exec|spawn)|getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|callCommand|run-shell-command|shell-command|\bterm)` +
     String.raw`\s*(?:\(\s*)?(?:\[\s*|\{\s*|(?:array|Array|List\.of)\s*\(\s*)?` + STRING + String.raw`((?:\s*,\s*` + STRING + ')*)',
-  'g',
 );
-const TRAILING_STRINGS = new RegExp(String.raw`\s*,\s*` + STRING, 'g');
-const BACKTICKS = /(?:^|[^\w$])`([^`]+)`|%x\{([^}]*)\}|\bqx\{([^}]*)\}|\bqx\(([^)]*)\)/g;
-const AWK_PIPES = /"([^"]+)"\s*\|\s*getline|\|\s*"([^"]+)"/g;
-const SPAWN_WORD = /\bspawn\s+([^;}\n]+)/g;
+const TRAILING_STRINGS = linear(String.raw`\s*,\s*` + STRING);
+const BACKTICKS = linear(/(?:^|[^\w$])`([^`]+)`|%x\{([^}]*)\}|\bqx\{([^}]*)\}|\bqx\(([^)]*)\)/.source);
+// `"cmd" | getline`, `print | "cmd"`, and gawk's coprocesses `"cmd" |& getline`, `print |& "cmd"`
+const AWK_PIPES = linear(/"([^"]+)"\s*\|&?\s*getline|\|&?\s*"([^"]+)"/.source);
+const SPAWN_WORD = linear(/\bspawn\s+([^;}\n]+)/.source);
+const APPLESCRIPT = linear(/\bdo (?:shell )?script\s+"((?:\\.|[^"\\])*)"/.source);
+const M4_SYSCMD = linear(/\besyscmd\s*\(([^)]*)\)|\bsyscmd\s*\(([^)]*)\)/.source);
+const JULIA_RUN = linear(/run\s*\(\s*`([^`]*)`/.source);
+const RPM_SHELL = linear(/%\(([^)]*)\)/.source);
+const MAKE_SHELL = linear(/\$\(shell\s+([^)]*)\)/.source);
+const TEX_WRITE18 = linear(/\\(?:immediate\\)?write18\s*\{([^}]*)\}/.source);
 
 /**
  * The shell command lines a piece of interpreter code hands to the system, when they are string
@@ -81,33 +107,49 @@ const SPAWN_WORD = /\bspawn\s+([^;}\n]+)/g;
  */
 export function extractCommandLines(code: string, language: string): string[] {
   const lines: string[] = [];
-  for (const m of code.matchAll(EXEC_CALL)) {
+  for (const m of matches(EXEC_CALL, code)) {
     const first = unescapeLiteral(m[1] ?? m[2] ?? m[3] ?? '');
     const rest = m[4] ?? '';
     const words = [first];
-    for (const r of rest.matchAll(TRAILING_STRINGS)) words.push(unescapeLiteral(r[1] ?? r[2] ?? r[3] ?? ''));
+    for (const r of matches(TRAILING_STRINGS, rest)) words.push(unescapeLiteral(r[1] ?? r[2] ?? r[3] ?? ''));
     // a list form (argv) is quoted word by word; a single string is already a command line
     lines.push(words.length > 1 ? words.map(shellQuote).join(' ') : first);
   }
   if (language === 'perl' || language === 'ruby' || language === 'php') {
-    for (const m of code.matchAll(BACKTICKS)) lines.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
+    for (const m of matches(BACKTICKS, code)) lines.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
   }
   if (language === 'awk') {
-    for (const m of code.matchAll(AWK_PIPES)) lines.push(m[1] ?? m[2] ?? '');
+    for (const m of matches(AWK_PIPES, code)) lines.push(m[1] ?? m[2] ?? '');
   }
   if (language === 'tcl') {
-    for (const m of code.matchAll(SPAWN_WORD)) lines.push(m[1] ?? '');
+    for (const m of matches(SPAWN_WORD, code)) lines.push(m[1] ?? '');
   }
   if (language === 'applescript') {
-    for (const m of code.matchAll(/\bdo (?:shell )?script\s+"((?:\\.|[^"\\])*)"/g)) lines.push(unescapeLiteral(m[1] ?? ''));
+    for (const m of matches(APPLESCRIPT, code)) lines.push(unescapeLiteral(m[1] ?? ''));
   }
   if (language === 'm4') {
-    for (const m of code.matchAll(/\besyscmd\s*\(([^)]*)\)|\bsyscmd\s*\(([^)]*)\)/g)) lines.push(m[1] ?? m[2] ?? '');
+    for (const m of matches(M4_SYSCMD, code)) lines.push(m[1] ?? m[2] ?? '');
   }
   if (language === 'julia') {
-    for (const m of code.matchAll(/run\s*\(\s*`([^`]*)`/g)) lines.push(m[1] ?? '');
+    for (const m of matches(JULIA_RUN, code)) lines.push(m[1] ?? '');
   }
   return lines.map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+/** Vim's `|`-separated commands: a `|` starts one where `:`, `!`, `sh`, `shell` or `term` follows. */
+function vimCommands(text: string): string[] {
+  const parts: string[] = [];
+  let from = 0;
+  for (let bar = text.indexOf('|'); bar !== -1; bar = text.indexOf('|', bar + 1)) {
+    let k = bar + 1;
+    while (k < text.length && /\s/.test(text[k]!)) k++;
+    if (/^(?::|!|sh\b|shell\b|term)/.test(text.slice(k, k + 8))) {
+      parts.push(text.slice(from, bar));
+      from = bar + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts;
 }
 
 /**
@@ -119,7 +161,7 @@ export function extractEscapes(text: string, syntax: 'vim' | 'bang' | 'rpm' | 'm
   const out: string[] = [];
   switch (syntax) {
     case 'vim': {
-      for (const part of text.split(/\s*\|\s*(?=:|!|sh\b|shell\b|term)/)) {
+      for (const part of vimCommands(text)) {
         const p = part.replace(/^\s*:?\s*/, '');
         let m: RegExpMatchArray | null;
         if ((m = p.match(/^!\s*(.+)$/s))) out.push(m[1]!);
@@ -136,13 +178,13 @@ export function extractEscapes(text: string, syntax: 'vim' | 'bang' | 'rpm' | 'm
       break;
     }
     case 'rpm':
-      for (const m of text.matchAll(/%\(([^)]*)\)/g)) out.push(m[1]!);
+      for (const m of matches(RPM_SHELL, text)) out.push(m[1]!);
       break;
     case 'make':
-      for (const m of text.matchAll(/\$\(shell\s+([^)]*)\)/g)) out.push(m[1]!);
+      for (const m of matches(MAKE_SHELL, text)) out.push(m[1]!);
       break;
     case 'tex':
-      for (const m of text.matchAll(/\\(?:immediate\\)?write18\s*\{([^}]*)\}/g)) out.push(m[1]!);
+      for (const m of matches(TEX_WRITE18, text)) out.push(m[1]!);
       break;
   }
   return out.map((l) => l.trim()).filter((l) => l.length > 0);

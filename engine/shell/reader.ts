@@ -88,7 +88,8 @@ const META = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
 const COMMAND_KEYWORDS = new Set(['then', 'do', 'else', 'elif', 'if', 'while', 'until', 'time', '!']);
 
 class Reader {
-  private out = '';
+  /** The normalized text, one UTF-16 unit per entry (a string built by += is re-flattened on every look back). */
+  private readonly out: string[] = [];
   private readonly map: number[] = [];
   private changed = false;
   private readonly heredocs: Heredoc[] = [];
@@ -109,7 +110,7 @@ class Reader {
     const map = Int32Array.from(this.map);
     const breaks = new Int32Array(map.length);
     for (let k = 1; k < map.length; k++) breaks[k] = breaks[k - 1]! + (map[k] === map[k - 1]! + 1 ? 0 : 1);
-    return { text: this.out, map, breaks, heredocs: this.heredocs };
+    return { text: this.out.join(''), map, breaks, heredocs: this.heredocs };
   }
 
   private get top(): Context {
@@ -118,7 +119,7 @@ class Reader {
 
   private emit(text: string, from: number): void {
     for (let k = 0; k < text.length; k++) {
-      this.out += text[k];
+      this.out.push(text[k]!);
       this.map.push(from + k);
     }
   }
@@ -126,9 +127,11 @@ class Reader {
   /** Emit generated text (a fresh delimiter) attributed to one input offset. */
   private emitAt(text: string, at: number): void {
     this.changed = true;
-    this.out += text;
     // one entry per UTF-16 unit, as offsets count them
-    for (let k = 0; k < text.length; k++) this.map.push(at);
+    for (let k = 0; k < text.length; k++) {
+      this.out.push(text[k]!);
+      this.map.push(at);
+    }
   }
 
   private copy(n: number): void {
@@ -167,7 +170,7 @@ class Reader {
     let k = this.out.length - 1;
     while (k >= 0 && (this.out[k] === ' ' || this.out[k] === '\t')) k--;
     if (k < 0 || '\n;&|(){'.includes(this.out[k]!)) return true;
-    const word = /[A-Za-z!]+$/.exec(this.out.slice(Math.max(0, k - 7), k + 1))?.[0];
+    const word = /[A-Za-z!]+$/.exec(this.out.slice(Math.max(0, k - 7), k + 1).join(''))?.[0];
     const before = this.out[k - (word?.length ?? 0)];
     return word !== undefined && (before === undefined || /[\s;&|(]/.test(before)) && COMMAND_KEYWORDS.has(word);
   }
@@ -534,7 +537,8 @@ class Reader {
     }
     if (this.i === start) return; // `<<` with no word: a syntax error tree-sitter reports
     let token = `PGHEREDOC${this.tokens++}`;
-    while (src.includes(token) || this.out.includes(token)) token += 'X';
+    // fresh: not in the input (the other fresh delimiters differ by their number)
+    while (src.includes(token)) token += 'X';
     const tokenStart = this.out.length;
     this.emitAt(`'${token}'`, start);
     this.pending.push({ opStart, written: src.slice(start, this.i), delimiter, quoted, stripTabs, token, tokenStart });
@@ -546,7 +550,8 @@ class Reader {
     for (const h of this.pending) {
       // `<<-'PGHEREDOC0'` → `<    PGHEREDOC0`: the same length, so offsets and the map stay valid
       const end = h.tokenStart + h.token.length + 2;
-      this.out = `${this.out.slice(0, h.opStart)}<${' '.repeat(end - h.opStart - 1 - h.token.length)}${h.token}${this.out.slice(end)}`;
+      const form = `<${' '.repeat(end - h.opStart - 1 - h.token.length)}${h.token}`;
+      for (let k = 0; k < form.length; k++) this.out[h.opStart + k] = form[k]!;
       h.tokenStart = end - h.token.length;
     }
     const blank = (h: Pending): string => ' '.repeat(h.token.length);

@@ -115,6 +115,8 @@ export interface CoverageContext {
   readonly blocked?: ReadonlySet<number> | undefined;
   /** Why a rule may not be used (not reviewed, not signed …), or null when it may. */
   readonly refused?: ((rule: CompiledWhitelistRule) => string | null) | undefined;
+  /** A `performance.now()` time past which no further segment is looked at (it stays uncovered). */
+  readonly deadline?: number | undefined;
 }
 
 const scopeCache = new WeakMap<CompiledWhitelistRule, { cwd: Tester[] | null; sessions: Tester[] | null; repos: Tester[] | null }>();
@@ -174,6 +176,7 @@ export interface Coverage {
 export function coverage(script: Script, rules: readonly CompiledWhitelistRule[], ctx: CoverageContext): Coverage {
   const refused: Refusal[] = [];
   const bySegment = script.segments.map((s) => {
+    if (ctx.deadline !== undefined && performance.now() > ctx.deadline) return null;
     // an option that runs, loads or writes something outside the project: no rule covers it,
     // however loosely its pattern was written
     const risky = s.program === null ? null : riskyOption(s.program, s.argv.slice(1));
