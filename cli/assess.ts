@@ -1,8 +1,9 @@
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
-import { home, locations, openStoreIfExists, policyFor, scopedRepos } from './context.js';
+import { home, locations, openStoreIfExists, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
 import { renderAssessment, style } from './render.js';
@@ -16,7 +17,8 @@ Options:
                     object {"cmd": …, "session"?, "cwd"?, "now"?} — and write one JSON result
                     per line, in order (the policy is compiled once)
   --session ID      use this session's history from the store (bursts, novelty)
-  --cwd DIR         working directory the command would run in
+  --cwd DIR         working directory the command would run in (default: the current one);
+                    paths outside its project (its Git work tree) are judged as such
   --now TIME        evaluate as of this ISO 8601 time
   --agent NAME      the agent that would submit it (whitelist rules may be scoped to agents)
   --require-reviewed  use only whitelist rules merged into the protected ref
@@ -77,6 +79,7 @@ function assessOne(ctx: Context, command: string, opts: { session?: string | und
     now,
     cwd: opts.cwd,
     home: ctx.home,
+    project: opts.cwd ? projectOf(opts.cwd, ctx.home) : undefined,
     history,
     invalidUtf8: opts.invalidUtf8 ?? false,
     protectedPaths: ctx.protectedPaths,
@@ -102,11 +105,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     if (bool(p, 'jsonl')) {
       if (p.rest && p.rest.length > 0) throw usageError('--jsonl reads commands from standard input, not after --');
-      await jsonLines(ctx, io, { session: str(p, 'session'), cwd: str(p, 'cwd'), now });
+      await jsonLines(ctx, io, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now });
       return ExitCode.Allowed;
     }
     const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io);
-    const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: str(p, 'cwd') ?? io.cwd, now, invalidUtf8: input.invalidUtf8 });
+    const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now, invalidUtf8: input.invalidUtf8 });
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(assessmentJson(a))}\n`);
     else io.stdout.write(renderAssessment(style(io.stdout, io.env), a, whyNotWhitelisted(a, policy)));
     return ExitCode.Allowed;
@@ -129,7 +132,7 @@ async function jsonLines(ctx: Context, io: CliIo, defaults: { session?: string |
       const now = typeof obj.now === 'string' ? parseTime(obj.now, 'now') : defaults.now;
       const a = assessOne(ctx, obj.cmd, {
         session: typeof obj.session === 'string' ? obj.session : defaults.session,
-        cwd: typeof obj.cwd === 'string' ? obj.cwd : defaults.cwd,
+        cwd: typeof obj.cwd === 'string' ? resolve(defaults.cwd ?? '/', obj.cwd) : defaults.cwd,
         now,
       });
       result = { ...(obj.id !== undefined ? { id: obj.id } : {}), ...assessmentJson(a) };

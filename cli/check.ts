@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { check, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
-import { home, locations, openStore, policyFor, scopedRepos } from './context.js';
+import { home, locations, openStore, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord, style } from './render.js';
@@ -77,6 +77,7 @@ export async function gateCommand(p: Parsed, io: CliIo, input: CommandInput): Pr
         timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
         wait: !bool(p, 'no-wait'),
         repos: scopedRepos(policy, cwd),
+        project: projectOf(cwd, home(io)),
         requireReviewed: bool(p, 'require-reviewed'),
       },
       {

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { VERSION, gateSigner, loadPolicy, osIdentity, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import { VERSION, gateSigner, loadPolicy, osIdentity, projectRoot, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
 import { str, type Parsed } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -42,6 +42,11 @@ export function openStoreIfExists(loc: Locations): SqliteAuditStore | null {
 /** The repository identifiers of `cwd`, looked up only when some whitelist rule is scoped by repo. */
 export function scopedRepos(policy: Policy, cwd: string): string[] | undefined {
   return policy.whitelist.some((w) => w.definition.repos) ? repositoryIds(cwd) : undefined;
+}
+
+/** The project a command run in `cwd` works in (see projectRoot): rules judge paths outside it. */
+export function projectOf(cwd: string, homeDir: string): string | null {
+  return projectRoot(cwd, homeDir, existsSync);
 }
 
 export function home(io: CliIo): string {

@@ -8,6 +8,7 @@ export { escapeForDisplay } from './shell/text.js';
 export { loadPolicy, policyRevision, type Policy, type CompiledRule, type LoadOptions } from './policy/load.js';
 export { runExamples, EXAMPLE_TIME, type ExampleResult } from './policy/examples.js';
 export { runPolicyTests, type PolicyTestResult } from './policy/tests.js';
+export { projectRoot } from './policy/paths.js';
 export { assess, whyNotWhitelisted, type Assessment, type AssessContext, type Signal, type SegmentReport, type WouldDecide } from './gate/assess.js';
 export { check, systemClock, type CheckRequest, type CheckResult, type Clock } from './gate/check.js';
 export { SqliteAuditStore } from './audit/sqlite-store.js';

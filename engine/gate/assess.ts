@@ -6,7 +6,7 @@ import type { CompiledRule, Policy } from '../policy/load.js';
 import type { Category } from '../policy/types.js';
 import { contextSignals, type SessionHistory } from '../risk/context.js';
 import { combine, levelOf, levelRank, type RiskLevel } from '../risk/score.js';
-import type { MatchContext } from '../policy/match.js';
+import { runnerTool, type MatchContext } from '../policy/match.js';
 import { normalizePath } from '../policy/paths.js';
 import type { Issue, IssueCode, Script } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
@@ -18,6 +18,8 @@ export interface AssessContext {
   readonly now: Date;
   readonly cwd?: string | undefined;
   readonly home?: string | undefined;
+  /** The project root (projectRoot in policy/paths.ts), null for none, undefined when not known. */
+  readonly project?: string | null | undefined;
   /** The session's history from the store; null when there is no session or no store. */
   readonly history?: SessionHistory | null;
   readonly invalidUtf8?: boolean;
@@ -98,7 +100,11 @@ export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext,
   const matchCtx = matchContext(script, ctx);
   const signals: Signal[] = [];
   const programs = new Set<string>();
-  for (const s of script.segments) if (s.program !== null) programs.add(s.program);
+  for (const s of script.segments) {
+    if (s.program !== null) programs.add(s.program);
+    const tool = runnerTool(s);
+    if (tool !== null) programs.add(tool);
+  }
   const signal = (rule: CompiledRule, hit: { segment: number | null; span: readonly [number, number] }): Signal => ({
     rule_id: rule.id,
     category: rule.category,
@@ -177,8 +183,8 @@ function matchesIssue(rule: CompiledRule, code: IssueCode): boolean {
 }
 
 /** What rules see besides the script: directories (per segment), home, the gate's own paths. */
-export function matchContext(script: Script, ctx: Pick<AssessContext, 'cwd' | 'home' | 'protectedPaths'>): MatchContext {
-  const base = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths };
+export function matchContext(script: Script, ctx: Pick<AssessContext, 'cwd' | 'home' | 'protectedPaths' | 'project'>): MatchContext {
+  const base = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths, project: ctx.project };
   const perSegment = segmentDirectories(script, ctx.cwd).map((cwd) => ({ ...base, cwd }));
   return { ...base, forSegment: (id: number) => perSegment[id] ?? base };
 }

@@ -90,6 +90,8 @@ export interface CheckRequest {
   readonly repos?: readonly string[] | undefined;
   /** Use only whitelist rules that pass the gitops review checks. */
   readonly requireReviewed?: boolean;
+  /** The project the command works in (projectRoot), null for none. */
+  readonly project?: string | null | undefined;
 }
 
 export interface CheckDependencies {
@@ -124,6 +126,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     now: submittedAt,
     cwd: req.cwd,
     home: deps.home,
+    project: req.project,
     history,
     agent: req.agent,
     session: req.session,

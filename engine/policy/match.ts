@@ -4,7 +4,8 @@
  */
 import type { Redirect, Script, Segment, Span, Word } from '../shell/ir.js';
 import { GateError } from '../errors.js';
-import { compileGlob, compilePrefixGlob, matchesAnyForm, pathForms, type PathContext } from './paths.js';
+import { effectiveTool, optionUses } from '../whitelist/options.js';
+import { compileGlob, compilePrefixGlob, matchesAnyForm, outsideProject, pathForms, type PathContext } from './paths.js';
 import { RegexError, compileRegex, type Tester } from './regex.js';
 import type {
   ArgsPredicate,
@@ -123,6 +124,8 @@ export class Compiler {
     }
     if (p.remote !== undefined) tests.push((w) => isRemote(w.text) === p.remote);
     if (p.protected !== undefined) tests.push((w, ctx) => isProtected(w.text, ctx) === p.protected);
+    // a run-time word matches neither way, but for a home directory at its start (`~/x`, "$HOME"/x)
+    if (p.outside_project !== undefined) tests.push((w, ctx) => (!w.dynamic || HOME_WORD.test(w.text)) && outsideProject(w.text, ctx) === p.outside_project);
     if (p.url !== undefined) tests.push((w) => /^[a-z][a-z0-9+.-]*:\/\/[^\s/]/i.test(w.text) === p.url);
     if (p.loopback !== undefined) tests.push((w) => isLoopback(w.text) === p.loopback);
     if (p.dynamic !== undefined) tests.push((w) => w.dynamic === p.dynamic);
@@ -163,7 +166,9 @@ export class Compiler {
     if (programs.length > 0) {
       const exact = new Set(programs.filter((x) => !/[*?[{]/.test(x)));
       const globs = programs.filter((x) => /[*?[{]/.test(x)).map((g) => this.tester(() => compilePrefixGlob(g)));
-      tests.push((s) => s.program !== null && (exact.has(s.program) || globs.some((g) => g.test(s.program!))));
+      const is = (name: string): boolean => exact.has(name) || globs.some((g) => g.test(name));
+      // a runner's tool counts too: `npx eslint` is eslint, `python -m pytest` is pytest
+      tests.push((s) => s.program !== null && (is(s.program) || (runnerTool(s) !== null && is(runnerTool(s)!))));
     }
     if (p.command_path !== undefined) {
       const t = this.word(p.command_path);
@@ -196,6 +201,10 @@ export class Compiler {
     if (p.remote !== undefined) tests.push((s) => (s.remote !== null) === p.remote);
     if (p.background !== undefined) tests.push((s) => s.background === p.background);
     if (p.local_only !== undefined) tests.push((s) => localOnly(s) === p.local_only);
+    if (p.risky_option !== undefined) {
+      const kinds = new Set(list(p.risky_option));
+      tests.push((s, _sc, ctx) => s.program !== null && hasRiskyOption(s, kinds, ctx));
+    }
     if (p.piped !== undefined) tests.push((s, sc) => sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal')) === p.piped);
     if (p.dynamic_program !== undefined) tests.push((s) => (s.program === null) === p.dynamic_program);
     if (p.dynamic_args !== undefined) tests.push((s) => s.argv.slice(1).some((w) => w.dynamic) === p.dynamic_args);
@@ -477,6 +486,13 @@ export class Compiler {
   }
 }
 
+/** The tool a runner starts (`npx eslint`, `python -m pytest`, `uv run ruff`), or null. */
+export function runnerTool(s: Segment): string | null {
+  if (s.program === null) return null;
+  const tool = effectiveTool(s.program, s.argv.slice(1)).program;
+  return tool === s.program ? null : tool;
+}
+
 /** Words that are not options: the operands a program acts on. */
 export function positionals(argv: readonly Word[]): string[] {
   const out: string[] = [];
@@ -511,6 +527,25 @@ export function hasFlag(argv: readonly Word[], flag: string): boolean {
   }
   return false;
 }
+
+/**
+ * A registered option of one of `kinds` given a value that is a command (`never`), a run-time
+ * word, or a path outside the project (a module path, not a bare module name). Flags alone and
+ * `quiet` options are left to other rules (see RiskyOption.quiet).
+ */
+function hasRiskyOption(s: Segment, kinds: ReadonlySet<string>, ctx: MatchContext): boolean {
+  for (const use of optionUses(s.program!, s.argv.slice(1))) {
+    if (!kinds.has(use.kind) || use.safe || !use.spec || use.spec.quiet || use.spec.value === false || !use.word) continue;
+    const w = use.word;
+    if (w.dynamic || w.glob || use.spec.never) return true;
+    if (use.spec.module && !w.text.includes('/')) continue;
+    if (valuePaths(w).some((p) => outsideProject(p.text, ctx))) return true;
+  }
+  return false;
+}
+
+/** A word whose only run-time part is the home directory at its start. */
+const HOME_WORD = /^(?:~[A-Za-z0-9_.-]*|\$HOME\b|\$\{HOME\})(?:\/[^$`]*)?$/;
 
 const WRITE_OPS = new Set(['>', '>>', '>|', '&>', '&>>', '<>']);
 
@@ -549,6 +584,10 @@ function positionalWords(argv: readonly Word[]): Word[] {
 export function writtenPaths(s: Segment): Word[] {
   const out: Word[] = [];
   for (const r of s.redirects) if (WRITE_OPS.has(r.op) && r.target && !/^\d+$/.test(r.target.text)) out.push(r.target);
+  // `>& file` (and `&> file`) sends both outputs to a file: a write, unlike `>&2`
+  for (const r of s.redirects) if (r.op === '>&' && r.target && !/^(?:\d+|-)$/.test(r.target.text)) out.push(r.target);
+  // options that write a file: `sort -o F`, `tree -o F`, `cargo test -- --logfile F`, `--cov-report=xml:F`
+  if (s.program !== null) for (const use of optionUses(s.program, s.argv.slice(1))) if (use.kind === 'write' && use.word) out.push(...valuePaths(use.word));
   const argv = s.argv;
   const pos = positionalWords(argv);
   switch (s.program) {
@@ -586,6 +625,10 @@ export function writtenPaths(s: Segment): Word[] {
     case 'wget':
       out.push(...optionValues(argv, ['-O', '--output-document']));
       break;
+    case 'uniq':
+      // uniq INPUT OUTPUT
+      if (pos.length > 1) out.push(pos[1]!);
+      break;
     case 'crontab':
     case 'visudo':
     case 'vipw':
@@ -620,6 +663,16 @@ export function readPaths(s: Segment): Word[] {
     if (eq > 0 && eq < w.text.length - 1) out.push({ ...w, text: w.text.slice(eq + 1) });
   }
   for (const r of s.redirects) if ((r.op === '<' || r.op === '<>') && r.target) out.push(r.target);
+  // options that read a file they print or send: `--files0-from=F`, `-o go-template-file=F`, `--rawfile k F`
+  if (s.program !== null) for (const use of optionUses(s.program, s.argv.slice(1))) if (use.kind === 'read' && use.word) out.push(...valuePaths(use.word));
+  return out;
+}
+
+/** The paths in an option's value: itself, and what follows `@`, `<`, `:` or `=` (`xml:F`, `go-template-file=F`, `@F`). */
+function valuePaths(w: Word): Word[] {
+  const out: Word[] = [w];
+  const m = /^[^@<:=]*[@<:=]+(.+)$/.exec(w.text);
+  if (m && m[1] !== w.text) out.push({ ...w, text: m[1]! });
   return out;
 }
 

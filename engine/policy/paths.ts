@@ -14,6 +14,59 @@ export interface PathContext {
   readonly cwd?: string | undefined;
   /** The home directory, so `/home/alice/.ssh` also reads as `~/.ssh`. */
   readonly home?: string | undefined;
+  /**
+   * The project the command works in (projectRoot): its root, null when there is none (the
+   * working directory is a home or system directory), undefined when not known.
+   */
+  readonly project?: string | null | undefined;
+}
+
+/** Directories that are never a project, nor anything below them (etckeeper's /etc included). */
+const NOT_PROJECTS = /^\/(?:$|(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|var)(?:\/|$)|(?:home|Users)\/?$|root\/?$)/;
+
+/**
+ * The project a working directory belongs to: the nearest directory at or above it holding
+ * `.git`, else the directory itself — null for `/`, a home directory, or a system directory
+ * (nothing there is the project's own to delete). `exists` is the file-system probe.
+ */
+export function projectRoot(cwd: string, home: string | undefined, exists: (path: string) => boolean): string | null {
+  const start = normalizePath(cwd);
+  if (!start.startsWith('/')) return null;
+  let root = start;
+  for (let dir = start; ; ) {
+    if (exists(`${dir === '/' ? '' : dir}/.git`)) {
+      root = dir;
+      break;
+    }
+    const up = dir.slice(0, dir.lastIndexOf('/')) || '/';
+    if (up === dir) break;
+    dir = up;
+  }
+  const h = home?.replace(/\/+$/, '');
+  if (NOT_PROJECTS.test(root) || root === h || (h !== undefined && h !== '' && h.startsWith(`${root}/`))) return null;
+  return root;
+}
+
+/**
+ * Is the path outside the project? Relative paths resolve against the working directory; with
+ * no project known, an absolute or home path is outside and a relative one only when it climbs
+ * above where it starts; with no project at all, every path is.
+ */
+export function outsideProject(text: string, ctx: PathContext): boolean {
+  const forms = pathForms(text, ctx);
+  const absolute = forms.find((f) => f.startsWith('/'));
+  const inHome = forms.find((f) => f.startsWith('~'));
+  if (ctx.project === null) return true;
+  if (ctx.project === undefined || (absolute === undefined && inHome === undefined)) {
+    if (absolute !== undefined || inHome !== undefined) return true;
+    return goesAbove(normalizePath(text));
+  }
+  const root = ctx.project.replace(/\/+$/, '') || '/';
+  const under = (p: string, r: string): boolean => p === r || p.startsWith(r === '/' ? '/' : `${r}/`);
+  if (absolute !== undefined) return !under(absolute, root);
+  // a home path with the home directory unknown: compare in the `~` form
+  const rootInHome = pathForms(root, ctx).find((f) => f.startsWith('~'));
+  return rootInHome === undefined || !under(inHome!, rootInHome);
 }
 
 /** Where `~` stands when the home directory is not known: two levels down, like /home/USER. */
@@ -27,8 +80,9 @@ export function normalizePath(text: string): string {
   if (user) p = (user[1] === 'root' ? '/root' : `/home/${user[1]}`) + p.slice(user[0].length);
   // going above the home directory leaves `~`: resolve it against where homes are
   if (/^~(?:\/|$)/.test(p) && goesAbove(p.slice(1))) p = SOME_HOME + p.slice(1);
-  // a process's root directory is the filesystem root (in this namespace)
+  // a process's root directory is the filesystem root (in this namespace); /dev/fd is /proc/self/fd
   p = p.replace(/^\/+proc\/+(?:\d+|self|thread-self)\/+root(?=\/|$)/, '') || '/';
+  p = p.replace(/^\/+dev\/+fd(?=\/|$)/, '/proc/self/fd');
   const absolute = p.startsWith('/');
   const parts = p.split('/');
   const out: string[] = [];
@@ -65,8 +119,12 @@ function goesAbove(rest: string): boolean {
 /** The forms of a path worth matching: as written, resolved against cwd, with home as `~`. */
 export function pathForms(text: string, ctx: PathContext = {}): string[] {
   const forms = new Set<string>();
-  // `~+` is the working directory
-  const p = normalizePath(ctx.cwd && /^~\+(?:\/|$)/.test(text) ? `${ctx.cwd}${text.slice(2)}` : text);
+  // `~+` and /proc/self/cwd are the working directory
+  let t = text;
+  if (ctx.cwd && /^~\+(?:\/|$)/.test(t)) t = `${ctx.cwd}${t.slice(2)}`;
+  const procCwd = /^\/+(?:proc\/+(?:self|thread-self)|dev\/+fd\/+\.\.)\/+cwd(?=\/|$)/.exec(t);
+  if (ctx.cwd && procCwd) t = `${ctx.cwd}${t.slice(procCwd[0].length)}`;
+  const p = normalizePath(t);
   forms.add(p);
   let absolute: string | null = p.startsWith('/') ? p : null;
   if (!absolute && ctx.cwd && !p.startsWith('~')) {

@@ -42,6 +42,8 @@ export interface WordPredicate {
   loopback?: boolean;
   /** Inside the gate's own store, policy or key directories (or any `.policy-gate` directory). */
   protected?: boolean;
+  /** A path outside the project (see projectRoot); a run-time word matches neither way. */
+  outside_project?: boolean;
   dynamic?: boolean;
   glob?: boolean;
   /** A named word predicate from the sets file. */
@@ -107,6 +109,12 @@ export interface SegmentPredicate {
   background?: boolean;
   /** Every URL or host the segment names is this machine, and it names one. */
   local_only?: boolean;
+  /**
+   * The segment gives one of the tool options registered in whitelist/options.ts of these kinds
+   * a value outside the project, a command, or a run-time value (`rg --pre=sh`, `eslint -c
+   * /tmp/x.js`, `go test -exec /tmp/run`).
+   */
+  risky_option?: OneOrMany<'exec' | 'code' | 'write' | 'read' | 'network'>;
   /** Standard input comes from a pipe. */
   piped?: boolean;
   dynamic_program?: boolean;

@@ -216,7 +216,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
       return opaque(node, sink);
     case 'expansion':
       findSubstitutions(node, sink);
-      if (/@P\}$/.test(node.text)) sink.evaluates?.(node);
+      if (/@P\}$/.test(node.text) || /^\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*\[[^\]]*['"][^\]]*(?:\$\(|`)/.test(node.text)) sink.evaluates?.(node);
       return opaque(node, sink);
     case 'simple_expansion':
     case 'array':

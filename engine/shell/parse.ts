@@ -215,6 +215,9 @@ const RESERVED_WORDS = new Set(['!', '{', '}', 'if', 'then', 'else', 'elif', 'fi
 /** Repairs of tree-sitter misreadings tried on one text before it counts as unparsable. */
 const MAX_REPAIRS = 32;
 
+/** A value holding an array subscript with a command in it (`a[$(id)]`). */
+const SUBSCRIPT_COMMAND = /\[[^\]]*(?:\$\(|`)/;
+
 /** Nodes that are one simple command to bash: never across an unquoted newline. */
 const ONE_LINE = new Set(['command', 'redirected_statement', 'variable_assignments', 'declaration_command', 'unset_command', 'negated_command']);
 
@@ -1000,6 +1003,9 @@ class Walker {
     if (value && !value.dynamic) this.values.set(name, value.text);
     else this.values.delete(name);
     if (!value) return;
+    // `x='a[$(id)]'`: wherever bash evaluates x as arithmetic ((( x )), [[ x -eq 0 ]], ${!x},
+    // declare -i) the subscript runs: the command is treated as run
+    if (!value.dynamic && SUBSCRIPT_COMMAND.test(value.text)) this.evaluatedText(value.text, value.span, frame, owner, `the value of ${name} (an array subscript, run when the value is evaluated)`);
     if (COMMAND_VARIABLES.has(name)) this.commandString(value, frame, owner, 'shell', 'variable');
     else if (PROMPT_VARIABLES.has(name)) {
       for (const command of embeddedCommands(value.text)) this.parseText(command, { ...this.textFrame(frame, value.span, 'variable', owner ?? 0), parent: owner });
@@ -1136,6 +1142,12 @@ class Walker {
     const span = this.nodeSpan(frame, node);
     if (node.type === 'arithmetic_expansion') {
       for (const text of hiddenCommands(node)) pending.push({ text, span, frame, evaluated: 'an arithmetic expansion' });
+      return;
+    }
+    // `${a['$(id)']}`: the subscript of an indexed array is arithmetic, quotes and all
+    const subscript = /^\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*\[([^\]]*)\]/.exec(node.text)?.[1];
+    if (subscript !== undefined) {
+      if (/['"]/.test(subscript)) for (const text of embeddedCommands(subscript)) pending.push({ text, span, frame, evaluated: `the subscript of ${node.text}` });
       return;
     }
     const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(node.text)?.[1];
@@ -1338,14 +1350,22 @@ class Walker {
   }
 
   /** `for NAME in …` and `select NAME in …` assign NAME for the body, like an assignment. */
+  /**
+   * `for NAME in WORDS` assigns NAME each word in turn (one assignment per word, as expanded;
+   * a glob or run-time word is dynamic); with no list, the positional parameters.
+   */
   private forStatement(node: SyntaxNode, frame: Frame): number[] {
     const variable = node.childForFieldName('variable');
     if (variable) {
       const values = node.childrenForFieldName('value');
-      const text = values.map((v) => v.text).join(' ');
       const span = this.nodeSpan(frame, variable);
-      const a: Assignment = { name: variable.text, value: { text, dynamic: true, glob: false, span: values.length > 0 ? joinSpan(this.nodeSpan(frame, values[0]!), this.nodeSpan(frame, values[values.length - 1]!)) : span }, span, segment: null, exported: false };
-      this.assignments.push(a);
+      // the list's substitutions run with the loop (compound); here only the words are read
+      const words = values.length > 0 ? this.words(values, frame, []) : [];
+      if (words.length === 0) this.assignments.push({ name: variable.text, value: { text: '"$@"', dynamic: true, glob: false, span }, span, segment: null, exported: false });
+      for (const w of words) {
+        this.assignments.push({ name: variable.text, value: { text: w.text, dynamic: w.dynamic || w.glob, glob: false, span: w.span }, span, segment: null, exported: false });
+        if (!w.dynamic && SUBSCRIPT_COMMAND.test(w.text)) this.evaluatedText(w.text, w.span, frame, null, `the value of ${variable.text} (an array subscript, run when the value is evaluated)`);
+      }
       this.values.delete(variable.text);
     }
     return this.compound(node, frame);
@@ -1725,6 +1745,7 @@ class Walker {
         if (eq > 0) out.push(...this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, seg.id, 'shell', 'variable'));
       }
     }
+    if (program === 'git') out.push(...this.gitCommands(seg, frame));
     const interpreter = INTERPRETERS[program];
     if (interpreter) out.push(...this.interpreterPayload(seg, frame, interpreter.language));
     const carrier = COMMAND_CARRIERS[program];
@@ -1782,6 +1803,36 @@ class Walker {
       out.push(...this.parseText(line, { ...this.textFrame(frame, word.span, via, owner ?? 0), parent: owner }));
     }
     return out;
+  }
+
+  /**
+   * Commands git subcommands run: `difftool -x CMD`, `rebase --exec CMD`, `filter-branch
+   * --tree-filter CMD` and `submodule foreach CMD` hand a command line to the shell; `bisect run
+   * CMD ARGS…` runs a program with its arguments.
+   */
+  private gitCommands(seg: SegmentDraft, frame: Frame): number[] {
+    const args = seg.argv.slice(1);
+    let i = 0;
+    while (i < args.length && args[i]!.text.startsWith('-') && !args[i]!.dynamic) i += GIT_GLOBAL_VALUES.has(args[i]!.text) ? 2 : 1;
+    const sub = args[i]?.text;
+    const rest = args.slice(i + 1);
+    const spec = sub === undefined ? undefined : GIT_SUBCOMMAND_CARRIERS[sub];
+    if (spec) {
+      const out: number[] = [];
+      for (const { word, syntax } of carriedCommands([args[i]!, ...rest], spec)) out.push(...this.commandString(word, frame, seg.id, syntax));
+      return out;
+    }
+    // `submodule [options] foreach [--recursive] CMD…`, `bisect run CMD…`
+    const verb = sub === 'submodule' ? 'foreach' : sub === 'bisect' ? 'run' : null;
+    if (verb === null) return [];
+    const at = rest.findIndex((w) => !w.text.startsWith('-'));
+    if (at === -1 || rest[at]!.text !== verb) return [];
+    let k = at + 1;
+    while (k < rest.length && rest[k]!.text.startsWith('-') && !rest[k]!.dynamic) k++;
+    const cmd = rest.slice(k);
+    if (cmd.length === 0) return [];
+    if (verb === 'foreach') return cmd.length === 1 ? this.commandString(cmd[0]!, frame, seg.id, 'shell') : this.joinedPayload(cmd, frame, seg.id, 'command-string');
+    return this.buildSegment(cmd, this.child(frame, 'command-string', seg.id), joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span), [], [], []);
   }
 
   private findExec(seg: SegmentDraft, frame: Frame): number[] {
@@ -2240,6 +2291,20 @@ function interpreterCode(argv: readonly WordEx[], spec: (typeof INTERPRETERS)[st
   }
   return sawPositional ? null : spec.programIsFirstPositional ? null : 'stdin';
 }
+
+/** git's global options that take the next word as their value. */
+const GIT_GLOBAL_VALUES = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--exec-path', '--super-prefix', '--list-cmds']);
+
+/** Options of git subcommands whose value is a command line for the shell. */
+const GIT_SUBCOMMAND_CARRIERS: Readonly<Record<string, (typeof COMMAND_CARRIERS)[string]>> = {
+  difftool: { options: { '-x': 'shell', '--extcmd': 'shell' } },
+  mergetool: { options: { '--tool-cmd': 'shell' } },
+  // (`--exec` is a carrier of every git command: COMMAND_CARRIERS)
+  rebase: { options: { '-x': 'shell' } },
+  'filter-branch': {
+    options: { '--env-filter': 'shell', '--tree-filter': 'shell', '--index-filter': 'shell', '--parent-filter': 'shell', '--msg-filter': 'shell', '--commit-filter': 'shell', '--tag-name-filter': 'shell' },
+  },
+};
 
 interface Carried {
   word: WordEx;

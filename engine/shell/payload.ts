@@ -53,10 +53,11 @@ const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RE2JS]> = ([
   ['listen', /\b(?:bind|listen|accept|createServer|TCPServer|ServerSocket|stream_socket_server)\s*\(/],
   ['fd-dup', /\bdup2?\s*\(|\bfileno\s*\(|[0-2]?<&\s*\d|>&\s*\d|\bIO\.(?:for_fd|new)\s*\(\s*\d|redirectErrorStream|STDIN->fdopen|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["'][<>]&/],
   ['pty', /\bpty\.spawn|\bopenpty\b|\bforkpty\b|\bPTY\.spawn/],
-  ['delete', /\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|Path\([^)]*\)\.unlink|\.unlink\s*\(|os\.remove)/],
+  ['delete', /\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|Path\([^)]*\)\.unlink|os\.remove)|\.(?:rmSync|rmdirSync|unlinkSync|unlink)\s*\(|\)\.(?:rm|rmdir)\s*\(/],
   ['write', /\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|fs\.(?:write|append)File|createWriteStream|FileOutputStream|copy_stream|urlretrieve|\bdownload\s*\(|\bcp\s*\(\s*["']https?:|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|>>?\s*["'$]/],
   ['decode', /\b(?:b64decode|base64\.decodebytes|decode_base64|base64_decode|atob\s*\(|Buffer\.from\s*\([^)]*base64|unpack\s*\(\s*["']m|codecs\.decode|zlib\.decompress|gzinflate|str_rot13|fromCharCode|unhexlify|bytes\.fromhex|\.decode\s*\(\s*["'](?:hex|base64|rot13))/],
-  ['eval', /\b(?:eval|exec|compile|assert)\s*\(\s*(?:[^"'\s]|$)|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/],
+  // eval called, or passed on as a function (`.then(eval)`, `(0, eval)(s)`, `globalThis['eval']`)
+  ['eval', /\b(?:eval|exec|compile|assert)\s*\(\s*(?:[^"'\s]|$)|\.then\s*\(\s*(?:eval|Function)\b|\(\s*0\s*,\s*eval\s*\)|\[\s*["'](?:eval|Function)["']\s*\]|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/],
   ['env', /\bos\.environ|\bprocess\.env|\bENV\s*\[|\bgetenv\s*\(|\$ENV\{|\bSystem\.getenv/],
   ['setuid', /\b(?:os\.set(?:e|re|res)?uid|set(?:e|re|res)?uid\s*\(|POSIX::setuid|Process::Sys\.setuid|posix_setuid|process\.setuid|Process\.uid\s*=|\$<\s*=|\$>\s*=)/],
 ] as const satisfies ReadonlyArray<readonly [Capability, RegExp]>).map(([capability, re]) => [capability, linear(re.source)] as const);

@@ -21,7 +21,7 @@ export const OPTION_KINDS: Readonly<Record<OptionKind, string>> = {
   network: 'sends data to, or fetches from, another host',
 };
 
-interface RiskyOption {
+export interface RiskyOption {
   readonly names: readonly string[];
   readonly kind: OptionKind;
   /** The option takes a value (next word or attached); false: the flag alone is the risk. */
@@ -40,6 +40,12 @@ interface RiskyOption {
    * name may be any importable module, so only a path in the project (`./reporter.js`) passes.
    */
   readonly module?: boolean;
+  /**
+   * Never whitelisted, but not scored by the `risky_option` rules either: the gate reads the
+   * command itself (`find -exec`), another rule judges the value (`git -c KEY=…`), or most
+   * values are ordinary (`make CC=clang`).
+   */
+  readonly quiet?: boolean;
 }
 
 interface ToolSpec {
@@ -51,7 +57,7 @@ interface ToolSpec {
   /** Global options that take a value, skipped to find the subcommand (`git -C dir log`). */
   readonly globalValues?: readonly string[];
   /** Arguments shaped like this are risky whatever their position (`make SHELL=…`). */
-  readonly args?: readonly { readonly pattern: RegExp; readonly kind: OptionKind }[];
+  readonly args?: readonly { readonly pattern: RegExp; readonly kind: OptionKind; readonly quiet?: boolean }[];
 }
 
 const exec = (...names: string[]): RiskyOption => ({ names, kind: 'exec', never: true });
@@ -127,7 +133,10 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
   make: {
     options: [exec('--eval', '-E'), code('-f', '--file', '--makefile', '-I', '--include-dir', '-C', '--directory')],
     // `make SHELL=/tmp/x`, `make CC='sh -c …'`: a variable given on the command line overrides the Makefile
-    args: [{ pattern: /^[A-Za-z_][A-Za-z0-9_.-]*\s*[:+?!]?=/, kind: 'exec' }],
+    args: [
+      { pattern: /^(?:SHELL|MAKESHELL|\.SHELLFLAGS|MAKEFLAGS|MFLAGS)\s*[:+?!]?=/, kind: 'exec' },
+      { pattern: /^[A-Za-z_][A-Za-z0-9_.-]*\s*[:+?!]?=/, kind: 'exec', quiet: true },
+    ],
   },
   npm: {
     options: [exec('--script-shell', '--node-options', '--shell'), code('--userconfig', '--globalconfig', '--prefix', '-C'), net('--registry'), write('--cache')],
@@ -139,7 +148,7 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
   rg: { options: [exec('--pre'), execFlag('-z', '--search-zip'), code('--pre-glob'), read('--ignore-file', '-f', '--file')] },
   grep: { options: [read('-f', '--file', '--exclude-from')] },
   find: {
-    options: [exec('-exec', '-execdir', '-ok', '-okdir'), writeFlag('-delete'), write('-fprint', '-fprint0', '-fprintf', '-fls'), read('-files0-from')],
+    options: [{ ...exec('-exec', '-execdir', '-ok', '-okdir'), quiet: true }, writeFlag('-delete'), write('-fprint', '-fprint0', '-fprintf', '-fls'), read('-files0-from')],
   },
   du: { options: [read('--files0-from', '-X', '--exclude-from')] },
   wc: { options: [read('--files0-from')] },
@@ -154,7 +163,7 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
   docker: { options: [exec('--config'), net('-H', '--host', '--context', '-c')] },
   git: {
     options: [exec('--upload-pack', '--receive-pack'), execFlag('--ext-diff', '--textconv'), write('--output'), read('--pathspec-from-file')],
-    global: [exec('-c', '--config-env', '--exec-path'), code('--git-dir', '--work-tree', '--namespace')],
+    global: [{ ...exec('-c', '--config-env'), quiet: true }, exec('--exec-path'), code('--git-dir', '--work-tree', '--namespace')],
     globalValues: ['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--exec-path'],
     subcommands: {
       difftool: [exec('-x', '--extcmd', '-t', '--tool')],
@@ -236,15 +245,37 @@ export function projectValue(text: string): boolean {
 export interface RiskyUse {
   readonly option: string;
   readonly kind: OptionKind;
+  /** The value as written (null for a flag, or a value that is missing). */
   readonly value: string | null;
 }
 
+/** One use of a registered option, risky or not, with its value word. */
+export interface OptionUse extends RiskyUse {
+  readonly word: Word | null;
+  /** The value stays in the project (or is a safe built-in name): not risky. */
+  readonly safe: boolean;
+  /** How the option was registered (see RiskyOption). */
+  readonly spec: RiskyOption | null;
+}
+
+/**
+ * Where a word uses the option `name`, and its attached value: `--name=v`, `-nVALUE`, and a
+ * short option inside a bundle (`-ro FILE`, `-xcFILE`): letters before it are taken as flags,
+ * so a risky letter anywhere in a bundle counts (a letter before it might take the rest as its
+ * value instead; reading it as the option errs towards caution).
+ */
 function optionMatch(word: string, name: string): { attached: string | null } | null {
   if (word === name) return { attached: null };
-  if (name.startsWith('--') && word.startsWith(`${name}=`)) return { attached: word.slice(name.length + 1) };
-  // `-oFILE`: a short option with its value attached (single-dash long options such as -exec never attach)
-  if (!name.startsWith('--') && name.length === 2 && word.startsWith(name) && word.length > 2 && !word.startsWith('--')) return { attached: word.slice(2) };
-  return null;
+  // `--name=v`, and Go's single-dash `-toolexec=v`
+  if (name.length > 2 && word.startsWith(`${name}=`)) return { attached: word.slice(name.length + 1) };
+  // single-dash long options (-exec, -toolexec) never attach nor bundle
+  if (name.startsWith('--') || name.length !== 2 || !/^-[A-Za-z0-9]/.test(word) || word.startsWith('--')) return null;
+  if (word.startsWith(name) && word.length > 2) return { attached: word.slice(2) };
+  const letter = name[1]!;
+  const bundle = /^-[A-Za-z0-9]+/.exec(word)![0];
+  const at = bundle.indexOf(letter, 2);
+  if (at === -1) return null;
+  return { attached: at === word.length - 1 ? null : word.slice(at + 1) };
 }
 
 /**
@@ -252,10 +283,22 @@ function optionMatch(word: string, name: string): { attached: string | null } | 
  * writes or reads a file, or reaches another host, with a value outside the project — or null.
  */
 export function riskyOption(program: string, args: readonly Word[]): RiskyUse | null {
+  for (const use of optionUses(program, args)) if (!use.safe) return { option: use.option, kind: use.kind, value: use.value };
+  return null;
+}
+
+/**
+ * Every use of a registered option, in order: the runner's own options first (`npx -y`), then
+ * the tool's (`python -m pytest -c F`). Rules read the files a segment writes and reads from here.
+ */
+export function* optionUses(program: string, args: readonly Word[]): Generator<OptionUse> {
   const tool = effectiveTool(program, args);
-  if (tool.program === program) return toolOption(program, args);
-  // the runner's own options first (`npx -y`), then the tool's
-  return toolOption(program, args.slice(0, args.length - tool.args.length - 1)) ?? riskyOption(tool.program, tool.args);
+  if (tool.program === program) {
+    yield* toolOptions(program, args);
+    return;
+  }
+  yield* toolOptions(program, args.slice(0, args.length - tool.args.length - 1));
+  yield* optionUses(tool.program, tool.args);
 }
 
 /**
@@ -272,9 +315,9 @@ function safeValue(o: RiskyOption, value: string): boolean {
   return o.allow ? parts.every((part) => projectValue(part)) : projectValue(value);
 }
 
-function toolOption(program: string, words: readonly Word[]): RiskyUse | null {
+function* toolOptions(program: string, words: readonly Word[]): Generator<OptionUse> {
   const spec = RISKY_OPTIONS[program];
-  if (!spec) return null;
+  if (!spec) return;
   const sub = subcommandAt(words, spec.globalValues ?? []);
   const scoped = sub !== null && spec.subcommands?.[words[sub]!.text] ? [...spec.options, ...spec.subcommands[words[sub]!.text]!] : spec.options;
   let isValue = false;
@@ -282,27 +325,32 @@ function toolOption(program: string, words: readonly Word[]): RiskyUse | null {
     const w = words[i]!;
     const t = w.text;
     // a word shaped like a risky argument is one, unless it is the value of the option before it
-    if (!isValue) for (const a of spec.args ?? []) if (a.pattern.test(t)) return { option: t, kind: a.kind, value: null };
-    isValue = false;
+    if (!isValue) {
+      const a = (spec.args ?? []).find((x) => x.pattern.test(t));
+      // the value is what follows `=` (`SHELL=/tmp/x`), a command
+      if (a) yield { option: t, kind: a.kind, value: null, word: { ...w, text: t.slice(t.indexOf('=') + 1) }, safe: false, spec: { names: [], kind: a.kind, never: true, quiet: a.quiet ?? false } };
+    }
+    if (isValue) {
+      isValue = false;
+      continue;
+    }
     const options = sub === null || i < sub ? [...(spec.global ?? []), ...scoped] : scoped;
-    if (options.some((o) => o.value !== false && o.names.includes(t))) isValue = true;
     for (const o of options) {
       for (const name of o.names) {
         const m = optionMatch(t, name);
         if (!m) continue;
         if (o.value === false) {
-          if (m.attached === null) return { option: name, kind: o.kind, value: null };
+          if (m.attached === null) yield { option: name, kind: o.kind, value: null, word: null, safe: false, spec: o };
           continue;
         }
-        const valueWord = m.attached !== null ? { ...w, text: m.attached } : words[i + 1];
+        if (m.attached === null) isValue = true;
+        const valueWord = m.attached !== null ? { ...w, text: m.attached } : (words[i + 1] ?? null);
         const value = valueWord && !valueWord.dynamic && !valueWord.glob ? valueWord.text : null;
         if (value !== null && o.when && !o.when.test(value)) continue;
-        if (value !== null && safeValue(o, value)) continue;
-        return { option: name, kind: o.kind, value: valueWord?.text ?? null };
+        yield { option: name, kind: o.kind, value: valueWord?.text ?? null, word: valueWord, safe: value !== null && safeValue(o, value), spec: o };
       }
     }
   }
-  return null;
 }
 
 /** The index of the subcommand: the first operand after global options and their values. */
