@@ -46,6 +46,31 @@ export interface DecodeSink {
   original?(node: SyntaxNode): string;
 }
 
+/**
+ * Does a token's source hold a backquote or a `$(`, `${`, `$name` that bash would expand (not
+ * escaped, not in single quotes)? Tree-sitter sometimes leaves them as plain text.
+ */
+export function hasUnparsedExpansion(raw: string): boolean {
+  let single = false;
+  let double = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (single) {
+      if (c === "'") single = false;
+      continue;
+    }
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '"') double = !double;
+    else if (c === "'" && !double) single = true;
+    else if (c === '`') return true;
+    else if (c === '$' && /[({A-Za-z_0-9@*#?$!-]/.test(raw[i + 1] ?? '')) return true;
+  }
+  return false;
+}
+
 /** An unescaped blank or operator character: bash ends a word there. */
 const WORD_BREAK = /(?:^|[^\\])(?:\\\\)*[\s;&|<>()]/;
 
@@ -180,6 +205,9 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
       }
       const raw = node.text;
       if (type === 'word' && WORD_BREAK.test(raw)) sink.misread?.(node);
+      // an expansion tree-sitter left inside a token (`case x in a\`cmd\`)`, `[[ x =~ \`cmd\` ]]`)
+      // runs in bash: never take it as literal text
+      else if (type !== 'variable_name' && type !== 'special_variable_name' && type !== 'brace_expression' && hasUnparsedExpansion(raw)) sink.misread?.(node);
       const atoms = unquotedAtoms(raw);
       const text = textOf(atoms);
       return { text, dynamic: false, atoms, exact: text === raw ? node.startIndex : null };

@@ -5,7 +5,7 @@
  */
 import type { SyntaxNode } from 'tree-sitter';
 import { TooManyWords, braceExpand } from './braces.js';
-import { atomsText, decodeHeredocBody, decodeNode, embeddedCommands, hasGlob, hasTildeExpansion, type Atom, type DecodeSink } from './decode.js';
+import { atomsText, decodeHeredocBody, decodeNode, embeddedCommands, hasGlob, hasUnparsedExpansion, hasTildeExpansion, type Atom, type DecodeSink } from './decode.js';
 import type {
   Assignment,
   Flow,
@@ -127,6 +127,8 @@ function joinSpan(a: Span, b: Span): Span {
   return [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
 }
 
+/** Tokens tree-sitter may leave as plain text although bash expands what they hold. */
+const LEAF_TOKENS = new Set(['word', 'extglob_pattern', 'regex', 'number', 'test_operator', 'file_descriptor']);
 const VARIABLE_REF = /\$\{?#?!?([A-Za-z_][A-Za-z0-9_]*)/g;
 
 /**
@@ -296,6 +298,11 @@ class Walker {
   private readonly variables = new Map<string, number[]>();
   /** Variable name → its last static value, as far as the text shows (for `${x@P}`). */
   private readonly values = new Map<string, string>();
+  /**
+   * Attributes a declaration gave a name (`declare -i n`, `local -u s`): with `i` every value
+   * assigned is evaluated as arithmetic (running `a[$(cmd)]`), with `u`, `l` or `c` its case changes.
+   */
+  private readonly attributes = new Map<string, Set<string>>();
   /** The frame each segment was built in (for what is found in its words later). */
   private readonly frames = new Map<number, Frame>();
   /**
@@ -880,7 +887,10 @@ class Walker {
     const pending: PendingSubstitution[] = [];
     const visit = (n: SyntaxNode): void => {
       if (n.type === 'command_substitution' || n.type === 'process_substitution') pending.push({ node: n, frame });
-      else for (const c of n.namedChildren) visit(c);
+      else if (n.namedChildCount === 0 && LEAF_TOKENS.has(n.type) && hasUnparsedExpansion(n.text)) {
+        // a case pattern or a regex tree-sitter left as text, holding `cmd` or $(cmd): bash runs it
+        this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n));
+      } else for (const c of n.namedChildren) visit(c);
     };
     visit(node);
     this.runSubstitutions(pending, owner);
@@ -929,12 +939,40 @@ class Walker {
   // ---------------------------------------------------------------------------------------------
   // assignments and declarations
 
+  /** The value a name with attributes really gets: run-time, and evaluated for an integer. */
+  private attributed(name: string, value: WordEx | null, frame: Frame, segment: number | null): WordEx | null {
+    const attrs = this.attributes.get(name);
+    if (!value || !attrs || attrs.size === 0) return value;
+    if (attrs.has('i') && /^\s*(?:0|[1-9][0-9]*)\s*$/.test(value.text) && !attrs.has('u') && !attrs.has('l') && !attrs.has('c')) return value;
+    if (attrs.has('i') && !value.dynamic) this.evaluatedText(value.text, value.span, frame, segment, `an assignment to the integer variable ${name}`);
+    return { ...value, dynamic: true, exact: null };
+  }
+
+  /** `declare -i n`, `local +u s`: the attributes the options give or take away, for each name. */
+  private declareAttributes(words: readonly string[], names: readonly string[]): void {
+    const add = new Set<string>();
+    const remove = new Set<string>();
+    for (const w of words) {
+      const m = /^([-+])([a-zA-Z]+)$/.exec(w);
+      if (!m) continue;
+      for (const letter of m[2]!) if ('iulc'.includes(letter)) (m[1] === '-' ? add : remove).add(letter);
+    }
+    if (add.size === 0 && remove.size === 0) return;
+    for (const name of names) {
+      const set = new Set(this.attributes.get(name) ?? []);
+      for (const l of add) set.add(l);
+      for (const l of remove) set.delete(l);
+      // -u and -l exclude each other: the last one given wins
+      this.attributes.set(name, set);
+    }
+  }
+
   private assignment(node: SyntaxNode, frame: Frame, segment: number | null, exported: boolean): Assignment | null {
     const nameNode = node.childForFieldName('name');
     const valueNode = node.childForFieldName('value');
     if (!nameNode) return null;
     const pending: PendingSubstitution[] = [];
-    const value = this.assignmentValue(node, valueNode, frame, pending);
+    let value = this.assignmentValue(node, valueNode, frame, pending);
     if (nameNode.type === 'subscript') {
       // `a[$(cmd)]=x` runs the substitution; the subscript is then evaluated as arithmetic
       this.expression(nameNode, frame, segment);
@@ -943,6 +981,7 @@ class Walker {
     }
     const produced = this.runSubstitutions(pending, segment);
     const name = nameNode.type === 'subscript' ? (nameNode.childForFieldName('name')?.text ?? nameNode.text) : nameNode.text;
+    value = this.attributed(name, value, frame, segment);
     this.noteValue(name, value, frame, segment);
     const a: Assignment = { name, value: value ? plainWord(value) : null, span: this.nodeSpan(frame, node), segment, exported };
     this.assignments.push(a);
@@ -957,7 +996,7 @@ class Walker {
   private wordAssignment(w: WordEx, frame: Frame, segment: number | null, exported: boolean): Assignment {
     const eq = w.text.indexOf('=');
     const name = w.text.slice(0, eq).replace(/\+$/, '').replace(/\[.*$/s, '');
-    const value: WordEx = { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 };
+    const value = this.attributed(name, { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, segment)!;
     const a: Assignment = { name, value: plainWord(value), span: w.span, segment, exported };
     this.assignments.push(a);
     this.noteValue(name, value, frame, segment);
@@ -1042,6 +1081,10 @@ class Walker {
       if (run && c.type !== 'comment' && sameWord(run[run.length - 1]!, c, frame.text)) run.push(c);
       else runs.push([c]);
     }
+    if (assignable) {
+      const declared = children.map((c) => (c.type === 'variable_assignment' ? (c.childForFieldName('name')?.text ?? '') : (/^[A-Za-z_][A-Za-z0-9_]*/.exec(c.text)?.[0] ?? '')).replace(/\[.*$/s, ''));
+      this.declareAttributes(children.map((c) => c.text), declared.filter((n) => n !== ''));
+    }
     for (const run of runs) {
       const c = run[0]!;
       // `declare x={a,b}` is `declare x=a x=b`: brace expansion happens before declare sees its words
@@ -1067,7 +1110,7 @@ class Walker {
         if (!m[3] || !assignable) continue;
         // `declare "PATH=./bin"`: an assignment written as a quoted word
         const eq = m[0].length;
-        const value: WordEx = { ...w, text: w.text.slice(eq), exact: w.exact === null ? null : w.exact + eq };
+        const value = this.attributed(m[1]!, { ...w, text: w.text.slice(eq), exact: w.exact === null ? null : w.exact + eq }, frame, id)!;
         const a: Assignment = { name: m[1]!, value: plainWord(value), span: w.span, segment: id, exported };
         this.assignments.push(a);
         seg.assignments.push(a);
@@ -1613,7 +1656,9 @@ class Walker {
       if (spec.privileged) privileged = true;
       envWords.push(...u.assignments);
       if (u.commandString) {
-        shellString = { word: u.commandString, via: 'command-string' };
+        // `su -c STRING` hands the string to the user's shell, as `sh -c` does; other tools
+        // run a command given in an option (`flock -c`, `script -c`)
+        shellString = { word: u.commandString, via: spec.privileged ? 'shell-c' : 'command-string' };
         break;
       }
       if (spec.runsShellString && u.inner.length > 0 && !u.execForm) {

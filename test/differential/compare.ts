@@ -234,7 +234,11 @@ function condTerms(seg: Segment, source: string): CondTerm[] {
 }
 
 function condMatches(term: CondTerm, text: string): boolean {
-  const t = text.startsWith('! ') ? text.slice(2) : text;
+  // bash traces a negation as `! …`, and an operand `\!` as `!` too: try both readings
+  return condMatchesText(term, text) || (text.startsWith('! ') && condMatchesText(term, text.slice(2)));
+}
+
+function condMatchesText(term: CondTerm, t: string): boolean {
   if (term.l === null) {
     if (!t.startsWith(`${term.op} `)) return false;
     return operandMatches(term.r, t.slice(term.op.length + 1), false);
@@ -305,8 +309,9 @@ export function compareCase(source: string, guaranteed: readonly number[], scrip
           if (a.value.dynamic || a.value.glob) return true;
           return append ? rec.value.endsWith(toBytes(a.value.text)) : toBytes(a.value.text) === rec.value;
         });
-        // `'a=b'` as a command prints like an assignment
-        if (ok || commandMatches([rec.word]) || (unseen && named.length === 0)) break;
+        // `'a=b'` as a command prints like an assignment; code the IR cannot see may assign any
+        // name, including one a visible assignment also sets (`eval x=1 <(x= a)`)
+        if (ok || commandMatches([rec.word]) || unseen) break;
         if (named.length === 0) {
           found.push({ kind: 'assignment', cls: 'assignment:missing', message: `bash assigned ${rec.name}=${show(fromBytes(rec.value))}; the IR has no assignment to ${rec.name}${issues}` });
         } else {

@@ -4,7 +4,8 @@
  *
  * The sandbox: the root file system read-only, a fresh tmpfs on /tmp, no network or other
  * namespaces shared (`--unshare-all`), killed with its parent. PATH inside a case holds only stubs
- * (`#!/bin/sh` scripts that exit 0), so an external command runs harmlessly; builtins run for
+ * (copies of /bin/true: a binary, so `. a` refuses to read it as bash would refuse a program,
+ * where a `#!/bin/sh` script would have its lines run), so an external command runs harmlessly; builtins run for
  * real, which is what a command's own semantics (eval, test, declare …) need.
  *
  * One bwrap per batch of cases keeps 10,000 cases cheap: a driver script inside runs each case as
@@ -12,7 +13,7 @@
  * under a watchdog, and kills what the case left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrace, type TraceRecord } from './trace.js';
@@ -39,6 +40,8 @@ export interface OracleOptions {
 const IN = '/tmp/in';
 const OUT = '/tmp/out';
 const STUBS = '/tmp/stubs';
+/** What every stub is: a program that exits 0 and, being binary, is never sourced. */
+const TRUE_BINARY = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p)) ?? '/bin/true';
 const WORK = '/tmp/w';
 const HOME = '/tmp/home';
 
@@ -85,7 +88,8 @@ export class Oracle {
     mkdirSync(this.stubDir);
     for (const name of options.stubs) {
       if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`unsafe stub name ${JSON.stringify(name)}`);
-      writeFileSync(join(this.stubDir, name), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      copyFileSync(TRUE_BINARY, join(this.stubDir, name));
+      chmodSync(join(this.stubDir, name), 0o755);
     }
   }
 

@@ -353,3 +353,39 @@ describe('fail closed: the reason is named', () => {
     expect(issues('# nothing')).toEqual(['empty']);
   });
 });
+
+describe('what tree-sitter leaves as text, and what declarations change', () => {
+  it('a case pattern or a [[ =~ ]] regex holding `cmd` or $(…) as plain text is refused, never read as literal', () => {
+    for (const cmd of ['case x in a`id`) ls ;; esac', 'case x in foo$(id)|b) ls ;; esac', '[[ a =~ `id` ]]']) {
+      const s = parseScript(cmd);
+      // either the substitution is found, or the command is refused
+      expect(s.segments.some((g) => g.program === 'id') || s.issues.some((i) => i.code === 'parse-error'), cmd).toBe(true);
+    }
+    expect(issues('case x in *.txt|a) ls ;; esac')).toEqual([]);
+    expect(issues('[[ $x =~ ^[0-9]+$ ]]')).toEqual([]);
+  });
+
+  it('a variable declared integer evaluates what it is assigned: its subscripts run commands', () => {
+    for (const cmd of ["declare -i n; n='a[$(id)]'", "local -i n='a[$(id)]'", "typeset -i n; export n='a[$(id)]'"]) {
+      const s = parseScript(cmd);
+      expect(s.issues.map((i) => i.code), cmd).toContain('evaluated-code');
+      expect(s.segments.some((g) => g.program === 'id'), cmd).toBe(true);
+    }
+  });
+
+  it('a value assigned to a name with a case or integer attribute is only known at run time', () => {
+    const value = (cmd: string, name: string) => parseScript(cmd).assignments.filter((a) => a.name === name).at(-1)!.value!;
+    expect(value('declare -u z; z=abc', 'z').dynamic).toBe(true);
+    expect(value('declare -l z=ABC', 'z').dynamic).toBe(true);
+    expect(value('declare -i n; n=1+1', 'n').dynamic).toBe(true);
+    expect(value('declare -i n; n=7', 'n').dynamic).toBe(false);
+    expect(value('declare -u z; declare +u z; z=abc', 'z').dynamic).toBe(false);
+    expect(value('z=abc', 'z').dynamic).toBe(false);
+  });
+
+  it('su -c hands its string to a shell, like sh -c', () => {
+    const s = parseScript("su - alice -c 'ls -l'");
+    expect(seg("su - alice -c 'ls -l'", 'ls').via).toBe('shell-c');
+    expect(s.segments.find((g) => g.program === 'ls')!.privileged).toBe(true);
+  });
+});
