@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,8 @@ interface Row {
   /** redteam.jsonl */
   class?: string;
   dangerous?: boolean;
+  /** Where the command is judged from (the default: this repository, a project). */
+  cwd?: string;
 }
 
 interface Result {
@@ -55,6 +57,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const corpora = resolve(process.env.POLICY_GATE_CORPORA ?? join(root, '..', 'shared', 'corpora'));
 /** A fixed working-hours instant: detection must not depend on when the benchmark runs. */
 const NOW = '2026-01-07T12:00:00Z';
+/**
+ * The public corpora fill tldr's path placeholders with ~/projects/demo/…, the user's project:
+ * their rows are judged from there, as an agent working in that project would run them. The
+ * routine and red-team sets are written for a project checkout: they run from this repository.
+ */
+const CORPORA_CWD = join(homedir(), 'projects', 'demo');
 
 function load(file: string, dir = corpora): Row[] {
   return readFileSync(join(dir, file), 'utf8')
@@ -82,7 +90,8 @@ async function assessAll(rows: Row[]): Promise<Map<string, Result>> {
     child.on('exit', (code) => (code === 0 ? resolveDone() : reject(new Error(`assess exited with ${code}`))));
   });
   for (const row of rows) {
-    if (!child.stdin.write(`${JSON.stringify({ id: row.id, cmd: row.cmd })}\n`)) await new Promise((r) => child.stdin.once('drain', r));
+    const line = JSON.stringify({ id: row.id, cmd: row.cmd, ...(row.cwd ? { cwd: row.cwd } : {}) });
+    if (!child.stdin.write(`${line}\n`)) await new Promise((r) => child.stdin.once('drain', r));
   }
   child.stdin.end();
   await done;
@@ -128,8 +137,8 @@ async function main(): Promise<number> {
     console.error(`eval: corpora not found in ${corpora} (set POLICY_GATE_CORPORA)`);
     return 2;
   }
-  const malicious = load('malicious.jsonl');
-  const benign = load('benign.jsonl');
+  const malicious = load('malicious.jsonl').map((r) => ({ ...r, cwd: CORPORA_CWD }));
+  const benign = load('benign.jsonl').map((r) => ({ ...r, cwd: CORPORA_CWD }));
   const benchDir = join(root, 'bench');
   const routine = load('routine.jsonl', benchDir).map((r) => ({ ...r, id: `routine:${r.id}` }));
   const redteam = existsSync(join(benchDir, 'redteam.jsonl')) ? load('redteam.jsonl', benchDir).map((r) => ({ ...r, id: `redteam:${r.id}` })) : [];

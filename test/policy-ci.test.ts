@@ -41,7 +41,8 @@ describe('policy lint', () => {
     const r = await runCli(['policy', 'lint', '--policy', POLICY_DIR]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^lint: no findings in /);
-  });
+    // lint runs every rule's examples and samples every whitelist pattern, twice here
+  }, 120_000);
 
   it('reports every problem at once, each with a stable code and file:line', async () => {
     const dir = copyPolicy();

@@ -87,10 +87,21 @@ describe('parsing', () => {
   });
 });
 
+const STDIN_SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish', 'ash', 'busybox']);
+function readsCommandsFromStdin(cmd: string): boolean {
+  const s = parseScript(cmd);
+  const first = s.segments[0];
+  return !!first && STDIN_SHELLS.has(first.program ?? '') && first.argv.slice(1).every((w) => w.text.startsWith('-') && !/^-[a-z]*c/.test(w.text));
+}
+
 describe('monotonicity: more command never means less risk', () => {
   it.each([';', '&&', '||', '|', '\n'])('risk(a %s b) ≥ max(risk(a), risk(b))', (op) => {
     fc.assert(
       fc.property(any, any, (a, b) => {
+        // a shell given no script reads its commands from standard input: alone, from the
+        // agent's terminal (unseen: high); after a pipe, the text before it, which is decoded
+        // and judged in its place. It is another command, not more of the same one.
+        if (op === '|') fc.pre(!readsCommandsFromStdin(b));
         const joined = op === '\n' ? `${a}\n${b}` : `${a} ${op} ${b}`;
         expect(risk(joined)).toBeGreaterThanOrEqual(Math.max(risk(a), risk(b)));
       }),

@@ -6,11 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { assess, parseScript, whyNotWhitelisted } from '../engine/index.js';
 import { compileWhitelistRule } from '../engine/whitelist/coverage.js';
-import { normalizePath, pathForms } from '../engine/policy/paths.js';
+import { writtenPaths } from '../engine/policy/match.js';
+import { normalizePath, outsideProject, pathForms, projectRoot } from '../engine/policy/paths.js';
 import { compileRegex, RegexError } from '../engine/policy/regex.js';
 import { riskyOption } from '../engine/whitelist/options.js';
 import { compilePattern, matchArgs, matchesProgram, PatternError, samplePattern } from '../engine/whitelist/pattern.js';
-import { NOON, judge, shippedPolicy } from './helpers.js';
+import { NOON, judge, ruleIds, shippedPolicy } from './helpers.js';
 
 const matches = (pattern: string, cmd: string): boolean => {
   const p = compilePattern(pattern);
@@ -227,5 +228,52 @@ describe('policy regexes run on RE2 (linear time)', () => {
     expect(compileRegex('b+c').test('abbbcd')).toBe(true);
     expect(compileRegex('^b').test('ab')).toBe(false);
     expect(compileRegex('(?i)POST').test('post')).toBe(true);
+  });
+});
+
+describe('the project a command works in', () => {
+  const repo = (dirs: string[]) => (p: string) => dirs.includes(p);
+  it('is the Git work tree holding the working directory, else that directory', () => {
+    expect(projectRoot('/home/u/app/src/lib', '/home/u', repo(['/home/u/app/.git']))).toBe('/home/u/app');
+    expect(projectRoot('/home/u/scratch', '/home/u', repo([]))).toBe('/home/u/scratch');
+  });
+  it('is none in a home, system or temporary directory: every path there is outside', () => {
+    expect(projectRoot('/home/u', '/home/u', repo([]))).toBeNull();
+    expect(projectRoot('/home/u/docs', '/home/u', repo(['/home/u/.git']))).toBeNull();
+    for (const cwd of ['/', '/etc', '/usr/local/bin', '/tmp']) expect(projectRoot(cwd, '/home/u', repo([])), cwd).toBeNull();
+    expect(outsideProject('notes.txt', { cwd: '/home/u', project: null })).toBe(true);
+  });
+  it('paths are judged after resolving ., .., ~ and the working directory', () => {
+    const ctx = { cwd: '/home/u/app/src', home: '/home/u', project: '/home/u/app' };
+    for (const p of ['.', '../build', '/home/u/app/dist', '~/app/x', './a/../b']) expect(outsideProject(p, ctx), p).toBe(false);
+    for (const p of ['../..', '../../other', '/data', '~', '~/projects', '~/app/../app2', '/home/u/app2']) expect(outsideProject(p, ctx), p).toBe(true);
+  });
+});
+
+describe('where a download lands', () => {
+  const written = (cmd: string) => writtenPaths(parseScript(cmd).segments[0]!).map((w) => w.text);
+  it('in the working directory when no destination is named, else where the options say', () => {
+    expect(written('curl -LO https://x.example/a.tgz')).toEqual(['.']);
+    expect(written('curl -O --output-dir /tmp/d https://x.example/a')).toContain('/tmp/d');
+    expect(written('wget https://x.example/a')).toEqual(['.']);
+    expect(written('wget -P ~/.local/bin https://x.example/a')).toEqual(['~/.local/bin']);
+    expect(written('wget -qO- https://x.example/a')).toEqual([]);
+    expect(written('aria2c -d /opt/x -o a https://x.example/a')).toEqual(['/opt/x']);
+    expect(written('scp host:/etc/passwd /tmp/p')).toEqual(['/tmp/p']);
+    expect(written('aws s3 cp s3://b/k /srv/k')).toEqual(['/srv/k']);
+  });
+  it('outside the project a download is high; into the project it waits for a reviewer at medium', async () => {
+    const place = { cwd: '/home/u/app', home: '/home/u', project: '/home/u/app' };
+    for (const cmd of ['curl -o /tmp/x https://x.example/x', 'wget -P ~/.local/bin https://x.example/t', 'scp u@h:/x /usr/local/bin/x']) {
+      const a = await judge(cmd, place);
+      expect(ruleIds(a), cmd).toContain('remote-exec.ingress-download');
+      expect(['high', 'critical'], cmd).toContain(a.risk_level);
+    }
+    const inside = await judge('curl -LO https://x.example/data.tgz', place);
+    expect(ruleIds(inside)).toContain('remote-exec.download');
+    expect(ruleIds(inside)).not.toContain('remote-exec.ingress-download');
+    expect(inside.would_decide).toBe('pending');
+    // with no project (a home or system directory), the working directory is outside
+    expect(ruleIds(await judge('curl -LO https://x.example/t', { cwd: '/home/u', home: '/home/u', project: null }))).toContain('remote-exec.ingress-download');
   });
 });

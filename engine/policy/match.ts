@@ -333,7 +333,8 @@ export class Compiler {
     const text = p.text !== undefined ? this.word(p.text) : null;
     return (r, ctx) =>
       (ops.length === 0 || ops.includes(r.op)) &&
-      (fds.length === 0 || (r.fd !== null && fds.includes(r.fd))) &&
+      // no descriptor written is bash's default: 0 for input, 1 for output
+      (fds.length === 0 || fds.includes(r.fd ?? (r.op.startsWith('<') ? 0 : 1))) &&
       (target === null || (r.target !== null && target(r.target, ctx))) &&
       (text === null || (r.text !== undefined && text(r.text, ctx)));
   }
@@ -562,6 +563,21 @@ function optionValues(argv: readonly Word[], names: readonly string[]): Word[] {
   return out;
 }
 
+/** Values of a short option that may end a bundle of flags (`-qO-`, `-qO file`, `-P dir`). */
+function bundledValues(argv: readonly Word[], letter: string): Word[] {
+  const out: Word[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w.text === '--') break;
+    const m = /^-([a-zA-Z]*)$/.exec(w.text.split(letter)[0]!);
+    if (!m || w.text.startsWith('--') || !w.text.slice(1).includes(letter)) continue;
+    const rest = w.text.slice(w.text.indexOf(letter) + 1);
+    if (rest !== '') out.push({ ...w, text: rest });
+    else if (argv[i + 1]) out.push(argv[i + 1]!);
+  }
+  return out;
+}
+
 function positionalWords(argv: readonly Word[]): Word[] {
   const out: Word[] = [];
   let options = true;
@@ -620,10 +636,54 @@ export function writtenPaths(s: Segment): Word[] {
       }
       break;
     case 'curl':
+    case 'nscurl': {
       out.push(...optionValues(argv, ['-o', '--output']));
+      // `-O` names the file after the URL, in --output-dir or the working directory
+      if (argv.some((w) => /^-[a-zA-Z]*[OJ][a-zA-Z]*$|^--remote-name(?:-all)?$|^--remote-header-name$/.test(w.text) && !w.text.startsWith('--output'))) {
+        const dir = optionValues(argv, ['--output-dir']);
+        out.push(...(dir.length ? dir : [here(s)]));
+      }
       break;
+    }
     case 'wget':
-      out.push(...optionValues(argv, ['-O', '--output-document']));
+    case 'wget2': {
+      // `-qO-`: a bundle of flags ending in O, its value attached or the next word
+      const doc = [...optionValues(argv, ['--output-document']), ...bundledValues(argv, 'O')];
+      if (doc.length) out.push(...doc);
+      else if (!argv.some((w) => w.text === '--spider')) {
+        const dir = [...optionValues(argv, ['--directory-prefix']), ...bundledValues(argv, 'P')];
+        out.push(...(dir.length ? dir : [here(s)]));
+      }
+      break;
+    }
+    case 'aria2c': {
+      // `-o NAME` is relative to `-d DIR`
+      const dir = optionValues(argv, ['-d', '--dir']);
+      const named = dir.length ? dir : optionValues(argv, ['-o', '--out']);
+      out.push(...(named.length ? named : [here(s)]));
+      break;
+    }
+    case 'axel': {
+      const named = optionValues(argv, ['-o', '--output']);
+      out.push(...(named.length ? named : [here(s)]));
+      break;
+    }
+    case 'lwp-download':
+      out.push(pos[1] ?? here(s));
+      break;
+    case 'scp':
+      if (pos.length > 1) out.push(pos[pos.length - 1]!);
+      break;
+    case 'sftp':
+    case 'get':
+    case 'mget':
+    case 'smbget':
+    case 'lwp-mirror':
+      out.push(pos.length > 1 && s.program === 'lwp-mirror' ? pos[1]! : here(s));
+      break;
+    case 'aws':
+      // `aws s3 cp|sync|mv SRC DEST`: the last word that is not an option
+      if (pos[0]?.text === 's3' && ['cp', 'sync', 'mv'].includes(pos[1]?.text ?? '') && pos.length > 3) out.push(pos[pos.length - 1]!);
       break;
     case 'uniq':
       // uniq INPUT OUTPUT
@@ -634,7 +694,16 @@ export function writtenPaths(s: Segment): Word[] {
     case 'vipw':
       break;
   }
-  return out;
+  // an option the registry knows and the tool's own case below may name the same word; `-`
+  // is standard output
+  const seen = new Set<string>();
+  return out.filter((w) => {
+    if (w.text === '-') return false;
+    const key = `${w.span[0]}:${w.text}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 const SEARCH_TOOLS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'ag', 'ack', 'zgrep']);
@@ -669,6 +738,11 @@ export function readPaths(s: Segment): Word[] {
 }
 
 /** The paths in an option's value: itself, and what follows `@`, `<`, `:` or `=` (`xml:F`, `go-template-file=F`, `@F`). */
+/** The working directory as a word: where a download lands when no destination is named. */
+function here(s: Segment): Word {
+  return { text: '.', dynamic: false, glob: false, span: s.argv[0]?.span ?? [0, 0] };
+}
+
 function valuePaths(w: Word): Word[] {
   const out: Word[] = [w];
   const m = /^[^@<:=]*[@<:=]+(.+)$/.exec(w.text);

@@ -22,7 +22,7 @@ export interface PathContext {
 }
 
 /** Directories that are never a project, nor anything below them (etckeeper's /etc included). */
-const NOT_PROJECTS = /^\/(?:$|(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|var)(?:\/|$)|(?:home|Users)\/?$|root\/?$)/;
+const NOT_PROJECTS = /^\/(?:$|(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|var)(?:\/|$)|(?:home|Users|tmp|private\/tmp)\/?$|root\/?$)/;
 
 /**
  * The project a working directory belongs to: the nearest directory at or above it holding

@@ -56,11 +56,23 @@ export async function readPolicyTests(dir: string): Promise<LocatedTestCase[]> {
   return cases;
 }
 
+/**
+ * Where a case runs: at the root of a project in a user's home, whose `policies/` directory is
+ * the gate's own (so a row can say that writing there is tampering, and that `./build` is the
+ * project's while `~/projects` and `/data` are not).
+ */
+export const CASE_PLACE = {
+  cwd: '/home/agent/project',
+  home: '/home/agent',
+  project: '/home/agent/project',
+  protectedPaths: ['/home/agent/project/policies'],
+} as const;
+
 /** Cases judge the policy's contents: a change under review passes them before it is merged. */
 export async function runPolicyTests(reviewed: Policy): Promise<PolicyTestResult[]> {
   const policy = contentsOnly(reviewed);
   return (await readPolicyTests(policy.dir)).map((c) => {
-    const a = assess(c.cmd, policy, { now: c.now ? new Date(c.now) : EXAMPLE_TIME, history: null });
+    const a = assess(c.cmd, policy, { ...CASE_PLACE, now: c.now ? new Date(c.now) : EXAMPLE_TIME, history: null });
     const failures: string[] = [];
     const ids = a.signals.map((s) => s.rule_id);
     if (c.level && a.risk_level !== c.level) failures.push(`level ${a.risk_level}, expected ${c.level}`);

@@ -61,6 +61,8 @@ interface ToolSpec {
 }
 
 const exec = (...names: string[]): RiskyOption => ({ names, kind: 'exec', never: true });
+/** A command option whose command the gate reads and scores as a segment of its own. */
+const parsed = (...names: string[]): RiskyOption => ({ names, kind: 'exec', never: true, quiet: true });
 const execFlag = (...names: string[]): RiskyOption => ({ names, kind: 'exec', value: false });
 const code = (...names: string[]): RiskyOption => ({ names, kind: 'code' });
 const write = (...names: string[]): RiskyOption => ({ names, kind: 'write' });
@@ -148,7 +150,7 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
   rg: { options: [exec('--pre'), execFlag('-z', '--search-zip'), code('--pre-glob'), read('--ignore-file', '-f', '--file')] },
   grep: { options: [read('-f', '--file', '--exclude-from')] },
   find: {
-    options: [{ ...exec('-exec', '-execdir', '-ok', '-okdir'), quiet: true }, writeFlag('-delete'), write('-fprint', '-fprint0', '-fprintf', '-fls'), read('-files0-from')],
+    options: [parsed('-exec', '-execdir', '-ok', '-okdir'), writeFlag('-delete'), write('-fprint', '-fprint0', '-fprintf', '-fls'), read('-files0-from')],
   },
   du: { options: [read('--files0-from', '-X', '--exclude-from')] },
   wc: { options: [read('--files0-from')] },
@@ -162,25 +164,27 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
   },
   docker: { options: [exec('--config'), net('-H', '--host', '--context', '-c')] },
   git: {
-    options: [exec('--upload-pack', '--receive-pack'), execFlag('--ext-diff', '--textconv'), write('--output'), read('--pathspec-from-file')],
+    // the commands of --upload-pack, --receive-pack and --exec are read as commands (registry COMMAND_CARRIERS): `parsed`
+    options: [parsed('--upload-pack', '--receive-pack'), execFlag('--ext-diff', '--textconv'), write('--output'), read('--pathspec-from-file')],
     global: [{ ...exec('-c', '--config-env'), quiet: true }, exec('--exec-path'), code('--git-dir', '--work-tree', '--namespace')],
     globalValues: ['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--exec-path'],
     subcommands: {
-      difftool: [exec('-x', '--extcmd', '-t', '--tool')],
-      mergetool: [exec('-t', '--tool')],
-      rebase: [exec('-x', '--exec'), execFlag('-i', '--interactive')],
+      // -x is read as a command (parse.ts); -t names a tool configured in Git (persistence.git-hooks judges that)
+      difftool: [parsed('-x', '--extcmd'), { ...exec('-t', '--tool'), quiet: true }],
+      mergetool: [{ ...exec('-t', '--tool'), quiet: true }],
+      rebase: [parsed('-x', '--exec'), execFlag('-i', '--interactive')],
       bisect: [execFlag('run')],
       submodule: [execFlag('foreach')],
-      'filter-branch': [exec('--env-filter', '--tree-filter', '--index-filter', '--parent-filter', '--msg-filter', '--commit-filter', '--tag-name-filter')],
+      'filter-branch': [parsed('--env-filter', '--tree-filter', '--index-filter', '--parent-filter', '--msg-filter', '--commit-filter', '--tag-name-filter')],
       'format-patch': [write('-o', '--output-directory')],
-      archive: [write('-o', '--output'), exec('--exec'), net('--remote')],
+      archive: [write('-o', '--output'), parsed('--exec'), net('--remote')],
       commit: [read('-F', '--file', '-t', '--template'), code('--cleanup')],
-      clone: [code('--template'), exec('-u', '--upload-pack'), execFlag('--recurse-submodules')],
+      clone: [code('--template'), exec('-u'), parsed('--upload-pack'), execFlag('--recurse-submodules')],
       init: [code('--template')],
-      'ls-remote': [exec('--upload-pack')],
-      push: [exec('--receive-pack', '--exec')],
-      fetch: [exec('--upload-pack')],
-      pull: [exec('--upload-pack')],
+      'ls-remote': [parsed('--upload-pack')],
+      push: [parsed('--receive-pack', '--exec')],
+      fetch: [parsed('--upload-pack')],
+      pull: [parsed('--upload-pack')],
       apply: [code('--directory')],
       grep: [exec('-O', '--open-files-in-pager')],
     },
