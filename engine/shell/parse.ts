@@ -195,20 +195,31 @@ function isAssignmentWord(atoms: readonly Atom[]): boolean {
 }
 
 /** The commands of backquoted substitutions written one after another (`a`, `a``b`), unescaped. */
-function backquoted(text: string): string[] {
+function backquoted(text: string, inDoubleQuotes = false): string[] {
+  // inside "…", a backslash before " is removed too (`"\`a '\"'\`"` runs a with the word ")
+  const escapable = inDoubleQuotes ? '$`\\"' : '$`\\';
   const out: string[] = [];
   for (let i = 0; i < text.length; i++) {
     if (text[i] !== '`') continue;
     let command = '';
     let j = i + 1;
     for (; j < text.length && text[j] !== '`'; j++) {
-      if (text[j] === '\\' && j + 1 < text.length && '$`\\'.includes(text[j + 1]!)) j++;
+      if (text[j] === '\\' && j + 1 < text.length && escapable.includes(text[j + 1]!)) j++;
       command += text[j];
     }
     out.push(command);
     i = j;
   }
   return out;
+}
+
+/** Is the node inside a double-quoted string (of the same command text)? */
+function insideDoubleQuotes(node: SyntaxNode): boolean {
+  for (let n = node.parent; n !== null; n = n.parent) {
+    if (n.type === 'string') return true;
+    if (n.type === 'command_substitution' || n.type === 'process_substitution' || n.type === 'command' || n.type === 'program') return false;
+  }
+  return false;
 }
 
 /** Bash's reserved words: at the start of a command they are syntax. */
@@ -229,33 +240,55 @@ const ONE_LINE = new Set(['command', 'redirected_statement', 'variable_assignmen
  * starts a line, a blank) so that it reads them as bash does. Null when there is none.
  */
 function findGlue(root: SyntaxNode, text: string): { index: number; chars: string } | null {
-  const stack: SyntaxNode[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (ONE_LINE.has(node.type)) {
-      const children = node.children;
-      let gap = -1;
-      for (let k = 1; k < children.length && gap === -1; k++) {
-        const prev = children[k - 1]!;
-        const next = children[k]!;
-        if (next.type === 'heredoc_redirect' || prev.type === 'heredoc_redirect') continue;
-        if (text.slice(prev.endIndex, next.startIndex).includes('\n')) gap = k;
+  // a cursor, not node.children: marshalling every node's children made a 60 KB command take
+  // seconds. Nodes are visited as a stack would (each node, then its children last first).
+  const cursor = root.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    if (type !== 'heredoc_body') {
+      if (ONE_LINE.has(type)) {
+        const glue = glueInside(cursor, type, text);
+        if (glue) return glue;
       }
-      // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
-      // regex running across `;` and newlines; to bash it is just the word `==` (escaping it
-      // says so). Before a line break, else the `;` put there leaves `==` an ERROR.
-      const op = node.type === 'command' ? children.findIndex((c) => !c.isNamed && (c.type === '==' || c.type === '=~' || c.type === '!=')) : -1;
-      if (op !== -1 && (gap === -1 || op < gap)) return { index: children[op]!.startIndex, chars: '\\' };
-      if (gap !== -1) {
-        const prev = children[gap - 1]!;
-        return { index: prev.type === 'comment' ? prev.startIndex : prev.endIndex, chars: ';' };
+      if (type === 'word') {
+        const word = text.slice(cursor.startIndex, cursor.endIndex);
+        if (word.includes('\n')) {
+          const lead = /^\n+/.exec(word);
+          return lead ? { index: cursor.startIndex + lead[0].length, chars: ' ' } : { index: cursor.startIndex + word.indexOf('\n'), chars: ';' };
+        }
       }
+      if (cursor.gotoLastChild()) continue;
     }
-    if (node.type === 'word' && node.text.includes('\n')) {
-      const lead = /^\n+/.exec(node.text);
-      return lead ? { index: node.startIndex + lead[0].length, chars: ' ' } : { index: node.startIndex + node.text.indexOf('\n'), chars: ';' };
+    for (;;) {
+      if (cursor.gotoPreviousSibling()) break;
+      if (!cursor.gotoParent()) return null;
     }
-    for (const c of node.children) if (c.type !== 'heredoc_body') stack.push(c);
+  }
+}
+
+/** The glue inside one statement node (the cursor is on it, and is left there). */
+function glueInside(cursor: ReturnType<SyntaxNode['walk']>, type: string, text: string): { index: number; chars: string } | null {
+  const children: { type: string; named: boolean; start: number; end: number }[] = [];
+  if (cursor.gotoFirstChild()) {
+    do children.push({ type: cursor.nodeType, named: cursor.nodeIsNamed, start: cursor.startIndex, end: cursor.endIndex });
+    while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+  }
+  let gap = -1;
+  for (let k = 1; k < children.length && gap === -1; k++) {
+    const prev = children[k - 1]!;
+    const next = children[k]!;
+    if (next.type === 'heredoc_redirect' || prev.type === 'heredoc_redirect') continue;
+    if (text.slice(prev.end, next.start).includes('\n')) gap = k;
+  }
+  // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
+  // regex running across `;` and newlines; to bash it is just the word `==` (escaping it
+  // says so). Before a line break, else the `;` put there leaves `==` an ERROR.
+  const op = type === 'command' ? children.findIndex((c) => !c.named && (c.type === '==' || c.type === '=~' || c.type === '!=')) : -1;
+  if (op !== -1 && (gap === -1 || op < gap)) return { index: children[op]!.start, chars: '\\' };
+  if (gap !== -1) {
+    const prev = children[gap - 1]!;
+    return { index: prev.type === 'comment' ? prev.start : prev.end, chars: ';' };
   }
   return null;
 }
@@ -318,6 +351,8 @@ class Walker {
   }
   private syntaxDepth = 0;
   private deadline = Infinity;
+  /** More segments than PARSE_LIMITS.maxSegments were found: the rest is not read. */
+  private overSegments = false;
   private overBudget = false;
   /** ERROR nodes the walker understood (tree-sitter-bash misparses `3<>file`). */
   private readonly tolerated = new Set<number>();
@@ -527,7 +562,9 @@ class Walker {
       return [];
     }
     if (this.segments.length >= PARSE_LIMITS.maxSegments) {
-      this.issue('too-large', `more than ${PARSE_LIMITS.maxSegments} commands`, this.nodeSpan(frame, node));
+      // said once, from the first statement not read to the end
+      if (!this.overSegments) this.issue('too-large', `more than ${PARSE_LIMITS.maxSegments} commands: the rest was not read`, this.span(frame, node.startIndex, frame.text.length));
+      this.overSegments = true;
       return [];
     }
     this.syntaxDepth++;
@@ -858,6 +895,11 @@ class Walker {
       // more words than are worth spelling out: one word standing for all of them
       return [{ text: atomsText(atoms), dynamic: true, glob: true, span, exact: null, substituted }];
     }
+    if (expanded.some((w) => w.some((a) => a.k === 'u' && a.v === '`'))) {
+      // `{Z..b}` generates a backquote, which bash then reads as the start of a command
+      // substitution (and fails on, abandoning the line): not read further here
+      this.issue('parse-error', 'a brace sequence generates a backquote, which bash reads as a command substitution', span);
+    }
     if (expanded.length === 1 && expanded[0]!.length === atoms.length) {
       const text = atomsText(atoms);
       const exact = exactLocal === null ? null : this.verbatimAt(frame, exactLocal, text.length);
@@ -908,7 +950,7 @@ class Walker {
         // inside backquotes bash removes the backslash of \$, \` and \\ before it reads the
         // command, and `a``b` is two substitutions: read them as bash does
         ids = [];
-        for (const command of backquoted(p.node.text)) {
+        for (const command of backquoted(p.node.text, insideDoubleQuotes(p.node))) {
           ids.push(...this.parseText(command, { ...this.textFrame(frame, this.nodeSpan(frame, p.node), via, owner ?? frame.parent ?? 0), parent: owner ?? frame.parent, depth: frame.depth }));
         }
       } else if ('node' in p) ids = this.compound(p.node, this.child(frame, via, owner ?? frame.parent));

@@ -102,7 +102,7 @@ class Reader {
 
   run(): ReadText {
     const src = this.src;
-    if (!/\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()`])[0-9][A-Za-z0-9_]*[[+=]|esac\||[A-Za-z0-9_]%|\$"/.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
+    if (!/\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()`])[0-9][A-Za-z0-9_]*[[+=]|esac\||[A-Za-z0-9_]%|\$"|\$(?:[\s;&|)<>]|$)|\{\}/.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
     while (this.i < src.length) this.step();
     if (this.pending.length > 0) this.gatherHeredocs(true);
     if (!this.changed) return { text: src, map: null, breaks: null, heredocs: this.heredocs };
@@ -169,6 +169,8 @@ class Reader {
   private atCommandStart(): boolean {
     let k = this.out.length - 1;
     while (k >= 0 && (this.out[k] === ' ' || this.out[k] === '\t')) k--;
+    // `a=(` opens an array's words, not a subshell
+    if (this.out[k] === '(' && this.out[k - 1] === '=') return false;
     if (k < 0 || '\n;&|(){'.includes(this.out[k]!)) return true;
     const word = /[A-Za-z!]+$/.exec(this.out.slice(Math.max(0, k - 7), k + 1).join(''))?.[0];
     const before = this.out[k - (word?.length ?? 0)];
@@ -274,6 +276,14 @@ class Reader {
         this.i++;
         return;
       }
+      const after = this.peek(1);
+      if (after === undefined || (META.has(after) && after !== '(')) {
+        // a `$` before a blank or an operator is the character `$` (`$ ls` runs the command
+        // `$`); tree-sitter reads `$ ls` as an expansion across the blank: `\$` is the same
+        this.emitAt('\\', this.i);
+        this.copy(1);
+        return;
+      }
       if (this.dollar()) return;
       this.copy(1);
       return;
@@ -292,6 +302,13 @@ class Reader {
       // command name that starts with `[` (`[ab].txt`, a glob) it reads as a test too: after an
       // empty quoted string, which changes nothing, it is a word
       this.emitAt(alone ? '\\' : "''", this.i);
+      this.copy(1);
+      return;
+    }
+    if (c === '{' && src[this.i + 1] === '}' && this.atWordStart() && this.atCommandStart()) {
+      // `{}` is a word to bash (a group needs `{ `), which tree-sitter reads as an empty group;
+      // empty braces expand to nothing else, so `\{}` is the same word
+      this.emitAt('\\', this.i);
       this.copy(1);
       return;
     }

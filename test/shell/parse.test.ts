@@ -389,3 +389,31 @@ describe('what tree-sitter leaves as text, and what declarations change', () => 
     expect(s.segments.find((g) => g.program === 'ls')!.privileged).toBe(true);
   });
 });
+
+describe('a lone $', () => {
+  it('before a blank or an operator is the character $, as a command name too', () => {
+    expect(argvs(parseScript('$ ls -la'))).toEqual([['$', 'ls', '-la']]);
+    expect(issues('$ ls -la')).toEqual([]);
+    expect(argvs(parseScript('echo $; $|cat'))).toEqual([['echo', '$'], ['$'], ['cat']]);
+    expect(parseScript('echo $ x').segments[0]!.argv.every((w) => !w.dynamic)).toBe(true);
+  });
+});
+
+describe('more words tree-sitter reads otherwise than bash', () => {
+  it('`{}` at a command start is a command named {}', () => {
+    expect(argvs(parseScript('{} x'))).toEqual([['{}', 'x']]);
+    expect(argvs(parseScript('eval {}\\ '))).toEqual([['eval', '{} '], ['{}']]);
+    expect(argvs(parseScript('{ ls; }'))).toEqual([['ls']]);
+  });
+
+  it('inside "…", a backquoted command loses the backslash before " (and outside it keeps it)', () => {
+    const inner = (cmd: string) => parseScript(cmd).segments.filter((g) => g.via === 'substitution').map((g) => g.argv.map((w) => w.text));
+    expect(inner('echo "`a \\"b\\"`"')).toEqual([['a', 'b']]);
+    expect(inner('echo `a \\"b\\"`')).toEqual([['a', '"b"']]);
+  });
+
+  it('a brace sequence that generates a backquote is refused (bash reads it as a substitution)', () => {
+    expect(issues('a {Z..b}')).toContain('parse-error');
+    expect(issues('a {a..c}')).toEqual([]);
+  });
+});
