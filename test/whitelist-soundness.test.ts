@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { assess, parseScript, whyNotWhitelisted } from '../engine/index.js';
 import { compileWhitelistRule } from '../engine/whitelist/coverage.js';
 import { writtenPaths } from '../engine/policy/match.js';
-import { normalizePath, outsideProject, pathForms, projectRoot } from '../engine/policy/paths.js';
+import { compileGlobs, globSource, normalizePath, outsideProject, pathForms, projectRoot } from '../engine/policy/paths.js';
 import { compileRegex, RegexError } from '../engine/policy/regex.js';
 import { riskyOption } from '../engine/whitelist/options.js';
 import { compilePattern, matchArgs, matchesProgram, PatternError, samplePattern } from '../engine/whitelist/pattern.js';
@@ -276,4 +276,51 @@ describe('where a download lands', () => {
     // with no project (a home or system directory), the working directory is outside
     expect(ruleIds(await judge('curl -LO https://x.example/t', { cwd: '/home/u', home: '/home/u', project: null }))).toContain('remote-exec.ingress-download');
   });
+});
+
+describe('path globs are tried only when their literal part is there', () => {
+  it('matches exactly what one regex over every glob matched, for every glob the shipped policy names', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const globs = new Set<string>();
+    const walk = (x: unknown): void => {
+      if (Array.isArray(x)) x.forEach(walk);
+      else if (x && typeof x === 'object') {
+        for (const [k, v] of Object.entries(x)) {
+          if (k === 'path') for (const g of Array.isArray(v) ? v : [v]) globs.add(String(g));
+          else walk(v);
+        }
+      }
+    };
+    for (const f of readdirSync('policies/rules')) walk(parse(readFileSync(`policies/rules/${f}`, 'utf8')));
+    expect(globs.size).toBeGreaterThan(100);
+    // paths near each glob: its wildcards filled in several ways, under several roots
+    const fills = (g: string): string[] => {
+      const out = new Set<string>();
+      for (const dirs of ['', 'a/', 'a/b/']) {
+        for (const star of ['', 'x', 'x.y', 'x/y']) {
+          const t = g
+            .replace(/\*\*\//g, dirs)
+            .replace(/\/\*\*$/, `/${dirs}z`)
+            .replace(/\*/g, star)
+            .replace(/\?/g, 'q')
+            .replace(/\{([^}]*)\}/g, (_m, alts: string) => alts.split(',')[0]!)
+            .replace(/\[!?([^\]])[^\]]*\]/g, '$1');
+          for (const root of ['', '/home/u/', 'src/']) out.add(t.startsWith('/') || t.startsWith('~') ? t : root + t);
+        }
+      }
+      out.add(g.replace(/[*?]/g, ''));
+      return [...out];
+    };
+    const list = [...globs];
+    const texts = [...new Set(list.flatMap(fills))];
+    for (let i = 0; i < list.length; i += 25) {
+      const chunk = list.slice(i, i + 25);
+      const union = compileRegex(chunk.map((g) => `(?:${globSource(g)})`).join('|'));
+      for (const lazy of [true, false]) {
+        const split = compileGlobs(chunk, lazy);
+        for (const t of texts) expect(split.test(t), `${t} against ${chunk.join(' ')}`).toBe(union.test(t));
+      }
+    }
+  }, 120_000);
 });

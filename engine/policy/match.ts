@@ -5,7 +5,7 @@
 import type { Redirect, Script, Segment, Span, Word } from '../shell/ir.js';
 import { GateError } from '../errors.js';
 import { effectiveTool, optionUses } from '../whitelist/options.js';
-import { compileGlob, compilePrefixGlob, matchesAnyForm, outsideProject, pathForms, type PathContext } from './paths.js';
+import { compileGlobs, compilePrefixGlob, matchesAnyForm, outsideProject, pathForms, type PathContext } from './paths.js';
 import { RegexError, compileRegex, type Tester } from './regex.js';
 import type {
   ArgsPredicate,
@@ -119,7 +119,7 @@ export class Compiler {
     const paths = list(p.path);
     if (paths.length > 0) {
       // one alternation compiles faster than a regular expression per glob
-      const re = this.tester(() => compileGlob(...paths));
+      const re = this.tester(() => compileGlobs(paths, !this.eager));
       tests.push((w, ctx) => matchesAnyForm([re], w.text, ctx));
     }
     if (p.remote !== undefined) tests.push((w) => isRemote(w.text) === p.remote);

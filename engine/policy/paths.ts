@@ -201,7 +201,47 @@ export function globSource(glob: string): string {
 
 /** A glob (or several, any of which may match) compiled once, on RE2. */
 export function compileGlob(...globs: string[]): Tester {
-  return compileRegex(globs.map((g) => `(?:${globSource(g)})`).join('|'));
+  return compileGlobs(globs, false);
+}
+
+/**
+ * Several globs, any of which may match. Each is tried only when the text holds the glob's
+ * longest literal part (every matching path does), and with `lazy` its regex is compiled on
+ * that first try: a warm start compiles the few globs a command's words come near, not the
+ * hundreds a policy names (a cold load compiles them all, which validates them).
+ */
+export function compileGlobs(globs: readonly string[], lazy: boolean): Tester {
+  const parts = globs.map((g) => {
+    const source = globSource(g);
+    let re: Tester | null = lazy ? null : compileRegex(source);
+    return { needle: literalPart(g), test: (text: string) => (re ??= compileRegex(source)).test(text) };
+  });
+  return { test: (text) => parts.some((p) => text.includes(p.needle) && p.test(text)) };
+}
+
+/** The longest run of a glob that every path it matches holds verbatim. */
+function literalPart(glob: string): string {
+  let g = glob.length > 1 ? glob.replace(/\/+$/, '') : glob;
+  if (g.length > 3 && g.endsWith('/**')) g = g.slice(0, -3);
+  let best = '';
+  let run = '';
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === '[' || c === '{') {
+      const end = g.indexOf(c === '[' ? ']' : '}', i + 1);
+      if (end !== -1) i = end;
+      run = '';
+    } else if (c === '*' || c === '?' || c === '\\' || c === ']' || c === '}') {
+      // `**/` stands for any number of directories, none too: its slash may be absent
+      if (c === '*' && g[i + 1] === '*' && g[i + 2] === '/') i += 2;
+      run = '';
+    }
+    else {
+      run += c;
+      if (run.length > best.length) best = run;
+    }
+  }
+  return best;
 }
 
 /** A glob matched from the start of the text (program names, redirect targets). */
