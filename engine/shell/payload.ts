@@ -12,12 +12,21 @@ import { shellQuote } from './quote.js';
  * on RE2 (re2js): linear time, however long the text. A backtracking engine took seconds on one
  * long awk word.
  */
-function linear(source: string): RE2JS {
-  return RE2JS.compile(source);
+function linear(source: string): Linear {
+  // compiled on first use: most commands run no interpreter, and compiling every pattern
+  // when the module loads cost each start-up some 30 ms
+  let re: RE2JS | null = null;
+  const get = (): RE2JS => (re ??= RE2JS.compile(source));
+  return { test: (text) => get().test(text), matcher: (text) => get().matcher(text) };
+}
+
+interface Linear {
+  test(text: string): boolean;
+  matcher(text: string): ReturnType<RE2JS['matcher']>;
 }
 
 /** Every match's groups (null where a group did not take part), left to right. */
-function* matches(re: RE2JS, text: string): Generator<(string | null)[]> {
+function* matches(re: Linear, text: string): Generator<(string | null)[]> {
   const m = re.matcher(text);
   while (m.find()) {
     const groups: (string | null)[] = [];
@@ -41,7 +50,7 @@ export type Capability =
   | 'env'
   | 'setuid';
 
-const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, RE2JS]> = ([
+const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, Linear]> = ([
   ['exec', /\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|pty\.spawn|system\s*\(|system\s+["'`]|exec\s*\(|exec\s+["'`/]|shell_exec|passthru|proc_open|popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*`|%x\{|\bqx[{(/]|\bspawn\s+\S)/],
   ['exec', /`[^`]*`/],
   // tcl `exec $cmd`, awk coprocesses `cmd |& getline`
