@@ -70,7 +70,9 @@ describe('several agents at once', () => {
     const submittedAt = new Map(events.filter((e) => e.type === 'SUBMITTED').map((e) => [e.command_id, e.seq]));
     for (const e of events.filter((x) => x.type === 'DECIDED')) expect(submittedAt.get(e.command_id)!).toBeLessThan(e.seq);
     store.close();
-  });
+    // 40 real processes, eight at a time, the first of each loading the policy cold (examples
+    // and all): on a busy machine that takes more than the default 30 s
+  }, 180_000);
 });
 
 describe('interrupting a waiting check', () => {

@@ -171,6 +171,8 @@ class Reader {
     while (k >= 0 && (this.out[k] === ' ' || this.out[k] === '\t')) k--;
     // `a=(` opens an array's words, not a subshell
     if (this.out[k] === '(' && this.out[k - 1] === '=') return false;
+    // `{` and `}` are syntax only as words of their own: `a{! x` runs the command `a{!`
+    if ((this.out[k] === '{' || this.out[k] === '}') && k > 0 && !/[\s;&|()]/.test(this.out[k - 1]!)) return false;
     if (k < 0 || '\n;&|(){'.includes(this.out[k]!)) return true;
     const word = /[A-Za-z!]+$/.exec(this.out.slice(Math.max(0, k - 7), k + 1).join(''))?.[0];
     const before = this.out[k - (word?.length ?? 0)];
