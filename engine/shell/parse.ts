@@ -817,7 +817,9 @@ class Walker {
       const part = decodeNode(n, sink);
       // `$"…"` (a translated string) arrives as a `$` token (sometimes with text before it) and a string
       const next = nodes[i + 1];
-      const translated = !n.isNamed && n.type === '$' && next !== undefined && (next.type === 'string' || (next.type === 'concatenation' && next.child(0)?.type === 'string'));
+      // (unless the `$` is escaped: `'x'\$"y"` is x$y, a `$` token whose text is `\$`)
+      const escapedDollar = /(?:^|[^\\])(?:\\\\)*\\\$$/.test(n.text);
+      const translated = !n.isNamed && n.type === '$' && !escapedDollar && next !== undefined && (next.type === 'string' || (next.type === 'concatenation' && next.child(0)?.type === 'string'));
       if (translated) atoms.push(...unquotedText(n.text.slice(0, -1)));
       else atoms.push(...part.atoms);
       if (exactLocal === -1) exactLocal = part.exact;

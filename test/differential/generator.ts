@@ -199,9 +199,11 @@ const DQ_TEXT_CHARS = chars("abxz -'{},*~\n\té#();&|<>=[]");
 const dqTextArb = fc.string({ unit: fc.constantFrom(...DQ_TEXT_CHARS), minLength: 1, maxLength: 4 });
 const ESC_CHARS = chars(` '"$*{},an\\|;&()<>#~\`![=`);
 const DQ_ESCAPES = ['\\\\', '\\"', '\\$', '\\`', '\\a', '\\ ', '\\{', "\\'", '\\n'];
+// no escape that makes \x01: that byte starts every trace record (PS4, see trace.ts), and a word
+// holding it after a newline reads as a record of its own (`\cB` stands for the \c escapes)
 const ANSI_ITEMS = [
   'a', 'b c', '\\x41', '\\x4a', '\\x4', '\\101', '\\7', '\\n', '\\t', '\\u00e9', '\\u00E9x', '\\U0001F600', "\\'", '\\\\', '\\"', '\\e', '\\E',
-  '\\cA', '\\c?', '\\0', '\\x00', '\\q', '\\x', '\\u', '\\?', '"', '$x', '{a,b}', '*', ' ', '\\a', '\\b', '\\f', '\\v', '\\r', '\\x7f', '\\200', '\\xff',
+  '\\cB', '\\c?', '\\0', '\\x00', '\\q', '\\x', '\\u', '\\?', '"', '$x', '{a,b}', '*', ' ', '\\a', '\\b', '\\f', '\\v', '\\r', '\\x7f', '\\200', '\\xff',
 ];
 const VARS = ['$x', '${x}', '$y', '${x:-d e}', '${#x}', '$u', '${u:-w}', '$n', '${x%b}', '${u}', '$@', '$#', '$?'];
 const ARITH_EXPANSIONS = ['1+2', 'n*2', '$n', 'n', '(1 + 2) * n', ' n ', 'n > 1', '1 ? 2 : 3'];

@@ -417,3 +417,10 @@ describe('more words tree-sitter reads otherwise than bash', () => {
     expect(issues('a {a..c}')).toEqual([]);
   });
 });
+
+describe('an escaped $ before a double-quoted string', () => {
+  it('is the character $, not the start of a translated string $"…"', () => {
+    expect(argvs(parseScript(`a 'x'\\$"y" x''\\$""`))).toEqual([['a', 'x$y', 'x$']]);
+    expect(argvs(parseScript(`a 'x'\\\\$"y" $"z"`))).toEqual([['a', 'x\\y', 'z']]);
+  });
+});
