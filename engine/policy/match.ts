@@ -205,7 +205,9 @@ export class Compiler {
       const kinds = new Set(list(p.risky_option));
       tests.push((s, _sc, ctx) => s.program !== null && hasRiskyOption(s, kinds, ctx));
     }
-    if (p.piped !== undefined) tests.push((s, sc) => sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal')) === p.piped);
+    // a program another one runs from an option (`nc -e /bin/sh`) reads what that program gives
+    // it (there, the socket), not the pipe: counted as not piped, which never lowers risk
+    if (p.piped !== undefined) tests.push((s, sc) => (s.via !== 'command-string' && sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal'))) === p.piped);
     if (p.dynamic_program !== undefined) tests.push((s) => (s.program === null) === p.dynamic_program);
     if (p.dynamic_args !== undefined) tests.push((s) => s.argv.slice(1).some((w) => w.dynamic) === p.dynamic_args);
     if (p.payload !== undefined) tests.push(this.payload(p.payload));
