@@ -9,7 +9,7 @@ import { compileWhitelistRule } from '../engine/whitelist/coverage.js';
 import { writtenPaths } from '../engine/policy/match.js';
 import { compileGlobs, globSource, normalizePath, outsideProject, pathForms, projectRoot } from '../engine/policy/paths.js';
 import { compileRegex, RegexError } from '../engine/policy/regex.js';
-import { riskyOption } from '../engine/whitelist/options.js';
+import { riskyOption } from '../engine/shell/options.js';
 import { compilePattern, matchArgs, matchesProgram, PatternError, samplePattern } from '../engine/whitelist/pattern.js';
 import { NOON, judge, ruleIds, shippedPolicy } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { GateError } from '../errors.js';
 import { assess } from '../gate/assess.js';
 import { parseScript } from '../shell/parse.js';
 import { ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
-import { OPTION_KINDS, RISKY_OPTIONS, riskyOption, riskySamples } from '../whitelist/options.js';
+import { OPTION_KINDS, RISKY_OPTIONS, riskyOption, riskySamples } from '../shell/options.js';
 import { samplePattern, staticWords, type CompiledPattern } from '../whitelist/pattern.js';
 import { EXAMPLE_TIME, runExamples } from './examples.js';
 import { compile, listFiles, policyRevision, validate, type Policy } from './load.js';

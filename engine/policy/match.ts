@@ -4,7 +4,7 @@
  */
 import type { Redirect, Script, Segment, Span, Word } from '../shell/ir.js';
 import { GateError } from '../errors.js';
-import { effectiveTool, optionUses } from '../whitelist/options.js';
+import { effectiveTool, optionUses } from '../shell/options.js';
 import { compileGlobs, compilePrefixGlob, matchesAnyForm, outsideProject, pathForms, type PathContext } from './paths.js';
 import { RegexError, compileRegex, type Tester } from './regex.js';
 import type {

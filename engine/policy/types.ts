@@ -110,7 +110,7 @@ export interface SegmentPredicate {
   /** Every URL or host the segment names is this machine, and it names one. */
   local_only?: boolean;
   /**
-   * The segment gives one of the tool options registered in whitelist/options.ts of these kinds
+   * The segment gives one of the tool options registered in shell/options.ts of these kinds
    * a value outside the project, a command, or a run-time value (`rg --pre=sh`, `eslint -c
    * /tmp/x.js`, `go test -exec /tmp/run`).
    */

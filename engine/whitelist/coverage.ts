@@ -8,7 +8,7 @@
 import { compileGlob, compilePrefixGlob, normalizePath } from '../policy/paths.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import type { Redirect, Script, Segment } from '../shell/ir.js';
-import { OPTION_KINDS, projectValue, riskyOption } from './options.js';
+import { OPTION_KINDS, projectValue, riskyOption } from '../shell/options.js';
 import { compilePattern, matchArgs, matchesProgram, type CompiledPattern } from './pattern.js';
 
 function basename(path: string): string {

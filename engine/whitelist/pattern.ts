@@ -18,7 +18,7 @@
  */
 import type { Word } from '../shell/ir.js';
 import { compileFullRegex, RegexError, type Tester } from '../policy/regex.js';
-import { projectValue } from './options.js';
+import { projectValue } from '../shell/options.js';
 
 export type PlaceholderType = 'path' | 'file' | 'int' | 'word' | 'branch' | 'url' | 'flags' | 'any' | 'name' | 're' | 'jq' | 'data';
 export const PLACEHOLDER_TYPES: readonly PlaceholderType[] = ['path', 'file', 'int', 'word', 'branch', 'url', 'flags', 'any', 'name', 're', 'jq', 'data'];

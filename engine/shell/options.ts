@@ -9,7 +9,7 @@
  * accepts one (PG109). Values inside the working tree are the project's own files, which the
  * project's tools load anyway (`mypy --config-file pyproject.toml`, `go build -o bin/app`).
  */
-import type { Word } from '../shell/ir.js';
+import type { Word } from './ir.js';
 
 export type OptionKind = 'exec' | 'code' | 'write' | 'read' | 'network';
 
