@@ -968,19 +968,9 @@ function renderPart(out: Out, p: Part, g: boolean): void {
       out.put('\\\n');
       return;
     case 'bt':
-      out.put('`');
-      renderBt(out, p.cmd, g);
-      out.put('`');
+    case 'sub':
+      renderSubstitution(out, p, g);
       return;
-    case 'sub': {
-      out.put('$(');
-      const inner = new Out();
-      renderList(inner, p.list, g);
-      if (inner.text.startsWith('(')) out.put(' ');
-      out.add(inner, true);
-      out.put(')');
-      return;
-    }
   }
 }
 
@@ -1000,20 +990,27 @@ function renderDq(out: Out, d: DqPart, g: boolean): void {
       out.put(`$((${d.s}))`);
       return;
     case 'bt':
-      out.put('`');
-      renderBt(out, d.cmd, g);
-      out.put('`');
+    case 'sub':
+      renderSubstitution(out, d, g);
       return;
-    case 'sub': {
-      out.put('$(');
-      const inner = new Out();
-      renderList(inner, d.list, g);
-      if (inner.text.startsWith('(')) out.put(' ');
-      out.add(inner, true);
-      out.put(')');
-      return;
-    }
   }
+}
+
+/** `` `cmd` `` and `$(list)`, written alike in and out of double quotes. */
+function renderSubstitution(out: Out, s: { readonly k: 'bt'; readonly cmd: BtCmd } | { readonly k: 'sub'; readonly list: List }, g: boolean): void {
+  if (s.k === 'bt') {
+    out.put('`');
+    renderBt(out, s.cmd, g);
+    out.put('`');
+    return;
+  }
+  out.put('$(');
+  const inner = new Out();
+  renderList(inner, s.list, g);
+  // `$((` would open arithmetic
+  if (inner.text.startsWith('(')) out.put(' ');
+  out.add(inner, true);
+  out.put(')');
 }
 
 function renderBrace(out: Out, b: Brace): void {
