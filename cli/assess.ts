@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy } from '../engine/index.js';
+import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy, type TruncatedInput } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
 import { home, locations, openStoreIfExists, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
@@ -71,7 +71,7 @@ interface Context {
   requireReviewed: boolean;
 }
 
-function assessOne(ctx: Context, command: string, opts: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined; invalidUtf8?: boolean }): Assessment {
+function assessOne(ctx: Context, command: string, opts: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined; invalidUtf8?: boolean; truncated?: TruncatedInput | undefined }): Assessment {
   const now = opts.now ?? new Date();
   const burst = ctx.policy.gate.context.burst;
   const history = opts.session && ctx.store ? ctx.store.sessionHistory(opts.session, now, burst?.window_seconds ?? 60) : null;
@@ -87,6 +87,7 @@ function assessOne(ctx: Context, command: string, opts: { session?: string | und
     session: opts.session,
     repos: opts.cwd ? scopedRepos(ctx.policy, opts.cwd) : undefined,
     requireReviewed: ctx.requireReviewed,
+    truncated: opts.truncated,
   });
 }
 
@@ -108,8 +109,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       await jsonLines(ctx, io, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now });
       return ExitCode.Allowed;
     }
-    const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io);
-    const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now, invalidUtf8: input.invalidUtf8 });
+    const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io, policy.gate.limits?.max_command_bytes);
+    const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now, invalidUtf8: input.invalidUtf8, truncated: input.truncated });
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(assessmentJson(a))}\n`);
     else io.stdout.write(renderAssessment(style(io.stdout, io.env), a, whyNotWhitelisted(a, policy)));
     return ExitCode.Allowed;

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { BUNDLE_FORMAT, ExitCode, SqliteAuditStore, bundleEvent, bundlePolicy, escapeForDisplay, trustedKeys, usageError, type Bundle, type CommandRecord, type CommandState } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
-import { locations, openStore, openStoreIfExists } from './context.js';
+import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 
@@ -117,7 +117,7 @@ async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
   const inRange = (at: string): boolean => (from === undefined || at >= from) && (to === undefined || at < to);
   if (bundleFile !== undefined) {
     // a bundle ends with a checkpoint that covers all of it
-    const writer = openStore(loc);
+    const writer = openStore(loc, { policy: await policyFor(loc), warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
     try {
       writer.checkpoint(new Date());
     } finally {

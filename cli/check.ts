@@ -1,5 +1,6 @@
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { check, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
+import { check, DEFAULT_MAX_COMMAND_BYTES, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { home, locations, openStore, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
@@ -57,19 +58,42 @@ export interface Gated {
   readonly interrupted: boolean;
 }
 
+/**
+ * The command to check: the words after --, or standard input read up to the policy's size
+ * limit (gate.yaml limits.max_command_bytes).
+ */
+export function commandInput(p: Parsed, io: CliIo): (policy: Policy) => Promise<CommandInput> {
+  return async (policy) => (p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : readCommand(io, policy.gate.limits?.max_command_bytes ?? DEFAULT_MAX_COMMAND_BYTES));
+}
+
+/** The directory a command will run in: it must exist, or the gate would judge a place that is not there. */
+function workingDirectory(p: Parsed, io: CliIo): string {
+  const cwd = resolve(io.cwd, str(p, 'cwd') ?? '.');
+  let dir = false;
+  try {
+    dir = statSync(cwd).isDirectory();
+  } catch {
+    /* missing */
+  }
+  if (!dir) throw usageError(`${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ${existsSync(cwd) ? 'not a directory' : 'no such directory'}`, 'the command must not run');
+  return cwd;
+}
+
 /** Check one command as `check` and `exec` do. The caller closes the store. */
-export async function gateCommand(p: Parsed, io: CliIo, input: CommandInput): Promise<Gated> {
+export async function gateCommand(p: Parsed, io: CliIo, readInput: (policy: Policy) => Promise<CommandInput>): Promise<Gated & { input: CommandInput }> {
   const now = parseTime(str(p, 'now'), '--now');
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
+  const cwd = workingDirectory(p, io);
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc);
+  const input = await readInput(policy);
+  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
-    const cwd = resolve(io.cwd, str(p, 'cwd') ?? '.');
     const { record, assessment } = await check(
       {
         command: input.text,
         invalidUtf8: input.invalidUtf8,
+        truncated: input.truncated,
         session: str(p, 'session'),
         agent: str(p, 'agent'),
         intent: str(p, 'intent'),
@@ -90,7 +114,7 @@ export async function gateCommand(p: Parsed, io: CliIo, input: CommandInput): Pr
         ...(io.signal ? { signal: io.signal } : {}),
       },
     );
-    return { record, assessment, policy, store, loc, interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted) };
+    return { record, assessment, policy, store, loc, input, interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted) };
   } catch (err) {
     store.close();
     throw err;
@@ -104,8 +128,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate check --help');
-  const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io);
-  const { record, assessment, policy, store, interrupted } = await gateCommand(p, io, input);
+  const { record, assessment, policy, store, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
     if (interrupted) {
       // interrupted while waiting: the attempt stays pending in the trail, and must not run

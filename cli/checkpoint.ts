@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, usageError } from '../engine/index.js';
 import { prepareRotation } from '../engine/audit/checkpoint.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
-import { locations, openStore } from './context.js';
+import { locations, openStore, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 
 export const HELP = `Usage: policy-gate checkpoint export [--to FILE | --exec CMD] [--store PATH]
@@ -49,7 +49,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const to = str(p, 'to');
   const exec = str(p, 'exec');
   if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
-  const store = openStore(locations(p, io));
+  const loc = locations(p, io);
+  const store = openStore(loc, { policy: await policyFor(loc), warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   let note: string;
   try {
     const cp = store.checkpoint(new Date()) ?? store.latestCheckpoint();
@@ -78,8 +79,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return ExitCode.Allowed;
 }
 
-function rotateKey(p: ReturnType<typeof parse>, io: CliIo): number {
+async function rotateKey(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
   const loc = locations(p, io);
+  const policy = await policyFor(loc);
   const dir = dirname(loc.store);
   const at = new Date().toISOString();
   const rotation = prepareRotation(dir, at);
@@ -99,7 +101,7 @@ function rotateKey(p: ReturnType<typeof parse>, io: CliIo): number {
     store.close();
   }
   rotation.install();
-  const after = openStore(loc);
+  const after = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     after.checkpoint(new Date());
   } finally {

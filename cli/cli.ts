@@ -5,7 +5,7 @@
  */
 import { EXIT_CODE_TABLE } from '../engine/exit-codes.js';
 import { ExitCode } from '../engine/exit-codes.js';
-import { GateError } from '../engine/errors.js';
+import { GateError, storeError } from '../engine/errors.js';
 import { VERSION } from '../engine/version.js';
 import type { CliIo, Subcommand } from './io.js';
 
@@ -67,7 +67,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function report(err: unknown, io: CliIo, json: boolean): number {
+function report(thrown: unknown, io: CliIo, json: boolean): number {
+  // an error from the SQLite driver is a store the gate cannot use, not a bug
+  const err = storeError(thrown) ?? thrown;
   if (err instanceof GateError) {
     io.stderr.write(`policy-gate: ${err.code === 'usage' ? '' : 'error: '}${err.oneLine}\n`);
     if (err.hint) io.stderr.write(`  ${err.hint}\n`);

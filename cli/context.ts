@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { VERSION, gateSigner, loadPolicy, osIdentity, projectRoot, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import { VERSION, expireOverdue, gateSigner, systemClock, witnessHook, loadPolicy, osIdentity, projectRoot, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
 import { str, type Parsed } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -17,14 +17,38 @@ export async function policyFor(loc: Locations, options: Pick<LoadOptions, 'exam
   return loadPolicy(loc.policy, { cacheDir: loc.cache, ...options });
 }
 
+export interface StoreOptions {
+  /** The policy whose gate.yaml names the witnesses every new checkpoint is appended to. */
+  readonly policy?: Policy | null;
+  /** Told when a witness could not take a checkpoint (the write stands; it is recorded). */
+  readonly warn?: (message: string) => void;
+}
+
 /**
- * The store for writing, signing a checkpoint after every decision with the gate's key. A new
- * store begins with GATE_START (component "store"): which gate, where and as whom created it.
+ * The store for writing, signing a checkpoint after every decision with the gate's key and
+ * handing each one to the policy's witnesses. A new store begins with GATE_START (component
+ * "store": which gate, where and as whom created it) and a checkpoint covering it, so that a
+ * store without any checkpoint is one whose checkpoints were removed.
  */
-export function openStore(loc: Locations): SqliteAuditStore {
+export function openStore(loc: Locations, options: StoreOptions = {}): SqliteAuditStore {
   const fresh = !existsSync(loc.store);
-  const store = SqliteAuditStore.open(loc.store, { signer: gateSigner(dirname(loc.store)) });
-  if (fresh && store.eventCount() === 0) recordGateEvent(store, 'GATE_START', 'store');
+  let store: SqliteAuditStore | null = null;
+  const witness = witnessHook(options.policy?.gate.witnesses ?? [], { policyDir: loc.policy, env: loc.env }, (name, why) => {
+    options.warn?.(`the checkpoint could not be appended to witness ${name}: ${why} (recorded as WRITE_FAILED)`);
+    store?.noteFailure('WITNESS', null, new Error(`${name}: ${why}`));
+  });
+  store = SqliteAuditStore.open(loc.store, { signer: gateSigner(dirname(loc.store)), busyTimeoutMs: loc.lockTimeoutMs, witness });
+  if (fresh && store.eventCount() === 0) {
+    recordGateEvent(store, 'GATE_START', 'store');
+    store.checkpoint(new Date());
+  }
+  try {
+    // every submission ends in a decision: those nobody decided in time are timed out now
+    expireOverdue(store, systemClock());
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   return store;
 }
 

@@ -1,9 +1,8 @@
 import { dirname } from 'node:path';
-import { ExitCode, GateError, execute, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import { ExitCode, GateError, execute, storeError, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
 import { bool, parse } from './args.js';
-import { GATE_OPTIONS, gateCommand } from './check.js';
+import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import type { CliIo } from './io.js';
-import { commandFromArgv, readCommand } from './input.js';
 import { renderRecord, style } from './render.js';
 
 export const HELP = `Usage: policy-gate exec [options] -- COMMAND...
@@ -55,16 +54,22 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return await runGated(p, io);
   } catch (err) {
     // whatever went wrong, the command did not run: say so with exec's own code
-    if (err instanceof GateError) throw new GateError(err.code, err.message, { exitCode: ExitCode.NotRun, ...(err.hint ? { hint: err.hint } : {}), ...(err.location ? { location: err.location } : {}) });
+    const gate = storeError(err);
+    if (gate) throw new GateError(gate.code, gate.message, { exitCode: ExitCode.NotRun, ...(gate.hint ? { hint: gate.hint } : {}), ...(gate.location ? { location: gate.location } : {}) });
     throw err;
   }
 }
 
 async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
   const fromStdin = !(p.rest && p.rest.length > 0);
-  const input = fromStdin ? await readCommand(io) : commandFromArgv(p.rest!, io);
-  const { record, assessment, policy, store, loc, interrupted } = await gateCommand(p, io, input);
+  const { record, assessment, policy, store, loc, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
+    if (record.truncated) {
+      // only its first bytes were recorded: what would run is not what the trail shows
+      io.stderr.write(renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
+      io.stderr.write(`policy-gate: not run (the input is over the size limit and was recorded only in part: exec runs only what it recorded whole)\n`);
+      return ExitCode.NotRun;
+    }
     if (interrupted || (record.decision !== 'approved' && record.decision !== 'whitelisted')) {
       io.stderr.write(renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
       io.stderr.write(`policy-gate: not run (${interrupted ? 'interrupted while waiting' : record.decision})\n`);
@@ -72,7 +77,7 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
     }
     const cols = Number(io.env.COLUMNS) || 80;
     const rows = Number(io.env.LINES) || 24;
-    const { exitCode, end } = await execute(record, {
+    const { exitCode, end, endNotRecorded } = await execute(record, {
       store,
       clock: systemClock(),
       storeDir: dirname(loc.store),
@@ -84,6 +89,7 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
       ...(io.signal ? { signal: io.signal } : {}),
     });
     if (end.recording_error) io.stderr.write(`policy-gate: ${end.recording_error}\n`);
+    if (endNotRecorded) io.stderr.write(`policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; it was spooled for the next writer to record\n`);
     return exitCode;
   } finally {
     store.close();

@@ -1,16 +1,38 @@
-import { usageError } from '../engine/index.js';
+import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_COMMAND_BYTES, usageError, type TruncatedInput } from '../engine/index.js';
 import { joinArgv } from './args.js';
-import { readAll, type CliIo } from './io.js';
+import type { CliIo } from './io.js';
 
 export interface CommandInput {
   readonly text: string;
   readonly invalidUtf8: boolean;
+  /**
+   * Set when the input was larger than the limit: `text` is then only its first bytes, and
+   * this says how large the whole was and what it hashed to.
+   */
+  readonly truncated?: TruncatedInput;
 }
 
-/** The whole of standard input as one command; trailing newlines are not part of it. */
-export async function readCommand(io: CliIo): Promise<CommandInput> {
+/** Standard input is read at most to here even to measure it: what follows is not hashed. */
+const READ_CEILING = 1024 ** 3;
+/** How much of an input over the limit is kept (and shown to a reviewer). */
+const KEPT_PREFIX = 4096;
+
+/**
+ * The whole of standard input as one command; trailing newlines are not part of it. At most
+ * `maxBytes` are kept in memory: a larger input is read on only to be counted and hashed
+ * (memory stays flat), and its first bytes stand for it.
+ */
+export async function readCommand(io: CliIo, maxBytes = DEFAULT_MAX_COMMAND_BYTES): Promise<CommandInput> {
   if (io.stdinIsTTY) throw usageError('no command: pipe it on standard input or give it after --', 'see: policy-gate check --help');
-  const bytes = await readAll(io.stdin);
+  const { kept, total, sha256, complete } = await readBounded(io.stdin, maxBytes, READ_CEILING);
+  if (total > maxBytes) {
+    let end = Math.min(KEPT_PREFIX, kept.length);
+    while (end > 0 && end < kept.length && (kept[end]! & 0xc0) === 0x80) end--; // a whole character
+    const prefix = new TextDecoder('utf-8').decode(kept.subarray(0, end));
+    return { text: prefix, invalidUtf8: false, truncated: { bytes: total, sha256, complete, limit: maxBytes } };
+  }
+  const bytes = kept;
   let text: string;
   let invalidUtf8 = false;
   try {
@@ -46,4 +68,30 @@ export function commandFromArgv(rest: readonly string[], io: CliIo): CommandInpu
     }
   }
   return { text, invalidUtf8: false };
+}
+
+/** Keep the first `keep` bytes (and one more, to tell); count and hash up to `ceiling`. */
+async function readBounded(input: AsyncIterable<Buffer | string>, keep: number, ceiling: number): Promise<{ kept: Buffer; total: number; sha256: string; complete: boolean }> {
+  const chunks: Buffer[] = [];
+  let held = 0;
+  let total = 0;
+  let complete = true;
+  const hash = createHash('sha256');
+  for await (const raw of input) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    const room = Math.max(0, keep + 1 - held);
+    if (room > 0) {
+      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+      chunks.push(Buffer.from(part)); // a copy: the stream may reuse its buffer
+      held += part.length;
+    }
+    const counted = Math.min(chunk.length, ceiling - total);
+    hash.update(counted === chunk.length ? chunk : chunk.subarray(0, counted));
+    total += counted;
+    if (total >= ceiling) {
+      complete = false;
+      break;
+    }
+  }
+  return { kept: Buffer.concat(chunks), total, sha256: hash.digest('hex'), complete };
 }

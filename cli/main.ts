@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The bin entry: the only place that touches process.exitCode. */
 import { main } from './cli.js';
+import { ExitCode } from '../engine/exit-codes.js';
 import { processIo } from './io.js';
 
 const controller = new AbortController();
@@ -12,4 +13,16 @@ const stop = (): void => {
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
-process.exitCode = await main(process.argv.slice(2), processIo(controller.signal));
+let cwdError: string | null = null;
+try {
+  process.cwd();
+} catch (err) {
+  cwdError = (err as Error).message;
+}
+if (cwdError !== null) {
+  // a deleted working directory: nothing can be judged or found relative to it
+  process.stderr.write(`policy-gate: error: the current directory no longer exists (${cwdError}): the command must not run\n`);
+  process.exitCode = process.argv[2] === 'exec' ? ExitCode.NotRun : ExitCode.Usage;
+} else {
+  process.exitCode = await main(process.argv.slice(2), processIo(controller.signal));
+}

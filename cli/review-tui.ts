@@ -145,7 +145,7 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
   const who = signer(p, io);
   const loc = locations(p, io);
   const policy: Policy = await policyFor(loc);
-  const store: SqliteAuditStore = openStore(loc);
+  const store: SqliteAuditStore = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   recordGateEvent(store, 'GATE_START', `review-queue:${who.reviewer}`);
   const s = style(io.stdout, io.env);
   const out = process.stdout;

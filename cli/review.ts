@@ -129,7 +129,7 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
     return ExitCode.Allowed;
   }
   const policy = await policyFor(loc);
-  const store = openStore(loc);
+  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     const now = new Date();
     const views = pendingQueue(store, now, { all: bool(p, 'all') }).map((r) => reviewView(store, policy, r, now));
@@ -165,7 +165,7 @@ async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   const id = one(rest, 'command id');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc);
+  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     submittedEvent(store, id); // not-found error when it does not exist
     const view = reviewView(store, policy, store.command(id)!, new Date());
@@ -212,7 +212,7 @@ async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: 
   if (decision === 'deny' && !reason) throw usageError('a deny needs --reason: the agent and the trail are told why', 'see: policy-gate review --help');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc);
+  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     if (!who.key) io.stderr.write('policy-gate: no --key (or POLICY_GATE_KEY): the decision goes in unsigned and will be refused\n');
     return report(io, p, signAndApply(store, policy, id, decision, who, reason, io.env));
@@ -277,7 +277,7 @@ async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   }
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc);
+  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     const me = osIdentity();
     const outcome = applyDecision(

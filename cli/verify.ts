@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { ExitCode, SqliteAuditStore, parseBundle, parseVerifierKey, trustedKeys, usageError, verifyTrail, type VerifierKey, type VerifyResult } from '../engine/index.js';
+import { ExitCode, GateError, SqliteAuditStore, isCorruption, parseBundle, parseVerifierKey, readWitness, trustedKeys, usageError, verifyTrail, type CheckName, type Locations, type VerifierKey, type VerifyResult, type WitnessReading } from '../engine/index.js';
 import { policyProvider } from './policy-at.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
-import { locations } from './context.js';
+import { locations, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 
@@ -11,10 +11,15 @@ export const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPO
        policy-gate verify --bundle FILE [--against CHECKPOINT] [--trusted-keys FILE] [--json]
 
 Verify the audit trail from its stored bytes, and stop at the first failure, naming the event:
-  integrity    PRAGMA integrity_check
+  integrity    PRAGMA integrity_check over the whole file: a damaged page is named (exit 4)
+  schema       the append-only triggers and one-per-command indexes are as the gate made them
   structure    sequence numbers contiguous, bodies canonical JSON, columns matching bodies
   hash         every leaf and chain hash recomputed from the stored bytes
-  checkpoint   every signed checkpoint is signed by a pinned key and matches the chain at its size
+  checkpoint   every signed checkpoint is signed by a pinned key and matches the chain at its size;
+               with a pinned key, a trail without checkpoints or a decision not covered by one
+               fails (the gate signs one with every decision and when it creates the store)
+  witness      the trail extends every checkpoint each witness in gate.yaml holds (read back
+               now): truncation and rewrites are caught without --against
   against      the trail extends the checkpoint given with --against (kept elsewhere):
                truncation and rollback are caught even if re-signed with the gate's key
   lifecycle    one SUBMITTED per command, DECIDED names its SUBMITTED, a run only after
@@ -33,17 +38,53 @@ Options:
                       --trusted-keys with the gate key you pinned for real assurance
   --against FILE      a checkpoint copied off this machine (policy-gate checkpoint export)
   --trusted-keys FILE verifier keys to trust, one per line (default: trusted-keys next to the store)
+  --no-witnesses      do not read the witnesses configured in gate.yaml
   --store PATH        audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR        the policy (reviewers.yaml, whitelist); in Git, each revision is read from
                       its commit (default: the shipped policies; env POLICY_GATE_POLICY)
   --json              print the result as one JSON object
   -h, --help          show this help
 
-Exit codes: 0 the trail verifies · 4 it does not (the first failure is named) · 2 usage error or
-unreadable store
+Runs that started and have no recorded end are listed as a note (still running, killed, or an
+end that could not be written: then a WRITE_FAILED event says so).
+
+Exit codes: 0 the trail verifies · 4 it does not (the first failure is named; a corrupted store
+file too) · 2 usage error or a store that cannot be opened
 `;
 
-const OPTIONS = { ...COMMON_OPTIONS, against: { type: 'string' }, 'trusted-keys': { type: 'string' }, bundle: { type: 'string' } } as const;
+const OPTIONS = { ...COMMON_OPTIONS, against: { type: 'string' }, 'trusted-keys': { type: 'string' }, bundle: { type: 'string' }, 'no-witnesses': { type: 'boolean' } } as const;
+
+/** A verification that failed before any event could be read (a damaged file). */
+function failedResult(check: CheckName, message: string, seq: number | null = null): VerifyResult {
+  return { ok: false, failure: { seq, check, message }, events: 0, commands: 0, checkpoints: 0, unsigned_tail: 0, recordings: 0, witnesses: [], unended_runs: [], warnings: [] };
+}
+
+/** The first event that cannot be read back from a damaged store, as the failure. */
+function unreadableFrom(store: SqliteAuditStore, why: string): VerifyResult {
+  let read = 0;
+  try {
+    for (const e of store.rawEvents()) {
+      if (e.seq !== read + 1) break;
+      read = e.seq;
+    }
+  } catch {
+    /* stopped at the damage */
+  }
+  const at = read + 1;
+  return failedResult('integrity', `the store file is damaged (${why}): events #1–#${read} can be read, event #${at} and what follows cannot`, at);
+}
+
+/** What every witness configured in gate.yaml holds (read back now). */
+async function configuredWitnesses(loc: Locations, io: CliIo): Promise<WitnessReading[]> {
+  let specs;
+  try {
+    specs = (await policyFor(loc)).gate.witnesses ?? [];
+  } catch (err) {
+    io.stderr.write(`policy-gate: the policy cannot be loaded, so its witnesses were not read: ${(err as Error).message}\n`);
+    return [{ name: 'gate.yaml witnesses', notes: null, error: `the policy cannot be loaded: ${(err as Error).message}` }];
+  }
+  return specs.map((w) => readWitness(w, { policyDir: loc.policy, env: loc.env }));
+}
 
 function readText(file: string, cwd: string, flag: string): string {
   try {
@@ -65,7 +106,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const tty = Boolean(io.stderr.isTTY) && !bool(p, 'json');
   const bundleFile = str(p, 'bundle');
   let where: string;
-  let result: VerifyResult;
+  let result!: VerifyResult;
+  let witnessCount: number | null = null;
   let progressShown = false;
   const progress = (total: number) =>
     tty && total >= 20_000
@@ -89,13 +131,27 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const loc = locations(p, io);
     const storeDir = dirname(loc.store);
     const keys = keysFrom(str(p, 'trusted-keys'), storeDir, io.cwd);
-    const store = SqliteAuditStore.open(loc.store, { readonly: true });
     where = loc.store;
+    witnessCount = 0;
+    let store: SqliteAuditStore | null = null;
     try {
-      const total = store.eventCount();
-      result = await verifyStore(store, loc.policy, { keys, against, progress: progress(total) });
-    } finally {
-      store.close();
+      store = SqliteAuditStore.open(loc.store, { readonly: true });
+    } catch (err) {
+      // a file SQLite cannot read as a database is a trail that fails verification, not a usage error
+      if (!(err instanceof GateError && err.code === 'store-corrupt')) throw err;
+      result = failedResult('integrity', err.message);
+    }
+    if (store) {
+      try {
+        const witnesses = bool(p, 'no-witnesses') ? [] : await configuredWitnesses(loc, io);
+        witnessCount = witnesses.length;
+        result = await verifyStore(store, loc.policy, { keys, against, witnesses, progress });
+      } catch (err) {
+        if (!isCorruption(err)) throw err;
+        result = failedResult('integrity', `the store is corrupted: ${(err as Error).message}`);
+      } finally {
+        store.close();
+      }
     }
   }
   if (progressShown) io.stderr.write('\r\x1b[K');
@@ -106,7 +162,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     if (result.ok) {
       io.stdout.write(`${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`);
       if (result.unsigned_tail > 0) io.stdout.write(s.dim(`  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`));
-      if (against === undefined) io.stdout.write(s.dim('  no --against: truncation re-signed with the gate key would go unnoticed; keep checkpoints elsewhere (policy-gate checkpoint export)\n'));
+      for (const w of result.witnesses) io.stdout.write(`  witness ${w.name}: the trail extends its ${w.checkpoints} checkpoint(s), the newest of size ${w.size}\n`);
+      if (against === undefined && witnessCount === 0) {
+        io.stdout.write(s.dim('  no witness and no --against: truncation re-signed with the gate key would go unnoticed; configure witnesses in gate.yaml (or keep checkpoints elsewhere: policy-gate checkpoint export)\n'));
+      }
     } else {
       const f = result.failure!;
       io.stdout.write(`${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`);
@@ -134,14 +193,33 @@ function keysFrom(file: string | undefined, storeDir: string, cwd: string): Veri
 export async function verifyStore(
   store: SqliteAuditStore,
   policyDir: string,
-  options: { keys: readonly VerifierKey[]; against?: string | undefined; progress?: ((done: number, all: number) => void) | undefined },
+  options: {
+    keys: readonly VerifierKey[];
+    against?: string | undefined;
+    witnesses?: readonly WitnessReading[];
+    /** Progress reporting for a trail of `total` events, if wanted. */
+    progress?: ((total: number) => ((done: number, all: number) => void) | undefined) | undefined;
+  },
 ): Promise<VerifyResult> {
   const storeDir = dirname(store.location);
+  // the whole file first: a damaged page is named before anything is read for meaning
+  let integrity: string;
+  try {
+    integrity = (store.raw().pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+  } catch (err) {
+    // damaged so badly that SQLite cannot walk the file: find the first event it cannot read
+    if (!isCorruption(err)) throw err;
+    return unreadableFrom(store, (err as Error).message);
+  }
+  if (integrity !== 'ok') return failedResult('integrity', `PRAGMA integrity_check: ${integrity}`);
+  const total = store.eventCount();
   const policyAt = await (await policyProvider(policyDir))(store.policyRevisions());
   return store.raw().transaction(() =>
     verifyTrail({
+      schema: store.schemaProblems,
+      witnesses: options.witnesses,
       events: () => store.rawEvents(),
-      total: store.eventCount(),
+      total,
       checkpoints: store.checkpoints().map((c) => c.note),
       keys: options.keys,
       against: options.against,
@@ -153,8 +231,7 @@ export async function verifyStore(
           return null;
         }
       },
-      integrity: () => String(store.raw().pragma('integrity_check', { simple: true })),
-      progress: options.progress,
+      progress: options.progress?.(total),
     }),
   )();
 }

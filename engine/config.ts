@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GateError } from './errors.js';
 
 export interface LocationInputs {
   readonly store?: string | undefined;
@@ -22,6 +23,10 @@ export interface Locations {
   readonly cache: string;
   /** Paths an agent's command must never touch. */
   readonly protectedPaths: readonly string[];
+  /** How long a write waits for the store's lock, in all (POLICY_GATE_LOCK_TIMEOUT seconds). */
+  readonly lockTimeoutMs: number | undefined;
+  /** The environment the locations were resolved in (witness commands run in it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export const DEFAULT_STORE_DIR = '.policy-gate';
@@ -50,5 +55,10 @@ export function resolveLocations(inputs: LocationInputs): Locations {
   const store = resolve(inputs.cwd, storeFlag && storeFlag !== '' ? storeFlag : join(DEFAULT_STORE_DIR, DEFAULT_STORE_FILE));
   const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
   const cache = join(dirname(store), 'cache');
-  return { store, policy, cache, protectedPaths: [dirname(store), store, policy] };
+  const lockTimeout = inputs.env.POLICY_GATE_LOCK_TIMEOUT;
+  const seconds = lockTimeout === undefined || lockTimeout === '' ? undefined : Number(lockTimeout);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) {
+    throw new GateError('usage', `POLICY_GATE_LOCK_TIMEOUT=${JSON.stringify(lockTimeout)}: expected seconds (a number ≥ 0)`);
+  }
+  return { store, policy, cache, protectedPaths: [dirname(store), store, policy], lockTimeoutMs: seconds === undefined ? undefined : Math.round(seconds * 1000), env: inputs.env };
 }

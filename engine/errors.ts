@@ -19,6 +19,8 @@ export type GateErrorCode =
   | 'policy-example-failed'
   | 'store-unavailable'
   | 'store-write-failed'
+  | 'store-corrupt'
+  | 'store-tampered'
   | 'not-found'
   | 'internal';
 
@@ -67,4 +69,34 @@ export function usageError(message: string, hint?: string): GateError {
 export function describeCause(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** The SQLite result code of an error from the driver (`SQLITE_BUSY`, `SQLITE_CORRUPT` …), or null. */
+export function sqliteCode(err: unknown): string | null {
+  const code = err instanceof Error && 'code' in err ? (err as { code: unknown }).code : null;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : null;
+}
+
+/** A damaged database file: its pages or header are not what SQLite wrote. */
+export function isCorruption(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code !== null && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+/**
+ * What an error from the SQLite driver means to the gate: a damaged store, or one it cannot
+ * use (locked, full, read-only, unreadable). Either way the command must not run: exit 2, with
+ * one clear line, never an internal error. Null for errors that do not come from SQLite.
+ */
+export function storeError(err: unknown, location = 'the audit store'): GateError | null {
+  if (err instanceof GateError) return err;
+  const code = sqliteCode(err);
+  if (code === null) return null;
+  if (isCorruption(err)) {
+    return new GateError('store-corrupt', `${location} is corrupted (${code}: ${describeCause(err)})`, {
+      cause: err,
+      hint: 'the command must not run; run `policy-gate verify` to find the first bad page, and restore the store from a copy',
+    });
+  }
+  return new GateError('store-unavailable', `${location}: ${describeCause(err)} (${code})`, { cause: err, hint: 'the command must not run' });
 }

@@ -9,20 +9,20 @@ export { loadPolicy, policyRevision, type Policy, type CompiledRule, type LoadOp
 export { runExamples, EXAMPLE_TIME, type ExampleResult } from './policy/examples.js';
 export { runPolicyTests, type PolicyTestResult } from './policy/tests.js';
 export { projectRoot } from './policy/paths.js';
-export { assess, whyNotWhitelisted, type Assessment, type AssessContext, type Signal, type SegmentReport, type WouldDecide } from './gate/assess.js';
+export { assess, whyNotWhitelisted, DEFAULT_MAX_COMMAND_BYTES, type Assessment, type AssessContext, type Signal, type SegmentReport, type WouldDecide } from './gate/assess.js';
 export { check, systemClock, type CheckRequest, type CheckResult, type Clock } from './gate/check.js';
 export { SqliteAuditStore } from './audit/sqlite-store.js';
 export type { AuditStore, CommandFilter } from './audit/store.js';
-export type { CommandRecord, CommandState, Decision, DecidedBody, SubmittedBody, StoredEvent } from './audit/events.js';
+export type { CommandRecord, CommandState, Decision, DecidedBody, SubmittedBody, StoredEvent, TruncatedInput } from './audit/events.js';
 export { resolveLocations, shippedPolicyDir, type Locations } from './config.js';
-export { GateError, usageError, type GateErrorCode } from './errors.js';
+export { GateError, isCorruption, storeError, usageError, type GateErrorCode } from './errors.js';
 export { ExitCode, EXIT_CODE_TABLE } from './exit-codes.js';
 export { VERSION } from './version.js';
 export { findRepository, repositoryIds, normalizeRemote } from './whitelist/git.js';
 export { whitelistProvenance, reviewRefusal, type ProvenanceIndex, type RuleProvenance } from './whitelist/provenance.js';
 export type { ProvenanceEntry } from './gate/assess.js';
 export type { RiskLevel } from './risk/score.js';
-export { decisionTime, timeoutDecision } from './gate/check.js';
+export { decisionTime, expireOverdue, timeoutDecision } from './gate/check.js';
 export {
   applyDecision,
   approvalsNeeded,
@@ -39,6 +39,7 @@ export {
 } from './gate/review.js';
 export { parsePublicKey, parseSignature, signWithSshKeygen, verifySignature, SIGNATURE_NAMESPACE } from './gate/sshsig.js';
 export { execute, scrubEnvironment, allowingDecision, SHELL_ARGV, type ExecOptions, type ExecResult } from './gate/exec.js';
+export { appendToWitness, readWitness, witnessHook, witnessName, type WitnessContext } from './gate/witness.js';
 export { osIdentity, currentBootId } from './gate/identity.js';
 export type {
   DecisionStatement,
@@ -54,7 +55,7 @@ export type {
   EventBody,
   Submitter,
 } from './audit/events.js';
-export { verifyTrail, type VerifyInput, type VerifyResult, type VerifyFailure, type PolicyAt, type CheckName } from './audit/verify.js';
+export { verifyTrail, type VerifyInput, type VerifyResult, type VerifyFailure, type PolicyAt, type CheckName, type WitnessReading } from './audit/verify.js';
 export { gateSigner, trustedKeys, parseVerifierKey, parseCheckpoint, verifyCheckpoint, TRUSTED_KEYS_FILE, type VerifierKey, type CheckpointSigner, type Checkpoint } from './audit/checkpoint.js';
 export type { RawEvent, StoredCheckpoint } from './audit/sqlite-store.js';
 export { BUNDLE_FORMAT, bundleEvent, bundlePolicy, parseBundle, type Bundle } from './audit/bundle.js';

@@ -80,3 +80,17 @@ export function runBin(argv: string[], options: { stdin?: string; env?: Record<s
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/**
+ * Wait until `condition` holds (polled), however long a busy machine takes, up to `limitMs`;
+ * throws naming what was awaited. Tests wait for conditions, never for fixed sleeps.
+ */
+export async function waitFor<T>(what: string, condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, limitMs = 120_000, everyMs = 25): Promise<T> {
+  const until = performance.now() + limitMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (performance.now() > until) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

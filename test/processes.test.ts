@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../engine/index.js';
 import { chainHash, GENESIS, leafHash } from '../engine/audit/sqlite-store.js';
-import { BIN, runBin, tempDir } from './helpers.js';
+import { BIN, runBin, tempDir, waitFor } from './helpers.js';
 
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`);
@@ -79,32 +79,31 @@ describe('interrupting a waiting check', () => {
   it('SIGTERM stops the wait: exit 1 (do not run), the attempt stays pending in the trail', async () => {
     const { spawn } = await import('node:child_process');
     const cwd = tempDir();
-    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '30', '--', 'npm publish'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // a timeout far longer than any busy machine needs to start the check: only SIGTERM ends it
+    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '600', '--', 'npm publish'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
     const dbPath = join(cwd, '.policy-gate', 'audit.db');
     // wait until the submission is durable, then interrupt
-    for (let i = 0; i < 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      if (!existsSync(dbPath)) continue;
-      let pending = 0;
+    await waitFor('the pending submission', () => {
+      if (!existsSync(dbPath)) return false;
       try {
         const s = SqliteAuditStore.open(dbPath, { readonly: true });
-        pending = s.commands({ decision: 'pending' }).length;
+        const pending = s.commands({ decision: 'pending' }).length;
         s.close();
+        return pending > 0;
       } catch {
-        continue; // the child is still creating the store
+        return false; // the child is still creating the store
       }
-      if (pending > 0) break;
-    }
-    const started = performance.now();
+    });
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const code = await closed;
+    // it stopped on the signal, long before its 600 s timeout
     expect(code).toBe(1);
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(stderr).toMatch(/stays pending; do not run it/);
     const store = SqliteAuditStore.open(dbPath, { readonly: true });
     expect(store.commands().map((c) => c.decision)).toEqual(['pending']);
     store.close();
-  });
+  }, 180_000);
 });

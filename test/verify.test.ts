@@ -21,12 +21,17 @@ function setup() {
   return { cwd, store, env, bin };
 }
 
-/** Open the store as an attacker would: with the append-only triggers dropped. */
+/**
+ * Change the store as a careful attacker would: drop the append-only triggers, make the change,
+ * and put the triggers back exactly as they were (so the schema looks untouched).
+ */
 function tamper(store: string, sql: string, ...args: unknown[]): void {
   const s = SqliteAuditStore.open(store);
   const db = s.raw();
-  db.exec('DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;');
+  const triggers = (db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as { name: string; sql: string }[]);
+  for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
   db.prepare(sql).run(...args);
+  for (const t of triggers) db.exec(t.sql);
   s.close();
 }
 
@@ -90,17 +95,14 @@ describe('verify', () => {
     const fine = await t.bin(['verify', '--against', kept]);
     expect(fine.code, fine.stdout + fine.stderr).toBe(0);
     // the attacker holds the gate's key: drops the last events and their checkpoints, signs anew
-    const s = SqliteAuditStore.open(t.store);
-    s.raw().exec('DROP TRIGGER events_no_delete; DROP TRIGGER checkpoints_no_delete;');
-    s.raw().prepare('DELETE FROM events WHERE seq > ?').run(cp.size - 2);
-    s.raw().prepare('DELETE FROM checkpoints WHERE size > ?').run(cp.size - 2);
-    s.close();
+    tamper(t.store, 'DELETE FROM events WHERE seq > ?', cp.size - 2);
+    tamper(t.store, 'DELETE FROM checkpoints WHERE size > ?', cp.size - 2);
     const resign = await t.bin(['checkpoint', 'export']);
     expect(resign.code, resign.stderr).toBe(0);
     expect((await t.bin(['verify'])).code).toBe(0); // consistent on its own
     const r = await t.bin(['verify', '--against', kept]);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/against at event #\d+: the trail has \d+ events but the checkpoint kept elsewhere covers \d+: it was truncated or rolled back/);
+    expect(r.stdout).toMatch(/against at event #\d+: the trail has \d+ events but the checkpoint given with --against covers \d+: it was truncated or rolled back/);
   });
 
   it('checkpoint export --exec hands the checkpoint to a command; a failing command fails the export', async () => {
@@ -119,12 +121,12 @@ describe('the gate’s own events', () => {
   it('a new store begins with GATE_START; a failed write is recorded as WRITE_FAILED by the next writer', async () => {
     const t = setup();
     expect((await t.bin(['check', '--', 'git status'])).code).toBe(0);
-    // another process holds the write lock past the busy timeout: the submission fails
+    // another process holds the write lock past the lock timeout: the submission fails
     const holder = SqliteAuditStore.open(t.store);
     holder.raw().exec('BEGIN IMMEDIATE');
     let failed;
     try {
-      failed = await t.bin(['check', '--', 'ls -la']);
+      failed = await runBin(['check', '--', 'ls -la'], { cwd: t.cwd, env: { ...t.env, POLICY_GATE_LOCK_TIMEOUT: '0.3' } });
     } finally {
       holder.raw().exec('ROLLBACK');
       holder.close();

@@ -231,3 +231,18 @@ export function verifyCheckpoint(cp: Checkpoint, keys: readonly VerifierKey[]): 
   }
   return null;
 }
+
+/**
+ * The checkpoint notes in a text that holds several (a witness file, a log's output): each is
+ * an origin line, a size, a hash, a blank line (tolerated missing: some logs drop empty lines)
+ * and one or more signature lines. Returned in their canonical form, in order.
+ */
+export function splitCheckpoints(text: string): string[] {
+  const notes: string[] = [];
+  const note = /^([^\n]+)\n(0|[1-9][0-9]*)\n([A-Za-z0-9+/]{43}=)\n\n?((?:\u2014 [^\n]+(?:\n|$))+)/gm;
+  for (const m of text.matchAll(note)) {
+    const signatures = m[4]!.endsWith('\n') ? m[4]! : `${m[4]!}\n`;
+    notes.push(`${m[1]!}\n${m[2]!}\n${m[3]!}\n\n${signatures}`);
+  }
+  return notes;
+}

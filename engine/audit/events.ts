@@ -36,10 +36,27 @@ export interface SubmittedBody {
   readonly deadline?: string | null;
   /** The system's monotonic clock at submission, so another process can measure latency. */
   readonly monotonic?: MonotonicStamp | null;
+  /** Present when the input was over the size limit: `command` holds only its first bytes. */
+  readonly truncated?: TruncatedInput;
   readonly policy_revision: string;
   /** sha256 of the policy files, exact even when the revision is `-dirty`. */
   readonly policy_content: string;
   readonly gate_version: string;
+}
+
+/**
+ * An input larger than the gate's limit (gate.yaml limits.max_command_bytes): the record's
+ * `command` is only its first bytes; this says what the whole was.
+ */
+export interface TruncatedInput {
+  /** Bytes read (all of them, unless `complete` is false). */
+  readonly bytes: number;
+  /** SHA-256 (hex) of those bytes. */
+  readonly sha256: string;
+  /** False when reading stopped at the gate's ceiling (1 GiB) before the input ended. */
+  readonly complete: boolean;
+  /** The limit it exceeded. */
+  readonly limit: number;
 }
 
 export interface Submitter {
@@ -287,6 +304,8 @@ export interface CommandRecord {
   readonly whitelist_provenance: readonly ProvenanceEntry[];
   readonly whitelist_refused: readonly Refusal[];
   readonly deadline: string | null;
+  /** Set when `command` is only the first bytes of an input over the size limit. */
+  readonly truncated: TruncatedInput | null;
   /** The reviewers whose signed decisions made it, with their signatures. */
   readonly signatures: readonly SignedDecision[];
   readonly execution: Execution | null;
@@ -315,6 +334,7 @@ export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | n
     whitelist_provenance: decided?.whitelist_provenance ?? [],
     whitelist_refused: submitted.whitelist_refused ?? [],
     deadline: submitted.deadline ?? null,
+    truncated: submitted.truncated ?? null,
     signatures: decided?.signatures ?? [],
     execution: start
       ? {

@@ -41,6 +41,8 @@ export interface AuditStore {
    * every event (only stores opened with the gate's key sign; others do nothing).
    */
   checkpoint?(now: Date, maxAgeMs?: number): unknown;
+  /** Pending submissions whose deadline is before `now` (wall clock), oldest first. */
+  overdue(now: Date, limit?: number): { submitted: SubmittedBody; leaf: string }[];
   /** Every event of one command, in sequence order. */
   commandEvents(commandId: string): StoredEvent[];
 

@@ -9,7 +9,7 @@
 import { createHash, hash } from 'node:crypto';
 import { canonicalJson, type Canonical } from './canonical.js';
 import { parseCheckpoint, parseVerifierKey, rotationStatement, verifyCheckpoint, verifyWith, type VerifierKey } from './checkpoint.js';
-import { eventTime, type KeyRotatedBody, type DecidedBody, type DecisionStatement, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
+import { eventTime, type KeyRotatedBody, type DecidedBody, type DecisionStatement, type SignedDecision, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
 import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './sqlite-store.js';
 import { fingerprint, parseSignature, verifySignature } from '../gate/sshsig.js';
 
@@ -33,6 +33,13 @@ export interface VerifyInput {
   readonly keys: readonly VerifierKey[];
   /** A checkpoint kept elsewhere that the trail must extend. */
   readonly against?: string | undefined;
+  /**
+   * The checkpoints each configured witness holds (read back from it), or why they could not be
+   * read. The trail must extend every one of them that is for this log.
+   */
+  readonly witnesses?: readonly WitnessReading[] | undefined;
+  /** How the store's schema differs from the one the gate creates (dropped triggers, indexes). */
+  readonly schema?: readonly string[] | undefined;
   /** The policy at a revision (null: unknown; authority is then checked for consistency only). */
   readonly policyAt?: ((revision: string) => PolicyAt | null) | undefined;
   /** A recording's bytes by its stored path, or null when missing; omit to skip recordings. */
@@ -42,7 +49,14 @@ export interface VerifyInput {
   readonly progress?: ((done: number, total: number) => void) | undefined;
 }
 
-export type CheckName = 'integrity' | 'structure' | 'hash' | 'checkpoint' | 'against' | 'lifecycle' | 'chronology' | 'authority' | 'recording';
+export type CheckName = 'integrity' | 'schema' | 'structure' | 'hash' | 'checkpoint' | 'against' | 'witness' | 'lifecycle' | 'chronology' | 'authority' | 'recording';
+
+/** What one witness holds: its checkpoint notes, oldest first, or the error reading it. */
+export interface WitnessReading {
+  readonly name: string;
+  readonly notes: readonly string[] | null;
+  readonly error?: string | undefined;
+}
 
 export interface VerifyFailure {
   /** The event at which the trail stops being trustworthy (null: the store as a whole). */
@@ -60,6 +74,10 @@ export interface VerifyResult {
   /** Events after the newest signed checkpoint (not yet covered by a signature). */
   readonly unsigned_tail: number;
   readonly recordings: number;
+  /** Witnesses read, and the newest checkpoint each one held for this log (its size). */
+  readonly witnesses: readonly { name: string; checkpoints: number; size: number }[];
+  /** Commands that started through exec and have no recorded end. */
+  readonly unended_runs: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -131,6 +149,8 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
   const commands = new Map<string, CommandState>();
   let recordings = 0;
   let checkedCheckpoints = 0;
+  let lastSize = 0;
+  const witnessed: { name: string; checkpoints: number; size: number }[] = [];
   let seqSeen = 0;
   let firstLeaf: Buffer | undefined;
   // without a roster, a reviewer must at least keep one key throughout the trail
@@ -154,6 +174,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       const result = input.integrity();
       if (result !== 'ok') fail(null, 'integrity', `PRAGMA integrity_check: ${result}`);
     }
+    if (input.schema && input.schema.length > 0) fail(null, 'schema', `the store's protections were removed or changed: ${input.schema.join('; ')}`);
     let previous: Buffer = GENESIS;
     // 1. the log's integrity: sequence and hash chain over the stored bytes
     for (const e of input.events()) {
@@ -172,7 +193,6 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     }
 
     // signed checkpoints: each must be signed by a pinned key and match the chain at its size
-    let lastSize = 0;
     for (const note of input.checkpoints) {
       let cp;
       try {
@@ -188,18 +208,25 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       lastSize = cp.size;
       checkedCheckpoints++;
     }
-    if (input.against !== undefined) {
-      let cp;
-      try {
-        cp = parseCheckpoint(input.against);
-      } catch (err) {
-        return fail(null, 'against', `the checkpoint given with --against is malformed: ${(err as Error).message}`);
+    if (input.keys.length > 0 && seqSeen > 0 && checkedCheckpoints === 0) {
+      fail(1, 'checkpoint', `the trail has ${seqSeen} events and no signed checkpoint, although a key is pinned: its checkpoints were removed`);
+    }
+    if (input.against !== undefined) keptElsewhere(input.against, 'against', 'the checkpoint given with --against', true);
+    for (const w of input.witnesses ?? []) {
+      if (w.notes === null) {
+        warnings.push(`witness ${w.name} could not be read: ${w.error ?? 'unknown error'}; the trail was not checked against it`);
+        continue;
       }
-      if (!verifyCheckpoint(cp, keys)) fail(null, 'against', 'the checkpoint given with --against is not signed by a pinned key');
-      if (cp.size > chains.length) fail(chains.length + 1, 'against', `the trail has ${chains.length} events but the checkpoint kept elsewhere covers ${cp.size}: it was truncated or rolled back`);
-      if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, 'against', `the trail at event #${cp.size} differs from the checkpoint kept elsewhere: it was rewritten`);
-      if (cp.size > lastSize) fail(lastSize + 1, 'against', `the newest local checkpoint (size ${lastSize}) does not extend the one kept elsewhere (size ${cp.size})`);
-      if (chains.length > 0 && cp.origin !== checkpointOrigin(firstLeaf!)) fail(1, 'against', `the checkpoint kept elsewhere is for another log (${cp.origin})`);
+      let newest = 0;
+      let count = 0;
+      for (const note of w.notes) {
+        const size = keptElsewhere(note, 'witness', `the checkpoint witnessed by ${w.name}`, false);
+        if (size === null) continue;
+        count++;
+        newest = Math.max(newest, size);
+      }
+      witnessed.push({ name: w.name, checkpoints: count, size: newest });
+      if (count === 0 && seqSeen > 0) warnings.push(`witness ${w.name} holds no checkpoint of this trail yet`);
     }
 
     // 2. what the events say, now that they are known to be the ones written
@@ -231,11 +258,38 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     input.progress?.(2 * seqSeen, 2 * seqSeen);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
-    return { ok: false, failure: err.failure, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: 0, recordings, warnings };
+    return { ok: false, failure: err.failure, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: 0, recordings, witnesses: witnessed, unended_runs: [], warnings };
+  }
+  const unended = [...commands.values()].filter((c) => c.started && !c.ended).map((c) => c.submitted.command_id);
+  if (unended.length > 0) {
+    warnings.push(`${unended.length} run(s) have no recorded end (still running, killed with the gate, or an end that could not be written: see WRITE_FAILED events): ${unended.slice(0, 5).join(', ')}${unended.length > 5 ? ' …' : ''}`);
   }
   if (checkedCheckpoints === 0 && seqSeen > 0) warnings.push('there is no signed checkpoint: only the hash chain protects this trail, and a rewrite of all of it would go unnoticed');
   if (!input.recording) warnings.push('recordings were not checked');
-  return { ok: true, failure: null, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: seqSeen - lastCheckpointSize(), recordings, warnings };
+  return { ok: true, failure: null, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: seqSeen - lastSize, recordings, witnesses: witnessed, unended_runs: unended, warnings };
+
+  /**
+   * The trail must extend a checkpoint kept elsewhere: one signed by a trusted key, of no more
+   * events than the trail has, with the same chain at its size, and no newer than the newest
+   * local checkpoint. Returns its size, or null for a witnessed checkpoint of another log.
+   */
+  function keptElsewhere(note: string, check: 'against' | 'witness', what: string, sameLog: boolean): number | null {
+    let cp;
+    try {
+      cp = parseCheckpoint(note);
+    } catch (err) {
+      return fail(null, check, `${what} is malformed: ${(err as Error).message}`);
+    }
+    if (seqSeen > 0 && cp.origin !== checkpointOrigin(firstLeaf!)) {
+      if (!sameLog) return null;
+      fail(1, check, `${what} is for another log (${cp.origin})`);
+    }
+    if (!verifyCheckpoint(cp, keys)) fail(null, check, `${what} is not signed by a pinned key`);
+    if (cp.size > chains.length) fail(chains.length + 1, check, `the trail has ${chains.length} events but ${what} covers ${cp.size}: it was truncated or rolled back`);
+    if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, check, `the trail at event #${cp.size} differs from ${what}: it was rewritten`);
+    if (cp.size > lastSize) fail(lastSize + 1, check, `the newest local checkpoint (size ${lastSize}) does not extend ${what} (size ${cp.size}): checkpoints were removed`);
+    return cp.size;
+  }
 
   /**
    * A key rotation signed by a key already trusted (and by the new key) makes the new key
@@ -258,11 +312,6 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       fail(seq, 'checkpoint', `event #${seq}: the key rotation is not signed by both keys`);
     }
     if (!keys.some((k) => k.text === newKey.text)) keys.push(newKey);
-  }
-
-  function lastCheckpointSize(): number {
-    const last = input.checkpoints[input.checkpoints.length - 1];
-    return last ? parseCheckpoint(last).size : 0;
   }
 
   function checkEvent(seq: number, body: EventBody, leaf: string): void {
@@ -297,6 +346,10 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     switch (body.type) {
       case 'DECIDED':
         if (c.decided) fail(seq, 'lifecycle', `command ${id} is decided twice`);
+        // the gate signs a checkpoint in the transaction of every decision it records
+        if (input.keys.length > 0 && checkedCheckpoints > 0 && seq > lastSize) {
+          fail(seq, 'checkpoint', `the decision of ${id} (event #${seq}) is not covered by a signed checkpoint, although every decision is: checkpoints were removed`);
+        }
         if (body.submitted_leaf !== c.submittedLeaf) fail(seq, 'lifecycle', `the decision of ${id} names another submission than its SUBMITTED event`);
         checkDecision(seq, c, body);
         c.decided = body;
@@ -365,6 +418,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
         if (by === 'timeout' || by.startsWith('whitelist_rule:')) fail(seq, 'authority', `command ${id} is denied by ${by}`);
         checkSignatures(seq, c, signatures, 'deny', d.policy_revision);
         if (signatures.length !== 1 || signatures[0]!.reviewer !== by) fail(seq, 'authority', `the deny of ${id} is not signed by ${by}`);
+        checkReason(seq, d, signatures);
         return;
       case 'approved': {
         if (by === 'timeout' || by.includes(':')) fail(seq, 'authority', `command ${id} is approved by ${by}, not by reviewers`);
@@ -372,11 +426,18 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
         const names = signatures.map((x) => x.reviewer);
         if (names.join('+') !== by) fail(seq, 'authority', `command ${id} is approved by ${by} but signed by ${names.join('+') || 'nobody'}`);
         if (new Set(names).size !== names.length) fail(seq, 'authority', `command ${id} counts one reviewer twice`);
+        checkReason(seq, d, signatures);
         return;
       }
       default:
         fail(seq, 'structure', `command ${id} has an unknown decision`);
     }
+  }
+
+  /** The reason recorded is the one the deciding reviewer signed (the last signature). */
+  function checkReason(seq: number, d: DecidedBody, signatures: readonly SignedDecision[]): void {
+    const statement = JSON.parse(signatures[signatures.length - 1]!.statement) as DecisionStatement;
+    if ((statement.reason ?? null) !== (d.reason ?? null)) fail(seq, 'authority', `the reason recorded for ${d.command_id} is not the one ${statement.reviewer} signed`);
   }
 
   function checkSignatures(seq: number, c: CommandState, signatures: DecidedBody['signatures'] & object, expected: 'approve' | 'deny', revision: string): void {

@@ -2,6 +2,7 @@
  * Assessment: command text → IR → rule hits + context signals → score, level, whitelist
  * coverage and the decision the gate would take. Pure: time, history and paths are inputs.
  */
+import type { TruncatedInput } from '../audit/events.js';
 import type { CompiledRule, Policy } from '../policy/load.js';
 import type { Category } from '../policy/types.js';
 import { contextSignals, type SessionHistory } from '../risk/context.js';
@@ -33,7 +34,12 @@ export interface AssessContext {
   readonly requireReviewed?: boolean;
   /** Milliseconds one assessment may take (ASSESS_BUDGET_MS unless set); past it the command is held. */
   readonly budgetMs?: number;
+  /** The command is only the first bytes of an input over the size limit: it is not parsed. */
+  readonly truncated?: TruncatedInput | undefined;
 }
+
+/** The largest command the gate reads whole (gate.yaml limits.max_command_bytes overrides it). */
+export const DEFAULT_MAX_COMMAND_BYTES = 1024 * 1024;
 
 /**
  * How long reading, scoring and matching one command may take. Past it the command gets a
@@ -89,8 +95,14 @@ export interface Assessment {
 
 export function assess(command: string, policy: Policy, ctx: AssessContext): Assessment {
   const deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS);
-  const script = parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false, deadline });
+  const script = ctx.truncated ? truncatedScript(command, ctx.truncated) : parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false, deadline });
   return assessScript(script, policy, ctx, deadline);
+}
+
+/** An input over the size limit: nothing of it is read as commands; it is held as too large. */
+function truncatedScript(prefix: string, input: TruncatedInput): Script {
+  const message = `the input is ${input.complete ? '' : 'at least '}${input.bytes} bytes, over the ${input.limit}-byte limit: only its first ${Buffer.byteLength(prefix)} bytes are kept, and it was not parsed`;
+  return { source: prefix, segments: [], flows: [], redirects: [], assignments: [], functions: [], issues: [{ code: 'too-large', message, span: [0, prefix.length] }], hidden: [] };
 }
 
 export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext, deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS)): Assessment {

@@ -5,7 +5,7 @@
  */
 import { ulid } from 'ulid';
 import type { AuditStore } from '../audit/store.js';
-import { commandRecord, type CommandRecord, type DecidedBody, type Submitter, type SubmittedBody } from '../audit/events.js';
+import { commandRecord, type CommandRecord, type DecidedBody, type Submitter, type SubmittedBody, type TruncatedInput } from '../audit/events.js';
 import { GateError } from '../errors.js';
 import type { Policy } from '../policy/load.js';
 import { VERSION } from '../version.js';
@@ -75,9 +75,30 @@ export function timeoutDecision(submitted: SubmittedBody, submittedLeaf: string,
   };
 }
 
+/** A waiting check records its own timeout: others leave it this long past the deadline. */
+const EXPIRY_GRACE_MS = 2000;
+
+/**
+ * Record as timed_out every pending command nobody decided before its deadline, as the
+ * waiting check would have (it may have been killed, or submitted with --no-wait). The wait is
+ * measured as the check measures it (monotonic within one boot), so a submission replayed with
+ * an earlier --now is not expired early. Returns how many were recorded.
+ */
+export function expireOverdue(store: AuditStore, clock: Clock): number {
+  let expired = 0;
+  for (const { submitted, leaf } of store.overdue(clock.wall())) {
+    const timeoutMs = Date.parse(submitted.deadline!) - Date.parse(submitted.submitted_at);
+    if (!(timeoutMs >= 0) || decisionTime(submitted, clock).review_latency_ms < timeoutMs + EXPIRY_GRACE_MS) continue;
+    if (store.decide(timeoutDecision(submitted, leaf, clock, submitted.policy_revision, timeoutMs))) expired++;
+  }
+  return expired;
+}
+
 export interface CheckRequest {
   readonly command: string;
   readonly invalidUtf8?: boolean;
+  /** `command` is only the first bytes of an input over the size limit (recorded, held, never run). */
+  readonly truncated?: TruncatedInput | undefined;
   readonly session?: string | undefined;
   readonly agent?: string | undefined;
   readonly intent?: string | undefined;
@@ -134,6 +155,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     requireReviewed: req.requireReviewed ?? false,
     invalidUtf8: req.invalidUtf8 ?? false,
     protectedPaths: deps.protectedPaths ?? [],
+    truncated: req.truncated,
   });
   const timeoutMs = req.timeoutMs ?? assessment.timeout_ms;
   const submitted: SubmittedBody = {
@@ -155,6 +177,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     submitter: deps.submitter ?? osIdentity(),
     deadline: assessment.would_decide === 'pending' ? new Date(submittedAt.getTime() + timeoutMs).toISOString() : null,
     monotonic: bootId === null ? null : { boot_id: bootId, ms: Math.round(started) },
+    ...(req.truncated ? { truncated: req.truncated } : {}),
     policy_revision: policy.revision,
     policy_content: policy.contentRevision,
     gate_version: VERSION,

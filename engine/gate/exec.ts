@@ -8,7 +8,7 @@
 import { makeDirectories } from '../fsutil.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { constants } from 'node:os';
@@ -79,6 +79,11 @@ export interface ExecOptions {
 export interface ExecResult {
   readonly exitCode: number;
   readonly end: ExecEndBody;
+  /**
+   * Why EXEC_END could not be written (null when it was). The command ran all the same: its exit
+   * code stands, and the end was spooled for the next writer to record late.
+   */
+  readonly endNotRecorded: string | null;
 }
 
 /** Terminal output from a pipe: a bare LF is shown as CR LF, as a terminal's line discipline would. */
@@ -221,7 +226,7 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
   } catch (err) {
     recordingError = `the recording could not be completed: ${describeCause(err)}`;
   }
-  if (outcome.spawnError) recordingError = `bash could not be started: ${outcome.spawnError}`;
+  if (outcome.spawnError) recordingError = spawnFailure(options.cwd, outcome.spawnError);
   const end: ExecEndBody = {
     type: 'EXEC_END',
     command_id: record.command_id,
@@ -233,6 +238,23 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
     recording,
     recording_error: recordingError,
   };
-  store.record(end);
-  return { exitCode: outcome.code, end };
+  // the command ran: from here on its own exit status is the answer, whatever the trail does
+  let endNotRecorded: string | null = null;
+  try {
+    store.record(end);
+  } catch (err) {
+    endNotRecorded = describeCause(err);
+  }
+  return { exitCode: outcome.code, end, endNotRecorded };
+}
+
+/** Why bash did not start: most often the working directory is gone, not bash. */
+function spawnFailure(cwd: string, error: string): string {
+  let dir = false;
+  try {
+    dir = statSync(cwd).isDirectory();
+  } catch {
+    /* missing */
+  }
+  return dir ? `bash could not be started: ${error}` : `the working directory ${cwd} does not exist or is not a directory: the command could not start`;
 }

@@ -207,12 +207,24 @@ export interface GateDefinition {
   timeouts: { default: number } & Partial<Record<Severity, number>>;
   gitops?: { require_reviewed?: boolean; protected_ref?: string; require_signed?: boolean };
   review?: ReviewDefinition;
+  /** Where copies of every signed checkpoint are kept, outside the store (verify reads them back). */
+  witnesses?: WitnessDefinition[];
+  /** Input limits: a larger command is recorded by size, SHA-256 and prefix, and held. */
+  limits?: { max_command_bytes?: number };
   context: {
     off_hours?: { timezone: string; working_days: string[]; start: string; end: string; score: number };
     burst?: { max_commands: number; window_seconds: number; score: number };
     novelty?: { score: number };
   };
 }
+
+/** One witness: exactly one of file, command, url, git_ref. */
+export type WitnessDefinition = { required?: boolean } & (
+  | { file: string }
+  | { command: string[]; read?: string[] }
+  | { url: string }
+  | { git_ref: string; repo?: string }
+);
 
 export interface ReviewDefinition {
   /** A reviewer needs one of these roles to decide (default: any listed reviewer). */
