@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import { findRepository, loadPolicy, reviewersFromYaml, reviewersOf, type PolicyAt, type Reviewer } from '../engine/index.js';
 import { filesAtRef } from '../engine/whitelist/git.js';
+import { parseYaml } from '../engine/yaml.js';
 
 /**
  * The policy at a revision: from Git when the policy is versioned and the revision is a commit,
@@ -57,7 +58,6 @@ function rosterOf(reviewers: Map<string, Reviewer>): PolicyAt['reviewers'] {
 }
 
 async function policyFromFiles(files: { path: string; content: Buffer }[], source: string): Promise<PolicyAt> {
-  const { parse: parseYaml } = await import('yaml');
   let reviewers: PolicyAt['reviewers'] = new Map();
   const whitelist = new Set<string>();
   for (const f of files) {
@@ -65,10 +65,10 @@ async function policyFromFiles(files: { path: string; content: Buffer }[], sourc
       reviewers = rosterOf(reviewersFromYaml(f.content.toString('utf8')));
     } else if (f.path.startsWith('whitelist/')) {
       try {
-        const items = (parseYaml(f.content.toString('utf8')) as { whitelist?: unknown } | null)?.whitelist;
+        const items = (parseYaml(f.content.toString('utf8'), f.path).data as { whitelist?: unknown } | null)?.whitelist;
         for (const w of Array.isArray(items) ? items : []) if (w && typeof w === 'object' && typeof (w as { id?: unknown }).id === 'string') whitelist.add((w as { id: string }).id);
       } catch {
-        /* a file that does not parse admits no rule */
+        /* a file that does not parse, or is past the YAML limits, admits no rule */
       }
     }
   }

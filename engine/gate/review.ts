@@ -11,7 +11,6 @@
  * with every signature. One deny is enough. All of this happens in one write transaction, so two
  * reviewers deciding at once cannot both win or both be counted short.
  */
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { canonicalJson, type Canonical } from '../audit/canonical.js';
 import {
@@ -28,6 +27,7 @@ import { GateError } from '../errors.js';
 import type { Policy } from '../policy/load.js';
 import type { ReviewerDefinition, Severity } from '../policy/types.js';
 import { findRepository, git } from '../whitelist/git.js';
+import { parseYaml } from '../yaml.js';
 import { decisionTime, timeoutDecision, type Clock } from './check.js';
 import { parsePublicKey, parseSignature, verifySignature, type Ed25519PublicKey } from './sshsig.js';
 
@@ -78,10 +78,9 @@ export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Rev
  * duplicated id wins. Not a validation: the policy loader validates the working copy.
  */
 export function reviewersFromYaml(text: string): Map<string, Reviewer> {
-  const { parse } = createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYaml(text, 'reviewers.yaml').data;
   } catch {
     return new Map();
   }

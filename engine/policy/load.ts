@@ -7,9 +7,9 @@
 import { makeDirectories } from '../fsutil.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
+import { readYamlFile, parseYaml } from '../yaml.js';
 import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { PatternError } from '../whitelist/pattern.js';
 import { whitelistProvenance, type ProvenanceIndex } from '../whitelist/provenance.js';
@@ -18,8 +18,12 @@ import { matchAnchor } from './anchors.js';
 import { Compiler, type ScriptMatcher } from './match.js';
 import type { Category, GateDefinition, PolicySource, ReviewerDefinition, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
 
-/** Bumped when the cached form or the compiler changes meaning, so stale caches are ignored. */
-const CACHE_FORMAT = 3;
+/**
+ * Bumped when the cached form or the compiler changes meaning, so stale caches are ignored.
+ * 4: the YAML limits (engine/yaml.ts) — a cache written before them may hold a policy with
+ * aliases, which must now fail its load rather than be served warm.
+ */
+const CACHE_FORMAT = 4;
 
 export interface CompiledRule {
   readonly id: string;
@@ -81,14 +85,11 @@ export interface PolicyFile {
 
 export function listFiles(dir: string): PolicyFile[] {
   const files: PolicyFile[] = [];
+  // read within the size limit here, before the files are hashed into the cache key: a warm
+  // start that finds a compiled cache never parses, so the parser alone could not enforce it
   const read = (path: string, kind: PolicyFile['kind']): void => {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new GateError('policy-invalid', `cannot read policy file: ${describeCause(err)}`, { location: { file: path } });
-    }
-    files.push({ path, name: relative(dir, path), kind, text });
+    const name = relative(dir, path);
+    files.push({ path, name, kind, text: readYamlFile(path, name) });
   };
   const yamlIn = (sub: string): string[] => {
     try {
@@ -187,18 +188,6 @@ function writeCache(file: string, source: PolicySource): void {
 // -------------------------------------------------------------------------------------------------
 // validation (cold path only)
 
-interface YamlDoc {
-  errors: { message: string; linePos?: [{ line: number; col: number }] }[];
-  toJS(): unknown;
-  getIn(path: (string | number)[], keepScalar: boolean): { range?: [number, number, number] } | undefined;
-}
-interface YamlModule {
-  parseDocument(text: string, options: { lineCounter: unknown; prettyErrors: boolean; uniqueKeys: boolean }): YamlDoc;
-  LineCounter: new () => { linePos(offset: number): { line: number; col: number } };
-}
-
-const require = createRequire(import.meta.url);
-
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
 
 interface Parsed {
@@ -209,30 +198,24 @@ interface Parsed {
   endLineOf: (path: (string | number)[]) => number;
 }
 
-function parseYaml(file: PolicyFile): Parsed {
-  const yaml = require('yaml') as YamlModule;
-  const lineCounter = new yaml.LineCounter();
-  const doc = yaml.parseDocument(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new GateError('policy-invalid', `YAML: ${e.message.split('\n')[0]}`, { location: { file: file.name, line: e.linePos?.[0]?.line } });
-  }
-  const data = doc.toJS();
+function parsePolicyFile(file: PolicyFile): Parsed {
+  const { doc, data, lineAt } = parseYaml(file.text, file.name);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new GateError('policy-invalid', 'expected a mapping at the top of the file', { location: { file: file.name, line: 1 } });
   }
+  const rangeOf = (path: (string | number)[]): readonly number[] | undefined => (doc.getIn(path, true) as { range?: readonly number[] } | undefined)?.range;
   const lineOf = (path: (string | number)[]): number => {
     for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true);
-      if (node?.range) return lineCounter.linePos(node.range[0]).line;
+      const range = rangeOf(path.slice(0, n));
+      if (range) return lineAt(range[0]!);
     }
     return 1;
   };
   const endLineOf = (path: (string | number)[]): number => {
-    const node = doc.getIn(path, true);
-    if (!node?.range) return lineOf(path);
+    const range = rangeOf(path);
+    if (!range) return lineOf(path);
     // the value ends before the trailing newline of its last line
-    return lineCounter.linePos(Math.max(node.range[0], node.range[1] - 1)).line;
+    return lineAt(Math.max(range[0]!, range[1]! - 1));
   };
   return { file, data: data as Record<string, unknown>, lineOf, endLineOf };
 }
@@ -266,7 +249,7 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
   for (const file of files) {
     let p: Parsed;
     try {
-      p = parseYaml(file);
+      p = parsePolicyFile(file);
     } catch (err) {
       if (!(err instanceof GateError)) throw err;
       report(err);

@@ -2,12 +2,12 @@
  * Policy test cases (policies/tests/*.yaml): end-to-end expectations for whole commands, easy
  * to extend after every incident or false positive.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GateError } from '../errors.js';
 import { assess } from '../gate/assess.js';
 import { levelRank } from '../risk/score.js';
+import { parseYaml, readYamlFile } from '../yaml.js';
 import { EXAMPLE_TIME } from './examples.js';
 import { contentsOnly, type Policy } from './load.js';
 import type { PolicyTestCase } from './types.js';
@@ -19,8 +19,6 @@ export interface PolicyTestResult {
   readonly ok: boolean;
   readonly failures: readonly string[];
 }
-
-const require = createRequire(import.meta.url);
 
 export interface LocatedTestCase extends PolicyTestCase {
   readonly file: string;
@@ -37,16 +35,10 @@ export async function readPolicyTests(dir: string): Promise<LocatedTestCase[]> {
     return [];
   }
   const { tests: validate } = (await import('./generated/validators.js')) as unknown as { tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] } };
-  const yaml = require('yaml') as { parse(text: string): unknown };
   const cases: LocatedTestCase[] = [];
   for (const f of files) {
     const name = join('tests', f);
-    let data: unknown;
-    try {
-      data = yaml.parse(readFileSync(join(testsDir, f), 'utf8'));
-    } catch (err) {
-      throw new GateError('policy-invalid', `YAML: ${(err as Error).message.split('\n')[0]}`, { location: { file: name } });
-    }
+    const { data } = parseYaml(readYamlFile(join(testsDir, f), name), name);
     if (!validate(data)) {
       const e = validate.errors?.[0];
       throw new GateError('policy-invalid', `schema: ${e?.instancePath ?? ''} ${e?.message ?? 'invalid'}`, { location: { file: name } });

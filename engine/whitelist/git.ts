@@ -2,9 +2,13 @@
  * Git, two ways: the repository layout is read directly (finding the work tree, HEAD and refs
  * costs a few file reads, so a warm check never starts git), and everything else runs the git
  * CLI on the cold path only.
+ *
+ * The git CLI runs only on the policy repository — provenance and blame, reviewers at the
+ * protected ref, the policy at a recorded revision, `whitelist propose --branch` — never on a
+ * repository the agent works in (a `repos` scope reads the layout: repositoryIds runs no git).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GateError, describeCause } from '../errors.js';
 
@@ -83,10 +87,31 @@ export function resolveRef(repo: Repository, ref: string): string | null {
   return null;
 }
 
-/** Run git in `cwd`; its output, or a GateError naming the command. */
+/**
+ * `-c safe.directory=<top level>` for the policy repository holding `cwd`. The recommended
+ * set-up has the policy owned by another OS user than the gate's (the agent must not write it),
+ * and git refuses to work in such a repository ("dubious ownership") unless it is listed in
+ * safe.directory. It is listed for this one invocation, and exactly: git compares the real path
+ * (symlinks resolved) of the work tree's top level, which walking up to the first `.git` gives
+ * without running git (`git rev-parse --show-toplevel` would itself be refused); never `*`,
+ * never another repository. Git then honours that repository's own config (`core.fsmonitor`
+ * and the like; none of these commands runs hooks): its owner writes the policy, so it is
+ * trusted already.
+ */
+function safeDirectory(cwd: string): string[] {
+  const root = findRepository(cwd)?.root;
+  if (!root) return [];
+  try {
+    return ['-c', `safe.directory=${realpathSync(root)}`];
+  } catch {
+    return []; // gone or unreadable: git reports it
+  }
+}
+
+/** Run git in `cwd`, the policy repository; its output, or a GateError naming the command. */
 export function git(cwd: string, args: readonly string[], input?: string, env: Record<string, string> = {}): string {
   try {
-    return execFileSync('git', [...args], {
+    return execFileSync('git', [...safeDirectory(cwd), ...args], {
       cwd,
       encoding: 'utf8',
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -100,9 +125,9 @@ export function git(cwd: string, args: readonly string[], input?: string, env: R
   }
 }
 
-/** Run git and report only whether it succeeded (`merge-base --is-ancestor`, `verify-commit`). */
+/** Run git in the policy repository and report only whether it succeeded (`merge-base --is-ancestor`, `verify-commit`). */
 export function gitOk(cwd: string, args: readonly string[]): boolean {
-  const r = spawnSync('git', [...args], { cwd, stdio: 'ignore', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  const r = spawnSync('git', [...safeDirectory(cwd), ...args], { cwd, stdio: 'ignore', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
   return r.status === 0;
 }
 
@@ -177,7 +202,7 @@ export function filesAtRef(repo: Repository, ref: string, dir: string): { path: 
     })
     .filter((e) => e.type === 'blob');
   if (entries.length === 0) return [];
-  const out = execFileSync('git', ['cat-file', '--batch'], {
+  const out = execFileSync('git', [...safeDirectory(repo.root), 'cat-file', '--batch'], {
     cwd: repo.root,
     input: `${entries.map((e) => e.sha).join('\n')}\n`,
     maxBuffer: 256 * 1024 * 1024,

@@ -11,9 +11,9 @@
 import { makeDirectories } from '../fsutil.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { stableJson } from '../audit/canonical.js';
+import { parseYaml } from '../yaml.js';
 import { findRepository, git, gitOk, headCommit, resolveRef, type Repository } from './git.js';
 
 export interface RuleProvenance {
@@ -75,7 +75,6 @@ export interface ProvenanceOptions {
 
 const ZERO = /^0+$/;
 const CACHE_FORMAT = 2;
-const require = createRequire(import.meta.url);
 
 /** The provenance of every whitelist rule, or null when the policy is not in a Git work tree. */
 export function whitelistProvenance(policyDir: string, spans: readonly WhitelistSpan[], options: ProvenanceOptions): ProvenanceIndex | null {
@@ -166,14 +165,14 @@ function commitInfo(repo: Repository, commit: string): CommitInfo {
 }
 
 /** Each whitelist rule's definition in a version of a file, as canonical JSON by id. */
-function definitions(text: string | null): Map<string, string> {
+function definitions(text: string | null, file: string): Map<string, string> {
   const out = new Map<string, string>();
   if (text === null) return out;
   let data: unknown;
   try {
-    data = (require('yaml') as { parse(t: string): unknown }).parse(text);
+    data = parseYaml(text, file).data;
   } catch {
-    return out; // an unreadable version defines nothing
+    return out; // an unreadable version, or one past the YAML limits, defines nothing
   }
   const list = (data as { whitelist?: unknown } | null)?.whitelist;
   if (!Array.isArray(list)) return out;
@@ -219,7 +218,7 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
       } catch {
         text = null; // not in that version
       }
-      versions.set(key, (defs = definitions(text)));
+      versions.set(key, (defs = definitions(text, file)));
     }
     return defs;
   };
