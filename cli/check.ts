@@ -12,6 +12,8 @@ export const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
 Check one command before running it: parse it, score it, record the attempt in the audit
 trail, then answer. Reads the whole of standard input (multi-line allowed), or the words
 after --: one word is taken as a command line, several as an argv (quoted for you).
+Standard input is read whole up to gate.yaml limits.max_command_bytes (1 MiB): a larger
+input is recorded by its size, SHA-256 and first 4 KiB, held as too-large, and never run by exec.
 
 Options:
   --session ID      session the command belongs to (bursts and novelty are per session)
@@ -26,6 +28,8 @@ Options:
   --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
+
+Environment: POLICY_GATE_LOCK_TIMEOUT  seconds a write waits for the store's lock (default 30)
 
 Exit codes: 0 approved or whitelisted (run it) · 1 denied or timed out (do not run) ·
 2 usage, policy or store error (do not run) · 3 still pending (--no-wait) · 70 internal error

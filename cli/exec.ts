@@ -32,7 +32,8 @@ Options:
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 
-Exit codes: the command's own exit code when it ran (128+N when killed by signal N) ·
+Exit codes: the command's own exit code when it ran (128+N when killed by signal N), even when
+its end could not be recorded (it is spooled and recorded late; stderr says so) ·
 126 it did not run (denied, timed out, interrupted, a usage, policy or store error: the reason
 is on stderr) · 70 internal error
 

@@ -553,3 +553,17 @@ describe('pending commands end in a decision', () => {
     expect((await g.bin(['verify'])).code).toBe(0);
   }, 120_000);
 });
+
+describe('a write storm with kills', () => {
+  it('16 writers, some SIGKILLed mid-write: no submission is refused for the lock, every answer is in the trail, verify passes', async () => {
+    const dir = tempDir('policy-gate-storm-');
+    const store = join(dir, 'audit.db');
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'storm.mjs'), '--writers', '16', '--commands', '12', '--kills', '4', '--store', store], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ lost: 0, missing: 0 });
+    expect(result.answered).toBeGreaterThanOrEqual(16 * 12 - 4);
+    const v = await runBin(['verify', '--store', store]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+  }, 600_000);
+});
