@@ -6,7 +6,8 @@
  * so a killed writer's answers count too. Prints one JSON line:
  *   { writers, submissions, answered, lost, killed, missing, ms }
  * `lost` are submissions refused by the store (a lock timeout, a full disk …): the figure that
- * must be 0. `missing` are answers whose SUBMITTED and DECIDED are not both in the trail.
+ * must be 0. `missing` are answers the trail does not back: no SUBMITTED, or a decision given
+ * with no DECIDED.
  *
  *   node scripts/storm.mjs [--writers 16] [--commands 200] [--kills 8] [--store PATH]
  * (run `npm run build` first: the writers use dist/engine)
@@ -31,8 +32,8 @@ if (process.argv[2] === '--writer') {
     let s;
     try {
       s = SqliteAuditStore.open(store, { signer: gateSigner(dirname(store)) });
-      const { record } = await check({ command: commands[i % commands.length], wait: false, session: tag }, { policy, store: s, clock: systemClock() });
-      process.stdout.write(`ok ${record.command_id}\n`);
+      const { record } = await check({ command: commands[i % commands.length], wait: false, agent: tag }, { policy, store: s, clock: systemClock() });
+      process.stdout.write(`ok ${record.command_id} ${record.decision}\n`);
     } catch (err) {
       process.stdout.write(`lost ${JSON.stringify(String(err?.message ?? err))}\n`);
     } finally {
@@ -66,7 +67,10 @@ function startWriter(count) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       answers++;
-      if (line.startsWith('ok ')) answered.push(line.slice(3));
+      if (line.startsWith('ok ')) {
+        const [id, decision] = line.slice(3).split(' ');
+        answered.push({ id, decision });
+      }
       else lostReasons.push(line.slice(5));
     }
   });
@@ -97,5 +101,7 @@ const decided = new Set(s.commands().filter((c) => c.decision !== 'pending').map
 const submitted = new Set(s.commands().map((c) => c.command_id));
 const submissions = submitted.size;
 s.close();
-const missing = answered.filter((id) => !submitted.has(id) || !decided.has(id)).length;
-process.stdout.write(`${JSON.stringify({ writers, store, submissions, answered: answered.length, lost: lostReasons.length, lost_reasons: [...new Set(lostReasons)].slice(0, 3), killed, missing, ms })}\n`);
+const missing = answered.filter((a) => !submitted.has(a.id) || (a.decision !== 'pending' && !decided.has(a.id))).length;
+const decisions = {};
+for (const a of answered) decisions[a.decision] = (decisions[a.decision] ?? 0) + 1;
+process.stdout.write(`${JSON.stringify({ writers, store, submissions, answered: answered.length, decisions, lost: lostReasons.length, lost_reasons: [...new Set(lostReasons)].slice(0, 3), killed, missing, ms })}\n`);

@@ -27,7 +27,7 @@ describe('SQLite audit store', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(store.raw().pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.raw().pragma('synchronous', { simple: true })).toBe(2);
-    expect(store.raw().pragma('user_version', { simple: true })).toBe(3);
+    expect(store.raw().pragma('user_version', { simple: true })).toBe(4);
     store.close();
   });
 

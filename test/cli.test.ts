@@ -151,7 +151,7 @@ describe('check: exit codes and the record', () => {
     const here = await check('cat shadow', ['--no-wait', '--cwd', '/etc']);
     expect(here.record.cwd).toBe('/etc');
     expect(here.record.signals.map((s: { rule_id: string }) => s.rule_id)).toContain('credentials.read-shadow');
-    const elsewhere = await check('cat shadow', ['--no-wait', '--cwd', '/srv/app']);
+    const elsewhere = await check('cat shadow', ['--no-wait', '--cwd', tempDir()]);
     expect(elsewhere.record.signals.map((s: { rule_id: string }) => s.rule_id)).not.toContain('credentials.read-shadow');
   });
 

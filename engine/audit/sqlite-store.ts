@@ -166,6 +166,8 @@ export class SqliteAuditStore implements AuditStore {
   };
 
   private readonly signer: CheckpointSigner | null;
+  /** Checkpoints signed inside an enclosing transaction, for the witnesses once it commits. */
+  private readonly unwitnessed: string[] = [];
 
   private constructor(
     readonly location: string,
@@ -467,9 +469,14 @@ export class SqliteAuditStore implements AuditStore {
     return written ?? last;
   }
 
-  /** Hand a checkpoint just committed to the witnesses (outside the write lock). */
+  /**
+   * Hand a checkpoint just committed to the witnesses, outside the write lock: inside an
+   * enclosing transaction (atomically) it waits until that commits.
+   */
   private witnessed(checkpoint: StoredCheckpoint | null): void {
-    if (checkpoint && this.witness) this.witness(checkpoint.note);
+    if (!checkpoint || !this.witness) return;
+    if (this.db.inTransaction) this.unwitnessed.push(checkpoint.note);
+    else this.witness(checkpoint.note);
   }
 
   private writeCheckpoint(at: string): StoredCheckpoint | null {
@@ -522,15 +529,26 @@ export class SqliteAuditStore implements AuditStore {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
   }
 
-  atomically<T>(fn: () => T): T {
+  atomically<T>(fn: () => T, what = 'TRANSACTION'): T {
+    let result: T;
     try {
-      return this.inTransaction(() => this.db.transaction(fn).immediate());
+      result = this.inTransaction(() => this.db.transaction(fn).immediate());
     } catch (err) {
+      this.unwitnessed.length = 0; // rolled back: those checkpoints do not exist
       if (err instanceof GateError) throw err;
       if (isCorruption(err)) throw corrupted(this.location, err);
-      if (sqliteCode(err) !== null) throw new GateError('store-write-failed', `audit store ${this.location}: ${describeCause(err)}`, { cause: err });
+      if (sqliteCode(err) !== null) {
+        // the transaction as a whole could not begin or commit: that failure is evidence too
+        this.noteFailure(what, null, err);
+        throw new GateError('store-write-failed', `audit store ${this.location}: the write was not recorded: ${describeCause(err)}`, { cause: err, hint: 'the command must not run' });
+      }
       throw err;
     }
+    if (!this.db.inTransaction) {
+      const notes = this.unwitnessed.splice(0);
+      if (notes.length > 0) this.witness?.(notes[notes.length - 1]!); // the newest covers the others
+    }
+    return result;
   }
 
   commandEvents(commandId: string): StoredEvent[] {

@@ -33,9 +33,10 @@ export interface AuditStore {
   record(body: OtherEventBody): StoredEvent | null;
   /**
    * Run `fn` in one write transaction (BEGIN IMMEDIATE): what it reads cannot change before
-   * what it appends is committed. Appends inside commit together, or not at all.
+   * what it appends is committed. Appends inside commit together, or not at all. When the
+   * transaction itself fails, the failure is noted as a failed write of `what` (an event type).
    */
-  atomically<T>(fn: () => T): T;
+  atomically<T>(fn: () => T, what?: string): T;
   /**
    * Sign a checkpoint of the chain now, unless the newest is younger than `maxAgeMs` or covers
    * every event (only stores opened with the gate's key sign; others do nothing).

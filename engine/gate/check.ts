@@ -182,8 +182,6 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     policy_content: policy.contentRevision,
     gate_version: VERSION,
   };
-  const event = store.submit(submitted);
-
   const record = (body: DecidedBody): DecidedBody => {
     if (store.decide(body)) return body;
     const existing = store.decision(submitted.command_id);
@@ -192,23 +190,29 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   };
 
   if (assessment.would_decide !== 'pending') {
-    // measured within this process: the same monotonic clock as `started`
-    const latency = Math.max(0, Math.round(clock.monotonic() - started));
-    const decision = record({
-      type: 'DECIDED',
-      command_id: submitted.command_id,
-      decision: assessment.would_decide,
-      decided_by: assessment.decided_by!,
-      decided_at: new Date(submittedAt.getTime() + latency).toISOString(),
-      review_latency_ms: latency,
-      policy_revision: policy.revision,
-      submitted_leaf: event.leaf,
-      reason: null,
-      whitelist_provenance: assessment.whitelist_provenance,
-      signatures: [],
-    });
+    // the submission and its decision commit together: a gate killed between them cannot leave a
+    // submission that no decision will ever follow (and both are durable before the answer)
+    const decision = store.atomically(() => {
+      const event = store.submit(submitted);
+      // measured within this process: the same monotonic clock as `started`
+      const latency = Math.max(0, Math.round(clock.monotonic() - started));
+      return record({
+        type: 'DECIDED',
+        command_id: submitted.command_id,
+        decision: assessment.would_decide as Exclude<typeof assessment.would_decide, 'pending'>,
+        decided_by: assessment.decided_by!,
+        decided_at: new Date(submittedAt.getTime() + latency).toISOString(),
+        review_latency_ms: latency,
+        policy_revision: policy.revision,
+        submitted_leaf: event.leaf,
+        reason: null,
+        whitelist_provenance: assessment.whitelist_provenance,
+        signatures: [],
+      });
+    }, 'SUBMITTED');
     return { record: commandRecord(submitted, decision), assessment };
   }
+  const event = store.submit(submitted);
   if (!req.wait) return { record: commandRecord(submitted, null), assessment };
 
   const pollMs = deps.pollMs ?? 50;
