@@ -6,11 +6,18 @@
  * expand stays literal. Words bash drops (an unquoted empty result, `{,a}` → `a`) are dropped.
  */
 import type { Atom } from './decode.js';
+import { PARSE_LIMITS } from './limits.js';
 
 /** More words than this and the expansion is not spelled out (the word is then dynamic). */
 export const MAX_BRACE_WORDS = 1024;
 
 export class TooManyWords extends Error {}
+
+/**
+ * Comma lists nested more than PARSE_LIMITS.maxSyntaxDepth deep (`{a,{b,{c,…}}}`): the expansion
+ * recurses once per level, so it is not spelled out (the word is then dynamic, and too deep).
+ */
+export class TooDeep extends Error {}
 
 const isSyntax = (a: Atom | undefined, c: string): boolean => a !== undefined && a.k === 'u' && a.v === c;
 const blank = (a: Atom | undefined): boolean => a === undefined || (a.k === 'u' && (a.v === ' ' || a.v === '\t' || a.v === '\n'));
@@ -50,47 +57,56 @@ function concatAll(left: Atom[][], right: Atom[][]): Atom[][] {
   return out;
 }
 
-function expand(atoms: readonly Atom[]): Atom[][] {
-  // find an open brace that starts a valid expansion
-  let open = -1;
-  let close = -1;
+/** The first open brace in `atoms` that starts a valid expansion, and its closing brace. */
+function findBraces(atoms: readonly Atom[]): { open: number; close: number } | null {
   for (let i = 0; ; i++) {
-    const o = gobble(atoms, i, '{');
-    if (o === -1) break;
-    const c = gobble(atoms, o + 1, '}');
-    if (c !== -1) {
-      open = o;
-      close = c;
-      break;
-    }
-    i = o;
+    const open = gobble(atoms, i, '{');
+    if (open === -1) return null;
+    const close = gobble(atoms, open + 1, '}');
+    if (close !== -1) return { open, close };
+    i = open;
   }
-  if (open === -1) return [[...atoms]];
-  const preamble = [atoms.slice(0, open)];
-  const amble = atoms.slice(open + 1, close);
-  const postamble = atoms.slice(close + 1);
-  let tack: Atom[][] | null;
-  // bash looks for a comma skipping only backslash-escaped characters, not quoted ones
-  if (amble.some((a) => a.k !== 'e' && a.k !== 'o' && a.v === ',')) tack = expandAmble(amble);
-  else {
-    tack = sequence(amble);
-    if (tack === null) {
-      if (postamble.length === 0) return [[...atoms]];
-      tack = [atoms.slice(open, close + 1)];
-    }
-  }
-  let result = concatAll(preamble, tack);
-  if (postamble.length > 0) result = concatAll(result, expand(postamble));
-  return result;
 }
 
-function expandAmble(amble: readonly Atom[]): Atom[][] {
+/**
+ * A word is a preamble, a brace expression and a postamble, in which the same is looked for
+ * again: a loop over the postambles (a word may hold thousands of brace expressions), recursion
+ * only into nested comma lists, `depth` of them around this text.
+ */
+function expand(atoms: readonly Atom[], depth: number): Atom[][] {
+  if (depth > PARSE_LIMITS.maxSyntaxDepth) throw new TooDeep();
+  // the words of the text before `rest`, each to be followed by each word `rest` becomes
+  let result: Atom[][] = [[]];
+  let rest = atoms;
+  for (;;) {
+    const braces = findBraces(rest);
+    if (braces === null) return concatAll(result, [[...rest]]);
+    const { open, close } = braces;
+    const amble = rest.slice(open + 1, close);
+    const postamble = rest.slice(close + 1);
+    let tack: Atom[][] | null;
+    // bash looks for a comma skipping only backslash-escaped characters, not quoted ones
+    if (amble.some((a) => a.k !== 'e' && a.k !== 'o' && a.v === ',')) tack = expandAmble(amble, depth);
+    else {
+      tack = sequence(amble);
+      if (tack === null) {
+        if (postamble.length === 0) return concatAll(result, [[...rest]]);
+        tack = [rest.slice(open, close + 1)];
+      }
+    }
+    result = concatAll(concatAll(result, [rest.slice(0, open)]), tack);
+    if (postamble.length === 0) return result;
+    rest = postamble;
+  }
+}
+
+function expandAmble(amble: readonly Atom[], depth: number): Atom[][] {
   const out: Atom[][] = [];
   let start = 0;
   for (;;) {
     const comma = gobble(amble, start, ',');
     const end = comma === -1 ? amble.length : comma;
-    out.push(...expand(amble.slice(start, end)));
+    out.push(...expand(amble.slice(start, end), depth + 1));
     if (out.length > MAX_BRACE_WORDS) throw new TooManyWords();
     if (comma === -1) return out;
     start = comma + 1;
@@ -136,12 +152,12 @@ function sequence(amble: readonly Atom[]): Atom[][] | null {
 }
 
 /**
- * The words one word's atoms become. Throws TooManyWords past MAX_BRACE_WORDS. An unquoted
- * empty result is dropped, as bash drops it.
+ * The words one word's atoms become. Throws TooManyWords past MAX_BRACE_WORDS, TooDeep past
+ * PARSE_LIMITS.maxSyntaxDepth nested lists. An unquoted empty result is dropped, as bash drops it.
  */
 export function braceExpand(atoms: readonly Atom[]): Atom[][] {
   if (!atoms.some((a) => a.k === 'u' && a.v === '{')) return [[...atoms]];
-  const words = expand(atoms);
+  const words = expand(atoms, 0);
   if (words.length === 1) return words;
   return words.filter((w) => w.length > 0);
 }

@@ -6,6 +6,8 @@
  * `$HOME/.ssh` and is dynamic.
  */
 import type { SyntaxNode } from 'tree-sitter';
+import { PARSE_LIMITS } from './limits.js';
+import { walkTree } from './tree-sitter.js';
 
 /** Node kinds a word may be built from; anything else is an unknown construct. */
 const WORD_KINDS = new Set([
@@ -44,6 +46,11 @@ export interface DecodeSink {
   misread?(node: SyntaxNode): void;
   /** The text of a node as the agent wrote it (tree-sitter's text may be the reader's rewrite). */
   original?(node: SyntaxNode): string;
+  /**
+   * Syntax nested deeper than PARSE_LIMITS.maxSyntaxDepth inside the word: what is below that
+   * was not read (the word is then dynamic, and any substitution down there is not found).
+   */
+  tooDeep(node: SyntaxNode): void;
 }
 
 /**
@@ -179,8 +186,13 @@ function opaque(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   return { text, dynamic: true, atoms: [{ v: text, k: 'o' }], exact: null };
 }
 
-export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
+/** `depth`: how many nodes of the word enclose this one (the decoding recurses once per level). */
+export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): DecodedPart {
   const type = node.type;
+  if (depth > PARSE_LIMITS.maxSyntaxDepth) {
+    sink.tooDeep(node);
+    return opaque(node, sink);
+  }
   if (!node.isNamed) {
     // anonymous tokens inside a word (`=` in `a=b`, a lone `$`) are literal text
     return { text: node.text, dynamic: false, atoms: unquotedAtoms(node.text), exact: node.startIndex };
@@ -201,7 +213,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
     case 'special_variable_name': {
       // a name written as a word (`unset x`, `local x`) is its source text
       if (node.namedChildCount > 0 && (type === 'word' || type === 'number' || type === 'extglob_pattern' || type === 'regex' || type === 'file_descriptor' || type === 'test_operator')) {
-        return concat(node, sink);
+        return concat(node, sink, depth);
       }
       const raw = node.text;
       if (type === 'word' && WORD_BREAK.test(raw)) sink.misread?.(node);
@@ -218,7 +230,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
     }
     case 'string':
     case 'translated_string':
-      return decodeString(node, sink);
+      return decodeString(node, sink, depth);
     case 'string_content': {
       const text = unescapeDoubleQuoted(node.text);
       return { text, dynamic: false, atoms: quotedAtoms(text), exact: text === node.text ? node.startIndex : null };
@@ -233,7 +245,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
     case 'concatenation':
     case 'variable_assignment':
     case 'subscript':
-      return concat(node, sink);
+      return concat(node, sink, depth);
     case 'command_substitution':
     case 'process_substitution':
       sink.substitution(node);
@@ -256,7 +268,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   }
 }
 
-function decodeString(node: SyntaxNode, sink: DecodeSink): DecodedPart {
+function decodeString(node: SyntaxNode, sink: DecodeSink, depth: number): DecodedPart {
   const atoms: Atom[] = [];
   let dynamic = false;
   let exact = true;
@@ -282,7 +294,7 @@ function decodeString(node: SyntaxNode, sink: DecodeSink): DecodedPart {
       atoms.push(...quotedAtoms(literal));
       continue;
     }
-    const part = decodeNode(child, sink);
+    const part = decodeNode(child, sink, depth + 1);
     // inside double quotes every character is quoted, even what an expansion's node says
     for (const a of part.atoms) atoms.push(a.k === 'o' ? a : { v: a.v, k: 'q' });
     dynamic ||= part.dynamic;
@@ -296,7 +308,7 @@ function decodeString(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   return { text, dynamic, atoms, exact: verbatim ? open : null };
 }
 
-function concat(node: SyntaxNode, sink: DecodeSink): DecodedPart {
+function concat(node: SyntaxNode, sink: DecodeSink, depth: number): DecodedPart {
   const atoms: Atom[] = [];
   let dynamic = false;
   let exact = true;
@@ -313,7 +325,7 @@ function concat(node: SyntaxNode, sink: DecodeSink): DecodedPart {
       exact = false;
       continue;
     }
-    const part = decodeNode(child, sink);
+    const part = decodeNode(child, sink, depth + 1);
     atoms.push(...part.atoms);
     dynamic ||= part.dynamic;
     if (part.exact === null) exact = false;
@@ -324,11 +336,14 @@ function concat(node: SyntaxNode, sink: DecodeSink): DecodedPart {
   return { text, dynamic, atoms, exact: verbatim ? node.startIndex : null };
 }
 
+/** The substitutions inside an expansion, which bash runs when it expands it (`${a:-$(id)}`). */
 function findSubstitutions(node: SyntaxNode, sink: DecodeSink): void {
-  for (const child of node.namedChildren) {
-    if (child.type === 'command_substitution' || child.type === 'process_substitution') sink.substitution(child);
-    else if (child.namedChildCount > 0) findSubstitutions(child, sink);
-  }
+  const cut = walkTree(node.namedChildren, (child) => {
+    if (child.type !== 'command_substitution' && child.type !== 'process_substitution') return child.namedChildren;
+    sink.substitution(child);
+    return [];
+  });
+  if (cut) sink.tooDeep(cut);
 }
 
 /** Unquoted `*`, `?` or a bracket expression `[…]`: pathname expansion may turn it into other words. */

@@ -296,13 +296,17 @@ export function riskyOption(program: string, args: readonly Word[]): RiskyUse | 
  * the tool's (`python -m pytest -c F`). Rules read the files a segment writes and reads from here.
  */
 export function* optionUses(program: string, args: readonly Word[]): Generator<OptionUse> {
-  const tool = effectiveTool(program, args);
-  if (tool.program === program) {
-    yield* toolOptions(program, args);
-    return;
+  // a loop, not recursion: runners may run runners (`npx python -m npx …`) as many times as the
+  // command has words, and each turn leaves fewer words
+  for (;;) {
+    const tool = effectiveTool(program, args);
+    if (tool.program === program) {
+      yield* toolOptions(program, args);
+      return;
+    }
+    yield* toolOptions(program, args.slice(0, args.length - tool.args.length - 1));
+    ({ program, args } = tool);
   }
-  yield* toolOptions(program, args.slice(0, args.length - tool.args.length - 1));
-  yield* optionUses(tool.program, tool.args);
 }
 
 /**

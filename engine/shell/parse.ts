@@ -4,7 +4,7 @@
  * still searched for commands, so detection does not stop at a construct it does not know.
  */
 import type { SyntaxNode } from 'tree-sitter';
-import { TooManyWords, braceExpand } from './braces.js';
+import { TooDeep, TooManyWords, braceExpand } from './braces.js';
 import { atomsText, decodeHeredocBody, decodeNode, embeddedCommands, hasGlob, hasUnparsedExpansion, hasTildeExpansion, type Atom, type DecodeSink } from './decode.js';
 import type {
   Assignment,
@@ -23,6 +23,7 @@ import type {
   Word,
   WrapperUse,
 } from './ir.js';
+import { PARSE_LIMITS } from './limits.js';
 import { extractCommandLines, extractEscapes, scanCapabilities } from './payload.js';
 import {
   COMMAND_CARRIERS,
@@ -36,21 +37,10 @@ import {
 } from './registry.js';
 import { insertAt, readBash, type Heredoc, type ReadText } from './reader.js';
 import { escapeForDisplay, findHiddenCharacters } from './text.js';
-import { bashParser } from './tree-sitter.js';
+import { bashParser, walkTree } from './tree-sitter.js';
 
-export const PARSE_LIMITS = Object.freeze({
-  /** Larger input is not parsed at all. */
-  maxBytes: 64 * 1024,
-  /** Payloads inside payloads (bash -c "bash -c '…'"). */
-  maxPayloadDepth: 8,
-  /** Syntactic nesting of statements. */
-  maxSyntaxDepth: 200,
-  maxSegments: 4096,
-  /** Data flows between segments (`{ a;…; } | { b;…; }` has one from each to each). */
-  maxFlows: 16384,
-  /** Wrappers around one command (sudo env nice timeout …). */
-  maxWrappers: 16,
-});
+// the engine's API has always exported the limits from here
+export { PARSE_LIMITS };
 
 export interface ParseOptions {
   /** The input bytes were not valid UTF-8 (decoded with replacement characters). */
@@ -300,24 +290,6 @@ const WORD_NODES = new Set([
   'variable_name',
 ]);
 
-/**
- * Substitutions in an arithmetic expression that tree-sitter did not parse as such: bash
- * expands `$(…)` there even inside quotes (`$(( '$(id)' ))`), tree-sitter reads a string.
- */
-function hiddenCommands(node: SyntaxNode): string[] {
-  let text = node.text;
-  const blank = (n: SyntaxNode): void => {
-    for (const c of n.namedChildren) {
-      if (c.type === 'command_substitution' || c.type === 'process_substitution') {
-        const from = c.startIndex - node.startIndex;
-        text = text.slice(0, from) + ' '.repeat(c.endIndex - c.startIndex) + text.slice(c.endIndex - node.startIndex);
-      } else blank(c);
-    }
-  };
-  blank(node);
-  return embeddedCommands(text);
-}
-
 class Walker {
   private readonly segments: SegmentDraft[] = [];
   private readonly flows: Flow[] = [];
@@ -349,7 +321,10 @@ class Walker {
     this.tails.delete(node.id);
     return tail;
   }
-  private syntaxDepth = 0;
+  /** Levels of nesting being read (see nested()). */
+  private depth = 0;
+  /** Syntax nested past PARSE_LIMITS.maxSyntaxDepth was found (and reported once). */
+  private overDepth = false;
   private deadline = Infinity;
   /** More segments than PARSE_LIMITS.maxSegments were found: the rest is not read. */
   private overSegments = false;
@@ -432,6 +407,31 @@ class Walker {
     if (this.issueKeys.has(key)) return;
     this.issueKeys.add(key);
     this.issues.push({ code, message, span });
+  }
+
+  /**
+   * Reads one level of nesting deeper: a statement, an expression, a substitution's output. The
+   * walk recurses once per level and a text within the size limit may nest thousands of levels
+   * deep, so past PARSE_LIMITS.maxSyntaxDepth it reads nothing there (`none`) and reports it.
+   */
+  private nested<T>(frame: Frame, node: SyntaxNode, none: T, read: () => T): T {
+    if (this.depth >= PARSE_LIMITS.maxSyntaxDepth) {
+      this.tooDeep(this.nodeSpan(frame, node));
+      return none;
+    }
+    this.depth++;
+    try {
+      return read();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Syntax nested deeper than the walk reads: said once, where it was first found. */
+  private tooDeep(span: Span): void {
+    if (this.overDepth) return;
+    this.overDepth = true;
+    this.issue('too-deep', `syntax nested more than ${PARSE_LIMITS.maxSyntaxDepth} levels deep was not read`, span);
   }
 
   private flow(from: number, to: number, kind: FlowKind): void {
@@ -528,26 +528,29 @@ class Walker {
   }
 
   private reportErrors(root: SyntaxNode, frame: Frame): void {
+    // a cursor, not recursion (the tree is as deep as the text nests): each node in document
+    // order, looking inside only the nodes that hold an error
     const cursor = root.walk();
     let reported = 0;
-    const visit = (): void => {
-      do {
-        const node = cursor.currentNode;
-        if (node.isMissing) {
-          this.issue('missing-token', `incomplete command: "${node.type}" is missing`, this.nodeSpan(frame, node));
-          reported++;
-        } else if (node.type === 'ERROR' && !this.tolerated.has(node.id)) {
-          const snippet = escapeForDisplay(node.text.slice(0, 40));
-          this.issue('parse-error', `bash syntax the parser could not read: ${JSON.stringify(snippet)}`, this.nodeSpan(frame, node));
-          reported++;
+    for (let more = true; more; ) {
+      const node = cursor.currentNode;
+      if (node.isMissing) {
+        this.issue('missing-token', `incomplete command: "${node.type}" is missing`, this.nodeSpan(frame, node));
+        reported++;
+      } else if (node.type === 'ERROR' && !this.tolerated.has(node.id)) {
+        const snippet = escapeForDisplay(node.text.slice(0, 40));
+        this.issue('parse-error', `bash syntax the parser could not read: ${JSON.stringify(snippet)}`, this.nodeSpan(frame, node));
+        reported++;
+      }
+      if (node.hasError && cursor.gotoFirstChild()) continue;
+      // the next sibling of the node or of its nearest ancestor that has one; none past the root
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) {
+          more = false;
+          break;
         }
-        if (node.hasError && cursor.gotoFirstChild()) {
-          visit();
-          cursor.gotoParent();
-        }
-      } while (cursor.gotoNextSibling());
-    };
-    visit();
+      }
+    }
     if (reported === 0 && this.tolerated.size === 0) this.issue('parse-error', 'bash syntax the parser could not read', this.span(frame, root.startIndex, root.endIndex));
   }
 
@@ -557,22 +560,15 @@ class Walker {
       this.overBudget = true;
       return [];
     }
-    if (this.syntaxDepth >= PARSE_LIMITS.maxSyntaxDepth) {
-      this.issue('too-deep', `statements nested more than ${PARSE_LIMITS.maxSyntaxDepth} levels deep were not read`, this.nodeSpan(frame, node));
-      return [];
-    }
-    if (this.segments.length >= PARSE_LIMITS.maxSegments) {
-      // said once, from the first statement not read to the end
-      if (!this.overSegments) this.issue('too-large', `more than ${PARSE_LIMITS.maxSegments} commands: the rest was not read`, this.span(frame, node.startIndex, frame.text.length));
-      this.overSegments = true;
-      return [];
-    }
-    this.syntaxDepth++;
-    try {
+    return this.nested(frame, node, [], () => {
+      if (this.segments.length >= PARSE_LIMITS.maxSegments) {
+        // said once, from the first statement not read to the end
+        if (!this.overSegments) this.issue('too-large', `more than ${PARSE_LIMITS.maxSegments} commands: the rest was not read`, this.span(frame, node.startIndex, frame.text.length));
+        this.overSegments = true;
+        return [];
+      }
       return this.statementInner(node, frame);
-    } finally {
-      this.syntaxDepth--;
-    }
+    });
   }
 
   private statementInner(node: SyntaxNode, frame: Frame): number[] {
@@ -805,6 +801,7 @@ class Walker {
       literal: (n) => this.literalSubstitution(n, frame),
       original: (n) => displayText(frame.text || n.text, frame.text ? n.startIndex : 0, frame.text ? n.endIndex : n.text.length, frame.heredocs),
       misread: (n) => this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n)),
+      tooDeep: (n) => this.tooDeep(this.nodeSpan(frame, n)),
     };
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
@@ -856,8 +853,9 @@ class Walker {
     } else if (r.type === 'herestring_redirect') {
       const value = r.namedChildren.filter((c) => c.type !== 'file_descriptor');
       if (value.length === 0) return null;
-      const word = this.decodeRun(value, frame, []);
-      if (word.dynamic) return null;
+      // the value may hold another such substitution, whose output is read in turn: one level deeper
+      const word = this.nested(frame, r, null, () => this.decodeRun(value, frame, []));
+      if (!word || word.dynamic) return null;
       text = `${word.text}\n`;
     } else return null;
     return text.replace(/\n+$/, '');
@@ -893,8 +891,9 @@ class Walker {
     try {
       expanded = braceExpand(atoms);
     } catch (err) {
-      if (!(err instanceof TooManyWords)) throw err;
-      // more words than are worth spelling out: one word standing for all of them
+      if (err instanceof TooDeep) this.tooDeep(span);
+      else if (!(err instanceof TooManyWords)) throw err;
+      // more words than are worth spelling out, or nested too deep to: one word standing for all of them
       return [{ text: atomsText(atoms), dynamic: true, glob: true, span, exact: null, substituted }];
     }
     if (expanded.some((w) => w.some((a) => a.k === 'u' && a.v === '`'))) {
@@ -928,16 +927,23 @@ class Walker {
 
   /** Expressions (test conditions, arithmetic, for-lists, case values) run only their substitutions. */
   private expression(node: SyntaxNode, frame: Frame, owner: number | null): void {
-    const pending: PendingSubstitution[] = [];
-    const visit = (n: SyntaxNode): void => {
-      if (n.type === 'command_substitution' || n.type === 'process_substitution') pending.push({ node: n, frame });
-      else if (n.namedChildCount === 0 && LEAF_TOKENS.has(n.type) && hasUnparsedExpansion(n.text)) {
-        // a case pattern or a regex tree-sitter left as text, holding `cmd` or $(cmd): bash runs it
-        this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n));
-      } else for (const c of n.namedChildren) visit(c);
-    };
-    visit(node);
-    this.runSubstitutions(pending, owner);
+    // its substitutions are statements one level deeper
+    this.nested(frame, node, undefined, () => {
+      const pending: PendingSubstitution[] = [];
+      const cut = walkTree([node], (n) => {
+        if (n.type === 'command_substitution' || n.type === 'process_substitution') {
+          pending.push({ node: n, frame });
+          return [];
+        }
+        if (n.namedChildCount === 0 && LEAF_TOKENS.has(n.type) && hasUnparsedExpansion(n.text)) {
+          // a case pattern or a regex tree-sitter left as text, holding `cmd` or $(cmd): bash runs it
+          this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n));
+        }
+        return n.namedChildren;
+      });
+      if (cut) this.tooDeep(this.nodeSpan(frame, cut));
+      this.runSubstitutions(pending, owner);
+    });
   }
 
   private runSubstitutions(pending: PendingSubstitution[], owner: number | null): number[] {
@@ -1020,7 +1026,7 @@ class Walker {
     if (nameNode.type === 'subscript') {
       // `a[$(cmd)]=x` runs the substitution; the subscript is then evaluated as arithmetic
       this.expression(nameNode, frame, segment);
-      const hidden = hiddenCommands(nameNode);
+      const hidden = this.hiddenCommands(nameNode, frame);
       if (hidden.length > 0) this.evaluatedCommands(hidden, nameNode.text, this.nodeSpan(frame, nameNode), frame, segment, 'an array subscript');
     }
     const produced = this.runSubstitutions(pending, segment);
@@ -1228,7 +1234,7 @@ class Walker {
   private evaluatedExpansion(node: SyntaxNode, frame: Frame, pending: PendingSubstitution[]): void {
     const span = this.nodeSpan(frame, node);
     if (node.type === 'arithmetic_expansion') {
-      for (const text of hiddenCommands(node)) pending.push({ text, span, frame, evaluated: 'an arithmetic expansion' });
+      for (const text of this.hiddenCommands(node, frame)) pending.push({ text, span, frame, evaluated: 'an arithmetic expansion' });
       return;
     }
     // `${a['$(id)']}`: the subscript of an indexed array is arithmetic, quotes and all
@@ -1245,6 +1251,23 @@ class Walker {
       return;
     }
     for (const text of commands) pending.push({ text, span, frame, evaluated: `the prompt expansion ${node.text}` });
+  }
+
+  /**
+   * Substitutions in an arithmetic expression that tree-sitter did not parse as such: bash
+   * expands `$(…)` there even inside quotes (`$(( '$(id)' ))`), tree-sitter reads a string.
+   */
+  private hiddenCommands(node: SyntaxNode, frame: Frame): string[] {
+    let text = node.text;
+    // the substitutions tree-sitter did parse are read as such: blanked here
+    const cut = walkTree(node.namedChildren, (c) => {
+      if (c.type !== 'command_substitution' && c.type !== 'process_substitution') return c.namedChildren;
+      const from = c.startIndex - node.startIndex;
+      text = text.slice(0, from) + ' '.repeat(c.endIndex - c.startIndex) + text.slice(c.endIndex - node.startIndex);
+      return [];
+    });
+    if (cut) this.tooDeep(this.nodeSpan(frame, cut));
+    return embeddedCommands(text);
   }
 
   /** An operand bash evaluates as an arithmetic expression: static only over constants. */
@@ -1374,7 +1397,7 @@ class Walker {
     const expr: WordEx = { ...word(expression.trim(), exprSpan), dynamic: !constantArithmetic(expression) };
     const id = this.newSegment([word('((', span), expr, word('))', span)], frame, span, [], [], '((');
     this.expression(node, frame, id);
-    const hidden = hiddenCommands(node);
+    const hidden = this.hiddenCommands(node, frame);
     if (hidden.length > 0) this.evaluatedCommands(hidden, expression, exprSpan, frame, id, '(( )) (arithmetic)');
     return [id];
   }
@@ -1389,14 +1412,13 @@ class Walker {
     const close = node.child(node.childCount - 1);
     const double = open?.type === '[[';
     const units: SyntaxNode[] = [];
-    const collect = (n: SyntaxNode): void => {
-      for (const c of n.children) {
-        if (c === open || c === close) continue;
-        if (!c.isNamed || WORD_NODES.has(c.type)) units.push(c);
-        else collect(c);
-      }
-    };
-    collect(node);
+    const cut = walkTree(node.children, (c) => {
+      if (c === open || c === close) return [];
+      if (c.isNamed && !WORD_NODES.has(c.type)) return c.children;
+      units.push(c);
+      return [];
+    });
+    if (cut) this.tooDeep(this.nodeSpan(frame, cut));
     units.sort((a, b) => a.startIndex - b.startIndex);
     let cursor = open ? open.endIndex : node.startIndex;
     for (const u of [...units, ...(close ? [close] : [])]) {
@@ -2558,6 +2580,15 @@ function applyDecoder(seg: SegmentDraft, text: string): string | null | undefine
 
 /** Parse a command text into the Script IR. Never throws on any input string. */
 export function parseScript(source: string, options: ParseOptions = {}): Script {
-  return new Walker(source).run(options);
+  try {
+    return new Walker(source).run(options);
+  } catch (err) {
+    // every walk is iterative or bounded by PARSE_LIMITS; should one still run out of stack or
+    // memory (a RangeError), the command is held as unreadable, and recorded, rather than the
+    // gate failing on it with nothing recorded
+    if (!(err instanceof RangeError)) throw err;
+    const issue: Issue = { code: 'too-deep', message: `the command could not be read (${err.message})`, span: [0, source.length] };
+    return { source, segments: [], flows: [], redirects: [], assignments: [], functions: [], issues: [issue], hidden: findHiddenCharacters(source) };
+  }
 }
 
