@@ -3,7 +3,7 @@
  * becomes an issue (the command is then never approved automatically) while its children are
  * still searched for commands, so detection does not stop at a construct it does not know.
  */
-import type { SyntaxNode } from 'tree-sitter';
+import type { SyntaxNode, Tree } from 'tree-sitter';
 import { TooDeep, TooManyWords, braceExpand } from './braces.js';
 import { atomsText, decodeHeredocBody, decodeNode, embeddedCommands, hasGlob, hasUnparsedExpansion, hasTildeExpansion, type Atom, type DecodeSink } from './decode.js';
 import type {
@@ -37,7 +37,7 @@ import {
 } from './registry.js';
 import { insertAt, readBash, type Heredoc, type ReadText } from './reader.js';
 import { escapeForDisplay, findHiddenCharacters } from './text.js';
-import { bashParser, walkTree } from './tree-sitter.js';
+import { parseBash, walkTree } from './tree-sitter.js';
 
 // the engine's API has always exported the limits from here
 export { PARSE_LIMITS };
@@ -476,13 +476,16 @@ class Walker {
     }
     // continuations and here-documents as bash's reader sees them, before tree-sitter does
     let read = readBash(text);
-    let tree = bashParser().parse(read.text);
+    const whole = this.span(frame, 0, text.length);
+    let tree = this.treeOf(read.text, whole);
+    if (tree === null) return [];
     // where tree-sitter glued two lines into one command, separate them as bash does, and parse again
     for (let repairs = 0; repairs < MAX_REPAIRS; repairs++) {
       const glue = findGlue(tree.rootNode, read.text);
       if (glue === null) break;
       read = insertAt(read, glue.index, glue.chars);
-      tree = bashParser().parse(read.text);
+      tree = this.treeOf(read.text, whole);
+      if (tree === null) return [];
     }
     const local = this.readFrame(frame, read);
     const root = tree.rootNode;
@@ -491,6 +494,20 @@ class Walker {
     if (root.hasError) this.reportErrors(root, local);
     if (frame.via === 'top') this.interactiveInput(root, read.text, local);
     return ids;
+  }
+
+  /**
+   * tree-sitter's reading of `text`, or null when it was not done by the deadline (some malformed
+   * input takes it time quadratic in its length): then nothing of the text is read, and the
+   * command gets `budget-exceeded`.
+   */
+  private treeOf(text: string, span: Span): Tree | null {
+    const tree = this.overBudget ? null : parseBash(text, this.deadline);
+    if (tree === null) {
+      if (!this.overBudget) this.issue('budget-exceeded', 'reading the command took longer than the gate allows; the rest was not read', span);
+      this.overBudget = true;
+    }
+    return tree;
   }
 
   /** The frame for the text tree-sitter parses, composed with the reader's offset map. */

@@ -2,9 +2,10 @@
  * Lazy, shared tree-sitter-bash parser, and a walk over its trees. The native modules load on
  * the first parse only, so commands that never parse (help, audit listing) do not pay for them.
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type Parser from 'tree-sitter';
-import type { SyntaxNode } from 'tree-sitter';
+import type { SyntaxNode, Tree } from 'tree-sitter';
 import { PARSE_LIMITS } from './limits.js';
 
 const require = createRequire(import.meta.url);
@@ -19,6 +20,86 @@ export function bashParser(): Parser {
   p.setLanguage(bash);
   parser = p;
   return p;
+}
+
+/** The `performance.now()` time at which the parse under way gives up. */
+let parseDeadline = Infinity;
+/**
+ * Asked by tree-sitter every hundred or so steps: `true` stops the parse. One function for every
+ * parse (the binding keeps a reference to each callback it is given, for good).
+ */
+const pastDeadline = (): boolean => performance.now() > parseDeadline;
+
+/**
+ * A text with at least this many `|` is parsed first in a child process that is killed at the
+ * deadline. tree-sitter-bash reads a pipeline as ambiguous, and recovering from a syntax error
+ * while a long one is open (`a|a|…|a (`) takes time quadratic in its length in one step that
+ * never asks the progress callback: 16,000 pipes take 12 s, the size limit allows 32,000. Below
+ * this many pipes that step stays well under a second (about 0.3 s for 2,000).
+ */
+const PIPE_PROBE_THRESHOLD = 2000;
+
+const PROBE = `
+const Parser = require(process.argv[1]);
+const p = new Parser();
+p.setLanguage(require(process.argv[2]));
+p.parse(require('node:fs').readFileSync(0, 'utf8'));
+process.stdout.write('parsed');
+`;
+
+/**
+ * Whether tree-sitter reads `text` before `deadline`, tried in a child process that is killed
+ * then: false when it did not finish in time, null when the child could not be run at all.
+ */
+function probeInTime(text: string, deadline: number): boolean | null {
+  const timeout = Math.ceil(deadline - performance.now());
+  if (timeout <= 0) return false;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const r = spawnSync(process.execPath, ['-e', PROBE, require.resolve('tree-sitter'), require.resolve('tree-sitter-bash')], {
+    input: text,
+    encoding: 'utf8',
+    timeout,
+    killSignal: 'SIGKILL',
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env,
+    windowsHide: true,
+  });
+  if (r.stdout === 'parsed' && r.status === 0) return true;
+  if (r.signal === 'SIGKILL' || performance.now() >= deadline) return false;
+  return null;
+}
+
+/** Has `text` at least `atLeast` `|` characters? */
+function hasPipes(text: string, atLeast: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf('|'); i !== -1; i = text.indexOf('|', i + 1)) if (++n >= atLeast) return true;
+  return false;
+}
+
+/**
+ * Parses `text` with the shared parser, giving up at `deadline` (a `performance.now()` time):
+ * null when it gave up, the parse being cut short (tree-sitter-bash takes time quadratic in the
+ * length of some malformed input: `$[` repeated, `${` repeated, long broken pipelines).
+ */
+export function parseBash(text: string, deadline = Infinity): Tree | null {
+  const p = bashParser();
+  if (deadline === Infinity) return p.parse(text);
+  if (performance.now() > deadline) return null;
+  // what the progress callback cannot stop is tried where it can be stopped; a child that
+  // could not run at all leaves it to the parse here, only slower
+  if (hasPipes(text, PIPE_PROBE_THRESHOLD) && probeInTime(text, deadline) === false) return null;
+  parseDeadline = deadline;
+  let tree: Tree | null = null;
+  try {
+    tree = p.parse(text, null, { progressCallback: pastDeadline }) as Tree | null;
+  } finally {
+    parseDeadline = Infinity;
+    // a parse cut short resumes where it stopped unless the parser is reset: the next text
+    // would be read as the rest of this one
+    if (!tree) p.reset();
+  }
+  return tree;
 }
 
 /**

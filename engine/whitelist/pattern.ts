@@ -61,6 +61,16 @@ export interface CompiledPattern {
 
 export class PatternError extends Error {}
 
+/** States an automaton may have: a pattern needing more is refused when it is compiled. */
+const MAX_STATES = 20_000;
+/** `[` nested deeper than this is refused when a pattern is compiled (no rule needs more than a few). */
+const MAX_GROUP_DEPTH = 32;
+/**
+ * Elements (words, `[`, `]`, `...`) a pattern may have: samplePattern, which lint and diff use,
+ * recurses once per element. No shipped rule has more than a dozen.
+ */
+const MAX_PATTERN_TOKENS = 256;
+
 /**
  * Whitespace separates chunks; `[` and `]` stand alone; `<…>` is kept whole; `'…'` is a literal
  * word that may hold spaces and pattern characters (`''` inside is one quote).
@@ -131,6 +141,7 @@ export function patternLiteral(word: string): string {
 
 export function compilePattern(source: string): CompiledPattern {
   const tokens = tokenize(source.trim());
+  if (tokens.length > MAX_PATTERN_TOKENS) throw new PatternError(`a pattern has at most ${MAX_PATTERN_TOKENS} elements (words, "[", "]", "..."), this one ${tokens.length}`);
   const head = tokens.shift();
   if (!head || /^[[<]|^\||\|$/.test(head) || head === '...') throw new PatternError('a pattern starts with the program name');
   // `docker|podman`, and quoted names (`'[' <any>...`)
@@ -139,7 +150,9 @@ export function compilePattern(source: string): CompiledPattern {
     return /^'.*'$/.test(p) && p.length > 1 ? p.slice(1, -1).replace(/''/g, "'") : p;
   });
   let i = 0;
+  let depth = 0;
   const seq = (closing: boolean): Node[] => {
+    if (depth > MAX_GROUP_DEPTH) throw new PatternError(`"[" nested more than ${MAX_GROUP_DEPTH} levels deep`);
     const nodes: Node[] = [];
     while (i < tokens.length) {
       const t = tokens[i]!;
@@ -156,14 +169,19 @@ export function compilePattern(source: string): CompiledPattern {
         continue;
       }
       i++;
-      if (t === '[') nodes.push({ kind: 'optional', body: seq(true) });
-      else nodes.push({ kind: 'alt', options: alternatives(t).map(atom) });
+      if (t === '[') {
+        depth++;
+        nodes.push({ kind: 'optional', body: seq(true) });
+        depth--;
+      } else nodes.push({ kind: 'alt', options: alternatives(t).map(atom) });
     }
     if (closing) throw new PatternError('missing "]"');
     return nodes;
   };
   const nodes = seq(false);
-  return { source, program: programs[0]!, programs, nodes };
+  const compiled: CompiledPattern = { source, program: programs[0]!, programs, nodes };
+  automata.set(compiled, buildAutomaton(nodes));
+  return compiled;
 }
 
 function flagRegex(flag: string): RegExp {
@@ -323,34 +341,197 @@ function matchPlaceholder(node: Extract<Atom, { kind: 'placeholder' }>, w: Word)
   }
 }
 
-/** Backtracking steps before a match is abandoned (and so not whitelisted). */
-const STEP_BUDGET = 100_000;
+/**
+ * The pattern as a Thompson automaton over argument words, simulated breadth first: the set of
+ * states alive at each word, so a match costs (words × states), never exponential however the
+ * optional and repeated groups combine, and nothing recurses per word (a command within the size
+ * limit may have tens of thousands of arguments).
+ *
+ * Semantics, as the grammar says: `[X]` is X or nothing; `X...` is one or more repetitions of X,
+ * each of which takes at least one word (`[a]...` is one or more `a`, never nothing); an atom
+ * takes one word, or two (a flag and its value).
+ */
+type Rx =
+  | { readonly k: 'atom'; readonly atoms: readonly Atom[] }
+  | { readonly k: 'seq'; readonly items: readonly Rx[] }
+  | { readonly k: 'alt'; readonly options: readonly Rx[] }
+  | { readonly k: 'opt'; readonly body: Rx }
+  | { readonly k: 'plus'; readonly body: Rx };
 
-/** Does the whole argv (after the program) match the pattern? */
-export function matchArgs(pattern: CompiledPattern, args: readonly Word[]): boolean {
-  let steps = 0;
-  // continuation-passing match; `k` continues with the rest of the sequence
-  const seq = (nodes: readonly Node[], ni: number, wi: number, k: (wi: number) => boolean): boolean => {
-    if (++steps > STEP_BUDGET) return false;
-    if (ni === nodes.length) return k(wi);
-    return one(nodes[ni]!, wi, (w) => seq(nodes, ni + 1, w, k));
+type State =
+  /** Takes the words one of `atoms` takes, then goes on at `next`. */
+  | { readonly kind: 'atom'; readonly atoms: readonly Atom[]; readonly next: number }
+  /** Goes on at any of `out` without taking a word. */
+  | { readonly kind: 'split'; readonly out: number[] }
+  | { readonly kind: 'accept' };
+
+interface Automaton {
+  readonly states: readonly State[];
+  readonly start: number;
+}
+
+/** Each compiled pattern's automaton (built by compilePattern, which refuses one too large). */
+const automata = new WeakMap<CompiledPattern, Automaton>();
+
+/** The pattern's nodes as a regular expression (recursing once per group: compilePattern bounds their nesting). */
+function toRx(nodes: readonly Node[]): Rx {
+  return {
+    k: 'seq',
+    items: nodes.map((n): Rx => {
+      switch (n.kind) {
+        case 'alt':
+          return { k: 'atom', atoms: n.options };
+        case 'optional':
+          return { k: 'opt', body: toRx(n.body) };
+        case 'repeat':
+          // a repetition that took no word does not count (the body's empty match is left out)
+          return { k: 'plus', body: nonEmpty(toRx([n.node])) };
+      }
+    }),
   };
-  const one = (node: Node, wi: number, k: (wi: number) => boolean): boolean => {
-    if (++steps > STEP_BUDGET) return false;
-    switch (node.kind) {
+}
+
+function nullable(rx: Rx): boolean {
+  switch (rx.k) {
+    case 'atom':
+      return false;
+    case 'seq':
+      return rx.items.every(nullable);
+    case 'alt':
+      return rx.options.some(nullable);
+    case 'opt':
+      return true;
+    case 'plus':
+      return nullable(rx.body);
+  }
+}
+
+/** What `rx` matches except the empty sequence of words. */
+function nonEmpty(rx: Rx): Rx {
+  switch (rx.k) {
+    case 'atom':
+      return rx;
+    case 'opt':
+      return nonEmpty(rx.body);
+    case 'plus':
+      return { k: 'plus', body: nonEmpty(rx.body) };
+    case 'alt':
+      return { k: 'alt', options: rx.options.map(nonEmpty) };
+    case 'seq': {
+      // the first item that takes a word is item i: those before it took none
+      const options: Rx[] = [];
+      for (let i = 0; i < rx.items.length; i++) {
+        options.push({ k: 'seq', items: [nonEmpty(rx.items[i]!), ...rx.items.slice(i + 1)] });
+        if (!nullable(rx.items[i]!)) break;
+      }
+      return { k: 'alt', options };
+    }
+  }
+}
+
+function buildAutomaton(nodes: readonly Node[]): Automaton {
+  const states: State[] = [{ kind: 'accept' }];
+  const add = (s: State): number => {
+    if (states.length >= MAX_STATES) throw new PatternError('the pattern is too complex (too many optional and repeated groups)');
+    states.push(s);
+    return states.length - 1;
+  };
+  // the state that matches `rx` and then goes on at `next`
+  const build = (rx: Rx, next: number): number => {
+    switch (rx.k) {
+      case 'atom':
+        return add({ kind: 'atom', atoms: rx.atoms, next });
+      case 'seq': {
+        let at = next;
+        for (let i = rx.items.length - 1; i >= 0; i--) at = build(rx.items[i]!, at);
+        return at;
+      }
       case 'alt':
-        for (const a of node.options) for (const n of atomLengths(a, args, wi)) if (k(wi + n)) return true;
-        return false;
-      case 'optional':
-        return seq(node.body, 0, wi, k) || k(wi);
-      case 'repeat': {
-        // one or more; a body that consumed nothing cannot repeat
-        const loop = (w: number): boolean => one(node.node, w, (after) => after > w && (k(after) || loop(after)));
-        return loop(wi);
+        return add({ kind: 'split', out: rx.options.map((o) => build(o, next)) });
+      case 'opt':
+        return add({ kind: 'split', out: [build(rx.body, next), next] });
+      case 'plus': {
+        // body, then again or on: the loop state is made first so that the body can return to it
+        const out: number[] = [];
+        const loop = add({ kind: 'split', out });
+        const body = build(rx.body, loop);
+        out.push(body, next);
+        return body;
       }
     }
   };
-  return seq(pattern.nodes, 0, 0, (wi) => wi === args.length) && steps <= STEP_BUDGET;
+  const start = build(toRx(nodes), 0);
+  return { states, start };
+}
+
+function automaton(pattern: CompiledPattern): Automaton {
+  let a = automata.get(pattern);
+  if (!a) {
+    a = buildAutomaton(pattern.nodes);
+    automata.set(pattern, a);
+  }
+  return a;
+}
+
+/**
+ * States visited before a match is abandoned (and so not whitelisted): a second line of defence,
+ * far above what any command within the size limit needs with a reasonable pattern (an `echo`
+ * of 30,000 words visits 120,000).
+ */
+const VISIT_BUDGET = 4_000_000;
+
+/** Does the whole argv (after the program) match the pattern? */
+export function matchArgs(pattern: CompiledPattern, args: readonly Word[]): boolean {
+  const { states, start } = automaton(pattern);
+  let visits = 0;
+  const n = args.length;
+  // the states reached at word wi, wi + 1 and wi + 2 (an atom takes at most two words)
+  let frontier: number[][] = [[start], [], []];
+  // a state already in the closure at word wi is marked with wi + 1
+  const seen = new Int32Array(states.length);
+  const stack: number[] = [];
+  for (let wi = 0; wi <= n; wi++) {
+    const [here, next1, next2] = frontier as [number[], number[], number[]];
+    if (here.length === 0 && next1.length === 0 && next2.length === 0) return false;
+    // the lengths each set of atoms can take here, computed once per word
+    const lengths = new Map<readonly Atom[], number[]>();
+    const mark = wi + 1;
+    for (const s of here) {
+      if (seen[s] !== mark) {
+        seen[s] = mark;
+        stack.push(s);
+      }
+    }
+    while (stack.length > 0) {
+      if (++visits > VISIT_BUDGET) return false;
+      const id = stack.pop()!;
+      const s = states[id]!;
+      if (s.kind === 'accept') {
+        if (wi === n) return true;
+        continue;
+      }
+      if (s.kind === 'split') {
+        for (const o of s.out) {
+          if (seen[o] !== mark) {
+            seen[o] = mark;
+            stack.push(o);
+          }
+        }
+        continue;
+      }
+      if (wi === n) continue;
+      let lens = lengths.get(s.atoms);
+      if (!lens) {
+        const set = new Set<number>();
+        for (const a of s.atoms) for (const len of atomLengths(a, args, wi)) set.add(len);
+        lens = [...set];
+        lengths.set(s.atoms, lens);
+      }
+      for (const len of lens) (len === 1 ? next1 : next2).push(s.next);
+    }
+    frontier = [next1, next2, []];
+  }
+  return false;
 }
 
 /** The numbers of words an atom can take at `wi` (none when it cannot match there). */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PARSE_LIMITS, parseScript, type Word } from '../../engine/index.js';
 import { optionUses } from '../../engine/shell/options.js';
+import { compilePattern, matchArgs } from '../../engine/whitelist/pattern.js';
 import { judge, runBin, tempDir } from '../helpers.js';
 
 const TOO_DEEP = `syntax nested more than ${PARSE_LIMITS.maxSyntaxDepth} levels deep was not read`;
@@ -127,5 +128,102 @@ describe('the gate records a deep command and holds it', () => {
     const audit = await runBin(['audit', '--json', '--store', store]);
     expect(audit.code).toBe(0);
     expect((JSON.parse(audit.stdout) as { command_id: string }[]).map((r) => r.command_id)).toEqual([record.command_id]);
+  });
+});
+
+describe('thousands of arguments: the whitelist matcher runs in a loop', () => {
+  // it recursed once per argument word: `echo a a …` with 5,000 words exited 70 (a RangeError),
+  // the attempt not recorded. Now an automaton is run word by word, in (words × states) time.
+  const words = (n: number, text = 'a'): Word[] => Array.from({ length: n }, () => ({ text, dynamic: false, glob: false, span: [0, 0] as const }));
+
+  it('30,000 words against four optional repeated groups, in both directions', () => {
+    const p = compilePattern('x [<any>...] [<any>...] [<any>...] [<any>...] end');
+    expect(matchArgs(p, [...words(30_000), ...words(1, 'end')])).toBe(true);
+    expect(matchArgs(p, [...words(30_000), ...words(1, 'nope')])).toBe(false);
+  });
+
+  it('the grammar is unchanged: each repetition takes a word, a flag takes its value', () => {
+    // `[a]...` is one or more `a`, never nothing
+    expect(matchArgs(compilePattern('x [a]...'), [])).toBe(false);
+    expect(matchArgs(compilePattern('x [a]...'), words(3))).toBe(true);
+    expect(matchArgs(compilePattern('x [[a] [b]]... c'), [...words(2_000), ...words(2_000, 'b'), ...words(1, 'c')])).toBe(true);
+    expect(matchArgs(compilePattern('x [<flags:-n:int|-v>...] <word>...'), [...words(3_000, '-v'), ...words(1, '-n'), ...words(1, '5'), ...words(3_000)])).toBe(true);
+    expect(matchArgs(compilePattern('x [<flags:-n:int|-v>...] <word>...'), [...words(3_000, '-v'), ...words(1, '-n'), ...words(3_000)])).toBe(false);
+  });
+
+  it.each([
+    ['a 6,000-word echo', `echo ${'a '.repeat(6_000)}`, 'shell.echo'],
+    ['a 30,000-word echo', `echo ${'a '.repeat(30_000)}`, 'shell.echo'],
+    ['[ \\( … \\) ] 3,000 levels deep', `[ ${'\\( '.repeat(3_000)}a ${'\\) '.repeat(3_000)}]`, 'shell.navigation'],
+  ])('%s is read whole and covered by the rule its words match', async (_what, command, rule) => {
+    expect(Buffer.byteLength(command)).toBeLessThanOrEqual(PARSE_LIMITS.maxBytes);
+    // a generous budget: what is tested is the matcher, not how busy the machine is
+    const a = await judge(command, { budgetMs: 120_000 });
+    expect(a.issues).toEqual([]);
+    expect(a.segments.map((s) => s.covered_by)).toEqual([rule]);
+    expect(a.would_decide).toBe('whitelisted');
+  });
+
+  it('the echo with one run-time word among 6,000 is not covered', async () => {
+    const a = await judge(`echo ${'a '.repeat(3_000)}$HOME ${'a '.repeat(3_000)}`, { budgetMs: 120_000 });
+    expect(a.segments.map((s) => s.covered_by)).toEqual([null]);
+    expect(a.would_decide).not.toBe('whitelisted');
+  });
+
+  it('check on a 6,000-word echo exits neither 70 nor with nothing recorded', async () => {
+    const store = join(tempDir(), 'audit.db');
+    const checked = await runBin(['check', '--no-wait', '--json', '--store', store], { stdin: `echo ${'a '.repeat(6_000)}` });
+    expect(checked.stderr).not.toContain('internal error');
+    expect(checked.code).not.toBe(70);
+    const record = JSON.parse(checked.stdout) as { command_id: string; decision: string; decided_by: string | null; issues: { code: string }[] };
+    if (record.decision === 'whitelisted') {
+      expect(checked.code).toBe(0);
+      expect(record.decided_by).toBe('whitelist_rule:shell.echo');
+    } else {
+      // a machine too busy to score it within the budget holds it instead
+      expect(record.issues.map((i) => i.code)).toContain('budget-exceeded');
+      expect(checked.code).not.toBe(0);
+    }
+    const audit = await runBin(['audit', '--json', '--store', store]);
+    expect(audit.code).toBe(0);
+    expect((JSON.parse(audit.stdout) as { command_id: string }[]).map((r) => r.command_id)).toEqual([record.command_id]);
+  });
+});
+
+describe('input tree-sitter reads in quadratic time: the parse stops at the budget', () => {
+  // tree-sitter-bash took 16-36 s on `$[` × 21,000, and a broken pipeline of 16,000 pipes spent
+  // 12 s in one step its progress callback never sees; the 2 s budget was only checked after
+  // the parse. Now the parse gives up at the deadline (a long pipeline is first parsed in a child
+  // process killed then): nothing is read, the command is held with `budget-exceeded`.
+  const pairs = (PARSE_LIMITS.maxBytes - 4096) / 2;
+
+  it.each([
+    ['$[ repeated', '$['.repeat(pairs)],
+    ['${ repeated', '${'.repeat(pairs)],
+    ['a broken pipeline a|a|…|a (', `${'a|'.repeat(pairs)} (`],
+    ['a pipeline ending in a pipe', 'a|'.repeat(pairs)],
+  ])('%s: held with budget-exceeded in about the budget', async (_what, command) => {
+    expect(Buffer.byteLength(command)).toBeLessThanOrEqual(PARSE_LIMITS.maxBytes);
+    const started = performance.now();
+    const a = await judge(command);
+    // the budget is 2 s; the old parse took 10 s (`${`) to over 30 s
+    expect(performance.now() - started).toBeLessThan(8_000);
+    expect(a.issues.map((i) => i.code)).toContain('budget-exceeded');
+    expect(a.would_decide).not.toBe('whitelisted');
+    // a parse cut short leaves the shared parser reset: the next command is read as itself
+    const next = parseScript('ls -la');
+    expect(next.segments.map((s) => s.program)).toEqual(['ls']);
+    expect(next.issues).toEqual([]);
+  });
+
+  it('a long pipeline that parses in time is still read whole', async () => {
+    const a = await judge(chain('ls', ' | ', 3_000), { budgetMs: 120_000 });
+    expect(a.issues).toEqual([]);
+    expect(a.script.segments).toHaveLength(3_000);
+  });
+
+  it('without a deadline (policy tests, lint) the parse is not cut short', () => {
+    const s = parseScript('${'.repeat(2_000));
+    expect(s.issues.map((i) => i.code)).not.toContain('budget-exceeded');
   });
 });
