@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 
 export interface Person {
   readonly name: string;
@@ -115,4 +115,17 @@ export class GitRepo {
     this.git('config', 'user.signingkey', key);
     this.git('config', 'gpg.ssh.allowedSignersFile', join(this.home, 'allowed_signers'));
   }
+}
+
+/**
+ * A policy repository made by `init` (review enforced against origin/main), committed by Alice
+ * and pushed to origin/main.
+ */
+export async function policyRepo(): Promise<GitRepo> {
+  const repo = GitRepo.create();
+  const r = await runCli(['init', repo.root, '--owner', '@acme/security'], { cwd: repo.root });
+  if (r.code !== 0) throw new Error(`policy-gate init failed: ${r.stderr}`);
+  repo.commit(ALICE, 'policy: initial policies from policy-gate init');
+  repo.push();
+  return repo;
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SqliteAuditStore, assess, loadPolicy, type CommandRecord, type Policy } from '../engine/index.js';
-import { ALICE, BOB, CAROL, DANA, GitRepo, who } from './git-fixture.js';
+import { ALICE, BOB, CAROL, DANA, GitRepo, policyRepo, who } from './git-fixture.js';
 import { NOON, runBin, runCli, tempDir } from './helpers.js';
 import { keyFor } from './review-fixture.js';
 
@@ -28,15 +28,6 @@ function teamFile(rules: string): string {
   return `# yaml-language-server: $schema=../schema/whitelist.schema.json\nwhitelist:${rules}`;
 }
 
-/** A policy repository made by `init`, committed by Alice and pushed to origin/main. */
-async function policyRepo(): Promise<GitRepo> {
-  const repo = GitRepo.create();
-  const r = await runCli(['init', repo.root, '--owner', '@acme/security'], { cwd: repo.root });
-  expect(r.code, r.stderr).toBe(0);
-  repo.commit(ALICE, 'policy: initial policies from policy-gate init');
-  repo.push();
-  return repo;
-}
 
 /** Bob adds the hugo rule on a branch (reviewed by Carol); Dana merges it into main. */
 function addHugoThroughReview(repo: GitRepo): { change: string; merge: string } {

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALICE, GitRepo } from './git-fixture.js';
+import { ALICE, GitRepo, policyRepo } from './git-fixture.js';
 import { BIN, ROOT, runBin, runCli, tempDir, type CliResult } from './helpers.js';
 
 /** The other user: `nobody` on Debian and most distributions. */
@@ -41,15 +41,6 @@ function chownTree(path: string, uid: number): void {
   execFileSync('chown', ['-R', `${uid}:${uid}`, path]);
 }
 
-/** A policy repository made by `init` (review enforced against origin/main), committed and pushed. */
-async function policyRepo(): Promise<GitRepo> {
-  const repo = GitRepo.create();
-  const r = await runCli(['init', repo.root, '--owner', '@acme/security'], { cwd: repo.root });
-  expect(r.code, r.stderr).toBe(0);
-  repo.commit(ALICE, 'policy: initial policies from policy-gate init');
-  repo.push();
-  return repo;
-}
 
 interface Checked {
   code: number;
