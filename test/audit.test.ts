@@ -89,6 +89,28 @@ describe('SQLite audit store', () => {
     expect(() => SqliteAuditStore.open('/proc/policy-gate-test/nested/audit.db')).toThrow(/cannot create its directory/);
   });
 
+  it('the schema check knows every object a new store has: removing any one of them is reported', () => {
+    const path = join(tempDir(), 'audit.db');
+    SqliteAuditStore.open(path).close();
+    const db = new Database(path);
+    const objects = db.prepare("SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND type != 'table'").all() as { type: string; name: string }[];
+    db.close();
+    expect(objects.length).toBeGreaterThanOrEqual(11); // 4 triggers, 7 indexes
+    expect(SqliteAuditStore.open(path, { readonly: true }).schemaProblems).toEqual([]);
+    for (const o of objects) {
+      const copy = join(tempDir(), 'audit.db');
+      const conn = new Database(path);
+      conn.exec(`VACUUM INTO '${copy}'`);
+      conn.close();
+      const c = new Database(copy);
+      c.exec(`DROP ${o.type.toUpperCase()} ${o.name}`);
+      c.close();
+      const s = SqliteAuditStore.open(copy, { readonly: true });
+      expect(s.schemaProblems).toEqual([`${o.type} ${o.name} is missing`]);
+      s.close();
+    }
+  });
+
   it('a read-only open of a missing store fails instead of creating one', () => {
     const path = join(tempDir(), 'none', 'audit.db');
     expect(storeError(() => SqliteAuditStore.open(path, { readonly: true })).code).toBe('store-unavailable');

@@ -812,12 +812,35 @@ function checkIdentity(db: BetterSqlite3.Database, path: string): void {
   }
 }
 
+/** A schema object's SQL as compared: whitespace runs as one space. */
+const normalSql = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
+
 let expectedSchema: Map<string, string> | null = null;
 
-/** Tables, indexes and triggers as this version's migrations create them, by name. */
+/**
+ * Tables, indexes and triggers as this version's migrations create them, by "type name", in the
+ * form SQLite keeps them in sqlite_schema: the statement as written, without `IF NOT EXISTS` and
+ * the final semicolon (SQLite's documented normalisation). Read from the migrations' text, so
+ * checking a store costs no scratch database at every start.
+ */
+function migrationSchema(): Map<string, string> {
+  if (expectedSchema) return expectedSchema;
+  expectedSchema = new Map();
+  for (const migration of MIGRATIONS) {
+    // statements end at a semicolon before the next CREATE (a trigger's body has its own)
+    for (const statement of migration.split(/;\s*(?=CREATE\b)|;\s*$/)) {
+      const sql = normalSql(statement.replace(/\bIF NOT EXISTS /, ''));
+      const m = /^CREATE (?:UNIQUE )?(TABLE|INDEX|TRIGGER) (\w+)/.exec(sql);
+      if (m) expectedSchema.set(`${m[1]!.toLowerCase()} ${m[2]!}`, sql);
+    }
+  }
+  return expectedSchema;
+}
+
+/** Tables, indexes and triggers of a store, by "type name". */
 function schemaOf(db: BetterSqlite3.Database): Map<string, string> {
   const rows = db.prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'").all() as { type: string; name: string; sql: string }[];
-  return new Map(rows.map((r) => [`${r.type} ${r.name}`, r.sql.replace(/\s+/g, ' ').trim()]));
+  return new Map(rows.map((r) => [`${r.type} ${r.name}`, normalSql(r.sql)]));
 }
 
 /**
@@ -826,21 +849,15 @@ function schemaOf(db: BetterSqlite3.Database): Map<string, string> {
  * could drop events as they are written). Extra indexes and tables change nothing recorded.
  */
 export function schemaDifferences(db: BetterSqlite3.Database): string[] {
-  if (!expectedSchema) {
-    const Database = require('better-sqlite3') as typeof BetterSqlite3;
-    const scratch = new Database(':memory:', nativeBinding());
-    for (const m of MIGRATIONS) scratch.exec(m);
-    expectedSchema = schemaOf(scratch);
-    scratch.close();
-  }
+  const expected = migrationSchema();
   const actual = schemaOf(db);
   const problems: string[] = [];
-  for (const [name, sql] of expectedSchema) {
+  for (const [name, sql] of expected) {
     const found = actual.get(name);
     if (found === undefined) problems.push(`${name} is missing`);
     else if (found !== sql) problems.push(`${name} was changed`);
   }
-  for (const name of actual.keys()) if (name.startsWith('trigger ') && !expectedSchema.has(name)) problems.push(`${name} was added`);
+  for (const name of actual.keys()) if (name.startsWith('trigger ') && !expected.has(name)) problems.push(`${name} was added`);
   return problems;
 }
 
