@@ -7,6 +7,7 @@
  * of the path (`.env` matches `config/.env` and `/srv/app/.env`). Globs run on RE2 (linear time,
  * see regex.ts): paths are text an attacker writes.
  */
+import { climbsAbove } from '../shell/text.js';
 import { compileRegex, type Tester } from './regex.js';
 
 export interface PathContext {
@@ -59,7 +60,7 @@ export function outsideProject(text: string, ctx: PathContext): boolean {
   if (ctx.project === null) return true;
   if (ctx.project === undefined || (absolute === undefined && inHome === undefined)) {
     if (absolute !== undefined || inHome !== undefined) return true;
-    return goesAbove(normalizePath(text));
+    return climbsAbove(normalizePath(text));
   }
   const root = ctx.project.replace(/\/+$/, '') || '/';
   const under = (p: string, r: string): boolean => p === r || p.startsWith(r === '/' ? '/' : `${r}/`);
@@ -79,7 +80,7 @@ export function normalizePath(text: string): string {
   const user = /^~([A-Za-z_][A-Za-z0-9_.-]*)(?=\/|$)/.exec(p);
   if (user) p = (user[1] === 'root' ? '/root' : `/home/${user[1]}`) + p.slice(user[0].length);
   // going above the home directory leaves `~`: resolve it against where homes are
-  if (/^~(?:\/|$)/.test(p) && goesAbove(p.slice(1))) p = SOME_HOME + p.slice(1);
+  if (/^~(?:\/|$)/.test(p) && climbsAbove(p.slice(1))) p = SOME_HOME + p.slice(1);
   // a process's root directory is the filesystem root (in this namespace); /dev/fd is /proc/self/fd
   p = p.replace(/^\/+proc\/+(?:\d+|self|thread-self)\/+root(?=\/|$)/, '') || '/';
   p = p.replace(/^\/+dev\/+fd(?=\/|$)/, '/proc/self/fd');
@@ -103,17 +104,6 @@ export function normalizePath(text: string): string {
   p = (absolute ? '/' : '') + out.join('/');
   if (p.startsWith(SOME_HOME)) p = `~${p.slice(SOME_HOME.length)}`;
   return p === '' ? (absolute ? '/' : '.') : p;
-}
-
-/** Does a relative path climb above where it starts (`../x`, `a/../../x`)? */
-function goesAbove(rest: string): boolean {
-  let depth = 0;
-  for (const part of rest.split('/')) {
-    if (part === '..') depth--;
-    else if (part !== '' && part !== '.') depth++;
-    if (depth < 0) return true;
-  }
-  return false;
 }
 
 /** The forms of a path worth matching: as written, resolved against cwd, with home as `~`. */

@@ -10,6 +10,7 @@
  * project's tools load anyway (`mypy --config-file pyproject.toml`, `go build -o bin/app`).
  */
 import type { Word } from './ir.js';
+import { climbsAbove } from './text.js';
 
 export type OptionKind = 'exec' | 'code' | 'write' | 'read' | 'network';
 
@@ -237,13 +238,7 @@ export function effectiveTool(program: string, args: readonly Word[]): { program
 /** A value inside the working tree: relative, static, never climbing above it. */
 export function projectValue(text: string): boolean {
   if (text === '' || text.startsWith('-') || text.startsWith('/') || text.startsWith('~')) return false;
-  let depth = 0;
-  for (const part of text.split('/')) {
-    if (part === '..') depth--;
-    else if (part !== '' && part !== '.') depth++;
-    if (depth < 0) return false;
-  }
-  return true;
+  return !climbsAbove(text);
 }
 
 export interface RiskyUse {

@@ -79,3 +79,14 @@ export function byteOffsets(text: string): (utf16: number) => number {
   table[text.length] = bytes;
   return (i) => table[Math.max(0, Math.min(i, text.length))]!;
 }
+
+/** Does a relative path climb above where it starts (`../x`, `a/../../x`)? */
+export function climbsAbove(path: string): boolean {
+  let depth = 0;
+  for (const part of path.split('/')) {
+    if (part === '..') depth--;
+    else if (part !== '' && part !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
