@@ -38,7 +38,8 @@ Options:
                       --trusted-keys with the gate key you pinned for real assurance
   --against FILE      a checkpoint copied off this machine (policy-gate checkpoint export)
   --trusted-keys FILE verifier keys to trust, one per line (default: trusted-keys next to the store)
-  --no-witnesses      do not read the witnesses configured in gate.yaml
+  --no-witnesses      do not read the witnesses configured in gate.yaml (by default a witness
+                      that cannot be read fails verification)
   --store PATH        audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR        the policy (reviewers.yaml, whitelist); in Git, each revision is read from
                       its commit (default: the shipped policies; env POLICY_GATE_POLICY)
@@ -74,15 +75,12 @@ function unreadableFrom(store: SqliteAuditStore, why: string): VerifyResult {
   return failedResult('integrity', `the store file is damaged (${why}): events #1–#${read} can be read, event #${at} and what follows cannot`, at);
 }
 
-/** What every witness configured in gate.yaml holds (read back now). */
-async function configuredWitnesses(loc: Locations, io: CliIo): Promise<WitnessReading[]> {
-  let specs;
-  try {
-    specs = (await policyFor(loc)).gate.witnesses ?? [];
-  } catch (err) {
-    io.stderr.write(`policy-gate: the policy cannot be loaded, so its witnesses were not read: ${(err as Error).message}\n`);
-    return [{ name: 'gate.yaml witnesses', notes: null, error: `the policy cannot be loaded: ${(err as Error).message}` }];
-  }
+/**
+ * What every witness configured in gate.yaml holds (read back now). A policy that cannot be
+ * loaded is an error: which witnesses to check against would be unknown.
+ */
+async function configuredWitnesses(loc: Locations): Promise<WitnessReading[]> {
+  const specs = (await policyFor(loc)).gate.witnesses ?? [];
   return specs.map((w) => readWitness(w, { policyDir: loc.policy, env: loc.env }));
 }
 
@@ -143,7 +141,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     if (store) {
       try {
-        const witnesses = bool(p, 'no-witnesses') ? [] : await configuredWitnesses(loc, io);
+        const witnesses = bool(p, 'no-witnesses') ? [] : await configuredWitnesses(loc);
         witnessCount = witnesses.length;
         result = await verifyStore(store, loc.policy, { keys, against, witnesses, progress });
       } catch (err) {

@@ -311,6 +311,18 @@ describe('truncation and rewrites are caught without --against', () => {
     }
   });
 
+  it('a witness that cannot be read back fails verification; --no-witnesses verifies without it', async () => {
+    const unreadable = tempDir('policy-gate-witness-dir-'); // a directory: appends and reads fail
+    const g = gate({ gate: { witnesses: [{ file: unreadable }] } });
+    const c = await g.bin(['check', '--', 'git status']);
+    expect(c.code).toBe(0); // not required: the write stands
+    expect(c.stderr).toMatch(/could not be appended to witness file/);
+    const r = await g.bin(['verify']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^FAILED {2}witness: witness file .* could not be read \(.*\): the trail cannot be checked against it/);
+    expect((await g.bin(['verify', '--no-witnesses'])).code).toBe(0);
+  });
+
   it('a required witness that cannot take the checkpoint: the command is not allowed to run', async () => {
     const g = gate({ gate: { witnesses: [{ file: '/nonexistent-dir/checkpoints.log', required: true }] } });
     const r = await g.bin(['check', '--', 'git status']);

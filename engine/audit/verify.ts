@@ -35,7 +35,7 @@ export interface VerifyInput {
   readonly against?: string | undefined;
   /**
    * The checkpoints each configured witness holds (read back from it), or why they could not be
-   * read. The trail must extend every one of them that is for this log.
+   * read (which fails verification). The trail must extend every one that is for this log.
    */
   readonly witnesses?: readonly WitnessReading[] | undefined;
   /** How the store's schema differs from the one the gate creates (dropped triggers, indexes). */
@@ -213,10 +213,8 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     }
     if (input.against !== undefined) keptElsewhere(input.against, 'against', 'the checkpoint given with --against', true);
     for (const w of input.witnesses ?? []) {
-      if (w.notes === null) {
-        warnings.push(`witness ${w.name} could not be read: ${w.error ?? 'unknown error'}; the trail was not checked against it`);
-        continue;
-      }
+      // a witness that cannot be read back is a check that was not made: never "verified"
+      if (w.notes === null) return fail(null, 'witness', `witness ${w.name} could not be read (${w.error ?? 'unknown error'}): the trail cannot be checked against it`);
       let newest = 0;
       let count = 0;
       for (const note of w.notes) {
