@@ -372,9 +372,10 @@ export class SqliteAuditStore implements AuditStore {
       /* unreadable directory: only the spool itself */
     }
     for (const name of names) {
-      const m = /^write-failures\.jsonl\.(\d+)\.[a-z0-9]+\.ingesting$|^write-failures\.jsonl\.(\d+)\.ingesting$/.exec(name);
+      // claims are `<spool>.<pid>.<tag>.ingesting` (`<spool>.<pid>.ingesting` from older versions)
+      const m = name.startsWith(`${FAILURE_SPOOL}.`) ? /^(\d+)(?:\.[a-z0-9]+)?\.ingesting$/.exec(name.slice(FAILURE_SPOOL.length + 1)) : null;
       if (!m) continue;
-      const pid = Number(m[1] ?? m[2]);
+      const pid = Number(m[1]);
       const path = join(dir, name);
       if (claims.includes(path)) continue;
       if (pid === process.pid || !processAlive(pid)) claim(path);
