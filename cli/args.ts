@@ -3,7 +3,7 @@
  * usage error (exit 2) that names the flag and where the help is.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { usageError } from '../engine/errors.js';
+import { usageError } from '../engine/util/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

@@ -5,6 +5,7 @@ import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args
 import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
+import { allowsRun, COMMAND_STATES } from '../engine/model/verdict.js';
 
 export const HELP = `Usage: policy-gate audit [options]
        policy-gate audit export --format jsonl|csv [--from TIME] [--to TIME] [--out FILE]
@@ -38,8 +39,6 @@ export:
 Exit codes: 0 listed or exported (also when empty) · 2 usage error or unreadable store · 70 internal error
 `;
 
-const DECISIONS: readonly CommandState[] = ['approved', 'denied', 'whitelisted', 'timed_out', 'pending'];
-
 const OPTIONS = {
   ...COMMON_OPTIONS,
   format: { type: 'string' },
@@ -62,8 +61,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportTrail(p, io);
   if (p.positionals.length > 0 || p.rest) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`, 'see: policy-gate audit --help');
   const decision = str(p, 'decision');
-  if (decision !== undefined && !DECISIONS.includes(decision as CommandState)) {
-    throw usageError(`--decision must be one of ${DECISIONS.join(', ')}; got ${JSON.stringify(decision)}`);
+  if (decision !== undefined && !COMMAND_STATES.includes(decision as CommandState)) {
+    throw usageError(`--decision must be one of ${COMMAND_STATES.join(', ')}; got ${JSON.stringify(decision)}`);
   }
   const since = parseTime(str(p, 'since'), '--since');
   const limitText = str(p, 'limit');
@@ -84,7 +83,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   for (const r of records) {
     const when = r.submitted_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
     const d = r.decision.padEnd(11);
-    const colored = r.decision === 'whitelisted' || r.decision === 'approved' ? s.green(d) : r.decision === 'pending' ? s.yellow(d) : s.red(d);
+    const colored = allowsRun(r.decision) ? s.green(d) : r.decision === 'pending' ? s.yellow(d) : s.red(d);
     const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
     const shown = cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
     const latency = r.review_latency_ms === null ? '' : ` ${r.review_latency_ms}ms`;

@@ -6,6 +6,7 @@ import { home, locations, openStore, policyFor, projectOf, scopedRepos } from '.
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord, style } from './render.js';
+import { exitCodeFor } from '../engine/model/verdict.js';
 
 export const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
 
@@ -145,15 +146,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     } else {
       io.stdout.write(renderRecord(style(io.stdout, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
     }
-    switch (record.decision) {
-      case 'approved':
-      case 'whitelisted':
-        return ExitCode.Allowed;
-      case 'pending':
-        return ExitCode.Pending;
-      default:
-        return ExitCode.Denied;
-    }
+    return exitCodeFor(record.decision);
   } finally {
     store.close();
   }

@@ -3,10 +3,10 @@
  * the modules of the others. Errors become one clear line on stderr (and a JSON document with
  * --json); an unknown error is a bug: exit 70 with the version.
  */
-import { EXIT_CODE_TABLE } from '../engine/exit-codes.js';
-import { ExitCode } from '../engine/exit-codes.js';
-import { GateError, storeError } from '../engine/errors.js';
-import { VERSION } from '../engine/version.js';
+import { EXIT_CODE_TABLE } from '../engine/util/exit-codes.js';
+import { ExitCode } from '../engine/util/exit-codes.js';
+import { GateError, storeError } from '../engine/util/errors.js';
+import { VERSION } from '../engine/util/version.js';
 import type { CliIo, Subcommand } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Subcommand }> }> = {

@@ -4,6 +4,7 @@ import { bool, parse } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import type { CliIo } from './io.js';
 import { renderRecord, style } from './render.js';
+import { allowsRun } from '../engine/model/verdict.js';
 
 export const HELP = `Usage: policy-gate exec [options] -- COMMAND...
        echo 'COMMAND' | policy-gate exec [options]
@@ -71,7 +72,7 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
       io.stderr.write(`policy-gate: not run (the input is over the size limit and was recorded only in part: exec runs only what it recorded whole)\n`);
       return ExitCode.NotRun;
     }
-    if (interrupted || (record.decision !== 'approved' && record.decision !== 'whitelisted')) {
+    if (interrupted || !allowsRun(record.decision)) {
       io.stderr.write(renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
       io.stderr.write(`policy-gate: not run (${interrupted ? 'interrupted while waiting' : record.decision})\n`);
       return ExitCode.NotRun;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The bin entry: the only place that touches process.exitCode. */
 import { main } from './cli.js';
-import { ExitCode } from '../engine/exit-codes.js';
+import { ExitCode } from '../engine/util/exit-codes.js';
 import { processIo } from './io.js';
 
 const controller = new AbortController();

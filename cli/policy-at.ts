@@ -5,8 +5,8 @@
  */
 import { relative } from 'node:path';
 import { findRepository, loadPolicy, reviewersFromYaml, reviewersOf, type PolicyAt, type Reviewer } from '../engine/index.js';
-import { filesAtRef } from '../engine/whitelist/git.js';
-import { parseYaml } from '../engine/yaml.js';
+import { filesAtRef } from '../engine/util/git.js';
+import { parseYaml } from '../engine/util/yaml.js';
 
 /**
  * The policy at a revision: from Git when the policy is versioned and the revision is a commit,

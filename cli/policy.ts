@@ -3,7 +3,7 @@ import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
-import { LINT_CODES } from '../engine/policy/lint.js';
+import { LINT_CODES } from '../engine/authoring/lint.js';
 
 export const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
 
@@ -111,7 +111,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) throw usageError('policy lint takes no arguments', 'see: policy-gate policy --help');
   const loc = locations(p, io);
-  const { lintPolicy } = await import('../engine/policy/lint.js');
+  const { lintPolicy } = await import('../engine/authoring/lint.js');
   const findings = await lintPolicy(loc.policy);
   const ok = findings.length === 0;
   if (bool(p, 'json')) {
@@ -145,7 +145,7 @@ async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number
   } finally {
     store?.close();
   }
-  const { diffPolicies, levelAtLeast } = await import('../engine/policy/diff.js');
+  const { diffPolicies, levelAtLeast } = await import('../engine/authoring/diff.js');
   const result = await diffPolicies({ policyDir: loc.policy, cwd: io.cwd, base, head: head && head !== '' ? head : undefined, history });
   const failed = failOn !== undefined && levelAtLeast(result.level, failOn as 'major');
   const code = failed ? ExitCode.Denied : ExitCode.Allowed;

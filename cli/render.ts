@@ -5,6 +5,7 @@
 import type { Assessment, CommandRecord, Signal } from '../engine/index.js';
 import { escapeForDisplay } from '../engine/index.js';
 import type { Output } from './io.js';
+import { allowsRun, nextStep, type CommandState } from '../engine/model/verdict.js';
 
 export interface Style {
   bold(s: string): string;
@@ -41,9 +42,9 @@ export function underline(command: string, span: readonly [number, number]): str
   return [`${shownBefore}${shownInside}${clip(after, 40)}`, `${' '.repeat(shownBefore.length)}${'^'.repeat(Math.max(1, shownInside.length))}`];
 }
 
-function headline(s: Style, state: string, a: { risk_score: number; risk_level: string }, prefix = ''): string {
+function headline(s: Style, state: CommandState, a: { risk_score: number; risk_level: string }, prefix = ''): string {
   const label = `${prefix}${state.toUpperCase().replace('_', ' ')}`;
-  const colored = state === 'whitelisted' || state === 'approved' ? s.green(label) : state === 'pending' ? s.yellow(label) : s.red(label);
+  const colored = allowsRun(state) ? s.green(label) : state === 'pending' ? s.yellow(label) : s.red(label);
   return `${s.bold(colored)}  risk ${a.risk_score}/100 ${a.risk_level}`;
 }
 
@@ -77,22 +78,6 @@ function segmentLines(s: Style, a: Pick<Assessment, "segments"> | Pick<CommandRe
   });
   if (a.segments.length > 12) out.push(s.dim(`    … ${a.segments.length - 12} more`));
   return out;
-}
-
-export function nextStep(state: string): string {
-  switch (state) {
-    case 'whitelisted':
-    case 'approved':
-      return 'run it.';
-    case 'denied':
-      return 'do not run it. Change the command, or ask the policy owners if this is a false positive.';
-    case 'timed_out':
-      return 'do not run it: no reviewer decided in time. Resubmit when a reviewer is available.';
-    case 'pending':
-      return 'do not run it yet: it waits for a human reviewer.';
-    default:
-      return 'do not run it.';
-  }
 }
 
 export function renderRecord(s: Style, record: CommandRecord, assessment: Assessment, whyNot: string | null): string {

@@ -3,6 +3,7 @@ import { COMMON_OPTIONS, bool, parse } from './args.js';
 import { locations, openStoreIfExists } from './context.js';
 import type { CliIo } from './io.js';
 import { style, type Style } from './render.js';
+import { allowsRun } from '../engine/model/verdict.js';
 
 export const HELP = `Usage: policy-gate session show SESSION_ID [--json]
 
@@ -51,7 +52,7 @@ function time(iso: string | null | undefined): string {
 
 function entry(s: Style, r: CommandRecord, events: readonly (Pick<StoredEvent, "type" | "at"> & { body: EventBody })[]): string {
   const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
-  const color = r.decision === 'approved' || r.decision === 'whitelisted' ? s.green : r.decision === 'pending' ? s.yellow : s.red;
+  const color = allowsRun(r.decision) ? s.green : r.decision === 'pending' ? s.yellow : s.red;
   const lines = [`\n${s.dim(time(r.submitted_at))} ${s.bold('$')} ${cmd.length > 100 ? `${cmd.slice(0, 99)}…` : cmd}`];
   lines.push(`             risk ${r.risk_score} ${r.risk_level}${r.signals.length ? ` · ${r.signals.slice(0, 3).map((x) => x.rule_id).join(', ')}` : ''}${r.intent ? ` · intent: ${escapeForDisplay(r.intent)}` : ''}`);
   for (const e of events) {

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
-import { appendRules } from '../engine/whitelist/file.js';
-import { commitFileOnNewBranch, git } from '../engine/whitelist/git.js';
-import { propose } from '../engine/whitelist/propose.js';
+import { appendRules } from '../engine/authoring/whitelist-file.js';
+import { commitFileOnNewBranch, git } from '../engine/util/git.js';
+import { propose } from '../engine/authoring/propose.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';

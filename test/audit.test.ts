@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { GateError, SqliteAuditStore } from '../engine/index.js';
-import { canonicalJson } from '../engine/audit/canonical.js';
+import { canonicalJson } from '../engine/util/canonical.js';
 import { describeAuditStoreContract, submitted } from './audit-store-contract.js';
 import { tempDir } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GateError, loadPolicy, runExamples, runPolicyTests, type Policy } from '../engine/index.js';
 import { ISSUE_CODES, VIAS } from '../engine/shell/ir.js';
-import { CATEGORIES } from '../engine/policy/types.js';
+import { CATEGORIES } from '../engine/model/signals.js';
 import { generate } from '../scripts/gen-validators.mjs';
 import { POLICY_DIR, ROOT, shippedPolicy, tempDir } from './helpers.js';
 

@@ -19,7 +19,7 @@ import {
   type SignedDecision,
   type SubmittedBody,
 } from '../engine/index.js';
-import { makeDirectories } from '../engine/fsutil.js';
+import { makeDirectories } from '../engine/util/fs.js';
 import { submitted as submittedBody } from './audit-store-contract.js';
 import { tempDir } from './helpers.js';
 import { keyFor } from './review-fixture.js';

@@ -10,9 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore, decisionStatement, type EventBody, parseCheckpoint, parsePublicKey, signWithSshKeygen, verifyTrail, type RawEvent, type VerifyResult } from '../engine/index.js';
-import { canonicalJson, type Canonical } from '../engine/audit/canonical.js';
+import { canonicalJson, type Canonical } from '../engine/util/canonical.js';
 import { chainHash, leafHash, checkpointOrigin } from '../engine/audit/sqlite-store.js';
-import { eventTime } from '../engine/audit/events.js';
+import { eventTime } from '../engine/model/events.js';
 import { keyFor } from './review-fixture.js';
 import { seedTrail, type SeededTrail } from './trail-fixture.js';
 

@@ -8,9 +8,9 @@ import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GateError, loadPolicy } from '../engine/index.js';
-import { listFiles, policyRevision } from '../engine/policy/load.js';
-import { appendRules } from '../engine/whitelist/file.js';
-import { MAX_YAML_BYTES } from '../engine/yaml.js';
+import { listFiles, policyRevision } from '../engine/gate/load-policy.js';
+import { appendRules } from '../engine/authoring/whitelist-file.js';
+import { MAX_YAML_BYTES } from '../engine/util/yaml.js';
 import { POLICY_DIR, runBin, tempDir, type CliResult } from './helpers.js';
 
 /** Nine levels of nine aliases: 9^9 (387 million) strings once expanded, 400 bytes on disk. */

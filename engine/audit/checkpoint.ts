@@ -15,8 +15,8 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { appendFileSync, existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { GateError, describeCause } from '../errors.js';
-import { makeDirectories } from '../fsutil.js';
+import { GateError, describeCause } from '../util/errors.js';
+import { makeDirectories } from '../util/fs.js';
 
 const SIG_TYPE_ED25519 = 0x01;
 const DASH = '\u2014';

@@ -4,9 +4,10 @@
  * whitelisted before it ran, what was stopped and why, how fast humans decided, which reviewed
  * rules let commands through, and does the trail verify.
  */
-import type { ProvenanceEntry } from '../gate/assess.js';
-import type { CommandRecord, Decision } from './events.js';
+import type { ProvenanceEntry } from '../model/provenance.js';
+import type { CommandRecord, Decision } from '../model/events.js';
 import type { VerifyResult } from './verify.js';
+import { allowsRun } from '../model/verdict.js';
 
 export interface ReportInput {
   readonly records: readonly CommandRecord[];
@@ -65,8 +66,7 @@ export function buildReport(input: ReportInput): ReportData {
   const executed = records.filter((r) => r.execution !== null);
   const exceptions: ReportData['execution_exceptions'][number][] = [];
   for (const r of executed) {
-    const allowed = r.decision === 'approved' || r.decision === 'whitelisted';
-    if (!allowed) exceptions.push({ command_id: r.command_id, command: r.command, decision: r.decision, why: `ran although ${r.decision}` });
+    if (!allowsRun(r.decision)) exceptions.push({ command_id: r.command_id, command: r.command, decision: r.decision, why: `ran although ${r.decision}` });
     else if (r.decided_at === null || r.execution!.started_at < r.decided_at) exceptions.push({ command_id: r.command_id, command: r.command, decision: r.decision, why: 'started before it was decided' });
   }
 

@@ -5,18 +5,18 @@
  *   leaf  = SHA-256(0x00 ‖ bytes)
  *   chain = SHA-256("policy-gate/chain/v1" ‖ previous chain ‖ leaf), genesis = 32 zero bytes.
  */
-import { makeDirectories } from '../fsutil.js';
+import { makeDirectories } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { GateError, describeCause, isCorruption, sqliteCode } from '../errors.js';
-import type { SessionHistory } from '../risk/context.js';
-import { canonicalJson, type Canonical } from './canonical.js';
+import { GateError, describeCause, isCorruption, sqliteCode } from '../util/errors.js';
+import type { SessionHistory } from '../model/history.js';
+import { canonicalJson, type Canonical } from '../util/canonical.js';
 import { checkpointBody, type CheckpointSigner } from './checkpoint.js';
-import { commandRecord, eventTime, type CommandRecord, type DecidedBody, type EventBody, type ExecEndBody, type ExecStartBody, type StoredEvent, type SubmittedBody } from './events.js';
+import { commandRecord, eventTime, type CommandRecord, type DecidedBody, type EventBody, type ExecEndBody, type ExecStartBody, type StoredEvent, type SubmittedBody } from '../model/events.js';
 import type { AuditStore, CommandFilter, OtherEventBody } from './store.js';
 
 const require = createRequire(import.meta.url);

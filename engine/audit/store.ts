@@ -3,8 +3,8 @@
  * read a session's recent history, list commands. Implementations pass one contract suite
  * (test/audit-store-contract.ts).
  */
-import type { SessionHistory } from '../risk/context.js';
-import type { CommandRecord, CommandState, DecidedBody, EventBody, StoredEvent, SubmittedBody } from './events.js';
+import type { SessionHistory } from '../model/history.js';
+import type { CommandRecord, CommandState, DecidedBody, EventBody, StoredEvent, SubmittedBody } from '../model/events.js';
 
 /** Events other than SUBMITTED and DECIDED, which have their own methods. */
 export type OtherEventBody = Exclude<EventBody, SubmittedBody | DecidedBody>;

@@ -7,11 +7,12 @@
  * re-serialized to be hashed: the hashes are over the bytes as stored.
  */
 import { createHash, hash } from 'node:crypto';
-import { canonicalJson, type Canonical } from './canonical.js';
+import { canonicalJson, type Canonical } from '../util/canonical.js';
 import { parseCheckpoint, parseVerifierKey, rotationStatement, verifyCheckpoint, verifyWith, type VerifierKey } from './checkpoint.js';
-import { eventTime, type KeyRotatedBody, type DecidedBody, type DecisionStatement, type SignedDecision, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from './events.js';
+import { eventTime, type KeyRotatedBody, type DecidedBody, type DecisionStatement, type SignedDecision, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from '../model/events.js';
 import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './sqlite-store.js';
-import { fingerprint, parseSignature, verifySignature } from '../gate/sshsig.js';
+import { fingerprint, parseSignature, verifySignature } from '../util/sshsig.js';
+import { allowsRun } from '../model/verdict.js';
 
 /** What the policy said at a revision: who could decide, which whitelist rules existed. */
 export interface PolicyAt {
@@ -364,7 +365,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       case 'ESCALATED':
         return;
       case 'EXEC_START': {
-        if (!c.decided || (c.decided.decision !== 'approved' && c.decided.decision !== 'whitelisted')) {
+        if (!c.decided || !allowsRun(c.decided.decision)) {
           fail(seq, 'lifecycle', `command ${id} ran although it was ${c.decided?.decision ?? 'not decided'}`);
         }
         if (c.started) fail(seq, 'lifecycle', `command ${id} ran twice on one decision`);

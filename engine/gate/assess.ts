@@ -2,17 +2,22 @@
  * Assessment: command text → IR → rule hits + context signals → score, level, whitelist
  * coverage and the decision the gate would take. Pure: time, history and paths are inputs.
  */
-import type { TruncatedInput } from '../audit/events.js';
-import type { CompiledRule, Policy } from '../policy/load.js';
-import type { Category } from '../policy/types.js';
-import { contextSignals, type SessionHistory } from '../risk/context.js';
-import { combine, levelOf, levelRank, type RiskLevel } from '../risk/score.js';
+import type { TruncatedInput } from '../model/events.js';
+import type { CompiledRule, Policy } from './load-policy.js';
+import type { SessionHistory } from '../model/history.js';
+import type { ProvenanceEntry } from '../model/provenance.js';
+import type { Refusal } from '../model/refusals.js';
+import type { SegmentReport } from '../model/segments.js';
+import type { Category, Signal } from '../model/signals.js';
+import { levelRank, type Level, type WouldDecide } from '../model/verdict.js';
+import { contextSignals } from '../risk/context.js';
+import { combine, levelOf } from '../risk/score.js';
 import { runnerTool, type MatchContext } from '../policy/match.js';
 import { normalizePath } from '../policy/paths.js';
 import type { Issue, IssueCode, Script } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
 import { byteOffsets, escapeForDisplay } from '../shell/text.js';
-import { coverage, type CompiledWhitelistRule, type Coverage, type Refusal } from '../whitelist/coverage.js';
+import { coverage, type CompiledWhitelistRule, type Coverage } from '../whitelist/coverage.js';
 import { reviewRefusal } from '../whitelist/provenance.js';
 
 export interface AssessContext {
@@ -47,38 +52,14 @@ export const DEFAULT_MAX_COMMAND_BYTES = 1024 * 1024;
  */
 export const ASSESS_BUDGET_MS = 2000;
 
-export interface Signal {
-  readonly rule_id: string;
-  readonly category: Category;
-  readonly score: number;
-  readonly message: string;
-  /** Index into `segments`, or null for script-level signals. */
-  readonly segment: number | null;
-  /** [start, end) in UTF-8 bytes of the command. */
-  readonly span: readonly [number, number];
-  readonly waivable: boolean;
-}
 
-export interface SegmentReport {
-  readonly argv: string[];
-  readonly program: string | null;
-  readonly dynamic: boolean;
-  readonly covered_by: string | null;
-  readonly via: string;
-  readonly parent: number | null;
-  readonly wrappers: string[];
-  readonly privileged: boolean;
-  readonly span: readonly [number, number];
-}
-
-export type WouldDecide = 'whitelisted' | 'denied' | 'pending';
 
 export interface Assessment {
   readonly command: string;
   readonly script: Script;
   readonly signals: readonly Signal[];
   readonly risk_score: number;
-  readonly risk_level: RiskLevel;
+  readonly risk_level: Level;
   readonly segments: readonly SegmentReport[];
   readonly issues: readonly (Omit<Issue, 'span'> & { span: readonly [number, number] })[];
   readonly coverage: Coverage;
@@ -221,18 +202,6 @@ function segmentDirectories(script: Script, cwd: string | undefined): (string | 
   });
 }
 
-/** The provenance of a whitelist rule as recorded with a decision. */
-export interface ProvenanceEntry {
-  readonly rule_id: string;
-  readonly file: string;
-  readonly commit: string | null;
-  readonly author: string | null;
-  readonly committed_at: string | null;
-  readonly reviewed_by: readonly string[];
-  readonly reviewed_at: string | null;
-  readonly merge_commit: string | null;
-  readonly merged_by: string | null;
-}
 
 function provenanceEntry(policy: Policy, id: string): ProvenanceEntry {
   const p = policy.provenance?.rules[id];
@@ -264,7 +233,7 @@ function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 export function route(
   signals: readonly Signal[],
   score: number,
-  level: RiskLevel,
+  level: Level,
   cov: Coverage,
   policy: Policy,
 ): { decision: WouldDecide; decided_by: string | null } {

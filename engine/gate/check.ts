@@ -5,10 +5,10 @@
  */
 import { ulid } from 'ulid';
 import type { AuditStore } from '../audit/store.js';
-import { commandRecord, type CommandRecord, type DecidedBody, type Submitter, type SubmittedBody, type TruncatedInput } from '../audit/events.js';
-import { GateError } from '../errors.js';
-import type { Policy } from '../policy/load.js';
-import { VERSION } from '../version.js';
+import { commandRecord, type CommandRecord, type DecidedBody, type Submitter, type SubmittedBody, type TruncatedInput } from '../model/events.js';
+import { GateError } from '../util/errors.js';
+import type { Policy } from './load-policy.js';
+import { VERSION } from '../util/version.js';
 import { assess, type Assessment } from './assess.js';
 import { escalate } from './escalate.js';
 import { currentBootId, osIdentity } from './identity.js';

@@ -5,7 +5,7 @@
  * and can only inform: nothing it does or prints changes the decision.
  */
 import { spawn } from 'node:child_process';
-import type { CommandRecord } from '../audit/events.js';
+import type { CommandRecord } from '../model/events.js';
 import type { AuditStore } from '../audit/store.js';
 import type { ReviewDefinition } from '../policy/types.js';
 import type { Clock } from './check.js';

@@ -5,17 +5,18 @@
  *
  * The text run is the text that was checked, byte for byte. A decision allows one run.
  */
-import { makeDirectories } from '../fsutil.js';
+import { makeDirectories } from '../util/fs.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { constants } from 'node:os';
-import type { CommandRecord, DecidedBody, ExecEndBody, Recording } from '../audit/events.js';
+import type { CommandRecord, DecidedBody, ExecEndBody, Recording } from '../model/events.js';
 import type { AuditStore } from '../audit/store.js';
-import { GateError, describeCause } from '../errors.js';
+import { GateError, describeCause } from '../util/errors.js';
 import type { Clock } from './check.js';
+import { allowsRun } from '../model/verdict.js';
 
 export const SHELL_ARGV = ['bash', '--noprofile', '--norc', '-c'] as const;
 
@@ -131,7 +132,7 @@ export function allowingDecision(store: AuditStore, record: CommandRecord): { bo
   const events = store.commandEvents(record.command_id);
   const decided = events.find((e) => e.type === 'DECIDED');
   const body = decided?.body as DecidedBody | undefined;
-  if (!decided || !body || (body.decision !== 'approved' && body.decision !== 'whitelisted')) {
+  if (!decided || !body || !allowsRun(body.decision)) {
     throw new GateError('usage', `command ${record.command_id} is ${body?.decision ?? 'pending'}: it must not run`, { exitCode: 126 });
   }
   if (events.some((e) => e.type === 'EXEC_START')) {

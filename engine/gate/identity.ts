@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import type { Submitter } from '../audit/events.js';
+import type { Submitter } from '../model/events.js';
 
 let cached: Submitter | null = null;
 

@@ -12,7 +12,7 @@
  * reviewers deciding at once cannot both win or both be counted short.
  */
 import { join, relative } from 'node:path';
-import { canonicalJson, type Canonical } from '../audit/canonical.js';
+import { canonicalJson, type Canonical } from '../util/canonical.js';
 import {
   type CommandRecord,
   type DecidedBody,
@@ -21,15 +21,16 @@ import {
   type ReviewedBody,
   type SignedDecision,
   type SubmittedBody,
-} from '../audit/events.js';
+} from '../model/events.js';
 import type { AuditStore } from '../audit/store.js';
-import { GateError } from '../errors.js';
-import type { Policy } from '../policy/load.js';
-import type { ReviewerDefinition, Severity } from '../policy/types.js';
-import { findRepository, git } from '../whitelist/git.js';
-import { parseYaml } from '../yaml.js';
+import { GateError } from '../util/errors.js';
+import type { Policy } from './load-policy.js';
+import type { ReviewerDefinition } from '../policy/types.js';
+import { LEVELS, levelRank, type Level } from '../model/verdict.js';
+import { findRepository, git } from '../util/git.js';
+import { parseYaml } from '../util/yaml.js';
 import { decisionTime, timeoutDecision, type Clock } from './check.js';
-import { parsePublicKey, parseSignature, verifySignature, type Ed25519PublicKey } from './sshsig.js';
+import { parsePublicKey, parseSignature, verifySignature, type Ed25519PublicKey } from '../util/sshsig.js';
 
 export const STATEMENT_VERSION = 'policy-gate/decision/v1';
 
@@ -97,13 +98,12 @@ export function reviewersFromYaml(text: string): Map<string, Reviewer> {
   return reviewers;
 }
 
-const LEVELS: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 
 /** Distinct reviewers needed to approve a command of this level: the strictest setting at or below it. */
-export function approvalsNeeded(policy: Policy, level: Severity): number {
+export function approvalsNeeded(policy: Policy, level: Level): number {
   const approvals = policy.gate.review?.approvals ?? {};
   let need = 1;
-  for (const l of LEVELS.slice(0, LEVELS.indexOf(level) + 1)) need = Math.max(need, approvals[l] ?? 1);
+  for (const l of LEVELS.slice(0, levelRank(level) + 1)) need = Math.max(need, approvals[l] ?? 1);
   return need;
 }
 

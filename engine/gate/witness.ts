@@ -16,11 +16,11 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { GateError, describeCause } from '../errors.js';
+import { GateError, describeCause } from '../util/errors.js';
 import { splitCheckpoints } from '../audit/checkpoint.js';
 import type { WitnessReading } from '../audit/verify.js';
 import type { WitnessDefinition } from '../policy/types.js';
-import { findRepository, git } from '../whitelist/git.js';
+import { findRepository, git } from '../util/git.js';
 
 export interface WitnessContext {
   /** Relative file paths and the default Git repository are the policy directory's. */

@@ -3,7 +3,7 @@
  * per policy load; evaluation is a handful of closure calls per segment.
  */
 import type { Redirect, Script, Segment, Span, Word } from '../shell/ir.js';
-import { GateError } from '../errors.js';
+import { GateError } from '../util/errors.js';
 import { effectiveTool, optionUses } from '../shell/options.js';
 import { compileGlobs, compilePrefixGlob, matchesAnyForm, outsideProject, pathForms, type PathContext } from './paths.js';
 import { RegexError, compileRegex, type Tester } from './regex.js';

@@ -2,27 +2,11 @@
  * Policy definitions as they are written in YAML (after schema validation). Rules describe
  * *what* to match; `match.ts` compiles them into evaluators once.
  */
+import type { Category } from '../model/signals.js';
+import type { Level } from '../model/verdict.js';
 import type { IssueCode, RedirectOp, Via, FlowKind } from '../shell/ir.js';
 
-export const CATEGORIES = [
-  'destruction',
-  'exfiltration',
-  'remote-exec',
-  'reverse-shell',
-  'persistence',
-  'privilege',
-  'credentials',
-  'evasion',
-  'tampering',
-  'network',
-  'recon',
-  'parser',
-  'context',
-] as const;
-export type Category = (typeof CATEGORIES)[number];
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
 
 export type OneOrMany<T> = T | T[];
 
@@ -160,7 +144,7 @@ export interface Examples {
 export interface RuleDefinition {
   id: string;
   category: Category;
-  severity?: Severity;
+  severity?: Level;
   score?: number;
   description: string;
   message?: string;
@@ -200,11 +184,11 @@ export interface WhitelistRuleDefinition {
 
 export interface GateDefinition {
   levels: { medium: number; high: number; critical: number };
-  deny_at: Severity;
+  deny_at: Level;
   whitelist_ceiling: number;
-  severity_scores: Record<Severity, number>;
+  severity_scores: Record<Level, number>;
   damping: number;
-  timeouts: { default: number } & Partial<Record<Severity, number>>;
+  timeouts: { default: number } & Partial<Record<Level, number>>;
   gitops?: { require_reviewed?: boolean; protected_ref?: string; require_signed?: boolean };
   review?: ReviewDefinition;
   /** Where copies of every signed checkpoint are kept, outside the store (verify reads them back). */
@@ -230,7 +214,7 @@ export interface ReviewDefinition {
   /** A reviewer needs one of these roles to decide (default: any listed reviewer). */
   roles?: string[];
   /** Distinct reviewers needed to approve at or above each level (default 1). */
-  approvals?: Partial<Record<Severity, number>>;
+  approvals?: Partial<Record<Level, number>>;
   /** Refuse decisions signed from the OS account that submitted the command. */
   separate_accounts?: boolean;
   escalation?: { after_seconds: number; command: string[]; timeout_seconds?: number };
@@ -249,9 +233,9 @@ export interface ReviewerDefinition {
 
 export interface PolicyTestCase {
   cmd: string;
-  level?: Severity;
-  min_level?: Severity;
-  max_level?: Severity;
+  level?: Level;
+  min_level?: Level;
+  max_level?: Level;
   decision?: 'whitelisted' | 'denied' | 'pending';
   rules?: string[];
   not_rules?: string[];

@@ -2,16 +2,9 @@
  * Context signals: off-hours, bursts and novelty. Time and history are inputs (`now`, counts
  * read from the store), so a decision can be replayed exactly.
  */
+import type { SessionHistory } from '../model/history.js';
 import type { GateDefinition } from '../policy/types.js';
 
-export interface SessionHistory {
-  /** Commands submitted in this session within the burst window before now. */
-  readonly recentCount: number;
-  /** Programs this session ran before. */
-  readonly programs: ReadonlySet<string>;
-  /** Commands submitted in this session before now. */
-  readonly total: number;
-}
 
 export interface ContextSignal {
   readonly id: 'context.off-hours' | 'context.burst' | 'context.novelty';

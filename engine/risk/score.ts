@@ -2,10 +2,8 @@
  * Risk scoring: hits (rules and context signals) → risk_score 0–100 and a level. Pure
  * functions of their inputs, so they can be property-tested and any decision replayed.
  */
-import type { GateDefinition, Severity } from '../policy/types.js';
-
-export type RiskLevel = Severity;
-export const LEVELS: readonly RiskLevel[] = ['low', 'medium', 'high', 'critical'];
+import type { Level } from '../model/verdict.js';
+import type { GateDefinition } from '../policy/types.js';
 
 /**
  * Damped noisy-OR: the strongest hit counts fully, every other hit contributes `damping` of
@@ -33,13 +31,9 @@ export function combine(scores: readonly number[], damping: number): number {
   return Math.min(100, Math.max(0, Math.floor(p * 100 + 1e-9)));
 }
 
-export function levelOf(score: number, levels: GateDefinition['levels']): RiskLevel {
+export function levelOf(score: number, levels: GateDefinition['levels']): Level {
   if (score >= levels.critical) return 'critical';
   if (score >= levels.high) return 'high';
   if (score >= levels.medium) return 'medium';
   return 'low';
-}
-
-export function levelRank(level: RiskLevel): number {
-  return LEVELS.indexOf(level);
 }

@@ -6,6 +6,7 @@
  * redirect or pipe it does not name, and never a segment with a non-waivable hit.
  */
 import { compileGlob, compilePrefixGlob, normalizePath } from '../policy/paths.js';
+import type { Refusal } from '../model/refusals.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import type { Redirect, Script, Segment } from '../shell/ir.js';
 import { OPTION_KINDS, projectValue, riskyOption } from '../shell/options.js';
@@ -157,11 +158,6 @@ export function ruleCoversSegment(rule: CompiledWhitelistRule, s: Segment, scrip
   return rule.patterns.some((p) => matchesProgram(p, s) && matchArgs(p, args));
 }
 
-export interface Refusal {
-  readonly rule_id: string;
-  readonly segment: number;
-  readonly reason: string;
-}
 
 export interface Coverage {
   /** The covering rule id per segment (null: not covered). */

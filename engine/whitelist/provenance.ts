@@ -8,13 +8,13 @@
  * Computing this runs git many times, so the result is cached keyed by HEAD, the protected
  * ref's commit and the policy files' hash; a warm check reads the cache and starts no git.
  */
-import { makeDirectories } from '../fsutil.js';
+import { makeDirectories } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { stableJson } from '../audit/canonical.js';
-import { parseYaml } from '../yaml.js';
-import { findRepository, git, gitOk, headCommit, resolveRef, type Repository } from './git.js';
+import { stableJson } from '../util/canonical.js';
+import { parseYaml } from '../util/yaml.js';
+import { findRepository, git, gitOk, headCommit, resolveRef, type Repository } from '../util/git.js';
 
 export interface RuleProvenance {
   readonly rule_id: string;

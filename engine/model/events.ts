@@ -4,14 +4,16 @@
  * attempts (REVIEW_REFUSED), an ESCALATED notice; at most one DECIDED; and, when run through
  * `exec`, at most one EXEC_START and one EXEC_END.
  */
-import type { ProvenanceEntry, Signal, SegmentReport } from '../gate/assess.js';
-import type { Refusal } from '../whitelist/coverage.js';
-import type { RiskLevel } from '../risk/score.js';
+import type { ProvenanceEntry } from './provenance.js';
+import type { Refusal } from './refusals.js';
+import type { SegmentReport } from './segments.js';
+import type { Signal } from './signals.js';
+import type { CommandState, Decision, Level, WouldDecide } from './verdict.js';
+
+export type { CommandState, Decision } from './verdict.js';
 
 export type EventType = 'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END' | GateEventType;
 export type GateEventType = 'GATE_START' | 'GATE_STOP' | 'WRITE_FAILED' | 'KEY_ROTATED';
-export type Decision = 'approved' | 'denied' | 'whitelisted' | 'timed_out';
-export type CommandState = Decision | 'pending';
 
 export interface SubmittedBody {
   readonly type: 'SUBMITTED';
@@ -23,11 +25,11 @@ export interface SubmittedBody {
   readonly cwd: string | null;
   readonly intent: string | null;
   readonly risk_score: number;
-  readonly risk_level: RiskLevel;
+  readonly risk_level: Level;
   readonly signals: readonly Signal[];
   readonly segments: readonly SegmentReport[];
   readonly issues: readonly { code: string; message: string; span: readonly [number, number] }[];
-  readonly would_decide: 'whitelisted' | 'denied' | 'pending';
+  readonly would_decide: WouldDecide;
   /** Whitelist rules that would have covered a segment but were refused (gitops checks), and why. */
   readonly whitelist_refused: readonly Refusal[];
   /** Who submitted it: the OS account and host the gate ran under (absent in old records). */
@@ -295,7 +297,7 @@ export interface CommandRecord {
   readonly decided_at: string | null;
   readonly review_latency_ms: number | null;
   readonly risk_score: number;
-  readonly risk_level: RiskLevel;
+  readonly risk_level: Level;
   readonly signals: readonly Signal[];
   readonly segments: readonly SegmentReport[];
   readonly issues: SubmittedBody['issues'];

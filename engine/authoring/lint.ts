@@ -2,14 +2,14 @@
  * `policy lint`: everything wrong with a policy directory at once, each with a stable code and
  * file:line, for humans in pull requests and for bots.
  */
-import { GateError } from '../errors.js';
+import { GateError } from '../util/errors.js';
 import { assess } from '../gate/assess.js';
 import { parseScript } from '../shell/parse.js';
 import { ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { OPTION_KINDS, RISKY_OPTIONS, riskyOption, riskySamples } from '../shell/options.js';
 import { samplePattern, staticWords, type CompiledPattern } from '../whitelist/pattern.js';
-import { EXAMPLE_TIME, runExamples } from './examples.js';
-import { compile, listFiles, policyRevision, validate, type Policy } from './load.js';
+import { EXAMPLE_TIME, runExamples } from '../gate/examples.js';
+import { compile, listFiles, policyRevision, validate, type Policy } from '../gate/load-policy.js';
 
 export const LINT_CODES = Object.freeze({
   PG100: 'invalid YAML or schema',

@@ -12,7 +12,7 @@
  */
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { GateError } from '../errors.js';
+import { GateError } from './errors.js';
 
 export const SIGNATURE_NAMESPACE = 'policy-gate';
 const MAGIC = Buffer.from('SSHSIG', 'ascii');

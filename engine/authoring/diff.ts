@@ -8,19 +8,19 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { CommandRecord } from '../audit/events.js';
-import { stableJson } from '../audit/canonical.js';
-import { GateError } from '../errors.js';
-import { assess, type Assessment, type WouldDecide } from '../gate/assess.js';
-import { levelRank, type RiskLevel } from '../risk/score.js';
+import type { CommandRecord } from '../model/events.js';
+import { stableJson } from '../util/canonical.js';
+import { GateError } from '../util/errors.js';
+import { assess, type Assessment } from '../gate/assess.js';
+import { LEVELS, levelRank, strictness, type Level, type WouldDecide } from '../model/verdict.js';
 import type { CompiledWhitelistRule } from '../whitelist/coverage.js';
-import { filesAtRef, findRepository } from '../whitelist/git.js';
+import { filesAtRef, findRepository } from '../util/git.js';
 import { matchArgs, samplePattern, staticWords } from '../whitelist/pattern.js';
-import { EXAMPLE_TIME } from './examples.js';
-import { contentsOnly, loadPolicy, type CompiledRule, type Policy } from './load.js';
+import { EXAMPLE_TIME } from '../gate/examples.js';
+import { contentsOnly, loadPolicy, type CompiledRule, type Policy } from '../gate/load-policy.js';
 import { approvalsNeeded } from '../gate/review.js';
 import { readPolicyTests } from './tests.js';
-import { SEVERITIES, type GateDefinition, type WhitelistRuleDefinition } from './types.js';
+import { type GateDefinition, type WhitelistRuleDefinition } from '../policy/types.js';
 
 export type ChangeLevel = 'major' | 'minor' | 'patch';
 const LEVEL_RANK: Record<ChangeLevel | 'none', number> = { none: 0, patch: 1, minor: 2, major: 3 };
@@ -38,8 +38,8 @@ export interface DecisionChange {
   /** `tests/x.yaml#3` for a case, the command id for a recorded command. */
   readonly ref: string;
   readonly command: string;
-  readonly before: { decision: WouldDecide; level: RiskLevel; score: number; decided_by: string | null };
-  readonly after: { decision: WouldDecide; level: RiskLevel; score: number; decided_by: string | null };
+  readonly before: { decision: WouldDecide; level: Level; score: number; decided_by: string | null };
+  readonly after: { decision: WouldDecide; level: Level; score: number; decided_by: string | null };
   /** looser: the head version is more permissive for this command. */
   readonly direction: 'looser' | 'stricter';
 }
@@ -230,9 +230,9 @@ const GATE_KNOBS: readonly { path: string; get: (g: GateDefinition) => number | 
   { path: 'levels.medium', get: (g) => g.levels.medium, looser: 'up' },
   { path: 'levels.high', get: (g) => g.levels.high, looser: 'up' },
   { path: 'levels.critical', get: (g) => g.levels.critical, looser: 'up' },
-  { path: 'deny_at', get: (g) => SEVERITIES.indexOf(g.deny_at), looser: 'up' },
+  { path: 'deny_at', get: (g) => LEVELS.indexOf(g.deny_at), looser: 'up' },
   { path: 'whitelist_ceiling', get: (g) => g.whitelist_ceiling, looser: 'up' },
-  ...SEVERITIES.map((s) => ({ path: `severity_scores.${s}`, get: (g: GateDefinition) => g.severity_scores[s], looser: 'down' as const })),
+  ...LEVELS.map((s) => ({ path: `severity_scores.${s}`, get: (g: GateDefinition) => g.severity_scores[s], looser: 'down' as const })),
   { path: 'damping', get: (g) => g.damping, looser: 'down' },
   { path: 'context.off_hours.score', get: (g) => g.context.off_hours?.score ?? 0, looser: 'down' },
   { path: 'context.burst.score', get: (g) => g.context.burst?.score ?? 0, looser: 'down' },
@@ -245,7 +245,7 @@ function gateChanges(base: Policy, head: Policy, baseGitops: GateDefinition['git
   const b = base.gate;
   const h = head.gate;
   const add = (level: ChangeLevel, id: string, change: string, message: string): void => void out.push({ level, kind: 'gate', id, change, message });
-  const show = (path: string, v: number | undefined): string => (v === undefined ? 'unset' : path === 'deny_at' ? (SEVERITIES[v] ?? String(v)) : String(v));
+  const show = (path: string, v: number | undefined): string => (v === undefined ? 'unset' : path === 'deny_at' ? (LEVELS[v] ?? String(v)) : String(v));
   for (const k of GATE_KNOBS) {
     const bv = k.get(b);
     const hv = k.get(h);
@@ -297,7 +297,7 @@ function reviewChanges(base: Policy, head: Policy): PolicyChange[] {
   }
   for (const id of before.keys()) if (!after.has(id)) add('minor', 'reviewer', id, 'removed', 'reviewer removed: their decisions no longer count');
 
-  for (const level of SEVERITIES) {
+  for (const level of LEVELS) {
     const b = approvalsNeeded(base, level);
     const h = approvalsNeeded(head, level);
     if (b !== h) add(h < b ? 'major' : 'minor', 'gate', `review.approvals.${level}`, h < b ? 'loosened' : 'tightened', `approvals needed at ${level}: ${b} → ${h}`);
@@ -332,8 +332,6 @@ interface ReplayInput {
   readonly session?: string | undefined;
 }
 
-const DECISION_RANK: Record<WouldDecide, number> = { whitelisted: 0, pending: 1, denied: 2 };
-
 function outcome(a: Assessment): DecisionChange['before'] {
   return { decision: a.would_decide, level: a.risk_level, score: a.risk_score, decided_by: a.decided_by };
 }
@@ -348,7 +346,7 @@ function replay(inputs: readonly ReplayInput[], base: Policy, head: Policy): { d
     const b = assess(input.command, head, ctx);
     const decisionMoved = a.would_decide !== b.would_decide;
     if (!decisionMoved && a.risk_level === b.risk_level) continue;
-    const looser = decisionMoved ? DECISION_RANK[b.would_decide] < DECISION_RANK[a.would_decide] : levelRank(b.risk_level) < levelRank(a.risk_level);
+    const looser = decisionMoved ? strictness(b.would_decide) < strictness(a.would_decide) : levelRank(b.risk_level) < levelRank(a.risk_level);
     decisions.push({ source: input.source, ref: input.ref, command: input.command, before: outcome(a), after: outcome(b), direction: looser ? 'looser' : 'stricter' });
     if (looser) {
       const still = new Set(b.signals.map((s) => s.rule_id));

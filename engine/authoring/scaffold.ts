@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 
 export interface ScaffoldOptions {
   /** The policy directory to copy (the shipped policies). */

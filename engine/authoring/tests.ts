@@ -4,13 +4,13 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { GateError } from '../errors.js';
+import { GateError } from '../util/errors.js';
 import { assess } from '../gate/assess.js';
-import { levelRank } from '../risk/score.js';
-import { parseYaml, readYamlFile } from '../yaml.js';
-import { EXAMPLE_TIME } from './examples.js';
-import { contentsOnly, type Policy } from './load.js';
-import type { PolicyTestCase } from './types.js';
+import { levelRank } from '../model/verdict.js';
+import { parseYaml, readYamlFile } from '../util/yaml.js';
+import { EXAMPLE_TIME } from '../gate/examples.js';
+import { contentsOnly, type Policy } from '../gate/load-policy.js';
+import type { PolicyTestCase } from '../policy/types.js';
 
 export interface PolicyTestResult {
   readonly file: string;
@@ -34,7 +34,7 @@ export async function readPolicyTests(dir: string): Promise<LocatedTestCase[]> {
   } catch {
     return [];
   }
-  const { tests: validate } = (await import('./generated/validators.js')) as unknown as { tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] } };
+  const { tests: validate } = (await import('../policy/generated/validators.js')) as unknown as { tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] } };
   const cases: LocatedTestCase[] = [];
   for (const f of files) {
     const name = join('tests', f);

@@ -4,18 +4,19 @@
  * rules are refused, and a replay shows which recorded commands the rule would have let
  * through (above all those that were denied or timed out).
  */
-import type { CommandRecord } from '../audit/events.js';
-import { GateError } from '../errors.js';
+import type { CommandRecord } from '../model/events.js';
+import { GateError } from '../util/errors.js';
 import { assess } from '../gate/assess.js';
-import { contentsOnly, type Policy } from '../policy/load.js';
-import { coversDangerous } from '../policy/lint.js';
+import { contentsOnly, type Policy } from '../gate/load-policy.js';
+import { coversDangerous } from './lint.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import type { Redirect, Script, Segment } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
 import { shellJoin } from '../shell/quote.js';
 import { INTERPRETERS, SHELLS, WRAPPERS } from '../shell/registry.js';
-import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from './coverage.js';
-import { patternLiteral, PLACEHOLDER_TYPES, type PlaceholderType } from './pattern.js';
+import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
+import { patternLiteral, PLACEHOLDER_TYPES, type PlaceholderType } from '../whitelist/pattern.js';
+import { strictness, type CommandState } from '../model/verdict.js';
 
 /** Programs that delete, upload, download or execute: never whitelisted with no argument fixed. */
 const CAN_HARM = new Set([
@@ -42,7 +43,7 @@ export interface ProposedRule {
 
 export interface ReplayHit {
   readonly command_id: string;
-  readonly decision: string;
+  readonly decision: CommandState;
   readonly submitted_at: string;
   readonly command: string;
   readonly rules: readonly string[];
@@ -180,7 +181,7 @@ export function propose(record: CommandRecord, reviewed: Policy, history: readon
       replay.push({ command_id: r.command_id, decision: r.decision, submitted_at: r.submitted_at, command: r.command, rules: a.coverage.rules.filter((id) => ids.has(id)) });
     }
   }
-  const rank = (d: string): number => (d === 'denied' ? 0 : d === 'timed_out' ? 1 : d === 'pending' ? 2 : 3);
-  replay.sort((a, b) => rank(a.decision) - rank(b.decision) || (a.submitted_at < b.submitted_at ? -1 : 1));
+  // strictest first: what the new rule would have let through that a reviewer stopped
+  replay.sort((a, b) => strictness(b.decision) - strictness(a.decision) || (a.submitted_at < b.submitted_at ? -1 : 1));
   return { rules: proposed, replay };
 }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GateError } from './errors.js';
+import { GateError } from '../util/errors.js';
 
 export interface LocationInputs {
   readonly store?: string | undefined;

@@ -4,19 +4,20 @@
  * cached as JSON keyed by the hash of the files, so a warm start reads a few small files,
  * hashes them and compiles closures: no YAML, no schema validation, no example runs.
  */
-import { makeDirectories } from '../fsutil.js';
+import { makeDirectories } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { GateError, describeCause } from '../errors.js';
-import { readYamlFile, parseYaml } from '../yaml.js';
+import { GateError, describeCause } from '../util/errors.js';
+import { readYamlFile, parseYaml } from '../util/yaml.js';
 import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { PatternError } from '../whitelist/pattern.js';
 import { whitelistProvenance, type ProvenanceIndex } from '../whitelist/provenance.js';
-import { parsePublicKey } from '../gate/sshsig.js';
-import { matchAnchor } from './anchors.js';
-import { Compiler, type ScriptMatcher } from './match.js';
-import type { Category, GateDefinition, PolicySource, ReviewerDefinition, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from './types.js';
+import { parsePublicKey } from '../util/sshsig.js';
+import { matchAnchor } from '../policy/anchors.js';
+import { Compiler, type ScriptMatcher } from '../policy/match.js';
+import type { Category } from '../model/signals.js';
+import type { GateDefinition, PolicySource, ReviewerDefinition, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from '../policy/types.js';
 
 /**
  * Bumped when the cached form or the compiler changes meaning, so stale caches are ignored.
@@ -239,7 +240,7 @@ const fail: Report = (error) => {
 };
 
 export async function validate(files: readonly PolicyFile[], revision: string, report: Report = fail): Promise<PolicySource> {
-  const validators = (await import('./generated/validators.js')) as unknown as Record<PolicyFile['kind'], Validator>;
+  const validators = (await import('../policy/generated/validators.js')) as unknown as Record<PolicyFile['kind'], Validator>;
   const rules: PolicySource['rules'] = [];
   const whitelist: PolicySource['whitelist'] = [];
   const reviewers: PolicySource['reviewers'] = [];

@@ -10,7 +10,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { GateError, describeCause } from '../errors.js';
+import { GateError, describeCause } from './errors.js';
 
 export interface Repository {
   /** The work tree's top directory. */

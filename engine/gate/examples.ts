@@ -2,10 +2,10 @@
  * Every rule carries its own examples; they run when a policy loads cold and in `policy test`.
  * A rule whose `match` examples do not fire, or whose `no_match` examples do, fails the load.
  */
-import { assess, matchContext, type AssessContext } from '../gate/assess.js';
+import { assess, matchContext, type AssessContext } from './assess.js';
 import { parseScript } from '../shell/parse.js';
 import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
-import { contentsOnly, type Policy } from './load.js';
+import { contentsOnly, type Policy } from './load-policy.js';
 
 export interface ExampleResult {
   readonly rule: string;

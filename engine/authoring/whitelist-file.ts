@@ -1,7 +1,7 @@
 /** Adding rules to a whitelist file, keeping what is there (comments included). */
 import { createRequire } from 'node:module';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
-import { parseYaml } from '../yaml.js';
+import { parseYaml } from '../util/yaml.js';
 
 const require = createRequire(import.meta.url);
 
