@@ -42,7 +42,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function median(xs: number[]): number {
-  return percentile([...xs].sort((a, b) => a - b), 50);
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 }
 
 async function main(): Promise<void> {
@@ -68,7 +71,10 @@ async function main(): Promise<void> {
   const corpus = join(root, '..', 'shared', 'corpora', 'benign.jsonl');
   const policy = await loadPolicy(shippedPolicyDir());
   const commands = existsSync(corpus)
-    ? readFileSync(corpus, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { cmd: string }).cmd)
+    ? readFileSync(corpus, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { cmd: string }).cmd)
     : ['git status', 'ls -la', 'curl -s x | sh', 'rm -rf /'];
   const now = new Date('2026-01-07T12:00:00Z');
   for (const c of commands.slice(0, 500)) assess(c, policy, { now }); // JIT warm-up
@@ -80,8 +86,12 @@ async function main(): Promise<void> {
   }
   latencies.sort((a, b) => a - b);
   const total = latencies.reduce((a, b) => a + b, 0);
-  console.log(`\nin-process assessment of ${commands.length} everyday commands (parse + ${policy.rules.length} rules + ${policy.whitelist.length} whitelist rules):`);
-  console.log(`  p50 ${(percentile(latencies, 50) * 1000).toFixed(0)} µs   p99 ${(percentile(latencies, 99) * 1000).toFixed(0)} µs   max ${latencies[latencies.length - 1]!.toFixed(1)} ms   ${Math.round(commands.length / (total / 1000))} commands/s`);
+  console.log(
+    `\nin-process assessment of ${commands.length} everyday commands (parse + ${policy.rules.length} rules + ${policy.whitelist.length} whitelist rules):`,
+  );
+  console.log(
+    `  p50 ${(percentile(latencies, 50) * 1000).toFixed(0)} µs   p99 ${(percentile(latencies, 99) * 1000).toFixed(0)} µs   max ${latencies[latencies.length - 1]!.toFixed(1)} ms   ${Math.round(commands.length / (total / 1000))} commands/s`,
+  );
 }
 
 /** Decision committed → waiting check exits, measured from this process (the reviewer). */
@@ -91,7 +101,10 @@ async function reviewLoop(): Promise<void> {
   cpSync(shippedPolicyDir(), policyDir, { recursive: true });
   const key = join(dir, 'alice');
   spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  writeFileSync(join(policyDir, 'reviewers.yaml'), `reviewers:\n  - id: alice\n    name: Alice\n    roles: [reviewer]\n    key: ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
+  writeFileSync(
+    join(policyDir, 'reviewers.yaml'),
+    `reviewers:\n  - id: alice\n    name: Alice\n    roles: [reviewer]\n    key: ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`,
+  );
   const storePath = join(dir, '.policy-gate', 'audit.db');
   const env = { ...process.env, POLICY_GATE_POLICY: policyDir, POLICY_GATE_STORE: storePath };
   time([bin, 'check', '--', 'git status'], dir); // warm the cache, create the store
@@ -100,7 +113,11 @@ async function reviewLoop(): Promise<void> {
   const unblock: number[] = [];
   const n = Math.max(5, Math.round(runs / 2));
   for (let i = 0; i < n; i++) {
-    const child = spawn(process.execPath, [bin, 'check', '--timeout', '60', '--', `npm publish --tag bench-${i}`], { cwd: dir, env, stdio: 'ignore' });
+    const child = spawn(process.execPath, [bin, 'check', '--timeout', '60', '--', `npm publish --tag bench-${i}`], {
+      cwd: dir,
+      env,
+      stdio: 'ignore',
+    });
     const exited = new Promise<number>((r) => child.on('exit', () => r(performance.now())));
     let id: string | undefined;
     let exitedEarly = false;
@@ -111,16 +128,28 @@ async function reviewLoop(): Promise<void> {
       id = store.commands({ decision: 'pending' })[0]?.command_id;
     }
     const { leaf } = submittedEvent(store, id);
-    const statement = decisionStatement({ command_id: id, submitted_leaf: leaf, decision: 'approve', reviewer: 'alice', reason: null, signed_at: new Date().toISOString() });
+    const statement = decisionStatement({
+      command_id: id,
+      submitted_leaf: leaf,
+      decision: 'approve',
+      reviewer: 'alice',
+      reason: null,
+      signed_at: new Date().toISOString(),
+    });
     const signature = signWithSshKeygen(Buffer.from(statement), key);
-    applyDecision({ command_id: id, statement, signature, from: { user: 'bench', host: 'bench' } }, { policy, store, clock: systemClock() });
+    applyDecision(
+      { command_id: id, statement, signature, from: { user: 'bench', host: 'bench' } },
+      { policy, store, clock: systemClock() },
+    );
     const committed = performance.now();
     unblock.push((await exited) - committed);
   }
   store.close();
   unblock.sort((a, b) => a - b);
   console.log(`\nreview loop, ${n} runs: decision committed → waiting check exited`);
-  console.log(`  median ${median(unblock).toFixed(0)} ms   max ${unblock[unblock.length - 1]!.toFixed(0)} ms   (target < 200 ms)`);
+  console.log(
+    `  median ${median(unblock).toFixed(0)} ms   max ${unblock[unblock.length - 1]!.toFixed(0)} ms   (target < 200 ms)`,
+  );
 
   const execSamples: number[] = [];
   const checkSamples: number[] = [];
@@ -128,7 +157,9 @@ async function reviewLoop(): Promise<void> {
     checkSamples.push(time([bin, 'check', '--', 'ls'], dir));
     execSamples.push(time([bin, 'exec', '--', 'ls'], dir));
   }
-  console.log(`  exec -- ls (whitelisted, recorded) ${median(execSamples).toFixed(1)} ms vs check -- ls ${median(checkSamples).toFixed(1)} ms`);
+  console.log(
+    `  exec -- ls (whitelisted, recorded) ${median(execSamples).toFixed(1)} ms vs check -- ls ${median(checkSamples).toFixed(1)} ms`,
+  );
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -22,7 +22,9 @@ export function parse(command: string, args: string[], options: OptionSpec): Par
     const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
     return { values: values as Parsed['values'], positionals, rest };
   } catch (err) {
-    const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option '(.*?)'.*/s, 'unknown option $1');
+    const message = (err as Error).message
+      .replace(/\. To specify a positional argument.*$/s, '')
+      .replace(/^Unknown option '(.*?)'.*/s, 'unknown option $1');
     throw usageError(message, `see: policy-gate ${command} --help`);
   }
 }
@@ -39,14 +41,16 @@ export function bool(p: Parsed, name: string): boolean {
 export function parseTime(value: string | undefined, flag: string): Date | undefined {
   if (value === undefined) return undefined;
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw usageError(`${flag} expects an ISO 8601 time such as 2026-11-26T14:00:00Z, got ${JSON.stringify(value)}`);
+  if (Number.isNaN(t))
+    throw usageError(`${flag} expects an ISO 8601 time such as 2026-11-26T14:00:00Z, got ${JSON.stringify(value)}`);
   return new Date(t);
 }
 
 export function parseSeconds(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw usageError(`${flag} expects a number of seconds greater than 0, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw usageError(`${flag} expects a number of seconds greater than 0, got ${JSON.stringify(value)}`);
   return n;
 }
 

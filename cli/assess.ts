@@ -1,7 +1,16 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { assess, ExitCode, usageError, whyNotWhitelisted, type Assessment, type AuditStore, type Policy, type TruncatedInput } from '../engine/index.js';
+import {
+  assess,
+  ExitCode,
+  usageError,
+  whyNotWhitelisted,
+  type Assessment,
+  type AuditStore,
+  type Policy,
+  type TruncatedInput,
+} from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
 import { home, locations, openStoreIfExists, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
@@ -71,10 +80,21 @@ interface Context {
   requireReviewed: boolean;
 }
 
-function assessOne(ctx: Context, command: string, opts: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined; invalidUtf8?: boolean; truncated?: TruncatedInput | undefined }): Assessment {
+function assessOne(
+  ctx: Context,
+  command: string,
+  opts: {
+    session?: string | undefined;
+    cwd?: string | undefined;
+    now?: Date | undefined;
+    invalidUtf8?: boolean;
+    truncated?: TruncatedInput | undefined;
+  },
+): Assessment {
   const now = opts.now ?? new Date();
   const burst = ctx.policy.gate.context.burst;
-  const history = opts.session && ctx.store ? ctx.store.sessionHistory(opts.session, now, burst?.window_seconds ?? 60) : null;
+  const history =
+    opts.session && ctx.store ? ctx.store.sessionHistory(opts.session, now, burst?.window_seconds ?? 60) : null;
   return assess(command, ctx.policy, {
     now,
     cwd: opts.cwd,
@@ -97,20 +117,40 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return ExitCode.Allowed;
   }
-  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate assess --help');
+  if (p.positionals.length > 0)
+    throw usageError(
+      `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
+      'see: policy-gate assess --help',
+    );
   const now = parseTime(str(p, 'now'), '--now');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const store = str(p, 'session') || bool(p, 'jsonl') ? openStoreIfExists(loc) : null;
-  const ctx: Context = { policy, store, home: home(io), protectedPaths: loc.protectedPaths, agent: str(p, 'agent'), requireReviewed: bool(p, 'require-reviewed') };
+  const ctx: Context = {
+    policy,
+    store,
+    home: home(io),
+    protectedPaths: loc.protectedPaths,
+    agent: str(p, 'agent'),
+    requireReviewed: bool(p, 'require-reviewed'),
+  };
   try {
     if (bool(p, 'jsonl')) {
       if (p.rest && p.rest.length > 0) throw usageError('--jsonl reads commands from standard input, not after --');
       await jsonLines(ctx, io, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now });
       return ExitCode.Allowed;
     }
-    const input = p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : await readCommand(io, policy.gate.limits?.max_command_bytes);
-    const a = assessOne(ctx, input.text, { session: str(p, 'session'), cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'), now, invalidUtf8: input.invalidUtf8, truncated: input.truncated });
+    const input =
+      p.rest && p.rest.length > 0
+        ? commandFromArgv(p.rest, io)
+        : await readCommand(io, policy.gate.limits?.max_command_bytes);
+    const a = assessOne(ctx, input.text, {
+      session: str(p, 'session'),
+      cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'),
+      now,
+      invalidUtf8: input.invalidUtf8,
+      truncated: input.truncated,
+    });
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(assessmentJson(a))}\n`);
     else io.stdout.write(renderAssessment(style(io.stdout, io.env), a, whyNotWhitelisted(a, policy)));
     return ExitCode.Allowed;
@@ -119,7 +159,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function jsonLines(ctx: Context, io: CliIo, defaults: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined }): Promise<void> {
+async function jsonLines(
+  ctx: Context,
+  io: CliIo,
+  defaults: { session?: string | undefined; cwd?: string | undefined; now?: Date | undefined },
+): Promise<void> {
   const lines = createInterface({ input: Readable.from(io.stdin), crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {
@@ -128,8 +172,12 @@ async function jsonLines(ctx: Context, io: CliIo, defaults: { session?: string |
     let result: Record<string, unknown>;
     try {
       const item = JSON.parse(line) as unknown;
-      const obj = typeof item === 'string' ? { cmd: item } : (item as { cmd?: unknown; session?: unknown; cwd?: unknown; now?: unknown; id?: unknown });
-      if (!obj || typeof obj !== 'object' || typeof obj.cmd !== 'string') throw new Error('expected a JSON string or an object with a "cmd" string');
+      const obj =
+        typeof item === 'string'
+          ? { cmd: item }
+          : (item as { cmd?: unknown; session?: unknown; cwd?: unknown; now?: unknown; id?: unknown });
+      if (!obj || typeof obj !== 'object' || typeof obj.cmd !== 'string')
+        throw new Error('expected a JSON string or an object with a "cmd" string');
       const now = typeof obj.now === 'string' ? parseTime(obj.now, 'now') : defaults.now;
       const a = assessOne(ctx, obj.cmd, {
         session: typeof obj.session === 'string' ? obj.session : defaults.session,

@@ -1,6 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { BUNDLE_FORMAT, ExitCode, SqliteAuditStore, bundleEvent, bundlePolicy, escapeForDisplay, trustedKeys, usageError, type Bundle, type CommandRecord, type CommandState } from '../engine/index.js';
+import {
+  BUNDLE_FORMAT,
+  ExitCode,
+  SqliteAuditStore,
+  bundleEvent,
+  bundlePolicy,
+  escapeForDisplay,
+  trustedKeys,
+  usageError,
+  type Bundle,
+  type CommandRecord,
+  type CommandState,
+} from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
 import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
@@ -59,7 +71,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportTrail(p, io);
-  if (p.positionals.length > 0 || p.rest) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`, 'see: policy-gate audit --help');
+  if (p.positionals.length > 0 || p.rest)
+    throw usageError(
+      `unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`,
+      'see: policy-gate audit --help',
+    );
   const decision = str(p, 'decision');
   if (decision !== undefined && !COMMAND_STATES.includes(decision as CommandState)) {
     throw usageError(`--decision must be one of ${COMMAND_STATES.join(', ')}; got ${JSON.stringify(decision)}`);
@@ -67,9 +83,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const since = parseTime(str(p, 'since'), '--since');
   const limitText = str(p, 'limit');
   const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+    throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
   const store = openStoreIfExists(locations(p, io));
-  const records = store ? store.commands({ session: str(p, 'session'), decision: decision as CommandState | undefined, since: since?.toISOString(), limit }) : [];
+  const records = store
+    ? store.commands({
+        session: str(p, 'session'),
+        decision: decision as CommandState | undefined,
+        since: since?.toISOString(),
+        limit,
+      })
+    : [];
   store?.close();
   if (bool(p, 'json')) {
     io.stdout.write(`${JSON.stringify(records)}\n`);
@@ -87,36 +111,71 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
     const shown = cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
     const latency = r.review_latency_ms === null ? '' : ` ${r.review_latency_ms}ms`;
-    io.stdout.write(`${s.dim(when)}  ${colored} ${String(r.risk_score).padStart(3)} ${r.risk_level.padEnd(8)} ${shown}\n`);
-    io.stdout.write(s.dim(`    ${r.command_id}  session ${r.session_id ?? '-'}  agent ${r.agent ?? '-'}  by ${r.decided_by ?? '-'}${latency}\n`));
+    io.stdout.write(
+      `${s.dim(when)}  ${colored} ${String(r.risk_score).padStart(3)} ${r.risk_level.padEnd(8)} ${shown}\n`,
+    );
+    io.stdout.write(
+      s.dim(
+        `    ${r.command_id}  session ${r.session_id ?? '-'}  agent ${r.agent ?? '-'}  by ${r.decided_by ?? '-'}${latency}\n`,
+      ),
+    );
   }
   return ExitCode.Allowed;
 }
 
 const CSV_COLUMNS = [
-  'command_id', 'submitted_at', 'session_id', 'agent', 'cwd', 'intent', 'command', 'risk_score', 'risk_level', 'top_rules',
-  'decision', 'decided_by', 'decided_at', 'review_latency_ms', 'reason', 'policy_revision', 'started_at', 'ended_at', 'exit_code', 'recording_sha256',
+  'command_id',
+  'submitted_at',
+  'session_id',
+  'agent',
+  'cwd',
+  'intent',
+  'command',
+  'risk_score',
+  'risk_level',
+  'top_rules',
+  'decision',
+  'decided_by',
+  'decided_at',
+  'review_latency_ms',
+  'reason',
+  'policy_revision',
+  'started_at',
+  'ended_at',
+  'exit_code',
+  'recording_sha256',
 ] as const;
 
 function csvField(v: unknown): string {
   const text = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(text) || /^[=+\-@\t]/.test(text) ? `"${(/^[=+\-@\t]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"` : text;
+  return /[",\r\n]/.test(text) || /^[=+\-@\t]/.test(text)
+    ? `"${(/^[=+\-@\t]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"`
+    : text;
 }
 
 async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const bundleFile = str(p, 'bundle');
   const format = str(p, 'format');
-  if (bundleFile === undefined && format !== 'jsonl' && format !== 'csv') throw usageError('audit export needs --format jsonl|csv, or --bundle FILE', 'see: policy-gate audit --help');
-  if (bundleFile !== undefined && (format !== undefined || str(p, 'from') !== undefined || str(p, 'to') !== undefined)) {
-    throw usageError('a bundle is the whole trail (a chain verifies from its first event): no --format, --from or --to');
+  if (bundleFile === undefined && format !== 'jsonl' && format !== 'csv')
+    throw usageError('audit export needs --format jsonl|csv, or --bundle FILE', 'see: policy-gate audit --help');
+  if (
+    bundleFile !== undefined &&
+    (format !== undefined || str(p, 'from') !== undefined || str(p, 'to') !== undefined)
+  ) {
+    throw usageError(
+      'a bundle is the whole trail (a chain verifies from its first event): no --format, --from or --to',
+    );
   }
   const from = parseTime(str(p, 'from'), '--from')?.toISOString();
   const to = parseTime(str(p, 'to'), '--to')?.toISOString();
   const inRange = (at: string): boolean => (from === undefined || at >= from) && (to === undefined || at < to);
   if (bundleFile !== undefined) {
     // a bundle ends with a checkpoint that covers all of it
-    const writer = openStore(loc, { policy: await policyFor(loc), warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+    const writer = openStore(loc, {
+      policy: await policyFor(loc),
+      warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+    });
     try {
       writer.checkpoint(new Date());
     } finally {
@@ -155,23 +214,50 @@ async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
       };
       text = `${JSON.stringify(bundle)}\n`;
       writeOut(io, bundleFile, text);
-      io.stderr.write(`policy-gate: bundle of ${bundle.events.length} events and ${bundle.checkpoints.length} checkpoints written to ${bundleFile}\n`);
+      io.stderr.write(
+        `policy-gate: bundle of ${bundle.events.length} events and ${bundle.checkpoints.length} checkpoints written to ${bundleFile}\n`,
+      );
       return ExitCode.Allowed;
     }
     if (format === 'jsonl') {
       const lines: string[] = [];
       for (const e of store.rawEvents()) {
         if (!inRange(e.at)) continue;
-        lines.push(`{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}","body":${e.bytes.toString('utf8')}}`);
+        lines.push(
+          `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}","body":${e.bytes.toString('utf8')}}`,
+        );
       }
       text = lines.length ? `${lines.join('\n')}\n` : '';
     } else {
       const rows = store.commands().filter((r) => inRange(r.submitted_at));
       const line = (r: CommandRecord): string =>
         [
-          r.command_id, r.submitted_at, r.session_id, r.agent, r.cwd, r.intent, r.command, r.risk_score, r.risk_level, r.signals.slice(0, 3).map((x) => x.rule_id).join(' '),
-          r.decision, r.decided_by, r.decided_at, r.review_latency_ms, r.reason, r.policy_revision, r.execution?.started_at, r.execution?.ended_at, r.execution?.exit_code, r.execution?.recording?.sha256,
-        ].map(csvField).join(',');
+          r.command_id,
+          r.submitted_at,
+          r.session_id,
+          r.agent,
+          r.cwd,
+          r.intent,
+          r.command,
+          r.risk_score,
+          r.risk_level,
+          r.signals
+            .slice(0, 3)
+            .map((x) => x.rule_id)
+            .join(' '),
+          r.decision,
+          r.decided_by,
+          r.decided_at,
+          r.review_latency_ms,
+          r.reason,
+          r.policy_revision,
+          r.execution?.started_at,
+          r.execution?.ended_at,
+          r.execution?.exit_code,
+          r.execution?.recording?.sha256,
+        ]
+          .map(csvField)
+          .join(',');
       text = `${[CSV_COLUMNS.join(','), ...rows.map(line)].join('\r\n')}\r\n`;
     }
     writeOut(io, str(p, 'out'), text);

@@ -1,6 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { check, DEFAULT_MAX_COMMAND_BYTES, ExitCode, systemClock, usageError, whyNotWhitelisted, type Assessment, type CommandRecord, type Locations, type Policy, type SqliteAuditStore } from '../engine/index.js';
+import {
+  check,
+  DEFAULT_MAX_COMMAND_BYTES,
+  ExitCode,
+  systemClock,
+  usageError,
+  whyNotWhitelisted,
+  type Assessment,
+  type CommandRecord,
+  type Locations,
+  type Policy,
+  type SqliteAuditStore,
+} from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { home, locations, openStore, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
@@ -68,7 +80,10 @@ export interface Gated {
  * limit (gate.yaml limits.max_command_bytes).
  */
 export function commandInput(p: Parsed, io: CliIo): (policy: Policy) => Promise<CommandInput> {
-  return async (policy) => (p.rest && p.rest.length > 0 ? commandFromArgv(p.rest, io) : readCommand(io, policy.gate.limits?.max_command_bytes ?? DEFAULT_MAX_COMMAND_BYTES));
+  return async (policy) =>
+    p.rest && p.rest.length > 0
+      ? commandFromArgv(p.rest, io)
+      : readCommand(io, policy.gate.limits?.max_command_bytes ?? DEFAULT_MAX_COMMAND_BYTES);
 }
 
 /** The directory a command will run in: it must exist, or the gate would judge a place that is not there. */
@@ -80,12 +95,20 @@ function workingDirectory(p: Parsed, io: CliIo): string {
   } catch {
     /* missing */
   }
-  if (!dir) throw usageError(`${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ${existsSync(cwd) ? 'not a directory' : 'no such directory'}`, 'the command must not run');
+  if (!dir)
+    throw usageError(
+      `${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ${existsSync(cwd) ? 'not a directory' : 'no such directory'}`,
+      'the command must not run',
+    );
   return cwd;
 }
 
 /** Check one command as `check` and `exec` do. The caller closes the store. */
-export async function gateCommand(p: Parsed, io: CliIo, readInput: (policy: Policy) => Promise<CommandInput>): Promise<Gated & { input: CommandInput }> {
+export async function gateCommand(
+  p: Parsed,
+  io: CliIo,
+  readInput: (policy: Policy) => Promise<CommandInput>,
+): Promise<Gated & { input: CommandInput }> {
   const now = parseTime(str(p, 'now'), '--now');
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
   const cwd = workingDirectory(p, io);
@@ -119,7 +142,15 @@ export async function gateCommand(p: Parsed, io: CliIo, readInput: (policy: Poli
         ...(io.signal ? { signal: io.signal } : {}),
       },
     );
-    return { record, assessment, policy, store, loc, input, interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted) };
+    return {
+      record,
+      assessment,
+      policy,
+      store,
+      loc,
+      input,
+      interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted),
+    };
   } catch (err) {
     store.close();
     throw err;
@@ -132,19 +163,27 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return ExitCode.Allowed;
   }
-  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate check --help');
+  if (p.positionals.length > 0)
+    throw usageError(
+      `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
+      'see: policy-gate check --help',
+    );
   const { record, assessment, policy, store, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
     if (interrupted) {
       // interrupted while waiting: the attempt stays pending in the trail, and must not run
-      io.stderr.write(`policy-gate: interrupted while waiting for a reviewer: ${record.command_id} stays pending; do not run it\n`);
+      io.stderr.write(
+        `policy-gate: interrupted while waiting for a reviewer: ${record.command_id} stays pending; do not run it\n`,
+      );
       if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(record)}\n`);
       return ExitCode.Denied;
     }
     if (bool(p, 'json')) {
       io.stdout.write(`${JSON.stringify(record)}\n`);
     } else {
-      io.stdout.write(renderRecord(style(io.stdout, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
+      io.stdout.write(
+        renderRecord(style(io.stdout, io.env), record, assessment, whyNotWhitelisted(assessment, policy)),
+      );
     }
     return exitCodeFor(record.decision);
   } finally {

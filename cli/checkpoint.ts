@@ -45,12 +45,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   if (p.positionals[0] === 'rotate-key' && p.positionals.length === 1) return rotateKey(p, io);
-  if (p.positionals[0] !== 'export' || p.positionals.length !== 1) throw usageError('expected: checkpoint export [--to FILE | --exec CMD] or checkpoint rotate-key', 'see: policy-gate checkpoint --help');
+  if (p.positionals[0] !== 'export' || p.positionals.length !== 1)
+    throw usageError(
+      'expected: checkpoint export [--to FILE | --exec CMD] or checkpoint rotate-key',
+      'see: policy-gate checkpoint --help',
+    );
   const to = str(p, 'to');
   const exec = str(p, 'exec');
   if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
   const loc = locations(p, io);
-  const store = openStore(loc, { policy: await policyFor(loc), warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store = openStore(loc, {
+    policy: await policyFor(loc),
+    warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+  });
   let note: string;
   try {
     const cp = store.checkpoint(new Date()) ?? store.latestCheckpoint();
@@ -67,10 +74,20 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     io.stderr.write(`policy-gate: checkpoint written to ${to}\n`);
   } else if (exec !== undefined) {
-    const r = spawnSync('sh', ['-c', exec], { cwd: io.cwd, input: note, stdio: ['pipe', 'inherit', 'inherit'], env: io.env as NodeJS.ProcessEnv });
+    const r = spawnSync('sh', ['-c', exec], {
+      cwd: io.cwd,
+      input: note,
+      stdio: ['pipe', 'inherit', 'inherit'],
+      env: io.env as NodeJS.ProcessEnv,
+    });
     // the command's own exit status decides (one that exits early may leave its input unread: EPIPE)
     if (r.status !== 0) {
-      const why = r.status !== null ? `exit ${r.status}` : r.signal ? `killed by ${r.signal}` : (r.error?.message ?? 'it did not run');
+      const why =
+        r.status !== null
+          ? `exit ${r.status}`
+          : r.signal
+            ? `killed by ${r.signal}`
+            : (r.error?.message ?? 'it did not run');
       throw new GateError('usage', `the export command failed (${why}): the checkpoint was not copied`);
     }
   } else {
@@ -108,6 +125,8 @@ async function rotateKey(p: ReturnType<typeof parse>, io: CliIo): Promise<number
     after.close();
   }
   io.stdout.write(`${rotation.next.text}\n`);
-  io.stderr.write(`policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`);
+  io.stderr.write(
+    `policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`,
+  );
   return ExitCode.Allowed;
 }

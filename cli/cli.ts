@@ -10,18 +10,45 @@ import { VERSION } from '../engine/util/version.js';
 import type { CliIo, Subcommand } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Subcommand }> }> = {
-  check: { summary: 'check a command before running it, record it, answer (exit 0 = run it)', load: () => import('./check.js') },
+  check: {
+    summary: 'check a command before running it, record it, answer (exit 0 = run it)',
+    load: () => import('./check.js'),
+  },
   assess: { summary: 'score a command without recording anything', load: () => import('./assess.js') },
-  exec: { summary: 'check a command, then run it only if allowed, recording its output', load: () => import('./exec.js') },
-  review: { summary: 'decide pending commands: interactive queue, or list | show | approve | deny', load: () => import('./review.js') },
-  session: { summary: "session show: a session's timeline of commands, decisions and runs", load: () => import('./session.js') },
+  exec: {
+    summary: 'check a command, then run it only if allowed, recording its output',
+    load: () => import('./exec.js'),
+  },
+  review: {
+    summary: 'decide pending commands: interactive queue, or list | show | approve | deny',
+    load: () => import('./review.js'),
+  },
+  session: {
+    summary: "session show: a session's timeline of commands, decisions and runs",
+    load: () => import('./session.js'),
+  },
   play: { summary: 'replay the recorded output of a command run through exec', load: () => import('./play.js') },
-  verify: { summary: 'verify the audit trail: hashes, signed checkpoints, lifecycle, signatures', load: () => import('./verify.js') },
-  checkpoint: { summary: 'checkpoint export: sign the chain now and copy the checkpoint off the machine', load: () => import('./checkpoint.js') },
-  report: { summary: 'evidence report (md or self-contained html) with the compliance mapping', load: () => import('./report.js') },
+  verify: {
+    summary: 'verify the audit trail: hashes, signed checkpoints, lifecycle, signatures',
+    load: () => import('./verify.js'),
+  },
+  checkpoint: {
+    summary: 'checkpoint export: sign the chain now and copy the checkpoint off the machine',
+    load: () => import('./checkpoint.js'),
+  },
+  report: {
+    summary: 'evidence report (md or self-contained html) with the compliance mapping',
+    load: () => import('./report.js'),
+  },
   audit: { summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
-  policy: { summary: 'policy test | lint | diff: check a policy and classify a change to it', load: () => import('./policy.js') },
-  whitelist: { summary: 'whitelist propose: write the rule for an approved command, for review', load: () => import('./whitelist.js') },
+  policy: {
+    summary: 'policy test | lint | diff: check a policy and classify a change to it',
+    load: () => import('./policy.js'),
+  },
+  whitelist: {
+    summary: 'whitelist propose: write the rule for an approved command, for review',
+    load: () => import('./whitelist.js'),
+  },
   init: { summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow', load: () => import('./init.js') },
 };
 
@@ -60,7 +87,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return ExitCode.Allowed;
     }
     const command = COMMANDS[name];
-    if (!command) throw new GateError('usage', `unknown command ${JSON.stringify(name)}`, { hint: 'see: policy-gate --help' });
+    if (!command)
+      throw new GateError('usage', `unknown command ${JSON.stringify(name)}`, { hint: 'see: policy-gate --help' });
     return await (await command.load()).run(rest, io);
   } catch (err) {
     return report(err, io, json);
@@ -77,7 +105,12 @@ function report(thrown: unknown, io: CliIo, json: boolean): number {
     return err.exitCode;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  io.stderr.write(`policy-gate: internal error (policy-gate ${VERSION}): ${message}\n  the command must not run; please report this\n`);
-  if (json) io.stdout.write(`${JSON.stringify({ error: { code: 'internal', message: String(err instanceof Error ? err.message : err) }, exit_code: ExitCode.Internal })}\n`);
+  io.stderr.write(
+    `policy-gate: internal error (policy-gate ${VERSION}): ${message}\n  the command must not run; please report this\n`,
+  );
+  if (json)
+    io.stdout.write(
+      `${JSON.stringify({ error: { code: 'internal', message: String(err instanceof Error ? err.message : err) }, exit_code: ExitCode.Internal })}\n`,
+    );
   return ExitCode.Internal;
 }

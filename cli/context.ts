@@ -5,7 +5,22 @@
 import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { VERSION, expireOverdue, gateSigner, systemClock, witnessHook, loadPolicy, osIdentity, projectRoot, repositoryIds, resolveLocations, SqliteAuditStore, type Locations, type LoadOptions, type Policy } from '../engine/index.js';
+import {
+  VERSION,
+  expireOverdue,
+  gateSigner,
+  systemClock,
+  witnessHook,
+  loadPolicy,
+  osIdentity,
+  projectRoot,
+  repositoryIds,
+  resolveLocations,
+  SqliteAuditStore,
+  type Locations,
+  type LoadOptions,
+  type Policy,
+} from '../engine/index.js';
 import { str, type Parsed } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -33,11 +48,19 @@ export interface StoreOptions {
 export function openStore(loc: Locations, options: StoreOptions = {}): SqliteAuditStore {
   const fresh = !existsSync(loc.store);
   let store: SqliteAuditStore | null = null;
-  const witness = witnessHook(options.policy?.gate.witnesses ?? [], { policyDir: loc.policy, env: loc.env }, (name, why) => {
-    options.warn?.(`the checkpoint could not be appended to witness ${name}: ${why} (recorded as WRITE_FAILED)`);
-    store?.noteFailure('WITNESS', null, new Error(`${name}: ${why}`));
+  const witness = witnessHook(
+    options.policy?.gate.witnesses ?? [],
+    { policyDir: loc.policy, env: loc.env },
+    (name, why) => {
+      options.warn?.(`the checkpoint could not be appended to witness ${name}: ${why} (recorded as WRITE_FAILED)`);
+      store?.noteFailure('WITNESS', null, new Error(`${name}: ${why}`));
+    },
+  );
+  store = SqliteAuditStore.open(loc.store, {
+    signer: gateSigner(dirname(loc.store)),
+    busyTimeoutMs: loc.lockTimeoutMs,
+    witness,
   });
-  store = SqliteAuditStore.open(loc.store, { signer: gateSigner(dirname(loc.store)), busyTimeoutMs: loc.lockTimeoutMs, witness });
   if (fresh && store.eventCount() === 0) {
     recordGateEvent(store, 'GATE_START', 'store');
     store.checkpoint(new Date());
@@ -55,7 +78,16 @@ export function openStore(loc: Locations, options: StoreOptions = {}): SqliteAud
 /** GATE_START / GATE_STOP of a gate component (the store's creation, the review queue …). */
 export function recordGateEvent(store: SqliteAuditStore, type: 'GATE_START' | 'GATE_STOP', component: string): void {
   const me = osIdentity();
-  store.record({ type, command_id: null, at: new Date().toISOString(), component, gate_version: VERSION, pid: process.pid, host: me.host, user: me.user });
+  store.record({
+    type,
+    command_id: null,
+    at: new Date().toISOString(),
+    component,
+    gate_version: VERSION,
+    pid: process.pid,
+    host: me.host,
+    user: me.user,
+  });
 }
 
 /** The store for reading, or null when there is none yet. */

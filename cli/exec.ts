@@ -1,5 +1,13 @@
 import { dirname } from 'node:path';
-import { ExitCode, GateError, execute, storeError, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import {
+  ExitCode,
+  GateError,
+  execute,
+  storeError,
+  systemClock,
+  usageError,
+  whyNotWhitelisted,
+} from '../engine/index.js';
 import { bool, parse } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import type { CliIo } from './io.js';
@@ -50,14 +58,28 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       io.stdout.write(HELP);
       return ExitCode.Allowed;
     }
-    if (bool(p, 'no-wait')) throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
-    if (bool(p, 'json')) throw usageError("exec passes the command's own output through: there is no --json (the record is in the trail: policy-gate session show / audit --json)", 'see: policy-gate exec --help');
-    if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`, 'see: policy-gate exec --help');
+    if (bool(p, 'no-wait'))
+      throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
+    if (bool(p, 'json'))
+      throw usageError(
+        "exec passes the command's own output through: there is no --json (the record is in the trail: policy-gate session show / audit --json)",
+        'see: policy-gate exec --help',
+      );
+    if (p.positionals.length > 0)
+      throw usageError(
+        `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
+        'see: policy-gate exec --help',
+      );
     return await runGated(p, io);
   } catch (err) {
     // whatever went wrong, the command did not run: say so with exec's own code
     const gate = storeError(err);
-    if (gate) throw new GateError(gate.code, gate.message, { exitCode: ExitCode.NotRun, ...(gate.hint ? { hint: gate.hint } : {}), ...(gate.location ? { location: gate.location } : {}) });
+    if (gate)
+      throw new GateError(gate.code, gate.message, {
+        exitCode: ExitCode.NotRun,
+        ...(gate.hint ? { hint: gate.hint } : {}),
+        ...(gate.location ? { location: gate.location } : {}),
+      });
     throw err;
   }
 }
@@ -68,12 +90,18 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
   try {
     if (record.truncated) {
       // only its first bytes were recorded: what would run is not what the trail shows
-      io.stderr.write(renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
-      io.stderr.write(`policy-gate: not run (the input is over the size limit and was recorded only in part: exec runs only what it recorded whole)\n`);
+      io.stderr.write(
+        renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)),
+      );
+      io.stderr.write(
+        `policy-gate: not run (the input is over the size limit and was recorded only in part: exec runs only what it recorded whole)\n`,
+      );
       return ExitCode.NotRun;
     }
     if (interrupted || !allowsRun(record.decision)) {
-      io.stderr.write(renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)));
+      io.stderr.write(
+        renderRecord(style(io.stderr, io.env), record, assessment, whyNotWhitelisted(assessment, policy)),
+      );
       io.stderr.write(`policy-gate: not run (${interrupted ? 'interrupted while waiting' : record.decision})\n`);
       return ExitCode.NotRun;
     }
@@ -91,7 +119,10 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
       ...(io.signal ? { signal: io.signal } : {}),
     });
     if (end.recording_error) io.stderr.write(`policy-gate: ${end.recording_error}\n`);
-    if (endNotRecorded) io.stderr.write(`policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; it was spooled for the next writer to record\n`);
+    if (endNotRecorded)
+      io.stderr.write(
+        `policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; it was spooled for the next writer to record\n`,
+      );
     return exitCode;
   } finally {
     store.close();

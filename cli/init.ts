@@ -54,12 +54,21 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (p.positionals.length > 1) throw usageError('init takes at most one directory', 'see: policy-gate init --help');
   const dir = resolve(io.cwd, p.positionals[0] ?? '.');
   const owners = (p.values.owner as string[] | undefined) ?? ['@policy-owners'];
-  for (const o of owners) if (!/^@[\w.-]+(\/[\w.-]+)?$|^[^@\s]+@[^@\s]+$/.test(o)) throw usageError(`--owner expects @user, @org/team or an email, got ${JSON.stringify(o)}`);
+  for (const o of owners)
+    if (!/^@[\w.-]+(\/[\w.-]+)?$|^[^@\s]+@[^@\s]+$/.test(o))
+      throw usageError(`--owner expects @user, @org/team or an email, got ${JSON.stringify(o)}`);
   const protectedRef = str(p, 'protected-ref') ?? 'origin/main';
-  const files = scaffold({ from: shippedPolicyDir(), owners, protectedRef, install: str(p, 'install') ?? DEFAULT_INSTALL });
+  const files = scaffold({
+    from: shippedPolicyDir(),
+    owners,
+    protectedRef,
+    install: str(p, 'install') ?? DEFAULT_INSTALL,
+  });
   const existing = files.filter((f) => existsSync(join(dir, f.path)));
   if (existing.length > 0 && !bool(p, 'force')) {
-    throw new GateError('usage', `${existing.length} file(s) already exist in ${dir}, first ${existing[0]!.path}`, { hint: 'nothing was written; pass --force to overwrite them' });
+    throw new GateError('usage', `${existing.length} file(s) already exist in ${dir}, first ${existing[0]!.path}`, {
+      hint: 'nothing was written; pass --force to overwrite them',
+    });
   }
   for (const f of files) {
     mkdirSync(dirname(join(dir, f.path)), { recursive: true });
@@ -70,12 +79,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   const where = relative(io.cwd, dir) || '.';
-  io.stdout.write(`created ${files.length} files in ${where}: policies/ (${files.filter((f) => f.path.startsWith('policies')).length} files), .github/CODEOWNERS, .github/workflows/policy.yml, README.md\n`);
+  io.stdout.write(
+    `created ${files.length} files in ${where}: policies/ (${files.filter((f) => f.path.startsWith('policies')).length} files), .github/CODEOWNERS, .github/workflows/policy.yml, README.md\n`,
+  );
   const repo = findRepository(dir);
   io.stdout.write('next:\n');
   if (!repo) io.stdout.write(`  git -C ${where} init -b main\n`);
-  io.stdout.write(`  git -C ${where} add -A && git -C ${where} commit -m 'policy: initial policies from policy-gate init'\n`);
-  io.stdout.write(`  push to ${protectedRef.replace(/^origin\//, 'the remote branch ')}, then point agents at it: policy-gate check --policy ${join(where, 'policies')}\n`);
-  if (owners.includes('@policy-owners')) io.stdout.write('  replace @policy-owners in .github/CODEOWNERS with your team\n');
+  io.stdout.write(
+    `  git -C ${where} add -A && git -C ${where} commit -m 'policy: initial policies from policy-gate init'\n`,
+  );
+  io.stdout.write(
+    `  push to ${protectedRef.replace(/^origin\//, 'the remote branch ')}, then point agents at it: policy-gate check --policy ${join(where, 'policies')}\n`,
+  );
+  if (owners.includes('@policy-owners'))
+    io.stdout.write('  replace @policy-owners in .github/CODEOWNERS with your team\n');
   return ExitCode.Allowed;
 }

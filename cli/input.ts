@@ -24,7 +24,8 @@ const KEPT_PREFIX = 4096;
  * (memory stays flat), and its first bytes stand for it.
  */
 export async function readCommand(io: CliIo, maxBytes = DEFAULT_MAX_COMMAND_BYTES): Promise<CommandInput> {
-  if (io.stdinIsTTY) throw usageError('no command: pipe it on standard input or give it after --', 'see: policy-gate check --help');
+  if (io.stdinIsTTY)
+    throw usageError('no command: pipe it on standard input or give it after --', 'see: policy-gate check --help');
   const { kept, total, sha256, complete } = await readBounded(io.stdin, maxBytes, READ_CEILING);
   if (total > maxBytes) {
     let end = Math.min(KEPT_PREFIX, kept.length);
@@ -71,7 +72,11 @@ export function commandFromArgv(rest: readonly string[], io: CliIo): CommandInpu
 }
 
 /** Keep the first `keep` bytes (and one more, to tell); count and hash up to `ceiling`. */
-async function readBounded(input: AsyncIterable<Buffer | string>, keep: number, ceiling: number): Promise<{ kept: Buffer; total: number; sha256: string; complete: boolean }> {
+async function readBounded(
+  input: AsyncIterable<Buffer | string>,
+  keep: number,
+  ceiling: number,
+): Promise<{ kept: Buffer; total: number; sha256: string; complete: boolean }> {
   const chunks: Buffer[] = [];
   let held = 0;
   let total = 0;

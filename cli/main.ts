@@ -21,7 +21,9 @@ try {
 }
 if (cwdError !== null) {
   // a deleted working directory: nothing can be judged or found relative to it
-  process.stderr.write(`policy-gate: error: the current directory no longer exists (${cwdError}): the command must not run\n`);
+  process.stderr.write(
+    `policy-gate: error: the current directory no longer exists (${cwdError}): the command must not run\n`,
+  );
   process.exitCode = process.argv[2] === 'exec' ? ExitCode.NotRun : ExitCode.Usage;
 } else {
   process.exitCode = await main(process.argv.slice(2), processIo(controller.signal));

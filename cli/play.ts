@@ -23,7 +23,12 @@ Exit codes: 0 played · 2 usage error, no recording, or unreadable store · 4 th
 does not match its SHA-256 in the trail
 `;
 
-const OPTIONS = { ...COMMON_OPTIONS, speed: { type: 'string' }, 'no-timing': { type: 'boolean' }, path: { type: 'boolean' } } as const;
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  speed: { type: 'string' },
+  'no-timing': { type: 'boolean' },
+  path: { type: 'boolean' },
+} as const;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   const p = parse('play', args, OPTIONS);
@@ -35,7 +40,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
   const speedText = str(p, 'speed');
   const speed = speedText === undefined ? 1 : Number(speedText);
-  if (!Number.isFinite(speed) || speed <= 0) throw usageError(`--speed expects a number greater than 0, got ${JSON.stringify(speedText)}`);
+  if (!Number.isFinite(speed) || speed <= 0)
+    throw usageError(`--speed expects a number greater than 0, got ${JSON.stringify(speedText)}`);
   const loc = locations(p, io);
   const store = openStoreIfExists(loc);
   const record = store?.command(id) ?? null;
@@ -43,7 +49,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (!record) throw new GateError('not-found', `no command ${id} in the audit trail`);
   const exec = record.execution;
   if (!exec) throw new GateError('not-found', `command ${id} was not run through exec: there is no recording`);
-  if (!exec.recording) throw new GateError('not-found', `command ${id} has no complete recording${exec.ended_at ? '' : ' (it has not ended, or the gate stopped before it did)'}`);
+  if (!exec.recording)
+    throw new GateError(
+      'not-found',
+      `command ${id} has no complete recording${exec.ended_at ? '' : ' (it has not ended, or the gate stopped before it did)'}`,
+    );
   const path = isAbsolute(exec.recording.path) ? exec.recording.path : join(dirname(loc.store), exec.recording.path);
   let bytes: Buffer;
   try {
@@ -53,13 +63,20 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   const digest = createHash('sha256').update(bytes).digest('hex');
   if (digest !== exec.recording.sha256) {
-    throw new GateError('not-found', `the recording ${path} does not match the trail (sha256 ${digest}, recorded ${exec.recording.sha256}): not played`, { exitCode: ExitCode.Integrity });
+    throw new GateError(
+      'not-found',
+      `the recording ${path} does not match the trail (sha256 ${digest}, recorded ${exec.recording.sha256}): not played`,
+      { exitCode: ExitCode.Integrity },
+    );
   }
   if (bool(p, 'path')) {
     io.stdout.write(`${path}\n`);
     return ExitCode.Allowed;
   }
-  const lines = bytes.toString('utf8').split('\n').filter((l) => l !== '');
+  const lines = bytes
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const timing = !bool(p, 'no-timing');
   let last = 0;
   for (const line of lines.slice(1)) {
@@ -69,7 +86,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     } catch {
       throw new GateError('input', `the recording ${path} is not asciicast v2: a line is not JSON`);
     }
-    if (!Array.isArray(event) || typeof event[0] !== 'number' || event[1] !== 'o' || typeof event[2] !== 'string') continue;
+    if (!Array.isArray(event) || typeof event[0] !== 'number' || event[1] !== 'o' || typeof event[2] !== 'string')
+      continue;
     if (timing) {
       const wait = Math.min(5000, ((event[0] as number) - last) * 1000) / speed;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));

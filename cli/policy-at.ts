@@ -4,7 +4,14 @@
  * revision is a commit, else from the current policy when the revision is its own.
  */
 import { relative } from 'node:path';
-import { findRepository, loadPolicy, reviewersFromYaml, reviewersOf, type PolicyAt, type Reviewer } from '../engine/index.js';
+import {
+  findRepository,
+  loadPolicy,
+  reviewersFromYaml,
+  reviewersOf,
+  type PolicyAt,
+  type Reviewer,
+} from '../engine/index.js';
 import { filesAtRef } from '../engine/util/git.js';
 import { parseYaml } from '../engine/util/yaml.js';
 
@@ -12,7 +19,9 @@ import { parseYaml } from '../engine/util/yaml.js';
  * The policy at a revision: from Git when the policy is versioned and the revision is a commit,
  * else the current policy when the revision is its own; unknown otherwise.
  */
-export async function policyProvider(dir: string): Promise<(revisions: readonly string[]) => Promise<(revision: string) => PolicyAt | null>> {
+export async function policyProvider(
+  dir: string,
+): Promise<(revisions: readonly string[]) => Promise<(revision: string) => PolicyAt | null>> {
   let current: { revision: string; content: string; at: PolicyAt } | null = null;
   try {
     const policy = await loadPolicy(dir, { git: true, examples: 'report' });
@@ -43,7 +52,13 @@ export async function policyProvider(dir: string): Promise<(revisions: readonly 
         continue;
       }
       try {
-        known.set(revision, await policyFromFiles(filesAtRef(repo, commit, relative(repo.root, dir)), `the policy at ${commit.slice(0, 12)}`));
+        known.set(
+          revision,
+          await policyFromFiles(
+            filesAtRef(repo, commit, relative(repo.root, dir)),
+            `the policy at ${commit.slice(0, 12)}`,
+          ),
+        );
       } catch {
         known.set(revision, null);
       }
@@ -66,7 +81,9 @@ async function policyFromFiles(files: { path: string; content: Buffer }[], sourc
     } else if (f.path.startsWith('whitelist/')) {
       try {
         const items = (parseYaml(f.content.toString('utf8'), f.path).data as { whitelist?: unknown } | null)?.whitelist;
-        for (const w of Array.isArray(items) ? items : []) if (w && typeof w === 'object' && typeof (w as { id?: unknown }).id === 'string') whitelist.add((w as { id: string }).id);
+        for (const w of Array.isArray(items) ? items : [])
+          if (w && typeof w === 'object' && typeof (w as { id?: unknown }).id === 'string')
+            whitelist.add((w as { id: string }).id);
       } catch {
         /* a file that does not parse, or is past the YAML limits, admits no rule */
       }

@@ -59,7 +59,12 @@ interface RuleRow {
   failed: string[];
 }
 
-const OPTIONS = { ...COMMON_OPTIONS, since: { type: 'string' }, limit: { type: 'string' }, 'fail-on': { type: 'string' } } as const;
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  since: { type: 'string' },
+  limit: { type: 'string' },
+  'fail-on': { type: 'string' },
+} as const;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   const p = parse('policy', args, OPTIONS);
@@ -70,15 +75,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'lint') return lint(p, positionals, io);
   if (sub === 'diff') return diff(p, positionals, io);
-  if (sub !== 'test') throw usageError(`unknown policy subcommand ${JSON.stringify(sub)}`, 'see: policy-gate policy --help');
+  if (sub !== 'test')
+    throw usageError(`unknown policy subcommand ${JSON.stringify(sub)}`, 'see: policy-gate policy --help');
   if (positionals.length > 0) throw usageError('policy test takes no arguments', 'see: policy-gate policy --help');
   const loc = locations(p, io);
   const policy = await policyFor(loc, { examples: 'report' });
   const examples = runExamples(policy);
   const cases = await runPolicyTests(policy);
   const rows = new Map<string, RuleRow>();
-  for (const r of policy.rules) rows.set(`rule:${r.id}`, { id: r.id, kind: 'rule', file: r.file, line: r.line, passed: 0, failed: [] });
-  for (const r of policy.whitelist) rows.set(`whitelist:${r.id}`, { id: r.id, kind: 'whitelist', file: r.file, line: r.line, passed: 0, failed: [] });
+  for (const r of policy.rules)
+    rows.set(`rule:${r.id}`, { id: r.id, kind: 'rule', file: r.file, line: r.line, passed: 0, failed: [] });
+  for (const r of policy.whitelist)
+    rows.set(`whitelist:${r.id}`, { id: r.id, kind: 'whitelist', file: r.file, line: r.line, passed: 0, failed: [] });
   for (const e of examples) {
     const row = rows.get(`${e.kind}:${e.rule}`)!;
     if (e.ok) row.passed++;
@@ -102,9 +110,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   const passedCases = cases.filter((c) => c.ok).length;
   io.stdout.write(`\ncases: ${passedCases}/${cases.length} pass\n`);
-  for (const c of cases.filter((x) => !x.ok)) io.stdout.write(s.red(`  ${c.file} #${c.index + 1} ${JSON.stringify(c.cmd)}: ${c.failures.join('; ')}\n`));
+  for (const c of cases.filter((x) => !x.ok))
+    io.stdout.write(s.red(`  ${c.file} #${c.index + 1} ${JSON.stringify(c.cmd)}: ${c.failures.join('; ')}\n`));
   const failedRules = [...rows.values()].filter((r) => r.failed.length > 0).length;
-  io.stdout.write(ok ? s.green(`all ${rows.size} rules and ${cases.length} cases pass (policy ${policy.revision.slice(0, 19)})\n`) : s.red(`${failedRules} rule(s) and ${cases.length - passedCases} case(s) fail\n`));
+  io.stdout.write(
+    ok
+      ? s.green(`all ${rows.size} rules and ${cases.length} cases pass (policy ${policy.revision.slice(0, 19)})\n`)
+      : s.red(`${failedRules} rule(s) and ${cases.length - passedCases} case(s) fail\n`),
+  );
   return ok ? ExitCode.Allowed : ExitCode.Usage;
 }
 
@@ -122,7 +135,9 @@ async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number
   for (const f of findings) {
     io.stdout.write(`${f.file}:${f.line}: ${s.red(f.code)}${f.rule ? ` ${f.rule}` : ''}: ${f.message}\n`);
   }
-  io.stdout.write(ok ? s.green(`lint: no findings in ${loc.policy}\n`) : s.red(`lint: ${findings.length} finding(s)\n`));
+  io.stdout.write(
+    ok ? s.green(`lint: no findings in ${loc.policy}\n`) : s.red(`lint: ${findings.length} finding(s)\n`),
+  );
   return ok ? ExitCode.Allowed : ExitCode.Usage;
 }
 
@@ -130,12 +145,18 @@ const DAY_MS = 24 * 3600 * 1000;
 
 async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
   const [base, head, ...extra] = positionals;
-  if (base === undefined || extra.length > 0) throw usageError('policy diff takes a base and an optional head (commits or policy directories)', 'see: policy-gate policy --help');
+  if (base === undefined || extra.length > 0)
+    throw usageError(
+      'policy diff takes a base and an optional head (commits or policy directories)',
+      'see: policy-gate policy --help',
+    );
   const failOn = str(p, 'fail-on');
-  if (failOn !== undefined && !['major', 'minor', 'patch'].includes(failOn)) throw usageError(`--fail-on expects major, minor or patch, got ${JSON.stringify(failOn)}`);
+  if (failOn !== undefined && !['major', 'minor', 'patch'].includes(failOn))
+    throw usageError(`--fail-on expects major, minor or patch, got ${JSON.stringify(failOn)}`);
   const limitText = str(p, 'limit');
   const limit = limitText === undefined ? 5000 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 0) throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
   const since = parseTime(str(p, 'since'), '--since') ?? new Date(Date.now() - 30 * DAY_MS);
   const loc = locations(p, io);
   const store = openStoreIfExists(loc);
@@ -146,7 +167,13 @@ async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number
     store?.close();
   }
   const { diffPolicies, levelAtLeast } = await import('../engine/authoring/diff.js');
-  const result = await diffPolicies({ policyDir: loc.policy, cwd: io.cwd, base, head: head && head !== '' ? head : undefined, history });
+  const result = await diffPolicies({
+    policyDir: loc.policy,
+    cwd: io.cwd,
+    base,
+    head: head && head !== '' ? head : undefined,
+    history,
+  });
   const failed = failOn !== undefined && levelAtLeast(result.level, failOn as 'major');
   const code = failed ? ExitCode.Denied : ExitCode.Allowed;
   if (bool(p, 'json')) {
@@ -154,15 +181,27 @@ async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number
     return code;
   }
   const s = style(io.stdout, io.env);
-  const paint = (level: string): string => (level === 'major' ? s.red(level.toUpperCase()) : level === 'minor' ? s.yellow(level.toUpperCase()) : level.toUpperCase());
+  const paint = (level: string): string =>
+    level === 'major'
+      ? s.red(level.toUpperCase())
+      : level === 'minor'
+        ? s.yellow(level.toUpperCase())
+        : level.toUpperCase();
   io.stdout.write(`${s.bold('policy diff')} ${result.base.ref} → ${result.head.ref}: ${paint(result.level)}\n`);
-  for (const c of result.changes) io.stdout.write(`  ${paint(c.level)}${' '.repeat(5 - c.level.length)}  ${c.kind.padEnd(9)}  ${c.id}: ${c.message}\n`);
+  for (const c of result.changes)
+    io.stdout.write(
+      `  ${paint(c.level)}${' '.repeat(5 - c.level.length)}  ${c.kind.padEnd(9)}  ${c.id}: ${c.message}\n`,
+    );
   if (result.changes.length === 0) io.stdout.write(s.dim('  no change to rules, whitelist rules or gate settings\n'));
-  io.stdout.write(`replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ${result.decisions.length} outcome(s) change\n`);
+  io.stdout.write(
+    `replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ${result.decisions.length} outcome(s) change\n`,
+  );
   for (const d of result.decisions) {
     const arrow = `${d.before.decision}/${d.before.level} → ${d.after.decision}/${d.after.level}`;
     const tag = d.direction === 'looser' ? s.red('looser  ') : s.green('stricter');
-    io.stdout.write(`  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${d.command.replace(/\n/g, '⏎')}\n`);
+    io.stdout.write(
+      `  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${d.command.replace(/\n/g, '⏎')}\n`,
+    );
   }
   if (failed) io.stdout.write(s.red(`the change is ${result.level}, at or above --fail-on ${failOn}\n`));
   return code;

@@ -39,7 +39,10 @@ export function underline(command: string, span: readonly [number, number]): str
   const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
   const shownBefore = before.length > 40 ? `…${before.slice(-39)}` : before;
   const shownInside = clip(inside, 80);
-  return [`${shownBefore}${shownInside}${clip(after, 40)}`, `${' '.repeat(shownBefore.length)}${'^'.repeat(Math.max(1, shownInside.length))}`];
+  return [
+    `${shownBefore}${shownInside}${clip(after, 40)}`,
+    `${' '.repeat(shownBefore.length)}${'^'.repeat(Math.max(1, shownInside.length))}`,
+  ];
 }
 
 function headline(s: Style, state: CommandState, a: { risk_score: number; risk_level: string }, prefix = ''): string {
@@ -59,14 +62,16 @@ function signalLines(s: Style, command: string, signals: readonly Signal[], limi
   const out: string[] = [];
   for (const sig of signals.slice(0, limit)) {
     const mark = sig.score >= 60 ? s.red('✗') : sig.score >= 30 ? s.yellow('!') : s.dim('·');
-    out.push(`  ${mark} ${s.bold(sig.rule_id)}  ${sig.score}  ${sig.message}${sig.waivable ? '' : s.dim(' (never whitelisted)')}`);
+    out.push(
+      `  ${mark} ${s.bold(sig.rule_id)}  ${sig.score}  ${sig.message}${sig.waivable ? '' : s.dim(' (never whitelisted)')}`,
+    );
     if (sig.category !== 'context') for (const l of underline(command, sig.span)) out.push(`      ${s.dim(l)}`);
   }
   if (signals.length > limit) out.push(s.dim(`  … ${signals.length - limit} more signal(s)`));
   return out;
 }
 
-function segmentLines(s: Style, a: Pick<Assessment, "segments"> | Pick<CommandRecord, "segments">): string[] {
+function segmentLines(s: Style, a: Pick<Assessment, 'segments'> | Pick<CommandRecord, 'segments'>): string[] {
   if (a.segments.length === 0) return [];
   const out = [s.dim('  segments:')];
   a.segments.slice(0, 12).forEach((seg, i) => {
@@ -83,13 +88,15 @@ function segmentLines(s: Style, a: Pick<Assessment, "segments"> | Pick<CommandRe
 export function renderRecord(s: Style, record: CommandRecord, assessment: Assessment, whyNot: string | null): string {
   const lines = [headline(s, record.decision, record), ...commandLines(record.command)];
   lines.push(...signalLines(s, record.command, record.signals));
-  if (assessment.issues.length > 0) for (const i of assessment.issues) lines.push(`  ${s.yellow('?')} ${i.code}: ${i.message}`);
+  if (assessment.issues.length > 0)
+    for (const i of assessment.issues) lines.push(`  ${s.yellow('?')} ${i.code}: ${i.message}`);
   if (record.decision !== 'whitelisted') lines.push(...segmentLines(s, assessment));
   const by = record.decided_by ? `decided by ${record.decided_by}` : 'not decided';
   const latency = record.review_latency_ms !== null ? ` in ${record.review_latency_ms} ms` : '';
   lines.push(s.dim(`  ${by}${latency} · ${record.command_id} · policy ${record.policy_revision.slice(0, 19)}`));
   if (record.reason) lines.push(s.dim(`  ${record.reason}`));
-  if (whyNot && record.decision !== 'whitelisted' && record.decision !== 'denied') lines.push(s.dim(`  not whitelisted: ${whyNot}`));
+  if (whyNot && record.decision !== 'whitelisted' && record.decision !== 'denied')
+    lines.push(s.dim(`  not whitelisted: ${whyNot}`));
   lines.push(`  next: ${nextStep(record.decision)}`);
   return `${lines.join('\n')}\n`;
 }
@@ -131,24 +138,40 @@ export interface ReviewView {
 export function renderReview(s: Style, v: ReviewView): string {
   const r = v.record;
   const status = [
-    r.decision === 'pending' ? `${timeLeft(v.time_left_ms)}${v.time_left_ms !== null && v.time_left_ms > 0 ? ' left' : ''}` : null,
-    v.approvals_needed > 1 ? `approvals ${v.approvals.length}/${v.approvals_needed}${v.approvals.length ? ` (${v.approvals.join(', ')})` : ''}` : null,
+    r.decision === 'pending'
+      ? `${timeLeft(v.time_left_ms)}${v.time_left_ms !== null && v.time_left_ms > 0 ? ' left' : ''}`
+      : null,
+    v.approvals_needed > 1
+      ? `approvals ${v.approvals.length}/${v.approvals_needed}${v.approvals.length ? ` (${v.approvals.join(', ')})` : ''}`
+      : null,
   ].filter((x): x is string => x !== null);
-  const lines = [`${headline(s, r.decision, r)}${status.length ? `  · ${status.join(' · ')}` : ''}`, ...commandLines(r.command)];
+  const lines = [
+    `${headline(s, r.decision, r)}${status.length ? `  · ${status.join(' · ')}` : ''}`,
+    ...commandLines(r.command),
+  ];
   lines.push(...signalLines(s, r.command, r.signals, 12));
   for (const i of r.issues) lines.push(`  ${s.yellow('?')} ${i.code}: ${i.message}`);
   lines.push(...segmentLines(s, r));
-  lines.push(`  ${s.dim('session')} ${r.session_id ?? '-'}  ${s.dim('agent')} ${r.agent ?? '-'}  ${s.dim('cwd')} ${escapeForDisplay(r.cwd ?? '-')}`);
+  lines.push(
+    `  ${s.dim('session')} ${r.session_id ?? '-'}  ${s.dim('agent')} ${r.agent ?? '-'}  ${s.dim('cwd')} ${escapeForDisplay(r.cwd ?? '-')}`,
+  );
   if (r.intent) lines.push(`  ${s.dim('intent')} ${escapeForDisplay(r.intent)}`);
   if (v.session.length > 0) {
     lines.push(s.dim(`  earlier in this session (${v.session.length}):`));
     for (const h of v.session.slice(-8)) {
       const cmd = escapeForDisplay(h.command).replace(/\n/g, '⏎');
       const by = h.decided_by && h.decision !== 'whitelisted' ? ` (${h.decided_by})` : '';
-      lines.push(`    ${s.dim(clock(h.submitted_at))} ${`${h.decision}${by}`.padEnd(22)} ${cmd.length > 70 ? `${cmd.slice(0, 69)}…` : cmd}`);
+      lines.push(
+        `    ${s.dim(clock(h.submitted_at))} ${`${h.decision}${by}`.padEnd(22)} ${cmd.length > 70 ? `${cmd.slice(0, 69)}…` : cmd}`,
+      );
     }
   }
-  if (r.decided_by) lines.push(s.dim(`  decided by ${r.decided_by}${r.review_latency_ms !== null ? ` in ${r.review_latency_ms} ms` : ''}${r.reason ? `: ${r.reason}` : ''}`));
+  if (r.decided_by)
+    lines.push(
+      s.dim(
+        `  decided by ${r.decided_by}${r.review_latency_ms !== null ? ` in ${r.review_latency_ms} ms` : ''}${r.reason ? `: ${r.reason}` : ''}`,
+      ),
+    );
   lines.push(s.dim(`  ${r.command_id} · submitted ${r.submitted_at} · policy ${r.policy_revision.slice(0, 19)}`));
   return `${lines.join('\n')}\n`;
 }

@@ -33,8 +33,12 @@ const KEYS_HELP = '↑/↓ or j/k move · a approve · d deny · r refresh · q 
 export function renderScreen(s: Style, state: State, reviewer: string, cols: number, rows: number): string {
   const lines: string[] = [];
   lines.push(`${s.bold('policy-gate review')} — ${reviewer} — ${state.views.length} pending — ${s.dim(KEYS_HELP)}`);
-  if (state.views.length === 0) lines.push('', s.dim('  nothing waits for review; new commands appear here as agents submit them'));
-  const index = Math.max(0, state.views.findIndex((v) => v.record.command_id === state.selected));
+  if (state.views.length === 0)
+    lines.push('', s.dim('  nothing waits for review; new commands appear here as agents submit them'));
+  const index = Math.max(
+    0,
+    state.views.findIndex((v) => v.record.command_id === state.selected),
+  );
   const listRows = Math.min(state.views.length, 8);
   const first = Math.min(Math.max(0, index - listRows + 1), Math.max(0, state.views.length - listRows));
   for (let i = first; i < first + listRows; i++) {
@@ -50,18 +54,24 @@ export function renderScreen(s: Style, state: State, reviewer: string, cols: num
   }
   const footer: string[] = [];
   if (state.mode.kind === 'reason') {
-    footer.push(`${state.mode.action === 'approve' ? s.green('approve') : s.red('deny')} — reason${state.mode.action === 'approve' ? ' (optional)' : ''}: ${state.mode.text}█`);
+    footer.push(
+      `${state.mode.action === 'approve' ? s.green('approve') : s.red('deny')} — reason${state.mode.action === 'approve' ? ' (optional)' : ''}: ${state.mode.text}█`,
+    );
     footer.push(s.dim('enter to sign and submit · esc to cancel'));
   } else if (state.message) {
     footer.push(state.message);
   }
   const room = Math.max(1, rows - footer.length - 1);
-  const shown = lines.length > room ? [...lines.slice(0, room - 1), s.dim('  … (enlarge the terminal for more)')] : lines;
+  const shown =
+    lines.length > room ? [...lines.slice(0, room - 1), s.dim('  … (enlarge the terminal for more)')] : lines;
   return [...shown, '', ...footer].map((l) => l.slice(0, cols * 4)).join('\r\n');
 }
 
 /** Apply one keypress; returns what to do next. */
-export function onKey(state: State, key: string): 'quit' | 'refresh' | { submit: 'approve' | 'deny'; reason: string | null } | null {
+export function onKey(
+  state: State,
+  key: string,
+): 'quit' | 'refresh' | { submit: 'approve' | 'deny'; reason: string | null } | null {
   if (state.mode.kind === 'reason') {
     const mode = state.mode;
     if (key === '\x1b') {
@@ -122,7 +132,7 @@ export function onKey(state: State, key: string): 'quit' | 'refresh' | { submit:
 /** Split a chunk of terminal input into keys (escape sequences kept whole, text by character). */
 export function keys(chunk: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < chunk.length; ) {
+  for (let i = 0; i < chunk.length;) {
     if (chunk[i] === '\x1b' && chunk[i + 1] === '[' && i + 2 < chunk.length) {
       out.push(chunk.slice(i, i + 3));
       i += 3;
@@ -139,22 +149,34 @@ export function keys(chunk: string): string[] {
 export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
   const input = io.stdin as unknown as TtyIn;
   if (!io.stdinIsTTY || !io.stdout.isTTY || typeof input.setRawMode !== 'function') {
-    throw usageError('the interactive queue needs a terminal', 'use policy-gate review list | show ID | approve ID | deny ID instead');
+    throw usageError(
+      'the interactive queue needs a terminal',
+      'use policy-gate review list | show ID | approve ID | deny ID instead',
+    );
   }
   if (bool(p, 'json')) throw usageError('--json is for review list | show | approve | deny');
   const who = signer(p, io);
   const loc = locations(p, io);
   const policy: Policy = await policyFor(loc);
-  const store: SqliteAuditStore = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store: SqliteAuditStore = openStore(loc, {
+    policy,
+    warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+  });
   recordGateEvent(store, 'GATE_START', `review-queue:${who.reviewer}`);
   const s = style(io.stdout, io.env);
   const out = process.stdout;
-  const state: State = { views: [], selected: null, mode: { kind: 'browse' }, message: who.key ? '' : 'no --key: decisions would go in unsigned and be refused' };
+  const state: State = {
+    views: [],
+    selected: null,
+    mode: { kind: 'browse' },
+    message: who.key ? '' : 'no --key: decisions would go in unsigned and be refused',
+  };
 
   const refresh = (): void => {
     const now = new Date();
     state.views = pendingQueue(store, now).map((r) => reviewView(store, policy, r, now));
-    if (!state.views.some((v) => v.record.command_id === state.selected)) state.selected = state.views[0]?.record.command_id ?? null;
+    if (!state.views.some((v) => v.record.command_id === state.selected))
+      state.selected = state.views[0]?.record.command_id ?? null;
   };
   const draw = (): void => {
     io.stdout.write(`\x1b[H\x1b[2J${renderScreen(s, state, who.reviewer, out.columns || 100, out.rows || 30)}`);

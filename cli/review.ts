@@ -102,14 +102,23 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 }
 
 function one(rest: string[], what: string): string {
-  if (rest.length !== 1) throw usageError(`expected one ${what}${rest.length > 1 ? `, got ${rest.length} arguments` : ''}`, 'see: policy-gate review --help');
+  if (rest.length !== 1)
+    throw usageError(
+      `expected one ${what}${rest.length > 1 ? `, got ${rest.length} arguments` : ''}`,
+      'see: policy-gate review --help',
+    );
   return rest[0]!;
 }
 
 export type { ReviewView };
 
 export function reviewView(store: SqliteAuditStore, policy: Policy, record: CommandRecord, now: Date): ReviewView {
-  const session = record.session_id ? store.commands({ session: record.session_id, limit: 21 }).filter((r) => r.command_id !== record.command_id && r.submitted_at <= record.submitted_at).slice(-20) : [];
+  const session = record.session_id
+    ? store
+        .commands({ session: record.session_id, limit: 21 })
+        .filter((r) => r.command_id !== record.command_id && r.submitted_at <= record.submitted_at)
+        .slice(-20)
+    : [];
   return {
     record,
     session,
@@ -120,7 +129,8 @@ export function reviewView(store: SqliteAuditStore, policy: Policy, record: Comm
 }
 
 async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  if (rest.length > 0) throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'see: policy-gate review --help');
+  if (rest.length > 0)
+    throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'see: policy-gate review --help');
   const loc = locations(p, io);
   if (!existsSync(loc.store)) {
     // nothing was ever submitted here: say where we looked instead of creating a store
@@ -134,7 +144,9 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
     const now = new Date();
     const views = pendingQueue(store, now, { all: bool(p, 'all') }).map((r) => reviewView(store, policy, r, now));
     if (bool(p, 'json')) {
-      io.stdout.write(`${JSON.stringify(views.map((v) => ({ ...v.record, approvals: v.approvals, approvals_needed: v.approvals_needed, time_left_ms: v.time_left_ms })))}\n`);
+      io.stdout.write(
+        `${JSON.stringify(views.map((v) => ({ ...v.record, approvals: v.approvals, approvals_needed: v.approvals_needed, time_left_ms: v.time_left_ms })))}\n`,
+      );
       return ExitCode.Allowed;
     }
     const s = style(io.stdout, io.env);
@@ -152,7 +164,10 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
 /** One line of the queue: risk, time left, approvals, who, the command. */
 export function queueLine(s: Style, v: ReviewView, width: number): string {
   const r = v.record;
-  const level = r.risk_level === 'critical' || r.risk_level === 'high' ? s.red(r.risk_level.padEnd(8)) : s.yellow(r.risk_level.padEnd(8));
+  const level =
+    r.risk_level === 'critical' || r.risk_level === 'high'
+      ? s.red(r.risk_level.padEnd(8))
+      : s.yellow(r.risk_level.padEnd(8));
   const left = timeLeft(v.time_left_ms).padStart(7);
   const votes = v.approvals_needed > 1 ? ` ${v.approvals.length}/${v.approvals_needed}` : '';
   const head = `${r.command_id}  ${String(r.risk_score).padStart(3)} ${level} ${left}${votes}  ${(r.agent ?? '-').slice(0, 14).padEnd(14)} `;
@@ -180,7 +195,11 @@ async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
 /** The reviewer and key from flags or the environment. */
 export function signer(p: Parsed, io: CliIo): { reviewer: string; key: string | undefined } {
   const reviewer = str(p, 'reviewer') ?? io.env.POLICY_GATE_REVIEWER;
-  if (!reviewer) throw usageError('who decides? pass --reviewer ID (your id in reviewers.yaml) or set POLICY_GATE_REVIEWER', 'see: policy-gate review --help');
+  if (!reviewer)
+    throw usageError(
+      'who decides? pass --reviewer ID (your id in reviewers.yaml) or set POLICY_GATE_REVIEWER',
+      'see: policy-gate review --help',
+    );
   return { reviewer, key: str(p, 'key') ?? io.env.POLICY_GATE_KEY };
 }
 
@@ -199,22 +218,36 @@ export function signAndApply(
 ): ReviewOutcome {
   const clock = systemClock();
   const { leaf } = submittedEvent(store, commandId);
-  const text = decisionStatement({ command_id: commandId, submitted_leaf: leaf, decision, reviewer: who.reviewer, reason, signed_at: clock.wall().toISOString() });
+  const text = decisionStatement({
+    command_id: commandId,
+    submitted_leaf: leaf,
+    decision,
+    reviewer: who.reviewer,
+    reason,
+    signed_at: clock.wall().toISOString(),
+  });
   const signature = who.key ? signWithSshKeygen(Buffer.from(text, 'utf8'), who.key, env) : null;
   const me = osIdentity();
-  return applyDecision({ command_id: commandId, statement: text, signature, from: { user: me.user, host: me.host } }, { policy, store, clock });
+  return applyDecision(
+    { command_id: commandId, statement: text, signature, from: { user: me.user, host: me.host } },
+    { policy, store, clock },
+  );
 }
 
 async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: string[]): Promise<number> {
   const id = one(rest, 'command id');
   const who = signer(p, io);
   const reason = str(p, 'reason') ?? null;
-  if (decision === 'deny' && !reason) throw usageError('a deny needs --reason: the agent and the trail are told why', 'see: policy-gate review --help');
+  if (decision === 'deny' && !reason)
+    throw usageError('a deny needs --reason: the agent and the trail are told why', 'see: policy-gate review --help');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
-    if (!who.key) io.stderr.write('policy-gate: no --key (or POLICY_GATE_KEY): the decision goes in unsigned and will be refused\n');
+    if (!who.key)
+      io.stderr.write(
+        'policy-gate: no --key (or POLICY_GATE_KEY): the decision goes in unsigned and will be refused\n',
+      );
     return report(io, p, signAndApply(store, policy, id, decision, who, reason, io.env));
   } finally {
     store.close();
@@ -226,7 +259,9 @@ export function report(io: CliIo, p: Parsed, outcome: ReviewOutcome): number {
   if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(outcome)}\n`);
   else io.stdout.write(`${describeOutcome(outcome)}\n`);
   if (outcome.kind === 'refused') {
-    io.stderr.write(`policy-gate: refused (${outcome.code}): ${outcome.message}\n  the attempt is recorded in the audit trail\n`);
+    io.stderr.write(
+      `policy-gate: refused (${outcome.code}): ${outcome.message}\n  the attempt is recorded in the audit trail\n`,
+    );
     return ExitCode.Denied;
   }
   return ExitCode.Allowed;
@@ -245,13 +280,23 @@ export function describeOutcome(o: ReviewOutcome): string {
 }
 
 async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  if (rest.length !== 2 || (rest[1] !== 'approve' && rest[1] !== 'deny')) throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
+  if (rest.length !== 2 || (rest[1] !== 'approve' && rest[1] !== 'deny'))
+    throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
   const { reviewer } = signer(p, io);
   const loc = locations(p, io);
   const store = openStore(loc);
   try {
     const { leaf } = submittedEvent(store, rest[0]!);
-    io.stdout.write(decisionStatement({ command_id: rest[0]!, submitted_leaf: leaf, decision: rest[1], reviewer, reason: str(p, 'reason') ?? null, signed_at: new Date().toISOString() }));
+    io.stdout.write(
+      decisionStatement({
+        command_id: rest[0]!,
+        submitted_leaf: leaf,
+        decision: rest[1],
+        reviewer,
+        reason: str(p, 'reason') ?? null,
+        signed_at: new Date().toISOString(),
+      }),
+    );
     return ExitCode.Allowed;
   } finally {
     store.close();
@@ -272,7 +317,11 @@ async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   } catch {
     throw usageError(`${file} is not JSON: expected {"command_id": …, "statement": …, "signature": …}`);
   }
-  if (typeof doc.command_id !== 'string' || typeof doc.statement !== 'string' || (doc.signature !== null && doc.signature !== undefined && typeof doc.signature !== 'string')) {
+  if (
+    typeof doc.command_id !== 'string' ||
+    typeof doc.statement !== 'string' ||
+    (doc.signature !== null && doc.signature !== undefined && typeof doc.signature !== 'string')
+  ) {
     throw usageError(`${file}: expected {"command_id": string, "statement": string, "signature": string}`);
   }
   const loc = locations(p, io);
@@ -281,7 +330,12 @@ async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   try {
     const me = osIdentity();
     const outcome = applyDecision(
-      { command_id: doc.command_id, statement: doc.statement, signature: (doc.signature as string | undefined) ?? null, from: { user: me.user, host: me.host } },
+      {
+        command_id: doc.command_id,
+        statement: doc.statement,
+        signature: (doc.signature as string | undefined) ?? null,
+        from: { user: me.user, host: me.host },
+      },
       { policy, store, clock: systemClock() },
     );
     return report(io, p, outcome);

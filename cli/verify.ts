@@ -1,6 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { ExitCode, GateError, SqliteAuditStore, isCorruption, parseBundle, parseVerifierKey, readWitness, trustedKeys, usageError, verifyTrail, type CheckName, type Locations, type VerifierKey, type VerifyResult, type WitnessReading } from '../engine/index.js';
+import {
+  ExitCode,
+  GateError,
+  SqliteAuditStore,
+  isCorruption,
+  parseBundle,
+  parseVerifierKey,
+  readWitness,
+  trustedKeys,
+  usageError,
+  verifyTrail,
+  type CheckName,
+  type Locations,
+  type VerifierKey,
+  type VerifyResult,
+  type WitnessReading,
+} from '../engine/index.js';
 import { policyProvider } from './policy-at.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations, policyFor } from './context.js';
@@ -53,11 +69,28 @@ Exit codes: 0 the trail verifies · 4 it does not (the first failure is named; a
 file too) · 2 usage error or a store that cannot be opened
 `;
 
-const OPTIONS = { ...COMMON_OPTIONS, against: { type: 'string' }, 'trusted-keys': { type: 'string' }, bundle: { type: 'string' }, 'no-witnesses': { type: 'boolean' } } as const;
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  against: { type: 'string' },
+  'trusted-keys': { type: 'string' },
+  bundle: { type: 'string' },
+  'no-witnesses': { type: 'boolean' },
+} as const;
 
 /** A verification that failed before any event could be read (a damaged file). */
 function failedResult(check: CheckName, message: string, seq: number | null = null): VerifyResult {
-  return { ok: false, failure: { seq, check, message }, events: 0, commands: 0, checkpoints: 0, unsigned_tail: 0, recordings: 0, witnesses: [], unended_runs: [], warnings: [] };
+  return {
+    ok: false,
+    failure: { seq, check, message },
+    events: 0,
+    commands: 0,
+    checkpoints: 0,
+    unsigned_tail: 0,
+    recordings: 0,
+    witnesses: [],
+    unended_runs: [],
+    warnings: [],
+  };
 }
 
 /** The first event that cannot be read back from a damaged store, as the failure. */
@@ -72,7 +105,11 @@ function unreadableFrom(store: SqliteAuditStore, why: string): VerifyResult {
     /* stopped at the damage */
   }
   const at = read + 1;
-  return failedResult('integrity', `the store file is damaged (${why}): events #1–#${read} can be read, event #${at} and what follows cannot`, at);
+  return failedResult(
+    'integrity',
+    `the store file is damaged (${why}): events #1–#${read} can be read, event #${at} and what follows cannot`,
+    at,
+  );
 }
 
 /**
@@ -98,7 +135,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return ExitCode.Allowed;
   }
-  if (p.positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`, 'see: policy-gate verify --help');
+  if (p.positionals.length > 0)
+    throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`, 'see: policy-gate verify --help');
   const againstFile = str(p, 'against');
   const against = againstFile === undefined ? undefined : readText(againstFile, io.cwd, '--against');
   const tty = Boolean(io.stderr.isTTY) && !bool(p, 'json');
@@ -111,7 +149,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     tty && total >= 20_000
       ? (done: number, all: number) => {
           progressShown = true;
-          io.stderr.write(`\r  verifying ${'█'.repeat(Math.round((done / all) * 30)).padEnd(30, '░')} ${Math.round((done / all) * 100)}%`);
+          io.stderr.write(
+            `\r  verifying ${'█'.repeat(Math.round((done / all) * 30)).padEnd(30, '░')} ${Math.round((done / all) * 100)}%`,
+          );
         }
       : undefined;
   if (bundleFile !== undefined) {
@@ -124,7 +164,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const explicit = str(p, 'trusted-keys');
     const keys = explicit === undefined ? parsed.bundle.keys.map(parseVerifierKey) : keysFrom(explicit, '', io.cwd);
     where = bundleFile;
-    result = verifyTrail({ events: () => parsed.events, total: parsed.events.length, checkpoints: parsed.bundle.checkpoints, keys, against, policyAt: parsed.policyAt, recording: parsed.recording, progress: progress(parsed.events.length) });
+    result = verifyTrail({
+      events: () => parsed.events,
+      total: parsed.events.length,
+      checkpoints: parsed.bundle.checkpoints,
+      keys,
+      against,
+      policyAt: parsed.policyAt,
+      recording: parsed.recording,
+      progress: progress(parsed.events.length),
+    });
   } else {
     const loc = locations(p, io);
     const storeDir = dirname(loc.store);
@@ -158,15 +207,31 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   } else {
     const s = style(io.stdout, io.env);
     if (result.ok) {
-      io.stdout.write(`${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`);
-      if (result.unsigned_tail > 0) io.stdout.write(s.dim(`  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`));
-      for (const w of result.witnesses) io.stdout.write(`  witness ${w.name}: the trail extends its ${w.checkpoints} checkpoint(s), the newest of size ${w.size}\n`);
+      io.stdout.write(
+        `${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`,
+      );
+      if (result.unsigned_tail > 0)
+        io.stdout.write(
+          s.dim(
+            `  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`,
+          ),
+        );
+      for (const w of result.witnesses)
+        io.stdout.write(
+          `  witness ${w.name}: the trail extends its ${w.checkpoints} checkpoint(s), the newest of size ${w.size}\n`,
+        );
       if (against === undefined && witnessCount === 0) {
-        io.stdout.write(s.dim('  no witness and no --against: truncation re-signed with the gate key would go unnoticed; configure witnesses in gate.yaml (or keep checkpoints elsewhere: policy-gate checkpoint export)\n'));
+        io.stdout.write(
+          s.dim(
+            '  no witness and no --against: truncation re-signed with the gate key would go unnoticed; configure witnesses in gate.yaml (or keep checkpoints elsewhere: policy-gate checkpoint export)\n',
+          ),
+        );
       }
     } else {
       const f = result.failure!;
-      io.stdout.write(`${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`);
+      io.stdout.write(
+        `${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`,
+      );
     }
     for (const w of result.warnings) io.stdout.write(s.dim(`  note: ${w}\n`));
   }
@@ -181,7 +246,6 @@ function keysFrom(file: string | undefined, storeDir: string, cwd: string): Veri
     .filter((l) => l && !l.startsWith('#'))
     .map(parseVerifierKey);
 }
-
 
 /**
  * Verify an open store as it stands: one read transaction, so both passes see the same snapshot
@@ -203,7 +267,9 @@ export async function verifyStore(
   // the whole file first: a damaged page is named before anything is read for meaning
   let integrity: string;
   try {
-    integrity = (store.raw().pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    integrity = (store.raw().pragma('integrity_check(20)') as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join('; ');
   } catch (err) {
     // damaged so badly that SQLite cannot walk the file: find the first event it cannot read
     if (!isCorruption(err)) throw err;

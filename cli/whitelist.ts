@@ -67,18 +67,29 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
   }
-  if (sub !== 'propose') throw usageError(`unknown whitelist subcommand ${JSON.stringify(sub)}`, 'see: policy-gate whitelist --help');
-  if (!commandId || extra.length > 0) throw usageError('whitelist propose takes one command id', 'see: policy-gate whitelist --help');
+  if (sub !== 'propose')
+    throw usageError(`unknown whitelist subcommand ${JSON.stringify(sub)}`, 'see: policy-gate whitelist --help');
+  if (!commandId || extra.length > 0)
+    throw usageError('whitelist propose takes one command id', 'see: policy-gate whitelist --help');
   const file = str(p, 'file') ?? 'proposed.yaml';
-  if (!/^[A-Za-z0-9._-]+\.ya?ml$/.test(file)) throw usageError(`--file must be a file name ending in .yaml under policies/whitelist/, got ${JSON.stringify(file)}`);
+  if (!/^[A-Za-z0-9._-]+\.ya?ml$/.test(file))
+    throw usageError(
+      `--file must be a file name ending in .yaml under policies/whitelist/, got ${JSON.stringify(file)}`,
+    );
 
   const loc = locations(p, io);
   if ((bool(p, 'write') || str(p, 'branch')) && loc.policy === shippedPolicyDir()) {
-    throw usageError('--write and --branch change a policy repository: pass --policy DIR (or POLICY_GATE_POLICY)', 'the policies shipped with policy-gate are not edited in place; see: policy-gate init');
+    throw usageError(
+      '--write and --branch change a policy repository: pass --policy DIR (or POLICY_GATE_POLICY)',
+      'the policies shipped with policy-gate are not edited in place; see: policy-gate init',
+    );
   }
   const policy = await policyFor(loc);
   const store = openStoreIfExists(loc);
-  if (!store) throw new GateError('not-found', `no audit store at ${loc.store}`, { hint: 'propose works from a recorded command: pass --store' });
+  if (!store)
+    throw new GateError('not-found', `no audit store at ${loc.store}`, {
+      hint: 'propose works from a recorded command: pass --store',
+    });
   let proposal;
   try {
     const record = store.command(commandId);
@@ -118,20 +129,27 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
 
   if (bool(p, 'json')) {
-    io.stdout.write(`${JSON.stringify({ rules: definitions, yaml: yamlText, replay: proposal.replay, written, branch })}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ rules: definitions, yaml: yamlText, replay: proposal.replay, written, branch })}\n`,
+    );
     return ExitCode.Allowed;
   }
   const s = style(io.stdout, io.env);
   io.stdout.write(`${s.bold('proposed whitelist rule(s):')}\n${yamlText}\n`);
-  if (proposal.replay.length === 0) io.stdout.write(s.dim('replay: no recorded command would have been whitelisted by it\n'));
+  if (proposal.replay.length === 0)
+    io.stdout.write(s.dim('replay: no recorded command would have been whitelisted by it\n'));
   else {
     io.stdout.write(s.bold(`replay: ${proposal.replay.length} recorded command(s) would have been whitelisted:\n`));
     for (const r of proposal.replay) {
-      const d = r.decision === 'denied' || r.decision === 'timed_out' ? s.red(r.decision.padEnd(10)) : r.decision.padEnd(10);
+      const d =
+        r.decision === 'denied' || r.decision === 'timed_out' ? s.red(r.decision.padEnd(10)) : r.decision.padEnd(10);
       io.stdout.write(`  ${d} ${r.submitted_at}  ${r.command_id}  ${r.command.replace(/\n/g, '⏎')}\n`);
     }
   }
   if (written) io.stdout.write(`written to ${written}\n`);
-  if (branch) io.stdout.write(`committed ${branch.commit.slice(0, 12)} on branch ${branch.name}: push it and open a pull request\n`);
+  if (branch)
+    io.stdout.write(
+      `committed ${branch.commit.slice(0, 12)} on branch ${branch.name}: push it and open a pull request\n`,
+    );
   return ExitCode.Allowed;
 }

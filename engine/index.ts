@@ -9,20 +9,39 @@ export { loadPolicy, policyRevision, type Policy, type CompiledRule, type LoadOp
 export { runExamples, EXAMPLE_TIME, type ExampleResult } from './gate/examples.js';
 export { runPolicyTests, type PolicyTestResult } from './authoring/tests.js';
 export { projectRoot } from './policy/paths.js';
-export { assess, whyNotWhitelisted, DEFAULT_MAX_COMMAND_BYTES, type Assessment, type AssessContext, } from './gate/assess.js';
+export {
+  assess,
+  whyNotWhitelisted,
+  DEFAULT_MAX_COMMAND_BYTES,
+  type Assessment,
+  type AssessContext,
+} from './gate/assess.js';
 export type { Signal } from './model/signals.js';
 export type { SegmentReport } from './model/segments.js';
 export type { WouldDecide, Level } from './model/verdict.js';
 export { check, systemClock, type CheckRequest, type CheckResult, type Clock } from './gate/check.js';
 export { SqliteAuditStore } from './audit/sqlite-store.js';
 export type { AuditStore, CommandFilter } from './audit/store.js';
-export type { CommandRecord, CommandState, Decision, DecidedBody, SubmittedBody, StoredEvent, TruncatedInput } from './model/events.js';
+export type {
+  CommandRecord,
+  CommandState,
+  Decision,
+  DecidedBody,
+  SubmittedBody,
+  StoredEvent,
+  TruncatedInput,
+} from './model/events.js';
 export { resolveLocations, shippedPolicyDir, type Locations } from './gate/locations.js';
 export { GateError, isCorruption, storeError, usageError, type GateErrorCode } from './util/errors.js';
 export { ExitCode, EXIT_CODE_TABLE } from './util/exit-codes.js';
 export { VERSION } from './util/version.js';
 export { findRepository, repositoryIds, normalizeRemote } from './util/git.js';
-export { whitelistProvenance, reviewRefusal, type ProvenanceIndex, type RuleProvenance } from './whitelist/provenance.js';
+export {
+  whitelistProvenance,
+  reviewRefusal,
+  type ProvenanceIndex,
+  type RuleProvenance,
+} from './whitelist/provenance.js';
 export type { ProvenanceEntry } from './model/provenance.js';
 export { decisionTime, expireOverdue, timeoutDecision } from './gate/check.js';
 export {
@@ -39,8 +58,21 @@ export {
   type Reviewer,
   type ReviewOutcome,
 } from './gate/review.js';
-export { parsePublicKey, parseSignature, signWithSshKeygen, verifySignature, SIGNATURE_NAMESPACE } from './util/sshsig.js';
-export { execute, scrubEnvironment, allowingDecision, SHELL_ARGV, type ExecOptions, type ExecResult } from './gate/exec.js';
+export {
+  parsePublicKey,
+  parseSignature,
+  signWithSshKeygen,
+  verifySignature,
+  SIGNATURE_NAMESPACE,
+} from './util/sshsig.js';
+export {
+  execute,
+  scrubEnvironment,
+  allowingDecision,
+  SHELL_ARGV,
+  type ExecOptions,
+  type ExecResult,
+} from './gate/exec.js';
 export { appendToWitness, readWitness, witnessHook, witnessName, type WitnessContext } from './gate/witness.js';
 export { osIdentity, currentBootId } from './gate/identity.js';
 export type {
@@ -57,8 +89,26 @@ export type {
   EventBody,
   Submitter,
 } from './model/events.js';
-export { verifyTrail, type VerifyInput, type VerifyResult, type VerifyFailure, type PolicyAt, type CheckName, type WitnessReading } from './audit/verify.js';
-export { gateSigner, trustedKeys, parseVerifierKey, parseCheckpoint, verifyCheckpoint, TRUSTED_KEYS_FILE, type VerifierKey, type CheckpointSigner, type Checkpoint } from './audit/checkpoint.js';
+export {
+  verifyTrail,
+  type VerifyInput,
+  type VerifyResult,
+  type VerifyFailure,
+  type PolicyAt,
+  type CheckName,
+  type WitnessReading,
+} from './audit/verify.js';
+export {
+  gateSigner,
+  trustedKeys,
+  parseVerifierKey,
+  parseCheckpoint,
+  verifyCheckpoint,
+  TRUSTED_KEYS_FILE,
+  type VerifierKey,
+  type CheckpointSigner,
+  type Checkpoint,
+} from './audit/checkpoint.js';
 export type { RawEvent, StoredCheckpoint } from './audit/sqlite-store.js';
 export { BUNDLE_FORMAT, bundleEvent, bundlePolicy, parseBundle, type Bundle } from './audit/bundle.js';
 export { buildReport, type ReportData, type ReportInput, type LatencyStats } from './audit/report.js';

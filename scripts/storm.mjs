@@ -32,7 +32,10 @@ if (process.argv[2] === '--writer') {
     let s;
     try {
       s = SqliteAuditStore.open(store, { signer: gateSigner(dirname(store)) });
-      const { record } = await check({ command: commands[i % commands.length], wait: false, agent: tag }, { policy, store: s, clock: systemClock() });
+      const { record } = await check(
+        { command: commands[i % commands.length], wait: false, agent: tag },
+        { policy, store: s, clock: systemClock() },
+      );
       process.stdout.write(`ok ${record.command_id} ${record.decision}\n`);
     } catch (err) {
       process.stdout.write(`lost ${JSON.stringify(String(err?.message ?? err))}\n`);
@@ -43,7 +46,14 @@ if (process.argv[2] === '--writer') {
   process.exit(0);
 }
 
-const { values } = parseArgs({ options: { writers: { type: 'string', default: '16' }, commands: { type: 'string', default: '200' }, kills: { type: 'string', default: '8' }, store: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    writers: { type: 'string', default: '16' },
+    commands: { type: 'string', default: '200' },
+    kills: { type: 'string', default: '8' },
+    store: { type: 'string' },
+  },
+});
 const writers = Number(values.writers);
 const perWriter = Number(values.commands);
 const kills = Number(values.kills);
@@ -57,7 +67,11 @@ const t0 = performance.now();
 
 function startWriter(count) {
   started++;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--writer', store, String(count), `w${started}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--writer', store, String(count), `w${started}`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let buffered = '';
   let answers = 0;
   child.stdout.on('data', (d) => {
@@ -70,8 +84,7 @@ function startWriter(count) {
       if (line.startsWith('ok ')) {
         const [id, decision] = line.slice(3).split(' ');
         answered.push({ id, decision });
-      }
-      else lostReasons.push(line.slice(5));
+      } else lostReasons.push(line.slice(5));
     }
   });
   return { child, done: new Promise((r) => child.on('close', () => r(answers))), answers: () => answers };
@@ -97,11 +110,18 @@ const ms = Math.round(performance.now() - t0);
 
 const { SqliteAuditStore } = await import(ENGINE);
 const s = SqliteAuditStore.open(store, { readonly: true });
-const decided = new Set(s.commands().filter((c) => c.decision !== 'pending').map((c) => c.command_id));
+const decided = new Set(
+  s
+    .commands()
+    .filter((c) => c.decision !== 'pending')
+    .map((c) => c.command_id),
+);
 const submitted = new Set(s.commands().map((c) => c.command_id));
 const submissions = submitted.size;
 s.close();
 const missing = answered.filter((a) => !submitted.has(a.id) || (a.decision !== 'pending' && !decided.has(a.id))).length;
 const decisions = {};
 for (const a of answered) decisions[a.decision] = (decisions[a.decision] ?? 0) + 1;
-process.stdout.write(`${JSON.stringify({ writers, store, submissions, answered: answered.length, decisions, lost: lostReasons.length, lost_reasons: [...new Set(lostReasons)].slice(0, 3), killed, missing, ms })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ writers, store, submissions, answered: answered.length, decisions, lost: lostReasons.length, lost_reasons: [...new Set(lostReasons)].slice(0, 3), killed, missing, ms })}\n`,
+);

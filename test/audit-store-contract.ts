@@ -19,7 +19,19 @@ export function submitted(id: string, at: string, extra: Partial<SubmittedBody> 
     risk_score: 0,
     risk_level: 'low',
     signals: [],
-    segments: [{ argv: ['ls', '-la'], program: 'ls', dynamic: false, covered_by: null, via: 'top', parent: null, wrappers: [], privileged: false, span: [0, 6] }],
+    segments: [
+      {
+        argv: ['ls', '-la'],
+        program: 'ls',
+        dynamic: false,
+        covered_by: null,
+        via: 'top',
+        parent: null,
+        wrappers: [],
+        privileged: false,
+        span: [0, 6],
+      },
+    ],
     issues: [],
     would_decide: 'pending',
     whitelist_refused: [],
@@ -30,8 +42,24 @@ export function submitted(id: string, at: string, extra: Partial<SubmittedBody> 
   };
 }
 
-export function decided(id: string, at: string, decision: DecidedBody['decision'] = 'denied', by = 'policy_rule:x.y'): DecidedBody {
-  return { type: 'DECIDED', command_id: id, decision, decided_by: by, decided_at: at, review_latency_ms: 5, policy_revision: 'sha256:test', submitted_leaf: '00', reason: null, whitelist_provenance: [] };
+export function decided(
+  id: string,
+  at: string,
+  decision: DecidedBody['decision'] = 'denied',
+  by = 'policy_rule:x.y',
+): DecidedBody {
+  return {
+    type: 'DECIDED',
+    command_id: id,
+    decision,
+    decided_by: by,
+    decided_at: at,
+    review_latency_ms: 5,
+    policy_revision: 'sha256:test',
+    submitted_leaf: '00',
+    reason: null,
+    whitelist_provenance: [],
+  };
 }
 
 const sha = (...parts: Buffer[]): Buffer => {
@@ -45,9 +73,21 @@ export function describeAuditStoreContract(name: string, open: () => AuditStore)
     it('a submission is a pending command until decided, with every field kept', () => {
       const store = open();
       store.submit(submitted('A', '2026-01-07T12:00:00.000Z'));
-      expect(store.command('A')).toMatchObject({ command_id: 'A', decision: 'pending', decided_by: null, command: 'ls -la', session_id: 's1', agent: 'test' });
+      expect(store.command('A')).toMatchObject({
+        command_id: 'A',
+        decision: 'pending',
+        decided_by: null,
+        command: 'ls -la',
+        session_id: 's1',
+        agent: 'test',
+      });
       expect(store.decide(decided('A', '2026-01-07T12:00:01.000Z'))).not.toBeNull();
-      expect(store.command('A')).toMatchObject({ decision: 'denied', decided_by: 'policy_rule:x.y', decided_at: '2026-01-07T12:00:01.000Z', review_latency_ms: 5 });
+      expect(store.command('A')).toMatchObject({
+        decision: 'denied',
+        decided_by: 'policy_rule:x.y',
+        decided_at: '2026-01-07T12:00:01.000Z',
+        review_latency_ms: 5,
+      });
       expect(store.command('missing')).toBeNull();
       store.close();
     });
@@ -78,7 +118,24 @@ export function describeAuditStoreContract(name: string, open: () => AuditStore)
     it('session history counts the window before now and the programs seen', () => {
       const store = open();
       store.submit(submitted('H1', '2026-01-07T12:00:00.000Z', { session_id: 'h' }));
-      store.submit(submitted('H2', '2026-01-07T12:00:50.000Z', { session_id: 'h', segments: [{ argv: ['git'], program: 'git', dynamic: false, covered_by: null, via: 'top', parent: null, wrappers: [], privileged: false, span: [0, 3] }] }));
+      store.submit(
+        submitted('H2', '2026-01-07T12:00:50.000Z', {
+          session_id: 'h',
+          segments: [
+            {
+              argv: ['git'],
+              program: 'git',
+              dynamic: false,
+              covered_by: null,
+              via: 'top',
+              parent: null,
+              wrappers: [],
+              privileged: false,
+              span: [0, 3],
+            },
+          ],
+        }),
+      );
       store.submit(submitted('H3', '2026-01-07T12:05:00.000Z', { session_id: 'h' }));
       const h = store.sessionHistory('h', new Date('2026-01-07T12:01:00.000Z'), 30);
       expect(h.recentCount).toBe(1);
@@ -116,10 +173,29 @@ export function describeAuditStoreContract(name: string, open: () => AuditStore)
       const store = open();
       store.submit(submitted('X1', '2026-01-07T12:00:00.000Z'));
       store.decide(decided('X1', '2026-01-07T12:00:01.000Z', 'approved', 'alice'));
-      const start = { type: 'EXEC_START', command_id: 'X1', started_at: '2026-01-07T12:00:02.000Z', decided_leaf: '00', argv: ['bash', '-c', 'ls'], cwd: '/tmp', env_removed: [], recording: 'r.cast' } as const;
+      const start = {
+        type: 'EXEC_START',
+        command_id: 'X1',
+        started_at: '2026-01-07T12:00:02.000Z',
+        decided_leaf: '00',
+        argv: ['bash', '-c', 'ls'],
+        cwd: '/tmp',
+        env_removed: [],
+        recording: 'r.cast',
+      } as const;
       expect(store.record(start)).not.toBeNull();
       expect(store.record({ ...start, started_at: '2026-01-07T12:00:03.000Z' })).toBeNull();
-      const end = { type: 'EXEC_END', command_id: 'X1', started_at: start.started_at, ended_at: '2026-01-07T12:00:04.000Z', duration_ms: 2000, exit_code: 0, signal: null, recording: null, recording_error: null } as const;
+      const end = {
+        type: 'EXEC_END',
+        command_id: 'X1',
+        started_at: start.started_at,
+        ended_at: '2026-01-07T12:00:04.000Z',
+        duration_ms: 2000,
+        exit_code: 0,
+        signal: null,
+        recording: null,
+        recording_error: null,
+      } as const;
       expect(store.record(end)).not.toBeNull();
       expect(store.record(end)).toBeNull();
       expect(store.commandEvents('X1').map((e) => `${e.type}@${e.at}`)).toEqual([
@@ -128,7 +204,11 @@ export function describeAuditStoreContract(name: string, open: () => AuditStore)
         'EXEC_START@2026-01-07T12:00:02.000Z',
         'EXEC_END@2026-01-07T12:00:04.000Z',
       ]);
-      expect(store.command('X1')!.execution).toMatchObject({ started_at: start.started_at, ended_at: end.ended_at, exit_code: 0 });
+      expect(store.command('X1')!.execution).toMatchObject({
+        started_at: start.started_at,
+        ended_at: end.ended_at,
+        exit_code: 0,
+      });
       expect(store.commands()[0]!.execution).toMatchObject({ exit_code: 0 });
       store.close();
     });
@@ -138,13 +218,27 @@ export function describeAuditStoreContract(name: string, open: () => AuditStore)
       store.submit(submitted('T1', '2026-01-07T12:00:00.000Z'));
       expect(() =>
         store.atomically(() => {
-          store.record({ type: 'ESCALATED', command_id: 'T1', at: '2026-01-07T12:00:30.000Z', after_seconds: 30, notifier: ['true'], error: null });
+          store.record({
+            type: 'ESCALATED',
+            command_id: 'T1',
+            at: '2026-01-07T12:00:30.000Z',
+            after_seconds: 30,
+            notifier: ['true'],
+            error: null,
+          });
           throw new Error('stop');
         }),
       ).toThrow('stop');
       expect(store.commandEvents('T1').map((e) => e.type)).toEqual(['SUBMITTED']);
       store.atomically(() => {
-        store.record({ type: 'ESCALATED', command_id: 'T1', at: '2026-01-07T12:00:30.000Z', after_seconds: 30, notifier: ['true'], error: null });
+        store.record({
+          type: 'ESCALATED',
+          command_id: 'T1',
+          at: '2026-01-07T12:00:30.000Z',
+          after_seconds: 30,
+          notifier: ['true'],
+          error: null,
+        });
         store.decide(decided('T1', '2026-01-07T12:00:31.000Z'));
       });
       expect(store.commandEvents('T1').map((e) => e.type)).toEqual(['SUBMITTED', 'ESCALATED', 'DECIDED']);

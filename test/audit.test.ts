@@ -86,14 +86,18 @@ describe('SQLite audit store', () => {
 
   it('a directory that can never be created fails at once (no endless retry)', () => {
     // Node 20's recursive mkdirSync spins forever on ENOENT under /proc
-    expect(() => SqliteAuditStore.open('/proc/policy-gate-test/nested/audit.db')).toThrow(/cannot create its directory/);
+    expect(() => SqliteAuditStore.open('/proc/policy-gate-test/nested/audit.db')).toThrow(
+      /cannot create its directory/,
+    );
   });
 
   it('the schema check knows every object a new store has: removing any one of them is reported', () => {
     const path = join(tempDir(), 'audit.db');
     SqliteAuditStore.open(path).close();
     const db = new Database(path);
-    const objects = db.prepare("SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND type != 'table'").all() as { type: string; name: string }[];
+    const objects = db
+      .prepare("SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND type != 'table'")
+      .all() as { type: string; name: string }[];
     db.close();
     expect(objects.length).toBeGreaterThanOrEqual(11); // 4 triggers, 7 indexes
     expect(SqliteAuditStore.open(path, { readonly: true }).schemaProblems).toEqual([]);

@@ -19,7 +19,14 @@ async function check(cmd: string, flags: string[] = [], options: Parameters<type
 
 describe('check: exit codes and the record', () => {
   it('whitelisted → 0, with the full record as one JSON object', async () => {
-    const { code, record, stderr } = await check('git status', ['--session', 's1', '--agent', 'codex', '--intent', 'see changes']);
+    const { code, record, stderr } = await check('git status', [
+      '--session',
+      's1',
+      '--agent',
+      'codex',
+      '--intent',
+      'see changes',
+    ]);
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(record).toMatchObject({
@@ -50,7 +57,12 @@ describe('check: exit codes and the record', () => {
     expect(code).toBe(1);
     expect(record.decision).toBe('denied');
     expect(record.decided_by).toBe('policy_rule:destruction.rm-recursive-system');
-    expect(record.signals[0]).toMatchObject({ rule_id: 'destruction.rm-recursive-system', category: 'destruction', segment: 1, span: [9, 17] });
+    expect(record.signals[0]).toMatchObject({
+      rule_id: 'destruction.rm-recursive-system',
+      category: 'destruction',
+      segment: 1,
+      span: [9, 17],
+    });
   });
 
   it('pending with --no-wait → 3, and the submission is already in the store', async () => {
@@ -66,7 +78,11 @@ describe('check: exit codes and the record', () => {
     const started = performance.now();
     const { code, record, cwd } = await check('npm publish', ['--timeout', '0.3']);
     expect(code).toBe(1);
-    expect(record).toMatchObject({ decision: 'timed_out', decided_by: 'timeout', reason: 'no reviewer decided within 0.3 s' });
+    expect(record).toMatchObject({
+      decision: 'timed_out',
+      decided_by: 'timeout',
+      reason: 'no reviewer decided within 0.3 s',
+    });
     expect(record.review_latency_ms).toBeGreaterThanOrEqual(300);
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
     const store = SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'), { readonly: true });
@@ -80,7 +96,8 @@ describe('check: exit codes and the record', () => {
     const store = await (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 20));
-        if (existsSync(join(cwd, '.policy-gate/audit.db'))) return SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'));
+        if (existsSync(join(cwd, '.policy-gate/audit.db')))
+          return SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'));
       }
     })();
     let id: string | undefined;
@@ -88,7 +105,18 @@ describe('check: exit codes and the record', () => {
       id = store.commands({ decision: 'pending' })[0]?.command_id;
       await new Promise((r) => setTimeout(r, 20));
     }
-    store.decide({ type: 'DECIDED', command_id: id, decision: 'approved', decided_by: 'alice', decided_at: new Date().toISOString(), review_latency_ms: 1, policy_revision: 'x', submitted_leaf: '00', reason: 'ok', whitelist_provenance: [] });
+    store.decide({
+      type: 'DECIDED',
+      command_id: id,
+      decision: 'approved',
+      decided_by: 'alice',
+      decided_at: new Date().toISOString(),
+      review_latency_ms: 1,
+      policy_revision: 'x',
+      submitted_leaf: '00',
+      reason: 'ok',
+      whitelist_provenance: [],
+    });
     store.close();
     const { code, record } = await waiting;
     expect(code).toBe(0);
@@ -109,7 +137,9 @@ describe('check: exit codes and the record', () => {
   });
 
   it('invalid UTF-8 is recorded, flagged and never whitelisted', async () => {
-    const r = await runCli(['check', '--json', '--no-wait', '--now', NOON], { stdin: Buffer.from([0x6c, 0x73, 0x20, 0xff, 0x0a]) });
+    const r = await runCli(['check', '--json', '--no-wait', '--now', NOON], {
+      stdin: Buffer.from([0x6c, 0x73, 0x20, 0xff, 0x0a]),
+    });
     const record = JSON.parse(r.stdout);
     expect(record.issues.map((i: { code: string }) => i.code)).toContain('invalid-utf8');
     expect(record.decision).not.toBe('whitelisted');
@@ -118,7 +148,11 @@ describe('check: exit codes and the record', () => {
   it('invalid UTF-8 after -- is read from the argument bytes, not from what Node decoded', async () => {
     // a real process: bash passes the byte 0xff in the argument, where Node shows U+FFFD
     const r = await new Promise<string>((done) => {
-      const child = spawn('bash', ['-c', `exec "$0" "$1" assess --json --now ${NOON} -- $'ls \\xff'`, process.execPath, BIN], { cwd: tempDir() });
+      const child = spawn(
+        'bash',
+        ['-c', `exec "$0" "$1" assess --json --now ${NOON} -- $'ls \\xff'`, process.execPath, BIN],
+        { cwd: tempDir() },
+      );
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.on('close', () => done(stdout));
@@ -129,7 +163,15 @@ describe('check: exit codes and the record', () => {
   });
 
   it('a U+FFFD in an argument is judged by the bytes: typed, it is a character; decoded from junk, it is invalid', () => {
-    const io = (raw: Buffer[] | null): CliIo => ({ env: {}, cwd: '/', stdout: { write: () => {} }, stderr: { write: () => {} }, stdinIsTTY: true, stdin: Readable.from([]), rawArgv: () => raw });
+    const io = (raw: Buffer[] | null): CliIo => ({
+      env: {},
+      cwd: '/',
+      stdout: { write: () => {} },
+      stderr: { write: () => {} },
+      stdinIsTTY: true,
+      stdin: Readable.from([]),
+      rawArgv: () => raw,
+    });
     const node = Buffer.from('node');
     expect(commandFromArgv(['ls \ufffd'], io([node, Buffer.from('ls \ufffd')])).invalidUtf8).toBe(false);
     expect(commandFromArgv(['ls \ufffd'], io([node, Buffer.from([0x6c, 0x73, 0x20, 0xff])])).invalidUtf8).toBe(true);
@@ -152,7 +194,9 @@ describe('check: exit codes and the record', () => {
     expect(here.record.cwd).toBe('/etc');
     expect(here.record.signals.map((s: { rule_id: string }) => s.rule_id)).toContain('credentials.read-shadow');
     const elsewhere = await check('cat shadow', ['--no-wait', '--cwd', tempDir()]);
-    expect(elsewhere.record.signals.map((s: { rule_id: string }) => s.rule_id)).not.toContain('credentials.read-shadow');
+    expect(elsewhere.record.signals.map((s: { rule_id: string }) => s.rule_id)).not.toContain(
+      'credentials.read-shadow',
+    );
   });
 
   it('shows hidden characters escaped', async () => {
@@ -202,7 +246,10 @@ describe('check: errors never approve (exit 2)', () => {
 
   it('--store and --policy also come from the environment', async () => {
     const cwd = tempDir();
-    const r = await runCli(['check', '--json', '--', 'git status'], { cwd, env: { POLICY_GATE_STORE: 'elsewhere/trail.db', POLICY_GATE_POLICY: POLICY_DIR } });
+    const r = await runCli(['check', '--json', '--', 'git status'], {
+      cwd,
+      env: { POLICY_GATE_STORE: 'elsewhere/trail.db', POLICY_GATE_POLICY: POLICY_DIR },
+    });
     expect(r.code).toBe(0);
     expect(existsSync(join(cwd, 'elsewhere/trail.db'))).toBe(true);
   });
@@ -262,15 +309,30 @@ describe('assess', () => {
     const cwd = tempDir();
     const r = await runCli(['assess', '--json', '--now', NOON, '--', 'rm -rf /'], { cwd });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ would_decide: 'denied', decided_by: 'policy_rule:destruction.rm-recursive-system', risk_level: 'critical' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      would_decide: 'denied',
+      decided_by: 'policy_rule:destruction.rm-recursive-system',
+      risk_level: 'critical',
+    });
     expect(existsSync(join(cwd, '.policy-gate/audit.db'))).toBe(false);
   });
 
   it('--jsonl: one result per line, in order, strings or objects, errors per line', async () => {
-    const input = ['"git status"', '{"cmd":"curl x | sh","id":7}', 'not json', '{"nope":1}', '', '"rm -rf ~"'].join('\n');
+    const input = ['"git status"', '{"cmd":"curl x | sh","id":7}', 'not json', '{"nope":1}', '', '"rm -rf ~"'].join(
+      '\n',
+    );
     const r = await runCli(['assess', '--jsonl', '--now', NOON], { stdin: input });
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.would_decide ?? l.error?.code)).toEqual(['whitelisted', 'denied', 'input', 'input', 'denied']);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.would_decide ?? l.error?.code)).toEqual([
+      'whitelisted',
+      'denied',
+      'input',
+      'input',
+      'denied',
+    ]);
     expect(lines[1].id).toBe(7);
     expect(lines[2]).toMatchObject({ line: 3, error: { code: 'input' } });
   });
@@ -289,7 +351,11 @@ describe('audit', () => {
     await check('rm -rf /', ['--session', 'b'], { cwd });
     await check('npm publish', ['--session', 'a', '--no-wait'], { cwd });
     const all = await runCli(['audit', '--json'], { cwd });
-    expect(JSON.parse(all.stdout).map((r: { command: string }) => r.command)).toEqual(['git status', 'rm -rf /', 'npm publish']);
+    expect(JSON.parse(all.stdout).map((r: { command: string }) => r.command)).toEqual([
+      'git status',
+      'rm -rf /',
+      'npm publish',
+    ]);
     const denied = await runCli(['audit', '--json', '--decision', 'denied'], { cwd });
     expect(JSON.parse(denied.stdout).map((r: { command: string }) => r.command)).toEqual(['rm -rf /']);
     const session = await runCli(['audit', '--json', '--session', 'a', '--decision', 'pending'], { cwd });
@@ -340,7 +406,8 @@ describe('help and version', () => {
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toMatch(/^Usage: policy-gate /);
     }
-    for (const [code, meaning] of EXIT_CODE_TABLE) expect(MAIN_HELP).toContain(`${String(code).padStart(3)}  ${meaning}`);
+    for (const [code, meaning] of EXIT_CODE_TABLE)
+      expect(MAIN_HELP).toContain(`${String(code).padStart(3)}  ${meaning}`);
     expect((await runCli(['--version'])).stdout.trim()).toBe(VERSION);
     expect(JSON.parse(readFileSync(join(POLICY_DIR, '..', 'package.json'), 'utf8')).version).toBe(VERSION);
     expect((await runCli([])).code).toBe(2);

@@ -8,7 +8,18 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,18 +33,30 @@ interface Gate {
   readonly cwd: string;
   readonly store: string;
   readonly env: Record<string, string>;
-  bin(args: string[], options?: { stdin?: string; env?: Record<string, string>; cwd?: string }): ReturnType<typeof runBin>;
+  bin(
+    args: string[],
+    options?: { stdin?: string; env?: Record<string, string>; cwd?: string },
+  ): ReturnType<typeof runBin>;
 }
 
 function gate(options: { store?: string; gate?: Record<string, unknown>; env?: Record<string, string> } = {}): Gate {
   const cwd = tempDir('policy-gate-fault-');
   const store = options.store ?? join(cwd, '.policy-gate', 'audit.db');
-  const env = { POLICY_GATE_POLICY: reviewPolicyDir([ALICE], options.gate ?? {}), POLICY_GATE_STORE: store, ...options.env };
+  const env = {
+    POLICY_GATE_POLICY: reviewPolicyDir([ALICE], options.gate ?? {}),
+    POLICY_GATE_STORE: store,
+    ...options.env,
+  };
   return {
     cwd,
     store,
     env,
-    bin: (args, o = {}) => runBin(args, { cwd: o.cwd ?? cwd, env: { ...env, ...o.env }, ...(o.stdin === undefined ? {} : { stdin: o.stdin }) }),
+    bin: (args, o = {}) =>
+      runBin(args, {
+        cwd: o.cwd ?? cwd,
+        env: { ...env, ...o.env },
+        ...(o.stdin === undefined ? {} : { stdin: o.stdin }),
+      }),
   };
 }
 
@@ -50,7 +73,11 @@ function events(store: string): StoredEvent[] {
  * Run `command` through `exec` as an agent would, and approve it as a reviewer once it waits
  * (the commands these tests run are not whitelisted). Resolves with exec's exit and output.
  */
-async function execApproved(g: Gate, command: string, env: Record<string, string> = {}): Promise<{ code: number; stderr: string; id: string }> {
+async function execApproved(
+  g: Gate,
+  command: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; id: string }> {
   const child = spawn(process.execPath, [BIN, 'exec', '--timeout', '600', '--', command], {
     cwd: g.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...g.env, ...env },
@@ -149,7 +176,11 @@ describe('a command that ran keeps its exit status, whatever happens to the trai
     expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
     const all = events(g.store);
     const failed = all.find((e) => e.type === 'WRITE_FAILED');
-    expect(failed?.body).toMatchObject({ event_type: 'EXEC_END', failed_command_id: r.id, error: expect.stringMatching(/locked|busy/i) });
+    expect(failed?.body).toMatchObject({
+      event_type: 'EXEC_END',
+      failed_command_id: r.id,
+      error: expect.stringMatching(/locked|busy/i),
+    });
     const end = all.find((e) => e.type === 'EXEC_END' && e.command_id === r.id);
     expect(end?.body).toMatchObject({ exit_code: 7 });
     expect(end!.seq).toBeGreaterThan(failed!.seq);
@@ -159,26 +190,33 @@ describe('a command that ran keeps its exit status, whatever happens to the trai
     expect(existsSync(join(g.cwd, '.policy-gate', 'write-failures.jsonl'))).toBe(false);
   }, 240_000);
 
-  it.skipIf(!canMount)('the disk fills up while the command runs: exec exits with its status; the end is spooled aside and recorded once there is room', async () => {
-    const disk = tempDir('policy-gate-full-');
-    mount(['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs'], disk);
-    const g = gate({ store: join(disk, 'audit.db') });
-    rmSync(fallbackSpool(g.store), { force: true });
-    expect((await g.bin(['check', '--', 'git status'])).code).toBe(0);
-    const fill = join(disk, 'fill');
-    const r = await execApproved(g, `dd if=/dev/zero of=${fill} bs=4096 2>/dev/null; exit 5`);
-    expect(r.code, r.stderr).toBe(5);
-    expect(r.stderr).toMatch(/its end could not be recorded/);
-    // the store's own directory was full too: the failure went to the temporary directory
-    expect(readFileSync(fallbackSpool(g.store), 'utf8')).toContain(r.id);
-    rmSync(fill);
-    expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-    const all = events(g.store);
-    expect(all.find((e) => e.type === 'WRITE_FAILED')?.body).toMatchObject({ event_type: 'EXEC_END', failed_command_id: r.id });
-    expect(all.find((e) => e.type === 'EXEC_END' && e.command_id === r.id)?.body).toMatchObject({ exit_code: 5 });
-    expect(existsSync(fallbackSpool(g.store))).toBe(false);
-    expect((await g.bin(['verify'])).code).toBe(0);
-  }, 240_000);
+  it.skipIf(!canMount)(
+    'the disk fills up while the command runs: exec exits with its status; the end is spooled aside and recorded once there is room',
+    async () => {
+      const disk = tempDir('policy-gate-full-');
+      mount(['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs'], disk);
+      const g = gate({ store: join(disk, 'audit.db') });
+      rmSync(fallbackSpool(g.store), { force: true });
+      expect((await g.bin(['check', '--', 'git status'])).code).toBe(0);
+      const fill = join(disk, 'fill');
+      const r = await execApproved(g, `dd if=/dev/zero of=${fill} bs=4096 2>/dev/null; exit 5`);
+      expect(r.code, r.stderr).toBe(5);
+      expect(r.stderr).toMatch(/its end could not be recorded/);
+      // the store's own directory was full too: the failure went to the temporary directory
+      expect(readFileSync(fallbackSpool(g.store), 'utf8')).toContain(r.id);
+      rmSync(fill);
+      expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
+      const all = events(g.store);
+      expect(all.find((e) => e.type === 'WRITE_FAILED')?.body).toMatchObject({
+        event_type: 'EXEC_END',
+        failed_command_id: r.id,
+      });
+      expect(all.find((e) => e.type === 'EXEC_END' && e.command_id === r.id)?.body).toMatchObject({ exit_code: 5 });
+      expect(existsSync(fallbackSpool(g.store))).toBe(false);
+      expect((await g.bin(['verify'])).code).toBe(0);
+    },
+    240_000,
+  );
 });
 
 describe('spooled failures are never lost', () => {
@@ -187,7 +225,8 @@ describe('spooled failures are never lost', () => {
     expect((await g.bin(['check', '--', 'git status'])).code).toBe(0);
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const pid = Number(dead.stdout);
-    const line = (n: number) => `${JSON.stringify({ failed_at: '2026-11-30T00:00:00.000Z', event_type: 'SUBMITTED', failed_command_id: null, error: `database is locked (${n})`, pid })}\n`;
+    const line = (n: number) =>
+      `${JSON.stringify({ failed_at: '2026-11-30T00:00:00.000Z', event_type: 'SUBMITTED', failed_command_id: null, error: `database is locked (${n})`, pid })}\n`;
     // one claim as older versions named it, one as this one does, and one new failure
     const dir = join(g.cwd, '.policy-gate');
     writeFileSync(join(dir, `write-failures.jsonl.${pid}.ingesting`), line(1) + line(2));
@@ -227,7 +266,10 @@ describe('truncation and rewrites are caught without --against', () => {
   /** Change the store as an attacker holding the gate key would: triggers dropped, then put back. */
   function rewrite(store: string, ...statements: [string, ...unknown[]][]): void {
     const db = new Database(store);
-    const triggers = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as { name: string; sql: string }[];
+    const triggers = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as {
+      name: string;
+      sql: string;
+    }[];
     for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
     for (const [sql, ...args] of statements) db.prepare(sql).run(...args);
     for (const t of triggers) db.exec(t.sql);
@@ -235,7 +277,8 @@ describe('truncation and rewrites are caught without --against', () => {
   }
 
   async function trail(g: Gate): Promise<void> {
-    for (const c of ['git status', 'ls', 'rm -rf /', 'git log', 'ls -la']) expect([0, 1]).toContain((await g.bin(['check', '--', c])).code);
+    for (const c of ['git status', 'ls', 'rm -rf /', 'git log', 'ls -la'])
+      expect([0, 1]).toContain((await g.bin(['check', '--', c])).code);
   }
 
   it('a file witness: the last events and their checkpoints deleted and the trail re-signed → verify fails', async () => {
@@ -246,13 +289,21 @@ describe('truncation and rewrites are caught without --against', () => {
     expect(fine.code, fine.stdout + fine.stderr).toBe(0);
     expect(fine.stdout).toMatch(/witness file .*checkpoints\.log: the trail extends its \d+ checkpoint\(s\)/);
     const size = events(g.store).length;
-    rewrite(g.store, ['DELETE FROM events WHERE seq > ?', size - 3], ['DELETE FROM checkpoints WHERE size > ?', size - 3]);
+    rewrite(
+      g.store,
+      ['DELETE FROM events WHERE seq > ?', size - 3],
+      ['DELETE FROM checkpoints WHERE size > ?', size - 3],
+    );
     // re-signed with the gate's key, without the witness (it cannot be rewritten)
-    expect((await g.bin(['checkpoint', 'export'], { env: { POLICY_GATE_POLICY: reviewPolicyDir([ALICE]) } })).code).toBe(0);
+    expect(
+      (await g.bin(['checkpoint', 'export'], { env: { POLICY_GATE_POLICY: reviewPolicyDir([ALICE]) } })).code,
+    ).toBe(0);
     expect((await g.bin(['verify', '--no-witnesses'])).code).toBe(0); // consistent on its own
     const r = await g.bin(['verify']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/FAILED {2}witness at event #\d+: the trail has \d+ events but the checkpoint witnessed by file .* covers \d+: it was truncated or rolled back/);
+    expect(r.stdout).toMatch(
+      /FAILED {2}witness at event #\d+: the trail has \d+ events but the checkpoint witnessed by file .* covers \d+: it was truncated or rolled back/,
+    );
   });
 
   it('every checkpoint deleted and the chain re-hashed: with a pinned key, verify fails', async () => {
@@ -261,7 +312,9 @@ describe('truncation and rewrites are caught without --against', () => {
     rewrite(g.store, ['DELETE FROM checkpoints']);
     const r = await g.bin(['verify']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/checkpoint at event #1: the trail has \d+ events and no signed checkpoint, although a key is pinned/);
+    expect(r.stdout).toMatch(
+      /checkpoint at event #1: the trail has \d+ events and no signed checkpoint, although a key is pinned/,
+    );
   });
 
   it('a decision left without the checkpoint signed with it: verify fails', async () => {
@@ -291,10 +344,16 @@ describe('truncation and rewrites are caught without --against', () => {
       const port = (server.address() as { port: number }).port;
       const repo = tempDir('policy-gate-witness-repo-');
       spawnSync('git', ['init', '-q', repo]);
-      const g = gate({ gate: { witnesses: [{ url: `http://127.0.0.1:${port}/cp` }, { git_ref: 'refs/policy-gate/checkpoints', repo }] } });
+      const g = gate({
+        gate: {
+          witnesses: [{ url: `http://127.0.0.1:${port}/cp` }, { git_ref: 'refs/policy-gate/checkpoints', repo }],
+        },
+      });
       await trail(g);
       expect(kept.length).toBeGreaterThanOrEqual(5);
-      const log = spawnSync('git', ['-C', repo, 'log', '--format=%B', 'refs/policy-gate/checkpoints'], { encoding: 'utf8' }).stdout;
+      const log = spawnSync('git', ['-C', repo, 'log', '--format=%B', 'refs/policy-gate/checkpoints'], {
+        encoding: 'utf8',
+      }).stdout;
       expect(log).toMatch(/^policy-gate\/[0-9a-f]{16}\n\d+\n/);
       const r = await g.bin(['verify', '--json']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -302,7 +361,11 @@ describe('truncation and rewrites are caught without --against', () => {
       expect(names).toEqual([`url http://127.0.0.1:${port}/cp`, `git refs/policy-gate/checkpoints in ${repo}`]);
       // the store rolled back to an earlier copy: both witnesses hold newer checkpoints
       const size = events(g.store).length;
-      rewrite(g.store, ['DELETE FROM events WHERE seq > ?', size - 2], ['DELETE FROM checkpoints WHERE size > ?', size - 2]);
+      rewrite(
+        g.store,
+        ['DELETE FROM events WHERE seq > ?', size - 2],
+        ['DELETE FROM checkpoints WHERE size > ?', size - 2],
+      );
       const bad = await g.bin(['verify']);
       expect(bad.code).toBe(4);
       expect(bad.stdout).toMatch(/witness .*: the trail has \d+ events but the checkpoint witnessed by url/);
@@ -319,7 +382,9 @@ describe('truncation and rewrites are caught without --against', () => {
     expect(c.stderr).toMatch(/could not be appended to witness file/);
     const r = await g.bin(['verify']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/^FAILED {2}witness: witness file .* could not be read \(.*\): the trail cannot be checked against it/);
+    expect(r.stdout).toMatch(
+      /^FAILED {2}witness: witness file .* could not be read \(.*\): the trail cannot be checked against it/,
+    );
     expect((await g.bin(['verify', '--no-witnesses'])).code).toBe(0);
   });
 
@@ -333,18 +398,38 @@ describe('truncation and rewrites are caught without --against', () => {
   it('a reviewer’s stored reason must be the one they signed', async () => {
     const g = gate();
     const pending = JSON.parse((await g.bin(['check', '--json', '--no-wait', '--', 'npm publish'])).stdout);
-    expect((await g.bin(['review', 'approve', pending.command_id, '--reviewer', 'alice', '--key', keyFor('alice').file, '--reason', 'release 1.2'])).code).toBe(0);
+    expect(
+      (
+        await g.bin([
+          'review',
+          'approve',
+          pending.command_id,
+          '--reviewer',
+          'alice',
+          '--key',
+          keyFor('alice').file,
+          '--reason',
+          'release 1.2',
+        ])
+      ).code,
+    ).toBe(0);
     expect((await g.bin(['verify'])).code).toBe(0);
     // rewritten with the gate key: the body, every hash after it and the checkpoints
     const db = new Database(g.store);
     const rows = db.prepare('SELECT seq, body FROM events ORDER BY seq').all() as { seq: number; body: Buffer }[];
-    const triggers = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as { name: string; sql: string }[];
+    const triggers = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as {
+      name: string;
+      sql: string;
+    }[];
     for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
     let previous = Buffer.alloc(32);
     for (const row of rows) {
       const body = row.body.toString('utf8').replace('"reason":"release 1.2"', '"reason":"routine"');
       const bytes = Buffer.from(body, 'utf8');
-      const leaf = createHash('sha256').update(Buffer.from([0])).update(bytes).digest();
+      const leaf = createHash('sha256')
+        .update(Buffer.from([0]))
+        .update(bytes)
+        .digest();
       const chain = createHash('sha256').update('policy-gate/chain/v1').update(previous).update(leaf).digest();
       db.prepare('UPDATE events SET body = ?, leaf = ?, chain = ? WHERE seq = ?').run(bytes, leaf, chain, row.seq);
       previous = chain;
@@ -363,8 +448,14 @@ describe('a store whose protections were removed', () => {
   for (const [what, sql] of [
     ['an append-only trigger', 'DROP TRIGGER events_no_delete'],
     ['a one-per-command index', 'DROP INDEX events_one_decided'],
-    ['a trigger replaced by one that does nothing', "DROP TRIGGER events_no_update; CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END"],
-    ['a trigger added that drops events', "CREATE TRIGGER swallow BEFORE INSERT ON events WHEN NEW.type = 'SUBMITTED' BEGIN SELECT RAISE(IGNORE); END"],
+    [
+      'a trigger replaced by one that does nothing',
+      'DROP TRIGGER events_no_update; CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END',
+    ],
+    [
+      'a trigger added that drops events',
+      "CREATE TRIGGER swallow BEFORE INSERT ON events WHEN NEW.type = 'SUBMITTED' BEGIN SELECT RAISE(IGNORE); END",
+    ],
   ] as const) {
     it(`${what}: the gate does not write to it (exit 2), verify names it (exit 4)`, async () => {
       const g = gate();
@@ -423,7 +514,7 @@ describe('other databases are never taken over', () => {
     const g = gate();
     mkdirSync(join(g.cwd, '.policy-gate'), { recursive: true });
     const db = new Database(g.store);
-    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES (\'ada\');');
+    db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada');");
     db.pragma('user_version = 3');
     db.close();
     const before = readFileSync(g.store);
@@ -487,7 +578,12 @@ describe('inputs larger than the limit', () => {
     const r = await g.bin(['check', '--json', '--no-wait'], { stdin: input });
     expect(r.code, r.stderr).toBe(3);
     const record = JSON.parse(r.stdout);
-    expect(record.truncated).toEqual({ bytes: Buffer.byteLength(input), sha256: createHash('sha256').update(input).digest('hex'), complete: true, limit: 1024 * 1024 });
+    expect(record.truncated).toEqual({
+      bytes: Buffer.byteLength(input),
+      sha256: createHash('sha256').update(input).digest('hex'),
+      complete: true,
+      limit: 1024 * 1024,
+    });
     expect(record.command).toBe(input.slice(0, 4096));
     expect(record.issues.map((i: { code: string }) => i.code)).toEqual(['too-large']);
     const marker = join(g.cwd, 'ran');
@@ -514,10 +610,19 @@ describe('working directories that are not there', () => {
     const g = gate();
     const gone = tempDir('policy-gate-gone-');
     // a shell that enters the directory, which is then removed under it
-    for (const [sub, code] of [['check', 2], ['exec', 126]] as const) {
-      const r = spawnSync('sh', ['-c', `cd ${gone} && rmdir ${gone} && exec "$0" "$1" ${sub} -- ls`, process.execPath, BIN], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...g.env } });
+    for (const [sub, code] of [
+      ['check', 2],
+      ['exec', 126],
+    ] as const) {
+      const r = spawnSync(
+        'sh',
+        ['-c', `cd ${gone} && rmdir ${gone} && exec "$0" "$1" ${sub} -- ls`, process.execPath, BIN],
+        { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...g.env } },
+      );
       expect(r.status, r.stderr).toBe(code);
-      expect(r.stderr).toMatch(/^policy-gate: error: the current directory no longer exists .*: the command must not run\n$/);
+      expect(r.stderr).toMatch(
+        /^policy-gate: error: the current directory no longer exists .*: the command must not run\n$/,
+      );
       mkdirSync(gone);
     }
   });
@@ -540,9 +645,15 @@ describe('working directories that are not there', () => {
 describe('pending commands end in a decision', () => {
   it('a --no-wait submission and a killed waiting check are timed out by the next writer after their deadline', async () => {
     const g = gate();
-    const noWait = JSON.parse((await g.bin(['check', '--json', '--no-wait', '--timeout', '1', '--', 'npm publish'])).stdout);
+    const noWait = JSON.parse(
+      (await g.bin(['check', '--json', '--no-wait', '--timeout', '1', '--', 'npm publish'])).stdout,
+    );
     expect(noWait.decision).toBe('pending');
-    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '3', '--', 'npm publish --tag next'], { cwd: g.cwd, env: { PATH: process.env.PATH ?? '', ...g.env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '3', '--', 'npm publish --tag next'], {
+      cwd: g.cwd,
+      env: { PATH: process.env.PATH ?? '', ...g.env },
+      stdio: 'ignore',
+    });
     const killed = await waitFor('the waiting check', () => {
       const s = SqliteAuditStore.open(g.store, { readonly: true });
       const c = s.commands({ decision: 'pending' }).find((x) => x.command === 'npm publish --tag next');
@@ -553,7 +664,12 @@ describe('pending commands end in a decision', () => {
     await new Promise((r) => child.on('close', r));
     // a writer before the deadline leaves them pending
     expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-    await waitFor('the deadlines and their grace to pass', () => Date.now() > Date.parse(killed.deadline!) + 2500, 60_000, 100);
+    await waitFor(
+      'the deadlines and their grace to pass',
+      () => Date.now() > Date.parse(killed.deadline!) + 2500,
+      60_000,
+      100,
+    );
     expect((await g.bin(['check', '--', 'git status'])).code).toBe(0);
     const s = SqliteAuditStore.open(g.store, { readonly: true });
     for (const id of [noWait.command_id, killed.command_id]) {
@@ -570,7 +686,11 @@ describe('a write storm with kills', () => {
   it('16 writers, some SIGKILLed mid-write: no submission is refused for the lock, every answer is in the trail, verify passes', async () => {
     const dir = tempDir('policy-gate-storm-');
     const store = join(dir, 'audit.db');
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'storm.mjs'), '--writers', '16', '--commands', '12', '--kills', '4', '--store', store], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'scripts', 'storm.mjs'), '--writers', '16', '--commands', '12', '--kills', '4', '--store', store],
+      { encoding: 'utf8', timeout: 600_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result).toMatchObject({ lost: 0, missing: 0 });

@@ -48,11 +48,23 @@ export class GitRepo {
 
   /** An environment free of the machine's Git configuration. */
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    return { PATH: process.env.PATH, HOME: this.home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...extra };
+    return {
+      PATH: process.env.PATH,
+      HOME: this.home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_TERMINAL_PROMPT: '0',
+      LC_ALL: 'C',
+      ...extra,
+    };
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', args, { cwd: this.root, env: this.env(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+    return execFileSync('git', args, {
+      cwd: this.root,
+      env: this.env(),
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }).trim();
   }
 
   /** Run git as `author` (and `committer`, default the author), at the next tick of a fixed clock. */
@@ -92,7 +104,15 @@ export class GitRepo {
 
   /** Merge `branch` into the current branch with a merge commit by `committer`. */
   merge(branch: string, committer: Person, options: { sign?: boolean } = {}): string {
-    this.as(committer, ['merge', '--quiet', '--no-ff', ...(options.sign ? ['-S'] : []), '-m', `Merge branch '${branch}'`, branch]);
+    this.as(committer, [
+      'merge',
+      '--quiet',
+      '--no-ff',
+      ...(options.sign ? ['-S'] : []),
+      '-m',
+      `Merge branch '${branch}'`,
+      branch,
+    ]);
     return this.head();
   }
 

@@ -24,40 +24,87 @@ beforeAll(async () => {
 const withRule = (p: Policy, rule: CompiledWhitelistRule): Policy => ({ ...p, whitelist: [...p.whitelist, rule] });
 const judge = (p: Policy, cmd: string, now = NOON) => assess(cmd, p, { now, history: null });
 
-const PLACEHOLDERS = ['<any>', '<path>', '<path:project>', '<file>', '<word>', '<int>', '<name>', '<branch>', '<url>', '<flags:-r|-f|-rf|-v>'];
+const PLACEHOLDERS = [
+  '<any>',
+  '<path>',
+  '<path:project>',
+  '<file>',
+  '<word>',
+  '<int>',
+  '<name>',
+  '<branch>',
+  '<url>',
+  '<flags:-r|-f|-rf|-v>',
+];
 
 /** A pattern over `program`: literals from `words`, placeholders, optional and repeated parts. */
 function patternOver(program: fc.Arbitrary<string>, words: readonly string[]): fc.Arbitrary<string> {
   const atom = fc.oneof(fc.constantFrom(...words.map(patternLiteral)), fc.constantFrom(...PLACEHOLDERS));
-  const element = fc.tuple(atom, fc.constantFrom('', 'optional', 'repeat', 'optional-repeat')).map(([a, m]) =>
-    m === 'optional' ? `[ ${a} ]` : m === 'repeat' ? `${a}...` : m === 'optional-repeat' ? `[ ${a}... ]` : a,
-  );
+  const element = fc
+    .tuple(atom, fc.constantFrom('', 'optional', 'repeat', 'optional-repeat'))
+    .map(([a, m]) =>
+      m === 'optional' ? `[ ${a} ]` : m === 'repeat' ? `${a}...` : m === 'optional-repeat' ? `[ ${a}... ]` : a,
+    );
   return fc.tuple(program, fc.array(element, { maxLength: 4 })).map(([p, els]) => [p, ...els].join(' '));
 }
 
 const ruleArb = (pattern: fc.Arbitrary<string>, expires?: fc.Arbitrary<string | undefined>) =>
-  fc.record({ pattern, pipes: fc.subarray(['in', 'out'] as const), expires: expires ?? fc.constant(undefined) }).map(({ pattern: p, pipes, expires: e }) =>
-    compileWhitelistRule({ id: 'generated.rule', owner: 'fc', reason: 'generated', pattern: p, ...(pipes.length ? { pipes: [...pipes] } : {}), ...(e ? { expires: e } : {}), file: 'whitelist/generated.yaml', line: 1 }),
-  );
+  fc
+    .record({ pattern, pipes: fc.subarray(['in', 'out'] as const), expires: expires ?? fc.constant(undefined) })
+    .map(({ pattern: p, pipes, expires: e }) =>
+      compileWhitelistRule({
+        id: 'generated.rule',
+        owner: 'fc',
+        reason: 'generated',
+        pattern: p,
+        ...(pipes.length ? { pipes: [...pipes] } : {}),
+        ...(e ? { expires: e } : {}),
+        file: 'whitelist/generated.yaml',
+        line: 1,
+      }),
+    );
 
 /** Commands the rule's pattern matches, as command lines. */
-const samples = (rule: CompiledWhitelistRule, limit = 20): string[] => rule.patterns.flatMap((p) => samplePattern(p, limit).map((words) => shellJoin([p.program, ...words])));
+const samples = (rule: CompiledWhitelistRule, limit = 20): string[] =>
+  rule.patterns.flatMap((p) => samplePattern(p, limit).map((words) => shellJoin([p.program, ...words])));
 
 describe('generated whitelist rules', () => {
   it('whitelisting is per segment: a covered command joined with an uncovered one is never whitelisted', () => {
     // commands the shipped whitelist never covers (a project's `rm -rf build` it does)
-    const OTHER = ['rm -rf /data', 'curl -s https://x.example', 'npm publish', 'git push origin main', 'python3 x.py', 'bash', 'nc -l 4444'];
-    const joiners = [(a: string, b: string) => `${a}; ${b}`, (a: string, b: string) => `${a} && ${b}`, (a: string, b: string) => `${a} | ${b}`, (a: string, b: string) => `${b} | ${a}`, (a: string, b: string) => `${a} $(${b})`, (a: string, b: string) => `${a} <(${b})`, (a: string, b: string) => `${a} & ${b}`];
+    const OTHER = [
+      'rm -rf /data',
+      'curl -s https://x.example',
+      'npm publish',
+      'git push origin main',
+      'python3 x.py',
+      'bash',
+      'nc -l 4444',
+    ];
+    const joiners = [
+      (a: string, b: string) => `${a}; ${b}`,
+      (a: string, b: string) => `${a} && ${b}`,
+      (a: string, b: string) => `${a} | ${b}`,
+      (a: string, b: string) => `${b} | ${a}`,
+      (a: string, b: string) => `${a} $(${b})`,
+      (a: string, b: string) => `${a} <(${b})`,
+      (a: string, b: string) => `${a} & ${b}`,
+    ];
     let covered = 0;
     fc.assert(
-      fc.property(ruleArb(patternOver(fc.constantFrom('tool-a', 'tool-b', 'hugo'), ['build', '--fast', 'src/x', '-n', '5'])), fc.constantFrom(...OTHER), fc.constantFrom(...joiners), fc.nat(), (rule, other, join, pick) => {
-        const p = withRule(policy, rule);
-        const mine = samples(rule);
-        const cmd = mine[pick % mine.length]!;
-        if (judge(p, cmd).would_decide !== 'whitelisted') return;
-        covered++;
-        expect(judge(p, join(cmd, other)).would_decide).not.toBe('whitelisted');
-      }),
+      fc.property(
+        ruleArb(patternOver(fc.constantFrom('tool-a', 'tool-b', 'hugo'), ['build', '--fast', 'src/x', '-n', '5'])),
+        fc.constantFrom(...OTHER),
+        fc.constantFrom(...joiners),
+        fc.nat(),
+        (rule, other, join, pick) => {
+          const p = withRule(policy, rule);
+          const mine = samples(rule);
+          const cmd = mine[pick % mine.length]!;
+          if (judge(p, cmd).would_decide !== 'whitelisted') return;
+          covered++;
+          expect(judge(p, join(cmd, other)).would_decide).not.toBe('whitelisted');
+        },
+      ),
       { numRuns: 300 },
     );
     expect(covered).toBeGreaterThan(100);
@@ -69,8 +116,18 @@ describe('generated whitelist rules', () => {
       .filter((r) => !r.waivable || r.score >= ceiling)
       .flatMap((r) => r.definition.examples?.match ?? [])
       .map((cmd) => ({ cmd, programs: new Set(parseScript(cmd).segments.map((s) => s.program)) }));
-    const programs = [...new Set(attacks.flatMap((a) => [...a.programs]).filter((p): p is string => p !== null && /^[a-z0-9._-]+$/.test(p)))];
-    const words = [...new Set(attacks.flatMap((a) => parseScript(a.cmd).segments.flatMap((s) => s.argv.slice(1).map((w) => w.text))))].filter((w) => w.length > 0 && w.length < 40).slice(0, 400);
+    const programs = [
+      ...new Set(
+        attacks.flatMap((a) => [...a.programs]).filter((p): p is string => p !== null && /^[a-z0-9._-]+$/.test(p)),
+      ),
+    ];
+    const words = [
+      ...new Set(
+        attacks.flatMap((a) => parseScript(a.cmd).segments.flatMap((s) => s.argv.slice(1).map((w) => w.text))),
+      ),
+    ]
+      .filter((w) => w.length > 0 && w.length < 40)
+      .slice(0, 400);
     expect(attacks.length).toBeGreaterThan(200);
     let linted = 0;
     fc.assert(
@@ -80,7 +137,9 @@ describe('generated whitelist rules', () => {
         const p = withRule(policy, rule);
         for (const a of attacks) {
           if (![...rule.programs].some((prog) => a.programs.has(prog))) continue;
-          expect(judge(p, a.cmd).would_decide, `${rule.definition.pattern} whitelists ${a.cmd}`).not.toBe('whitelisted');
+          expect(judge(p, a.cmd).would_decide, `${rule.definition.pattern} whitelists ${a.cmd}`).not.toBe(
+            'whitelisted',
+          );
         }
       }),
       { numRuns: 150 },
@@ -92,7 +151,12 @@ describe('generated whitelist rules', () => {
     let checked = 0;
     fc.assert(
       fc.property(
-        ruleArb(patternOver(fc.constantFrom('tool-a', 'hugo'), ['build', '--fast', 'src/x']), fc.date({ min: new Date('2020-01-01'), max: new Date('2030-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10))),
+        ruleArb(
+          patternOver(fc.constantFrom('tool-a', 'hugo'), ['build', '--fast', 'src/x']),
+          fc
+            .date({ min: new Date('2020-01-01'), max: new Date('2030-12-31'), noInvalidDate: true })
+            .map((d) => d.toISOString().slice(0, 10)),
+        ),
         fc.integer({ min: 1, max: 5000 }),
         (rule, daysAfter) => {
           const end = Date.parse(`${rule.definition.expires}T23:59:59.999Z`);
@@ -117,10 +181,20 @@ describe('generated whitelist rules', () => {
   it('an unexpired generated rule covers every argv its pattern describes (the sampler agrees with the matcher)', () => {
     fc.assert(
       fc.property(patternOver(fc.constantFrom('tool-a'), ['build', '--fast', 'src/x', "it's"]), (source) => {
-        const rule = compileWhitelistRule({ id: 'g.r', owner: 'o', reason: 'generated', pattern: source, file: 'x', line: 1 });
+        const rule = compileWhitelistRule({
+          id: 'g.r',
+          owner: 'o',
+          reason: 'generated',
+          pattern: source,
+          file: 'x',
+          line: 1,
+        });
         for (const cmd of samples(rule, 10)) {
           const script = parseScript(cmd);
-          expect(ruleCoversSegment(rule, script.segments[0]!, script, { now: NOON.getTime() }), `${source} / ${cmd}`).toBe(true);
+          expect(
+            ruleCoversSegment(rule, script.segments[0]!, script, { now: NOON.getTime() }),
+            `${source} / ${cmd}`,
+          ).toBe(true);
         }
         expect(compilePattern(source).program).toBe('tool-a');
       }),
@@ -144,19 +218,23 @@ describe('provenance in Git', () => {
     const pool = gitPolicy.whitelist.flatMap((w) => w.definition.examples?.match ?? []);
     let whitelisted = 0;
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 3 }), fc.constantFrom(' && ', '; ', ' || '), (parts, sep) => {
-        const a = judge(gitPolicy, parts.join(sep));
-        if (a.would_decide !== 'whitelisted') return;
-        whitelisted++;
-        expect(a.policy_revision).toBe(head);
-        expect(a.whitelist_provenance.map((p) => p.rule_id)).toEqual(a.coverage.rules);
-        for (const p of a.whitelist_provenance) {
-          expect(p.commit).toBe(head);
-          expect(p.author).toBe('Alice Admin <alice@example.com>');
-          expect(p.committed_at).toMatch(/^\d{4}-\d\d-\d\dT/);
-          expect(p.file).toMatch(/^policies\/whitelist\/[a-z-]+\.yaml$/);
-        }
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(' && ', '; ', ' || '),
+        (parts, sep) => {
+          const a = judge(gitPolicy, parts.join(sep));
+          if (a.would_decide !== 'whitelisted') return;
+          whitelisted++;
+          expect(a.policy_revision).toBe(head);
+          expect(a.whitelist_provenance.map((p) => p.rule_id)).toEqual(a.coverage.rules);
+          for (const p of a.whitelist_provenance) {
+            expect(p.commit).toBe(head);
+            expect(p.author).toBe('Alice Admin <alice@example.com>');
+            expect(p.committed_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+            expect(p.file).toMatch(/^policies\/whitelist\/[a-z-]+\.yaml$/);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
     expect(whitelisted).toBeGreaterThan(100);

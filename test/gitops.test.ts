@@ -28,7 +28,6 @@ function teamFile(rules: string): string {
   return `# yaml-language-server: $schema=../schema/whitelist.schema.json\nwhitelist:${rules}`;
 }
 
-
 /** Bob adds the hugo rule on a branch (reviewed by Carol); Dana merges it into main. */
 function addHugoThroughReview(repo: GitRepo): { change: string; merge: string } {
   repo.git('checkout', '--quiet', '-b', 'wl/hugo');
@@ -40,15 +39,48 @@ function addHugoThroughReview(repo: GitRepo): { change: string; merge: string } 
   return { change, merge };
 }
 
-const load = (repo: GitRepo): Promise<Policy> => loadPolicy(join(repo.root, 'policies'), { cacheDir: tempDir('policy-gate-cache-') });
+const load = (repo: GitRepo): Promise<Policy> =>
+  loadPolicy(join(repo.root, 'policies'), { cacheDir: tempDir('policy-gate-cache-') });
 const judge = (policy: Policy, cmd: string) => assess(cmd, policy, { now: NOON, history: null });
 
 function approvedRecord(store: SqliteAuditStore, id: string, reviewer: string): void {
-  store.decide({ type: 'DECIDED', command_id: id, decision: 'approved', decided_by: reviewer, decided_at: new Date().toISOString(), review_latency_ms: 1200, policy_revision: 'x', submitted_leaf: '00', reason: 'looks fine', whitelist_provenance: [] });
+  store.decide({
+    type: 'DECIDED',
+    command_id: id,
+    decision: 'approved',
+    decided_by: reviewer,
+    decided_at: new Date().toISOString(),
+    review_latency_ms: 1200,
+    policy_revision: 'x',
+    submitted_leaf: '00',
+    reason: 'looks fine',
+    whitelist_provenance: [],
+  });
 }
 
-async function checkJson(repo: GitRepo, store: string, cmd: string, extra: string[] = []): Promise<{ code: number; record: CommandRecord & Record<string, unknown>; stderr: string }> {
-  const r = await runCli(['check', '--json', '--no-wait', '--now', NOW, '--policy', join(repo.root, 'policies'), '--store', store, ...extra, '--', cmd], { cwd: repo.root });
+async function checkJson(
+  repo: GitRepo,
+  store: string,
+  cmd: string,
+  extra: string[] = [],
+): Promise<{ code: number; record: CommandRecord & Record<string, unknown>; stderr: string }> {
+  const r = await runCli(
+    [
+      'check',
+      '--json',
+      '--no-wait',
+      '--now',
+      NOW,
+      '--policy',
+      join(repo.root, 'policies'),
+      '--store',
+      store,
+      ...extra,
+      '--',
+      cmd,
+    ],
+    { cwd: repo.root },
+  );
   return { code: r.code, record: r.stdout ? JSON.parse(r.stdout) : null, stderr: r.stderr };
 }
 
@@ -81,19 +113,31 @@ describe('provenance from a real Git repository', () => {
     ]);
     // the shipped rules came in Alice's initial commit, straight on main: no merge
     const b = judge(policy, 'git status');
-    expect(b.whitelist_provenance[0]).toMatchObject({ rule_id: 'git.status', author: who(ALICE), merge_commit: null, reviewed_by: [] });
+    expect(b.whitelist_provenance[0]).toMatchObject({
+      rule_id: 'git.status',
+      author: who(ALICE),
+      merge_commit: null,
+      reviewed_by: [],
+    });
   });
 
   it('blame is per rule: a later change to another rule in the same file does not move this one', async () => {
     repo.git('checkout', '--quiet', '-b', 'wl/more');
-    repo.write('policies/whitelist/team.yaml', `${teamFile(HUGO_RULE)}  - id: tf.fmt\n    owner: carol@example.com\n    reason: formatting check only\n    pattern: terraform fmt -check\n    examples:\n      match: [terraform fmt -check]\n`);
+    repo.write(
+      'policies/whitelist/team.yaml',
+      `${teamFile(HUGO_RULE)}  - id: tf.fmt\n    owner: carol@example.com\n    reason: formatting check only\n    pattern: terraform fmt -check\n    examples:\n      match: [terraform fmt -check]\n`,
+    );
     const second = repo.commit(CAROL, `whitelist: add tf.fmt\n\nApproved-by: ${who(ALICE)}\n`);
     repo.git('checkout', '--quiet', 'main');
     repo.merge('wl/more', DANA);
     repo.push();
     const policy = await load(repo);
     expect(judge(policy, 'hugo').whitelist_provenance[0]).toMatchObject({ commit: merged.change, author: who(BOB) });
-    expect(judge(policy, 'terraform fmt -check').whitelist_provenance[0]).toMatchObject({ commit: second, author: who(CAROL), reviewed_by: [who(ALICE), who(DANA)] });
+    expect(judge(policy, 'terraform fmt -check').whitelist_provenance[0]).toMatchObject({
+      commit: second,
+      author: who(CAROL),
+      reviewed_by: [who(ALICE), who(DANA)],
+    });
     // a command covered by two rules names both, each with its own provenance
     const both = judge(policy, 'hugo && terraform fmt -check');
     expect(both.decided_by).toBe('whitelist_rule:hugo.build+tf.fmt');
@@ -109,10 +153,16 @@ describe('provenance from a real Git repository', () => {
     expect(code).toBe(0);
     expect(record.decided_by).toBe('whitelist_rule:hugo.build');
     expect(record.policy_revision).toBe(repo.head());
-    expect(record.whitelist_provenance).toMatchObject([{ rule_id: 'hugo.build', commit: merged.change, merge_commit: merged.merge }]);
+    expect(record.whitelist_provenance).toMatchObject([
+      { rule_id: 'hugo.build', commit: merged.change, merge_commit: merged.merge },
+    ]);
     const s = SqliteAuditStore.open(store, { readonly: true });
     const decided = s.events().find((e) => e.type === 'DECIDED')!;
-    expect(decided.body).toMatchObject({ decided_by: 'whitelist_rule:hugo.build', policy_revision: repo.head(), whitelist_provenance: [{ rule_id: 'hugo.build', commit: merged.change, reviewed_by: [who(CAROL), who(DANA)] }] });
+    expect(decided.body).toMatchObject({
+      decided_by: 'whitelist_rule:hugo.build',
+      policy_revision: repo.head(),
+      whitelist_provenance: [{ rule_id: 'hugo.build', commit: merged.change, reviewed_by: [who(CAROL), who(DANA)] }],
+    });
     s.close();
   });
 
@@ -124,7 +174,9 @@ describe('provenance from a real Git repository', () => {
     const warm = await runBin(args, { cwd, env: { PATH: '/nonexistent' } });
     expect(warm.code, warm.stderr).toBe(0);
     const record = JSON.parse(warm.stdout);
-    expect(record.whitelist_provenance).toMatchObject([{ rule_id: 'hugo.build', commit: merged.change, merge_commit: merged.merge }]);
+    expect(record.whitelist_provenance).toMatchObject([
+      { rule_id: 'hugo.build', commit: merged.change, merge_commit: merged.merge },
+    ]);
     expect(record.policy_revision).toBe(repo.head());
   });
 });
@@ -143,12 +195,19 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     expect(policy.revision).toBe(`${repo.head()}-dirty`);
     const a = judge(policy, 'hugo --minify');
     expect(a.would_decide).toBe('pending');
-    expect(a.whitelist_refused).toEqual([{ rule_id: 'hugo.build', segment: 0, reason: 'its file has uncommitted changes' }]);
+    expect(a.whitelist_refused).toEqual([
+      { rule_id: 'hugo.build', segment: 0, reason: 'its file has uncommitted changes' },
+    ]);
     // rules in untouched files still apply
     expect(judge(policy, 'git status').would_decide).toBe('whitelisted');
     // a change to the rule itself
-    repo.write('policies/whitelist/team.yaml', repo.read('policies/whitelist/team.yaml').replace('builds the documentation site', 'builds the docs'));
-    expect(judge(await load(repo), 'hugo').whitelist_refused).toEqual([{ rule_id: 'hugo.build', segment: 0, reason: 'the rule has uncommitted changes' }]);
+    repo.write(
+      'policies/whitelist/team.yaml',
+      repo.read('policies/whitelist/team.yaml').replace('builds the documentation site', 'builds the docs'),
+    );
+    expect(judge(await load(repo), 'hugo').whitelist_refused).toEqual([
+      { rule_id: 'hugo.build', segment: 0, reason: 'the rule has uncommitted changes' },
+    ]);
 
     const store = join(tempDir(), 'audit.db');
     const { code, record } = await checkJson(repo, store, 'hugo --minify');
@@ -156,7 +215,9 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     expect(record.policy_revision).toBe(`${repo.head()}-dirty`);
     const s = SqliteAuditStore.open(store, { readonly: true });
     const submitted = s.events().find((e) => e.type === 'SUBMITTED')!;
-    expect(submitted.body).toMatchObject({ whitelist_refused: [{ rule_id: 'hugo.build', reason: 'the rule has uncommitted changes' }] });
+    expect(submitted.body).toMatchObject({
+      whitelist_refused: [{ rule_id: 'hugo.build', reason: 'the rule has uncommitted changes' }],
+    });
     s.close();
   });
 
@@ -168,33 +229,61 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     repo.write('policies/reviewers.yaml', `reviewers:\n${entry('alice')}${entry('bob')}`);
     const store = join(tempDir(), 'audit.db');
     const policyDir = join(repo.root, 'policies');
-    const submitted = await runCli(['check', '--json', '--no-wait', '--policy', policyDir, '--store', store, '--', 'npm publish'], { cwd: repo.root });
+    const submitted = await runCli(
+      ['check', '--json', '--no-wait', '--policy', policyDir, '--store', store, '--', 'npm publish'],
+      { cwd: repo.root },
+    );
     expect(submitted.code, submitted.stderr).toBe(3);
     const id = JSON.parse(submitted.stdout).command_id as string;
-    const approve = (reviewer: string) => runCli(['review', 'approve', id, '--reviewer', reviewer, '--key', keyFor(reviewer).file, '--policy', policyDir, '--store', store], { cwd: repo.root });
+    const approve = (reviewer: string) =>
+      runCli(
+        [
+          'review',
+          'approve',
+          id,
+          '--reviewer',
+          reviewer,
+          '--key',
+          keyFor(reviewer).file,
+          '--policy',
+          policyDir,
+          '--store',
+          store,
+        ],
+        { cwd: repo.root },
+      );
     const bob = await approve('bob');
     expect(bob.code).toBe(1);
-    expect(bob.stderr).toMatch(/refused \(unknown-reviewer\): "bob" is not a reviewer in reviewers\.yaml at origin\/main/);
+    expect(bob.stderr).toMatch(
+      /refused \(unknown-reviewer\): "bob" is not a reviewer in reviewers\.yaml at origin\/main/,
+    );
     const alice = await approve('alice');
     expect(alice.code, alice.stderr).toBe(0);
     expect(alice.stdout).toMatch(/^approved \S+ by alice/);
   });
 
   it('a rule changed after review (committed, not merged into origin/main) is not used', async () => {
-    repo.write('policies/whitelist/team.yaml', teamFile(HUGO_RULE.replace('hugo [--minify]', 'hugo [--minify] [--gc]')));
+    repo.write(
+      'policies/whitelist/team.yaml',
+      teamFile(HUGO_RULE.replace('hugo [--minify]', 'hugo [--minify] [--gc]')),
+    );
     repo.commit(BOB, 'whitelist: also hugo --gc');
     const policy = await load(repo);
     expect(policy.revision).toBe(repo.head());
     const a = judge(policy, 'hugo --minify');
     expect(a.would_decide).toBe('pending');
-    expect(a.whitelist_refused[0]).toMatchObject({ rule_id: 'hugo.build', reason: 'its commit is not reachable from origin/main (not reviewed and merged)' });
+    expect(a.whitelist_refused[0]).toMatchObject({
+      rule_id: 'hugo.build',
+      reason: 'its commit is not reachable from origin/main (not reviewed and merged)',
+    });
     // pushed (merged) it is used
     repo.push();
     expect(judge(await load(repo), 'hugo --gc').would_decide).toBe('whitelisted');
   });
 
   it('a rule loosened by deleting a line (its scope) in an unmerged commit is not used, and provenance names that commit', async () => {
-    const scoped = '\n  - id: hugo.serve\n    owner: bob@example.com\n    reason: live preview for the docs bot\n    pattern: hugo server\n    agents: [docs-bot]\n    examples:\n      match: [hugo server]\n';
+    const scoped =
+      '\n  - id: hugo.serve\n    owner: bob@example.com\n    reason: live preview for the docs bot\n    pattern: hugo server\n    agents: [docs-bot]\n    examples:\n      match: [hugo server]\n';
     repo.git('checkout', '--quiet', '-b', 'wl/serve');
     repo.write('policies/whitelist/serve.yaml', teamFile(scoped));
     repo.commit(BOB, 'whitelist: hugo server for the docs bot');
@@ -202,7 +291,9 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     repo.merge('wl/serve', DANA);
     repo.push();
     const before = await load(repo);
-    expect(assess('hugo server', before, { now: NOON, history: null, agent: 'docs-bot' }).would_decide).toBe('whitelisted');
+    expect(assess('hugo server', before, { now: NOON, history: null, agent: 'docs-bot' }).would_decide).toBe(
+      'whitelisted',
+    );
     expect(judge(before, 'hugo server').would_decide).toBe('pending'); // another agent: out of scope
     // the scope line is deleted in a local commit: blame of the remaining lines still names the reviewed commit
     repo.write('policies/whitelist/serve.yaml', teamFile(scoped.replace('    agents: [docs-bot]\n', '')));
@@ -210,14 +301,29 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     const policy = await load(repo);
     const a = judge(policy, 'hugo server');
     expect(a.would_decide).toBe('pending');
-    expect(a.whitelist_refused).toEqual([{ rule_id: 'hugo.serve', segment: 0, reason: 'its commit is not reachable from origin/main (not reviewed and merged)' }]);
-    expect(policy.provenance?.rules['hugo.serve']).toMatchObject({ commit: loosened, author: who(BOB), merge_commit: null });
+    expect(a.whitelist_refused).toEqual([
+      {
+        rule_id: 'hugo.serve',
+        segment: 0,
+        reason: 'its commit is not reachable from origin/main (not reviewed and merged)',
+      },
+    ]);
+    expect(policy.provenance?.rules['hugo.serve']).toMatchObject({
+      commit: loosened,
+      author: who(BOB),
+      merge_commit: null,
+    });
   });
 
   it('a rule reverted to an older reviewed text that the protected ref no longer has is not used', async () => {
     // main narrows hugo.build to one agent through review; a local commit restores the old, broader text
     repo.git('checkout', '--quiet', '-b', 'wl/narrow');
-    repo.write('policies/whitelist/team.yaml', teamFile(HUGO_RULE.replace('    pattern: hugo [--minify]\n', '    pattern: hugo [--minify]\n    agents: [docs-bot]\n')));
+    repo.write(
+      'policies/whitelist/team.yaml',
+      teamFile(
+        HUGO_RULE.replace('    pattern: hugo [--minify]\n', '    pattern: hugo [--minify]\n    agents: [docs-bot]\n'),
+      ),
+    );
     repo.commit(CAROL, 'whitelist: hugo.build only for the docs bot');
     repo.git('checkout', '--quiet', 'main');
     repo.merge('wl/narrow', DANA);
@@ -226,17 +332,46 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     repo.commit(BOB, 'whitelist: hugo.build for everyone again');
     const a = judge(await load(repo), 'hugo');
     expect(a.would_decide).toBe('pending');
-    expect(a.whitelist_refused).toEqual([{ rule_id: 'hugo.build', segment: 0, reason: 'it differs from its version in origin/main (the change is not reviewed and merged)' }]);
+    expect(a.whitelist_refused).toEqual([
+      {
+        rule_id: 'hugo.build',
+        segment: 0,
+        reason: 'it differs from its version in origin/main (the change is not reviewed and merged)',
+      },
+    ]);
   });
 
   it('an uncommitted rule is not used; without require_reviewed it is, and its provenance says it is uncommitted', async () => {
-    repo.write('policies/whitelist/local.yaml', teamFile('\n  - id: hugo.local\n    owner: me\n    reason: version check\n    pattern: hugo version\n    examples:\n      match: [hugo version]\n'));
+    repo.write(
+      'policies/whitelist/local.yaml',
+      teamFile(
+        '\n  - id: hugo.local\n    owner: me\n    reason: version check\n    pattern: hugo version\n    examples:\n      match: [hugo version]\n',
+      ),
+    );
     const enforced = await load(repo);
-    expect(judge(enforced, 'hugo version').whitelist_refused[0]).toMatchObject({ rule_id: 'hugo.local', reason: 'the rule has uncommitted changes' });
-    repo.write('policies/gate.yaml', repo.read('policies/gate.yaml').replace('require_reviewed: true', 'require_reviewed: false'));
+    expect(judge(enforced, 'hugo version').whitelist_refused[0]).toMatchObject({
+      rule_id: 'hugo.local',
+      reason: 'the rule has uncommitted changes',
+    });
+    repo.write(
+      'policies/gate.yaml',
+      repo.read('policies/gate.yaml').replace('require_reviewed: true', 'require_reviewed: false'),
+    );
     const relaxed = judge(await load(repo), 'hugo version');
     expect(relaxed.would_decide).toBe('whitelisted');
-    expect(relaxed.whitelist_provenance).toEqual([{ rule_id: 'hugo.local', file: 'whitelist/local.yaml', commit: null, author: null, committed_at: null, reviewed_by: [], reviewed_at: null, merge_commit: null, merged_by: null }]);
+    expect(relaxed.whitelist_provenance).toEqual([
+      {
+        rule_id: 'hugo.local',
+        file: 'whitelist/local.yaml',
+        commit: null,
+        author: null,
+        committed_at: null,
+        reviewed_by: [],
+        reviewed_at: null,
+        merge_commit: null,
+        merged_by: null,
+      },
+    ]);
     // --require-reviewed turns enforcement on from the command line
     const store = join(tempDir(), 'audit.db');
     expect((await checkJson(repo, store, 'hugo version')).code).toBe(0);
@@ -244,7 +379,10 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
   });
 
   it('a missing protected ref refuses every rule, naming the ref', async () => {
-    repo.write('policies/gate.yaml', repo.read('policies/gate.yaml').replace('protected_ref: origin/main', 'protected_ref: origin/release'));
+    repo.write(
+      'policies/gate.yaml',
+      repo.read('policies/gate.yaml').replace('protected_ref: origin/main', 'protected_ref: origin/release'),
+    );
     repo.commit(ALICE, 'gate: protect release');
     repo.push();
     const a = judge(await load(repo), 'git status');
@@ -253,16 +391,25 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
   });
 
   it('require_signed: an unsigned commit is refused, a commit with a verified SSH signature is used', async () => {
-    repo.write('policies/gate.yaml', repo.read('policies/gate.yaml').replace('require_signed: false', 'require_signed: true'));
+    repo.write(
+      'policies/gate.yaml',
+      repo.read('policies/gate.yaml').replace('require_signed: false', 'require_signed: true'),
+    );
     repo.commit(ALICE, 'gate: require signed whitelist commits');
     repo.push();
     const unsigned = judge(await load(repo), 'hugo --minify');
     expect(unsigned.would_decide).toBe('pending');
-    expect(unsigned.whitelist_refused[0]).toMatchObject({ rule_id: 'hugo.build', reason: 'its commit has no verified signature' });
+    expect(unsigned.whitelist_refused[0]).toMatchObject({
+      rule_id: 'hugo.build',
+      reason: 'its commit has no verified signature',
+    });
 
     repo.trustSigningKey(DANA);
     repo.git('checkout', '--quiet', '-b', 'wl/hugo-signed');
-    repo.write('policies/whitelist/team.yaml', teamFile(HUGO_RULE.replace('builds the documentation site', 'builds the documentation site (signed)')));
+    repo.write(
+      'policies/whitelist/team.yaml',
+      teamFile(HUGO_RULE.replace('builds the documentation site', 'builds the documentation site (signed)')),
+    );
     repo.commit(BOB, 'whitelist: hugo.build, signed');
     repo.git('checkout', '--quiet', 'main');
     const merge = repo.merge('wl/hugo-signed', DANA, { sign: true });
@@ -280,7 +427,9 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     repo.merge('wl/old', DANA);
     repo.push();
     const policy = await load(repo);
-    expect(assess('hugo', policy, { now: new Date('2026-01-31T23:00:00Z'), history: null }).would_decide).toBe('whitelisted');
+    expect(assess('hugo', policy, { now: new Date('2026-01-31T23:00:00Z'), history: null }).would_decide).toBe(
+      'whitelisted',
+    );
     const after = assess('hugo', policy, { now: new Date('2026-02-01T00:00:01Z'), history: null });
     expect(after.would_decide).toBe('pending');
     expect(after.whitelist_refused).toEqual([]);
@@ -302,19 +451,53 @@ describe('the pull-request flow, end to end', () => {
     const first = await checkJson(repo, store, 'hugo --minify');
     expect(first.code).toBe(3);
     const s = SqliteAuditStore.open(store);
-    s.decide({ type: 'DECIDED', command_id: earlier.record.command_id, decision: 'denied', decided_by: 'carol', decided_at: new Date().toISOString(), review_latency_ms: 900, policy_revision: 'x', submitted_leaf: '00', reason: 'not now', whitelist_provenance: [] });
+    s.decide({
+      type: 'DECIDED',
+      command_id: earlier.record.command_id,
+      decision: 'denied',
+      decided_by: 'carol',
+      decided_at: new Date().toISOString(),
+      review_latency_ms: 900,
+      policy_revision: 'x',
+      submitted_leaf: '00',
+      reason: 'not now',
+      whitelist_provenance: [],
+    });
     approvedRecord(s, first.record.command_id, 'alice');
     s.close();
 
     // 2. propose the rule on a branch: the work tree and main are untouched
     const before = repo.head();
-    const proposed = await runCli(['whitelist', 'propose', first.record.command_id, '--policy', policies, '--store', store, '--owner', 'bob@example.com', '--branch', 'wl/hugo', '--json'], { cwd: repo.root });
+    const proposed = await runCli(
+      [
+        'whitelist',
+        'propose',
+        first.record.command_id,
+        '--policy',
+        policies,
+        '--store',
+        store,
+        '--owner',
+        'bob@example.com',
+        '--branch',
+        'wl/hugo',
+        '--json',
+      ],
+      { cwd: repo.root },
+    );
     expect(proposed.code, proposed.stderr).toBe(0);
     const out = JSON.parse(proposed.stdout);
     expect(out.rules).toEqual([
-      expect.objectContaining({ id: 'hugo.minify', owner: 'bob@example.com', pattern: 'hugo --minify', examples: { match: ['hugo --minify'], no_match: ['hugo --minify --unexpected-extra-argument'] } }),
+      expect.objectContaining({
+        id: 'hugo.minify',
+        owner: 'bob@example.com',
+        pattern: 'hugo --minify',
+        examples: { match: ['hugo --minify'], no_match: ['hugo --minify --unexpected-extra-argument'] },
+      }),
     ]);
-    expect(out.replay).toEqual([expect.objectContaining({ command_id: earlier.record.command_id, decision: 'denied', rules: ['hugo.minify'] })]);
+    expect(out.replay).toEqual([
+      expect.objectContaining({ command_id: earlier.record.command_id, decision: 'denied', rules: ['hugo.minify'] }),
+    ]);
     expect(out.branch.name).toBe('wl/hugo');
     expect(repo.head()).toBe(before);
     expect(repo.git('status', '--porcelain')).toBe('');
@@ -324,13 +507,37 @@ describe('the pull-request flow, end to end', () => {
     repo.git('checkout', '--quiet', 'wl/hugo');
     expect((await runCli(['policy', 'lint', '--policy', policies])).code).toBe(0);
     expect((await runCli(['policy', 'test', '--policy', policies])).code).toBe(0);
-    const diff = await runCli(['policy', 'diff', 'origin/main', 'HEAD', '--policy', policies, '--store', store, '--since', '2026-01-01T00:00:00Z', '--json', '--fail-on', 'major']);
+    const diff = await runCli([
+      'policy',
+      'diff',
+      'origin/main',
+      'HEAD',
+      '--policy',
+      policies,
+      '--store',
+      store,
+      '--since',
+      '2026-01-01T00:00:00Z',
+      '--json',
+      '--fail-on',
+      'major',
+    ]);
     expect(diff.code, diff.stderr).toBe(0);
     const d = JSON.parse(diff.stdout);
     expect(d.level).toBe('minor');
-    expect(d.changes).toEqual([expect.objectContaining({ level: 'minor', kind: 'whitelist', id: 'hugo.minify', change: 'added' })]);
+    expect(d.changes).toEqual([
+      expect.objectContaining({ level: 'minor', kind: 'whitelist', id: 'hugo.minify', change: 'added' }),
+    ]);
     expect(d.decisions).toEqual(
-      expect.arrayContaining([expect.objectContaining({ source: 'audit', ref: first.record.command_id, before: expect.objectContaining({ decision: 'pending' }), after: expect.objectContaining({ decision: 'whitelisted' }), direction: 'looser' })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          source: 'audit',
+          ref: first.record.command_id,
+          before: expect.objectContaining({ decision: 'pending' }),
+          after: expect.objectContaining({ decision: 'whitelisted' }),
+          direction: 'looser',
+        }),
+      ]),
     );
 
     // 4. merge with a review; the next identical command is whitelisted, naming the merge
@@ -340,20 +547,45 @@ describe('the pull-request flow, end to end', () => {
     const next = await checkJson(repo, store, 'hugo --minify');
     expect(next.code).toBe(0);
     expect(next.record.decided_by).toBe('whitelist_rule:hugo.minify');
-    expect(next.record.whitelist_provenance).toMatchObject([{ rule_id: 'hugo.minify', commit: out.branch.commit, merge_commit: merge, merged_by: who(DANA), reviewed_by: [who(DANA)] }]);
+    expect(next.record.whitelist_provenance).toMatchObject([
+      {
+        rule_id: 'hugo.minify',
+        commit: out.branch.commit,
+        merge_commit: merge,
+        merged_by: who(DANA),
+        reviewed_by: [who(DANA)],
+      },
+    ]);
     expect(next.record.policy_revision).toBe(merge);
   });
 
   it('--write adds the rule to the work tree file, keeping what is there', async () => {
     const repo = await policyRepo();
     const policies = join(repo.root, 'policies');
-    repo.write('policies/whitelist/proposed.yaml', `# team rules: keep this comment\n${teamFile(HUGO_RULE).split('\n').slice(1).join('\n')}`);
+    repo.write(
+      'policies/whitelist/proposed.yaml',
+      `# team rules: keep this comment\n${teamFile(HUGO_RULE).split('\n').slice(1).join('\n')}`,
+    );
     const store = join(tempDir(), 'audit.db');
     const first = await checkJson(repo, store, 'terraform fmt -check -recursive');
     const s = SqliteAuditStore.open(store);
     approvedRecord(s, first.record.command_id, 'alice');
     s.close();
-    const r = await runCli(['whitelist', 'propose', first.record.command_id, '--policy', policies, '--store', store, '--owner', 'ops@example.com', '--write'], { cwd: repo.root });
+    const r = await runCli(
+      [
+        'whitelist',
+        'propose',
+        first.record.command_id,
+        '--policy',
+        policies,
+        '--store',
+        store,
+        '--owner',
+        'ops@example.com',
+        '--write',
+      ],
+      { cwd: repo.root },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('pattern: terraform fmt -check -recursive');
     expect(r.stdout).toContain('replay: no recorded command would have been whitelisted by it');
@@ -374,9 +606,23 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
     const { command_id } = JSON.parse(c.stdout);
     const s = SqliteAuditStore.open(store);
     if (decision === 'approved') approvedRecord(s, command_id, 'alice');
-    else s.decide({ type: 'DECIDED', command_id, decision, decided_by: 'alice', decided_at: new Date().toISOString(), review_latency_ms: 1, policy_revision: 'x', submitted_leaf: '00', reason: null, whitelist_provenance: [] });
+    else
+      s.decide({
+        type: 'DECIDED',
+        command_id,
+        decision,
+        decided_by: 'alice',
+        decided_at: new Date().toISOString(),
+        review_latency_ms: 1,
+        policy_revision: 'x',
+        submitted_leaf: '00',
+        reason: null,
+        whitelist_provenance: [],
+      });
     s.close();
-    return runCli(['whitelist', 'propose', command_id, '--store', store, '--owner', 'x@example.com', ...extra], { cwd: dir });
+    return runCli(['whitelist', 'propose', command_id, '--store', store, '--owner', 'x@example.com', ...extra], {
+      cwd: dir,
+    });
   }
 
   it.each([
@@ -387,8 +633,18 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
     ['xargs', 'xargs -n1 echo < list.txt', /a rule never covers xargs/],
     ['an assignment', 'HUGO_ENV=prod hugo', /sets HUGO_ENV/],
     // `rm -rf build` (in the project) is whitelisted already: a reviewer approved this one
-    ['a program that deletes, with no argument fixed', 'rm -rf ../build', /rm can delete, upload or execute: keep at least one argument fixed/, ['--generalize', '1=flags:-rf', '--generalize', '2=path']],
-    ['a rule that would cover a non-waivable attack', 'rm -rf ../build', /would also cover "rm -rf \/".*non-waivable/, ['--generalize', '2=path']],
+    [
+      'a program that deletes, with no argument fixed',
+      'rm -rf ../build',
+      /rm can delete, upload or execute: keep at least one argument fixed/,
+      ['--generalize', '1=flags:-rf', '--generalize', '2=path'],
+    ],
+    [
+      'a rule that would cover a non-waivable attack',
+      'rm -rf ../build',
+      /would also cover "rm -rf \/".*non-waivable/,
+      ['--generalize', '2=path'],
+    ],
     ['a run-time argument', 'hugo --destination "$OUT"', /only known at run time/],
   ])('refuses %s', async (_name, cmd, message, extra = []) => {
     const r = await proposeFor(cmd, extra);
@@ -413,13 +669,18 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
   it('generalizes only what is asked, with typed placeholders', async () => {
     const r = await proposeFor('terraform fmt -check modules/net', ['--generalize', '3=path:project', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).rules[0]).toMatchObject({ id: 'terraform.fmt-check', pattern: 'terraform fmt -check <path:project>' });
+    expect(JSON.parse(r.stdout).rules[0]).toMatchObject({
+      id: 'terraform.fmt-check',
+      pattern: 'terraform fmt -check <path:project>',
+    });
   });
 
   it('one rule per uncovered segment, naming the pipe it sits in', async () => {
     const r = await proposeFor('git log --oneline | hugo-lint --stdin', ['--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).rules).toEqual([expect.objectContaining({ pattern: 'hugo-lint --stdin', pipes: ['in'] })]);
+    expect(JSON.parse(r.stdout).rules).toEqual([
+      expect.objectContaining({ pattern: 'hugo-lint --stdin', pipes: ['in'] }),
+    ]);
   });
 });
 
@@ -428,16 +689,35 @@ describe('init', () => {
     const dir = tempDir();
     const r = await runCli(['init', dir, '--owner', '@acme/security', '--owner', 'lead@acme.example'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    for (const f of ['policies/gate.yaml', 'policies/rules/destruction.yaml', 'policies/whitelist/git.yaml', 'policies/tests/regressions.yaml', 'policies/schema/whitelist.schema.json', '.github/CODEOWNERS', '.github/workflows/policy.yml', 'README.md', '.gitignore']) {
+    for (const f of [
+      'policies/gate.yaml',
+      'policies/rules/destruction.yaml',
+      'policies/whitelist/git.yaml',
+      'policies/tests/regressions.yaml',
+      'policies/schema/whitelist.schema.json',
+      '.github/CODEOWNERS',
+      '.github/workflows/policy.yml',
+      'README.md',
+      '.gitignore',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     const gate = readFileSync(join(dir, 'policies/gate.yaml'), 'utf8');
-    expect(gate).toMatch(/^gitops:\n {2}require_reviewed: true\n {2}protected_ref: origin\/main\n {2}require_signed: false$/m);
-    expect(readFileSync(join(dir, '.github/CODEOWNERS'), 'utf8')).toContain('/policies/whitelist/ @acme/security lead@acme.example');
+    expect(gate).toMatch(
+      /^gitops:\n {2}require_reviewed: true\n {2}protected_ref: origin\/main\n {2}require_signed: false$/m,
+    );
+    expect(readFileSync(join(dir, '.github/CODEOWNERS'), 'utf8')).toContain(
+      '/policies/whitelist/ @acme/security lead@acme.example',
+    );
     const workflow = readFileSync(join(dir, '.github/workflows/policy.yml'), 'utf8');
     expect(workflow).toContain('on:\n  pull_request:');
     expect(workflow).toContain('fetch-depth: 0');
-    for (const step of ['policy-gate policy lint --policy policies', 'policy-gate policy test --policy policies', 'policy-gate policy diff "origin/${{ github.base_ref }}" HEAD --policy policies']) expect(workflow).toContain(step);
+    for (const step of [
+      'policy-gate policy lint --policy policies',
+      'policy-gate policy test --policy policies',
+      'policy-gate policy diff "origin/${{ github.base_ref }}" HEAD --policy policies',
+    ])
+      expect(workflow).toContain(step);
     expect((await runCli(['policy', 'lint', '--policy', join(dir, 'policies')])).code).toBe(0);
     expect((await runCli(['policy', 'test', '--policy', join(dir, 'policies')])).code).toBe(0);
   });

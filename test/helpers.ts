@@ -48,7 +48,10 @@ export interface CliResult {
 }
 
 /** Run the CLI in process, with its own stdin, environment and working directory. */
-export async function runCli(argv: string[], options: { stdin?: string | Buffer; env?: Record<string, string>; cwd?: string; tty?: boolean } = {}): Promise<CliResult> {
+export async function runCli(
+  argv: string[],
+  options: { stdin?: string | Buffer; env?: Record<string, string>; cwd?: string; tty?: boolean } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -57,14 +60,21 @@ export async function runCli(argv: string[], options: { stdin?: string | Buffer;
     stdout: { write: (t) => void (stdout += t), isTTY: false },
     stderr: { write: (t) => void (stderr += t), isTTY: false },
     stdinIsTTY: options.tty ?? options.stdin === undefined,
-    stdin: Readable.from(options.stdin === undefined ? [] : [typeof options.stdin === 'string' ? Buffer.from(options.stdin) : options.stdin]),
+    stdin: Readable.from(
+      options.stdin === undefined
+        ? []
+        : [typeof options.stdin === 'string' ? Buffer.from(options.stdin) : options.stdin],
+    ),
   };
   const code = await main(argv, io);
   return { code, stdout, stderr };
 }
 
 /** Run the built bin as a real process. */
-export function runBin(argv: string[], options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runBin(
+  argv: string[],
+  options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...argv], {
       cwd: options.cwd ?? tempDir(),
@@ -85,7 +95,12 @@ export function runBin(argv: string[], options: { stdin?: string; env?: Record<s
  * Wait until `condition` holds (polled), however long a busy machine takes, up to `limitMs`;
  * throws naming what was awaited. Tests wait for conditions, never for fixed sleeps.
  */
-export async function waitFor<T>(what: string, condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, limitMs = 120_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  limitMs = 120_000,
+  everyMs = 25,
+): Promise<T> {
   const until = performance.now() + limitMs;
   for (;;) {
     const value = await condition();

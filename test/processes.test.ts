@@ -20,7 +20,11 @@ describe('the policy-gate bin', () => {
     expect((await runBin(['check', '--', 'rm -rf ~'], { cwd })).code).toBe(1);
     expect((await runBin(['check', '--no-wait', '--', 'npm publish'], { cwd })).code).toBe(3);
     const listed = await runBin(['audit', '--json'], { cwd });
-    expect(JSON.parse(listed.stdout).map((r: { decision: string }) => r.decision)).toEqual(['whitelisted', 'denied', 'pending']);
+    expect(JSON.parse(listed.stdout).map((r: { decision: string }) => r.decision)).toEqual([
+      'whitelisted',
+      'denied',
+      'pending',
+    ]);
   });
 
   it('works from a fresh directory with no configuration (embedded default)', async () => {
@@ -47,7 +51,9 @@ describe('several agents at once', () => {
       Array.from({ length: processes }, async (_v, p) => {
         for (let i = 0; i < each; i++) {
           const cmd = commands[(p + i) % commands.length]!;
-          const r = await runBin(['check', '--no-wait', '--session', `agent-${p}`, '--', `${cmd} # ${p}-${i}`], { cwd });
+          const r = await runBin(['check', '--no-wait', '--session', `agent-${p}`, '--', `${cmd} # ${p}-${i}`], {
+            cwd,
+          });
           expect([0, 1, 3]).toContain(r.code);
         }
       }),
@@ -68,7 +74,8 @@ describe('several agents at once', () => {
     }
     // every decided command was submitted first
     const submittedAt = new Map(events.filter((e) => e.type === 'SUBMITTED').map((e) => [e.command_id, e.seq]));
-    for (const e of events.filter((x) => x.type === 'DECIDED')) expect(submittedAt.get(e.command_id)!).toBeLessThan(e.seq);
+    for (const e of events.filter((x) => x.type === 'DECIDED'))
+      expect(submittedAt.get(e.command_id)!).toBeLessThan(e.seq);
     store.close();
     // 40 real processes, eight at a time, the first of each loading the policy cold (examples
     // and all): on a busy machine that takes more than the default 30 s
@@ -80,7 +87,10 @@ describe('interrupting a waiting check', () => {
     const { spawn } = await import('node:child_process');
     const cwd = tempDir();
     // a timeout far longer than any busy machine needs to start the check: only SIGTERM ends it
-    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '600', '--', 'npm publish'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'check', '--timeout', '600', '--', 'npm publish'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const closed = new Promise<number | null>((r) => child.on('close', r));

@@ -17,16 +17,31 @@ let data: ReportData;
 beforeAll(() => {
   trail = seedTrail(120, 6);
   const store = SqliteAuditStore.open(trail.path, { readonly: true });
-  const recording = (path: string): Buffer | null => (existsSync(join(trail.dir, path)) ? readFileSync(join(trail.dir, path)) : null);
-  const verify = verifyTrail({ events: () => store.rawEvents(), checkpoints: store.checkpoints().map((c) => c.note), keys: [trail.signer], policyAt: () => trail.policy, recording });
-  data = buildReport({ records: store.commands(), verify, from: null, to: null, generatedAt: new Date(T0 + 86_400_000).toISOString(), source: 'seeded trail' });
+  const recording = (path: string): Buffer | null =>
+    existsSync(join(trail.dir, path)) ? readFileSync(join(trail.dir, path)) : null;
+  const verify = verifyTrail({
+    events: () => store.rawEvents(),
+    checkpoints: store.checkpoints().map((c) => c.note),
+    keys: [trail.signer],
+    policyAt: () => trail.policy,
+    recording,
+  });
+  data = buildReport({
+    records: store.commands(),
+    verify,
+    from: null,
+    to: null,
+    generatedAt: new Date(T0 + 86_400_000).toISOString(),
+    source: 'seeded trail',
+  });
   store.close();
 }, 60_000);
 
 function golden(name: string, text: string): void {
   const file = join(ROOT, 'test', 'golden', name);
   if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run UPDATE_GOLDEN=1 npx vitest run test/report.test.ts and review it`);
+  if (!existsSync(file))
+    throw new Error(`${file} is missing: run UPDATE_GOLDEN=1 npx vitest run test/report.test.ts and review it`);
   expect(text).toBe(readFileSync(file, 'utf8'));
 }
 
@@ -55,7 +70,21 @@ describe('report', () => {
     expect(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, '')).not.toMatch(/=\s*"?https?:/);
     expect((html.match(/<svg /g) ?? []).length).toBe(2);
     expect((html.match(/<svg /g) ?? []).length).toBe((html.match(/<\/svg>/g) ?? []).length);
-    for (const framework of ['SOC 2', 'CC6.3', 'CC7.2', '8.15', '8.16', 'A.12.4.1', '§164.312(b)', '10.2.1', '10.2.2', '10.3.2', '10.3.4', '10.5.1']) expect(html).toContain(framework);
+    for (const framework of [
+      'SOC 2',
+      'CC6.3',
+      'CC7.2',
+      '8.15',
+      '8.16',
+      'A.12.4.1',
+      '§164.312(b)',
+      '10.2.1',
+      '10.2.2',
+      '10.3.2',
+      '10.3.4',
+      '10.5.1',
+    ])
+      expect(html).toContain(framework);
   });
 
   it('an exception is listed when a command ran without being allowed first', () => {
@@ -63,25 +92,61 @@ describe('report', () => {
     const all = store.commands();
     store.close();
     const denied = all.find((r) => r.decision === 'denied')!;
-    const tampered = all.map((r) => (r.command_id === denied.command_id ? { ...r, execution: { started_at: r.submitted_at, ended_at: null, exit_code: null, signal: null, duration_ms: null, recording: null, recording_path: 'x' } } : r));
-    const report = buildReport({ records: tampered, verify: null, from: null, to: null, generatedAt: 'now', source: 'x' });
-    expect(report.execution_exceptions).toEqual([expect.objectContaining({ command_id: denied.command_id, why: 'ran although denied' })]);
+    const tampered = all.map((r) =>
+      r.command_id === denied.command_id
+        ? {
+            ...r,
+            execution: {
+              started_at: r.submitted_at,
+              ended_at: null,
+              exit_code: null,
+              signal: null,
+              duration_ms: null,
+              recording: null,
+              recording_path: 'x',
+            },
+          }
+        : r,
+    );
+    const report = buildReport({
+      records: tampered,
+      verify: null,
+      from: null,
+      to: null,
+      generatedAt: 'now',
+      source: 'x',
+    });
+    expect(report.execution_exceptions).toEqual([
+      expect.objectContaining({ command_id: denied.command_id, why: 'ran although denied' }),
+    ]);
     expect(renderMarkdown(report)).toMatch(/1 exception\(s\) are listed below/);
   });
 
   it('opens in a real headless browser, which draws both charts', () => {
     const file = join(trail.dir, 'browser-report.html');
     writeFileSync(file, renderHtml(data));
-    const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0);
+    const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find(
+      (b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0,
+    );
     if (!chromium) throw new Error('no headless browser: install chromium (apt-get install -y chromium; .ci/run does)');
-    const flags = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${join(trail.dir, 'chromium-profile')}`];
+    const flags = [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      `--user-data-dir=${join(trail.dir, 'chromium-profile')}`,
+    ];
     const dom = spawnSync(chromium, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
     expect(dom.status, dom.stderr).toBe(0);
     // the DOM as the browser built it: both SVG charts, with their bars
     expect((dom.stdout.match(/<svg /g) ?? []).length).toBe(2);
     expect((dom.stdout.match(/<rect /g) ?? []).length).toBeGreaterThan(10);
     const png = join(trail.dir, 'report.png');
-    const shot = spawnSync(chromium, [...flags, `--screenshot=${png}`, '--window-size=1000,1400', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+    const shot = spawnSync(chromium, [...flags, `--screenshot=${png}`, '--window-size=1000,1400', `file://${file}`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(shot.status, shot.stderr).toBe(0);
     const image = readFileSync(png);
     expect(image.subarray(1, 4).toString()).toBe('PNG');

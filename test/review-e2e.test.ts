@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAuditStore, decisionStatement, signWithSshKeygen, type CommandRecord, type ExecEndBody, type ExecStartBody, type ReviewRefusedBody } from '../engine/index.js';
+import {
+  SqliteAuditStore,
+  decisionStatement,
+  signWithSshKeygen,
+  type CommandRecord,
+  type ExecEndBody,
+  type ExecStartBody,
+  type ReviewRefusedBody,
+} from '../engine/index.js';
 import { BIN, runBin, tempDir, type CliResult } from './helpers.js';
 import { ALICE, BOB, keyFor, reviewPolicyDir } from './review-fixture.js';
 
@@ -26,12 +34,21 @@ function setup(gate: Record<string, unknown> = {}): Setup {
   const cwd = tempDir();
   const store = join(cwd, '.policy-gate', 'audit.db');
   // working hours all week, so the risk of a command does not depend on when the test runs
-  const policy = reviewPolicyDir([ALICE, BOB], { 'context.off_hours.working_days': ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], 'context.off_hours.start': '00:00', 'context.off_hours.end': '23:59', ...gate });
+  const policy = reviewPolicyDir([ALICE, BOB], {
+    'context.off_hours.working_days': ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+    'context.off_hours.start': '00:00',
+    'context.off_hours.end': '23:59',
+    ...gate,
+  });
   return { cwd, store, env: { POLICY_GATE_POLICY: policy, POLICY_GATE_STORE: store } };
 }
 
 /** Start the bin in the background (the agent's terminal). */
-function start(args: string[], t: Setup, extraEnv: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
+function start(
+  args: string[],
+  t: Setup,
+  extraEnv: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: t.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...t.env, ...extraEnv },
@@ -75,9 +92,32 @@ const key = (name: string) => keyFor(name).file;
 describe('an agent waits while a reviewer decides', () => {
   it('approve: the waiting check exits 0 with the signed decision; the trail names the reviewer and how fast', async () => {
     const t = setup();
-    const agent = start(['check', '--json', '--session', 's1', '--agent', 'codex', '--intent', 'ship it', '--timeout', '60', '--', 'npm publish'], t);
+    const agent = start(
+      [
+        'check',
+        '--json',
+        '--session',
+        's1',
+        '--agent',
+        'codex',
+        '--intent',
+        'ship it',
+        '--timeout',
+        '60',
+        '--',
+        'npm publish',
+      ],
+      t,
+    );
     const [queued] = await waitForPending(t);
-    expect(queued).toMatchObject({ command: 'npm publish', agent: 'codex', intent: 'ship it', session_id: 's1', approvals: [], approvals_needed: 1 });
+    expect(queued).toMatchObject({
+      command: 'npm publish',
+      agent: 'codex',
+      intent: 'ship it',
+      session_id: 's1',
+      approvals: [],
+      approvals_needed: 1,
+    });
     expect((queued as unknown as { time_left_ms: number }).time_left_ms).toBeGreaterThan(50_000);
 
     const shown = await bin(['review', 'show', queued!.command_id], t);
@@ -85,7 +125,20 @@ describe('an agent waits while a reviewer decides', () => {
     expect(shown.stdout).toContain('$ npm publish');
     expect(shown.stdout).toMatch(/intent ship it/);
 
-    const approved = await bin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', key('alice'), '--reason', 'release day'], t);
+    const approved = await bin(
+      [
+        'review',
+        'approve',
+        queued!.command_id,
+        '--reviewer',
+        'alice',
+        '--key',
+        key('alice'),
+        '--reason',
+        'release day',
+      ],
+      t,
+    );
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toMatch(/^approved \S+ by alice, \d+\.\d s after submission/);
 
@@ -95,7 +148,10 @@ describe('an agent waits while a reviewer decides', () => {
     expect(record).toMatchObject({ decision: 'approved', decided_by: 'alice', reason: 'release day' });
     expect(record.review_latency_ms).toBeGreaterThan(0);
     expect(Date.parse(record.decided_at!)).toBeGreaterThanOrEqual(Date.parse(record.submitted_at));
-    expect(record.signatures[0]).toMatchObject({ reviewer: 'alice', key_fingerprint: expect.stringMatching(/^SHA256:/) });
+    expect(record.signatures[0]).toMatchObject({
+      reviewer: 'alice',
+      key_fingerprint: expect.stringMatching(/^SHA256:/),
+    });
     expect((await bin(['review', 'list', '--json'], t)).stdout).toBe('[]\n');
   });
 
@@ -103,7 +159,10 @@ describe('an agent waits while a reviewer decides', () => {
     const t = setup();
     const agent = start(['check', '--', 'npm publish'], t);
     const [queued] = await waitForPending(t);
-    const denied = await bin(['review', 'deny', queued!.command_id, '--reviewer', 'bob', '--key', key('bob'), '--reason', 'not on a Friday'], t);
+    const denied = await bin(
+      ['review', 'deny', queued!.command_id, '--reviewer', 'bob', '--key', key('bob'), '--reason', 'not on a Friday'],
+      t,
+    );
     expect(denied.code, denied.stderr).toBe(0);
     const result = await agent.done;
     expect(result.code).toBe(1);
@@ -142,7 +201,10 @@ describe('signing through ssh-agent', () => {
       expect(add.status, add.stderr.toString()).toBe(0);
       expect((await bin(['check', '--no-wait', '--', 'npm publish'], t)).code).toBe(3);
       const [queued] = await waitForPending(t);
-      const r = await runBin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', keyFor('alice').pubFile], { cwd: t.cwd, env: { ...t.env, SSH_AUTH_SOCK: sock } });
+      const r = await runBin(
+        ['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', keyFor('alice').pubFile],
+        { cwd: t.cwd, env: { ...t.env, SSH_AUTH_SOCK: sock } },
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^approved .* by alice/);
     } finally {
@@ -166,10 +228,20 @@ describe('refused decisions are recorded and decide nothing', () => {
     const store = readStore(t);
     const leaf = store.commandEvents(id)[0]!.leaf;
     store.close();
-    const statement = decisionStatement({ command_id: id, submitted_leaf: leaf, decision: 'deny', reviewer: 'alice', reason: 'no', signed_at: new Date().toISOString() });
+    const statement = decisionStatement({
+      command_id: id,
+      submitted_leaf: leaf,
+      decision: 'deny',
+      reviewer: 'alice',
+      reason: 'no',
+      signed_at: new Date().toISOString(),
+    });
     const signature = signWithSshKeygen(Buffer.from(statement), key('alice'));
     const forged = join(t.cwd, 'forged.json');
-    writeFileSync(forged, JSON.stringify({ command_id: id, statement: statement.replace('"deny"', '"approve"'), signature }));
+    writeFileSync(
+      forged,
+      JSON.stringify({ command_id: id, statement: statement.replace('"deny"', '"approve"'), signature }),
+    );
     const bad = await bin(['review', 'submit', forged], t);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/refused \(bad-signature\)/);
@@ -184,7 +256,10 @@ describe('refused decisions are recorded and decide nothing', () => {
     expect((await agent.done).code).toBe(0);
 
     const s = readStore(t);
-    const refused = s.commandEvents(id).filter((e) => e.type === 'REVIEW_REFUSED').map((e) => e.body as ReviewRefusedBody);
+    const refused = s
+      .commandEvents(id)
+      .filter((e) => e.type === 'REVIEW_REFUSED')
+      .map((e) => e.body as ReviewRefusedBody);
     s.close();
     expect(refused.map((r) => r.refusal)).toEqual(['unsigned', 'bad-signature', 'wrong-key']);
     expect(refused.every((r) => r.submitted_from.user.length > 0)).toBe(true);
@@ -197,11 +272,23 @@ describe('refused decisions are recorded and decide nothing', () => {
     const [queued] = await waitForPending(t);
     // mallory lists herself as a reviewer in a policy of her own
     const own = reviewPolicyDir([{ id: 'mallory' }]);
-    const r = await runBin(['review', 'approve', queued!.command_id, '--reviewer', 'mallory', '--key', key('mallory'), '--policy', own], { cwd: t.cwd, env: { POLICY_GATE_STORE: t.store } });
+    const r = await runBin(
+      ['review', 'approve', queued!.command_id, '--reviewer', 'mallory', '--key', key('mallory'), '--policy', own],
+      { cwd: t.cwd, env: { POLICY_GATE_STORE: t.store } },
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/refused \(policy-mismatch\): the command was submitted under policy sha256:\S+, the decision checked against sha256:/);
+    expect(r.stderr).toMatch(
+      /refused \(policy-mismatch\): the command was submitted under policy sha256:\S+, the decision checked against sha256:/,
+    );
     expect((await bin(['review', 'list', '--json'], t)).stdout).toContain(queued!.command_id);
-    expect((await bin(['review', 'deny', queued!.command_id, '--reviewer', 'alice', '--key', key('alice'), '--reason', 'no'], t)).code).toBe(0);
+    expect(
+      (
+        await bin(
+          ['review', 'deny', queued!.command_id, '--reviewer', 'alice', '--key', key('alice'), '--reason', 'no'],
+          t,
+        )
+      ).code,
+    ).toBe(0);
     expect((await agent.done).code).toBe(1);
   });
 
@@ -212,7 +299,9 @@ describe('refused decisions are recorded and decide nothing', () => {
     const self = await bin(['review', 'approve', queued!.command_id, '--reviewer', 'bob', '--key', key('bob')], t);
     expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/refused \(self-approval\): bob submitted this command \(through agent bob-bot\)/);
-    expect((await bin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', key('alice')], t)).code).toBe(0);
+    expect(
+      (await bin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', key('alice')], t)).code,
+    ).toBe(0);
     expect((await agent.done).code).toBe(0);
     const timeline = await bin(['session', 'show', 'sb'], t);
     expect(timeline.stdout).toMatch(/refused approve claimed by bob .*self-approval/);
@@ -229,7 +318,9 @@ describe('refused decisions are recorded and decide nothing', () => {
     expect(still).toMatchObject({ command_id: queued!.command_id, approvals: ['alice'], approvals_needed: 2 });
     const again = await bin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', key('alice')], t);
     expect(again.stderr).toMatch(/refused \(duplicate-reviewer\)/);
-    expect((await bin(['review', 'approve', queued!.command_id, '--reviewer', 'bob', '--key', key('bob')], t)).code).toBe(0);
+    expect(
+      (await bin(['review', 'approve', queued!.command_id, '--reviewer', 'bob', '--key', key('bob')], t)).code,
+    ).toBe(0);
     const result = await agent.done;
     expect(result.code).toBe(0);
     const record = JSON.parse(result.stdout) as CommandRecord;
@@ -243,7 +334,8 @@ describe('exec: runs only what was allowed, and records the run', () => {
     const t = setup();
     const bashEnv = join(t.cwd, 'bash_env.sh');
     writeFileSync(bashEnv, 'echo BASH_ENV-RAN\n');
-    const command = 'echo "out [${BASH_ENV-unset}|${LD_PRELOAD-unset}|${KEEP_ME-unset}]"; type evil >/dev/null 2>&1 && echo imported || echo no-function; echo err >&2; exit 7';
+    const command =
+      'echo "out [${BASH_ENV-unset}|${LD_PRELOAD-unset}|${KEEP_ME-unset}]"; type evil >/dev/null 2>&1 && echo imported || echo no-function; echo err >&2; exit 7';
     const agent = start(['exec', '--session', 'sx', '--agent', 'codex', '--', command], t, {
       BASH_ENV: bashEnv,
       LD_PRELOAD: '',
@@ -251,7 +343,9 @@ describe('exec: runs only what was allowed, and records the run', () => {
       KEEP_ME: 'kept',
     });
     const [queued] = await waitForPending(t);
-    expect((await bin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', key('alice')], t)).code).toBe(0);
+    expect(
+      (await bin(['review', 'approve', queued!.command_id, '--reviewer', 'alice', '--key', key('alice')], t)).code,
+    ).toBe(0);
     const result = await agent.done;
     expect(result.code).toBe(7);
     expect(result.stdout).toBe('out [unset|unset|kept]\nno-function\n');
@@ -262,8 +356,16 @@ describe('exec: runs only what was allowed, and records the run', () => {
     const events = s.commandEvents(queued!.command_id);
     s.close();
     expect(events.map((e) => e.type)).toEqual(['SUBMITTED', 'DECIDED', 'EXEC_START', 'EXEC_END']);
-    const [submitted, decided, started, ended] = events.map((e) => e.body) as [{ submitted_at: string }, { decided_at: string }, ExecStartBody, ExecEndBody];
-    expect(started).toMatchObject({ argv: ['bash', '--noprofile', '--norc', '-c', command], decided_leaf: events[1]!.leaf });
+    const [submitted, decided, started, ended] = events.map((e) => e.body) as [
+      { submitted_at: string },
+      { decided_at: string },
+      ExecStartBody,
+      ExecEndBody,
+    ];
+    expect(started).toMatchObject({
+      argv: ['bash', '--noprofile', '--norc', '-c', command],
+      decided_leaf: events[1]!.leaf,
+    });
     expect(started.env_removed).toEqual(expect.arrayContaining(['BASH_ENV', 'BASH_FUNC_evil%%', 'LD_PRELOAD']));
     expect(started.env_removed).not.toContain('KEEP_ME');
     expect(ended).toMatchObject({ exit_code: 7, signal: null, recording_error: null });
@@ -275,7 +377,11 @@ describe('exec: runs only what was allowed, and records the run', () => {
     const bytes = readFileSync(file);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(ended.recording!.sha256);
     expect(bytes.length).toBe(ended.recording!.bytes);
-    const [header, ...lines] = bytes.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [header, ...lines] = bytes
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(header).toMatchObject({ version: 2, width: expect.any(Number), height: expect.any(Number), command });
     expect(lines.every((l: unknown[]) => typeof l[0] === 'number' && l[1] === 'o')).toBe(true);
     expect(lines.map((l: unknown[]) => l[2]).join('')).toMatch(/out \[unset\|unset\|kept\]\r\n/);
@@ -287,7 +393,9 @@ describe('exec: runs only what was allowed, and records the run', () => {
 
     const timeline = await bin(['session', 'show', 'sx'], t);
     expect(timeline.stdout).toMatch(/approved by alice/);
-    expect(timeline.stdout).toMatch(/ended {4}exit 7 after \d+ ms · recording recordings\/\S+\.cast sha256 [0-9a-f]{16}/);
+    expect(timeline.stdout).toMatch(
+      /ended {4}exit 7 after \d+ ms · recording recordings\/\S+\.cast sha256 [0-9a-f]{16}/,
+    );
 
     // a recording changed after the fact is not played
     writeFileSync(file, bytes.toString('utf8').replace('kept', 'KEPT'));
@@ -334,7 +442,10 @@ describe('exec: runs only what was allowed, and records the run', () => {
   it('a store that cannot be opened: 126, nothing runs', async () => {
     const t = setup();
     const marker = join(t.cwd, 'ran');
-    const r = await runBin(['exec', '--store', '/proc/policy-gate/audit.db', '--', `touch ${marker}`], { cwd: t.cwd, env: { POLICY_GATE_POLICY: t.env.POLICY_GATE_POLICY! } });
+    const r = await runBin(['exec', '--store', '/proc/policy-gate/audit.db', '--', `touch ${marker}`], {
+      cwd: t.cwd,
+      env: { POLICY_GATE_POLICY: t.env.POLICY_GATE_POLICY! },
+    });
     expect(r.code).toBe(126);
     expect(r.stderr).toMatch(/audit store/);
     expect(existsSync(marker)).toBe(false);
@@ -344,14 +455,21 @@ describe('exec: runs only what was allowed, and records the run', () => {
 describe('the interactive queue, in a real terminal', () => {
   it('shows the pending command and approves it from the keyboard with a reason', async () => {
     const t = setup();
-    const agent = start(['check', '--json', '--agent', 'codex', '--intent', 'publish the package', '--', 'npm publish'], t);
+    const agent = start(
+      ['check', '--json', '--agent', 'codex', '--intent', 'publish the package', '--', 'npm publish'],
+      t,
+    );
     await waitForPending(t);
     const envs = Object.entries({ ...t.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' })
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');
     const cmd = `env ${envs} ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} review --reviewer alice --key ${JSON.stringify(key('alice'))}`;
     // script(1) gives the queue a real pseudo-terminal
-    const tui = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: t.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const tui = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      cwd: t.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let screen = '';
     tui.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const closed = new Promise<number>((resolve) => tui.on('close', (code) => resolve(code ?? -1)));
@@ -369,7 +487,11 @@ describe('the interactive queue, in a real terminal', () => {
     tui.stdin.write('looks right\r');
     const result = await agent.done;
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'approved', decided_by: 'alice', reason: 'looks right' });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      decision: 'approved',
+      decided_by: 'alice',
+      reason: 'looks right',
+    });
     await until(/approved \S+ by alice/);
     tui.stdin.write('q');
     expect(await closed).toBe(0);
@@ -397,7 +519,22 @@ describe('offline re-verification of the trail’s signatures', () => {
     writeFileSync(join(dir, 'allowed_signers'), `bob ${keyFor('bob').pub}\n`);
     for (const sig of record.signatures) {
       writeFileSync(join(dir, 'sig'), sig.signature);
-      const v = spawnSync('ssh-keygen', ['-Y', 'verify', '-f', join(dir, 'allowed_signers'), '-I', sig.reviewer, '-n', 'policy-gate', '-s', join(dir, 'sig')], { input: sig.statement });
+      const v = spawnSync(
+        'ssh-keygen',
+        [
+          '-Y',
+          'verify',
+          '-f',
+          join(dir, 'allowed_signers'),
+          '-I',
+          sig.reviewer,
+          '-n',
+          'policy-gate',
+          '-s',
+          join(dir, 'sig'),
+        ],
+        { input: sig.statement },
+      );
       expect(v.status, v.stderr.toString()).toBe(0);
     }
   });

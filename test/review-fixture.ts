@@ -61,7 +61,10 @@ export function reviewPolicyDir(reviewers: readonly ReviewerSpec[], gate: Record
   return dir;
 }
 
-export async function reviewPolicy(reviewers: readonly ReviewerSpec[], gate: Record<string, unknown> = {}): Promise<Policy> {
+export async function reviewPolicy(
+  reviewers: readonly ReviewerSpec[],
+  gate: Record<string, unknown> = {},
+): Promise<Policy> {
   return loadPolicy(reviewPolicyDir(reviewers, gate), { cacheDir: tempDir('policy-gate-cache-'), git: false });
 }
 

@@ -25,8 +25,27 @@ function view(id: string, command: string, extra: Partial<CommandRecord> = {}, t
     review_latency_ms: null,
     risk_score: 72,
     risk_level: 'high',
-    signals: [{ rule_id: 'destruction.rm-recursive', category: 'destruction', score: 70, message: 'Recursive delete', span: [0, 6], segment: 0, waivable: true }],
-    segments: [{ argv: ['rm', '-rf', 'build'], program: 'rm', via: 'top', dynamic: false, covered_by: null, span: [0, command.length] }],
+    signals: [
+      {
+        rule_id: 'destruction.rm-recursive',
+        category: 'destruction',
+        score: 70,
+        message: 'Recursive delete',
+        span: [0, 6],
+        segment: 0,
+        waivable: true,
+      },
+    ],
+    segments: [
+      {
+        argv: ['rm', '-rf', 'build'],
+        program: 'rm',
+        via: 'top',
+        dynamic: false,
+        covered_by: null,
+        span: [0, command.length],
+      },
+    ],
     issues: [],
     policy_revision: 'sha256:abc',
     reason: null,
@@ -46,7 +65,10 @@ function state(views: ReviewView[]) {
 
 describe('the review screen', () => {
   it('shows the queue, and the selected command with its hit underlined, segments, session and time left', () => {
-    const s = state([view('01A', 'rm -rf build'), view('01B', 'npm publish', { risk_score: 40, risk_level: 'medium' })]);
+    const s = state([
+      view('01A', 'rm -rf build'),
+      view('01B', 'npm publish', { risk_score: 40, risk_level: 'medium' }),
+    ]);
     const screen = renderScreen(plain, s, 'alice', 120, 60);
     expect(screen).toMatch(/policy-gate review — alice — 2 pending/);
     expect(screen).toMatch(/^> 01A +72 high +42s +codex +rm -rf build/m);

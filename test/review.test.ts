@@ -55,19 +55,48 @@ function store(): SqliteAuditStore {
   return SqliteAuditStore.open(join(tempDir(), 'audit.db'));
 }
 
-async function pending(policy: Policy, s: AuditStore, clock: Clock, options: { command?: string; agent?: string; submitter?: string } = {}): Promise<string> {
+async function pending(
+  policy: Policy,
+  s: AuditStore,
+  clock: Clock,
+  options: { command?: string; agent?: string; submitter?: string } = {},
+): Promise<string> {
   const { record } = await check(
     { command: options.command ?? 'npm publish', wait: false, ...(options.agent ? { agent: options.agent } : {}) },
-    { policy, store: s, clock, ...(options.submitter ? { submitter: { user: options.submitter, uid: 1000, host: FROM.host } } : {}) },
+    {
+      policy,
+      store: s,
+      clock,
+      ...(options.submitter ? { submitter: { user: options.submitter, uid: 1000, host: FROM.host } } : {}),
+    },
   );
   expect(record.decision).toBe('pending');
   return record.command_id;
 }
 
-function signed(s: AuditStore, id: string, decision: 'approve' | 'deny', reviewer: string, keyOf = reviewer, reason: string | null = null): DecisionSubmission {
+function signed(
+  s: AuditStore,
+  id: string,
+  decision: 'approve' | 'deny',
+  reviewer: string,
+  keyOf = reviewer,
+  reason: string | null = null,
+): DecisionSubmission {
   const { leaf } = submittedEvent(s, id);
-  const statement = decisionStatement({ command_id: id, submitted_leaf: leaf, decision, reviewer, reason, signed_at: NOON.toISOString() });
-  return { command_id: id, statement, signature: signWithSshKeygen(Buffer.from(statement), keyFor(keyOf).file), from: FROM };
+  const statement = decisionStatement({
+    command_id: id,
+    submitted_leaf: leaf,
+    decision,
+    reviewer,
+    reason,
+    signed_at: NOON.toISOString(),
+  });
+  return {
+    command_id: id,
+    statement,
+    signature: signWithSshKeygen(Buffer.from(statement), keyFor(keyOf).file),
+    from: FROM,
+  };
 }
 
 function refusals(s: AuditStore, id: string): ReviewRefusedBody[] {
@@ -85,8 +114,13 @@ describe('SSHSIG: signatures made by ssh-keygen verify in process, and ours veri
     const sig = signWithSshKeygen(msg, keyFor('alice').file);
     expect(verifySignature(msg, sig, alice)).toEqual({ ok: true });
     expect(verifySignature(msg, sig, bob)).toMatchObject({ ok: false, why: 'wrong-key' });
-    expect(verifySignature(Buffer.from('{"decision":"deny"}'), sig, alice)).toMatchObject({ ok: false, why: 'bad-signature' });
-    const other = spawnSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'git', '-f', keyFor('alice').file], { input: msg }).stdout.toString();
+    expect(verifySignature(Buffer.from('{"decision":"deny"}'), sig, alice)).toMatchObject({
+      ok: false,
+      why: 'bad-signature',
+    });
+    const other = spawnSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'git', '-f', keyFor('alice').file], {
+      input: msg,
+    }).stdout.toString();
     expect(verifySignature(msg, other, alice)).toMatchObject({ ok: false, why: 'wrong-namespace' });
     expect(verifySignature(msg, 'not a signature', alice)).toMatchObject({ ok: false, why: 'malformed' });
     // one flipped bit in the signature bytes
@@ -98,7 +132,9 @@ describe('SSHSIG: signatures made by ssh-keygen verify in process, and ours veri
   });
 
   it('the fingerprint is the one ssh-keygen -l prints; only ed25519 keys are accepted', () => {
-    const printed = execFileSync('ssh-keygen', ['-l', '-f', keyFor('alice').pubFile]).toString().split(' ')[1];
+    const printed = execFileSync('ssh-keygen', ['-l', '-f', keyFor('alice').pubFile])
+      .toString()
+      .split(' ')[1];
     expect(parsePublicKey(keyFor('alice').pub).fingerprint).toBe(printed);
     const rsaFile = join(tempDir(), 'rsa');
     execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaFile]);
@@ -108,15 +144,31 @@ describe('SSHSIG: signatures made by ssh-keygen verify in process, and ours veri
 
 describe('reviewers.yaml', () => {
   it('is validated when the policy loads: bad keys, duplicate ids and shared keys name file and line', async () => {
-    const oneLine = (p: Promise<unknown>) => p.then(() => 'loaded', (err: GateError) => err.oneLine);
-    expect(await oneLine(reviewPolicy([ALICE, { id: 'alice', keyOf: 'bob' }]))).toMatch(/^reviewers\.yaml:\d+: rule alice: duplicate reviewer id/);
-    expect(await oneLine(reviewPolicy([ALICE, { id: 'mallory', keyOf: 'alice' }]))).toMatch(/^reviewers\.yaml:\d+: rule mallory: key SHA256:\S+ is already reviewer alice's/);
+    const oneLine = (p: Promise<unknown>) =>
+      p.then(
+        () => 'loaded',
+        (err: GateError) => err.oneLine,
+      );
+    expect(await oneLine(reviewPolicy([ALICE, { id: 'alice', keyOf: 'bob' }]))).toMatch(
+      /^reviewers\.yaml:\d+: rule alice: duplicate reviewer id/,
+    );
+    expect(await oneLine(reviewPolicy([ALICE, { id: 'mallory', keyOf: 'alice' }]))).toMatch(
+      /^reviewers\.yaml:\d+: rule mallory: key SHA256:\S+ is already reviewer alice's/,
+    );
     const dir = reviewPolicyDir([ALICE]);
     const rsa = 'ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 x';
-    writeFileSync(join(dir, 'reviewers.yaml'), `reviewers:\n  - id: dave\n    name: Dave\n    roles: [reviewer]\n    key: ${rsa}\n`);
+    writeFileSync(
+      join(dir, 'reviewers.yaml'),
+      `reviewers:\n  - id: dave\n    name: Dave\n    roles: [reviewer]\n    key: ${rsa}\n`,
+    );
     expect(await oneLine(loadPolicy(dir, { git: false }))).toMatch(/^reviewers\.yaml:2: rule dave: key: /);
-    writeFileSync(join(dir, 'reviewers.yaml'), `reviewers:\n  - id: dave\n    name: Dave\n    roles: []\n    key: ${keyFor('dave').pub}\n`);
-    expect(await oneLine(loadPolicy(dir, { git: false }))).toMatch(/^reviewers\.yaml:4: schema: \/reviewers\/0\/roles: must NOT have fewer than 1 items/);
+    writeFileSync(
+      join(dir, 'reviewers.yaml'),
+      `reviewers:\n  - id: dave\n    name: Dave\n    roles: []\n    key: ${keyFor('dave').pub}\n`,
+    );
+    expect(await oneLine(loadPolicy(dir, { git: false }))).toMatch(
+      /^reviewers\.yaml:4: schema: \/reviewers\/0\/roles: must NOT have fewer than 1 items/,
+    );
   });
 
   it('is part of the policy revision: adding a reviewer changes the revision every decision records', async () => {
@@ -134,13 +186,26 @@ describe('applying a decision', () => {
     const id = await pending(policy, s, clock);
     clock.advance(4_321);
     clock.jumpWall(-3_600_000); // the wall clock is set back an hour meanwhile
-    const outcome = applyDecision(signed(s, id, 'approve', 'alice', 'alice', 'release day'), { policy, store: s, clock });
+    const outcome = applyDecision(signed(s, id, 'approve', 'alice', 'alice', 'release day'), {
+      policy,
+      store: s,
+      clock,
+    });
     expect(outcome.kind).toBe('decided');
     const r = s.command(id)!;
-    expect(r).toMatchObject({ decision: 'approved', decided_by: 'alice', review_latency_ms: 4321, reason: 'release day' });
+    expect(r).toMatchObject({
+      decision: 'approved',
+      decided_by: 'alice',
+      review_latency_ms: 4321,
+      reason: 'release day',
+    });
     expect(Date.parse(r.decided_at!) - Date.parse(r.submitted_at)).toBe(4321);
     expect(r.signatures).toHaveLength(1);
-    expect(r.signatures[0]).toMatchObject({ reviewer: 'alice', key_fingerprint: parsePublicKey(keyFor('alice').pub).fingerprint, submitted_from: FROM });
+    expect(r.signatures[0]).toMatchObject({
+      reviewer: 'alice',
+      key_fingerprint: parsePublicKey(keyFor('alice').pub).fingerprint,
+      submitted_from: FROM,
+    });
     const decided = s.commandEvents(id).find((e) => e.type === 'DECIDED')!;
     expect((decided.body as { submitted_leaf: string }).submitted_leaf).toBe(submittedEvent(s, id).leaf);
   });
@@ -156,11 +221,31 @@ describe('applying a decision', () => {
     writeFileSync(join(dir, 'allowed_signers'), `alice namespaces="policy-gate" ${keyFor('alice').pub}\n`);
     writeFileSync(join(dir, 'decision.sig'), sig!.signature);
     const verify = (statement: string) =>
-      spawnSync('ssh-keygen', ['-Y', 'verify', '-f', join(dir, 'allowed_signers'), '-I', 'alice', '-n', 'policy-gate', '-s', join(dir, 'decision.sig')], { input: statement });
+      spawnSync(
+        'ssh-keygen',
+        [
+          '-Y',
+          'verify',
+          '-f',
+          join(dir, 'allowed_signers'),
+          '-I',
+          'alice',
+          '-n',
+          'policy-gate',
+          '-s',
+          join(dir, 'decision.sig'),
+        ],
+        { input: statement },
+      );
     const good = verify(sig!.statement);
     expect(good.status, good.stderr.toString()).toBe(0);
     expect(verify(sig!.statement.replace('"approve"', '"deny"')).status).not.toBe(0);
-    expect(JSON.parse(sig!.statement)).toMatchObject({ v: 'policy-gate/decision/v1', command_id: id, decision: 'approve', reviewer: 'alice' });
+    expect(JSON.parse(sig!.statement)).toMatchObject({
+      v: 'policy-gate/decision/v1',
+      command_id: id,
+      decision: 'approve',
+      reviewer: 'alice',
+    });
   });
 
   it('a signed deny decides at once, with its reason', async () => {
@@ -168,15 +253,26 @@ describe('applying a decision', () => {
     const s = store();
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
-    expect(applyDecision(signed(s, id, 'deny', 'alice', 'alice', 'publishes to the registry'), { policy, store: s, clock }).kind).toBe('decided');
-    expect(s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'alice', reason: 'publishes to the registry' });
+    expect(
+      applyDecision(signed(s, id, 'deny', 'alice', 'alice', 'publishes to the registry'), { policy, store: s, clock })
+        .kind,
+    ).toBe('decided');
+    expect(s.command(id)).toMatchObject({
+      decision: 'denied',
+      decided_by: 'alice',
+      reason: 'publishes to the registry',
+    });
   });
 
   describe('refusals are recorded and change nothing', () => {
     const cases: [string, (s: AuditStore, id: string) => DecisionSubmission, RegExp][] = [
       ['unsigned', (s, id) => ({ ...signed(s, id, 'approve', 'alice'), signature: null }), /not signed/],
       ['unknown-reviewer', (s, id) => signed(s, id, 'approve', 'mallory', 'mallory'), /"mallory" is not a reviewer/],
-      ['wrong-key', (s, id) => signed(s, id, 'approve', 'alice', 'bob'), /signed with key SHA256:\S+, not the reviewer's key/],
+      [
+        'wrong-key',
+        (s, id) => signed(s, id, 'approve', 'alice', 'bob'),
+        /signed with key SHA256:\S+, not the reviewer's key/,
+      ],
       [
         'bad-signature',
         (s, id) => {
@@ -185,7 +281,11 @@ describe('applying a decision', () => {
         },
         /does not match/,
       ],
-      ['malformed', (s, id) => ({ ...signed(s, id, 'approve', 'alice'), statement: '{"approve":true}' }), /exactly the fields/],
+      [
+        'malformed',
+        (s, id) => ({ ...signed(s, id, 'approve', 'alice'), statement: '{"approve":true}' }),
+        /exactly the fields/,
+      ],
       [
         'wrong-command',
         (s, id) => {
@@ -211,7 +311,12 @@ describe('applying a decision', () => {
         const target = sub.command_id;
         expect(s.command(target)!.decision).toBe('pending');
         const [refused] = refusals(s, target);
-        expect(refused).toMatchObject({ refusal: code, statement: sub.statement, signature: sub.signature, submitted_from: FROM });
+        expect(refused).toMatchObject({
+          refusal: code,
+          statement: sub.statement,
+          signature: sub.signature,
+          submitted_from: FROM,
+        });
       });
     }
   });
@@ -229,8 +334,13 @@ describe('applying a decision', () => {
       expect(refusals(s, id)).toHaveLength(1);
     }
     // denying one's own command is always allowed; another reviewer can approve
-    expect(applyDecision(signed(s, own, 'deny', 'bob', 'bob', 'changed my mind'), { policy, store: s, clock }).kind).toBe('decided');
-    expect(applyDecision(signed(s, viaBot, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({ kind: 'decided', record: { decided_by: 'alice' } });
+    expect(
+      applyDecision(signed(s, own, 'deny', 'bob', 'bob', 'changed my mind'), { policy, store: s, clock }).kind,
+    ).toBe('decided');
+    expect(applyDecision(signed(s, viaBot, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+      kind: 'decided',
+      record: { decided_by: 'alice' },
+    });
   });
 
   it('separate_accounts refuses an approval signed from the account that submitted', async () => {
@@ -238,7 +348,10 @@ describe('applying a decision', () => {
     const s = store();
     const clock = fakeClock();
     const id = await pending(policy, s, clock, { submitter: FROM.user });
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({ kind: 'refused', code: 'same-account' });
+    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+      kind: 'refused',
+      code: 'same-account',
+    });
     const elsewhere = { ...signed(s, id, 'approve', 'alice'), from: { user: 'alice', host: FROM.host } };
     expect(applyDecision(elsewhere, { policy, store: s, clock }).kind).toBe('decided');
   });
@@ -249,7 +362,10 @@ describe('applying a decision', () => {
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
     applyDecision(signed(s, id, 'deny', 'alice', 'alice', 'no'), { policy, store: s, clock });
-    expect(applyDecision(signed(s, id, 'approve', 'bob'), { policy, store: s, clock })).toMatchObject({ kind: 'refused', code: 'already-decided' });
+    expect(applyDecision(signed(s, id, 'approve', 'bob'), { policy, store: s, clock })).toMatchObject({
+      kind: 'refused',
+      code: 'already-decided',
+    });
     expect(s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'alice' });
   });
 
@@ -259,7 +375,10 @@ describe('applying a decision', () => {
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
     clock.advance(61_000);
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({ kind: 'refused', code: 'expired' });
+    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+      kind: 'refused',
+      code: 'expired',
+    });
     expect(s.command(id)).toMatchObject({ decision: 'timed_out', decided_by: 'timeout' });
   });
 });
@@ -275,9 +394,16 @@ describe('two-person rule', () => {
 
     const id = await pending(policy, s, clock, { command: 'git push --force origin main' });
     expect(['medium', 'high']).toContain(s.command(id)!.risk_level);
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({ kind: 'counted', approvals: 1, needed: 2 });
+    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+      kind: 'counted',
+      approvals: 1,
+      needed: 2,
+    });
     expect(s.command(id)!.decision).toBe('pending');
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({ kind: 'refused', code: 'duplicate-reviewer' });
+    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+      kind: 'refused',
+      code: 'duplicate-reviewer',
+    });
     const votes = s.commandEvents(id).filter((e) => e.type === 'REVIEWED');
     expect(votes.map((v) => (v.body as ReviewedBody).reviewer)).toEqual(['alice']);
     expect(applyDecision(signed(s, id, 'approve', 'bob'), { policy, store: s, clock }).kind).toBe('decided');
@@ -292,7 +418,9 @@ describe('two-person rule', () => {
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
     expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock }).kind).toBe('counted');
-    expect(applyDecision(signed(s, id, 'deny', 'bob', 'bob', 'not today'), { policy, store: s, clock }).kind).toBe('decided');
+    expect(applyDecision(signed(s, id, 'deny', 'bob', 'bob', 'not today'), { policy, store: s, clock }).kind).toBe(
+      'decided',
+    );
     expect(s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'bob' });
   });
 });
@@ -332,11 +460,18 @@ describe('waiting: timeouts per level and escalation, on an injected clock', () 
 
   it('escalates once after after_seconds: the notifier gets the pending record on stdin, and ESCALATED is recorded', async () => {
     const out = join(tempDir(), 'notified.json');
-    const notifier = [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(out)}, require('fs').readFileSync(0))`];
+    const notifier = [
+      process.execPath,
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(out)}, require('fs').readFileSync(0))`,
+    ];
     const policy = await reviewPolicy([ALICE], { 'review.escalation': { after_seconds: 3, command: notifier } });
     const s = store();
     const clock = fakeClock();
-    const { record } = await check({ command: 'npm publish', wait: true, session: 's-esc', timeoutMs: 10_000 }, { policy, store: s, clock });
+    const { record } = await check(
+      { command: 'npm publish', wait: true, session: 's-esc', timeoutMs: 10_000 },
+      { policy, store: s, clock },
+    );
     expect(record.decision).toBe('timed_out');
     const escalated = s.commandEvents(record.command_id).filter((e) => e.type === 'ESCALATED');
     expect(escalated).toHaveLength(1);
@@ -344,15 +479,26 @@ describe('waiting: timeouts per level and escalation, on an injected clock', () 
     for (let i = 0; i < 100 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 50));
     const sent = JSON.parse(readFileSync(out, 'utf8'));
-    expect(sent).toMatchObject({ event: 'pending', command_id: record.command_id, command: 'npm publish', decision: 'pending', session_id: 's-esc' });
+    expect(sent).toMatchObject({
+      event: 'pending',
+      command_id: record.command_id,
+      command: 'npm publish',
+      decision: 'pending',
+      session_id: 's-esc',
+    });
   });
 
   it('a notifier that cannot start is recorded with its error, and changes nothing', async () => {
-    const policy = await reviewPolicy([ALICE], { 'review.escalation': { after_seconds: 1, command: ['/nonexistent/notify'] } });
+    const policy = await reviewPolicy([ALICE], {
+      'review.escalation': { after_seconds: 1, command: ['/nonexistent/notify'] },
+    });
     const s = store();
     const clock = fakeClock();
     const warnings: string[] = [];
-    const { record } = await check({ command: 'npm publish', wait: true, timeoutMs: 2_000 }, { policy, store: s, clock, warn: (m) => warnings.push(m) });
+    const { record } = await check(
+      { command: 'npm publish', wait: true, timeoutMs: 2_000 },
+      { policy, store: s, clock, warn: (m) => warnings.push(m) },
+    );
     expect(record.decision).toBe('timed_out');
     const [escalated] = s.commandEvents(record.command_id).filter((e) => e.type === 'ESCALATED');
     expect((escalated!.body as { error: string }).error).toMatch(/nonexistent/);

@@ -22,20 +22,40 @@ describe('combining hits', () => {
 
   it('never goes down when a hit is added (any scores, any damping)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 12 }), fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 1, noNaN: true }), (scores, extra, damping) => {
-        expect(combine([...scores, extra], damping)).toBeGreaterThanOrEqual(combine(scores, damping));
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (scores, extra, damping) => {
+          expect(combine([...scores, extra], damping)).toBeGreaterThanOrEqual(combine(scores, damping));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('maps scores to levels at the thresholds', () => {
-    expect([0, 29, 30, 59, 60, 84, 85, 100].map((s) => levelOf(s, LEVELS))).toEqual(['low', 'low', 'medium', 'medium', 'high', 'high', 'critical', 'critical']);
+    expect([0, 29, 30, 59, 60, 84, 85, 100].map((s) => levelOf(s, LEVELS))).toEqual([
+      'low',
+      'low',
+      'medium',
+      'medium',
+      'high',
+      'high',
+      'critical',
+      'critical',
+    ]);
   });
 });
 
 describe('context signals', () => {
-  const hours = { timezone: 'UTC', working_days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '19:00', score: 15 };
+  const hours = {
+    timezone: 'UTC',
+    working_days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    start: '08:00',
+    end: '19:00',
+    score: 15,
+  };
 
   it('off-hours: outside the working hours or days, in the configured zone', () => {
     expect(isOffHours(new Date('2026-01-07T12:00:00Z'), hours)).toBe(false); // Wednesday noon
@@ -52,7 +72,9 @@ describe('context signals', () => {
     const burst = { max_commands: 3, window_seconds: 60, score: 25 };
     const now = new Date('2026-01-07T12:00:00Z');
     expect(contextSignals(now, ['ls'], { recentCount: 2, programs: new Set(['ls']), total: 2 }, { burst })).toEqual([]);
-    expect(contextSignals(now, ['ls'], { recentCount: 3, programs: new Set(['ls']), total: 3 }, { burst }).map((s) => s.id)).toEqual(['context.burst']);
+    expect(
+      contextSignals(now, ['ls'], { recentCount: 3, programs: new Set(['ls']), total: 3 }, { burst }).map((s) => s.id),
+    ).toEqual(['context.burst']);
   });
 
   it('novelty: a program this session has not run before', () => {
@@ -60,7 +82,10 @@ describe('context signals', () => {
     const novelty = { score: 5 };
     const history = { recentCount: 1, programs: new Set(['git']), total: 1 };
     expect(contextSignals(now, ['git'], history, { novelty })).toEqual([]);
-    expect(contextSignals(now, ['git', 'nc'], history, { novelty })[0]).toMatchObject({ id: 'context.novelty', message: expect.stringContaining('nc') });
+    expect(contextSignals(now, ['git', 'nc'], history, { novelty })[0]).toMatchObject({
+      id: 'context.novelty',
+      message: expect.stringContaining('nc'),
+    });
     // the first command of a session has nothing to be new against
     expect(contextSignals(now, ['nc'], { recentCount: 0, programs: new Set(), total: 0 }, { novelty })).toEqual([]);
   });

@@ -9,7 +9,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAuditStore, decisionStatement, type EventBody, parseCheckpoint, parsePublicKey, signWithSshKeygen, verifyTrail, type RawEvent, type VerifyResult } from '../engine/index.js';
+import {
+  SqliteAuditStore,
+  decisionStatement,
+  type EventBody,
+  parseCheckpoint,
+  parsePublicKey,
+  signWithSshKeygen,
+  verifyTrail,
+  type RawEvent,
+  type VerifyResult,
+} from '../engine/index.js';
 import { canonicalJson, type Canonical } from '../engine/util/canonical.js';
 import { chainHash, leafHash, checkpointOrigin } from '../engine/audit/sqlite-store.js';
 import { eventTime } from '../engine/model/events.js';
@@ -35,7 +45,12 @@ function rng(seed: number): () => number {
 beforeAll(() => {
   trail = seedTrail(4_200);
   const store = SqliteAuditStore.open(trail.path, { readonly: true });
-  rows = [...store.rawEvents()].map((r) => ({ ...r, bytes: Buffer.from(r.bytes), leaf: Buffer.from(r.leaf), chain: Buffer.from(r.chain) }));
+  rows = [...store.rawEvents()].map((r) => ({
+    ...r,
+    bytes: Buffer.from(r.bytes),
+    leaf: Buffer.from(r.leaf),
+    chain: Buffer.from(r.chain),
+  }));
   allNotes = store.checkpoints().map((c) => c.note);
   notes = [...allNotes.filter((_n, i) => i % 40 === 0), allNotes[allNotes.length - 1]!];
   store.close();
@@ -76,7 +91,9 @@ function rehash(events: RawEvent[], from = 0): RawEvent[] {
 /** Re-sign every checkpoint over the rewritten chain, as someone holding the gate's key would. */
 function resign(events: RawEvent[], sizes: number[] = notes.map((n) => parseCheckpoint(n).size)): string[] {
   const origin = checkpointOrigin(events[0]!.leaf);
-  return sizes.filter((s) => s <= events.length).map((size) => trail.signer.signNote(`${origin}\n${size}\n${events[size - 1]!.chain.toString('base64')}\n`));
+  return sizes
+    .filter((s) => s <= events.length)
+    .map((size) => trail.signer.signNote(`${origin}\n${size}\n${events[size - 1]!.chain.toString('base64')}\n`));
 }
 
 /** Replace event `i`'s body, keeping its columns consistent, and re-hash from there. */
@@ -84,7 +101,11 @@ function rewrite(events: RawEvent[], i: number, change: (b: Record<string, unkno
   const out = [...events];
   const b = body(out[i]!);
   change(b);
-  out[i] = { ...out[i]!, at: eventTime(b as unknown as EventBody), bytes: Buffer.from(canonicalJson(b as Canonical), 'utf8') };
+  out[i] = {
+    ...out[i]!,
+    at: eventTime(b as unknown as EventBody),
+    bytes: Buffer.from(canonicalJson(b as Canonical), 'utf8'),
+  };
   return rehash(out, i);
 }
 
@@ -155,7 +176,10 @@ describe('verify: mutation testing on a seeded trail', () => {
       const rehashedDup = rehash(duplicated, i + 1);
       // a plausible event inserted and everything re-signed with the gate's key: only a
       // checkpoint kept elsewhere shows it
-      expectDetected('row duplicated, re-hashed and re-signed', verify(rehashedDup, resign(rehashedDup), notes[notes.length - 1]));
+      expectDetected(
+        'row duplicated, re-hashed and re-signed',
+        verify(rehashedDup, resign(rehashedDup), notes[notes.length - 1]),
+      );
     }
     // 4. the tail truncated and re-signed with the real key: caught against a checkpoint kept elsewhere
     const kept = notes[notes.length - 1]!;
@@ -174,7 +198,9 @@ describe('verify: mutation testing on a seeded trail', () => {
     for (let n = 0; n < 30; n++) {
       const i = pick(decisions);
       const b = body(rows[i]!);
-      const submittedAt = Date.parse(String(body(rows.find((r) => r.type === 'SUBMITTED' && r.command_id === b.command_id)!).submitted_at));
+      const submittedAt = Date.parse(
+        String(body(rows.find((r) => r.type === 'SUBMITTED' && r.command_id === b.command_id)!).submitted_at),
+      );
       const moved = rewrite(rows, i, (x) => {
         x.decided_at = new Date(submittedAt - 1000).toISOString();
         x.review_latency_ms = 0;
@@ -203,8 +229,18 @@ describe('verify: mutation testing on a seeded trail', () => {
       const forged = rewrite(rows, i, (x) => {
         const [sig] = x.signatures as { statement: string }[];
         const statement = JSON.parse(sig!.statement) as Record<string, unknown>;
-        const text = decisionStatement({ ...(statement as unknown as Parameters<typeof decisionStatement>[0]), reason: 'forged' });
-        x.signatures = [{ ...sig, statement: text, signature: signWithSshKeygen(Buffer.from(text), keyFor('mallory').file), key_fingerprint: mallory.fingerprint }];
+        const text = decisionStatement({
+          ...(statement as unknown as Parameters<typeof decisionStatement>[0]),
+          reason: 'forged',
+        });
+        x.signatures = [
+          {
+            ...sig,
+            statement: text,
+            signature: signWithSshKeygen(Buffer.from(text), keyFor('mallory').file),
+            key_fingerprint: mallory.fingerprint,
+          },
+        ];
       });
       const r = verify(forged, resign(forged));
       expectDetected('forged reviewer signature', r);
@@ -222,8 +258,29 @@ describe('verify: mutation testing on a seeded trail', () => {
     const denials = indexes('DECIDED', (b) => b.decision === 'denied' || b.decision === 'timed_out');
     for (const i of denials.slice(0, 20)) {
       const b = body(rows[i]!);
-      const start = { type: 'EXEC_START', command_id: b.command_id, started_at: b.decided_at, decided_leaf: rows[i]!.leaf.toString('hex'), argv: ['bash', '-c', 'x'], cwd: '/', env_removed: [], recording: 'r.cast' };
-      const ran = rehash([...rows.slice(0, i + 1), { ...rows[i]!, type: 'EXEC_START', at: String(b.decided_at), bytes: Buffer.from(canonicalJson(start as Canonical)) }, ...rows.slice(i + 1)], i + 1);
+      const start = {
+        type: 'EXEC_START',
+        command_id: b.command_id,
+        started_at: b.decided_at,
+        decided_leaf: rows[i]!.leaf.toString('hex'),
+        argv: ['bash', '-c', 'x'],
+        cwd: '/',
+        env_removed: [],
+        recording: 'r.cast',
+      };
+      const ran = rehash(
+        [
+          ...rows.slice(0, i + 1),
+          {
+            ...rows[i]!,
+            type: 'EXEC_START',
+            at: String(b.decided_at),
+            bytes: Buffer.from(canonicalJson(start as Canonical)),
+          },
+          ...rows.slice(i + 1),
+        ],
+        i + 1,
+      );
       const r = verify(ran, resign(ran));
       expectDetected('a denied or timed-out command ran', r);
       expect(r.failure!.check).toBe('lifecycle');

@@ -28,7 +28,10 @@ function setup() {
 function tamper(store: string, sql: string, ...args: unknown[]): void {
   const s = SqliteAuditStore.open(store);
   const db = s.raw();
-  const triggers = (db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as { name: string; sql: string }[]);
+  const triggers = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as {
+    name: string;
+    sql: string;
+  }[];
   for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
   db.prepare(sql).run(...args);
   for (const t of triggers) db.exec(t.sql);
@@ -57,7 +60,9 @@ describe('verify', () => {
     expect(result.checkpoints).toBeGreaterThanOrEqual(4);
     const dir = join(t.cwd, '.policy-gate');
     expect(statSync(join(dir, 'gate.key')).mode & 0o777).toBe(0o400);
-    expect(readFileSync(join(dir, 'trusted-keys'), 'utf8')).toMatch(/^policy-gate\.\S+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*\n$/);
+    expect(readFileSync(join(dir, 'trusted-keys'), 'utf8')).toMatch(
+      /^policy-gate\.\S+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*\n$/,
+    );
     const human = await t.bin(['verify']);
     expect(human.stdout).toMatch(/^VERIFIED {2}\d+ events, 4 commands/);
   });
@@ -66,9 +71,15 @@ describe('verify', () => {
     const t = setup();
     await trail(t);
     const s = SqliteAuditStore.open(t.store, { readonly: true });
-    const seq = s.events().find((e) => e.type === 'SUBMITTED' && (e.body as { command: string }).command === 'rm -rf /')!.seq;
+    const seq = s
+      .events()
+      .find((e) => e.type === 'SUBMITTED' && (e.body as { command: string }).command === 'rm -rf /')!.seq;
     s.close();
-    tamper(t.store, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'rm -rf /', 'rm -rf .') AS BLOB) WHERE seq = ?", seq);
+    tamper(
+      t.store,
+      "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'rm -rf /', 'rm -rf .') AS BLOB) WHERE seq = ?",
+      seq,
+    );
     const r = await t.bin(['verify']);
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(new RegExp(`^FAILED {2}hash at event #${seq}: `));
@@ -102,7 +113,9 @@ describe('verify', () => {
     expect((await t.bin(['verify'])).code).toBe(0); // consistent on its own
     const r = await t.bin(['verify', '--against', kept]);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/against at event #\d+: the trail has \d+ events but the checkpoint given with --against covers \d+: it was truncated or rolled back/);
+    expect(r.stdout).toMatch(
+      /against at event #\d+: the trail has \d+ events but the checkpoint given with --against covers \d+: it was truncated or rolled back/,
+    );
   });
 
   it('checkpoint export --exec hands the checkpoint to a command; a failing command fails the export', async () => {
@@ -110,7 +123,9 @@ describe('verify', () => {
     await trail(t);
     const out = join(tempDir(), 'pushed.txt');
     expect((await t.bin(['checkpoint', 'export', '--exec', `cat > ${out}`])).code).toBe(0);
-    expect(readFileSync(out, 'utf8')).toMatch(/^policy-gate\/[0-9a-f]{16}\n\d+\n[A-Za-z0-9+/]+=*\n\n\u2014 policy-gate\.\S+ [A-Za-z0-9+/]+=*\n$/);
+    expect(readFileSync(out, 'utf8')).toMatch(
+      /^policy-gate\/[0-9a-f]{16}\n\d+\n[A-Za-z0-9+/]+=*\n\n\u2014 policy-gate\.\S+ [A-Za-z0-9+/]+=*\n$/,
+    );
     const failing = await t.bin(['checkpoint', 'export', '--exec', 'exit 3']);
     expect(failing.code).toBe(2);
     expect(failing.stderr).toMatch(/the export command failed \(exit 3\)/);
@@ -126,7 +141,10 @@ describe('the gate’s own events', () => {
     holder.raw().exec('BEGIN IMMEDIATE');
     let failed;
     try {
-      failed = await runBin(['check', '--', 'ls -la'], { cwd: t.cwd, env: { ...t.env, POLICY_GATE_LOCK_TIMEOUT: '0.3' } });
+      failed = await runBin(['check', '--', 'ls -la'], {
+        cwd: t.cwd,
+        env: { ...t.env, POLICY_GATE_LOCK_TIMEOUT: '0.3' },
+      });
     } finally {
       holder.raw().exec('ROLLBACK');
       holder.close();
@@ -158,7 +176,13 @@ describe('the gate’s own events', () => {
     const rotation = s.events().find((e) => e.type === 'KEY_ROTATED')!;
     s.close();
     const body = rotation.body as unknown as { old_signature: string; new_signature: string };
-    tamper(t.store, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), ?, ?) AS BLOB) WHERE seq = ?", body.old_signature, body.new_signature, rotation.seq);
+    tamper(
+      t.store,
+      'UPDATE events SET body = CAST(replace(CAST(body AS TEXT), ?, ?) AS BLOB) WHERE seq = ?',
+      body.old_signature,
+      body.new_signature,
+      rotation.seq,
+    );
     const bad = await t.bin(['verify', '--json', '--trusted-keys', oldPin]);
     expect(bad.code).toBe(4);
   });
@@ -171,17 +195,24 @@ describe('export', () => {
     await t.bin(['check', '--no-wait', '--', '=cmd|calc']);
     const jsonl = await t.bin(['audit', 'export', '--format', 'jsonl']);
     expect(jsonl.code).toBe(0);
-    const lines = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const s = SqliteAuditStore.open(t.store, { readonly: true });
     const events = s.events();
     s.close();
     expect(lines.map((l) => l.seq)).toEqual(events.map((e) => e.seq));
-    expect(lines.map((l) => [l.type, l.leaf, l.chain, l.body])).toEqual(events.map((e) => [e.type, e.leaf, e.chain, e.body]));
+    expect(lines.map((l) => [l.type, l.leaf, l.chain, l.body])).toEqual(
+      events.map((e) => [e.type, e.leaf, e.chain, e.body]),
+    );
     const later = await t.bin(['audit', 'export', '--format', 'jsonl', '--from', events[3]!.at]);
     expect(later.stdout.trim().split('\n').length).toBeLessThan(lines.length);
     const csv = await t.bin(['audit', 'export', '--format', 'csv']);
     const rows = csv.stdout.trim().split('\r\n');
-    expect(rows[0]).toBe('command_id,submitted_at,session_id,agent,cwd,intent,command,risk_score,risk_level,top_rules,decision,decided_by,decided_at,review_latency_ms,reason,policy_revision,started_at,ended_at,exit_code,recording_sha256');
+    expect(rows[0]).toBe(
+      'command_id,submitted_at,session_id,agent,cwd,intent,command,risk_score,risk_level,top_rules,decision,decided_by,decided_at,review_latency_ms,reason,policy_revision,started_at,ended_at,exit_code,recording_sha256',
+    );
     expect(rows).toHaveLength(6);
     expect(rows.find((r) => r.includes('npm publish'))).toMatch(/,approved,alice,/);
     expect(rows[5]).toContain(`"'=cmd|calc"`);
@@ -195,7 +226,8 @@ describe('export', () => {
     expect((await t.bin(['audit', 'export', '--bundle', bundle])).code).toBe(0);
     const kept = join(elsewhere, 'checkpoint.txt');
     expect((await t.bin(['checkpoint', 'export', '--to', kept])).code).toBe(0);
-    const check = (file: string) => runBin(['verify', '--json', '--bundle', file, '--against', kept], { cwd: elsewhere });
+    const check = (file: string) =>
+      runBin(['verify', '--json', '--bundle', file, '--against', kept], { cwd: elsewhere });
     const ok = await check(bundle);
     expect(ok.code, ok.stdout).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, commands: 4, recordings: 1 });
@@ -230,19 +262,27 @@ describe('crash test: processes killed with SIGKILL while writing', () => {
     await t.bin(['check', '--', 'git status']); // the key and the store exist before the storm
     const commands = ['git status', 'ls -la', 'npm publish', 'rm -rf /', 'cat README.md', 'echo hi'];
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let killed = 0;
     await Promise.all(
       Array.from({ length: 8 }, async (_v, w) => {
         for (let i = 0; i < 6; i++) {
           const cmd = commands[(w + i) % commands.length]!;
-          const args = i % 2 === 0 ? ['exec', '--timeout', '1', '--', cmd] : ['check', '--no-wait', '--', `${cmd} # ${w}-${i}`];
-          const child = spawn(process.execPath, [BIN, ...args], { cwd: t.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...t.env }, stdio: 'ignore' });
+          const args =
+            i % 2 === 0 ? ['exec', '--timeout', '1', '--', cmd] : ['check', '--no-wait', '--', `${cmd} # ${w}-${i}`];
+          const child = spawn(process.execPath, [BIN, ...args], {
+            cwd: t.cwd,
+            env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...t.env },
+            stdio: 'ignore',
+          });
           const done = new Promise((r) => child.on('close', r));
           if (random() < 0.4) {
-            setTimeout(() => {
-              if (child.exitCode === null && child.kill('SIGKILL')) killed++;
-            }, Math.floor(random() * 250));
+            setTimeout(
+              () => {
+                if (child.exitCode === null && child.kill('SIGKILL')) killed++;
+              },
+              Math.floor(random() * 250),
+            );
           }
           await done;
         }

@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { assess, parseScript, whyNotWhitelisted } from '../engine/index.js';
 import { compileWhitelistRule } from '../engine/whitelist/coverage.js';
 import { writtenPaths } from '../engine/policy/match.js';
-import { compileGlobs, globSource, normalizePath, outsideProject, pathForms, projectRoot } from '../engine/policy/paths.js';
+import {
+  compileGlobs,
+  globSource,
+  normalizePath,
+  outsideProject,
+  pathForms,
+  projectRoot,
+} from '../engine/policy/paths.js';
 import { compileRegex, RegexError } from '../engine/policy/regex.js';
 import { riskyOption } from '../engine/shell/options.js';
 import { compilePattern, matchArgs, matchesProgram, PatternError, samplePattern } from '../engine/whitelist/pattern.js';
@@ -58,33 +65,60 @@ describe('pattern grammar', () => {
   });
 
   it('<re:…> is RE2, matched against the whole word', () => {
-    expect(matches("sed -n <re:[0-9]+,[0-9]+p> <path:project>", "sed -n '1,20p' a.txt")).toBe(true);
-    expect(matches("sed -n <re:[0-9]+,[0-9]+p> <path:project>", "sed -n '1,20p;w /tmp/x' a.txt")).toBe(false);
+    expect(matches('sed -n <re:[0-9]+,[0-9]+p> <path:project>', "sed -n '1,20p' a.txt")).toBe(true);
+    expect(matches('sed -n <re:[0-9]+,[0-9]+p> <path:project>', "sed -n '1,20p;w /tmp/x' a.txt")).toBe(false);
     expect(() => compilePattern('x <re:(a)\\1>')).toThrow(PatternError);
   });
 
   it('<jq> is a filter that cannot read the environment or load modules', () => {
-    for (const f of ['.version', '.scripts | keys', '.[] | select(.a > 1)']) expect(matches('jq <jq> <path:project>', `jq '${f}' a.json`), f).toBe(true);
-    for (const f of ['env', 'env.AWS_SECRET_ACCESS_KEY', '$ENV.HOME', 'import "x" as x; .', 'input_filename', '$__loc__']) {
+    for (const f of ['.version', '.scripts | keys', '.[] | select(.a > 1)'])
+      expect(matches('jq <jq> <path:project>', `jq '${f}' a.json`), f).toBe(true);
+    for (const f of [
+      'env',
+      'env.AWS_SECRET_ACCESS_KEY',
+      '$ENV.HOME',
+      'import "x" as x; .',
+      'input_filename',
+      '$__loc__',
+    ]) {
       expect(matches('jq <jq> <path:project>', `jq '${f}' a.json`), f).toBe(false);
     }
   });
 
   it('<url:local> is this machine, and only this machine', () => {
-    for (const u of ['http://localhost:3000/x', 'http://127.0.0.1/', 'localhost:9090/metrics', 'http://[::1]:8080']) expect(matches('curl <url:local>', `curl '${u}'`), u).toBe(true);
-    for (const u of ['http://localhost@evil.example/', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io', 'https://example.com', 'http://localhost\\@evil']) {
+    for (const u of ['http://localhost:3000/x', 'http://127.0.0.1/', 'localhost:9090/metrics', 'http://[::1]:8080'])
+      expect(matches('curl <url:local>', `curl '${u}'`), u).toBe(true);
+    for (const u of [
+      'http://localhost@evil.example/',
+      'http://localhost.evil.example',
+      'http://127.0.0.1.nip.io',
+      'https://example.com',
+      'http://localhost\\@evil',
+    ]) {
       expect(matches('curl <url:local>', `curl '${u}'`), u).toBe(false);
     }
   });
 
   it('<data> is inline data, never a file (curl -d @file)', () => {
     expect(matches('curl -d <data> <url:local>', `curl -d '{"a":1}' localhost:1`)).toBe(true);
-    for (const d of ['@/etc/shadow', '<x', 'a=@/etc/shadow', '-o']) expect(matches('curl -d <data> <url:local>', `curl -d '${d}' localhost:1`), d).toBe(false);
+    for (const d of ['@/etc/shadow', '<x', 'a=@/etc/shadow', '-o'])
+      expect(matches('curl -d <data> <url:local>', `curl -d '${d}' localhost:1`), d).toBe(false);
   });
 
   it('<branch:feature> is a plain branch name, never a protected one or a refspec', () => {
-    for (const b of ['feature/x', 'fix/null-user', 'wip-42']) expect(matches('git push origin <branch:feature>', `git push origin ${b}`), b).toBe(true);
-    for (const b of ['main', 'master', 'HEAD', 'release/1.2', 'feature/x:main', '+feature/x', 'a..b', 'HEAD~1', 'x/../../y']) {
+    for (const b of ['feature/x', 'fix/null-user', 'wip-42'])
+      expect(matches('git push origin <branch:feature>', `git push origin ${b}`), b).toBe(true);
+    for (const b of [
+      'main',
+      'master',
+      'HEAD',
+      'release/1.2',
+      'feature/x:main',
+      '+feature/x',
+      'a..b',
+      'HEAD~1',
+      'x/../../y',
+    ]) {
       expect(matches('git push origin <branch:feature>', `git push origin ${b}`), b).toBe(false);
     }
   });
@@ -143,18 +177,29 @@ describe('options that run, load, write or read something elsewhere', () => {
     'git ls-files -c',
     'make -C frontend build',
     'kubectl get pods -o json',
-    "curl -d '{\"a\":1}' localhost:1",
+    'curl -d \'{"a":1}\' localhost:1',
   ])('%s is the project’s own business', (cmd) => {
     expect(risky(cmd)).toBeNull();
   });
 
   it('a rule whose pattern admits one does not cover the segment, and says why', async () => {
     const policy = await shippedPolicy();
-    const loose = compileWhitelistRule({ id: 'team.eslint', owner: 't', reason: 'r', pattern: 'npx eslint [<any>...]', file: 'whitelist/team.yaml', line: 1 });
+    const loose = compileWhitelistRule({
+      id: 'team.eslint',
+      owner: 't',
+      reason: 'r',
+      pattern: 'npx eslint [<any>...]',
+      file: 'whitelist/team.yaml',
+      line: 1,
+    });
     const p = { ...policy, whitelist: [...policy.whitelist, loose] };
     const a = assess('npx eslint -f /tmp/f.js src', p, { now: NOON, history: null });
     expect(a.would_decide).not.toBe('whitelisted');
-    expect(a.whitelist_refused).toContainEqual({ rule_id: 'team.eslint', segment: 0, reason: '-f loads code or a configuration that can run code (/tmp/f.js)' });
+    expect(a.whitelist_refused).toContainEqual({
+      rule_id: 'team.eslint',
+      segment: 0,
+      reason: '-f loads code or a configuration that can run code (/tmp/f.js)',
+    });
     expect(whyNotWhitelisted(a, p)).toMatch(/team\.eslint matches .* but may not be used: -f loads code/);
     // the same rule covers the project's own formatter
     expect(assess('npx eslint -f json src', p, { now: NOON, history: null }).would_decide).toBe('whitelisted');
@@ -164,7 +209,8 @@ describe('options that run, load, write or read something elsewhere', () => {
 describe('reading a file through a redirect is reading it', () => {
   it('an input redirect from outside the project is not covered; from the project it is', async () => {
     expect((await judge('cat < README.md')).would_decide).toBe('whitelisted');
-    for (const cmd of ['cat < /etc/hosts', 'cat < ~/.netrc', 'wc -l < /dev/tcp/10.0.0.1/80']) expect((await judge(cmd)).would_decide, cmd).not.toBe('whitelisted');
+    for (const cmd of ['cat < /etc/hosts', 'cat < ~/.netrc', 'wc -l < /dev/tcp/10.0.0.1/80'])
+      expect((await judge(cmd)).would_decide, cmd).not.toBe('whitelisted');
   });
 });
 
@@ -196,13 +242,18 @@ describe('policy regexes run on RE2 (linear time)', () => {
     // a harmless echo stays whitelisted; the probes and the odd aws command are judged, not stuck
     expect((await judge(`echo '${'vbox|'.repeat(12_000)}'`)).would_decide).toBe('whitelisted');
     expect((await judge(`grep '${'KVM|'.repeat(12_000)}KVM' x`)).risk_level).toBe('high');
-    for (const cmd of [`aws s3 cp s3://a ${'-- -'.repeat(8000)}`, `while ${' '.repeat(40_000)} fork`]) expect((await judge(cmd)).would_decide).not.toBe('whitelisted');
+    for (const cmd of [`aws s3 cp s3://a ${'-- -'.repeat(8000)}`, `while ${' '.repeat(40_000)} fork`])
+      expect((await judge(cmd)).would_decide).not.toBe('whitelisted');
   });
 
   it('interpreter code is scanned in linear time (a long awk word made a backtracking scan take seconds)', async () => {
     const a = await judge(`awk 'BEGIN{x="${'a'.repeat(55_000)}"}'`);
     expect(a.issues).toEqual([]);
-    expect(parseScript(`awk '{ "id" |& getline x; print | "sh" }'`).segments.map((s) => s.program)).toEqual(['awk', 'id', 'sh']);
+    expect(parseScript(`awk '{ "id" |& getline x; print | "sh" }'`).segments.map((s) => s.program)).toEqual([
+      'awk',
+      'id',
+      'sh',
+    ]);
     // many `[` and no `]` once took seconds to decide whether the word is a glob
     expect(parseScript(`echo ${'['.repeat(30_000)}`).segments[0]!.argv[1]!.glob).toBe(false);
   });
@@ -240,13 +291,16 @@ describe('the project a command works in', () => {
   it('is none in a home, system or temporary directory: every path there is outside', () => {
     expect(projectRoot('/home/u', '/home/u', repo([]))).toBeNull();
     expect(projectRoot('/home/u/docs', '/home/u', repo(['/home/u/.git']))).toBeNull();
-    for (const cwd of ['/', '/etc', '/usr/local/bin', '/tmp']) expect(projectRoot(cwd, '/home/u', repo([])), cwd).toBeNull();
+    for (const cwd of ['/', '/etc', '/usr/local/bin', '/tmp'])
+      expect(projectRoot(cwd, '/home/u', repo([])), cwd).toBeNull();
     expect(outsideProject('notes.txt', { cwd: '/home/u', project: null })).toBe(true);
   });
   it('paths are judged after resolving ., .., ~ and the working directory', () => {
     const ctx = { cwd: '/home/u/app/src', home: '/home/u', project: '/home/u/app' };
-    for (const p of ['.', '../build', '/home/u/app/dist', '~/app/x', './a/../b']) expect(outsideProject(p, ctx), p).toBe(false);
-    for (const p of ['../..', '../../other', '/data', '~', '~/projects', '~/app/../app2', '/home/u/app2']) expect(outsideProject(p, ctx), p).toBe(true);
+    for (const p of ['.', '../build', '/home/u/app/dist', '~/app/x', './a/../b'])
+      expect(outsideProject(p, ctx), p).toBe(false);
+    for (const p of ['../..', '../../other', '/data', '~', '~/projects', '~/app/../app2', '/home/u/app2'])
+      expect(outsideProject(p, ctx), p).toBe(true);
   });
 });
 
@@ -264,7 +318,11 @@ describe('where a download lands', () => {
   });
   it('outside the project a download is high; into the project it waits for a reviewer at medium', async () => {
     const place = { cwd: '/home/u/app', home: '/home/u', project: '/home/u/app' };
-    for (const cmd of ['curl -o /tmp/x https://x.example/x', 'wget -P ~/.local/bin https://x.example/t', 'scp u@h:/x /usr/local/bin/x']) {
+    for (const cmd of [
+      'curl -o /tmp/x https://x.example/x',
+      'wget -P ~/.local/bin https://x.example/t',
+      'scp u@h:/x /usr/local/bin/x',
+    ]) {
       const a = await judge(cmd, place);
       expect(ruleIds(a), cmd).toContain('remote-exec.ingress-download');
       expect(['high', 'critical'], cmd).toContain(a.risk_level);
@@ -274,7 +332,9 @@ describe('where a download lands', () => {
     expect(ruleIds(inside)).not.toContain('remote-exec.ingress-download');
     expect(inside.would_decide).toBe('pending');
     // with no project (a home or system directory), the working directory is outside
-    expect(ruleIds(await judge('curl -LO https://x.example/t', { cwd: '/home/u', home: '/home/u', project: null }))).toContain('remote-exec.ingress-download');
+    expect(
+      ruleIds(await judge('curl -LO https://x.example/t', { cwd: '/home/u', home: '/home/u', project: null })),
+    ).toContain('remote-exec.ingress-download');
   });
 });
 

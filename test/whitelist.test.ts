@@ -43,7 +43,8 @@ describe('patterns: one segment, typed placeholders, never a prefix', () => {
     expect(matches('make <name>', 'make build/app.o')).toBe(true);
     for (const bad of ['SHELL=/tmp/x', '/tmp/x', '-C']) expect(matches('make <name>', `make ${bad}`), bad).toBe(false);
     expect(matches('mkdir <path:project>', 'mkdir src/a')).toBe(true);
-    for (const outside of ['/etc/x', '../x', 'a/../../x', '~/x']) expect(matches('mkdir <path:project>', `mkdir ${outside}`)).toBe(false);
+    for (const outside of ['/etc/x', '../x', 'a/../../x', '~/x'])
+      expect(matches('mkdir <path:project>', `mkdir ${outside}`)).toBe(false);
   });
 
   it('placeholders never match dynamic or globbing words', () => {
@@ -67,9 +68,21 @@ describe('patterns: one segment, typed placeholders, never a prefix', () => {
 });
 
 describe('segment coverage', () => {
-  const rule = compileWhitelistRule({ id: 't.ls', owner: 'me', reason: 'test rule', pattern: 'ls [<path>]', examples: { match: ['ls'] }, file: 'x', line: 1 });
+  const rule = compileWhitelistRule({
+    id: 't.ls',
+    owner: 'me',
+    reason: 'test rule',
+    pattern: 'ls [<path>]',
+    examples: { match: ['ls'] },
+    file: 'x',
+    line: 1,
+  });
   const now = Date.parse('2026-01-07T12:00:00Z');
-  const covers = (cmd: string): boolean => (() => { const sc = parseScript(cmd); return ruleCoversSegment(rule, sc.segments[0]!, sc, { now }); })();
+  const covers = (cmd: string): boolean =>
+    (() => {
+      const sc = parseScript(cmd);
+      return ruleCoversSegment(rule, sc.segments[0]!, sc, { now });
+    })();
 
   it('refuses wrappers, privilege, assignments and redirects the rule does not name', () => {
     expect(covers('ls src')).toBe(true);
@@ -87,8 +100,21 @@ describe('segment coverage', () => {
   });
 
   it('an expired rule never matches', () => {
-    const expired = compileWhitelistRule({ id: 't.old', owner: 'me', reason: 'expired rule', pattern: 'ls', expires: '2026-01-01', examples: { match: ['ls'] }, file: 'x', line: 1 });
-    expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, parseScript('ls'), { now: Date.parse('2025-12-31T12:00:00Z') })).toBe(true);
+    const expired = compileWhitelistRule({
+      id: 't.old',
+      owner: 'me',
+      reason: 'expired rule',
+      pattern: 'ls',
+      expires: '2026-01-01',
+      examples: { match: ['ls'] },
+      file: 'x',
+      line: 1,
+    });
+    expect(
+      ruleCoversSegment(expired, parseScript('ls').segments[0]!, parseScript('ls'), {
+        now: Date.parse('2025-12-31T12:00:00Z'),
+      }),
+    ).toBe(true);
     expect(ruleCoversSegment(expired, parseScript('ls').segments[0]!, parseScript('ls'), { now })).toBe(false);
   });
 
@@ -147,11 +173,22 @@ describe('routing', () => {
   it('denies at the deny level with the top non-context rule, whitelists only under the ceiling', async () => {
     const { route } = await import('../engine/gate/assess.js');
     const policy = await (await import('./helpers.js')).shippedPolicy();
-    const sig = (rule_id: string, score: number, category = 'evasion', waivable = true) => ({ rule_id, category, score, message: '', segment: null, span: [0, 1] as const, waivable }) as Parameters<typeof route>[0][number];
+    const sig = (rule_id: string, score: number, category = 'evasion', waivable = true) =>
+      ({ rule_id, category, score, message: '', segment: null, span: [0, 1] as const, waivable }) as Parameters<
+        typeof route
+      >[0][number];
     const covered = { bySegment: ['x'], complete: true, rules: ['git.status'], refused: [] };
-    expect(route([sig('a.b', 95)], 95, 'critical', covered, policy)).toEqual({ decision: 'denied', decided_by: 'policy_rule:a.b' });
-    expect(route([sig('context.burst', 25, 'context'), sig('a.b', 90)], 92, 'critical', covered, policy).decided_by).toBe('policy_rule:a.b');
-    expect(route([sig('a.b', 29)], 29, 'low', covered, policy)).toEqual({ decision: 'whitelisted', decided_by: 'whitelist_rule:git.status' });
+    expect(route([sig('a.b', 95)], 95, 'critical', covered, policy)).toEqual({
+      decision: 'denied',
+      decided_by: 'policy_rule:a.b',
+    });
+    expect(
+      route([sig('context.burst', 25, 'context'), sig('a.b', 90)], 92, 'critical', covered, policy).decided_by,
+    ).toBe('policy_rule:a.b');
+    expect(route([sig('a.b', 29)], 29, 'low', covered, policy)).toEqual({
+      decision: 'whitelisted',
+      decided_by: 'whitelist_rule:git.status',
+    });
     expect(route([sig('a.b', 30)], 30, 'medium', covered, policy).decision).toBe('pending');
     expect(route([sig('a.b', 20, 'tampering', false)], 20, 'low', covered, policy).decision).toBe('pending');
     expect(route([], 0, 'low', { ...covered, complete: false }, policy).decision).toBe('pending');

@@ -13,29 +13,57 @@ export const BUNDLE_FORMAT = 'policy-gate-bundle/v1';
 export interface Bundle {
   readonly format: typeof BUNDLE_FORMAT;
   readonly created_at: string;
-  readonly events: readonly { seq: number; type: string; command_id: string | null; at: string; bytes: string; leaf: string; chain: string }[];
+  readonly events: readonly {
+    seq: number;
+    type: string;
+    command_id: string | null;
+    at: string;
+    bytes: string;
+    leaf: string;
+    chain: string;
+  }[];
   readonly checkpoints: readonly string[];
   readonly keys: readonly string[];
   /** Policy revision → reviewers (id → key fingerprint, agents) and whitelist rule ids. */
-  readonly policies: Readonly<Record<string, { reviewers: Record<string, { fingerprint: string; agents: string[] }>; whitelist: string[]; source: string }>>;
+  readonly policies: Readonly<
+    Record<
+      string,
+      { reviewers: Record<string, { fingerprint: string; agents: string[] }>; whitelist: string[]; source: string }
+    >
+  >;
   /** Recording path → base64 bytes. */
   readonly recordings: Readonly<Record<string, string>>;
 }
 
 export function bundleEvent(e: RawEvent): Bundle['events'][number] {
-  return { seq: e.seq, type: e.type, command_id: e.command_id, at: e.at, bytes: e.bytes.toString('base64'), leaf: e.leaf.toString('hex'), chain: e.chain.toString('hex') };
+  return {
+    seq: e.seq,
+    type: e.type,
+    command_id: e.command_id,
+    at: e.at,
+    bytes: e.bytes.toString('base64'),
+    leaf: e.leaf.toString('hex'),
+    chain: e.chain.toString('hex'),
+  };
 }
 
 export function bundlePolicy(p: PolicyAt): Bundle['policies'][string] {
   return {
-    reviewers: Object.fromEntries([...p.reviewers].map(([id, r]) => [id, { fingerprint: r.fingerprint, agents: [...r.agents] }])),
+    reviewers: Object.fromEntries(
+      [...p.reviewers].map(([id, r]) => [id, { fingerprint: r.fingerprint, agents: [...r.agents] }]),
+    ),
     whitelist: [...p.whitelist].sort(),
     source: p.source,
   };
 }
 
 /** Read a bundle; throws an Error naming what is wrong with it. */
-export function parseBundle(text: string): { bundle: Bundle; events: RawEvent[]; policyAt: (revision: string) => PolicyAt | null; recording: (path: string) => Buffer | null } {
+export function parseBundle(text: string): {
+  bundle: Bundle;
+  events: RawEvent[];
+  policyAt: (revision: string) => PolicyAt | null;
+  recording: (path: string) => Buffer | null;
+} {
   let bundle: Bundle;
   try {
     bundle = JSON.parse(text) as Bundle;
@@ -43,7 +71,8 @@ export function parseBundle(text: string): { bundle: Bundle; events: RawEvent[];
     throw new Error('the bundle is not JSON');
   }
   if (bundle?.format !== BUNDLE_FORMAT) throw new Error(`not a ${BUNDLE_FORMAT} bundle`);
-  if (!Array.isArray(bundle.events) || !Array.isArray(bundle.checkpoints) || !Array.isArray(bundle.keys)) throw new Error('the bundle lacks events, checkpoints or keys');
+  if (!Array.isArray(bundle.events) || !Array.isArray(bundle.checkpoints) || !Array.isArray(bundle.keys))
+    throw new Error('the bundle lacks events, checkpoints or keys');
   const events = bundle.events.map((e) => ({
     seq: e.seq,
     type: e.type,
@@ -59,6 +88,7 @@ export function parseBundle(text: string): { bundle: Bundle; events: RawEvent[];
     if (!p) return null;
     return { reviewers: new Map(Object.entries(p.reviewers)), whitelist: new Set(p.whitelist), source: p.source };
   };
-  const recording = (path: string): Buffer | null => (bundle.recordings?.[path] === undefined ? null : Buffer.from(bundle.recordings[path]!, 'base64'));
+  const recording = (path: string): Buffer | null =>
+    bundle.recordings?.[path] === undefined ? null : Buffer.from(bundle.recordings[path]!, 'base64');
   return { bundle, events, policyAt, recording };
 }

@@ -11,7 +11,15 @@
  * pinned anywhere else an auditor keeps it. A checkpoint copied off the machine is what makes
  * truncation or a rewrite detectable even by someone holding the key.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { appendFileSync, existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +65,13 @@ export interface Checkpoint {
 }
 
 function keyId(name: string, publicKey: Buffer): Buffer {
-  return createHash('sha256').update(name).update('\n').update(Buffer.from([SIG_TYPE_ED25519])).update(publicKey).digest().subarray(0, 4);
+  return createHash('sha256')
+    .update(name)
+    .update('\n')
+    .update(Buffer.from([SIG_TYPE_ED25519]))
+    .update(publicKey)
+    .digest()
+    .subarray(0, 4);
 }
 
 function rawPublicKey(key: KeyObject): Buffer {
@@ -87,10 +101,12 @@ export function parseVerifierKey(text: string): VerifierKey {
   if (!m) throw new GateError('usage', `not a verifier key (name+hexid+base64): ${JSON.stringify(text.slice(0, 60))}`);
   const [, name, hex, b64] = m as unknown as [string, string, string, string];
   const blob = Buffer.from(b64, 'base64');
-  if (blob.length !== 33 || blob[0] !== SIG_TYPE_ED25519) throw new GateError('usage', `verifier key ${name}: not an Ed25519 key`);
+  if (blob.length !== 33 || blob[0] !== SIG_TYPE_ED25519)
+    throw new GateError('usage', `verifier key ${name}: not an Ed25519 key`);
   const publicKey = blob.subarray(1);
   const id = keyId(name, publicKey);
-  if (id.toString('hex') !== hex) throw new GateError('usage', `verifier key ${name}: the key id does not match the key`);
+  if (id.toString('hex') !== hex)
+    throw new GateError('usage', `verifier key ${name}: the key id does not match the key`);
   return { name, keyId: id, publicKey, text: text.trim() };
 }
 
@@ -112,9 +128,14 @@ export function gateSigner(dir: string, file = join(dir, KEY_FILE)): CheckpointS
     } catch {
       throw new Error(`${file} is not a policy-gate key file`);
     }
-    if (typeof stored?.name !== 'string' || typeof stored.pkcs8 !== 'string') throw new Error(`${file} is not a policy-gate key file`);
+    if (typeof stored?.name !== 'string' || typeof stored.pkcs8 !== 'string')
+      throw new Error(`${file} is not a policy-gate key file`);
   } catch (err) {
-    throw new GateError('store-unavailable', `audit store ${dir}: the gate's signing key cannot be used: ${describeCause(err)}`, { hint: 'the command must not run; check the store directory' });
+    throw new GateError(
+      'store-unavailable',
+      `audit store ${dir}: the gate's signing key cannot be used: ${describeCause(err)}`,
+      { hint: 'the command must not run; check the store directory' },
+    );
   }
   const privateKey = createPrivateKey({ key: Buffer.from(stored.pkcs8, 'base64'), format: 'der', type: 'pkcs8' });
   const name = stored.name;
@@ -149,7 +170,10 @@ export function gateSigner(dir: string, file = join(dir, KEY_FILE)): CheckpointS
  * both keys) in the trail, then `install()` retires the old key file, puts the new one in place
  * and pins it. A crash before install leaves the old key in use, and still trusted.
  */
-export function prepareRotation(dir: string, at: string): { old: CheckpointSigner; next: CheckpointSigner; statement: string; install(): void } {
+export function prepareRotation(
+  dir: string,
+  at: string,
+): { old: CheckpointSigner; next: CheckpointSigner; statement: string; install(): void } {
   const old = gateSigner(dir);
   const nextFile = join(dir, `${KEY_FILE}.next`);
   if (existsSync(nextFile)) unlinkSync(nextFile); // a rotation that crashed before install

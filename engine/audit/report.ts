@@ -32,7 +32,12 @@ export interface LatencyStats {
 export interface ReportData {
   readonly source: string;
   readonly generated_at: string;
-  readonly period: { readonly from: string | null; readonly to: string | null; readonly first: string | null; readonly last: string | null };
+  readonly period: {
+    readonly from: string | null;
+    readonly to: string | null;
+    readonly first: string | null;
+    readonly last: string | null;
+  };
   readonly commands: number;
   readonly by_decision: Readonly<Record<Decision | 'pending', number>>;
   readonly denied_by_policy: number;
@@ -41,12 +46,47 @@ export interface ReportData {
   /** Executed commands that were approved or whitelisted, decided before they started. */
   readonly executed_after_decision: number;
   readonly execution_exceptions: readonly { command_id: string; command: string; decision: string; why: string }[];
-  readonly blocked: { readonly total: number; readonly top_rules: readonly { rule: string; count: number }[]; readonly examples: readonly { command_id: string; submitted_at: string; command: string; decision: string; decided_by: string; rule: string | null }[] };
-  readonly anomalies: readonly { signal: string; commands: number; reviewed_by_human: number; whitelisted: number; denied_or_timed_out: number; pending: number }[];
+  readonly blocked: {
+    readonly total: number;
+    readonly top_rules: readonly { rule: string; count: number }[];
+    readonly examples: readonly {
+      command_id: string;
+      submitted_at: string;
+      command: string;
+      decision: string;
+      decided_by: string;
+      rule: string | null;
+    }[];
+  };
+  readonly anomalies: readonly {
+    signal: string;
+    commands: number;
+    reviewed_by_human: number;
+    whitelisted: number;
+    denied_or_timed_out: number;
+    pending: number;
+  }[];
   readonly latency: readonly LatencyStats[];
-  readonly timeouts: { readonly total: number; readonly examples: readonly { command_id: string; submitted_at: string; command: string }[] };
-  readonly whitelist_rules: readonly { rule: string; uses: number; commit: string | null; author: string | null; reviewed_by: readonly string[]; last_used: string }[];
-  readonly daily: readonly { day: string; whitelisted: number; approved: number; denied: number; timed_out: number; pending: number }[];
+  readonly timeouts: {
+    readonly total: number;
+    readonly examples: readonly { command_id: string; submitted_at: string; command: string }[];
+  };
+  readonly whitelist_rules: readonly {
+    rule: string;
+    uses: number;
+    commit: string | null;
+    author: string | null;
+    reviewed_by: readonly string[];
+    last_used: string;
+  }[];
+  readonly daily: readonly {
+    day: string;
+    whitelisted: number;
+    approved: number;
+    denied: number;
+    timed_out: number;
+    pending: number;
+  }[];
   readonly policy_revisions: readonly string[];
   readonly verify: VerifyResult | null;
 }
@@ -59,15 +99,35 @@ function percentile(sorted: readonly number[], p: number): number {
 const isReviewer = (by: string | null): by is string => by !== null && by !== 'timeout' && !by.includes(':');
 
 export function buildReport(input: ReportInput): ReportData {
-  const records = input.records.filter((r) => (input.from === null || r.submitted_at >= input.from) && (input.to === null || r.submitted_at < input.to));
-  const byDecision: Record<Decision | 'pending', number> = { whitelisted: 0, approved: 0, denied: 0, timed_out: 0, pending: 0 };
+  const records = input.records.filter(
+    (r) => (input.from === null || r.submitted_at >= input.from) && (input.to === null || r.submitted_at < input.to),
+  );
+  const byDecision: Record<Decision | 'pending', number> = {
+    whitelisted: 0,
+    approved: 0,
+    denied: 0,
+    timed_out: 0,
+    pending: 0,
+  };
   for (const r of records) byDecision[r.decision]++;
 
   const executed = records.filter((r) => r.execution !== null);
   const exceptions: ReportData['execution_exceptions'][number][] = [];
   for (const r of executed) {
-    if (!allowsRun(r.decision)) exceptions.push({ command_id: r.command_id, command: r.command, decision: r.decision, why: `ran although ${r.decision}` });
-    else if (r.decided_at === null || r.execution!.started_at < r.decided_at) exceptions.push({ command_id: r.command_id, command: r.command, decision: r.decision, why: 'started before it was decided' });
+    if (!allowsRun(r.decision))
+      exceptions.push({
+        command_id: r.command_id,
+        command: r.command,
+        decision: r.decision,
+        why: `ran although ${r.decision}`,
+      });
+    else if (r.decided_at === null || r.execution!.started_at < r.decided_at)
+      exceptions.push({
+        command_id: r.command_id,
+        command: r.command,
+        decision: r.decision,
+        why: 'started before it was decided',
+      });
   }
 
   const blocked = records.filter((r) => r.decision === 'denied' || r.decision === 'timed_out');
@@ -86,7 +146,9 @@ export function buildReport(input: ReportInput): ReportData {
       commands: hit.length,
       reviewed_by_human: hit.filter((r) => isReviewer(r.decided_by)).length,
       whitelisted: hit.filter((r) => r.decision === 'whitelisted').length,
-      denied_or_timed_out: hit.filter((r) => !isReviewer(r.decided_by) && (r.decision === 'denied' || r.decision === 'timed_out')).length,
+      denied_or_timed_out: hit.filter(
+        (r) => !isReviewer(r.decided_by) && (r.decision === 'denied' || r.decision === 'timed_out'),
+      ).length,
       pending: hit.filter((r) => r.decision === 'pending').length,
     };
   });
@@ -106,7 +168,15 @@ export function buildReport(input: ReportInput): ReportData {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([reviewer, e]) => {
       const sorted = [...e.latencies].sort((a, b) => a - b);
-      return { reviewer, decisions: sorted.length, approved: e.approved, denied: e.denied, p50_ms: percentile(sorted, 50), p95_ms: percentile(sorted, 95), max_ms: sorted[sorted.length - 1]! };
+      return {
+        reviewer,
+        decisions: sorted.length,
+        approved: e.approved,
+        denied: e.denied,
+        p50_ms: percentile(sorted, 50),
+        p95_ms: percentile(sorted, 95),
+        max_ms: sorted[sorted.length - 1]!,
+      };
     });
 
   const rules = new Map<string, { uses: number; provenance: ProvenanceEntry | null; last: string }>();
@@ -133,7 +203,12 @@ export function buildReport(input: ReportInput): ReportData {
   return {
     source: input.source,
     generated_at: input.generatedAt,
-    period: { from: input.from, to: input.to, first: records[0]?.submitted_at ?? null, last: records[records.length - 1]?.submitted_at ?? null },
+    period: {
+      from: input.from,
+      to: input.to,
+      first: records[0]?.submitted_at ?? null,
+      last: records[records.length - 1]?.submitted_at ?? null,
+    },
     commands: records.length,
     by_decision: byDecision,
     denied_by_policy: records.filter((r) => r.decision === 'denied' && r.decided_by?.startsWith('policy_rule:')).length,
@@ -143,15 +218,39 @@ export function buildReport(input: ReportInput): ReportData {
     execution_exceptions: exceptions,
     blocked: {
       total: blocked.length,
-      top_rules: [...ruleCounts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map(([rule, count]) => ({ rule, count })),
-      examples: blocked.slice(-20).map((r) => ({ command_id: r.command_id, submitted_at: r.submitted_at, command: r.command, decision: r.decision, decided_by: r.decided_by ?? '', rule: topRule(r) })),
+      top_rules: [...ruleCounts.entries()]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, 10)
+        .map(([rule, count]) => ({ rule, count })),
+      examples: blocked
+        .slice(-20)
+        .map((r) => ({
+          command_id: r.command_id,
+          submitted_at: r.submitted_at,
+          command: r.command,
+          decision: r.decision,
+          decided_by: r.decided_by ?? '',
+          rule: topRule(r),
+        })),
     },
     anomalies,
     latency,
-    timeouts: { total: timeouts.length, examples: timeouts.slice(-10).map((r) => ({ command_id: r.command_id, submitted_at: r.submitted_at, command: r.command })) },
+    timeouts: {
+      total: timeouts.length,
+      examples: timeouts
+        .slice(-10)
+        .map((r) => ({ command_id: r.command_id, submitted_at: r.submitted_at, command: r.command })),
+    },
     whitelist_rules: [...rules.entries()]
       .sort((a, b) => b[1].uses - a[1].uses || (a[0] < b[0] ? -1 : 1))
-      .map(([rule, e]) => ({ rule, uses: e.uses, commit: e.provenance?.commit ?? null, author: e.provenance?.author ?? null, reviewed_by: e.provenance?.reviewed_by ?? [], last_used: e.last })),
+      .map(([rule, e]) => ({
+        rule,
+        uses: e.uses,
+        commit: e.provenance?.commit ?? null,
+        author: e.provenance?.author ?? null,
+        reviewed_by: e.provenance?.reviewed_by ?? [],
+        last_used: e.last,
+      })),
     daily: [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1)),
     policy_revisions: [...new Set(records.map((r) => r.policy_revision))],
     verify: input.verify,

@@ -7,7 +7,17 @@
  */
 import { makeDirectories } from '../util/fs.js';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -16,7 +26,17 @@ import { GateError, describeCause, isCorruption, sqliteCode } from '../util/erro
 import type { SessionHistory } from '../model/history.js';
 import { canonicalJson, type Canonical } from '../util/canonical.js';
 import { checkpointBody, type CheckpointSigner } from './checkpoint.js';
-import { commandRecord, eventTime, type CommandRecord, type DecidedBody, type EventBody, type ExecEndBody, type ExecStartBody, type StoredEvent, type SubmittedBody } from '../model/events.js';
+import {
+  commandRecord,
+  eventTime,
+  type CommandRecord,
+  type DecidedBody,
+  type EventBody,
+  type ExecEndBody,
+  type ExecStartBody,
+  type StoredEvent,
+  type SubmittedBody,
+} from '../model/events.js';
 import type { AuditStore, CommandFilter, OtherEventBody } from './store.js';
 
 const require = createRequire(import.meta.url);
@@ -40,7 +60,10 @@ export const CHAIN_TAG = Buffer.from('policy-gate/chain/v1', 'utf8');
 export const GENESIS = Buffer.alloc(32);
 
 export function leafHash(bytes: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.from([0])).update(bytes).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(bytes)
+    .digest();
 }
 
 export function chainHash(previous: Buffer, leaf: Buffer): Buffer {
@@ -160,7 +183,9 @@ export class SqliteAuditStore implements AuditStore {
   private readonly db: BetterSqlite3.Database;
   private readonly statements: {
     last: BetterSqlite3.Statement<[], { chain: Buffer } | undefined>;
-    insert: BetterSqlite3.Statement<[string, string | null, string | null, string, string | null, Buffer, Buffer, Buffer]>;
+    insert: BetterSqlite3.Statement<
+      [string, string | null, string | null, string, string | null, Buffer, Buffer, Buffer]
+    >;
     decided: BetterSqlite3.Statement<[string], { body: Buffer } | undefined>;
     submitted: BetterSqlite3.Statement<[string], EventRow | undefined>;
   };
@@ -183,9 +208,13 @@ export class SqliteAuditStore implements AuditStore {
     this.signer = signer;
     this.statements = {
       last: db.prepare('SELECT chain FROM events ORDER BY seq DESC LIMIT 1'),
-      insert: db.prepare('INSERT INTO events (type, command_id, session_id, at, programs, body, leaf, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare(
+        'INSERT INTO events (type, command_id, session_id, at, programs, body, leaf, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       decided: db.prepare("SELECT body FROM events WHERE command_id = ? AND type = 'DECIDED'"),
-      submitted: db.prepare("SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? AND type = 'SUBMITTED'"),
+      submitted: db.prepare(
+        "SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? AND type = 'SUBMITTED'",
+      ),
     };
   }
 
@@ -208,7 +237,12 @@ export class SqliteAuditStore implements AuditStore {
     const lockTimeoutMs = options.busyTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     let db: BetterSqlite3.Database;
     try {
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: attemptTimeout(lockTimeoutMs), ...nativeBinding() });
+      db = new Database(path, {
+        readonly,
+        fileMustExist: readonly,
+        timeout: attemptTimeout(lockTimeoutMs),
+        ...nativeBinding(),
+      });
     } catch (err) {
       throw unavailable(path, err, 'open it');
     }
@@ -217,7 +251,10 @@ export class SqliteAuditStore implements AuditStore {
         db.pragma('application_id'); // the first read is where a WAL store on read-only media fails
       } catch (err) {
         db.close();
-        db = sqliteCode(err) === 'SQLITE_CANTOPEN' ? openImage(Database, path, err) : throwUnavailable(path, err, 'open it');
+        db =
+          sqliteCode(err) === 'SQLITE_CANTOPEN'
+            ? openImage(Database, path, err)
+            : throwUnavailable(path, err, 'open it');
       }
     }
     let schemaProblems: string[];
@@ -234,9 +271,13 @@ export class SqliteAuditStore implements AuditStore {
       }
       schemaProblems = schemaDifferences(db);
       if (!readonly && schemaProblems.length > 0) {
-        throw new GateError('store-tampered', `audit store ${path}: its protections were removed or changed (${schemaProblems.join('; ')}): the gate does not write to it`, {
-          hint: 'the command must not run; run `policy-gate verify`, and restore the store from a copy',
-        });
+        throw new GateError(
+          'store-tampered',
+          `audit store ${path}: its protections were removed or changed (${schemaProblems.join('; ')}): the gate does not write to it`,
+          {
+            hint: 'the command must not run; run `policy-gate verify`, and restore the store from a copy',
+          },
+        );
       }
       if (!readonly) probeIntegrity(db, path);
     } catch (err) {
@@ -245,7 +286,15 @@ export class SqliteAuditStore implements AuditStore {
       if (isCorruption(err)) throw corrupted(path, err);
       throw unavailable(path, err, readonly ? 'read it' : 'prepare it for writing');
     }
-    const store = new SqliteAuditStore(path, db, options.signer ?? null, readonly, lockTimeoutMs, schemaProblems, options.witness ?? null);
+    const store = new SqliteAuditStore(
+      path,
+      db,
+      options.signer ?? null,
+      readonly,
+      lockTimeoutMs,
+      schemaProblems,
+      options.witness ?? null,
+    );
     if (!readonly) {
       try {
         store.ingestFailures();
@@ -265,7 +314,12 @@ export class SqliteAuditStore implements AuditStore {
     return withLockRetry(this.lockTimeoutMs, fn);
   }
 
-  private append(type: EventBody['type'], body: EventBody, sessionId: string | null, programs: string | null): StoredEvent {
+  private append(
+    type: EventBody['type'],
+    body: EventBody,
+    sessionId: string | null,
+    programs: string | null,
+  ): StoredEvent {
     const bytes = Buffer.from(canonicalJson(body as unknown as Canonical), 'utf8');
     const leaf = leafHash(bytes);
     const at = eventTime(body);
@@ -276,7 +330,16 @@ export class SqliteAuditStore implements AuditStore {
       return { seq: Number(info.lastInsertRowid), chain };
     });
     const { seq, chain } = this.inTransaction(() => write.immediate());
-    return { seq, type, command_id: body.command_id, at, body, bytes, leaf: leaf.toString('hex'), chain: chain.toString('hex') };
+    return {
+      seq,
+      type,
+      command_id: body.command_id,
+      at,
+      body,
+      bytes,
+      leaf: leaf.toString('hex'),
+      chain: chain.toString('hex'),
+    };
   }
 
   submit(body: SubmittedBody): StoredEvent {
@@ -285,10 +348,14 @@ export class SqliteAuditStore implements AuditStore {
       return this.append('SUBMITTED', body, body.session_id, programs);
     } catch (err) {
       this.noteFailure('SUBMITTED', body.command_id, err);
-      throw new GateError('store-write-failed', `audit store ${this.location}: the submission was not recorded: ${describeCause(err)}`, {
-        cause: err,
-        hint: 'the command must not run',
-      });
+      throw new GateError(
+        'store-write-failed',
+        `audit store ${this.location}: the submission was not recorded: ${describeCause(err)}`,
+        {
+          cause: err,
+          hint: 'the command must not run',
+        },
+      );
     }
   }
 
@@ -307,10 +374,14 @@ export class SqliteAuditStore implements AuditStore {
       // the unique index admits one decision per command: a concurrent decider got there first
       if (isUniqueViolation(err)) return null;
       this.noteFailure('DECIDED', body.command_id, err);
-      throw new GateError('store-write-failed', `audit store ${this.location}: the decision was not recorded: ${describeCause(err)}`, {
-        cause: err,
-        hint: 'the command must not run',
-      });
+      throw new GateError(
+        'store-write-failed',
+        `audit store ${this.location}: the decision was not recorded: ${describeCause(err)}`,
+        {
+          cause: err,
+          hint: 'the command must not run',
+        },
+      );
     }
     this.witnessed(written.checkpoint);
     return written.event;
@@ -322,7 +393,11 @@ export class SqliteAuditStore implements AuditStore {
     } catch (err) {
       if (isUniqueViolation(err)) return null;
       this.noteFailure(body.type, body.command_id, err, body.type === 'EXEC_END' ? body : undefined);
-      throw new GateError('store-write-failed', `audit store ${this.location}: the ${body.type} event was not recorded: ${describeCause(err)}`, { cause: err });
+      throw new GateError(
+        'store-write-failed',
+        `audit store ${this.location}: the ${body.type} event was not recorded: ${describeCause(err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -373,7 +448,9 @@ export class SqliteAuditStore implements AuditStore {
     }
     for (const name of names) {
       // claims are `<spool>.<pid>.<tag>.ingesting` (`<spool>.<pid>.ingesting` from older versions)
-      const m = name.startsWith(`${FAILURE_SPOOL}.`) ? /^(\d+)(?:\.[a-z0-9]+)?\.ingesting$/.exec(name.slice(FAILURE_SPOOL.length + 1)) : null;
+      const m = name.startsWith(`${FAILURE_SPOOL}.`)
+        ? /^(\d+)(?:\.[a-z0-9]+)?\.ingesting$/.exec(name.slice(FAILURE_SPOOL.length + 1))
+        : null;
       if (!m) continue;
       const pid = Number(m[1]);
       const path = join(dir, name);
@@ -404,22 +481,34 @@ export class SqliteAuditStore implements AuditStore {
       this.db
         .transaction(() => {
           for (const line of lines) {
-            let f: { failed_at?: unknown; event_type?: unknown; failed_command_id?: unknown; error?: unknown; pid?: unknown; event?: unknown };
+            let f: {
+              failed_at?: unknown;
+              event_type?: unknown;
+              failed_command_id?: unknown;
+              error?: unknown;
+              pid?: unknown;
+              event?: unknown;
+            };
             try {
               f = JSON.parse(line) as typeof f;
             } catch {
               f = { error: `unreadable spool line: ${line.slice(0, 200)}` };
             }
-            this.append('WRITE_FAILED', {
-              type: 'WRITE_FAILED',
-              command_id: null,
-              at: now,
-              failed_at: typeof f.failed_at === 'string' ? f.failed_at : now,
-              event_type: typeof f.event_type === 'string' ? f.event_type : 'unknown',
-              failed_command_id: typeof f.failed_command_id === 'string' ? f.failed_command_id : null,
-              error: typeof f.error === 'string' ? f.error : 'unknown',
-              pid: typeof f.pid === 'number' && Number.isSafeInteger(f.pid) ? f.pid : -1,
-            }, null, null);
+            this.append(
+              'WRITE_FAILED',
+              {
+                type: 'WRITE_FAILED',
+                command_id: null,
+                at: now,
+                failed_at: typeof f.failed_at === 'string' ? f.failed_at : now,
+                event_type: typeof f.event_type === 'string' ? f.event_type : 'unknown',
+                failed_command_id: typeof f.failed_command_id === 'string' ? f.failed_command_id : null,
+                error: typeof f.error === 'string' ? f.error : 'unknown',
+                pid: typeof f.pid === 'number' && Number.isSafeInteger(f.pid) ? f.pid : -1,
+              },
+              null,
+              null,
+            );
             const late = this.lateExecEnd(f.event);
             if (late) this.append('EXEC_END', late, null, null);
           }
@@ -434,9 +523,13 @@ export class SqliteAuditStore implements AuditStore {
     if (event === null || typeof event !== 'object') return null;
     const end = event as ExecEndBody;
     if (end.type !== 'EXEC_END' || typeof end.command_id !== 'string') return null;
-    const start = this.db.prepare("SELECT body FROM events WHERE command_id = ? AND type = 'EXEC_START'").get(end.command_id) as { body: Buffer } | undefined;
+    const start = this.db
+      .prepare("SELECT body FROM events WHERE command_id = ? AND type = 'EXEC_START'")
+      .get(end.command_id) as { body: Buffer } | undefined;
     if (!start || (JSON.parse(start.body.toString('utf8')) as ExecStartBody).started_at !== end.started_at) return null;
-    const ended = this.db.prepare("SELECT 1 FROM events WHERE command_id = ? AND type = 'EXEC_END'").get(end.command_id);
+    const ended = this.db
+      .prepare("SELECT 1 FROM events WHERE command_id = ? AND type = 'EXEC_END'")
+      .get(end.command_id);
     if (ended) return null;
     return {
       type: 'EXEC_END',
@@ -481,18 +574,24 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   private writeCheckpoint(at: string): StoredCheckpoint | null {
-    const head = this.db.prepare('SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; chain: Buffer } | undefined;
+    const head = this.db.prepare('SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; chain: Buffer } | undefined;
     if (!head || !this.signer) return null;
     const last = this.latestCheckpoint();
     if (last && last.size >= head.seq) return null;
     const first = this.db.prepare('SELECT leaf FROM events WHERE seq = 1').get() as { leaf: Buffer } | undefined;
     const note = this.signer.signNote(checkpointBody(checkpointOrigin(first?.leaf ?? GENESIS), head.seq, head.chain));
-    const info = this.db.prepare('INSERT INTO checkpoints (size, chain, at, note) VALUES (?, ?, ?, ?)').run(head.seq, head.chain, at, note);
+    const info = this.db
+      .prepare('INSERT INTO checkpoints (size, chain, at, note) VALUES (?, ?, ?, ?)')
+      .run(head.seq, head.chain, at, note);
     return { id: Number(info.lastInsertRowid), size: head.seq, chain: head.chain, at, note };
   }
 
   latestCheckpoint(): StoredCheckpoint | null {
-    return (this.db.prepare('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id DESC LIMIT 1').get() as StoredCheckpoint | undefined) ?? null;
+    return (
+      (this.db.prepare('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id DESC LIMIT 1').get() as
+        StoredCheckpoint | undefined) ?? null
+    );
   }
 
   checkpoints(): StoredCheckpoint[] {
@@ -512,12 +611,17 @@ export class SqliteAuditStore implements AuditStore {
            ORDER BY s.seq LIMIT ?`,
       )
       .all(now.toISOString(), limit) as { body: Buffer; leaf: Buffer }[];
-    return rows.map((r) => ({ submitted: JSON.parse(r.body.toString('utf8')) as SubmittedBody, leaf: r.leaf.toString('hex') }));
+    return rows.map((r) => ({
+      submitted: JSON.parse(r.body.toString('utf8')) as SubmittedBody,
+      leaf: r.leaf.toString('hex'),
+    }));
   }
 
   /** Events as stored, unparsed: what `verify` checks. */
   *rawEvents(): IterableIterator<RawEvent> {
-    yield* this.db.prepare('SELECT seq, type, command_id, at, body AS bytes, leaf, chain FROM events ORDER BY seq').iterate() as IterableIterator<RawEvent>;
+    yield* this.db
+      .prepare('SELECT seq, type, command_id, at, body AS bytes, leaf, chain FROM events ORDER BY seq')
+      .iterate() as IterableIterator<RawEvent>;
   }
 
   /** The policy revisions decisions were made under. */
@@ -541,7 +645,11 @@ export class SqliteAuditStore implements AuditStore {
       if (sqliteCode(err) !== null) {
         // the transaction as a whole could not begin or commit: that failure is evidence too
         this.noteFailure(what, null, err);
-        throw new GateError('store-write-failed', `audit store ${this.location}: the write was not recorded: ${describeCause(err)}`, { cause: err, hint: 'the command must not run' });
+        throw new GateError(
+          'store-write-failed',
+          `audit store ${this.location}: the write was not recorded: ${describeCause(err)}`,
+          { cause: err, hint: 'the command must not run' },
+        );
       }
       throw err;
     }
@@ -553,7 +661,11 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   commandEvents(commandId: string): StoredEvent[] {
-    return (this.db.prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq').all(commandId) as EventRow[]).map(toEvent);
+    return (
+      this.db
+        .prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq')
+        .all(commandId) as EventRow[]
+    ).map(toEvent);
   }
 
   decision(commandId: string): DecidedBody | null {
@@ -564,8 +676,17 @@ export class SqliteAuditStore implements AuditStore {
   command(commandId: string): CommandRecord | null {
     const row = this.statements.submitted.get(commandId);
     if (!row) return null;
-    const body = (type: string): Buffer | null => (this.db.prepare('SELECT body FROM events WHERE command_id = ? AND type = ?').get(commandId, type) as { body: Buffer } | undefined)?.body ?? null;
-    return commandRecord(JSON.parse(row.body.toString('utf8')) as SubmittedBody, this.decision(commandId), parseBody<ExecStartBody>(body('EXEC_START')), parseBody<ExecEndBody>(body('EXEC_END')));
+    const body = (type: string): Buffer | null =>
+      (
+        this.db.prepare('SELECT body FROM events WHERE command_id = ? AND type = ?').get(commandId, type) as
+          { body: Buffer } | undefined
+      )?.body ?? null;
+    return commandRecord(
+      JSON.parse(row.body.toString('utf8')) as SubmittedBody,
+      this.decision(commandId),
+      parseBody<ExecStartBody>(body('EXEC_START')),
+      parseBody<ExecEndBody>(body('EXEC_END')),
+    );
   }
 
   sessionHistory(sessionId: string, now: Date, windowSeconds: number): SessionHistory {
@@ -612,12 +733,19 @@ export class SqliteAuditStore implements AuditStore {
       )
       .all(...args) as { submitted: Buffer; decided: Buffer | null; started: Buffer | null; ended: Buffer | null }[];
     return rows.map((r) =>
-      commandRecord(JSON.parse(r.submitted.toString('utf8')) as SubmittedBody, parseBody<DecidedBody>(r.decided), parseBody<ExecStartBody>(r.started), parseBody<ExecEndBody>(r.ended)),
+      commandRecord(
+        JSON.parse(r.submitted.toString('utf8')) as SubmittedBody,
+        parseBody<DecidedBody>(r.decided),
+        parseBody<ExecStartBody>(r.started),
+        parseBody<ExecEndBody>(r.ended),
+      ),
     );
   }
 
   events(fromSeq = 1): StoredEvent[] {
-    const rows = this.db.prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq').all(fromSeq) as EventRow[];
+    const rows = this.db
+      .prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq')
+      .all(fromSeq) as EventRow[];
     return rows.map(toEvent);
   }
 
@@ -691,7 +819,10 @@ function migrate(db: BetterSqlite3.Database): void {
  * system's temporary directory, under a name derived from the store's path.
  */
 export function fallbackSpool(storePath: string): string {
-  return join(tmpdir(), `policy-gate-${createHash('sha256').update(storePath).digest('hex').slice(0, 16)}-${FAILURE_SPOOL}`);
+  return join(
+    tmpdir(),
+    `policy-gate-${createHash('sha256').update(storePath).digest('hex').slice(0, 16)}-${FAILURE_SPOOL}`,
+  );
 }
 
 /** Move what was spooled in the temporary directory into the store's own spool. */
@@ -770,7 +901,8 @@ function withLockRetry<T>(timeoutMs: number, attempt: () => T): T {
  * a copy without its -wal is) and open that. A -wal left beside it cannot be read this way.
  */
 function openImage(Database: typeof BetterSqlite3, path: string, original: unknown): BetterSqlite3.Database {
-  if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) throwUnavailable(path, original, 'open it (read-only media with an unmerged -wal file)');
+  if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0)
+    throwUnavailable(path, original, 'open it (read-only media with an unmerged -wal file)');
   let image: Buffer;
   try {
     image = readFileSync(path);
@@ -802,14 +934,21 @@ function checkIdentity(db: BetterSqlite3.Database, path: string): void {
     if (appId !== 0) foreign(`application_id 0x${(appId >>> 0).toString(16)}`);
     const objects = db.prepare("SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'").all().length;
     if (objects > 0 || version !== 0) {
-      const columns = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[]).map((c) => c.name).join(',');
-      if (columns !== 'seq,type,command_id,session_id,at,programs,body,leaf,chain' || version < 1) foreign('it holds other tables');
+      const columns = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[])
+        .map((c) => c.name)
+        .join(',');
+      if (columns !== 'seq,type,command_id,session_id,at,programs,body,leaf,chain' || version < 1)
+        foreign('it holds other tables');
     }
   }
   if (version > MIGRATIONS.length) {
-    throw new GateError('store-unavailable', `audit store ${path} was written by a newer policy-gate (schema version ${version}; this one knows up to ${MIGRATIONS.length})`, {
-      hint: 'the command must not run; use the policy-gate version that wrote it, or a newer one',
-    });
+    throw new GateError(
+      'store-unavailable',
+      `audit store ${path} was written by a newer policy-gate (schema version ${version}; this one knows up to ${MIGRATIONS.length})`,
+      {
+        hint: 'the command must not run; use the policy-gate version that wrote it, or a newer one',
+      },
+    );
   }
 }
 
@@ -840,7 +979,9 @@ function migrationSchema(): Map<string, string> {
 
 /** Tables, indexes and triggers of a store, by "type name". */
 function schemaOf(db: BetterSqlite3.Database): Map<string, string> {
-  const rows = db.prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'").all() as { type: string; name: string; sql: string }[];
+  const rows = db
+    .prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")
+    .all() as { type: string; name: string; sql: string }[];
   return new Map(rows.map((r) => [`${r.type} ${r.name}`, normalSql(r.sql)]));
 }
 
@@ -858,7 +999,8 @@ export function schemaDifferences(db: BetterSqlite3.Database): string[] {
     if (found === undefined) problems.push(`${name} is missing`);
     else if (found !== sql) problems.push(`${name} was changed`);
   }
-  for (const name of actual.keys()) if (name.startsWith('trigger ') && !expected.has(name)) problems.push(`${name} was added`);
+  for (const name of actual.keys())
+    if (name.startsWith('trigger ') && !expected.has(name)) problems.push(`${name} was added`);
   return problems;
 }
 
@@ -907,18 +1049,31 @@ function noteProbe(path: string, checkedAt: number): void {
 function probeIntegrity(db: BetterSqlite3.Database, path: string): void {
   const note = readProbe(path);
   const now = Date.now();
-  if (note && !note.corrupt && note.stamp === fileStamp(path) && now - note.checked_at < QUICK_CHECK_INTERVAL_MS && now >= note.checked_at) return;
+  if (
+    note &&
+    !note.corrupt &&
+    note.stamp === fileStamp(path) &&
+    now - note.checked_at < QUICK_CHECK_INTERVAL_MS &&
+    now >= note.checked_at
+  )
+    return;
   const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
   const result = rows.map((r) => r.quick_check).join('; ');
   if (result !== 'ok') {
     try {
-      writeFileSync(probeFile(path), JSON.stringify({ stamp: fileStamp(path), checked_at: now, corrupt: true }), { mode: 0o600 });
+      writeFileSync(probeFile(path), JSON.stringify({ stamp: fileStamp(path), checked_at: now, corrupt: true }), {
+        mode: 0o600,
+      });
     } catch {
       /* every writer checks in full anyway while the file stays as it is */
     }
-    throw new GateError('store-corrupt', `audit store ${path} is corrupted: PRAGMA quick_check: ${result.slice(0, 300)}`, {
-      hint: 'the command must not run; run `policy-gate verify` to find the first bad page, and restore the store from a copy',
-    });
+    throw new GateError(
+      'store-corrupt',
+      `audit store ${path} is corrupted: PRAGMA quick_check: ${result.slice(0, 300)}`,
+      {
+        hint: 'the command must not run; run `policy-gate verify` to find the first bad page, and restore the store from a copy',
+      },
+    );
   }
   noteProbe(path, now);
 }

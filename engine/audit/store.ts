@@ -4,7 +4,14 @@
  * (test/audit-store-contract.ts).
  */
 import type { SessionHistory } from '../model/history.js';
-import type { CommandRecord, CommandState, DecidedBody, EventBody, StoredEvent, SubmittedBody } from '../model/events.js';
+import type {
+  CommandRecord,
+  CommandState,
+  DecidedBody,
+  EventBody,
+  StoredEvent,
+  SubmittedBody,
+} from '../model/events.js';
 
 /** Events other than SUBMITTED and DECIDED, which have their own methods. */
 export type OtherEventBody = Exclude<EventBody, SubmittedBody | DecidedBody>;

@@ -8,8 +8,25 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { canonicalJson, type Canonical } from '../util/canonical.js';
-import { parseCheckpoint, parseVerifierKey, rotationStatement, verifyCheckpoint, verifyWith, type VerifierKey } from './checkpoint.js';
-import { eventTime, type KeyRotatedBody, type DecidedBody, type DecisionStatement, type SignedDecision, type EventBody, type ExecEndBody, type ExecStartBody, type SubmittedBody } from '../model/events.js';
+import {
+  parseCheckpoint,
+  parseVerifierKey,
+  rotationStatement,
+  verifyCheckpoint,
+  verifyWith,
+  type VerifierKey,
+} from './checkpoint.js';
+import {
+  eventTime,
+  type KeyRotatedBody,
+  type DecidedBody,
+  type DecisionStatement,
+  type SignedDecision,
+  type EventBody,
+  type ExecEndBody,
+  type ExecStartBody,
+  type SubmittedBody,
+} from '../model/events.js';
 import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './sqlite-store.js';
 import { fingerprint, parseSignature, verifySignature } from '../util/sshsig.js';
 import { allowsRun } from '../model/verdict.js';
@@ -50,7 +67,18 @@ export interface VerifyInput {
   readonly progress?: ((done: number, total: number) => void) | undefined;
 }
 
-export type CheckName = 'integrity' | 'schema' | 'structure' | 'hash' | 'checkpoint' | 'against' | 'witness' | 'lifecycle' | 'chronology' | 'authority' | 'recording';
+export type CheckName =
+  | 'integrity'
+  | 'schema'
+  | 'structure'
+  | 'hash'
+  | 'checkpoint'
+  | 'against'
+  | 'witness'
+  | 'lifecycle'
+  | 'chronology'
+  | 'authority'
+  | 'recording';
 
 /** What one witness holds: its checkpoint notes, oldest first, or the error reading it. */
 export interface WitnessReading {
@@ -165,7 +193,10 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     if (!policyCache.has(revision)) {
       const at = input.policyAt ? input.policyAt(revision) : null;
       policyCache.set(revision, at);
-      if (!at) warnings.push(`the policy at revision ${revision.slice(0, 19)} is not available: its decisions were checked for signatures and consistency, not against its reviewers.yaml and whitelist`);
+      if (!at)
+        warnings.push(
+          `the policy at revision ${revision.slice(0, 19)} is not available: its decisions were checked for signatures and consistency, not against its reviewers.yaml and whitelist`,
+        );
     }
     return policyCache.get(revision)!;
   };
@@ -175,17 +206,29 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       const result = input.integrity();
       if (result !== 'ok') fail(null, 'integrity', `PRAGMA integrity_check: ${result}`);
     }
-    if (input.schema && input.schema.length > 0) fail(null, 'schema', `the store's protections were removed or changed: ${input.schema.join('; ')}`);
+    if (input.schema && input.schema.length > 0)
+      fail(null, 'schema', `the store's protections were removed or changed: ${input.schema.join('; ')}`);
     let previous: Buffer = GENESIS;
     // 1. the log's integrity: sequence and hash chain over the stored bytes
     for (const e of input.events()) {
       const seq = seqSeen + 1;
-      if (e.seq !== seq) fail(seq, 'structure', `event #${seq} is missing: the next stored event is #${e.seq} (deleted or reordered rows)`);
+      if (e.seq !== seq)
+        fail(
+          seq,
+          'structure',
+          `event #${seq} is missing: the next stored event is #${e.seq} (deleted or reordered rows)`,
+        );
       seqSeen = seq;
       const leaf = sha(ZERO, e.bytes);
-      if (!leaf.equals(e.leaf)) fail(seq, 'hash', `event #${seq}: its bytes do not hash to its stored leaf (the event was changed)`);
+      if (!leaf.equals(e.leaf))
+        fail(seq, 'hash', `event #${seq}: its bytes do not hash to its stored leaf (the event was changed)`);
       const chain = sha(CHAIN_TAG, previous, leaf);
-      if (!chain.equals(e.chain)) fail(seq, 'hash', `event #${seq}: the chain hash does not follow from the previous event (rows changed, removed or reordered)`);
+      if (!chain.equals(e.chain))
+        fail(
+          seq,
+          'hash',
+          `event #${seq}: the chain hash does not follow from the previous event (rows changed, removed or reordered)`,
+        );
       if (seq === 1) firstLeaf = leaf;
       previous = chain;
       chains.push(chain);
@@ -201,21 +244,48 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       } catch (err) {
         return fail(null, 'checkpoint', `checkpoint ${checkedCheckpoints + 1} is malformed: ${(err as Error).message}`);
       }
-      if (!verifyCheckpoint(cp, keys)) fail(cp.size || null, 'checkpoint', `the checkpoint of size ${cp.size} is not signed by a pinned key`);
-      if (cp.size < lastSize) fail(cp.size, 'checkpoint', `the checkpoint of size ${cp.size} comes after one of size ${lastSize}: the log went back`);
-      if (cp.size > chains.length) fail(chains.length + 1, 'checkpoint', `a signed checkpoint covers ${cp.size} events but the trail has ${chains.length}: events were removed from the end`);
-      if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, 'checkpoint', `the chain at event #${cp.size} is not the one the checkpoint signed: the trail was rewritten`);
-      if (firstLeaf && cp.origin !== checkpointOrigin(firstLeaf)) fail(1, 'checkpoint', `the checkpoint of size ${cp.size} is for another log (${cp.origin})`);
+      if (!verifyCheckpoint(cp, keys))
+        fail(cp.size || null, 'checkpoint', `the checkpoint of size ${cp.size} is not signed by a pinned key`);
+      if (cp.size < lastSize)
+        fail(
+          cp.size,
+          'checkpoint',
+          `the checkpoint of size ${cp.size} comes after one of size ${lastSize}: the log went back`,
+        );
+      if (cp.size > chains.length)
+        fail(
+          chains.length + 1,
+          'checkpoint',
+          `a signed checkpoint covers ${cp.size} events but the trail has ${chains.length}: events were removed from the end`,
+        );
+      if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain))
+        fail(
+          cp.size,
+          'checkpoint',
+          `the chain at event #${cp.size} is not the one the checkpoint signed: the trail was rewritten`,
+        );
+      if (firstLeaf && cp.origin !== checkpointOrigin(firstLeaf))
+        fail(1, 'checkpoint', `the checkpoint of size ${cp.size} is for another log (${cp.origin})`);
       lastSize = cp.size;
       checkedCheckpoints++;
     }
     if (input.keys.length > 0 && seqSeen > 0 && checkedCheckpoints === 0) {
-      fail(1, 'checkpoint', `the trail has ${seqSeen} events and no signed checkpoint, although a key is pinned: its checkpoints were removed`);
+      fail(
+        1,
+        'checkpoint',
+        `the trail has ${seqSeen} events and no signed checkpoint, although a key is pinned: its checkpoints were removed`,
+      );
     }
-    if (input.against !== undefined) keptElsewhere(input.against, 'against', 'the checkpoint given with --against', true);
+    if (input.against !== undefined)
+      keptElsewhere(input.against, 'against', 'the checkpoint given with --against', true);
     for (const w of input.witnesses ?? []) {
       // a witness that cannot be read back is a check that was not made: never "verified"
-      if (w.notes === null) return fail(null, 'witness', `witness ${w.name} could not be read (${w.error ?? 'unknown error'}): the trail cannot be checked against it`);
+      if (w.notes === null)
+        return fail(
+          null,
+          'witness',
+          `witness ${w.name} could not be read (${w.error ?? 'unknown error'}): the trail cannot be checked against it`,
+        );
       let newest = 0;
       let count = 0;
       for (const note of w.notes) {
@@ -240,10 +310,13 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       } catch {
         return fail(seq, 'structure', `event #${seq}: the body is not JSON`);
       }
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(seq, 'structure', `event #${seq}: the body is not an object`);
+      if (body === null || typeof body !== 'object' || Array.isArray(body))
+        fail(seq, 'structure', `event #${seq}: the body is not an object`);
       if (!isCanonical(body, text, e.bytes)) fail(seq, 'structure', `event #${seq}: the body is not in canonical form`);
-      if (body.type !== e.type) fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
-      if ((body.command_id ?? null) !== e.command_id) fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
+      if (body.type !== e.type)
+        fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
+      if ((body.command_id ?? null) !== e.command_id)
+        fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
       let at: string;
       try {
         at = eventTime(body);
@@ -257,15 +330,42 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     input.progress?.(2 * seqSeen, 2 * seqSeen);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
-    return { ok: false, failure: err.failure, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: 0, recordings, witnesses: witnessed, unended_runs: [], warnings };
+    return {
+      ok: false,
+      failure: err.failure,
+      events: seqSeen,
+      commands: commands.size,
+      checkpoints: checkedCheckpoints,
+      unsigned_tail: 0,
+      recordings,
+      witnesses: witnessed,
+      unended_runs: [],
+      warnings,
+    };
   }
   const unended = [...commands.values()].filter((c) => c.started && !c.ended).map((c) => c.submitted.command_id);
   if (unended.length > 0) {
-    warnings.push(`${unended.length} run(s) have no recorded end (still running, killed with the gate, or an end that could not be written: see WRITE_FAILED events): ${unended.slice(0, 5).join(', ')}${unended.length > 5 ? ' …' : ''}`);
+    warnings.push(
+      `${unended.length} run(s) have no recorded end (still running, killed with the gate, or an end that could not be written: see WRITE_FAILED events): ${unended.slice(0, 5).join(', ')}${unended.length > 5 ? ' …' : ''}`,
+    );
   }
-  if (checkedCheckpoints === 0 && seqSeen > 0) warnings.push('there is no signed checkpoint: only the hash chain protects this trail, and a rewrite of all of it would go unnoticed');
+  if (checkedCheckpoints === 0 && seqSeen > 0)
+    warnings.push(
+      'there is no signed checkpoint: only the hash chain protects this trail, and a rewrite of all of it would go unnoticed',
+    );
   if (!input.recording) warnings.push('recordings were not checked');
-  return { ok: true, failure: null, events: seqSeen, commands: commands.size, checkpoints: checkedCheckpoints, unsigned_tail: seqSeen - lastSize, recordings, witnesses: witnessed, unended_runs: unended, warnings };
+  return {
+    ok: true,
+    failure: null,
+    events: seqSeen,
+    commands: commands.size,
+    checkpoints: checkedCheckpoints,
+    unsigned_tail: seqSeen - lastSize,
+    recordings,
+    witnesses: witnessed,
+    unended_runs: unended,
+    warnings,
+  };
 
   /**
    * The trail must extend a checkpoint kept elsewhere: one signed by a trusted key, of no more
@@ -284,9 +384,20 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       fail(1, check, `${what} is for another log (${cp.origin})`);
     }
     if (!verifyCheckpoint(cp, keys)) fail(null, check, `${what} is not signed by a pinned key`);
-    if (cp.size > chains.length) fail(chains.length + 1, check, `the trail has ${chains.length} events but ${what} covers ${cp.size}: it was truncated or rolled back`);
-    if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain)) fail(cp.size, check, `the trail at event #${cp.size} differs from ${what}: it was rewritten`);
-    if (cp.size > lastSize) fail(lastSize + 1, check, `the newest local checkpoint (size ${lastSize}) does not extend ${what} (size ${cp.size}): checkpoints were removed`);
+    if (cp.size > chains.length)
+      fail(
+        chains.length + 1,
+        check,
+        `the trail has ${chains.length} events but ${what} covers ${cp.size}: it was truncated or rolled back`,
+      );
+    if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain))
+      fail(cp.size, check, `the trail at event #${cp.size} differs from ${what}: it was rewritten`);
+    if (cp.size > lastSize)
+      fail(
+        lastSize + 1,
+        check,
+        `the newest local checkpoint (size ${lastSize}) does not extend ${what} (size ${cp.size}): checkpoints were removed`,
+      );
     return cp.size;
   }
 
@@ -305,9 +416,18 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     } catch (err) {
       return fail(seq, 'checkpoint', `event #${seq}: the key rotation cannot be read: ${(err as Error).message}`);
     }
-    if (body.statement !== rotationStatement(body.old_key, body.new_key, body.at)) fail(seq, 'checkpoint', `event #${seq}: the key rotation statement does not name its keys`);
-    if (!keys.some((k) => k.text === oldKey.text)) fail(seq, 'checkpoint', `event #${seq}: the key rotation is signed by ${oldKey.name}, which is not trusted at that point`);
-    if (!verifyWith(oldKey, body.statement, body.old_signature) || !verifyWith(newKey, body.statement, body.new_signature)) {
+    if (body.statement !== rotationStatement(body.old_key, body.new_key, body.at))
+      fail(seq, 'checkpoint', `event #${seq}: the key rotation statement does not name its keys`);
+    if (!keys.some((k) => k.text === oldKey.text))
+      fail(
+        seq,
+        'checkpoint',
+        `event #${seq}: the key rotation is signed by ${oldKey.name}, which is not trusted at that point`,
+      );
+    if (
+      !verifyWith(oldKey, body.statement, body.old_signature) ||
+      !verifyWith(newKey, body.statement, body.new_signature)
+    ) {
       fail(seq, 'checkpoint', `event #${seq}: the key rotation is not signed by both keys`);
     }
     if (!keys.some((k) => k.text === newKey.text)) keys.push(newKey);
@@ -333,10 +453,23 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
         // within one boot the monotonic clock only goes forward; a submission is stamped before
         // it waits for the write lock (at most seconds), so order in the trail follows the clock
         const latest = monotonicByBoot.get(stamp.boot_id) ?? -Infinity;
-        if (stamp.ms < latest - MONOTONIC_SLACK_MS) fail(seq, 'chronology', `command ${id}: its monotonic stamp is ${Math.round(latest - stamp.ms)} ms behind an earlier submission of the same boot`);
+        if (stamp.ms < latest - MONOTONIC_SLACK_MS)
+          fail(
+            seq,
+            'chronology',
+            `command ${id}: its monotonic stamp is ${Math.round(latest - stamp.ms)} ms behind an earlier submission of the same boot`,
+          );
         monotonicByBoot.set(stamp.boot_id, Math.max(latest, stamp.ms));
       }
-      commands.set(id, { submitted: body, submittedLeaf: leaf, decided: null, decidedLeaf: null, votes: new Set(), started: null, ended: false });
+      commands.set(id, {
+        submitted: body,
+        submittedLeaf: leaf,
+        decided: null,
+        decidedLeaf: null,
+        votes: new Set(),
+        started: null,
+        ended: false,
+      });
       return;
     }
     const c = commands.get(id);
@@ -347,9 +480,14 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
         if (c.decided) fail(seq, 'lifecycle', `command ${id} is decided twice`);
         // the gate signs a checkpoint in the transaction of every decision it records
         if (input.keys.length > 0 && checkedCheckpoints > 0 && seq > lastSize) {
-          fail(seq, 'checkpoint', `the decision of ${id} (event #${seq}) is not covered by a signed checkpoint, although every decision is: checkpoints were removed`);
+          fail(
+            seq,
+            'checkpoint',
+            `the decision of ${id} (event #${seq}) is not covered by a signed checkpoint, although every decision is: checkpoints were removed`,
+          );
         }
-        if (body.submitted_leaf !== c.submittedLeaf) fail(seq, 'lifecycle', `the decision of ${id} names another submission than its SUBMITTED event`);
+        if (body.submitted_leaf !== c.submittedLeaf)
+          fail(seq, 'lifecycle', `the decision of ${id} names another submission than its SUBMITTED event`);
         checkDecision(seq, c, body);
         c.decided = body;
         c.decidedLeaf = leaf;
@@ -369,18 +507,22 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
           fail(seq, 'lifecycle', `command ${id} ran although it was ${c.decided?.decision ?? 'not decided'}`);
         }
         if (c.started) fail(seq, 'lifecycle', `command ${id} ran twice on one decision`);
-        if (body.decided_leaf !== c.decidedLeaf) fail(seq, 'lifecycle', `the run of ${id} names another decision than its DECIDED event`);
-        if (Date.parse(body.started_at) < Date.parse(c.decided!.decided_at)) fail(seq, 'chronology', `command ${id} started before it was decided`);
+        if (body.decided_leaf !== c.decidedLeaf)
+          fail(seq, 'lifecycle', `the run of ${id} names another decision than its DECIDED event`);
+        if (Date.parse(body.started_at) < Date.parse(c.decided!.decided_at))
+          fail(seq, 'chronology', `command ${id} started before it was decided`);
         c.started = body;
         return;
       }
       case 'EXEC_END': {
         if (!c.started) return fail(seq, 'lifecycle', `command ${id} ended without a recorded start`);
         if (c.ended) fail(seq, 'lifecycle', `command ${id} ended twice`);
-        if (body.started_at !== c.started.started_at) fail(seq, 'chronology', `the end of ${id} names another start time`);
+        if (body.started_at !== c.started.started_at)
+          fail(seq, 'chronology', `the end of ${id} names another start time`);
         const duration = Date.parse(body.ended_at) - Date.parse(body.started_at);
         if (duration < 0) fail(seq, 'chronology', `command ${id} ended before it started`);
-        if (Math.abs(duration - body.duration_ms) > 1) fail(seq, 'chronology', `command ${id}: duration_ms ${body.duration_ms} does not match its start and end`);
+        if (Math.abs(duration - body.duration_ms) > 1)
+          fail(seq, 'chronology', `command ${id}: duration_ms ${body.duration_ms} does not match its start and end`);
         c.ended = true;
         checkRecording(seq, body as ExecEndBody);
         return;
@@ -394,36 +536,52 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     const id = d.command_id;
     const latency = Date.parse(d.decided_at) - Date.parse(c.submitted.submitted_at);
     if (!(latency >= 0)) fail(seq, 'chronology', `command ${id} was decided before it was submitted`);
-    if (Math.abs(latency - d.review_latency_ms) > 1) fail(seq, 'chronology', `command ${id}: review_latency_ms ${d.review_latency_ms} does not match submitted_at → decided_at (${latency} ms)`);
+    if (Math.abs(latency - d.review_latency_ms) > 1)
+      fail(
+        seq,
+        'chronology',
+        `command ${id}: review_latency_ms ${d.review_latency_ms} does not match submitted_at → decided_at (${latency} ms)`,
+      );
     const by = d.decided_by;
     const signatures = d.signatures ?? [];
     switch (d.decision) {
       case 'timed_out':
         if (by !== 'timeout') fail(seq, 'authority', `command ${id} timed out but is decided by ${by}`);
-        if (c.submitted.deadline && Date.parse(d.decided_at) < Date.parse(c.submitted.deadline) - 1000) fail(seq, 'chronology', `command ${id} timed out before its deadline`);
+        if (c.submitted.deadline && Date.parse(d.decided_at) < Date.parse(c.submitted.deadline) - 1000)
+          fail(seq, 'chronology', `command ${id} timed out before its deadline`);
         return;
       case 'whitelisted': {
-        if (!by.startsWith('whitelist_rule:')) fail(seq, 'authority', `command ${id} is whitelisted by ${by}, not by a whitelist rule`);
+        if (!by.startsWith('whitelist_rule:'))
+          fail(seq, 'authority', `command ${id} is whitelisted by ${by}, not by a whitelist rule`);
         const policy = policyAt(d.policy_revision);
         if (policy) {
           for (const rule of by.slice('whitelist_rule:'.length).split('+')) {
-            if (!policy.whitelist.has(rule)) fail(seq, 'authority', `command ${id} is whitelisted by ${rule}, which is not in the whitelist at ${policy.source}`);
+            if (!policy.whitelist.has(rule))
+              fail(
+                seq,
+                'authority',
+                `command ${id} is whitelisted by ${rule}, which is not in the whitelist at ${policy.source}`,
+              );
           }
         }
         return;
       }
       case 'denied':
         if (by.startsWith('policy_rule:')) return;
-        if (by === 'timeout' || by.startsWith('whitelist_rule:')) fail(seq, 'authority', `command ${id} is denied by ${by}`);
+        if (by === 'timeout' || by.startsWith('whitelist_rule:'))
+          fail(seq, 'authority', `command ${id} is denied by ${by}`);
         checkSignatures(seq, c, signatures, 'deny', d.policy_revision);
-        if (signatures.length !== 1 || signatures[0]!.reviewer !== by) fail(seq, 'authority', `the deny of ${id} is not signed by ${by}`);
+        if (signatures.length !== 1 || signatures[0]!.reviewer !== by)
+          fail(seq, 'authority', `the deny of ${id} is not signed by ${by}`);
         checkReason(seq, d, signatures);
         return;
       case 'approved': {
-        if (by === 'timeout' || by.includes(':')) fail(seq, 'authority', `command ${id} is approved by ${by}, not by reviewers`);
+        if (by === 'timeout' || by.includes(':'))
+          fail(seq, 'authority', `command ${id} is approved by ${by}, not by reviewers`);
         checkSignatures(seq, c, signatures, 'approve', d.policy_revision);
         const names = signatures.map((x) => x.reviewer);
-        if (names.join('+') !== by) fail(seq, 'authority', `command ${id} is approved by ${by} but signed by ${names.join('+') || 'nobody'}`);
+        if (names.join('+') !== by)
+          fail(seq, 'authority', `command ${id} is approved by ${by} but signed by ${names.join('+') || 'nobody'}`);
         if (new Set(names).size !== names.length) fail(seq, 'authority', `command ${id} counts one reviewer twice`);
         checkReason(seq, d, signatures);
         return;
@@ -436,10 +594,17 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
   /** The reason recorded is the one the deciding reviewer signed (the last signature). */
   function checkReason(seq: number, d: DecidedBody, signatures: readonly SignedDecision[]): void {
     const statement = JSON.parse(signatures[signatures.length - 1]!.statement) as DecisionStatement;
-    if ((statement.reason ?? null) !== (d.reason ?? null)) fail(seq, 'authority', `the reason recorded for ${d.command_id} is not the one ${statement.reviewer} signed`);
+    if ((statement.reason ?? null) !== (d.reason ?? null))
+      fail(seq, 'authority', `the reason recorded for ${d.command_id} is not the one ${statement.reviewer} signed`);
   }
 
-  function checkSignatures(seq: number, c: CommandState, signatures: DecidedBody['signatures'] & object, expected: 'approve' | 'deny', revision: string): void {
+  function checkSignatures(
+    seq: number,
+    c: CommandState,
+    signatures: DecidedBody['signatures'] & object,
+    expected: 'approve' | 'deny',
+    revision: string,
+  ): void {
     const id = c.submitted.command_id;
     if (signatures.length === 0) fail(seq, 'authority', `the decision on ${id} carries no reviewer signature`);
     const policy = policyAt(revision);
@@ -450,31 +615,59 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       } catch (err) {
         return fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} cannot be read: ${(err as Error).message}`);
       }
-      if (fingerprint(key.blob) !== sig.key_fingerprint) fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} is by another key than the one recorded`);
+      if (fingerprint(key.blob) !== sig.key_fingerprint)
+        fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} is by another key than the one recorded`);
       const checked = verifySignature(Buffer.from(sig.statement, 'utf8'), sig.signature, key);
-      if (!checked.ok) fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} does not verify: ${checked.message}`);
+      if (!checked.ok)
+        fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} does not verify: ${checked.message}`);
       let statement: DecisionStatement;
       try {
         statement = JSON.parse(sig.statement) as DecisionStatement;
       } catch {
         return fail(seq, 'authority', `${sig.reviewer}'s signed statement on ${id} is not JSON`);
       }
-      if (statement.command_id !== id || statement.submitted_leaf !== c.submittedLeaf) fail(seq, 'authority', `${sig.reviewer} signed a decision about another submission than ${id}`);
-      if (statement.decision !== expected) fail(seq, 'authority', `${sig.reviewer} signed "${statement.decision}", but ${id} is recorded as ${expected === 'approve' ? 'approved' : 'denied'}`);
-      if (statement.reviewer !== sig.reviewer) fail(seq, 'authority', `the statement on ${id} is signed for ${statement.reviewer}, recorded as ${sig.reviewer}`);
+      if (statement.command_id !== id || statement.submitted_leaf !== c.submittedLeaf)
+        fail(seq, 'authority', `${sig.reviewer} signed a decision about another submission than ${id}`);
+      if (statement.decision !== expected)
+        fail(
+          seq,
+          'authority',
+          `${sig.reviewer} signed "${statement.decision}", but ${id} is recorded as ${expected === 'approve' ? 'approved' : 'denied'}`,
+        );
+      if (statement.reviewer !== sig.reviewer)
+        fail(
+          seq,
+          'authority',
+          `the statement on ${id} is signed for ${statement.reviewer}, recorded as ${sig.reviewer}`,
+        );
       if (policy) {
         const r = policy.reviewers.get(sig.reviewer);
         if (!r) fail(seq, 'authority', `${sig.reviewer}, who decided ${id}, is not a reviewer in ${policy.source}`);
-        if (r!.fingerprint !== sig.key_fingerprint) fail(seq, 'authority', `${sig.reviewer}'s decision on ${id} is signed with ${sig.key_fingerprint}, not their key in ${policy.source}`);
+        if (r!.fingerprint !== sig.key_fingerprint)
+          fail(
+            seq,
+            'authority',
+            `${sig.reviewer}'s decision on ${id} is signed with ${sig.key_fingerprint}, not their key in ${policy.source}`,
+          );
         const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
-        if (expected === 'approve' && submitter !== null && (submitter === sig.reviewer || r!.agents.includes(submitter))) {
+        if (
+          expected === 'approve' &&
+          submitter !== null &&
+          (submitter === sig.reviewer || r!.agents.includes(submitter))
+        ) {
           fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
         }
       } else {
         const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
-        if (expected === 'approve' && submitter === sig.reviewer) fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
+        if (expected === 'approve' && submitter === sig.reviewer)
+          fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
         const known = reviewerKeys.get(sig.reviewer);
-        if (known && known !== sig.key_fingerprint) fail(seq, 'authority', `${sig.reviewer} signs ${id} with ${sig.key_fingerprint}, but earlier decisions with ${known}`);
+        if (known && known !== sig.key_fingerprint)
+          fail(
+            seq,
+            'authority',
+            `${sig.reviewer} signs ${id} with ${sig.key_fingerprint}, but earlier decisions with ${known}`,
+          );
         reviewerKeys.set(sig.reviewer, sig.key_fingerprint);
       }
     }
@@ -485,7 +678,12 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
     const bytes = input.recording(end.recording.path);
     if (bytes === null) fail(seq, 'recording', `the recording ${end.recording.path} of ${end.command_id} is missing`);
     const digest = createHash('sha256').update(bytes!).digest('hex');
-    if (digest !== end.recording.sha256) fail(seq, 'recording', `the recording ${end.recording.path} of ${end.command_id} does not match its SHA-256 in the trail`);
+    if (digest !== end.recording.sha256)
+      fail(
+        seq,
+        'recording',
+        `the recording ${end.recording.path} of ${end.command_id} does not match its SHA-256 in the trail`,
+      );
     recordings++;
   }
 }

@@ -21,7 +21,8 @@ export const LINT_CODES = Object.freeze({
   PG106: 'shadowed whitelist rule (can never fire)',
   PG107: 'invalid match, pattern or reference',
   PG108: 'invalid gate.yaml',
-  PG109: 'whitelist pattern accepts an option that runs a command, loads code, writes or reads a file, or reaches another host',
+  PG109:
+    'whitelist pattern accepts an option that runs a command, loads code, writes or reads a file, or reaches another host',
   PG110: 'regular expression RE2 cannot run (backreferences, lookaround): not linear time',
 });
 export type LintCode = keyof typeof LINT_CODES;
@@ -45,7 +46,13 @@ function codeOf(err: GateError): LintCode {
 }
 
 function finding(err: GateError): LintFinding {
-  return { code: codeOf(err), file: err.location?.file ?? '', line: err.location?.line ?? 1, rule: err.location?.rule ?? null, message: err.message };
+  return {
+    code: codeOf(err),
+    file: err.location?.file ?? '',
+    line: err.location?.line ?? 1,
+    rule: err.location?.rule ?? null,
+    message: err.message,
+  };
 }
 
 type Dangerous = { example: string; script: ReturnType<typeof parseScript>; segment: number };
@@ -60,7 +67,8 @@ function dangerousSegments(policy: Policy): Dangerous[] {
     if (rule.waivable) continue;
     for (const example of rule.definition.examples?.match ?? []) {
       const a = assess(example, policy, { now: EXAMPLE_TIME, history: null });
-      for (const s of a.signals) if (!s.waivable && s.segment !== null) out.push({ example, script: a.script, segment: s.segment });
+      for (const s of a.signals)
+        if (!s.waivable && s.segment !== null) out.push({ example, script: a.script, segment: s.segment });
     }
   }
   dangerousCache.set(policy, out);
@@ -118,15 +126,34 @@ export async function lintPolicy(dir: string, options: { now?: Date } = {}): Pro
   const now = (options.now ?? new Date()).getTime();
   for (const w of policy.whitelist) {
     if (w.expiresAt !== null && now > w.expiresAt) {
-      findings.push({ code: 'PG104', file: w.file, line: w.line, rule: w.id, message: `expired on ${w.definition.expires}: it never matches; renew it through review or remove it` });
+      findings.push({
+        code: 'PG104',
+        file: w.file,
+        line: w.line,
+        rule: w.id,
+        message: `expired on ${w.definition.expires}: it never matches; renew it through review or remove it`,
+      });
     }
     const dangerous = coversDangerous(w, policy);
     if (dangerous) {
-      findings.push({ code: 'PG105', file: w.file, line: w.line, rule: w.id, message: `covers a command that a non-waivable rule flags: ${JSON.stringify(dangerous)}` });
+      findings.push({
+        code: 'PG105',
+        file: w.file,
+        line: w.line,
+        rule: w.id,
+        message: `covers a command that a non-waivable rule flags: ${JSON.stringify(dangerous)}`,
+      });
     }
     for (const pattern of w.patterns) {
       const risky = acceptsRiskyOption(pattern);
-      if (risky) findings.push({ code: 'PG109', file: w.file, line: w.line, rule: w.id, message: `pattern ${JSON.stringify(pattern.source)} accepts ${risky}` });
+      if (risky)
+        findings.push({
+          code: 'PG109',
+          file: w.file,
+          line: w.line,
+          rule: w.id,
+          message: `pattern ${JSON.stringify(pattern.source)} accepts ${risky}`,
+        });
     }
   }
 
@@ -138,14 +165,26 @@ export async function lintPolicy(dir: string, options: { now?: Date } = {}): Pro
     const scripts = (w.definition.examples?.match ?? []).map((ex) => parseScript(ex));
     if (scripts.length === 0 || j === 0) return;
     const earlier = policy.whitelist.slice(0, j);
-    const shadowed = scripts.every((script) => script.segments.length > 0 && script.segments.every((s) => earlier.some((e) => ruleCoversSegment(e, s, script, { now: exampleNow }))));
+    const shadowed = scripts.every(
+      (script) =>
+        script.segments.length > 0 &&
+        script.segments.every((s) => earlier.some((e) => ruleCoversSegment(e, s, script, { now: exampleNow }))),
+    );
     if (!shadowed) return;
     const by = earlier.filter((e) => scripts.some((script) => covers(e, script)));
-    findings.push({ code: 'PG106', file: w.file, line: w.line, rule: w.id, message: `every example is already covered by ${by.map((e) => e.id).join(', ')}: this rule can never fire` });
+    findings.push({
+      code: 'PG106',
+      file: w.file,
+      line: w.line,
+      rule: w.id,
+      message: `every example is already covered by ${by.map((e) => e.id).join(', ')}: this rule can never fire`,
+    });
   });
   return sorted(findings);
 }
 
 function sorted(findings: LintFinding[]): LintFinding[] {
-  return findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : 1)));
+  return findings.sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : 1),
+  );
 }

@@ -20,12 +20,88 @@ import { strictness, type CommandState } from '../model/verdict.js';
 
 /** Programs that delete, upload, download or execute: never whitelisted with no argument fixed. */
 const CAN_HARM = new Set([
-  'rm', 'rmdir', 'shred', 'unlink', 'mv', 'cp', 'dd', 'truncate', 'chmod', 'chown', 'chgrp', 'ln', 'install', 'curl', 'wget', 'scp',
-  'rsync', 'sftp', 'ftp', 'nc', 'ncat', 'netcat', 'socat', 'ssh', 'telnet', 'docker', 'podman', 'kubectl', 'helm', 'terraform', 'find',
-  'git', 'npm', 'npx', 'pnpm', 'yarn', 'pip', 'pip3', 'gem', 'cargo', 'go', 'make', 'kill', 'pkill', 'killall', 'systemctl', 'service',
-  'crontab', 'at', 'aws', 'gcloud', 'az', 'gsutil', 'mysql', 'psql', 'sqlite3', 'redis-cli', 'tee', 'sed', 'awk', 'perl', 'tar', 'zip', 'unzip',
+  'rm',
+  'rmdir',
+  'shred',
+  'unlink',
+  'mv',
+  'cp',
+  'dd',
+  'truncate',
+  'chmod',
+  'chown',
+  'chgrp',
+  'ln',
+  'install',
+  'curl',
+  'wget',
+  'scp',
+  'rsync',
+  'sftp',
+  'ftp',
+  'nc',
+  'ncat',
+  'netcat',
+  'socat',
+  'ssh',
+  'telnet',
+  'docker',
+  'podman',
+  'kubectl',
+  'helm',
+  'terraform',
+  'find',
+  'git',
+  'npm',
+  'npx',
+  'pnpm',
+  'yarn',
+  'pip',
+  'pip3',
+  'gem',
+  'cargo',
+  'go',
+  'make',
+  'kill',
+  'pkill',
+  'killall',
+  'systemctl',
+  'service',
+  'crontab',
+  'at',
+  'aws',
+  'gcloud',
+  'az',
+  'gsutil',
+  'mysql',
+  'psql',
+  'sqlite3',
+  'redis-cli',
+  'tee',
+  'sed',
+  'awk',
+  'perl',
+  'tar',
+  'zip',
+  'unzip',
 ]);
-const NEVER = new Set(['eval', 'exec', 'source', '.', 'command', 'builtin', 'xargs', 'parallel', 'watch', 'sudo', 'doas', 'su', 'env', 'nohup', 'time']);
+const NEVER = new Set([
+  'eval',
+  'exec',
+  'source',
+  '.',
+  'command',
+  'builtin',
+  'xargs',
+  'parallel',
+  'watch',
+  'sudo',
+  'doas',
+  'su',
+  'env',
+  'nohup',
+  'time',
+]);
 
 export interface ProposeOptions {
   /** `ARG=TYPE`: the ARG-th argument (1-based) or the argument equal to ARG becomes `<TYPE>`. */
@@ -74,9 +150,17 @@ function parseGeneralize(list: readonly string[] | undefined): Map<string, Place
   const out = new Map<string, PlaceholderType>();
   for (const g of list ?? []) {
     const eq = g.lastIndexOf('=');
-    if (eq <= 0) throw new GateError('usage', `--generalize expects ARG=TYPE (an argument position or value, then a placeholder type), got ${JSON.stringify(g)}`);
+    if (eq <= 0)
+      throw new GateError(
+        'usage',
+        `--generalize expects ARG=TYPE (an argument position or value, then a placeholder type), got ${JSON.stringify(g)}`,
+      );
     const type = g.slice(eq + 1).split(':')[0] as PlaceholderType;
-    if (!PLACEHOLDER_TYPES.includes(type)) throw new GateError('usage', `--generalize: unknown placeholder type "${type}" (one of ${PLACEHOLDER_TYPES.join(', ')})`);
+    if (!PLACEHOLDER_TYPES.includes(type))
+      throw new GateError(
+        'usage',
+        `--generalize: unknown placeholder type "${type}" (one of ${PLACEHOLDER_TYPES.join(', ')})`,
+      );
     out.set(g.slice(0, eq), g.slice(eq + 1) as PlaceholderType);
   }
   return out;
@@ -86,19 +170,34 @@ function redirectAllowance(r: Redirect): NonNullable<WhitelistRuleDefinition['re
   if (!r.target || r.target.dynamic || r.target.glob) return null;
   const t = r.target.text;
   if (t === '/dev/null' || /^\d+$|^-$/.test(t)) return null; // harmless without naming
-  if (t.startsWith('/') || t.startsWith('~') || t.split('/').includes('..')) refuse(`the redirect to ${t} leaves the working tree`);
+  if (t.startsWith('/') || t.startsWith('~') || t.split('/').includes('..'))
+    refuse(`the redirect to ${t} leaves the working tree`);
   const fd = r.fd === null || r.fd === 1 ? '' : String(r.fd);
   const op = `${fd}${r.op}`;
   if (!['>', '>>', '<', '2>', '2>>', '&>'].includes(op)) refuse(`the redirect ${op} cannot be named in a rule`);
   return { op: op as '>', target: t };
 }
 
-function ruleFor(s: Segment, script: Script, generalize: Map<string, PlaceholderType>, options: ProposeOptions, used: Set<string>): WhitelistRuleDefinition {
+function ruleFor(
+  s: Segment,
+  script: Script,
+  generalize: Map<string, PlaceholderType>,
+  options: ProposeOptions,
+  used: Set<string>,
+): WhitelistRuleDefinition {
   if (s.program === null) refuse('the program is only known at run time');
-  if (s.privileged) refuse(`\`${s.argv.map((w) => w.text).join(' ')}\` runs with other privileges (sudo, su, doas): review it each time`);
-  if (s.wrappers.length > 0) refuse(`\`${s.wrappers.map((w) => w.name).join(' ')}\` wraps the command: a rule never covers ${s.wrappers[0]!.name}`);
-  if (s.assignments.length > 0) refuse(`the command sets ${s.assignments.map((a) => a.name).join(', ')}: a rule never covers env assignments`);
-  if (SHELLS.has(s.program) || INTERPRETERS[s.program] || s.payload) refuse(`${s.program} is a shell or interpreter: it runs any code it is given`);
+  if (s.privileged)
+    refuse(
+      `\`${s.argv.map((w) => w.text).join(' ')}\` runs with other privileges (sudo, su, doas): review it each time`,
+    );
+  if (s.wrappers.length > 0)
+    refuse(
+      `\`${s.wrappers.map((w) => w.name).join(' ')}\` wraps the command: a rule never covers ${s.wrappers[0]!.name}`,
+    );
+  if (s.assignments.length > 0)
+    refuse(`the command sets ${s.assignments.map((a) => a.name).join(', ')}: a rule never covers env assignments`);
+  if (SHELLS.has(s.program) || INTERPRETERS[s.program] || s.payload)
+    refuse(`${s.program} is a shell or interpreter: it runs any code it is given`);
   if (NEVER.has(s.program) || WRAPPERS[s.program]) refuse(`${s.program} runs other commands`);
   const args = s.argv.slice(1);
   const elements: string[] = [];
@@ -109,11 +208,13 @@ function ruleFor(s: Segment, script: Script, generalize: Map<string, Placeholder
       elements.push(`<${type}>`);
       return;
     }
-    if (w.dynamic || w.glob) refuse(`argument ${i + 1} (${JSON.stringify(w.text)}) is only known at run time; no rule can cover it`);
+    if (w.dynamic || w.glob)
+      refuse(`argument ${i + 1} (${JSON.stringify(w.text)}) is only known at run time; no rule can cover it`);
     elements.push(patternLiteral(w.text));
     literals++;
   });
-  if (literals === 0 && CAN_HARM.has(s.program)) refuse(`${s.program} can delete, upload or execute: keep at least one argument fixed`);
+  if (literals === 0 && CAN_HARM.has(s.program))
+    refuse(`${s.program} can delete, upload or execute: keep at least one argument fixed`);
   const pipes = new Set<'in' | 'out'>();
   for (const f of script.flows) {
     if (f.kind !== 'pipe' && f.kind !== 'process-substitution') continue;
@@ -137,15 +238,23 @@ function ruleFor(s: Segment, script: Script, generalize: Map<string, Placeholder
   };
 }
 
-export function propose(record: CommandRecord, reviewed: Policy, history: readonly CommandRecord[], options: ProposeOptions): Proposal {
+export function propose(
+  record: CommandRecord,
+  reviewed: Policy,
+  history: readonly CommandRecord[],
+  options: ProposeOptions,
+): Proposal {
   // a proposal is judged on contents: rules under review count as what they will be once merged
   const policy = contentsOnly(reviewed);
   if (record.decision !== 'approved') {
-    refuse(`command ${record.command_id} was ${record.decision}${record.decided_by ? ` by ${record.decided_by}` : ''}, not approved by a reviewer`);
+    refuse(
+      `command ${record.command_id} was ${record.decision}${record.decided_by ? ` by ${record.decided_by}` : ''}, not approved by a reviewer`,
+    );
   }
   const now = options.now ?? new Date();
   const script = parseScript(record.command);
-  if (script.issues.length > 0) refuse(`the command could not be fully understood (${script.issues[0]!.code}: ${script.issues[0]!.message})`);
+  if (script.issues.length > 0)
+    refuse(`the command could not be fully understood (${script.issues[0]!.code}: ${script.issues[0]!.message})`);
   const current = assess(record.command, policy, { now, cwd: record.cwd ?? undefined, history: null });
   const generalize = parseGeneralize(options.generalize);
   const used = new Set([...policy.whitelist.map((w) => w.id), ...policy.rules.map((r) => r.id)]);
@@ -159,7 +268,10 @@ export function propose(record: CommandRecord, reviewed: Policy, history: readon
       refuse(`the rule ${definition.id} would not cover \`${shellJoin(s.argv.map((w) => w.text))}\``);
     }
     const dangerous = coversDangerous(rule, policy);
-    if (dangerous) refuse(`the rule ${definition.id} would also cover ${JSON.stringify(dangerous)}, which a non-waivable rule flags`);
+    if (dangerous)
+      refuse(
+        `the rule ${definition.id} would also cover ${JSON.stringify(dangerous)}, which a non-waivable rule flags`,
+      );
     proposed.push({ definition, segment: s.id });
     compiled.push(rule);
   });
@@ -178,7 +290,13 @@ export function propose(record: CommandRecord, reviewed: Policy, history: readon
       history: null,
     });
     if (a.would_decide === 'whitelisted' && a.coverage.rules.some((id) => ids.has(id))) {
-      replay.push({ command_id: r.command_id, decision: r.decision, submitted_at: r.submitted_at, command: r.command, rules: a.coverage.rules.filter((id) => ids.has(id)) });
+      replay.push({
+        command_id: r.command_id,
+        decision: r.decision,
+        submitted_at: r.submitted_at,
+        command: r.command,
+        rules: a.coverage.rules.filter((id) => ids.has(id)),
+      });
     }
   }
   // strictest first: what the new rule would have let through that a reviewer stopped

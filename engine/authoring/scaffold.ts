@@ -34,7 +34,9 @@ gitops:
   require_signed: false
 `;
 
-const WORKFLOW = (install: string): string => `# Runs on every pull request that changes the policies: lint (stable codes, file:line), the
+const WORKFLOW = (
+  install: string,
+): string => `# Runs on every pull request that changes the policies: lint (stable codes, file:line), the
 # rules' examples and test cases, and a diff against the base branch that classifies the change
 # (major / minor / patch) and replays the test cases through both versions.
 name: policy
@@ -70,7 +72,9 @@ jobs:
       # - run: policy-gate policy diff "origin/\${{ github.base_ref }}" HEAD --policy policies --fail-on major
 `;
 
-const CODEOWNERS = (owners: readonly string[]): string => `# Changes to what agents may run without asking need the policy owners' review. Turn on
+const CODEOWNERS = (
+  owners: readonly string[],
+): string => `# Changes to what agents may run without asking need the policy owners' review. Turn on
 # "Require review from Code Owners" in the branch protection of the protected branch.
 /policies/ ${owners.join(' ')}
 /policies/whitelist/ ${owners.join(' ')}
@@ -111,7 +115,8 @@ Point the gate at it: \`policy-gate check --policy /path/to/this/repo/policies\`
 function copyTree(from: string, to: string, out: ScaffoldFile[]): void {
   for (const entry of readdirSync(from, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (entry.isDirectory()) copyTree(join(from, entry.name), join(to, entry.name), out);
-    else if (/\.(ya?ml|json)$/.test(entry.name)) out.push({ path: join(to, entry.name), content: readFileSync(join(from, entry.name), 'utf8') });
+    else if (/\.(ya?ml|json)$/.test(entry.name))
+      out.push({ path: join(to, entry.name), content: readFileSync(join(from, entry.name), 'utf8') });
   }
 }
 
@@ -121,7 +126,10 @@ export function scaffold(options: ScaffoldOptions): ScaffoldFile[] {
   const gate = files.find((f) => f.path === join('policies', 'gate.yaml'));
   if (gate) {
     const withoutGitops = gate.content.replace(/\n(#[^\n]*\n)*gitops:\n(?:[ \t]+[^\n]*\n|\n)*/, '\n');
-    files[files.indexOf(gate)] = { path: gate.path, content: `${withoutGitops.trimEnd()}\n${GITOPS(options.protectedRef)}` };
+    files[files.indexOf(gate)] = {
+      path: gate.path,
+      content: `${withoutGitops.trimEnd()}\n${GITOPS(options.protectedRef)}`,
+    };
   }
   files.push(
     { path: join('.github', 'CODEOWNERS'), content: CODEOWNERS(options.owners) },

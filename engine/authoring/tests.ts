@@ -30,18 +30,24 @@ export async function readPolicyTests(dir: string): Promise<LocatedTestCase[]> {
   const testsDir = join(dir, 'tests');
   let files: string[];
   try {
-    files = readdirSync(testsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    files = readdirSync(testsDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch {
     return [];
   }
-  const { tests: validate } = (await import('../policy/generated/validators.js')) as unknown as { tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] } };
+  const { tests: validate } = (await import('../policy/generated/validators.js')) as unknown as {
+    tests: ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] };
+  };
   const cases: LocatedTestCase[] = [];
   for (const f of files) {
     const name = join('tests', f);
     const { data } = parseYaml(readYamlFile(join(testsDir, f), name), name);
     if (!validate(data)) {
       const e = validate.errors?.[0];
-      throw new GateError('policy-invalid', `schema: ${e?.instancePath ?? ''} ${e?.message ?? 'invalid'}`, { location: { file: name } });
+      throw new GateError('policy-invalid', `schema: ${e?.instancePath ?? ''} ${e?.message ?? 'invalid'}`, {
+        location: { file: name },
+      });
     }
     (data as { cases: PolicyTestCase[] }).cases.forEach((c, index) => cases.push({ ...c, file: name, index }));
   }
@@ -68,9 +74,12 @@ export async function runPolicyTests(reviewed: Policy): Promise<PolicyTestResult
     const failures: string[] = [];
     const ids = a.signals.map((s) => s.rule_id);
     if (c.level && a.risk_level !== c.level) failures.push(`level ${a.risk_level}, expected ${c.level}`);
-    if (c.min_level && levelRank(a.risk_level) < levelRank(c.min_level)) failures.push(`level ${a.risk_level}, expected at least ${c.min_level}`);
-    if (c.max_level && levelRank(a.risk_level) > levelRank(c.max_level)) failures.push(`level ${a.risk_level}, expected at most ${c.max_level}`);
-    if (c.decision && a.would_decide !== c.decision) failures.push(`decision ${a.would_decide}, expected ${c.decision}`);
+    if (c.min_level && levelRank(a.risk_level) < levelRank(c.min_level))
+      failures.push(`level ${a.risk_level}, expected at least ${c.min_level}`);
+    if (c.max_level && levelRank(a.risk_level) > levelRank(c.max_level))
+      failures.push(`level ${a.risk_level}, expected at most ${c.max_level}`);
+    if (c.decision && a.would_decide !== c.decision)
+      failures.push(`decision ${a.would_decide}, expected ${c.decision}`);
     for (const r of c.rules ?? []) if (!ids.includes(r)) failures.push(`rule ${r} did not fire`);
     for (const r of c.not_rules ?? []) if (ids.includes(r)) failures.push(`rule ${r} fired`);
     return { file: c.file, index: c.index, cmd: c.cmd, ok: failures.length === 0, failures };

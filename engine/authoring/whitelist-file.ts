@@ -11,7 +11,11 @@ const HEADER = '# yaml-language-server: $schema=../schema/whitelist.schema.json\
  * The file's text with the rules appended to its `whitelist:` list (a new file when null).
  * An existing text that is not a policy file within the YAML limits is a GateError naming `file`.
  */
-export function appendRules(existing: string | null, rules: readonly WhitelistRuleDefinition[], file = 'the whitelist file'): string {
+export function appendRules(
+  existing: string | null,
+  rules: readonly WhitelistRuleDefinition[],
+  file = 'the whitelist file',
+): string {
   if (existing === null || existing.trim() === '') {
     const { Document } = require('yaml') as typeof import('yaml');
     return `${HEADER}${new Document({ whitelist: rules }).toString({ lineWidth: 0 })}`;

@@ -52,8 +52,6 @@ export const DEFAULT_MAX_COMMAND_BYTES = 1024 * 1024;
  */
 export const ASSESS_BUDGET_MS = 2000;
 
-
-
 export interface Assessment {
   readonly command: string;
   readonly script: Script;
@@ -76,17 +74,33 @@ export interface Assessment {
 
 export function assess(command: string, policy: Policy, ctx: AssessContext): Assessment {
   const deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS);
-  const script = ctx.truncated ? truncatedScript(command, ctx.truncated) : parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false, deadline });
+  const script = ctx.truncated
+    ? truncatedScript(command, ctx.truncated)
+    : parseScript(command, { invalidUtf8: ctx.invalidUtf8 ?? false, deadline });
   return assessScript(script, policy, ctx, deadline);
 }
 
 /** An input over the size limit: nothing of it is read as commands; it is held as too large. */
 function truncatedScript(prefix: string, input: TruncatedInput): Script {
   const message = `the input is ${input.complete ? '' : 'at least '}${input.bytes} bytes, over the ${input.limit}-byte limit: only its first ${Buffer.byteLength(prefix)} bytes are kept, and it was not parsed`;
-  return { source: prefix, segments: [], flows: [], redirects: [], assignments: [], functions: [], issues: [{ code: 'too-large', message, span: [0, prefix.length] }], hidden: [] };
+  return {
+    source: prefix,
+    segments: [],
+    flows: [],
+    redirects: [],
+    assignments: [],
+    functions: [],
+    issues: [{ code: 'too-large', message, span: [0, prefix.length] }],
+    hidden: [],
+  };
 }
 
-export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext, deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS)): Assessment {
+export function assessScript(
+  parsed: Script,
+  policy: Policy,
+  ctx: AssessContext,
+  deadline = performance.now() + (ctx.budgetMs ?? ASSESS_BUDGET_MS),
+): Assessment {
   let script = parsed;
   const toBytes = byteOffsets(script.source);
   const span = (s: readonly [number, number]): [number, number] => [toBytes(s[0]), toBytes(s[1])];
@@ -111,7 +125,17 @@ export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext,
   for (const rule of policy.rules) {
     if (!overBudget && performance.now() > deadline) {
       overBudget = true;
-      script = { ...script, issues: [...script.issues, { code: 'budget-exceeded', message: 'scoring the command took longer than the gate allows; not every rule ran', span: [0, script.source.length] }] };
+      script = {
+        ...script,
+        issues: [
+          ...script.issues,
+          {
+            code: 'budget-exceeded',
+            message: 'scoring the command took longer than the gate allows; not every rule ran',
+            span: [0, script.source.length],
+          },
+        ],
+      };
     }
     if (overBudget && !matchesIssue(rule, 'budget-exceeded')) continue;
     if (rule.anchor && !intersects(rule.anchor, programs)) continue;
@@ -119,10 +143,21 @@ export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext,
     if (hit) signals.push(signal(rule, hit));
   }
   for (const c of contextSignals(ctx.now, [...programs], ctx.history ?? null, policy.gate.context)) {
-    signals.push({ rule_id: c.id, category: 'context', score: c.score, message: c.message, segment: null, span: [0, toBytes(script.source.length)], waivable: true });
+    signals.push({
+      rule_id: c.id,
+      category: 'context',
+      score: c.score,
+      message: c.message,
+      segment: null,
+      span: [0, toBytes(script.source.length)],
+      waivable: true,
+    });
   }
   signals.sort((a, b) => b.score - a.score || (a.rule_id < b.rule_id ? -1 : 1));
-  const risk_score = combine(signals.map((s) => s.score), policy.gate.damping);
+  const risk_score = combine(
+    signals.map((s) => s.score),
+    policy.gate.damping,
+  );
   const risk_level = levelOf(risk_score, policy.gate.levels);
   const blocked = new Set(signals.filter((s) => !s.waivable && s.segment !== null).map((s) => s.segment!));
   const covered = coverage(script, policy.whitelist, {
@@ -171,12 +206,16 @@ export function assessScript(parsed: Script, policy: Policy, ctx: AssessContext,
 /** The rule scores this issue (`issue:` in its match, at the top or in a top-level `any`). */
 function matchesIssue(rule: CompiledRule, code: IssueCode): boolean {
   const m = rule.definition.match;
-  const has = (issue: IssueCode | readonly IssueCode[] | undefined): boolean => issue !== undefined && (typeof issue === 'string' ? issue === code : issue.includes(code));
+  const has = (issue: IssueCode | readonly IssueCode[] | undefined): boolean =>
+    issue !== undefined && (typeof issue === 'string' ? issue === code : issue.includes(code));
   return has(m.issue) || (m.any ?? []).some((a) => has(a.issue));
 }
 
 /** What rules see besides the script: directories (per segment), home, the gate's own paths. */
-export function matchContext(script: Script, ctx: Pick<AssessContext, 'cwd' | 'home' | 'protectedPaths' | 'project'>): MatchContext {
+export function matchContext(
+  script: Script,
+  ctx: Pick<AssessContext, 'cwd' | 'home' | 'protectedPaths' | 'project'>,
+): MatchContext {
   const base = { cwd: ctx.cwd, home: ctx.home, protectedPaths: ctx.protectedPaths, project: ctx.project };
   const perSegment = segmentDirectories(script, ctx.cwd).map((cwd) => ({ ...base, cwd }));
   return { ...base, forSegment: (id: number) => perSegment[id] ?? base };
@@ -193,7 +232,8 @@ function segmentDirectories(script: Script, cwd: string | undefined): (string | 
     if ((s.program === 'cd' || s.program === 'pushd') && s.argv.length >= 2) {
       const target = s.argv[s.argv.length - 1]!;
       if (target.dynamic || target.glob || target.text === '-') current = undefined;
-      else if (target.text.startsWith('/') || target.text.startsWith('~') || target.text.startsWith('$HOME')) current = normalizePath(target.text);
+      else if (target.text.startsWith('/') || target.text.startsWith('~') || target.text.startsWith('$HOME'))
+        current = normalizePath(target.text);
       else current = current === undefined ? undefined : normalizePath(`${current}/${target.text}`);
     } else if (s.program === 'cd' || s.program === 'popd') {
       current = s.program === 'cd' ? '~' : undefined;
@@ -202,13 +242,22 @@ function segmentDirectories(script: Script, cwd: string | undefined): (string | 
   });
 }
 
-
 function provenanceEntry(policy: Policy, id: string): ProvenanceEntry {
   const p = policy.provenance?.rules[id];
   const rule = policy.whitelist.find((w) => w.id === id);
   if (p) return { ...p, reviewed_by: [...p.reviewed_by] };
   // not in Git, or not committed: say so rather than leave it out
-  return { rule_id: id, file: rule?.file ?? '', commit: null, author: null, committed_at: null, reviewed_by: [], reviewed_at: null, merge_commit: null, merged_by: null };
+  return {
+    rule_id: id,
+    file: rule?.file ?? '',
+    commit: null,
+    author: null,
+    committed_at: null,
+    reviewed_by: [],
+    reviewed_at: null,
+    merge_commit: null,
+    merged_by: null,
+  };
 }
 
 /** Under require_reviewed, the reason a rule may not be used (see provenance.ts). */
@@ -267,6 +316,7 @@ export function whyNotWhitelisted(a: Assessment, policy: Policy): string | null 
   if (!a.coverage.complete) return 'an assignment or redirect outside the commands is not covered';
   const hard = a.signals.find((s) => !s.waivable);
   if (hard) return `rule ${hard.rule_id} can never be whitelisted`;
-  if (a.risk_score >= policy.gate.whitelist_ceiling) return `risk ${a.risk_score} is not under the whitelist ceiling ${policy.gate.whitelist_ceiling}`;
+  if (a.risk_score >= policy.gate.whitelist_ceiling)
+    return `risk ${a.risk_score} is not under the whitelist ceiling ${policy.gate.whitelist_ceiling}`;
   return 'a whitelist rule limits the risk it accepts';
 }

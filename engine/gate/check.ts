@@ -5,7 +5,14 @@
  */
 import { ulid } from 'ulid';
 import type { AuditStore } from '../audit/store.js';
-import { commandRecord, type CommandRecord, type DecidedBody, type Submitter, type SubmittedBody, type TruncatedInput } from '../model/events.js';
+import {
+  commandRecord,
+  type CommandRecord,
+  type DecidedBody,
+  type Submitter,
+  type SubmittedBody,
+  type TruncatedInput,
+} from '../model/events.js';
 import { GateError } from '../util/errors.js';
 import type { Policy } from './load-policy.js';
 import { VERSION } from '../util/version.js';
@@ -48,18 +55,29 @@ export function systemClock(start?: Date): Clock {
  * monotonic clock when the submission's reading is from this boot, else from wall clocks. Never
  * before submitted_at, whatever the wall clock does.
  */
-export function decisionTime(submitted: Pick<SubmittedBody, 'submitted_at' | 'monotonic'>, clock: Clock): { decided_at: string; review_latency_ms: number } {
+export function decisionTime(
+  submitted: Pick<SubmittedBody, 'submitted_at' | 'monotonic'>,
+  clock: Clock,
+): { decided_at: string; review_latency_ms: number } {
   const stamp = submitted.monotonic;
   const submittedMs = Date.parse(submitted.submitted_at);
   const boot = clock.bootId();
   const latency =
-    stamp && boot !== null && stamp.boot_id === boot ? clock.monotonic() - stamp.ms : clock.wall().getTime() - submittedMs;
+    stamp && boot !== null && stamp.boot_id === boot
+      ? clock.monotonic() - stamp.ms
+      : clock.wall().getTime() - submittedMs;
   const ms = Math.max(0, Math.round(latency));
   return { decided_at: new Date(submittedMs + ms).toISOString(), review_latency_ms: ms };
 }
 
 /** The timed_out decision of a command nobody decided in time. */
-export function timeoutDecision(submitted: SubmittedBody, submittedLeaf: string, clock: Clock, policyRevision: string, timeoutMs: number): DecidedBody {
+export function timeoutDecision(
+  submitted: SubmittedBody,
+  submittedLeaf: string,
+  clock: Clock,
+  policyRevision: string,
+  timeoutMs: number,
+): DecidedBody {
   const seconds = Math.round(timeoutMs / 100) / 10;
   return {
     type: 'DECIDED',
@@ -185,7 +203,10 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   const record = (body: DecidedBody): DecidedBody => {
     if (store.decide(body)) return body;
     const existing = store.decision(submitted.command_id);
-    if (!existing) throw new GateError('store-write-failed', 'the decision was neither recorded nor found', { hint: 'the command must not run' });
+    if (!existing)
+      throw new GateError('store-write-failed', 'the decision was neither recorded nor found', {
+        hint: 'the command must not run',
+      });
     return existing;
   };
 
@@ -238,5 +259,8 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     const untilEscalation = escalation && !escalated ? escalation.after_seconds * 1000 - waited : Infinity;
     await clock.sleep(Math.max(1, Math.min(pollMs, left, untilEscalation)));
   }
-  return { record: commandRecord(submitted, record(timeoutDecision(submitted, event.leaf, clock, policy.revision, timeoutMs))), assessment };
+  return {
+    record: commandRecord(submitted, record(timeoutDecision(submitted, event.leaf, clock, policy.revision, timeoutMs))),
+    assessment,
+  };
 }

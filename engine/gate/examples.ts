@@ -29,7 +29,10 @@ export function runExamples(reviewed: Policy): ExampleResult[] {
   const results: ExampleResult[] = [];
   for (const rule of policy.rules) {
     const { match = [], no_match = [] } = rule.definition.examples ?? {};
-    for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
+    for (const [expect, list] of [
+      ['match', match],
+      ['no_match', no_match],
+    ] as const) {
       for (const example of list) {
         const script = parseScript(example);
         const hit = rule.matcher(script, matchContext(script, exampleContext)) !== null;
@@ -42,7 +45,9 @@ export function runExamples(reviewed: Policy): ExampleResult[] {
           example,
           expect,
           ok,
-          message: ok ? 'ok' : `example ${expect === 'match' ? 'does not match' : 'matches'}: ${JSON.stringify(example)}`,
+          message: ok
+            ? 'ok'
+            : `example ${expect === 'match' ? 'does not match' : 'matches'}: ${JSON.stringify(example)}`,
         });
       }
     }
@@ -51,9 +56,13 @@ export function runExamples(reviewed: Policy): ExampleResult[] {
   for (const scoped of policy.whitelist) {
     // examples document the pattern and its allowances; they run inside the rule's scope
     const rule = unscoped(scoped);
-    const judged = rule === scoped ? policy : { ...policy, whitelist: policy.whitelist.map((w) => (w === scoped ? rule : w)) };
+    const judged =
+      rule === scoped ? policy : { ...policy, whitelist: policy.whitelist.map((w) => (w === scoped ? rule : w)) };
     const { match = [], no_match = [] } = rule.definition.examples ?? {};
-    for (const [expect, list] of [['match', match], ['no_match', no_match]] as const) {
+    for (const [expect, list] of [
+      ['match', match],
+      ['no_match', no_match],
+    ] as const) {
       for (const example of list) {
         // an example documents what the whole gate does: this rule covers part of it (other
         // rules may cover the rest, as `cat` in a commit message's here-document) AND it is whitelisted
@@ -64,8 +73,18 @@ export function runExamples(reviewed: Policy): ExampleResult[] {
         let message = 'ok';
         if (!ok && expect === 'no_match') message = `example is whitelisted by this rule: ${JSON.stringify(example)}`;
         else if (!ok && !covered) message = `example is not covered: ${JSON.stringify(example)}`;
-        else if (!ok) message = `example is covered but not whitelisted (${a.would_decide}, risk ${a.risk_score}${a.signals[0] ? `, ${a.signals[0].rule_id}` : ''}): ${JSON.stringify(example)}`;
-        results.push({ rule: rule.id, kind: 'whitelist', file: rule.file, line: rule.line, example, expect, ok, message });
+        else if (!ok)
+          message = `example is covered but not whitelisted (${a.would_decide}, risk ${a.risk_score}${a.signals[0] ? `, ${a.signals[0].rule_id}` : ''}): ${JSON.stringify(example)}`;
+        results.push({
+          rule: rule.id,
+          kind: 'whitelist',
+          file: rule.file,
+          line: rule.line,
+          example,
+          expect,
+          ok,
+          message,
+        });
       }
     }
   }

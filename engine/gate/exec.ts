@@ -46,11 +46,20 @@ const SCRUBBED = new Set([
 ]);
 
 function scrubbed(name: string): boolean {
-  return SCRUBBED.has(name) || name.startsWith('LD_') || name.startsWith('DYLD_') || name.startsWith('BASH_FUNC_') || name.startsWith('MALLOC_');
+  return (
+    SCRUBBED.has(name) ||
+    name.startsWith('LD_') ||
+    name.startsWith('DYLD_') ||
+    name.startsWith('BASH_FUNC_') ||
+    name.startsWith('MALLOC_')
+  );
 }
 
 /** The environment the command runs in, and the names removed from it. */
-export function scrubEnvironment(env: Readonly<Record<string, string | undefined>>): { env: Record<string, string>; removed: string[] } {
+export function scrubEnvironment(env: Readonly<Record<string, string | undefined>>): {
+  env: Record<string, string>;
+  removed: string[];
+} {
   const out: Record<string, string> = {};
   const removed: string[] = [];
   for (const [name, value] of Object.entries(env)) {
@@ -133,10 +142,14 @@ export function allowingDecision(store: AuditStore, record: CommandRecord): { bo
   const decided = events.find((e) => e.type === 'DECIDED');
   const body = decided?.body as DecidedBody | undefined;
   if (!decided || !body || !allowsRun(body.decision)) {
-    throw new GateError('usage', `command ${record.command_id} is ${body?.decision ?? 'pending'}: it must not run`, { exitCode: 126 });
+    throw new GateError('usage', `command ${record.command_id} is ${body?.decision ?? 'pending'}: it must not run`, {
+      exitCode: 126,
+    });
   }
   if (events.some((e) => e.type === 'EXEC_START')) {
-    throw new GateError('usage', `command ${record.command_id} already ran: a decision allows one run`, { exitCode: 126 });
+    throw new GateError('usage', `command ${record.command_id} already ran: a decision allows one run`, {
+      exitCode: 126,
+    });
   }
   return { body, leaf: decided.leaf };
 }
@@ -179,7 +192,10 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
   }
   if (cast === null) {
     // a run that cannot be recorded is a run the trail cannot show: do not start it
-    throw new GateError('store-write-failed', recordingError!, { exitCode: 126, hint: 'the command did not run; check the store directory' });
+    throw new GateError('store-write-failed', recordingError!, {
+      exitCode: 126,
+      hint: 'the command did not run; check the store directory',
+    });
   }
   const started = store.record({
     type: 'EXEC_START',
@@ -193,7 +209,9 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
   });
   if (!started) {
     cast.finish();
-    throw new GateError('usage', `command ${record.command_id} already ran: a decision allows one run`, { exitCode: 126 });
+    throw new GateError('usage', `command ${record.command_id} already ran: a decision allows one run`, {
+      exitCode: 126,
+    });
   }
 
   const outcome = await new Promise<{ code: number; signal: string | null; spawnError: string | null }>((resolve) => {
@@ -215,7 +233,7 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
     child.on('error', (err) => settle({ code: 126, signal: null, spawnError: err.message }));
     child.on('close', (code, signal) => {
       options.signal?.removeEventListener('abort', forward);
-      const signo = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+      const signo = signal ? ((constants.signals as Record<string, number>)[signal] ?? 0) : 0;
       settle({ code: code ?? 128 + signo, signal: signal ?? null, spawnError: null });
     });
   });
@@ -257,5 +275,7 @@ function spawnFailure(cwd: string, error: string): string {
   } catch {
     /* missing */
   }
-  return dir ? `bash could not be started: ${error}` : `the working directory ${cwd} does not exist or is not a directory: the command could not start`;
+  return dir
+    ? `bash could not be started: ${error}`
+    : `the working directory ${cwd} does not exist or is not a directory: the command could not start`;
 }

@@ -17,7 +17,14 @@ import { parsePublicKey } from '../util/sshsig.js';
 import { matchAnchor } from '../policy/anchors.js';
 import { Compiler, type ScriptMatcher } from '../policy/match.js';
 import type { Category } from '../model/signals.js';
-import type { GateDefinition, PolicySource, ReviewerDefinition, RuleDefinition, SetsDefinition, WhitelistRuleDefinition } from '../policy/types.js';
+import type {
+  GateDefinition,
+  PolicySource,
+  ReviewerDefinition,
+  RuleDefinition,
+  SetsDefinition,
+  WhitelistRuleDefinition,
+} from '../policy/types.js';
 
 /**
  * Bumped when the cached form or the compiler changes meaning, so stale caches are ignored.
@@ -111,7 +118,10 @@ export function listFiles(dir: string): PolicyFile[] {
   }
   read(join(dir, 'gate.yaml'), 'gate');
   const rules = yamlIn('rules');
-  if (rules.length === 0) throw new GateError('policy-invalid', `no rule files in ${join(dir, 'rules')}`, { location: { file: join(dir, 'rules') } });
+  if (rules.length === 0)
+    throw new GateError('policy-invalid', `no rule files in ${join(dir, 'rules')}`, {
+      location: { file: join(dir, 'rules') },
+    });
   for (const f of rules) read(f, 'rules');
   for (const f of yamlIn('whitelist')) read(f, 'whitelist');
   if (existsSync(join(dir, 'reviewers.yaml'))) read(join(dir, 'reviewers.yaml'), 'reviewers');
@@ -129,7 +139,9 @@ export function policyRevision(files: readonly { name: string; text: string }[])
 export async function loadPolicy(dir: string, options: LoadOptions = {}): Promise<Policy> {
   const files = listFiles(dir);
   const revision = policyRevision(files);
-  const cacheFile = options.cacheDir ? join(options.cacheDir, `policy-v${CACHE_FORMAT}-${revision.slice(7, 39)}.json`) : null;
+  const cacheFile = options.cacheDir
+    ? join(options.cacheDir, `policy-v${CACHE_FORMAT}-${revision.slice(7, 39)}.json`)
+    : null;
   let source: PolicySource | null = cacheFile ? readCache(cacheFile, revision) : null;
   const cold = source === null;
   if (!source) source = await validate(files, revision);
@@ -137,12 +149,16 @@ export async function loadPolicy(dir: string, options: LoadOptions = {}): Promis
   const provenance =
     options.git === false
       ? null
-      : whitelistProvenance(dir, source.whitelist.map((w) => ({ id: w.id, file: w.file, line: w.line, line_end: w.line_end ?? w.line })), {
-          protectedRef: source.gate.gitops?.protected_ref,
-          requireSigned: source.gate.gitops?.require_signed,
-          cacheDir: options.cacheDir,
-          contentRevision: revision,
-        });
+      : whitelistProvenance(
+          dir,
+          source.whitelist.map((w) => ({ id: w.id, file: w.file, line: w.line, line_end: w.line_end ?? w.line })),
+          {
+            protectedRef: source.gate.gitops?.protected_ref,
+            requireSigned: source.gate.gitops?.require_signed,
+            cacheDir: options.cacheDir,
+            contentRevision: revision,
+          },
+        );
   const policy: Policy = {
     ...compiled,
     revision: provenance ? `${provenance.head}${provenance.dirty ? '-dirty' : ''}` : revision,
@@ -154,10 +170,14 @@ export async function loadPolicy(dir: string, options: LoadOptions = {}): Promis
     const failures = checkExamples(policy);
     if (failures.length > 0) {
       const f = failures[0]!;
-      throw new GateError('policy-example-failed', `${f.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`, {
-        location: { file: f.file, line: f.line, rule: f.rule },
-        hint: 'run `policy-gate policy test` for every failure',
-      });
+      throw new GateError(
+        'policy-example-failed',
+        `${f.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
+        {
+          location: { file: f.file, line: f.line, rule: f.rule },
+          hint: 'run `policy-gate policy test` for every failure',
+        },
+      );
     }
   }
   if (cold && enforce && cacheFile) writeCache(cacheFile, source);
@@ -189,7 +209,9 @@ function writeCache(file: string, source: PolicySource): void {
 // -------------------------------------------------------------------------------------------------
 // validation (cold path only)
 
-type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+type Validator = ((data: unknown) => boolean) & {
+  errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null;
+};
 
 interface Parsed {
   file: PolicyFile;
@@ -202,9 +224,12 @@ interface Parsed {
 function parsePolicyFile(file: PolicyFile): Parsed {
   const { doc, data, lineAt } = parseYaml(file.text, file.name);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new GateError('policy-invalid', 'expected a mapping at the top of the file', { location: { file: file.name, line: 1 } });
+    throw new GateError('policy-invalid', 'expected a mapping at the top of the file', {
+      location: { file: file.name, line: 1 },
+    });
   }
-  const rangeOf = (path: (string | number)[]): readonly number[] | undefined => (doc.getIn(path, true) as { range?: readonly number[] } | undefined)?.range;
+  const rangeOf = (path: (string | number)[]): readonly number[] | undefined =>
+    (doc.getIn(path, true) as { range?: readonly number[] } | undefined)?.range;
   const lineOf = (path: (string | number)[]): number => {
     for (let n = path.length; n >= 0; n--) {
       const range = rangeOf(path.slice(0, n));
@@ -223,11 +248,20 @@ function parsePolicyFile(file: PolicyFile): Parsed {
 
 function schemaError(p: Parsed, validator: Validator): GateError {
   const err = validator.errors?.[0];
-  const path = (err?.instancePath ?? '').split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-  const list = path[0] === 'rules' || path[0] === 'whitelist' ? (p.data[path[0]] as { id?: string }[] | undefined) : undefined;
+  const path = (err?.instancePath ?? '')
+    .split('/')
+    .slice(1)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const list =
+    path[0] === 'rules' || path[0] === 'whitelist' ? (p.data[path[0]] as { id?: string }[] | undefined) : undefined;
   const rule = list && typeof path[1] === 'number' ? list[path[1]]?.id : undefined;
   const where = err?.instancePath ? `${err.instancePath}: ` : '';
-  const extra = err?.params && 'additionalProperty' in err.params ? ` "${String(err.params.additionalProperty)}"` : err?.params && 'allowedValues' in err.params ? `: ${(err.params.allowedValues as unknown[]).join(', ')}` : '';
+  const extra =
+    err?.params && 'additionalProperty' in err.params
+      ? ` "${String(err.params.additionalProperty)}"`
+      : err?.params && 'allowedValues' in err.params
+        ? `: ${(err.params.allowedValues as unknown[]).join(', ')}`
+        : '';
   return new GateError('policy-invalid', `schema: ${where}${err?.message ?? 'invalid'}${extra}`, {
     location: { file: p.file.name, line: p.lineOf(path), ...(rule ? { rule } : {}) },
   });
@@ -239,8 +273,15 @@ const fail: Report = (error) => {
   throw error;
 };
 
-export async function validate(files: readonly PolicyFile[], revision: string, report: Report = fail): Promise<PolicySource> {
-  const validators = (await import('../policy/generated/validators.js')) as unknown as Record<PolicyFile['kind'], Validator>;
+export async function validate(
+  files: readonly PolicyFile[],
+  revision: string,
+  report: Report = fail,
+): Promise<PolicySource> {
+  const validators = (await import('../policy/generated/validators.js')) as unknown as Record<
+    PolicyFile['kind'],
+    Validator
+  >;
   const rules: PolicySource['rules'] = [];
   const whitelist: PolicySource['whitelist'] = [];
   const reviewers: PolicySource['reviewers'] = [];
@@ -265,16 +306,27 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
       gate = p.data as unknown as GateDefinition;
       const { medium, high, critical } = gate.levels;
       if (!(medium < high && high < critical)) {
-        report(new GateError('policy-invalid', 'levels must rise: medium < high < critical', { location: { file: file.name, line: p.lineOf(['levels']) } }));
+        report(
+          new GateError('policy-invalid', 'levels must rise: medium < high < critical', {
+            location: { file: file.name, line: p.lineOf(['levels']) },
+          }),
+        );
       }
       continue;
     }
     if (file.kind === 'rules') {
       const data = p.data as { rules?: RuleDefinition[]; sets?: SetsDefinition };
-      for (const [kind, defs] of [['segments', data.sets?.segments], ['words', data.sets?.words]] as const) {
+      for (const [kind, defs] of [
+        ['segments', data.sets?.segments],
+        ['words', data.sets?.words],
+      ] as const) {
         for (const [name, def] of Object.entries(defs ?? {})) {
           if (name in sets[kind]) {
-            report(new GateError('policy-invalid', `${kind} set "${name}" is defined twice`, { location: { file: file.name, line: p.lineOf(['sets', kind, name]) } }));
+            report(
+              new GateError('policy-invalid', `${kind} set "${name}" is defined twice`, {
+                location: { file: file.name, line: p.lineOf(['sets', kind, name]) },
+              }),
+            );
             continue;
           }
           (sets[kind] as Record<string, unknown>)[name] = def;
@@ -284,11 +336,20 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
         const line = p.lineOf(['rules', i]);
         const other = seen.get(r.id);
         if (other) {
-          report(new GateError('policy-invalid', `duplicate rule id (first defined at ${other})`, { location: { file: file.name, line, rule: r.id } }));
+          report(
+            new GateError('policy-invalid', `duplicate rule id (first defined at ${other})`, {
+              location: { file: file.name, line, rule: r.id },
+            }),
+          );
           return;
         }
         seen.set(r.id, `${file.name}:${line}`);
-        if (!r.examples?.match?.length) report(new GateError('policy-invalid', 'the rule has no examples.match: a rule without examples proves nothing', { location: { file: file.name, line, rule: r.id } }));
+        if (!r.examples?.match?.length)
+          report(
+            new GateError('policy-invalid', 'the rule has no examples.match: a rule without examples proves nothing', {
+              location: { file: file.name, line, rule: r.id },
+            }),
+          );
         rules.push({ ...r, file: file.name, line });
       });
       continue;
@@ -299,7 +360,8 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
         const line = p.lineOf(['reviewers', i]);
         const at = { location: { file: file.name, line, rule: r.id } };
         const other = seen.get(`reviewer:${r.id}`);
-        if (other) return report(new GateError('policy-invalid', `duplicate reviewer id (first defined at ${other})`, at));
+        if (other)
+          return report(new GateError('policy-invalid', `duplicate reviewer id (first defined at ${other})`, at));
         seen.set(`reviewer:${r.id}`, `${file.name}:${line}`);
         let fingerprint: string;
         try {
@@ -308,7 +370,14 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
           return report(new GateError('policy-invalid', `key: ${(err as Error).message}`, at));
         }
         const owner = keys.get(fingerprint);
-        if (owner) return report(new GateError('policy-invalid', `key ${fingerprint} is already reviewer ${owner}'s: one key, one reviewer`, at));
+        if (owner)
+          return report(
+            new GateError(
+              'policy-invalid',
+              `key ${fingerprint} is already reviewer ${owner}'s: one key, one reviewer`,
+              at,
+            ),
+          );
         keys.set(fingerprint, r.id);
         reviewers.push({ ...r, file: file.name, line });
       });
@@ -321,11 +390,20 @@ export async function validate(files: readonly PolicyFile[], revision: string, r
       const key = `whitelist:${w.id}`;
       const other = seen.get(key);
       if (other) {
-        report(new GateError('policy-invalid', `duplicate whitelist id (first defined at ${other})`, { location: { file: file.name, line, rule: w.id } }));
+        report(
+          new GateError('policy-invalid', `duplicate whitelist id (first defined at ${other})`, {
+            location: { file: file.name, line, rule: w.id },
+          }),
+        );
         return;
       }
       seen.set(key, `${file.name}:${line}`);
-      if (!w.examples?.match?.length) report(new GateError('policy-invalid', 'the whitelist rule has no examples.match', { location: { file: file.name, line, rule: w.id } }));
+      if (!w.examples?.match?.length)
+        report(
+          new GateError('policy-invalid', 'the whitelist rule has no examples.match', {
+            location: { file: file.name, line, rule: w.id },
+          }),
+        );
       whitelist.push({ ...w, file: file.name, line, line_end: lineEnd });
     });
   }
@@ -380,11 +458,23 @@ export function compile(dir: string, source: PolicySource, options: { eager?: bo
       try {
         return compileWhitelistRule(w, eager);
       } catch (err) {
-        if (err instanceof PatternError) throw new GateError('policy-invalid', `pattern: ${err.message}`, { location: { file: w.file, line: w.line, rule: w.id } });
+        if (err instanceof PatternError)
+          throw new GateError('policy-invalid', `pattern: ${err.message}`, {
+            location: { file: w.file, line: w.line, rule: w.id },
+          });
         throw err;
       }
     });
     if (compiled) whitelist.push(compiled);
   }
-  return { dir, revision: source.revision, contentRevision: source.revision, provenance: null, source, rules, whitelist, gate };
+  return {
+    dir,
+    revision: source.revision,
+    contentRevision: source.revision,
+    provenance: null,
+    source,
+    rules,
+    whitelist,
+    gate,
+  };
 }

@@ -52,13 +52,26 @@ export function shippedPolicyDir(): string {
 export function resolveLocations(inputs: LocationInputs): Locations {
   const storeFlag = inputs.store ?? inputs.env.POLICY_GATE_STORE;
   const policyFlag = inputs.policy ?? inputs.env.POLICY_GATE_POLICY;
-  const store = resolve(inputs.cwd, storeFlag && storeFlag !== '' ? storeFlag : join(DEFAULT_STORE_DIR, DEFAULT_STORE_FILE));
+  const store = resolve(
+    inputs.cwd,
+    storeFlag && storeFlag !== '' ? storeFlag : join(DEFAULT_STORE_DIR, DEFAULT_STORE_FILE),
+  );
   const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
   const cache = join(dirname(store), 'cache');
   const lockTimeout = inputs.env.POLICY_GATE_LOCK_TIMEOUT;
   const seconds = lockTimeout === undefined || lockTimeout === '' ? undefined : Number(lockTimeout);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) {
-    throw new GateError('usage', `POLICY_GATE_LOCK_TIMEOUT=${JSON.stringify(lockTimeout)}: expected seconds (a number ≥ 0)`);
+    throw new GateError(
+      'usage',
+      `POLICY_GATE_LOCK_TIMEOUT=${JSON.stringify(lockTimeout)}: expected seconds (a number ≥ 0)`,
+    );
   }
-  return { store, policy, cache, protectedPaths: [dirname(store), store, policy], lockTimeoutMs: seconds === undefined ? undefined : Math.round(seconds * 1000), env: inputs.env };
+  return {
+    store,
+    policy,
+    cache,
+    protectedPaths: [dirname(store), store, policy],
+    lockTimeoutMs: seconds === undefined ? undefined : Math.round(seconds * 1000),
+    env: inputs.env,
+  };
 }

@@ -44,7 +44,12 @@ export interface Reviewer {
 
 /** The reviewers of a policy, by id (keys were validated when the policy loaded). */
 export function reviewersOf(policy: Policy): Map<string, Reviewer> {
-  return new Map(policy.source.reviewers.map((r) => [r.id, { id: r.id, name: r.name, roles: r.roles, key: parsePublicKey(r.key), agents: r.agents ?? [] }]));
+  return new Map(
+    policy.source.reviewers.map((r) => [
+      r.id,
+      { id: r.id, name: r.name, roles: r.roles, key: parsePublicKey(r.key), agents: r.agents ?? [] },
+    ]),
+  );
 }
 
 /**
@@ -58,9 +63,13 @@ export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Rev
   if (!gitops?.require_reviewed) return { reviewers: reviewersOf(policy), source: 'reviewers.yaml' };
   const repo = findRepository(policy.dir);
   if (!repo || !gitops.protected_ref) {
-    throw new GateError('policy-invalid', 'gitops.require_reviewed is on, but the policy is not in a Git work tree with a protected_ref: no reviewer can be shown to be reviewed', {
-      location: { file: 'gate.yaml' },
-    });
+    throw new GateError(
+      'policy-invalid',
+      'gitops.require_reviewed is on, but the policy is not in a Git work tree with a protected_ref: no reviewer can be shown to be reviewed',
+      {
+        location: { file: 'gate.yaml' },
+      },
+    );
   }
   const path = relative(repo.root, join(policy.dir, 'reviewers.yaml'));
   const source = `reviewers.yaml at ${gitops.protected_ref}`;
@@ -88,16 +97,22 @@ export function reviewersFromYaml(text: string): Map<string, Reviewer> {
   const list = (doc as { reviewers?: unknown } | null)?.reviewers;
   const reviewers = new Map<string, Reviewer>();
   for (const r of Array.isArray(list) ? (list as Partial<ReviewerDefinition>[]) : []) {
-    if (typeof r?.id !== 'string' || typeof r.key !== 'string' || !Array.isArray(r.roles) || reviewers.has(r.id)) continue;
+    if (typeof r?.id !== 'string' || typeof r.key !== 'string' || !Array.isArray(r.roles) || reviewers.has(r.id))
+      continue;
     try {
-      reviewers.set(r.id, { id: r.id, name: String(r.name ?? r.id), roles: r.roles.map(String), key: parsePublicKey(r.key), agents: Array.isArray(r.agents) ? r.agents.map(String) : [] });
+      reviewers.set(r.id, {
+        id: r.id,
+        name: String(r.name ?? r.id),
+        roles: r.roles.map(String),
+        key: parsePublicKey(r.key),
+        agents: Array.isArray(r.agents) ? r.agents.map(String) : [],
+      });
     } catch {
       /* not a usable key: left out */
     }
   }
   return reviewers;
 }
-
 
 /** Distinct reviewers needed to approve a command of this level: the strictest setting at or below it. */
 export function approvalsNeeded(policy: Policy, level: Level): number {
@@ -121,7 +136,10 @@ export function decisionStatement(fields: Omit<DecisionStatement, 'v'>): string 
 /** The submission a decision has to name, or a not-found error. */
 export function submittedEvent(store: AuditStore, commandId: string): { body: SubmittedBody; leaf: string } {
   const event = store.commandEvents(commandId).find((e) => e.type === 'SUBMITTED');
-  if (!event) throw new GateError('not-found', `no command ${commandId} in the audit trail`, { hint: 'see: policy-gate review list' });
+  if (!event)
+    throw new GateError('not-found', `no command ${commandId} in the audit trail`, {
+      hint: 'see: policy-gate review list',
+    });
   return { body: event.body as SubmittedBody, leaf: event.leaf };
 }
 
@@ -151,12 +169,15 @@ function parseStatement(text: string): DecisionStatement | string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'the statement is not a JSON object';
   const s = value as Record<string, unknown>;
   const keys = ['command_id', 'decision', 'reason', 'reviewer', 'signed_at', 'submitted_leaf', 'v'];
-  if (Object.keys(s).sort().join() !== keys.join()) return `the statement must have exactly the fields ${keys.join(', ')}`;
+  if (Object.keys(s).sort().join() !== keys.join())
+    return `the statement must have exactly the fields ${keys.join(', ')}`;
   if (s.v !== STATEMENT_VERSION) return `the statement is not ${STATEMENT_VERSION}`;
   if (s.decision !== 'approve' && s.decision !== 'deny') return 'the statement decides neither approve nor deny';
-  if (typeof s.command_id !== 'string' || typeof s.reviewer !== 'string' || typeof s.submitted_leaf !== 'string') return 'the statement has a field of the wrong type';
+  if (typeof s.command_id !== 'string' || typeof s.reviewer !== 'string' || typeof s.submitted_leaf !== 'string')
+    return 'the statement has a field of the wrong type';
   if (s.reason !== null && typeof s.reason !== 'string') return 'the statement reason must be text or null';
-  if (typeof s.signed_at !== 'string' || Number.isNaN(Date.parse(s.signed_at))) return 'the statement signed_at is not a time';
+  if (typeof s.signed_at !== 'string' || Number.isNaN(Date.parse(s.signed_at)))
+    return 'the statement signed_at is not a time';
   if (canonicalJson(s as Canonical) !== text) return 'the statement is not in canonical form';
   return s as unknown as DecisionStatement;
 }
@@ -165,12 +186,18 @@ function parseStatement(text: string): DecisionStatement | string {
  * Apply a reviewer's decision. Returns what happened; refusals are recorded as REVIEW_REFUSED.
  * Throws only when the command does not exist or the store fails.
  */
-export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; store: AuditStore; clock: Clock }): ReviewOutcome {
+export function applyDecision(
+  sub: DecisionSubmission,
+  deps: { policy: Policy; store: AuditStore; clock: Clock },
+): ReviewOutcome {
   const { policy, store, clock } = deps;
   return store.atomically((): ReviewOutcome => {
     const events = store.commandEvents(sub.command_id);
     const submittedEv = events.find((e) => e.type === 'SUBMITTED');
-    if (!submittedEv) throw new GateError('not-found', `no command ${sub.command_id} in the audit trail`, { hint: 'see: policy-gate review list' });
+    if (!submittedEv)
+      throw new GateError('not-found', `no command ${sub.command_id} in the audit trail`, {
+        hint: 'see: policy-gate review list',
+      });
     const submitted = submittedEv.body as SubmittedBody;
     const parsed = parseStatement(sub.statement);
     const statement = typeof parsed === 'string' ? null : parsed;
@@ -205,11 +232,15 @@ export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; s
     if (statement.command_id !== sub.command_id || statement.submitted_leaf !== submittedEv.leaf) {
       return refuse('wrong-command', 'the signed statement is about another submission than this command');
     }
-    if (sub.signature === null || sub.signature.trim() === '') return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
+    if (sub.signature === null || sub.signature.trim() === '')
+      return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
     // who may decide is the policy's: the one the command was submitted under, not one the
     // decider brings along (with its own reviewers.yaml)
     if (submitted.policy_content && policy.contentRevision !== submitted.policy_content) {
-      return refuse('policy-mismatch', `the command was submitted under policy ${submitted.policy_content.slice(0, 19)}, the decision checked against ${policy.contentRevision.slice(0, 19)}: decide with the same policy (--policy / POLICY_GATE_POLICY)`);
+      return refuse(
+        'policy-mismatch',
+        `the command was submitted under policy ${submitted.policy_content.slice(0, 19)}, the decision checked against ${policy.contentRevision.slice(0, 19)}: decide with the same policy (--policy / POLICY_GATE_POLICY)`,
+      );
     }
     const { reviewers, source } = effectiveReviewers(policy);
     const reviewer = reviewers.get(statement.reviewer);
@@ -225,7 +256,11 @@ export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; s
       return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in ${source}${signer}`);
     }
     const verified = verifySignature(Buffer.from(sub.statement, 'utf8'), sub.signature, reviewer.key);
-    if (!verified.ok) return refuse(verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature', verified.message);
+    if (!verified.ok)
+      return refuse(
+        verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature',
+        verified.message,
+      );
     const roles = policy.gate.review?.roles;
     if (roles && !reviewer.roles.some((r) => roles.includes(r))) {
       return refuse('no-role', `${reviewer.id} has none of the roles that may decide (${roles.join(', ')})`);
@@ -256,27 +291,58 @@ export function applyDecision(sub: DecisionSubmission, deps: { policy: Policy; s
 
     const submitter = submittingIdentity(submitted);
     if (submitter !== null && (submitter === reviewer.id || reviewer.agents.includes(submitter))) {
-      return refuse('self-approval', `${reviewer.id} submitted this command${submitter === reviewer.id ? '' : ` (through agent ${submitter})`} and cannot approve it`);
+      return refuse(
+        'self-approval',
+        `${reviewer.id} submitted this command${submitter === reviewer.id ? '' : ` (through agent ${submitter})`} and cannot approve it`,
+      );
     }
-    if (policy.gate.review?.separate_accounts && submitted.submitter && submitted.submitter.user === sub.from.user && submitted.submitter.host === sub.from.host) {
-      return refuse('same-account', `the decision comes from ${sub.from.user}@${sub.from.host}, the account that submitted the command (review.separate_accounts)`);
+    if (
+      policy.gate.review?.separate_accounts &&
+      submitted.submitter &&
+      submitted.submitter.user === sub.from.user &&
+      submitted.submitter.host === sub.from.host
+    ) {
+      return refuse(
+        'same-account',
+        `the decision comes from ${sub.from.user}@${sub.from.host}, the account that submitted the command (review.separate_accounts)`,
+      );
     }
     const votes = events.filter((e) => e.type === 'REVIEWED').map((e) => e.body as ReviewedBody);
-    if (votes.some((v) => v.reviewer === reviewer.id)) return refuse('duplicate-reviewer', `${reviewer.id} has already approved this command; another reviewer must`);
+    if (votes.some((v) => v.reviewer === reviewer.id))
+      return refuse('duplicate-reviewer', `${reviewer.id} has already approved this command; another reviewer must`);
     const needed = approvalsNeeded(policy, submitted.risk_level);
     const have = votes.length + 1;
-    if (have >= needed) return record('approved', [...votes.map((v) => v.reviewer), reviewer.id].join('+'), [...votes.map((v) => v.signed), signed]);
-    store.record({ type: 'REVIEWED', command_id: submitted.command_id, at: clock.wall().toISOString(), reviewer: reviewer.id, signed, approvals: have, approvals_needed: needed });
+    if (have >= needed)
+      return record('approved', [...votes.map((v) => v.reviewer), reviewer.id].join('+'), [
+        ...votes.map((v) => v.signed),
+        signed,
+      ]);
+    store.record({
+      type: 'REVIEWED',
+      command_id: submitted.command_id,
+      at: clock.wall().toISOString(),
+      reviewer: reviewer.id,
+      signed,
+      approvals: have,
+      approvals_needed: needed,
+    });
     return { kind: 'counted', record: current(), approvals: have, needed };
   });
 }
 
 /** Pending commands, highest risk first, then newest; `all` includes those past their deadline. */
-export function pendingQueue(store: AuditStore, now: Date, options: { all?: boolean; limit?: number } = {}): CommandRecord[] {
+export function pendingQueue(
+  store: AuditStore,
+  now: Date,
+  options: { all?: boolean; limit?: number } = {},
+): CommandRecord[] {
   const pending = store.commands({ decision: 'pending', ...(options.limit ? { limit: options.limit } : {}) });
   return pending
     .filter((r) => options.all || r.deadline === null || Date.parse(r.deadline) > now.getTime())
-    .sort((a, b) => b.risk_score - a.risk_score || (a.submitted_at < b.submitted_at ? 1 : a.submitted_at > b.submitted_at ? -1 : 0));
+    .sort(
+      (a, b) =>
+        b.risk_score - a.risk_score || (a.submitted_at < b.submitted_at ? 1 : a.submitted_at > b.submitted_at ? -1 : 0),
+    );
 }
 
 /** Approvals a pending command has so far. */

@@ -39,9 +39,17 @@ export function witnessName(w: WitnessDefinition): string {
 }
 
 function run(argv: readonly string[], input: string | undefined, ctx: WitnessContext): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { input, encoding: 'utf8', timeout: WITNESS_TIMEOUT_MS, env: ctx.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    input,
+    encoding: 'utf8',
+    timeout: WITNESS_TIMEOUT_MS,
+    env: ctx.env as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.error) throw new Error(`${argv[0]}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${argv[0]} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().slice(0, 300)}`);
+  if (r.status !== 0)
+    throw new Error(`${argv[0]} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().slice(0, 300)}`);
   return r.stdout;
 }
 
@@ -74,7 +82,12 @@ function refCommit(root: string, ref: string): string {
   }
 }
 
-const COMMITTER = { GIT_AUTHOR_NAME: 'policy-gate', GIT_AUTHOR_EMAIL: 'policy-gate@localhost', GIT_COMMITTER_NAME: 'policy-gate', GIT_COMMITTER_EMAIL: 'policy-gate@localhost' };
+const COMMITTER = {
+  GIT_AUTHOR_NAME: 'policy-gate',
+  GIT_AUTHOR_EMAIL: 'policy-gate@localhost',
+  GIT_COMMITTER_NAME: 'policy-gate',
+  GIT_COMMITTER_EMAIL: 'policy-gate@localhost',
+};
 
 /** Append one checkpoint to a witness; throws an Error saying why it could not. */
 export function appendToWitness(w: WitnessDefinition, note: string, ctx: WitnessContext): void {
@@ -97,7 +110,12 @@ export function appendToWitness(w: WitnessDefinition, note: string, ctx: Witness
     for (let attempt = 0; attempt < 5; attempt++) {
       const parent = refCommit(root, w.git_ref);
       const tree = git(root, ['mktree'], '').trim();
-      const commit = git(root, ['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-F', '-'], note, COMMITTER).trim();
+      const commit = git(
+        root,
+        ['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-F', '-'],
+        note,
+        COMMITTER,
+      ).trim();
       try {
         git(root, ['update-ref', w.git_ref, commit, parent || '0'.repeat(commit.length)]);
         return;
@@ -134,7 +152,11 @@ export function readWitness(w: WitnessDefinition, ctx: WitnessContext): WitnessR
  * `required` that cannot take it fails the write (the command must not run); another one's
  * failure is reported through `failed` and the write stands.
  */
-export function witnessHook(witnesses: readonly WitnessDefinition[], ctx: WitnessContext, failed: (name: string, error: string) => void): ((note: string) => void) | undefined {
+export function witnessHook(
+  witnesses: readonly WitnessDefinition[],
+  ctx: WitnessContext,
+  failed: (name: string, error: string) => void,
+): ((note: string) => void) | undefined {
   if (witnesses.length === 0) return undefined;
   return (note) => {
     for (const w of witnesses) {
@@ -143,7 +165,11 @@ export function witnessHook(witnesses: readonly WitnessDefinition[], ctx: Witnes
       } catch (err) {
         const why = describeCause(err);
         if (w.required) {
-          throw new GateError('store-write-failed', `the checkpoint could not be appended to the required witness ${witnessName(w)}: ${why}`, { hint: 'the command must not run' });
+          throw new GateError(
+            'store-write-failed',
+            `the checkpoint could not be appended to the required witness ${witnessName(w)}: ${why}`,
+            { hint: 'the command must not run' },
+          );
         }
         failed(witnessName(w), why);
       }

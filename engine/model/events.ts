@@ -12,7 +12,8 @@ import type { CommandState, Decision, Level, WouldDecide } from './verdict.js';
 
 export type { CommandState, Decision } from './verdict.js';
 
-export type EventType = 'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END' | GateEventType;
+export type EventType =
+  'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END' | GateEventType;
 export type GateEventType = 'GATE_START' | 'GATE_STOP' | 'WRITE_FAILED' | 'KEY_ROTATED';
 
 export interface SubmittedBody {
@@ -241,7 +242,15 @@ export interface KeyRotatedBody {
 
 export type GateEventBody = GateLifecycleBody | WriteFailedBody | KeyRotatedBody;
 
-export type EventBody = SubmittedBody | DecidedBody | ReviewedBody | ReviewRefusedBody | EscalatedBody | ExecStartBody | ExecEndBody | GateEventBody;
+export type EventBody =
+  | SubmittedBody
+  | DecidedBody
+  | ReviewedBody
+  | ReviewRefusedBody
+  | EscalatedBody
+  | ExecStartBody
+  | ExecEndBody
+  | GateEventBody;
 
 /** The time an event happened (the `at` column). */
 export function eventTime(body: EventBody): string {
@@ -313,7 +322,12 @@ export interface CommandRecord {
   readonly execution: Execution | null;
 }
 
-export function commandRecord(submitted: SubmittedBody, decided: DecidedBody | null, start: ExecStartBody | null = null, end: ExecEndBody | null = null): CommandRecord {
+export function commandRecord(
+  submitted: SubmittedBody,
+  decided: DecidedBody | null,
+  start: ExecStartBody | null = null,
+  end: ExecEndBody | null = null,
+): CommandRecord {
   return {
     command_id: submitted.command_id,
     submitted_at: submitted.submitted_at,

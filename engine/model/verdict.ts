@@ -35,7 +35,13 @@ export type WouldDecide = 'whitelisted' | 'pending' | 'denied';
  * Strictness of a state or routing outcome, least strict first: may run < waits < must not run.
  * Strictest wins when outcomes are combined or compared (policy diffs, replays).
  */
-const STRICTNESS: Readonly<Record<CommandState, number>> = { whitelisted: 0, approved: 0, pending: 1, timed_out: 2, denied: 3 };
+const STRICTNESS: Readonly<Record<CommandState, number>> = {
+  whitelisted: 0,
+  approved: 0,
+  pending: 1,
+  timed_out: 2,
+  denied: 3,
+};
 
 export function strictness(state: CommandState): number {
   return STRICTNESS[state];

@@ -5,7 +5,14 @@
 import type { Redirect, Script, Segment, Span, Word } from '../shell/ir.js';
 import { GateError } from '../util/errors.js';
 import { effectiveTool, optionUses } from '../shell/options.js';
-import { compileGlobs, compilePrefixGlob, matchesAnyForm, outsideProject, pathForms, type PathContext } from './paths.js';
+import {
+  compileGlobs,
+  compilePrefixGlob,
+  matchesAnyForm,
+  outsideProject,
+  pathForms,
+  type PathContext,
+} from './paths.js';
 import { RegexError, compileRegex, type Tester } from './regex.js';
 import type {
   ArgsPredicate,
@@ -86,7 +93,9 @@ export class Compiler {
         return compileRegex(source);
       } catch (err) {
         if (!(err instanceof RegexError)) throw err;
-        return this.fail(`invalid regular expression ${JSON.stringify(source)}: ${err.message} (policy regexes are RE2: no backreferences or lookaround)`);
+        return this.fail(
+          `invalid regular expression ${JSON.stringify(source)}: ${err.message} (policy regexes are RE2: no backreferences or lookaround)`,
+        );
       }
     });
   }
@@ -125,7 +134,10 @@ export class Compiler {
     if (p.remote !== undefined) tests.push((w) => isRemote(w.text) === p.remote);
     if (p.protected !== undefined) tests.push((w, ctx) => isProtected(w.text, ctx) === p.protected);
     // a run-time word matches neither way, but for a home directory at its start (`~/x`, "$HOME"/x)
-    if (p.outside_project !== undefined) tests.push((w, ctx) => (!w.dynamic || HOME_WORD.test(w.text)) && outsideProject(w.text, ctx) === p.outside_project);
+    if (p.outside_project !== undefined)
+      tests.push(
+        (w, ctx) => (!w.dynamic || HOME_WORD.test(w.text)) && outsideProject(w.text, ctx) === p.outside_project,
+      );
     if (p.url !== undefined) tests.push((w) => /^[a-z][a-z0-9+.-]*:\/\/[^\s/]/i.test(w.text) === p.url);
     if (p.loopback !== undefined) tests.push((w) => isLoopback(w.text) === p.loopback);
     if (p.dynamic !== undefined) tests.push((w) => w.dynamic === p.dynamic);
@@ -186,7 +198,14 @@ export class Compiler {
     if (p.args !== undefined) tests.push(this.args(p.args));
     if (p.argv_regex !== undefined) {
       const re = this.regex(p.argv_regex);
-      tests.push((s) => re.test(s.argv.slice(1).map((w) => w.text).join(' ')));
+      tests.push((s) =>
+        re.test(
+          s.argv
+            .slice(1)
+            .map((w) => w.text)
+            .join(' '),
+        ),
+      );
     }
     const wrappers = list(p.wrapper);
     if (wrappers.length > 0) tests.push((s) => s.wrappers.some((w) => wrappers.includes(w.name)));
@@ -207,7 +226,12 @@ export class Compiler {
     }
     // a program another one runs from an option (`nc -e /bin/sh`) reads what that program gives
     // it (there, the socket), not the pipe: counted as not piped, which never lowers risk
-    if (p.piped !== undefined) tests.push((s, sc) => (s.via !== 'command-string' && sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal'))) === p.piped);
+    if (p.piped !== undefined)
+      tests.push(
+        (s, sc) =>
+          (s.via !== 'command-string' &&
+            sc.flows.some((f) => f.to === s.id && (f.kind === 'pipe' || f.kind === 'literal'))) === p.piped,
+      );
     if (p.dynamic_program !== undefined) tests.push((s) => (s.program === null) === p.dynamic_program);
     if (p.dynamic_args !== undefined) tests.push((s) => s.argv.slice(1).some((w) => w.dynamic) === p.dynamic_args);
     if (p.payload !== undefined) tests.push(this.payload(p.payload));
@@ -265,7 +289,12 @@ export class Compiler {
    * values may come first); a list gives alternatives.
    */
   private subcommand(spec: OneOrMany<string>): SegmentTest {
-    const compiled = list(spec).map((seq) => seq.trim().split(/\s+/).map((part) => new Set(part.split('|'))));
+    const compiled = list(spec).map((seq) =>
+      seq
+        .trim()
+        .split(/\s+/)
+        .map((part) => new Set(part.split('|'))),
+    );
     return (s) => {
       const positional = positionals(s.argv);
       return compiled.some((seq) => {
@@ -278,7 +307,17 @@ export class Compiler {
   }
 
   private args(spec: ArgsPredicate | WordMatch): SegmentTest {
-    const isArgs = typeof spec === 'object' && ('any' in spec || 'all' in spec || 'none' in spec || 'positional' in spec || 'count' in spec) && !('equals' in spec || 'path' in spec || 'regex' in spec || 'prefix' in spec || 'contains' in spec || 'suffix' in spec);
+    const isArgs =
+      typeof spec === 'object' &&
+      ('any' in spec || 'all' in spec || 'none' in spec || 'positional' in spec || 'count' in spec) &&
+      !(
+        'equals' in spec ||
+        'path' in spec ||
+        'regex' in spec ||
+        'prefix' in spec ||
+        'contains' in spec ||
+        'suffix' in spec
+      );
     if (!isArgs) {
       const t = this.word(spec as WordMatch);
       return (s, _sc, ctx) => s.argv.slice(1).some((w) => t(w, ctx));
@@ -343,7 +382,16 @@ export class Compiler {
 
   assignment(p: AssignmentPredicate): (a: Script['assignments'][number], ctx: MatchContext) => boolean {
     const names = list(p.name);
-    const nameRes = names.map((n) => (/[*?[]/.test(n) ? compileRegex(`^${n.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : null));
+    const nameRes = names.map((n) =>
+      /[*?[]/.test(n)
+        ? compileRegex(
+            `^${n
+              .replace(/[.+^${}()|\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.')}$`,
+          )
+        : null,
+    );
     const value = p.value !== undefined ? this.word(p.value) : null;
     return (a, ctx) =>
       (names.length === 0 || names.some((n, k) => (nameRes[k] ? nameRes[k]!.test(a.name) : n === a.name))) &&
@@ -415,7 +463,9 @@ export class Compiler {
             k++;
           }
         }
-        return k === steps.length && first && last ? { segment: last.id, span: [first.span[0], Math.max(first.span[1], last.span[1])] } : null;
+        return k === steps.length && first && last
+          ? { segment: last.id, span: [first.span[0], Math.max(first.span[1], last.span[1])] }
+          : null;
       });
     }
     if (def.any) {
@@ -478,7 +528,10 @@ export class Compiler {
             seen.add(n);
             const target = sc.segments[n]!;
             if (to(target, sc, ctx)) {
-              return { segment: n, span: [Math.min(source.span[0], target.span[0]), Math.max(source.span[1], target.span[1])] };
+              return {
+                segment: n,
+                span: [Math.min(source.span[0], target.span[0]), Math.max(source.span[1], target.span[1])],
+              };
             }
             queue.push(n);
           }
@@ -538,7 +591,8 @@ export function hasFlag(argv: readonly Word[], flag: string): boolean {
  */
 function hasRiskyOption(s: Segment, kinds: ReadonlySet<string>, ctx: MatchContext): boolean {
   for (const use of optionUses(s.program!, s.argv.slice(1))) {
-    if (!kinds.has(use.kind) || use.safe || !use.spec || use.spec.quiet || use.spec.value === false || !use.word) continue;
+    if (!kinds.has(use.kind) || use.safe || !use.spec || use.spec.quiet || use.spec.value === false || !use.word)
+      continue;
     const w = use.word;
     if (w.dynamic || w.glob || use.spec.never) return true;
     if (use.spec.module && !w.text.includes('/')) continue;
@@ -559,7 +613,14 @@ function optionValues(argv: readonly Word[], names: readonly string[]): Word[] {
     for (const n of names) {
       if (w.text === n && argv[i + 1]) out.push(argv[i + 1]!);
       else if (n.startsWith('--') && w.text.startsWith(`${n}=`)) out.push({ ...w, text: w.text.slice(n.length + 1) });
-      else if (!n.startsWith('--') && n.length === 2 && w.text.startsWith(n) && w.text.length > 2 && !w.text.startsWith('--')) out.push({ ...w, text: w.text.slice(2) });
+      else if (
+        !n.startsWith('--') &&
+        n.length === 2 &&
+        w.text.startsWith(n) &&
+        w.text.length > 2 &&
+        !w.text.startsWith('--')
+      )
+        out.push({ ...w, text: w.text.slice(2) });
     }
   }
   return out;
@@ -605,7 +666,9 @@ export function writtenPaths(s: Segment): Word[] {
   // `>& file` (and `&> file`) sends both outputs to a file: a write, unlike `>&2`
   for (const r of s.redirects) if (r.op === '>&' && r.target && !/^(?:\d+|-)$/.test(r.target.text)) out.push(r.target);
   // options that write a file: `sort -o F`, `tree -o F`, `cargo test -- --logfile F`, `--cov-report=xml:F`
-  if (s.program !== null) for (const use of optionUses(s.program, s.argv.slice(1))) if (use.kind === 'write' && use.word) out.push(...valuePaths(use.word));
+  if (s.program !== null)
+    for (const use of optionUses(s.program, s.argv.slice(1)))
+      if (use.kind === 'write' && use.word) out.push(...valuePaths(use.word));
   const argv = s.argv;
   const pos = positionalWords(argv);
   switch (s.program) {
@@ -641,7 +704,13 @@ export function writtenPaths(s: Segment): Word[] {
     case 'nscurl': {
       out.push(...optionValues(argv, ['-o', '--output']));
       // `-O` names the file after the URL, in --output-dir or the working directory
-      if (argv.some((w) => /^-[a-zA-Z]*[OJ][a-zA-Z]*$|^--remote-name(?:-all)?$|^--remote-header-name$/.test(w.text) && !w.text.startsWith('--output'))) {
+      if (
+        argv.some(
+          (w) =>
+            /^-[a-zA-Z]*[OJ][a-zA-Z]*$|^--remote-name(?:-all)?$|^--remote-header-name$/.test(w.text) &&
+            !w.text.startsWith('--output'),
+        )
+      ) {
         const dir = optionValues(argv, ['--output-dir']);
         out.push(...(dir.length ? dir : [here(s)]));
       }
@@ -685,7 +754,8 @@ export function writtenPaths(s: Segment): Word[] {
       break;
     case 'aws':
       // `aws s3 cp|sync|mv SRC DEST`: the last word that is not an option
-      if (pos[0]?.text === 's3' && ['cp', 'sync', 'mv'].includes(pos[1]?.text ?? '') && pos.length > 3) out.push(pos[pos.length - 1]!);
+      if (pos[0]?.text === 's3' && ['cp', 'sync', 'mv'].includes(pos[1]?.text ?? '') && pos.length > 3)
+        out.push(pos[pos.length - 1]!);
       break;
     case 'uniq':
       // uniq INPUT OUTPUT
@@ -719,7 +789,11 @@ const COPY_TOOLS = new Set(['cp', 'mv', 'install', 'ln', 'rsync', 'scp']);
 export function readPaths(s: Segment): Word[] {
   const out: Word[] = [];
   let args = s.argv.slice(1);
-  if (s.program !== null && SEARCH_TOOLS.has(s.program) && !args.some((w) => /^-[A-Za-z]*[ef]$|^--(?:regexp|file)(?:=|$)/.test(w.text))) {
+  if (
+    s.program !== null &&
+    SEARCH_TOOLS.has(s.program) &&
+    !args.some((w) => /^-[A-Za-z]*[ef]$|^--(?:regexp|file)(?:=|$)/.test(w.text))
+  ) {
     const pattern = args.findIndex((w) => !w.text.startsWith('-') || w.dynamic);
     if (pattern !== -1) args = args.filter((_, i) => i !== pattern);
   }
@@ -735,7 +809,9 @@ export function readPaths(s: Segment): Word[] {
   }
   for (const r of s.redirects) if ((r.op === '<' || r.op === '<>') && r.target) out.push(r.target);
   // options that read a file they print or send: `--files0-from=F`, `-o go-template-file=F`, `--rawfile k F`
-  if (s.program !== null) for (const use of optionUses(s.program, s.argv.slice(1))) if (use.kind === 'read' && use.word) out.push(...valuePaths(use.word));
+  if (s.program !== null)
+    for (const use of optionUses(s.program, s.argv.slice(1)))
+      if (use.kind === 'read' && use.word) out.push(...valuePaths(use.word));
   return out;
 }
 
@@ -762,9 +838,11 @@ function isProtected(text: string, ctx: MatchContext): boolean {
   return false;
 }
 
-const LOOPBACK = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
+const LOOPBACK =
+  /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
 /** Looks like a URL or a host (with a dot, a port or a scheme), not like a header or data. */
-const HOST_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:]+\](?::\d+)?\S*|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?::\d+)?(?:[/?#]\S*)?|[A-Za-z0-9_.-]+:\d+(?:[/?#]\S*)?|localhost(?:[/?#]\S*)?)$/i;
+const HOST_LIKE =
+  /^(?:[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:]+\](?::\d+)?\S*|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?::\d+)?(?:[/?#]\S*)?|[A-Za-z0-9_.-]+:\d+(?:[/?#]\S*)?|localhost(?:[/?#]\S*)?)$/i;
 
 /** A URL or host[:port][/path] whose host is this machine. */
 export function isLoopback(text: string): boolean {

@@ -23,7 +23,8 @@ export interface PathContext {
 }
 
 /** Directories that are never a project, nor anything below them (etckeeper's /etc included). */
-const NOT_PROJECTS = /^\/(?:$|(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|var)(?:\/|$)|(?:home|Users|tmp|private\/tmp)\/?$|root\/?$)/;
+const NOT_PROJECTS =
+  /^\/(?:$|(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|dev|proc|sys|run|var)(?:\/|$)|(?:home|Users|tmp|private\/tmp)\/?$|root\/?$)/;
 
 /**
  * The project a working directory belongs to: the nearest directory at or above it holding
@@ -34,7 +35,7 @@ export function projectRoot(cwd: string, home: string | undefined, exists: (path
   const start = normalizePath(cwd);
   if (!start.startsWith('/')) return null;
   let root = start;
-  for (let dir = start; ; ) {
+  for (let dir = start; ;) {
     if (exists(`${dir === '/' ? '' : dir}/.git`)) {
       root = dir;
       break;
@@ -125,7 +126,8 @@ export function pathForms(text: string, ctx: PathContext = {}): string[] {
   if (absolute) {
     forms.add(absolute);
     const home = ctx.home?.replace(/\/+$/, '');
-    if (home && home !== '/' && (absolute === home || absolute.startsWith(`${home}/`))) forms.add(`~${absolute.slice(home.length)}`);
+    if (home && home !== '/' && (absolute === home || absolute.startsWith(`${home}/`)))
+      forms.add(`~${absolute.slice(home.length)}`);
     // /root is root's home: treat it like ~ for the patterns written with ~
     if (absolute === '/root' || absolute.startsWith('/root/')) forms.add(`~${absolute.slice(5)}`);
     const user = absolute.match(/^\/(?:home|Users)\/[^/]+(\/.*)?$/);
@@ -167,7 +169,11 @@ function globBody(glob: string): string {
       const end = glob.indexOf('}', i + 1);
       if (end === -1) re += '\\{';
       else {
-        re += `(?:${glob.slice(i + 1, end).split(',').map(globBody).join('|')})`;
+        re += `(?:${glob
+          .slice(i + 1, end)
+          .split(',')
+          .map(globBody)
+          .join('|')})`;
         i = end;
       }
     } else re += escapeRegex(c);
@@ -225,8 +231,7 @@ function literalPart(glob: string): string {
       // `**/` stands for any number of directories, none too: its slash may be absent
       if (c === '*' && g[i + 1] === '*' && g[i + 2] === '/') i += 2;
       run = '';
-    }
-    else {
+    } else {
       run += c;
       if (run.length > best.length) best = run;
     }
@@ -236,7 +241,11 @@ function literalPart(glob: string): string {
 
 /** A glob matched from the start of the text (program names, redirect targets). */
 export function compilePrefixGlob(glob: string): Tester {
-  return compileRegex(`^${globSource(glob).replace(/^\(\?:\^\|\/\)/, '').replace(/^\^/, '')}`);
+  return compileRegex(
+    `^${globSource(glob)
+      .replace(/^\(\?:\^\|\/\)/, '')
+      .replace(/^\^/, '')}`,
+  );
 }
 
 export function matchesAnyForm(regexes: readonly Tester[], text: string, ctx: PathContext): boolean {

@@ -6,8 +6,6 @@ import type { Category } from '../model/signals.js';
 import type { Level } from '../model/verdict.js';
 import type { IssueCode, RedirectOp, Via, FlowKind } from '../shell/ir.js';
 
-
-
 export type OneOrMany<T> = T | T[];
 
 /** A predicate on one decoded word. Several keys: all must hold. */
@@ -204,10 +202,7 @@ export interface GateDefinition {
 
 /** One witness: exactly one of file, command, url, git_ref. */
 export type WitnessDefinition = { required?: boolean } & (
-  | { file: string }
-  | { command: string[]; read?: string[] }
-  | { url: string }
-  | { git_ref: string; repo?: string }
+  { file: string } | { command: string[]; read?: string[] } | { url: string } | { git_ref: string; repo?: string }
 );
 
 export interface ReviewDefinition {

@@ -5,7 +5,6 @@
 import type { SessionHistory } from '../model/history.js';
 import type { GateDefinition } from '../policy/types.js';
 
-
 export interface ContextSignal {
   readonly id: 'context.off-hours' | 'context.burst' | 'context.novelty';
   readonly score: number;
@@ -32,7 +31,13 @@ function localTime(now: Date, timeZone: string): { day: string; minutes: number 
   }
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   const parts = f.formatToParts(now);
@@ -80,7 +85,11 @@ export function contextSignals(
   if (history && context.novelty && history.total > 0) {
     const fresh = [...new Set(programs)].filter((p) => !history.programs.has(p));
     if (fresh.length > 0) {
-      signals.push({ id: 'context.novelty', score: context.novelty.score, message: `first use in this session of ${fresh.slice(0, 5).join(', ')}` });
+      signals.push({
+        id: 'context.novelty',
+        score: context.novelty.score,
+        message: `first use in this session of ${fresh.slice(0, 5).join(', ')}`,
+      });
     }
   }
   return signals;

@@ -20,7 +20,8 @@ export class TooManyWords extends Error {}
 export class TooDeep extends Error {}
 
 const isSyntax = (a: Atom | undefined, c: string): boolean => a !== undefined && a.k === 'u' && a.v === c;
-const blank = (a: Atom | undefined): boolean => a === undefined || (a.k === 'u' && (a.v === ' ' || a.v === '\t' || a.v === '\n'));
+const blank = (a: Atom | undefined): boolean =>
+  a === undefined || (a.k === 'u' && (a.v === ' ' || a.v === '\t' || a.v === '\n'));
 
 /**
  * From `i`, the index of the first atom that is `satisfy` at nesting level 0 (for `}` only
@@ -34,7 +35,8 @@ function gobble(atoms: readonly Atom[], i: number, satisfy: '{' | '}' | ','): nu
     if (a.k !== 'u') continue;
     if (a.v === satisfy && level === 0 && commas > 0) {
       // an open brace surrounded by whitespace, or followed by a close brace, is not one
-      if (a.v === '{' && (i === 0 || blank(atoms[i - 1])) && (blank(atoms[i + 1]) || isSyntax(atoms[i + 1], '}'))) continue;
+      if (a.v === '{' && (i === 0 || blank(atoms[i - 1])) && (blank(atoms[i + 1]) || isSyntax(atoms[i + 1], '}')))
+        continue;
       return i;
     }
     if (a.v === '{') level++;
@@ -138,14 +140,17 @@ function sequence(amble: readonly Atom[]): Atom[][] | null {
   }
   const from = Number(lhs);
   const to = Number(rhs);
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || Math.abs(to - from) / incr > MAX_BRACE_WORDS) throw new TooManyWords();
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || Math.abs(to - from) / incr > MAX_BRACE_WORDS)
+    throw new TooManyWords();
   // zero padding: a term written with a leading zero sets the width of every term
   let width = 0;
-  const padded = (t: string): boolean => (t.length > 1 && t[0] === '0') || (t.length > 2 && t[0] === '-' && t[1] === '0');
+  const padded = (t: string): boolean =>
+    (t.length > 1 && t[0] === '0') || (t.length > 2 && t[0] === '-' && t[1] === '0');
   if (padded(lhs) || padded(rhs)) width = Math.max(lhs.length, rhs.length);
   const out: Atom[][] = [];
   for (let n = from; from <= to ? n <= to : n >= to; n += from <= to ? incr : -incr) {
-    const s = width > 0 ? (n < 0 ? `-${String(-n).padStart(width - 1, '0')}` : String(n).padStart(width, '0')) : String(n);
+    const s =
+      width > 0 ? (n < 0 ? `-${String(-n).padStart(width - 1, '0')}` : String(n).padStart(width, '0')) : String(n);
     out.push([...s].map((v) => ({ v, k: 'u' as const })));
   }
   return out;

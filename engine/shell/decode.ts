@@ -11,10 +11,30 @@ import { walkTree } from './tree-sitter.js';
 
 /** Node kinds a word may be built from; anything else is an unknown construct. */
 const WORD_KINDS = new Set([
-  'word', 'raw_string', 'string', 'string_content', 'ansi_c_string', 'translated_string', 'number', 'concatenation',
-  'simple_expansion', 'expansion', 'command_substitution', 'process_substitution', 'arithmetic_expansion',
-  'brace_expression', 'array', 'extglob_pattern', 'regex', 'variable_name', 'special_variable_name', 'heredoc_body',
-  'file_descriptor', 'test_operator', 'subscript', 'variable_assignment',
+  'word',
+  'raw_string',
+  'string',
+  'string_content',
+  'ansi_c_string',
+  'translated_string',
+  'number',
+  'concatenation',
+  'simple_expansion',
+  'expansion',
+  'command_substitution',
+  'process_substitution',
+  'arithmetic_expansion',
+  'brace_expression',
+  'array',
+  'extglob_pattern',
+  'regex',
+  'variable_name',
+  'special_variable_name',
+  'heredoc_body',
+  'file_descriptor',
+  'test_operator',
+  'subscript',
+  'variable_assignment',
 ]);
 
 /**
@@ -82,7 +102,19 @@ export function hasUnparsedExpansion(raw: string): boolean {
 const WORD_BREAK = /(?:^|[^\\])(?:\\\\)*[\s;&|<>()]/;
 
 const ANSI_SIMPLE: Record<string, string> = {
-  a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?',
+  a: '\x07',
+  b: '\b',
+  e: '\x1b',
+  E: '\x1b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '?': '?',
 };
 
 /**
@@ -212,21 +244,40 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
     case 'variable_name':
     case 'special_variable_name': {
       // a name written as a word (`unset x`, `local x`) is its source text
-      if (node.namedChildCount > 0 && (type === 'word' || type === 'number' || type === 'extglob_pattern' || type === 'regex' || type === 'file_descriptor' || type === 'test_operator')) {
+      if (
+        node.namedChildCount > 0 &&
+        (type === 'word' ||
+          type === 'number' ||
+          type === 'extglob_pattern' ||
+          type === 'regex' ||
+          type === 'file_descriptor' ||
+          type === 'test_operator')
+      ) {
         return concat(node, sink, depth);
       }
       const raw = node.text;
       if (type === 'word' && WORD_BREAK.test(raw)) sink.misread?.(node);
       // an expansion tree-sitter left inside a token (`case x in a\`cmd\`)`, `[[ x =~ \`cmd\` ]]`)
       // runs in bash: never take it as literal text
-      else if (type !== 'variable_name' && type !== 'special_variable_name' && type !== 'brace_expression' && hasUnparsedExpansion(raw)) sink.misread?.(node);
+      else if (
+        type !== 'variable_name' &&
+        type !== 'special_variable_name' &&
+        type !== 'brace_expression' &&
+        hasUnparsedExpansion(raw)
+      )
+        sink.misread?.(node);
       const atoms = unquotedAtoms(raw);
       const text = textOf(atoms);
       return { text, dynamic: false, atoms, exact: text === raw ? node.startIndex : null };
     }
     case 'raw_string': {
       const body = node.text.slice(1, -1);
-      return { text: body, dynamic: false, atoms: body === '' ? [{ v: '', k: 'q' }] : quotedAtoms(body), exact: node.startIndex + 1 };
+      return {
+        text: body,
+        dynamic: false,
+        atoms: body === '' ? [{ v: '', k: 'q' }] : quotedAtoms(body),
+        exact: node.startIndex + 1,
+      };
     }
     case 'string':
     case 'translated_string':
@@ -240,7 +291,12 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
       const { text, exact } = decodeAnsiCExact(raw.slice(2, -1));
       // bytes that are not UTF-8 cannot be spelled: bash passes something no string here is
       if (!exact) return { text, dynamic: true, atoms: [{ v: text, k: 'o' }], exact: null };
-      return { text, dynamic: false, atoms: text === '' ? [{ v: '', k: 'q' }] : quotedAtoms(text), exact: text === raw.slice(2, -1) ? node.startIndex + 2 : null };
+      return {
+        text,
+        dynamic: false,
+        atoms: text === '' ? [{ v: '', k: 'q' }] : quotedAtoms(text),
+        exact: text === raw.slice(2, -1) ? node.startIndex + 2 : null,
+      };
     }
     case 'concatenation':
     case 'variable_assignment':
@@ -256,7 +312,8 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
       return opaque(node, sink);
     case 'expansion':
       findSubstitutions(node, sink);
-      if (/@P\}$/.test(node.text) || /^\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*\[[^\]]*['"][^\]]*(?:\$\(|`)/.test(node.text)) sink.evaluates?.(node);
+      if (/@P\}$/.test(node.text) || /^\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*\[[^\]]*['"][^\]]*(?:\$\(|`)/.test(node.text))
+        sink.evaluates?.(node);
       return opaque(node, sink);
     case 'simple_expansion':
     case 'array':
@@ -317,10 +374,16 @@ function concat(node: SyntaxNode, sink: DecodeSink, depth: number): DecodedPart 
   for (let k = 0; k < children.length; k++) {
     const child = children[k]!;
     // bytes between children that the grammar did not cover are literal source text
-    if (child.startIndex > cursor) atoms.push(...unquotedAtoms(node.text.slice(cursor - node.startIndex, child.startIndex - node.startIndex)));
+    if (child.startIndex > cursor)
+      atoms.push(...unquotedAtoms(node.text.slice(cursor - node.startIndex, child.startIndex - node.startIndex)));
     cursor = child.endIndex;
     // `$"…"` (a translated string) arrives as a `$` token and a string: the `$` is not text
-    if (!child.isNamed && child.type === '$' && children[k + 1]?.type === 'string' && children[k + 1]!.startIndex === child.endIndex) {
+    if (
+      !child.isNamed &&
+      child.type === '$' &&
+      children[k + 1]?.type === 'string' &&
+      children[k + 1]!.startIndex === child.endIndex
+    ) {
       atoms.push(...unquotedAtoms(child.text.slice(0, -1)));
       exact = false;
       continue;
@@ -388,7 +451,8 @@ export function hasTildeExpansion(atoms: readonly Atom[], assignmentValue = fals
   if (prefixAt(0)) return true;
   if (assignmentValue) {
     // in a value bash expands a tilde after every unquoted `:` too (PATH=~/bin:~/x)
-    for (let i = 1; i < atoms.length; i++) if (atoms[i - 1]!.k === 'u' && atoms[i - 1]!.v === ':' && prefixAt(i)) return true;
+    for (let i = 1; i < atoms.length; i++)
+      if (atoms[i - 1]!.k === 'u' && atoms[i - 1]!.v === ':' && prefixAt(i)) return true;
     return false;
   }
   // a word shaped like an assignment (`NAME=`, `NAME+=`, `NAME[…]=`) expands a tilde after `=` too

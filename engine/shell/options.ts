@@ -73,15 +73,46 @@ const mod = (...names: string[]): RiskyOption => ({ names, kind: 'code', module:
 const net = (...names: string[]): RiskyOption => ({ names, kind: 'network', never: true });
 const netFlag = (...names: string[]): RiskyOption => ({ names, kind: 'network', value: false });
 
-const JS_REPORTERS = ['default', 'verbose', 'dot', 'json', 'junit', 'tap', 'tap-flat', 'basic', 'github-actions', 'hanging-process', 'list', 'line', 'null', 'html', 'blob', 'summary'];
+const JS_REPORTERS = [
+  'default',
+  'verbose',
+  'dot',
+  'json',
+  'junit',
+  'tap',
+  'tap-flat',
+  'basic',
+  'github-actions',
+  'hanging-process',
+  'list',
+  'line',
+  'null',
+  'html',
+  'blob',
+  'summary',
+];
 const PYTEST: ToolSpec = {
   options: [
     { names: ['-p'], kind: 'code', module: true, allow: ['no'] },
     mod('--pdbcls'),
-    code('-c', '--config-file', '--rootdir', '--confcutdir', '-o', '--override-ini', '--inifile', '--cov-config', '--import-mode'),
+    code(
+      '-c',
+      '--config-file',
+      '--rootdir',
+      '--confcutdir',
+      '-o',
+      '--override-ini',
+      '--inifile',
+      '--cov-config',
+      '--import-mode',
+    ),
     { names: ['--pyargs'], kind: 'code', value: false },
     write('--junitxml', '--junit-xml', '--result-log', '--basetemp', '--log-file', '--debug', '--report-log', '--html'),
-    { names: ['--cov-report'], kind: 'write', allow: ['term', 'term-missing', 'term:skip-covered', 'term-missing:skip-covered', 'xml', 'html', 'json', 'lcov'] },
+    {
+      names: ['--cov-report'],
+      kind: 'write',
+      allow: ['term', 'term-missing', 'term:skip-covered', 'term-missing:skip-covered', 'xml', 'html', 'json', 'lcov'],
+    },
   ],
 };
 
@@ -91,12 +122,48 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
     options: [
       code('-c', '--config', '--rulesdir', '--resolve-plugins-relative-to', '--parser-options', '--env-info'),
       mod('--plugin', '--parser'),
-      { names: ['-f', '--format'], kind: 'code', module: true, allow: ['stylish', 'json', 'json-with-metadata', 'compact', 'unix', 'visualstudio', 'checkstyle', 'junit', 'html', 'tap', 'jslint-xml'] },
+      {
+        names: ['-f', '--format'],
+        kind: 'code',
+        module: true,
+        allow: [
+          'stylish',
+          'json',
+          'json-with-metadata',
+          'compact',
+          'unix',
+          'visualstudio',
+          'checkstyle',
+          'junit',
+          'html',
+          'tap',
+          'jslint-xml',
+        ],
+      },
       write('-o', '--output-file', '--cache-location'),
     ],
   },
-  prettier: { options: [mod('--plugin'), code('--config', '--plugin-search-dir', '--config-precedence'), write('--cache-location')] },
-  tsc: { options: [code('-p', '--project', '--plugins'), write('--outDir', '--outFile', '--out', '--declarationDir', '--tsBuildInfoFile', '--generateTrace', '--generateCpuProfile')] },
+  prettier: {
+    options: [
+      mod('--plugin'),
+      code('--config', '--plugin-search-dir', '--config-precedence'),
+      write('--cache-location'),
+    ],
+  },
+  tsc: {
+    options: [
+      code('-p', '--project', '--plugins'),
+      write(
+        '--outDir',
+        '--outFile',
+        '--out',
+        '--declarationDir',
+        '--tsBuildInfoFile',
+        '--generateTrace',
+        '--generateCpuProfile',
+      ),
+    ],
+  },
   vitest: {
     options: [
       code('-c', '--config', '-r', '--root', '--dir', '--globalSetup', '--setupFiles', '--workspace', '--project'),
@@ -107,31 +174,99 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
   },
   jest: {
     options: [
-      code('-c', '--config', '--globalSetup', '--globalTeardown', '--setupFiles', '--setupFilesAfterEach', '--projects', '--rootDir', '--roots',
-        '--moduleNameMapper', '--moduleDirectories', '--modulePaths', '--haste'),
-      mod('--reporters', '--testRunner', '--testEnvironment', '--transform', '--resolver', '--preset', '--testResultsProcessor', '--watchPlugins',
-        '--snapshotResolver', '--runner', '--testSequencer', '--dependencyExtractor'),
+      code(
+        '-c',
+        '--config',
+        '--globalSetup',
+        '--globalTeardown',
+        '--setupFiles',
+        '--setupFilesAfterEach',
+        '--projects',
+        '--rootDir',
+        '--roots',
+        '--moduleNameMapper',
+        '--moduleDirectories',
+        '--modulePaths',
+        '--haste',
+      ),
+      mod(
+        '--reporters',
+        '--testRunner',
+        '--testEnvironment',
+        '--transform',
+        '--resolver',
+        '--preset',
+        '--testResultsProcessor',
+        '--watchPlugins',
+        '--snapshotResolver',
+        '--runner',
+        '--testSequencer',
+        '--dependencyExtractor',
+      ),
       write('--outputFile', '--coverageDirectory', '--cacheDirectory'),
     ],
   },
-  playwright: { options: [code('-c', '--config'), { names: ['--reporter'], kind: 'code', module: true, allow: JS_REPORTERS }, write('--output')] },
+  playwright: {
+    options: [
+      code('-c', '--config'),
+      { names: ['--reporter'], kind: 'code', module: true, allow: JS_REPORTERS },
+      write('--output'),
+    ],
+  },
   pytest: PYTEST,
   'py.test': PYTEST,
   mypy: {
-    options: [code('--config-file', '--custom-typeshed-dir'), mod('--plugins'), exec('--python-executable'),
-      write('--cache-dir', '--junit-xml', '--html-report', '--txt-report', '--xml-report', '--linecount-report', '--any-exprs-report', '--cobertura-xml-report', '--lineprecision-report', '--xslt-html-report', '--xslt-txt-report')],
+    options: [
+      code('--config-file', '--custom-typeshed-dir'),
+      mod('--plugins'),
+      exec('--python-executable'),
+      write(
+        '--cache-dir',
+        '--junit-xml',
+        '--html-report',
+        '--txt-report',
+        '--xml-report',
+        '--linecount-report',
+        '--any-exprs-report',
+        '--cobertura-xml-report',
+        '--lineprecision-report',
+        '--xslt-html-report',
+        '--xslt-txt-report',
+      ),
+    ],
   },
   ruff: { options: [code('--config'), write('--output-file', '-o', '--cache-dir')] },
   black: { options: [code('--config')] },
-  flake8: { options: [code('--config', '--append-config', '--require-plugins', '--enable-extensions'), write('--output-file', '--tee')] },
+  flake8: {
+    options: [
+      code('--config', '--append-config', '--require-plugins', '--enable-extensions'),
+      write('--output-file', '--tee'),
+    ],
+  },
   isort: { options: [code('--settings-path', '--settings-file', '--sp')] },
   go: {
-    options: [exec('-exec', '-toolexec', '-vettool'), code('-overlay', '-modfile', '-pgo'),
-      write('-o', '-coverprofile', '-cpuprofile', '-memprofile', '-blockprofile', '-mutexprofile', '-trace', '-outputdir')],
+    options: [
+      exec('-exec', '-toolexec', '-vettool'),
+      code('-overlay', '-modfile', '-pgo'),
+      write(
+        '-o',
+        '-coverprofile',
+        '-cpuprofile',
+        '-memprofile',
+        '-blockprofile',
+        '-mutexprofile',
+        '-trace',
+        '-outputdir',
+      ),
+    ],
   },
   gofmt: { options: [] },
   cargo: {
-    options: [exec('--config', '-Z'), code('--manifest-path'), write('--target-dir', '--out-dir', '--artifact-dir', '--logfile')],
+    options: [
+      exec('--config', '-Z'),
+      code('--manifest-path'),
+      write('--target-dir', '--out-dir', '--artifact-dir', '--logfile'),
+    ],
   },
   make: {
     options: [exec('--eval', '-E'), code('-f', '--file', '--makefile', '-I', '--include-dir', '-C', '--directory')],
@@ -142,32 +277,72 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
     ],
   },
   npm: {
-    options: [exec('--script-shell', '--node-options', '--shell'), code('--userconfig', '--globalconfig', '--prefix', '-C'), net('--registry'), write('--cache')],
+    options: [
+      exec('--script-shell', '--node-options', '--shell'),
+      code('--userconfig', '--globalconfig', '--prefix', '-C'),
+      net('--registry'),
+      write('--cache'),
+    ],
   },
   npx: { options: [execFlag('-y', '--yes'), exec('-p', '--package', '-c', '--call')] },
   pnpm: { options: [exec('--shell-emulator'), code('-C', '--dir', '--config'), net('--registry')] },
   yarn: { options: [code('--cwd', '--use-yarnrc'), net('--registry')] },
-  pip: { options: [net('-i', '--index-url', '--extra-index-url', '-f', '--find-links', '--trusted-host', '--proxy'), code('-r', '--requirement', '-c', '--constraint', '-e', '--editable'), write('-t', '--target', '--prefix', '--root', '--src', '--log')] },
-  rg: { options: [exec('--pre'), execFlag('-z', '--search-zip'), code('--pre-glob'), read('--ignore-file', '-f', '--file')] },
+  pip: {
+    options: [
+      net('-i', '--index-url', '--extra-index-url', '-f', '--find-links', '--trusted-host', '--proxy'),
+      code('-r', '--requirement', '-c', '--constraint', '-e', '--editable'),
+      write('-t', '--target', '--prefix', '--root', '--src', '--log'),
+    ],
+  },
+  rg: {
+    options: [exec('--pre'), execFlag('-z', '--search-zip'), code('--pre-glob'), read('--ignore-file', '-f', '--file')],
+  },
   grep: { options: [read('-f', '--file', '--exclude-from')] },
   find: {
-    options: [parsed('-exec', '-execdir', '-ok', '-okdir'), writeFlag('-delete'), write('-fprint', '-fprint0', '-fprintf', '-fls'), read('-files0-from')],
+    options: [
+      parsed('-exec', '-execdir', '-ok', '-okdir'),
+      writeFlag('-delete'),
+      write('-fprint', '-fprint0', '-fprintf', '-fls'),
+      read('-files0-from'),
+    ],
   },
   du: { options: [read('--files0-from', '-X', '--exclude-from')] },
   wc: { options: [read('--files0-from')] },
-  sort: { options: [exec('--compress-program'), write('-o', '--output', '-T', '--temporary-directory'), read('--files0-from')] },
+  sort: {
+    options: [
+      exec('--compress-program'),
+      write('-o', '--output', '-T', '--temporary-directory'),
+      read('--files0-from'),
+    ],
+  },
   tree: { options: [write('-o')] },
   jq: { options: [code('-L', '-f', '--from-file', '--library-path'), read('--rawfile', '--slurpfile')] },
   file: { options: [code('-m', '--magic-file')] },
   kubectl: {
-    options: [code('--kubeconfig', '--template', '--cache-dir'), net('-s', '--server', '--token', '--as', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify'),
-      { names: ['-o', '--output'], kind: 'read', allow: ['json', 'yaml', 'wide', 'name', 'jsonpath', 'custom-columns'] }],
+    options: [
+      code('--kubeconfig', '--template', '--cache-dir'),
+      net('-s', '--server', '--token', '--as', '--as-group', '--certificate-authority', '--insecure-skip-tls-verify'),
+      {
+        names: ['-o', '--output'],
+        kind: 'read',
+        allow: ['json', 'yaml', 'wide', 'name', 'jsonpath', 'custom-columns'],
+      },
+    ],
   },
   docker: { options: [exec('--config'), net('-H', '--host', '--context', '-c')] },
   git: {
     // the commands of --upload-pack, --receive-pack and --exec are read as commands (registry COMMAND_CARRIERS): `parsed`
-    options: [parsed('--upload-pack', '--receive-pack'), execFlag('--ext-diff', '--textconv'), write('--output'), read('--pathspec-from-file')],
-    global: [{ ...exec('-c', '--config-env'), quiet: true }, exec('--exec-path'), code('--git-dir', '--work-tree', '--namespace')],
+    options: [
+      parsed('--upload-pack', '--receive-pack'),
+      execFlag('--ext-diff', '--textconv'),
+      write('--output'),
+      read('--pathspec-from-file'),
+    ],
+    global: [
+      { ...exec('-c', '--config-env'), quiet: true },
+      exec('--exec-path'),
+      code('--git-dir', '--work-tree', '--namespace'),
+    ],
     globalValues: ['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--exec-path'],
     subcommands: {
       // -x is read as a command (parse.ts); -t names a tool configured in Git (persistence.git-hooks judges that)
@@ -176,7 +351,17 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
       rebase: [parsed('-x', '--exec'), execFlag('-i', '--interactive')],
       bisect: [execFlag('run')],
       submodule: [execFlag('foreach')],
-      'filter-branch': [parsed('--env-filter', '--tree-filter', '--index-filter', '--parent-filter', '--msg-filter', '--commit-filter', '--tag-name-filter')],
+      'filter-branch': [
+        parsed(
+          '--env-filter',
+          '--tree-filter',
+          '--index-filter',
+          '--parent-filter',
+          '--msg-filter',
+          '--commit-filter',
+          '--tag-name-filter',
+        ),
+      ],
       'format-patch': [write('-o', '--output-directory')],
       archive: [write('-o', '--output'), parsed('--exec'), net('--remote')],
       commit: [read('-F', '--file', '-t', '--template'), code('--cleanup')],
@@ -191,18 +376,56 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
     },
   },
   curl: {
-    options: [write('-o', '--output', '-c', '--cookie-jar', '-D', '--dump-header', '--trace', '--trace-ascii', '--stderr', '--libcurl', '--etag-save', '--hsts', '--alt-svc', '--output-dir'),
+    options: [
+      write(
+        '-o',
+        '--output',
+        '-c',
+        '--cookie-jar',
+        '-D',
+        '--dump-header',
+        '--trace',
+        '--trace-ascii',
+        '--stderr',
+        '--libcurl',
+        '--etag-save',
+        '--hsts',
+        '--alt-svc',
+        '--output-dir',
+      ),
       writeFlag('-O', '--remote-name', '--remote-name-all', '-J', '--remote-header-name'),
       read('-K', '--config', '-b', '--cookie', '-T', '--upload-file', '--netrc-file', '-E', '--cert', '--key'),
-      { names: ['-d', '--data', '--data-ascii', '--data-binary', '--data-urlencode', '--json', '-F', '--form'], kind: 'read', when: /^@|=@|^<|=</ },
+      {
+        names: ['-d', '--data', '--data-ascii', '--data-binary', '--data-urlencode', '--json', '-F', '--form'],
+        kind: 'read',
+        when: /^@|=@|^<|=</,
+      },
       // a format or header list read from a file is printed or sent
       { names: ['-w', '--write-out', '-H', '--header'], kind: 'read', when: /^@/ },
-      net('--unix-socket', '--abstract-unix-socket', '-x', '--proxy', '--preproxy', '--resolve', '--connect-to', '--doh-url', '--socks4', '--socks4a', '--socks5', '--socks5-hostname'),
-      netFlag('-L', '--location', '--location-trusted', '--netrc', '-n')],
+      net(
+        '--unix-socket',
+        '--abstract-unix-socket',
+        '-x',
+        '--proxy',
+        '--preproxy',
+        '--resolve',
+        '--connect-to',
+        '--doh-url',
+        '--socks4',
+        '--socks4a',
+        '--socks5',
+        '--socks5-hostname',
+      ),
+      netFlag('-L', '--location', '--location-trusted', '--netrc', '-n'),
+    ],
   },
   wget: {
-    options: [{ names: ['-O', '--output-document'], kind: 'write', allow: ['-'] }, write('-o', '--output-file', '-a', '--append-output', '-P', '--directory-prefix', '--save-cookies'),
-      exec('-e', '--execute'), read('-i', '--input-file', '--post-file', '--body-file', '--load-cookies', '--config')],
+    options: [
+      { names: ['-O', '--output-document'], kind: 'write', allow: ['-'] },
+      write('-o', '--output-file', '-a', '--append-output', '-P', '--directory-prefix', '--save-cookies'),
+      exec('-e', '--execute'),
+      read('-i', '--input-file', '--post-file', '--body-file', '--load-cookies', '--config'),
+    ],
   },
   http: { options: [write('-o', '--output', '--session'), writeFlag('-d', '--download')] },
 };
@@ -225,11 +448,17 @@ export function effectiveTool(program: string, args: readonly Word[]): { program
       if (!t.startsWith('-')) return after(i) ?? { program, args };
     }
   }
-  if ((program === 'uv' || program === 'poetry' || program === 'pipenv' || program === 'hatch' || program === 'pdm') && args[0]?.text === 'run') {
+  if (
+    (program === 'uv' || program === 'poetry' || program === 'pipenv' || program === 'hatch' || program === 'pdm') &&
+    args[0]?.text === 'run'
+  ) {
     const i = args.findIndex((w, k) => k > 0 && !w.text.startsWith('-'));
     if (i !== -1) return after(i) ?? { program, args };
   }
-  if ((program === 'pnpm' || program === 'yarn' || program === 'bun') && (args[0]?.text === 'exec' || args[0]?.text === 'dlx' || args[0]?.text === 'x')) {
+  if (
+    (program === 'pnpm' || program === 'yarn' || program === 'bun') &&
+    (args[0]?.text === 'exec' || args[0]?.text === 'dlx' || args[0]?.text === 'x')
+  ) {
     return after(1) ?? { program, args };
   }
   return { program, args };
@@ -282,7 +511,8 @@ function optionMatch(word: string, name: string): { attached: string | null } | 
  * writes or reads a file, or reaches another host, with a value outside the project — or null.
  */
 export function riskyOption(program: string, args: readonly Word[]): RiskyUse | null {
-  for (const use of optionUses(program, args)) if (!use.safe) return { option: use.option, kind: use.kind, value: use.value };
+  for (const use of optionUses(program, args))
+    if (!use.safe) return { option: use.option, kind: use.kind, value: use.value };
   return null;
 }
 
@@ -322,7 +552,10 @@ function* toolOptions(program: string, words: readonly Word[]): Generator<Option
   const spec = RISKY_OPTIONS[program];
   if (!spec) return;
   const sub = subcommandAt(words, spec.globalValues ?? []);
-  const scoped = sub !== null && spec.subcommands?.[words[sub]!.text] ? [...spec.options, ...spec.subcommands[words[sub]!.text]!] : spec.options;
+  const scoped =
+    sub !== null && spec.subcommands?.[words[sub]!.text]
+      ? [...spec.options, ...spec.subcommands[words[sub]!.text]!]
+      : spec.options;
   let isValue = false;
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -331,7 +564,15 @@ function* toolOptions(program: string, words: readonly Word[]): Generator<Option
     if (!isValue) {
       const a = (spec.args ?? []).find((x) => x.pattern.test(t));
       // the value is what follows `=` (`SHELL=/tmp/x`), a command
-      if (a) yield { option: t, kind: a.kind, value: null, word: { ...w, text: t.slice(t.indexOf('=') + 1) }, safe: false, spec: { names: [], kind: a.kind, never: true, quiet: a.quiet ?? false } };
+      if (a)
+        yield {
+          option: t,
+          kind: a.kind,
+          value: null,
+          word: { ...w, text: t.slice(t.indexOf('=') + 1) },
+          safe: false,
+          spec: { names: [], kind: a.kind, never: true, quiet: a.quiet ?? false },
+        };
     }
     if (isValue) {
       isValue = false;
@@ -350,7 +591,14 @@ function* toolOptions(program: string, words: readonly Word[]): Generator<Option
         const valueWord = m.attached !== null ? { ...w, text: m.attached } : (words[i + 1] ?? null);
         const value = valueWord && !valueWord.dynamic && !valueWord.glob ? valueWord.text : null;
         if (value !== null && o.when && !o.when.test(value)) continue;
-        yield { option: name, kind: o.kind, value: valueWord?.text ?? null, word: valueWord, safe: value !== null && safeValue(o, value), spec: o };
+        yield {
+          option: name,
+          kind: o.kind,
+          value: valueWord?.text ?? null,
+          word: valueWord,
+          safe: value !== null && safeValue(o, value),
+          spec: o,
+        };
       }
     }
   }

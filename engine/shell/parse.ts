@@ -5,7 +5,17 @@
  */
 import type { SyntaxNode, Tree } from 'tree-sitter';
 import { TooDeep, TooManyWords, braceExpand } from './braces.js';
-import { atomsText, decodeHeredocBody, decodeNode, embeddedCommands, hasGlob, hasUnparsedExpansion, hasTildeExpansion, type Atom, type DecodeSink } from './decode.js';
+import {
+  atomsText,
+  decodeHeredocBody,
+  decodeNode,
+  embeddedCommands,
+  hasGlob,
+  hasUnparsedExpansion,
+  hasTildeExpansion,
+  type Atom,
+  type DecodeSink,
+} from './decode.js';
 import type {
   Assignment,
   Flow,
@@ -106,7 +116,8 @@ interface SegmentDraft {
 }
 
 /** A substitution to run once its owner exists: a tree-sitter node, or command text found otherwise. */
-type PendingSubstitution = { node: SyntaxNode; frame: Frame } | { text: string; span: Span; frame: Frame; evaluated?: string };
+type PendingSubstitution =
+  { node: SyntaxNode; frame: Frame } | { text: string; span: Span; frame: Frame; evaluated?: string };
 
 function basename(path: string): string {
   const i = path.lastIndexOf('/');
@@ -159,7 +170,13 @@ function unquotedText(raw: string): Atom[] {
  */
 function danglingExpansion(atoms: readonly Atom[]): boolean {
   for (let i = 0; i + 1 < atoms.length; i++) {
-    if (atoms[i]!.k === 'u' && atoms[i]!.v === '$' && atoms[i + 1]!.k === 'u' && /[A-Za-z_0-9@*#?$!{(-]/.test(atoms[i + 1]!.v)) return true;
+    if (
+      atoms[i]!.k === 'u' &&
+      atoms[i]!.v === '$' &&
+      atoms[i + 1]!.k === 'u' &&
+      /[A-Za-z_0-9@*#?$!{(-]/.test(atoms[i + 1]!.v)
+    )
+      return true;
   }
   return false;
 }
@@ -207,13 +224,42 @@ function backquoted(text: string, inDoubleQuotes = false): string[] {
 function insideDoubleQuotes(node: SyntaxNode): boolean {
   for (let n = node.parent; n !== null; n = n.parent) {
     if (n.type === 'string') return true;
-    if (n.type === 'command_substitution' || n.type === 'process_substitution' || n.type === 'command' || n.type === 'program') return false;
+    if (
+      n.type === 'command_substitution' ||
+      n.type === 'process_substitution' ||
+      n.type === 'command' ||
+      n.type === 'program'
+    )
+      return false;
   }
   return false;
 }
 
 /** Bash's reserved words: at the start of a command they are syntax. */
-const RESERVED_WORDS = new Set(['!', '{', '}', 'if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'select', 'while', 'until', 'do', 'done', 'in', 'function', 'time', '[[', ']]', 'coproc']);
+const RESERVED_WORDS = new Set([
+  '!',
+  '{',
+  '}',
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'case',
+  'esac',
+  'for',
+  'select',
+  'while',
+  'until',
+  'do',
+  'done',
+  'in',
+  'function',
+  'time',
+  '[[',
+  ']]',
+  'coproc',
+]);
 
 /** Repairs of tree-sitter misreadings tried on one text before it counts as unparsable. */
 const MAX_REPAIRS = 32;
@@ -222,7 +268,14 @@ const MAX_REPAIRS = 32;
 const SUBSCRIPT_COMMAND = /\[[^\]]*(?:\$\(|`)/;
 
 /** Nodes that are one simple command to bash: never across an unquoted newline. */
-const ONE_LINE = new Set(['command', 'redirected_statement', 'variable_assignments', 'declaration_command', 'unset_command', 'negated_command']);
+const ONE_LINE = new Set([
+  'command',
+  'redirected_statement',
+  'variable_assignments',
+  'declaration_command',
+  'unset_command',
+  'negated_command',
+]);
 
 /**
  * Where tree-sitter read two lines as one command (`x=1 y=2⏎{ rm …; }` as a command named `{`,
@@ -244,7 +297,9 @@ function findGlue(root: SyntaxNode, text: string): { index: number; chars: strin
         const word = text.slice(cursor.startIndex, cursor.endIndex);
         if (word.includes('\n')) {
           const lead = /^\n+/.exec(word);
-          return lead ? { index: cursor.startIndex + lead[0].length, chars: ' ' } : { index: cursor.startIndex + word.indexOf('\n'), chars: ';' };
+          return lead
+            ? { index: cursor.startIndex + lead[0].length, chars: ' ' }
+            : { index: cursor.startIndex + word.indexOf('\n'), chars: ';' };
         }
       }
       if (cursor.gotoLastChild()) continue;
@@ -257,10 +312,20 @@ function findGlue(root: SyntaxNode, text: string): { index: number; chars: strin
 }
 
 /** The glue inside one statement node (the cursor is on it, and is left there). */
-function glueInside(cursor: ReturnType<SyntaxNode['walk']>, type: string, text: string): { index: number; chars: string } | null {
+function glueInside(
+  cursor: ReturnType<SyntaxNode['walk']>,
+  type: string,
+  text: string,
+): { index: number; chars: string } | null {
   const children: { type: string; named: boolean; start: number; end: number }[] = [];
   if (cursor.gotoFirstChild()) {
-    do children.push({ type: cursor.nodeType, named: cursor.nodeIsNamed, start: cursor.startIndex, end: cursor.endIndex });
+    do
+      children.push({
+        type: cursor.nodeType,
+        named: cursor.nodeIsNamed,
+        start: cursor.startIndex,
+        end: cursor.endIndex,
+      });
     while (cursor.gotoNextSibling());
     cursor.gotoParent();
   }
@@ -274,7 +339,10 @@ function glueInside(cursor: ReturnType<SyntaxNode['walk']>, type: string, text: 
   // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
   // regex running across `;` and newlines; to bash it is just the word `==` (escaping it
   // says so). Before a line break, else the `;` put there leaves `==` an ERROR.
-  const op = type === 'command' ? children.findIndex((c) => !c.named && (c.type === '==' || c.type === '=~' || c.type === '!=')) : -1;
+  const op =
+    type === 'command'
+      ? children.findIndex((c) => !c.named && (c.type === '==' || c.type === '=~' || c.type === '!='))
+      : -1;
   if (op !== -1 && (gap === -1 || op < gap)) return { index: children[op]!.start, chars: '\\' };
   if (gap !== -1) {
     const prev = children[gap - 1]!;
@@ -285,8 +353,22 @@ function glueInside(cursor: ReturnType<SyntaxNode['walk']>, type: string, text: 
 
 /** Node kinds that are (part of) one word inside a test expression. */
 const WORD_NODES = new Set([
-  'word', 'string', 'raw_string', 'ansi_c_string', 'translated_string', 'number', 'concatenation', 'simple_expansion', 'expansion',
-  'command_substitution', 'process_substitution', 'arithmetic_expansion', 'brace_expression', 'extglob_pattern', 'regex', 'test_operator',
+  'word',
+  'string',
+  'raw_string',
+  'ansi_c_string',
+  'translated_string',
+  'number',
+  'concatenation',
+  'simple_expansion',
+  'expansion',
+  'command_substitution',
+  'process_substitution',
+  'arithmetic_expansion',
+  'brace_expression',
+  'extglob_pattern',
+  'regex',
+  'test_operator',
   'variable_name',
 ]);
 
@@ -340,12 +422,21 @@ class Walker {
     const hidden = findHiddenCharacters(source);
     if (hidden.length > 0) {
       const first = hidden[0]!;
-      const shown = [...new Set(hidden.map((h) => escapeForDisplay(String.fromCodePoint(h.codePoint))))].slice(0, 6).join(' ');
-      this.issue('hidden-characters', `${hidden.length} hidden or control character(s) that a reviewer may not see: ${shown}`, [first.index, first.index + 1]);
+      const shown = [...new Set(hidden.map((h) => escapeForDisplay(String.fromCodePoint(h.codePoint))))]
+        .slice(0, 6)
+        .join(' ');
+      this.issue(
+        'hidden-characters',
+        `${hidden.length} hidden or control character(s) that a reviewer may not see: ${shown}`,
+        [first.index, first.index + 1],
+      );
     }
     if (options.invalidUtf8) this.issue('invalid-utf8', 'the command is not valid UTF-8', [0, source.length]);
     if (Buffer.byteLength(source, 'utf8') > PARSE_LIMITS.maxBytes) {
-      this.issue('too-large', `the command is larger than ${PARSE_LIMITS.maxBytes / 1024} KiB and was not parsed`, [0, source.length]);
+      this.issue('too-large', `the command is larger than ${PARSE_LIMITS.maxBytes / 1024} KiB and was not parsed`, [
+        0,
+        source.length,
+      ]);
       return this.finish(hidden);
     }
     let text = source;
@@ -380,7 +471,8 @@ class Walker {
   /** The top-level offset where [local, local + length) is a verbatim copy of the input, or null. */
   private verbatimAt(frame: Frame, local: number, length: number): number | null {
     if (frame.fixed) return null;
-    if (frame.breaks && frame.breaks[Math.min(local + length, frame.breaks.length - 1)]! - frame.breaks[local]! !== 0) return null;
+    if (frame.breaks && frame.breaks[Math.min(local + length, frame.breaks.length - 1)]! - frame.breaks[local]! !== 0)
+      return null;
     return this.at(frame, local);
   }
 
@@ -463,7 +555,16 @@ class Walker {
   }
 
   private textFrame(frame: Frame, span: Span, via: Via, parent: number, extra: Partial<Frame> = {}): Frame {
-    return { ...LINEAR, fixed: span, via, parent, depth: frame.depth + 1, privileged: frame.privileged, remote: frame.remote, ...extra };
+    return {
+      ...LINEAR,
+      fixed: span,
+      via,
+      parent,
+      depth: frame.depth + 1,
+      privileged: frame.privileged,
+      remote: frame.remote,
+      ...extra,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -471,7 +572,11 @@ class Walker {
 
   private parseText(text: string, frame: Frame): number[] {
     if (frame.depth > PARSE_LIMITS.maxPayloadDepth) {
-      this.issue('too-deep', `payloads nested more than ${PARSE_LIMITS.maxPayloadDepth} levels deep were not parsed`, this.span(frame, 0, text.length));
+      this.issue(
+        'too-deep',
+        `payloads nested more than ${PARSE_LIMITS.maxPayloadDepth} levels deep were not parsed`,
+        this.span(frame, 0, text.length),
+      );
       return [];
     }
     // continuations and here-documents as bash's reader sees them, before tree-sitter does
@@ -490,7 +595,12 @@ class Walker {
     const local = this.readFrame(frame, read);
     const root = tree.rootNode;
     const ids = this.compound(root, local);
-    if (findGlue(root, read.text)) this.issue('parse-error', 'the parser read several lines as one command', this.span(local, root.startIndex, root.endIndex));
+    if (findGlue(root, read.text))
+      this.issue(
+        'parse-error',
+        'the parser read several lines as one command',
+        this.span(local, root.startIndex, root.endIndex),
+      );
     if (root.hasError) this.reportErrors(root, local);
     if (frame.via === 'top') this.interactiveInput(root, read.text, local);
     return ids;
@@ -504,7 +614,12 @@ class Walker {
   private treeOf(text: string, span: Span): Tree | null {
     const tree = this.overBudget ? null : parseBash(text, this.deadline);
     if (tree === null) {
-      if (!this.overBudget) this.issue('budget-exceeded', 'reading the command took longer than the gate allows; the rest was not read', span);
+      if (!this.overBudget)
+        this.issue(
+          'budget-exceeded',
+          'reading the command took longer than the gate allows; the rest was not read',
+          span,
+        );
       this.overBudget = true;
     }
     return tree;
@@ -521,7 +636,8 @@ class Walker {
       const outer = frame.table;
       table = map.map((k) => outer[Math.min(k, outer.length - 1)]!);
       composedBreaks = new Int32Array(table.length);
-      for (let k = 1; k < table.length; k++) composedBreaks[k] = composedBreaks[k - 1]! + (table[k] === table[k - 1]! + 1 ? 0 : 1);
+      for (let k = 1; k < table.length; k++)
+        composedBreaks[k] = composedBreaks[k - 1]! + (table[k] === table[k - 1]! + 1 ? 0 : 1);
     }
     return { ...frame, table, breaks: composedBreaks, heredocs: byToken, text: read.text };
   }
@@ -539,7 +655,14 @@ class Walker {
       if (newline === -1 || newline >= root.endIndex) continue;
       const rest = text.slice(newline + 1);
       if (rest.trim() === '') continue;
-      const word: WordEx = { text: rest, dynamic: false, glob: false, span: this.span(frame, newline + 1, text.length), exact: null, substituted: false };
+      const word: WordEx = {
+        text: rest,
+        dynamic: false,
+        glob: false,
+        span: this.span(frame, newline + 1, text.length),
+        exact: null,
+        substituted: false,
+      };
       this.setPayload(seg, frame, seg.stdin.language, word);
     }
   }
@@ -549,14 +672,18 @@ class Walker {
     // order, looking inside only the nodes that hold an error
     const cursor = root.walk();
     let reported = 0;
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       const node = cursor.currentNode;
       if (node.isMissing) {
         this.issue('missing-token', `incomplete command: "${node.type}" is missing`, this.nodeSpan(frame, node));
         reported++;
       } else if (node.type === 'ERROR' && !this.tolerated.has(node.id)) {
         const snippet = escapeForDisplay(node.text.slice(0, 40));
-        this.issue('parse-error', `bash syntax the parser could not read: ${JSON.stringify(snippet)}`, this.nodeSpan(frame, node));
+        this.issue(
+          'parse-error',
+          `bash syntax the parser could not read: ${JSON.stringify(snippet)}`,
+          this.nodeSpan(frame, node),
+        );
         reported++;
       }
       if (node.hasError && cursor.gotoFirstChild()) continue;
@@ -568,19 +695,34 @@ class Walker {
         }
       }
     }
-    if (reported === 0 && this.tolerated.size === 0) this.issue('parse-error', 'bash syntax the parser could not read', this.span(frame, root.startIndex, root.endIndex));
+    if (reported === 0 && this.tolerated.size === 0)
+      this.issue(
+        'parse-error',
+        'bash syntax the parser could not read',
+        this.span(frame, root.startIndex, root.endIndex),
+      );
   }
 
   private statement(node: SyntaxNode, frame: Frame): number[] {
     if (this.overBudget || performance.now() > this.deadline) {
-      if (!this.overBudget) this.issue('budget-exceeded', 'reading the command took longer than the gate allows; the rest was not read', this.nodeSpan(frame, node));
+      if (!this.overBudget)
+        this.issue(
+          'budget-exceeded',
+          'reading the command took longer than the gate allows; the rest was not read',
+          this.nodeSpan(frame, node),
+        );
       this.overBudget = true;
       return [];
     }
     return this.nested(frame, node, [], () => {
       if (this.segments.length >= PARSE_LIMITS.maxSegments) {
         // said once, from the first statement not read to the end
-        if (!this.overSegments) this.issue('too-large', `more than ${PARSE_LIMITS.maxSegments} commands: the rest was not read`, this.span(frame, node.startIndex, frame.text.length));
+        if (!this.overSegments)
+          this.issue(
+            'too-large',
+            `more than ${PARSE_LIMITS.maxSegments} commands: the rest was not read`,
+            this.span(frame, node.startIndex, frame.text.length),
+          );
         this.overSegments = true;
         return [];
       }
@@ -648,7 +790,9 @@ class Walker {
   }
 
   private isExpression(node: SyntaxNode): boolean {
-    return /expression$|^(word|string|raw_string|number|concatenation|simple_expansion|expansion|command_substitution|process_substitution|arithmetic_expansion|ansi_c_string|translated_string|variable_name|special_variable_name|subscript|test_operator|extglob_pattern|regex|brace_expression|array|heredoc_body|heredoc_start|heredoc_end|heredoc_content|file_descriptor)$/.test(node.type);
+    return /expression$|^(word|string|raw_string|number|concatenation|simple_expansion|expansion|command_substitution|process_substitution|arithmetic_expansion|ansi_c_string|translated_string|variable_name|special_variable_name|subscript|test_operator|extglob_pattern|regex|brace_expression|array|heredoc_body|heredoc_start|heredoc_end|heredoc_content|file_descriptor)$/.test(
+      node.type,
+    );
   }
 
   /**
@@ -693,9 +837,26 @@ class Walker {
       const next = children[k]!;
       const gap = frame.text.slice(prev.endIndex, next.startIndex);
       if (/\S/.test(gap) && !ESCAPES.test(gap)) {
-        this.issue('parse-error', `the parser skipped ${JSON.stringify(escapeForDisplay(gap.trim().slice(0, 30)))}`, this.span(frame, prev.endIndex, next.startIndex));
-      } else if (statements && gap === '' && prev.isNamed && next.isNamed && !this.isExpression(prev) && !this.isExpression(next) && prev.type !== 'comment' && next.type !== 'comment') {
-        this.issue('parse-error', 'the parser split one word into two statements', this.span(frame, prev.startIndex, next.endIndex));
+        this.issue(
+          'parse-error',
+          `the parser skipped ${JSON.stringify(escapeForDisplay(gap.trim().slice(0, 30)))}`,
+          this.span(frame, prev.endIndex, next.startIndex),
+        );
+      } else if (
+        statements &&
+        gap === '' &&
+        prev.isNamed &&
+        next.isNamed &&
+        !this.isExpression(prev) &&
+        !this.isExpression(next) &&
+        prev.type !== 'comment' &&
+        next.type !== 'comment'
+      ) {
+        this.issue(
+          'parse-error',
+          'the parser split one word into two statements',
+          this.span(frame, prev.startIndex, next.endIndex),
+        );
       }
     }
   }
@@ -720,7 +881,9 @@ class Walker {
     }
     if (current) chain.unshift(current);
     const ids: number[] = [];
-    chain.forEach((part, k) => ids.push(...(k === chain.length - 1 ? this.withTrailing(part, frame, trailing) : this.statement(part, frame))));
+    chain.forEach((part, k) =>
+      ids.push(...(k === chain.length - 1 ? this.withTrailing(part, frame, trailing) : this.statement(part, frame))),
+    );
     return ids;
   }
 
@@ -751,10 +914,18 @@ class Walker {
   private pipeline(elements: SyntaxNode[], frame: Frame, head: number[] = [], trailing: SyntaxNode[] = []): number[] {
     const groups: number[][] = head.length > 0 ? [head] : [];
     const parts = elements.filter((e) => e.type !== 'comment');
-    parts.forEach((element, k) => groups.push(k === parts.length - 1 ? this.withTrailing(element, frame, trailing) : this.statement(element, frame)));
+    parts.forEach((element, k) =>
+      groups.push(
+        k === parts.length - 1 ? this.withTrailing(element, frame, trailing) : this.statement(element, frame),
+      ),
+    );
     for (let i = 0; i + 1 < groups.length; i++) {
       if (this.flows.length + groups[i]!.length * groups[i + 1]!.length > PARSE_LIMITS.maxFlows) {
-        this.issue('too-large', `more than ${PARSE_LIMITS.maxFlows} data flows between commands`, this.nodeSpan(frame, elements[0]!));
+        this.issue(
+          'too-large',
+          `more than ${PARSE_LIMITS.maxFlows} data flows between commands`,
+          this.nodeSpan(frame, elements[0]!),
+        );
         break;
       }
       for (const a of groups[i]!) for (const b of groups[i + 1]!) this.flow(a, b, 'pipe');
@@ -768,12 +939,14 @@ class Walker {
     const body = node.childForFieldName('body');
     const redirectNodes: SyntaxNode[] = [];
     for (const child of node.namedChildren) {
-      if (child.type === 'file_redirect' || child.type === 'heredoc_redirect' || child.type === 'herestring_redirect') redirectNodes.push(child);
+      if (child.type === 'file_redirect' || child.type === 'heredoc_redirect' || child.type === 'herestring_redirect')
+        redirectNodes.push(child);
     }
     if (body && body.type === 'command') {
       return this.command(body, frame, redirectNodes, []);
     }
-    if (body && (body.type === 'pipeline' || body.type === 'list')) return this.withTrailing(body, frame, redirectNodes);
+    if (body && (body.type === 'pipeline' || body.type === 'list'))
+      return this.withTrailing(body, frame, redirectNodes);
     const ids = body ? this.statement(body, frame) : [];
     this.applyRedirects(redirectNodes, ids, frame);
     return ids;
@@ -802,7 +975,11 @@ class Walker {
   }
 
   /** The atoms of adjacent nodes (no space between them: one word to bash). */
-  private atomsOf(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[]): { atoms: Atom[]; span: Span; exactLocal: number | null; substituted: boolean } {
+  private atomsOf(
+    nodes: SyntaxNode[],
+    frame: Frame,
+    substitutions: PendingSubstitution[],
+  ): { atoms: Atom[]; span: Span; exactLocal: number | null; substituted: boolean } {
     const atoms: Atom[] = [];
     let substituted = false;
     let exactLocal: number | null = nodes.length === 1 ? -1 : null;
@@ -812,12 +989,24 @@ class Walker {
         substitutions.push({ node: n, frame });
       },
       unknown: (n) => {
-        if (n.type !== 'ERROR') this.issue('unknown-construct', `unsupported bash construct "${n.type}" in a word`, this.nodeSpan(frame, n));
+        if (n.type !== 'ERROR')
+          this.issue('unknown-construct', `unsupported bash construct "${n.type}" in a word`, this.nodeSpan(frame, n));
       },
       evaluates: (n) => this.evaluatedExpansion(n, frame, substitutions),
       literal: (n) => this.literalSubstitution(n, frame),
-      original: (n) => displayText(frame.text || n.text, frame.text ? n.startIndex : 0, frame.text ? n.endIndex : n.text.length, frame.heredocs),
-      misread: (n) => this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n)),
+      original: (n) =>
+        displayText(
+          frame.text || n.text,
+          frame.text ? n.startIndex : 0,
+          frame.text ? n.endIndex : n.text.length,
+          frame.heredocs,
+        ),
+      misread: (n) =>
+        this.issue(
+          'parse-error',
+          `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`,
+          this.nodeSpan(frame, n),
+        ),
       tooDeep: (n) => this.tooDeep(this.nodeSpan(frame, n)),
     };
     for (let i = 0; i < nodes.length; i++) {
@@ -825,7 +1014,12 @@ class Walker {
       // an escaped character tree-sitter left between two nodes of one word (`{\ ,}b`)
       if (i > 0 && n.startIndex > nodes[i - 1]!.endIndex) {
         const gap = frame.text.slice(nodes[i - 1]!.endIndex, n.startIndex);
-        if (!ESCAPES.test(gap)) this.issue('parse-error', `the parser joined words bash keeps apart: ${JSON.stringify(escapeForDisplay(gap.slice(0, 30)))}`, this.span(frame, nodes[i - 1]!.endIndex, n.startIndex));
+        if (!ESCAPES.test(gap))
+          this.issue(
+            'parse-error',
+            `the parser joined words bash keeps apart: ${JSON.stringify(escapeForDisplay(gap.slice(0, 30)))}`,
+            this.span(frame, nodes[i - 1]!.endIndex, n.startIndex),
+          );
         atoms.push(...unquotedText(gap));
       }
       const part = decodeNode(n, sink);
@@ -833,14 +1027,24 @@ class Walker {
       const next = nodes[i + 1];
       // (unless the `$` is escaped: `'x'\$"y"` is x$y, a `$` token whose text is `\$`)
       const escapedDollar = /(?:^|[^\\])(?:\\\\)*\\\$$/.test(n.text);
-      const translated = !n.isNamed && n.type === '$' && !escapedDollar && next !== undefined && (next.type === 'string' || (next.type === 'concatenation' && next.child(0)?.type === 'string'));
+      const translated =
+        !n.isNamed &&
+        n.type === '$' &&
+        !escapedDollar &&
+        next !== undefined &&
+        (next.type === 'string' || (next.type === 'concatenation' && next.child(0)?.type === 'string'));
       if (translated) atoms.push(...unquotedText(n.text.slice(0, -1)));
       else atoms.push(...part.atoms);
       if (exactLocal === -1) exactLocal = part.exact;
     }
     const first = nodes[0]!;
     const last = nodes[nodes.length - 1]!;
-    return { atoms, span: this.span(frame, first.startIndex, last.endIndex), exactLocal: exactLocal === -1 ? null : exactLocal, substituted };
+    return {
+      atoms,
+      span: this.span(frame, first.startIndex, last.endIndex),
+      exactLocal: exactLocal === -1 ? null : exactLocal,
+      substituted,
+    };
   }
 
   /**
@@ -853,8 +1057,17 @@ class Walker {
     const statement = node.namedChild(0)!;
     // `cat <<EOF` (read as `cat <TOKEN`) is a redirected statement; `cat <<< x` a command holding its redirect
     const body = statement.type === 'redirected_statement' ? statement.childForFieldName('body') : statement;
-    if (!body || body.type !== 'command' || body.namedChild(0)?.type !== 'command_name' || body.namedChild(0)!.text !== 'cat') return null;
-    const redirects = [...(statement === body ? [] : statement.namedChildren.filter((c) => c.id !== body.id)), ...body.namedChildren.slice(1)];
+    if (
+      !body ||
+      body.type !== 'command' ||
+      body.namedChild(0)?.type !== 'command_name' ||
+      body.namedChild(0)!.text !== 'cat'
+    )
+      return null;
+    const redirects = [
+      ...(statement === body ? [] : statement.namedChildren.filter((c) => c.id !== body.id)),
+      ...body.namedChildren.slice(1),
+    ];
     const r = redirects[0];
     if (redirects.length !== 1 || !r || r.childForFieldName('descriptor')) return null;
     let text: string;
@@ -884,7 +1097,16 @@ class Walker {
     const opaque = atoms.some((a) => a.k === 'o') || danglingExpansion(atoms);
     const tilde = hasTildeExpansion(atoms);
     const assignment = isAssignmentWord(atoms);
-    return { text, dynamic: opaque || tilde, glob: hasGlob(atoms), span, exact: opaque || tilde ? null : exact, substituted, ...(tilde && !opaque ? { tilde } : {}), ...(assignment ? { assignment } : {}) };
+    return {
+      text,
+      dynamic: opaque || tilde,
+      glob: hasGlob(atoms),
+      span,
+      exact: opaque || tilde ? null : exact,
+      substituted,
+      ...(tilde && !opaque ? { tilde } : {}),
+      ...(assignment ? { assignment } : {}),
+    };
   }
 
   /** One word, as in redirect targets and assignment values: no brace expansion. */
@@ -896,12 +1118,24 @@ class Walker {
   }
 
   /** The words one command word becomes after brace expansion (`{'-a',b}` → `-a` `b`). */
-  private expandRun(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[], prefix: { assigning: boolean }): WordEx[] {
+  private expandRun(
+    nodes: SyntaxNode[],
+    frame: Frame,
+    substitutions: PendingSubstitution[],
+    prefix: { assigning: boolean },
+  ): WordEx[] {
     const { atoms, span, exactLocal, substituted } = this.atomsOf(nodes, frame, substitutions);
     // bash knows an assignment word before it expands anything, and expands no braces in it
     if (prefix.assigning && isAssignmentWord(atoms)) {
       const text = atomsText(atoms);
-      return [this.wordOf(atoms, span, exactLocal === null ? null : this.verbatimAt(frame, exactLocal, text.length), substituted)];
+      return [
+        this.wordOf(
+          atoms,
+          span,
+          exactLocal === null ? null : this.verbatimAt(frame, exactLocal, text.length),
+          substituted,
+        ),
+      ];
     }
     prefix.assigning = false;
     let expanded: Atom[][];
@@ -916,7 +1150,11 @@ class Walker {
     if (expanded.some((w) => w.some((a) => a.k === 'u' && a.v === '`'))) {
       // `{Z..b}` generates a backquote, which bash then reads as the start of a command
       // substitution (and fails on, abandoning the line): not read further here
-      this.issue('parse-error', 'a brace sequence generates a backquote, which bash reads as a command substitution', span);
+      this.issue(
+        'parse-error',
+        'a brace sequence generates a backquote, which bash reads as a command substitution',
+        span,
+      );
     }
     if (expanded.length === 1 && expanded[0]!.length === atoms.length) {
       const text = atomsText(atoms);
@@ -927,7 +1165,12 @@ class Walker {
   }
 
   /** Group argument nodes into words: nodes that touch (or only escaped characters separate) are one word. */
-  private words(nodes: SyntaxNode[], frame: Frame, substitutions: PendingSubstitution[], assignmentsFirst = false): WordEx[] {
+  private words(
+    nodes: SyntaxNode[],
+    frame: Frame,
+    substitutions: PendingSubstitution[],
+    assignmentsFirst = false,
+  ): WordEx[] {
     const out: WordEx[] = [];
     const prefix = { assigning: assignmentsFirst };
     let run: SyntaxNode[] = [];
@@ -954,7 +1197,11 @@ class Walker {
         }
         if (n.namedChildCount === 0 && LEAF_TOKENS.has(n.type) && hasUnparsedExpansion(n.text)) {
           // a case pattern or a regex tree-sitter left as text, holding `cmd` or $(cmd): bash runs it
-          this.issue('parse-error', `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`, this.nodeSpan(frame, n));
+          this.issue(
+            'parse-error',
+            `the parser read ${JSON.stringify(escapeForDisplay(n.text.slice(0, 40)))} as one word`,
+            this.nodeSpan(frame, n),
+          );
         }
         return n.namedChildren;
       });
@@ -976,12 +1223,27 @@ class Walker {
         // command, and `a``b` is two substitutions: read them as bash does
         ids = [];
         for (const command of backquoted(p.node.text, insideDoubleQuotes(p.node))) {
-          ids.push(...this.parseText(command, { ...this.textFrame(frame, this.nodeSpan(frame, p.node), via, owner ?? frame.parent ?? 0), parent: owner ?? frame.parent, depth: frame.depth }));
+          ids.push(
+            ...this.parseText(command, {
+              ...this.textFrame(frame, this.nodeSpan(frame, p.node), via, owner ?? frame.parent ?? 0),
+              parent: owner ?? frame.parent,
+              depth: frame.depth,
+            }),
+          );
         }
       } else if ('node' in p) ids = this.compound(p.node, this.child(frame, via, owner ?? frame.parent));
       else {
-        if (p.evaluated) this.issue('evaluated-code', `${p.evaluated} evaluates text at run time, running ${JSON.stringify(escapeForDisplay(p.text.slice(0, 60)))}`, p.span);
-        ids = this.parseText(p.text, { ...this.textFrame(frame, p.span, via, owner ?? frame.parent ?? 0), parent: owner ?? frame.parent, depth: frame.depth });
+        if (p.evaluated)
+          this.issue(
+            'evaluated-code',
+            `${p.evaluated} evaluates text at run time, running ${JSON.stringify(escapeForDisplay(p.text.slice(0, 60)))}`,
+            p.span,
+          );
+        ids = this.parseText(p.text, {
+          ...this.textFrame(frame, p.span, via, owner ?? frame.parent ?? 0),
+          parent: owner ?? frame.parent,
+          depth: frame.depth,
+        });
       }
       produced.push(...ids);
       if (owner === null) continue;
@@ -1010,8 +1272,16 @@ class Walker {
   private attributed(name: string, value: WordEx | null, frame: Frame, segment: number | null): WordEx | null {
     const attrs = this.attributes.get(name);
     if (!value || !attrs || attrs.size === 0) return value;
-    if (attrs.has('i') && /^\s*(?:0|[1-9][0-9]*)\s*$/.test(value.text) && !attrs.has('u') && !attrs.has('l') && !attrs.has('c')) return value;
-    if (attrs.has('i') && !value.dynamic) this.evaluatedText(value.text, value.span, frame, segment, `an assignment to the integer variable ${name}`);
+    if (
+      attrs.has('i') &&
+      /^\s*(?:0|[1-9][0-9]*)\s*$/.test(value.text) &&
+      !attrs.has('u') &&
+      !attrs.has('l') &&
+      !attrs.has('c')
+    )
+      return value;
+    if (attrs.has('i') && !value.dynamic)
+      this.evaluatedText(value.text, value.span, frame, segment, `an assignment to the integer variable ${name}`);
     return { ...value, dynamic: true, exact: null };
   }
 
@@ -1044,13 +1314,28 @@ class Walker {
       // `a[$(cmd)]=x` runs the substitution; the subscript is then evaluated as arithmetic
       this.expression(nameNode, frame, segment);
       const hidden = this.hiddenCommands(nameNode, frame);
-      if (hidden.length > 0) this.evaluatedCommands(hidden, nameNode.text, this.nodeSpan(frame, nameNode), frame, segment, 'an array subscript');
+      if (hidden.length > 0)
+        this.evaluatedCommands(
+          hidden,
+          nameNode.text,
+          this.nodeSpan(frame, nameNode),
+          frame,
+          segment,
+          'an array subscript',
+        );
     }
     const produced = this.runSubstitutions(pending, segment);
-    const name = nameNode.type === 'subscript' ? (nameNode.childForFieldName('name')?.text ?? nameNode.text) : nameNode.text;
+    const name =
+      nameNode.type === 'subscript' ? (nameNode.childForFieldName('name')?.text ?? nameNode.text) : nameNode.text;
     value = this.attributed(name, value, frame, segment);
     this.noteValue(name, value, frame, segment);
-    const a: Assignment = { name, value: value ? plainWord(value) : null, span: this.nodeSpan(frame, node), segment, exported };
+    const a: Assignment = {
+      name,
+      value: value ? plainWord(value) : null,
+      span: this.nodeSpan(frame, node),
+      segment,
+      exported,
+    };
     this.assignments.push(a);
     // the variable now holds what the substitutions printed, or what variables it copies held
     const sources = [...produced];
@@ -1063,7 +1348,12 @@ class Walker {
   private wordAssignment(w: WordEx, frame: Frame, segment: number | null, exported: boolean): Assignment {
     const eq = w.text.indexOf('=');
     const name = w.text.slice(0, eq).replace(/\+$/, '').replace(/\[.*$/s, '');
-    const value = this.attributed(name, { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, segment)!;
+    const value = this.attributed(
+      name,
+      { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 },
+      frame,
+      segment,
+    )!;
     const a: Assignment = { name, value: plainWord(value), span: w.span, segment, exported };
     this.assignments.push(a);
     this.noteValue(name, value, frame, segment);
@@ -1075,14 +1365,26 @@ class Walker {
    * escaped characters out of its value node: `x=\ a` is " a"), neither brace- nor
    * pathname-expanded, with a tilde expanded at its start and after each `:`.
    */
-  private assignmentValue(node: SyntaxNode, valueNode: SyntaxNode | null, frame: Frame, pending: PendingSubstitution[]): WordEx | null {
+  private assignmentValue(
+    node: SyntaxNode,
+    valueNode: SyntaxNode | null,
+    frame: Frame,
+    pending: PendingSubstitution[],
+  ): WordEx | null {
     const children = node.children;
     const eq = children.findIndex((c) => !c.isNamed && (c.type === '=' || c.type === '+='));
     if (eq === -1) return valueNode ? { ...this.decode(valueNode, frame, pending), glob: false } : null;
     const nodes = [...children.slice(eq), ...this.takeTails(node)];
     if (nodes.length === 1 && node.endIndex === nodes[0]!.endIndex) {
       // `x=`: the empty string
-      return { text: '', dynamic: false, glob: false, span: this.nodeSpan(frame, nodes[0]!), exact: null, substituted: false };
+      return {
+        text: '',
+        dynamic: false,
+        glob: false,
+        span: this.nodeSpan(frame, nodes[0]!),
+        exact: null,
+        substituted: false,
+      };
     }
     const { atoms, span, substituted } = this.atomsOf(nodes, frame, pending);
     // escapes after the last value node are part of the value (`x=''\(`, `x=$''\$`)
@@ -1097,7 +1399,14 @@ class Walker {
     const tilde = hasTildeExpansion(value, true);
     const start = nodes[0]!.endIndex;
     const exact = opaque || tilde ? null : this.verbatimAt(frame, start, text.length);
-    return { text, dynamic: opaque || tilde, glob: false, span, exact: exact !== null && frame.text.slice(start, start + text.length) === text ? exact : null, substituted };
+    return {
+      text,
+      dynamic: opaque || tilde,
+      glob: false,
+      span,
+      exact: exact !== null && frame.text.slice(start, start + text.length) === text ? exact : null,
+      substituted,
+    };
   }
 
   /**
@@ -1111,10 +1420,18 @@ class Walker {
     if (!value) return;
     // `x='a[$(id)]'`: wherever bash evaluates x as arithmetic ((( x )), [[ x -eq 0 ]], ${!x},
     // declare -i) the subscript runs: the command is treated as run
-    if (!value.dynamic && SUBSCRIPT_COMMAND.test(value.text)) this.evaluatedText(value.text, value.span, frame, owner, `the value of ${name} (an array subscript, run when the value is evaluated)`);
+    if (!value.dynamic && SUBSCRIPT_COMMAND.test(value.text))
+      this.evaluatedText(
+        value.text,
+        value.span,
+        frame,
+        owner,
+        `the value of ${name} (an array subscript, run when the value is evaluated)`,
+      );
     if (COMMAND_VARIABLES.has(name)) this.commandString(value, frame, owner, 'shell', 'variable');
     else if (PROMPT_VARIABLES.has(name)) {
-      for (const command of embeddedCommands(value.text)) this.parseText(command, { ...this.textFrame(frame, value.span, 'variable', owner ?? 0), parent: owner });
+      for (const command of embeddedCommands(value.text))
+        this.parseText(command, { ...this.textFrame(frame, value.span, 'variable', owner ?? 0), parent: owner });
     }
   }
 
@@ -1149,8 +1466,16 @@ class Walker {
       else runs.push([c]);
     }
     if (assignable) {
-      const declared = children.map((c) => (c.type === 'variable_assignment' ? (c.childForFieldName('name')?.text ?? '') : (/^[A-Za-z_][A-Za-z0-9_]*/.exec(c.text)?.[0] ?? '')).replace(/\[.*$/s, ''));
-      this.declareAttributes(children.map((c) => c.text), declared.filter((n) => n !== ''));
+      const declared = children.map((c) =>
+        (c.type === 'variable_assignment'
+          ? (c.childForFieldName('name')?.text ?? '')
+          : (/^[A-Za-z_][A-Za-z0-9_]*/.exec(c.text)?.[0] ?? '')
+        ).replace(/\[.*$/s, ''),
+      );
+      this.declareAttributes(
+        children.map((c) => c.text),
+        declared.filter((n) => n !== ''),
+      );
     }
     for (const run of runs) {
       const c = run[0]!;
@@ -1162,7 +1487,14 @@ class Walker {
         const nameText = c.childForFieldName('name')?.text ?? '';
         const op = c.text.slice(nameText.length).startsWith('+=') ? '+=' : '=';
         const v = a?.value;
-        seg.argv.push({ text: `${nameText}${op}${v?.text ?? ''}`, dynamic: v?.dynamic ?? false, glob: false, span: this.nodeSpan(frame, c), exact: null, substituted: false });
+        seg.argv.push({
+          text: `${nameText}${op}${v?.text ?? ''}`,
+          dynamic: v?.dynamic ?? false,
+          glob: false,
+          span: this.nodeSpan(frame, c),
+          exact: null,
+          substituted: false,
+        });
         if (a) seg.assignments.push(a);
         continue;
       }
@@ -1173,11 +1505,17 @@ class Walker {
         if (!m) continue;
         // a run-time value after a literal `NAME=` (`export x={1..3}$x`) is a dynamic assignment
         if (w.dynamic && !m[3]) continue;
-        if (m[2]) this.evaluatedName(seg, seg.argv.length - 1, w.text.slice(0, m[1]!.length + m[2].length), keyword.text);
+        if (m[2])
+          this.evaluatedName(seg, seg.argv.length - 1, w.text.slice(0, m[1]!.length + m[2].length), keyword.text);
         if (!m[3] || !assignable) continue;
         // `declare "PATH=./bin"`: an assignment written as a quoted word
         const eq = m[0].length;
-        const value = this.attributed(m[1]!, { ...w, text: w.text.slice(eq), exact: w.exact === null ? null : w.exact + eq }, frame, id)!;
+        const value = this.attributed(
+          m[1]!,
+          { ...w, text: w.text.slice(eq), exact: w.exact === null ? null : w.exact + eq },
+          frame,
+          id,
+        )!;
         const a: Assignment = { name: m[1]!, value: plainWord(value), span: w.span, segment: id, exported };
         this.assignments.push(a);
         seg.assignments.push(a);
@@ -1191,7 +1529,11 @@ class Walker {
 
   private functionDefinition(node: SyntaxNode, frame: Frame): number[] {
     const name = node.childForFieldName('name')?.text ?? '?';
-    this.issue('function-definition', `defines a shell function "${escapeForDisplay(name)}": its body runs whenever it is called`, this.nodeSpan(frame, node));
+    this.issue(
+      'function-definition',
+      `defines a shell function "${escapeForDisplay(name)}": its body runs whenever it is called`,
+      this.nodeSpan(frame, node),
+    );
     const body = node.childForFieldName('body');
     const ids = body ? this.statement(body, frame) : [];
     const pending: PendingSubstitution[] = [];
@@ -1219,10 +1561,25 @@ class Walker {
     return true;
   }
 
-  private evaluatedCommands(commands: readonly string[], text: string, span: Span, frame: Frame, owner: number | null, what: string): void {
-    this.issue('evaluated-code', `${what} evaluates ${JSON.stringify(escapeForDisplay(text.slice(0, 60)))} at run time, running the command in it`, span);
+  private evaluatedCommands(
+    commands: readonly string[],
+    text: string,
+    span: Span,
+    frame: Frame,
+    owner: number | null,
+    what: string,
+  ): void {
+    this.issue(
+      'evaluated-code',
+      `${what} evaluates ${JSON.stringify(escapeForDisplay(text.slice(0, 60)))} at run time, running the command in it`,
+      span,
+    );
     for (const command of commands) {
-      const ids = this.parseText(command, { ...this.textFrame(frame, span, 'substitution', owner ?? 0), parent: owner ?? frame.parent, depth: frame.depth });
+      const ids = this.parseText(command, {
+        ...this.textFrame(frame, span, 'substitution', owner ?? 0),
+        parent: owner ?? frame.parent,
+        depth: frame.depth,
+      });
       if (owner !== null) for (const id of ids) this.flow(id, owner, 'substitution');
     }
   }
@@ -1241,7 +1598,13 @@ class Walker {
     const subscript = m ? m[1] : name;
     if (subscript === undefined || /^\s*\d+\s*$/.test(subscript)) return;
     this.markDynamic(seg, index);
-    this.evaluatedText(subscript, seg.argv[index]!.span, this.frames.get(seg.id)!, seg.id, `${builtin} (an array subscript)`);
+    this.evaluatedText(
+      subscript,
+      seg.argv[index]!.span,
+      this.frames.get(seg.id)!,
+      seg.id,
+      `${builtin} (an array subscript)`,
+    );
   }
 
   /**
@@ -1251,20 +1614,27 @@ class Walker {
   private evaluatedExpansion(node: SyntaxNode, frame: Frame, pending: PendingSubstitution[]): void {
     const span = this.nodeSpan(frame, node);
     if (node.type === 'arithmetic_expansion') {
-      for (const text of this.hiddenCommands(node, frame)) pending.push({ text, span, frame, evaluated: 'an arithmetic expansion' });
+      for (const text of this.hiddenCommands(node, frame))
+        pending.push({ text, span, frame, evaluated: 'an arithmetic expansion' });
       return;
     }
     // `${a['$(id)']}`: the subscript of an indexed array is arithmetic, quotes and all
     const subscript = /^\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*\[([^\]]*)\]/.exec(node.text)?.[1];
     if (subscript !== undefined) {
-      if (/['"]/.test(subscript)) for (const text of embeddedCommands(subscript)) pending.push({ text, span, frame, evaluated: `the subscript of ${node.text}` });
+      if (/['"]/.test(subscript))
+        for (const text of embeddedCommands(subscript))
+          pending.push({ text, span, frame, evaluated: `the subscript of ${node.text}` });
       return;
     }
     const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(node.text)?.[1];
     const value = name === undefined ? undefined : this.values.get(name);
     const commands = value === undefined ? [] : embeddedCommands(value);
     if (commands.length === 0) {
-      this.issue('evaluated-code', `${escapeForDisplay(node.text)} expands a value as a prompt string, running the command substitutions in it`, span);
+      this.issue(
+        'evaluated-code',
+        `${escapeForDisplay(node.text)} expands a value as a prompt string, running the command substitutions in it`,
+        span,
+      );
       return;
     }
     for (const text of commands) pending.push({ text, span, frame, evaluated: `the prompt expansion ${node.text}` });
@@ -1302,7 +1672,13 @@ class Walker {
     this.evaluatedName(seg, index, w.text, builtin);
     const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(w.text)?.[0];
     if (!name) return;
-    const a: Assignment = { name, value: { text: `<${builtin}>`, dynamic: true, glob: false, span: w.span }, span: w.span, segment: seg.id, exported: false };
+    const a: Assignment = {
+      name,
+      value: { text: `<${builtin}>`, dynamic: true, glob: false, span: w.span },
+      span: w.span,
+      segment: seg.id,
+      exported: false,
+    };
     seg.assignments.push(a);
     this.assignments.push(a);
     this.values.delete(name);
@@ -1354,7 +1730,8 @@ class Walker {
       case '[[': {
         for (let i = 1; i < argv.length; i++) {
           const t = argv[i]!.text;
-          if (t === '-v' && argv[i + 1] && !argv[i + 1]!.dynamic) this.evaluatedName(seg, i + 1, argv[i + 1]!.text, program);
+          if (t === '-v' && argv[i + 1] && !argv[i + 1]!.dynamic)
+            this.evaluatedName(seg, i + 1, argv[i + 1]!.text, program);
           if (program === '[[' && ARITHMETIC_TESTS.has(t)) {
             this.evaluatedArith(seg, i - 1, program);
             this.evaluatedArith(seg, i + 1, program);
@@ -1404,13 +1781,23 @@ class Walker {
     const close = node.child(node.childCount - 1)!;
     const from = open.endIndex;
     const to = close.type === '))' ? close.startIndex : node.endIndex;
-    return this.arithmeticSegment(node, node.text.slice(from - node.startIndex, to - node.startIndex), frame, [from, to]);
+    return this.arithmeticSegment(node, node.text.slice(from - node.startIndex, to - node.startIndex), frame, [
+      from,
+      to,
+    ]);
   }
 
   private arithmeticSegment(node: SyntaxNode, expression: string, frame: Frame, range: [number, number]): number[] {
     const span = this.nodeSpan(frame, node);
     const exprSpan = this.span(frame, range[0], range[1]);
-    const word = (text: string, at: Span): WordEx => ({ text, dynamic: false, glob: false, span: at, exact: null, substituted: false });
+    const word = (text: string, at: Span): WordEx => ({
+      text,
+      dynamic: false,
+      glob: false,
+      span: at,
+      exact: null,
+      substituted: false,
+    });
     const expr: WordEx = { ...word(expression.trim(), exprSpan), dynamic: !constantArithmetic(expression) };
     const id = this.newSegment([word('((', span), expr, word('))', span)], frame, span, [], [], '((');
     this.expression(node, frame, id);
@@ -1441,7 +1828,11 @@ class Walker {
     for (const u of [...units, ...(close ? [close] : [])]) {
       const gap = node.text.slice(cursor - node.startIndex, u.startIndex - node.startIndex);
       if (!/^\s*$/.test(gap)) {
-        this.issue('unknown-construct', `a test expression the parser did not read word by word: ${JSON.stringify(escapeForDisplay(gap.slice(0, 30)))}`, this.nodeSpan(frame, node));
+        this.issue(
+          'unknown-construct',
+          `a test expression the parser did not read word by word: ${JSON.stringify(escapeForDisplay(gap.slice(0, 30)))}`,
+          this.nodeSpan(frame, node),
+        );
         break;
       }
       cursor = Math.max(cursor, u.endIndex);
@@ -1463,11 +1854,19 @@ class Walker {
     });
     const span = this.nodeSpan(frame, node);
     if (!double) {
-      const words = [word(open, '['), ...runs.flatMap((r) => this.expandRun(r, frame, pending, { assigning: false })), word(close, ']')];
+      const words = [
+        word(open, '['),
+        ...runs.flatMap((r) => this.expandRun(r, frame, pending, { assigning: false })),
+        word(close, ']'),
+      ];
       return this.buildSegment(words, frame, span, [], [], pending);
     }
     // inside [[ ]] there is no word splitting or pathname expansion (the right side of == is a pattern)
-    const words = [word(open, '[['), ...runs.map((r) => ({ ...this.decodeRun(r, frame, pending), glob: false })), word(close, ']]')];
+    const words = [
+      word(open, '[['),
+      ...runs.map((r) => ({ ...this.decodeRun(r, frame, pending), glob: false })),
+      word(close, ']]'),
+    ];
     const id = this.newSegment(words, frame, span, [], [], '[[');
     this.runSubstitutions(pending, id);
     this.variableFlows(words, id);
@@ -1487,10 +1886,30 @@ class Walker {
       const span = this.nodeSpan(frame, variable);
       // the list's substitutions run with the loop (compound); here only the words are read
       const words = values.length > 0 ? this.words(values, frame, []) : [];
-      if (words.length === 0) this.assignments.push({ name: variable.text, value: { text: '"$@"', dynamic: true, glob: false, span }, span, segment: null, exported: false });
+      if (words.length === 0)
+        this.assignments.push({
+          name: variable.text,
+          value: { text: '"$@"', dynamic: true, glob: false, span },
+          span,
+          segment: null,
+          exported: false,
+        });
       for (const w of words) {
-        this.assignments.push({ name: variable.text, value: { text: w.text, dynamic: w.dynamic || w.glob, glob: false, span: w.span }, span, segment: null, exported: false });
-        if (!w.dynamic && SUBSCRIPT_COMMAND.test(w.text)) this.evaluatedText(w.text, w.span, frame, null, `the value of ${variable.text} (an array subscript, run when the value is evaluated)`);
+        this.assignments.push({
+          name: variable.text,
+          value: { text: w.text, dynamic: w.dynamic || w.glob, glob: false, span: w.span },
+          span,
+          segment: null,
+          exported: false,
+        });
+        if (!w.dynamic && SUBSCRIPT_COMMAND.test(w.text))
+          this.evaluatedText(
+            w.text,
+            w.span,
+            frame,
+            null,
+            `the value of ${variable.text} (an array subscript, run when the value is evaluated)`,
+          );
       }
       this.values.delete(variable.text);
     }
@@ -1548,11 +1967,16 @@ class Walker {
       }
       // the target is one word, perhaps several nodes (`< {\,{1..3},}a`); what follows it is not
       let firstRun = 0;
-      while (firstRun + 1 < destinations.length && sameWord(destinations[firstRun]!, destinations[firstRun + 1]!, frame.text)) firstRun++;
+      while (
+        firstRun + 1 < destinations.length &&
+        sameWord(destinations[firstRun]!, destinations[firstRun + 1]!, frame.text)
+      )
+        firstRun++;
       if (destinations.length > 0) target = this.decodeRun(destinations.slice(0, firstRun + 1), frame, pending);
       for (const extra of destinations.slice(firstRun + 1)) {
         // `cmd >& file 0>&1` arrives with `0` as a second destination: it is the next redirect's fd
-        if (extra.type === 'number' && nextRedirect && extra.endIndex === nextRedirect.startIndex) fdForNext = Number(extra.text);
+        if (extra.type === 'number' && nextRedirect && extra.endIndex === nextRedirect.startIndex)
+          fdForNext = Number(extra.text);
         else extraArgs.push(extra);
       }
     } else if (node.type === 'herestring_redirect') {
@@ -1589,14 +2013,32 @@ class Walker {
     const span = this.span(frame, known.bodyStart, known.bodyEnd);
     const raw = known.body;
     if (known.quoted) {
-      return { text: raw, dynamic: false, glob: false, span, exact: this.verbatimAt(frame, known.bodyStart, raw.length), substituted: false };
+      return {
+        text: raw,
+        dynamic: false,
+        glob: false,
+        span,
+        exact: this.verbatimAt(frame, known.bodyStart, raw.length),
+        substituted: false,
+      };
     }
     const decoded = decodeHeredocBody(raw);
     for (const sub of decoded.substitutions) {
-      pending.push({ text: sub.command, span: this.span(frame, known.bodyStart + sub.start, known.bodyStart + sub.end), frame });
+      pending.push({
+        text: sub.command,
+        span: this.span(frame, known.bodyStart + sub.start, known.bodyStart + sub.end),
+        frame,
+      });
     }
     const exact = decoded.dynamic || decoded.text !== raw ? null : this.verbatimAt(frame, known.bodyStart, raw.length);
-    return { text: decoded.text, dynamic: decoded.dynamic, glob: false, span, exact, substituted: decoded.substitutions.length > 0 };
+    return {
+      text: decoded.text,
+      dynamic: decoded.dynamic,
+      glob: false,
+      span,
+      exact,
+      substituted: decoded.substitutions.length > 0,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1606,7 +2048,13 @@ class Walker {
    * A simple command: `node` is a command, or assignments standing alone (`children` are then
    * the assignment nodes, which tree-sitter may have misread: see below).
    */
-  private command(node: SyntaxNode, frame: Frame, outerRedirects: SyntaxNode[], extra: SyntaxNode[], list?: readonly SyntaxNode[]): number[] {
+  private command(
+    node: SyntaxNode,
+    frame: Frame,
+    outerRedirects: SyntaxNode[],
+    extra: SyntaxNode[],
+    list?: readonly SyntaxNode[],
+  ): number[] {
     const pending: PendingSubstitution[] = [];
     const prefix: SyntaxNode[] = [];
     let nameNode: SyntaxNode | null = null;
@@ -1621,7 +2069,12 @@ class Walker {
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
       const field = list ? null : node.fieldNameForChild(i);
-      if (assigning && c.type !== 'comment' && !c.type.endsWith('_redirect') && sameWord({ endIndex: assigning.end } as SyntaxNode, c, frame.text)) {
+      if (
+        assigning &&
+        c.type !== 'comment' &&
+        !c.type.endsWith('_redirect') &&
+        sameWord({ endIndex: assigning.end } as SyntaxNode, c, frame.text)
+      ) {
         const tail = this.tails.get(assigning.node.id) ?? [];
         tail.push(...(c.type === 'command_name' && c.children.length > 0 ? c.children : [c]));
         this.tails.set(assigning.node.id, tail);
@@ -1647,7 +2100,7 @@ class Walker {
     // nodes touching a redirect are the rest of its word (`<<< \`a\`\<`): tree-sitter ends it early
     for (const r of allRedirects) {
       const tail: SyntaxNode[] = [];
-      for (let end: SyntaxNode = r, k = 0; k !== -1; ) {
+      for (let end: SyntaxNode = r, k = 0; k !== -1;) {
         k = argNodes.findIndex((a) => a.startIndex >= end.endIndex && sameWord(end, a, frame.text));
         if (k !== -1) {
           end = argNodes[k]!;
@@ -1659,7 +2112,10 @@ class Walker {
     // tree-sitter-bash reads the `0` of `sh 0<&2` as an argument: it is the redirect's descriptor
     const fdOverride = new Map<SyntaxNode, number>();
     for (const r of allRedirects) {
-      const k = argNodes.findIndex((a) => a.endIndex === r.startIndex && /^\d+$/.test(a.text) && !r.children.some((c) => c.type === 'file_descriptor'));
+      const k = argNodes.findIndex(
+        (a) =>
+          a.endIndex === r.startIndex && /^\d+$/.test(a.text) && !r.children.some((c) => c.type === 'file_descriptor'),
+      );
       if (k !== -1) {
         fdOverride.set(r, Number(argNodes[k]!.text));
         argNodes.splice(k, 1);
@@ -1685,7 +2141,12 @@ class Walker {
     }
     this.checkCoverage(node, frame, false);
     const nameNodes = nameNode ? (nameNode.children.length > 0 ? nameNode.children : [nameNode]) : [];
-    let words = this.words([...nameNodes, ...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex), frame, pending, true);
+    let words = this.words(
+      [...nameNodes, ...argNodes, ...extraArgs].sort((a, b) => a.startIndex - b.startIndex),
+      frame,
+      pending,
+      true,
+    );
     // unquoted `NAME=value` before the command name is an assignment to bash, whatever tree-sitter read
     let lead = 0;
     while (lead < words.length && words[lead]!.assignment) lead++;
@@ -1759,7 +2220,11 @@ class Walker {
     const dynamicName = (head.dynamic && !head.tilde) || head.glob;
     // a reserved word is syntax to bash, never a command's name: tree-sitter misread the statement
     if (!head.dynamic && RESERVED_WORDS.has(head.text) && frame.via !== 'find-exec' && frame.via !== 'container') {
-      this.issue('parse-error', `the parser read the reserved word ${JSON.stringify(head.text)} as a command`, head.span);
+      this.issue(
+        'parse-error',
+        `the parser read the reserved word ${JSON.stringify(head.text)} as a command`,
+        head.span,
+      );
     }
     const program = dynamicName ? null : basename(head.text);
     const id = this.newSegment(argv, frame, span, wrappers, redirects, program, privileged);
@@ -1778,13 +2243,20 @@ class Walker {
     this.variableFlows(words, id);
     if (program !== null) this.builtinArguments(seg);
     if (dynamicName) {
-      this.issue('dynamic-command', `the command name ${JSON.stringify(escapeForDisplay(head.text))} is only known at run time`, head.span);
+      this.issue(
+        'dynamic-command',
+        `the command name ${JSON.stringify(escapeForDisplay(head.text))} is only known at run time`,
+        head.span,
+      );
     }
 
     const shared: number[] = [];
     const inner = { ...frame, privileged };
     if (shellString) shared.push(...this.shellPayload(shellString.word, inner, id, shellString.via));
-    if (joinedShellString) shared.push(...this.joinedPayload(joinedShellString, inner, id, program === 'watch' ? 'watch' : 'command-string'));
+    if (joinedShellString)
+      shared.push(
+        ...this.joinedPayload(joinedShellString, inner, id, program === 'watch' ? 'watch' : 'command-string'),
+      );
     if (program !== null && !shellString && !joinedShellString) shared.push(...this.programPayloads(seg, inner));
     // a here-document or here-string feeds the program's standard input
     for (const r of redirects) {
@@ -1848,20 +2320,32 @@ class Walker {
       const inv = sshInvocation(argv);
       if (inv.command.length > 0) {
         const extra = { remote: inv.host };
-        out.push(...(inv.command.length === 1
-          ? this.shellPayload(inv.command[0]!, frame, seg.id, 'ssh', extra)
-          : this.joinedPayload(inv.command, frame, seg.id, 'ssh', extra)));
+        out.push(
+          ...(inv.command.length === 1
+            ? this.shellPayload(inv.command[0]!, frame, seg.id, 'ssh', extra)
+            : this.joinedPayload(inv.command, frame, seg.id, 'ssh', extra)),
+        );
       }
     } else if (program === 'find') {
       out.push(...this.findExec(seg, frame));
     } else if (program === 'trap') {
       const action = argv.slice(1).find((w) => !w.text.startsWith('-'));
-      if (action && action.text !== '' && action !== argv[argv.length - 1]) out.push(...this.commandString(action, frame, seg.id, 'shell'));
+      if (action && action.text !== '' && action !== argv[argv.length - 1])
+        out.push(...this.commandString(action, frame, seg.id, 'shell'));
     } else if (CONTAINER_RUNNERS.has(program)) {
       const cmd = containerCommand(program, argv);
       if (cmd.length > 0) {
         const span = joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span);
-        out.push(...this.buildSegment(cmd, { ...this.child(frame, 'container', seg.id), remote: 'container' }, span, [], [], []));
+        out.push(
+          ...this.buildSegment(
+            cmd,
+            { ...this.child(frame, 'container', seg.id), remote: 'container' },
+            span,
+            [],
+            [],
+            [],
+          ),
+        );
       }
     } else if (program === 'parallel') {
       const cmd = parallelCommand(argv);
@@ -1870,7 +2354,16 @@ class Walker {
       this.issue('alias-definition', 'defines an alias: later commands may not be what they look like', seg.span);
       for (const w of argv.slice(1)) {
         const eq = w.text.indexOf('=');
-        if (eq > 0) out.push(...this.commandString({ ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 }, frame, seg.id, 'shell', 'variable'));
+        if (eq > 0)
+          out.push(
+            ...this.commandString(
+              { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 },
+              frame,
+              seg.id,
+              'shell',
+              'variable',
+            ),
+          );
       }
     }
     if (program === 'git') out.push(...this.gitCommands(seg, frame));
@@ -1878,14 +2371,19 @@ class Walker {
     if (interpreter) out.push(...this.interpreterPayload(seg, frame, interpreter.language));
     const carrier = COMMAND_CARRIERS[program];
     if (carrier) {
-      for (const { word, syntax } of carriedCommands(argv, carrier)) out.push(...this.commandString(word, frame, seg.id, syntax));
+      for (const { word, syntax } of carriedCommands(argv, carrier))
+        out.push(...this.commandString(word, frame, seg.id, syntax));
     }
     return out;
   }
 
   private shellPayload(word: WordEx, frame: Frame, parent: number, via: Via, extra: Partial<Frame> = {}): number[] {
     if (word.substituted) {
-      this.issue('dynamic-payload', `runs code produced at run time: ${JSON.stringify(escapeForDisplay(word.text.slice(0, 60)))}`, word.span);
+      this.issue(
+        'dynamic-payload',
+        `runs code produced at run time: ${JSON.stringify(escapeForDisplay(word.text.slice(0, 60)))}`,
+        word.span,
+      );
       return [];
     }
     this.expandedCode([word]);
@@ -1894,12 +2392,19 @@ class Walker {
 
   private joinedPayload(words: WordEx[], frame: Frame, parent: number, via: Via, extra: Partial<Frame> = {}): number[] {
     if (words.some((w) => w.substituted)) {
-      this.issue('dynamic-payload', 'runs code produced at run time', joinSpan(words[0]!.span, words[words.length - 1]!.span));
+      this.issue(
+        'dynamic-payload',
+        'runs code produced at run time',
+        joinSpan(words[0]!.span, words[words.length - 1]!.span),
+      );
       return [];
     }
     this.expandedCode(words);
     const text = words.map((w) => w.text).join(' ');
-    return this.parseText(text, this.textFrame(frame, joinSpan(words[0]!.span, words[words.length - 1]!.span), via, parent, extra));
+    return this.parseText(
+      text,
+      this.textFrame(frame, joinSpan(words[0]!.span, words[words.length - 1]!.span), via, parent, extra),
+    );
   }
 
   /**
@@ -1910,14 +2415,24 @@ class Walker {
   private expandedCode(words: readonly WordEx[]): void {
     const open = words.find((w) => w.dynamic || w.glob);
     if (!open) return;
-    this.issue('expanded-code', `runs code holding a run-time value, which bash parses only once it is expanded: ${JSON.stringify(escapeForDisplay(open.text.slice(0, 60)))}`, open.span);
+    this.issue(
+      'expanded-code',
+      `runs code holding a run-time value, which bash parses only once it is expanded: ${JSON.stringify(escapeForDisplay(open.text.slice(0, 60)))}`,
+      open.span,
+    );
   }
 
   /**
    * A command line carried by an option (`via` command-string) or by a variable or alias
    * (`via` variable), in shell syntax or in another program's escape syntax.
    */
-  private commandString(word: WordEx, frame: Frame, parent: number | null, syntax: EscapeSyntax, via: Via = 'command-string'): number[] {
+  private commandString(
+    word: WordEx,
+    frame: Frame,
+    parent: number | null,
+    syntax: EscapeSyntax,
+    via: Via = 'command-string',
+  ): number[] {
     const owner = parent ?? frame.parent;
     if (syntax === 'shell') {
       let w = word;
@@ -1941,13 +2456,15 @@ class Walker {
   private gitCommands(seg: SegmentDraft, frame: Frame): number[] {
     const args = seg.argv.slice(1);
     let i = 0;
-    while (i < args.length && args[i]!.text.startsWith('-') && !args[i]!.dynamic) i += GIT_GLOBAL_VALUES.has(args[i]!.text) ? 2 : 1;
+    while (i < args.length && args[i]!.text.startsWith('-') && !args[i]!.dynamic)
+      i += GIT_GLOBAL_VALUES.has(args[i]!.text) ? 2 : 1;
     const sub = args[i]?.text;
     const rest = args.slice(i + 1);
     const spec = sub === undefined ? undefined : GIT_SUBCOMMAND_CARRIERS[sub];
     if (spec) {
       const out: number[] = [];
-      for (const { word, syntax } of carriedCommands([args[i]!, ...rest], spec)) out.push(...this.commandString(word, frame, seg.id, syntax));
+      for (const { word, syntax } of carriedCommands([args[i]!, ...rest], spec))
+        out.push(...this.commandString(word, frame, seg.id, syntax));
       return out;
     }
     // `submodule [options] foreach [--recursive] CMD…`, `bisect run CMD…`
@@ -1959,8 +2476,18 @@ class Walker {
     while (k < rest.length && rest[k]!.text.startsWith('-') && !rest[k]!.dynamic) k++;
     const cmd = rest.slice(k);
     if (cmd.length === 0) return [];
-    if (verb === 'foreach') return cmd.length === 1 ? this.commandString(cmd[0]!, frame, seg.id, 'shell') : this.joinedPayload(cmd, frame, seg.id, 'command-string');
-    return this.buildSegment(cmd, this.child(frame, 'command-string', seg.id), joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span), [], [], []);
+    if (verb === 'foreach')
+      return cmd.length === 1
+        ? this.commandString(cmd[0]!, frame, seg.id, 'shell')
+        : this.joinedPayload(cmd, frame, seg.id, 'command-string');
+    return this.buildSegment(
+      cmd,
+      this.child(frame, 'command-string', seg.id),
+      joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span),
+      [],
+      [],
+      [],
+    );
   }
 
   private findExec(seg: SegmentDraft, frame: Frame): number[] {
@@ -2041,8 +2568,19 @@ class Walker {
           continue;
         }
         if (consumer.stdin) {
-          const word: WordEx = source ?? { text, dynamic: false, glob: false, span: literal.span, exact: null, substituted: false };
-          const ids = this.feedStdin(consumer, word, this.child(frame, frame.via, frame.parent, { privileged: consumer.privileged }));
+          const word: WordEx = source ?? {
+            text,
+            dynamic: false,
+            glob: false,
+            span: literal.span,
+            exact: null,
+            substituted: false,
+          };
+          const ids = this.feedStdin(
+            consumer,
+            word,
+            this.child(frame, frame.via, frame.parent, { privileged: consumer.privileged }),
+          );
           for (const id of ids) this.flow(producer.id, id, 'literal');
         }
         break;
@@ -2083,7 +2621,14 @@ class Walker {
   }
 }
 
-const LINEAR = { offset: 0, table: null, breaks: null, fixed: null, heredocs: new Map<number, Heredoc>(), text: '' } as const;
+const LINEAR = {
+  offset: 0,
+  table: null,
+  breaks: null,
+  fixed: null,
+  heredocs: new Map<number, Heredoc>(),
+  text: '',
+} as const;
 
 /** The here-document a redirect stands for: the reader wrote it as `<TOKEN` (reader.ts). */
 function heredocOf(redirect: SyntaxNode, frame: Frame): Heredoc | undefined {
@@ -2106,7 +2651,8 @@ function displayText(text: string, start: number, end: number, heredocs: Readonl
     if (h.bodyStart < start || h.bodyEnd > end || h.body.length !== h.bodyEnd - h.bodyStart) continue;
     out = out.slice(0, h.bodyStart - start) + h.body + out.slice(h.bodyEnd - start);
   }
-  for (const h of heredocs.values()) out = out.replace(new RegExp(`< *${h.token}(?![A-Za-z0-9_])`), `<<${h.stripTabs ? '-' : ''}${h.written}`);
+  for (const h of heredocs.values())
+    out = out.replace(new RegExp(`< *${h.token}(?![A-Za-z0-9_])`), `<<${h.stripTabs ? '-' : ''}${h.written}`);
   return out;
 }
 
@@ -2133,18 +2679,29 @@ interface Unwrapped {
   execForm: boolean;
 }
 
-function optionValue(word: string, options: readonly string[] | undefined): { option: string; attached: string | null } | null {
+function optionValue(
+  word: string,
+  options: readonly string[] | undefined,
+): { option: string; attached: string | null } | null {
   if (!options) return null;
   for (const o of options) {
     if (word === o) return { option: o, attached: null };
     if (o.startsWith('--') && word.startsWith(`${o}=`)) return { option: o, attached: word.slice(o.length + 1) };
-    if (!o.startsWith('--') && o.length === 2 && word.startsWith(o) && word.length > 2) return { option: o, attached: word.slice(2) };
+    if (!o.startsWith('--') && o.length === 2 && word.startsWith(o) && word.length > 2)
+      return { option: o, attached: word.slice(2) };
   }
   return null;
 }
 
 function unwrap(argv: WordEx[], spec: WrapperSpec): Unwrapped {
-  const result: Unwrapped = { inner: [], consumed: argv.length, assignments: [], commandString: null, noCommand: false, execForm: false };
+  const result: Unwrapped = {
+    inner: [],
+    consumed: argv.length,
+    assignments: [],
+    commandString: null,
+    noCommand: false,
+    execForm: false,
+  };
   let positionals = spec.positionals ?? 0;
   let i = 1;
   const split: WordEx[] = [];
@@ -2209,7 +2766,8 @@ function unwrap(argv: WordEx[], spec: WrapperSpec): Unwrapped {
     for (let k = i; k < argv.length; k++) {
       const cs = optionValue(argv[k]!.text, spec.commandStringOptions);
       if (cs) {
-        result.commandString = cs.attached !== null ? { ...argv[k]!, text: cs.attached, exact: null } : (argv[k + 1] ?? null);
+        result.commandString =
+          cs.attached !== null ? { ...argv[k]!, text: cs.attached, exact: null } : (argv[k + 1] ?? null);
         break;
       }
     }
@@ -2295,16 +2853,81 @@ function sshInvocation(argv: readonly WordEx[]): { host: string | null; command:
 const CONTAINER_RUNNERS = new Set(['docker', 'podman', 'nerdctl', 'kubectl', 'oc']);
 
 const DOCKER_VALUE_OPTIONS = new Set([
-  '-v', '--volume', '-e', '--env', '--env-file', '--name', '-p', '--publish', '-w', '--workdir', '-u', '--user', '--entrypoint',
-  '--network', '--net', '-m', '--memory', '--cpus', '--mount', '-l', '--label', '--hostname', '-h', '--add-host', '--device',
-  '--cap-add', '--cap-drop', '--security-opt', '--restart', '--pull', '--platform', '--log-driver', '--log-opt', '--tmpfs',
-  '--ulimit', '--ipc', '--pid', '--shm-size', '--gpus', '--runtime', '--dns', '--expose', '--link', '--volumes-from',
-  '--detach-keys', '-a', '--attach', '--cidfile', '--group-add', '--stop-signal', '--stop-timeout', '--health-cmd', '--userns',
-  '--uts', '--cgroupns', '--index', '--cpuset-cpus', '--memory-swap', '--storage-opt', '--sysctl', '--label-file',
+  '-v',
+  '--volume',
+  '-e',
+  '--env',
+  '--env-file',
+  '--name',
+  '-p',
+  '--publish',
+  '-w',
+  '--workdir',
+  '-u',
+  '--user',
+  '--entrypoint',
+  '--network',
+  '--net',
+  '-m',
+  '--memory',
+  '--cpus',
+  '--mount',
+  '-l',
+  '--label',
+  '--hostname',
+  '-h',
+  '--add-host',
+  '--device',
+  '--cap-add',
+  '--cap-drop',
+  '--security-opt',
+  '--restart',
+  '--pull',
+  '--platform',
+  '--log-driver',
+  '--log-opt',
+  '--tmpfs',
+  '--ulimit',
+  '--ipc',
+  '--pid',
+  '--shm-size',
+  '--gpus',
+  '--runtime',
+  '--dns',
+  '--expose',
+  '--link',
+  '--volumes-from',
+  '--detach-keys',
+  '-a',
+  '--attach',
+  '--cidfile',
+  '--group-add',
+  '--stop-signal',
+  '--stop-timeout',
+  '--health-cmd',
+  '--userns',
+  '--uts',
+  '--cgroupns',
+  '--index',
+  '--cpuset-cpus',
+  '--memory-swap',
+  '--storage-opt',
+  '--sysctl',
+  '--label-file',
 ]);
 
 /** `docker compose` options before its subcommand that take a value. */
-const COMPOSE_VALUE_OPTIONS = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--progress']);
+const COMPOSE_VALUE_OPTIONS = new Set([
+  '-f',
+  '--file',
+  '-p',
+  '--project-name',
+  '--project-directory',
+  '--env-file',
+  '--profile',
+  '--ansi',
+  '--progress',
+]);
 
 /**
  * The command a container runner starts inside a container: `kubectl exec|run|debug … -- CMD`,
@@ -2337,7 +2960,26 @@ function containerCommand(program: string, argv: readonly WordEx[]): WordEx[] {
 }
 
 function parallelCommand(argv: readonly WordEx[]): WordEx[] {
-  const valueOptions = new Set(['-j', '--jobs', '-S', '--sshlogin', '-a', '--arg-file', '-d', '--delimiter', '-I', '--colsep', '-N', '-n', '--max-args', '--joblog', '--results', '--tmpdir', '--timeout', '--delay']);
+  const valueOptions = new Set([
+    '-j',
+    '--jobs',
+    '-S',
+    '--sshlogin',
+    '-a',
+    '--arg-file',
+    '-d',
+    '--delimiter',
+    '-I',
+    '--colsep',
+    '-N',
+    '-n',
+    '--max-args',
+    '--joblog',
+    '--results',
+    '--tmpdir',
+    '--timeout',
+    '--delay',
+  ]);
   let i = 1;
   for (; i < argv.length; i++) {
     const t = argv[i]!.text;
@@ -2375,7 +3017,9 @@ function interpreterCode(argv: readonly WordEx[], spec: (typeof INTERPRETERS)[st
       if (code) parts.push(code);
       continue;
     }
-    const attached = spec.codeOptions.find((o) => o.length === 2 && t.startsWith(o) && t.length > 2 && !t.startsWith('--'));
+    const attached = spec.codeOptions.find(
+      (o) => o.length === 2 && t.startsWith(o) && t.length > 2 && !t.startsWith('--'),
+    );
     if (attached) {
       parts.push({ ...w, text: t.slice(2), exact: w.exact === null ? null : w.exact + 2 });
       continue;
@@ -2421,7 +3065,17 @@ function interpreterCode(argv: readonly WordEx[], spec: (typeof INTERPRETERS)[st
 }
 
 /** git's global options that take the next word as their value. */
-const GIT_GLOBAL_VALUES = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--exec-path', '--super-prefix', '--list-cmds']);
+const GIT_GLOBAL_VALUES = new Set([
+  '-C',
+  '-c',
+  '--git-dir',
+  '--work-tree',
+  '--namespace',
+  '--config-env',
+  '--exec-path',
+  '--super-prefix',
+  '--list-cmds',
+]);
 
 /** Options of git subcommands whose value is a command line for the shell. */
 const GIT_SUBCOMMAND_CARRIERS: Readonly<Record<string, (typeof COMMAND_CARRIERS)[string]>> = {
@@ -2430,7 +3084,15 @@ const GIT_SUBCOMMAND_CARRIERS: Readonly<Record<string, (typeof COMMAND_CARRIERS)
   // (`--exec` is a carrier of every git command: COMMAND_CARRIERS)
   rebase: { options: { '-x': 'shell' } },
   'filter-branch': {
-    options: { '--env-filter': 'shell', '--tree-filter': 'shell', '--index-filter': 'shell', '--parent-filter': 'shell', '--msg-filter': 'shell', '--commit-filter': 'shell', '--tag-name-filter': 'shell' },
+    options: {
+      '--env-filter': 'shell',
+      '--tree-filter': 'shell',
+      '--index-filter': 'shell',
+      '--parent-filter': 'shell',
+      '--msg-filter': 'shell',
+      '--commit-filter': 'shell',
+      '--tag-name-filter': 'shell',
+    },
   },
 };
 
@@ -2454,7 +3116,12 @@ function carriedCommands(argv: readonly WordEx[], spec: (typeof COMMAND_CARRIERS
         // `-o Key=` / `-c alias.`: an option, then a word starting with a prefix
         const opt = key.slice(0, space);
         const prefix = key.slice(space + 1);
-        const valueWord = t === opt ? argv[i + 1] : t.startsWith(opt) && t.length > opt.length ? { ...w, text: t.slice(opt.length), exact: w.exact === null ? null : w.exact + opt.length } : undefined;
+        const valueWord =
+          t === opt
+            ? argv[i + 1]
+            : t.startsWith(opt) && t.length > opt.length
+              ? { ...w, text: t.slice(opt.length), exact: w.exact === null ? null : w.exact + opt.length }
+              : undefined;
         if (!valueWord || !valueWord.text.toLowerCase().startsWith(prefix.toLowerCase())) continue;
         const rest = valueWord.text.slice(prefix.length);
         const eq = prefix.endsWith('=') ? -1 : rest.indexOf('=');
@@ -2533,8 +3200,15 @@ function literalText(seg: SegmentDraft, args: WordEx[], texts: Map<Redirect, Wor
         if (args[i]!.text.includes('e')) escapes = true;
         i++;
       }
-      const text = args.slice(i).map((a) => a.text).join(' ');
-      return escapes ? text.replace(/\\(x[0-9a-fA-F]{1,2}|0[0-7]{0,3}|[abefnrtv\\])/g, (m) => (m === '\\\\' ? '\\' : m === '\\n' ? '\n' : m === '\\t' ? '\t' : m)) : text;
+      const text = args
+        .slice(i)
+        .map((a) => a.text)
+        .join(' ');
+      return escapes
+        ? text.replace(/\\(x[0-9a-fA-F]{1,2}|0[0-7]{0,3}|[abefnrtv\\])/g, (m) =>
+            m === '\\\\' ? '\\' : m === '\\n' ? '\n' : m === '\\t' ? '\t' : m,
+          )
+        : text;
     }
     case 'printf': {
       if (args.length === 0) return null;
@@ -2583,7 +3257,10 @@ function applyDecoder(seg: SegmentDraft, text: string): string | null | undefine
       }
       return undefined;
     case 'rev':
-      return text.split('\n').map((l) => [...l].reverse().join('')).join('\n');
+      return text
+        .split('\n')
+        .map((l) => [...l].reverse().join(''))
+        .join('\n');
     case 'gunzip':
     case 'zcat':
     case 'openssl':
@@ -2604,8 +3281,20 @@ export function parseScript(source: string, options: ParseOptions = {}): Script 
     // memory (a RangeError), the command is held as unreadable, and recorded, rather than the
     // gate failing on it with nothing recorded
     if (!(err instanceof RangeError)) throw err;
-    const issue: Issue = { code: 'too-deep', message: `the command could not be read (${err.message})`, span: [0, source.length] };
-    return { source, segments: [], flows: [], redirects: [], assignments: [], functions: [], issues: [issue], hidden: findHiddenCharacters(source) };
+    const issue: Issue = {
+      code: 'too-deep',
+      message: `the command could not be read (${err.message})`,
+      span: [0, source.length],
+    };
+    return {
+      source,
+      segments: [],
+      flows: [],
+      redirects: [],
+      assignments: [],
+      functions: [],
+      issues: [issue],
+      hidden: findHiddenCharacters(source),
+    };
   }
 }
-

@@ -102,7 +102,12 @@ class Reader {
 
   run(): ReadText {
     const src = this.src;
-    if (!/\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()`])[0-9][A-Za-z0-9_]*[[+=]|esac\||[A-Za-z0-9_]%|\$"|\$(?:[\s;&|)<>]|$)|\{\}/.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
+    if (
+      !/\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()`])[0-9][A-Za-z0-9_]*[[+=]|esac\||[A-Za-z0-9_]%|\$"|\$(?:[\s;&|)<>]|$)|\{\}/.test(
+        src,
+      )
+    )
+      return { text: src, map: null, breaks: null, heredocs: [] };
     while (this.i < src.length) this.step();
     if (this.pending.length > 0) this.gatherHeredocs(true);
     if (!this.changed) return { text: src, map: null, breaks: null, heredocs: this.heredocs };
@@ -297,7 +302,12 @@ class Reader {
       this.i++;
       return;
     }
-    if (c === '[' && this.atWordStart() && this.atCommandStart() && !/^\[\[(?:[\s;&|()<>]|$)/.test(src.slice(this.i, this.i + 3))) {
+    if (
+      c === '[' &&
+      this.atWordStart() &&
+      this.atCommandStart() &&
+      !/^\[\[(?:[\s;&|()<>]|$)/.test(src.slice(this.i, this.i + 3))
+    ) {
       const alone = src[this.i + 1] === undefined || META.has(src[this.i + 1]!);
       // `[ … ]` is the builtin `[` with words; tree-sitter parses it as an expression and loses
       // words it does not expect (`[ a% = a ]`): escaped, it is a command like any other. A
@@ -314,7 +324,12 @@ class Reader {
       this.copy(1);
       return;
     }
-    if (c >= '0' && c <= '9' && this.atWordStart() && /^[0-9][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/.test(src.slice(this.i, this.i + 256))) {
+    if (
+      c >= '0' &&
+      c <= '9' &&
+      this.atWordStart() &&
+      /^[0-9][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/.test(src.slice(this.i, this.i + 256))
+    ) {
       // `5=a` is no assignment to bash (a name cannot start with a digit) but the command `5=a`;
       // tree-sitter reads an assignment: `\5=a` is the same word, which it reads as one
       this.emitAt('\\', this.i);
@@ -579,7 +594,19 @@ class Reader {
         // the input ended on the operator's line: an empty body (bash warns and reads nothing)
         const at = this.out.length;
         this.emitAt(`\n${blank(h)}`, src.length);
-        this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body: '', bodyStart: at + 1, bodyEnd: at + 1, terminated: false, addedNewline: false });
+        this.heredocs.push({
+          tokenStart: h.tokenStart,
+          delimiter: h.delimiter,
+          token: h.token,
+          written: h.written,
+          quoted: h.quoted,
+          stripTabs: h.stripTabs,
+          body: '',
+          bodyStart: at + 1,
+          bodyEnd: at + 1,
+          terminated: false,
+          addedNewline: false,
+        });
         continue;
       }
       const bodyStart = this.out.length;
@@ -620,7 +647,19 @@ class Reader {
           this.emitAt(blank(h), pieces[0]!.from);
           if (hasNewline) this.emit('\n', j);
           this.i = hasNewline ? j + 1 : j;
-          this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body, bodyStart, bodyEnd, terminated: true, addedNewline: false });
+          this.heredocs.push({
+            tokenStart: h.tokenStart,
+            delimiter: h.delimiter,
+            token: h.token,
+            written: h.written,
+            quoted: h.quoted,
+            stripTabs: h.stripTabs,
+            body,
+            bodyStart,
+            bodyEnd,
+            terminated: true,
+            addedNewline: false,
+          });
           terminated = true;
           break;
         }
@@ -639,7 +678,19 @@ class Reader {
         if (addedNewline) this.emitAt('\n', src.length);
         const bodyEnd = this.out.length;
         this.emitAt(blank(h), src.length);
-        this.heredocs.push({ tokenStart: h.tokenStart, delimiter: h.delimiter, token: h.token, written: h.written, quoted: h.quoted, stripTabs: h.stripTabs, body, bodyStart, bodyEnd, terminated: false, addedNewline });
+        this.heredocs.push({
+          tokenStart: h.tokenStart,
+          delimiter: h.delimiter,
+          token: h.token,
+          written: h.written,
+          quoted: h.quoted,
+          stripTabs: h.stripTabs,
+          body,
+          bodyStart,
+          bodyEnd,
+          terminated: false,
+          addedNewline,
+        });
       }
     }
     this.pending = [];
@@ -664,7 +715,12 @@ export function insertAt(read: ReadText, index: number, chars: string): ReadText
     text: read.text.slice(0, index) + chars + read.text.slice(index),
     map,
     breaks,
-    heredocs: read.heredocs.map((h) => ({ ...h, tokenStart: shift(h.tokenStart), bodyStart: shift(h.bodyStart), bodyEnd: shift(h.bodyEnd) })),
+    heredocs: read.heredocs.map((h) => ({
+      ...h,
+      tokenStart: shift(h.tokenStart),
+      bodyStart: shift(h.bodyStart),
+      bodyEnd: shift(h.bodyEnd),
+    })),
   };
 }
 

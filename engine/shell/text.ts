@@ -7,20 +7,36 @@ import type { HiddenCharacter } from './ir.js';
 function classify(cp: number): HiddenCharacter['kind'] | null {
   if (cp === 0x09 || cp === 0x0a) return null; // tab and newline are ordinary shell syntax
   if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp <= 0x9f)) return 'control';
-  if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x200e || cp === 0x200f || cp === 0x061c) {
+  if (
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2066 && cp <= 0x2069) ||
+    cp === 0x200e ||
+    cp === 0x200f ||
+    cp === 0x061c
+  ) {
     return 'bidi';
   }
   if (cp === 0x200b || cp === 0x200c || cp === 0x200d || cp === 0x2060 || cp === 0xfeff || cp === 0x180e) {
     return 'zero-width';
   }
-  if (cp === 0x00ad || cp === 0x034f || (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0000 && cp <= 0xe007f) || cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0) {
+  if (
+    cp === 0x00ad ||
+    cp === 0x034f ||
+    (cp >= 0xfe00 && cp <= 0xfe0f) ||
+    (cp >= 0xe0000 && cp <= 0xe007f) ||
+    cp === 0x115f ||
+    cp === 0x1160 ||
+    cp === 0x3164 ||
+    cp === 0xffa0
+  ) {
     return 'other-invisible';
   }
   return null;
 }
 
 // eslint-disable-next-line no-control-regex
-const SUSPECT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0]|\udb40[\udc00-\udc7f]/;
+const SUSPECT =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0]|\udb40[\udc00-\udc7f]/;
 
 export function findHiddenCharacters(text: string): HiddenCharacter[] {
   if (!SUSPECT.test(text)) return [];

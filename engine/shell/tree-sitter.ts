@@ -56,15 +56,19 @@ function probeInTime(text: string, deadline: number): boolean | null {
   if (timeout <= 0) return false;
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const r = spawnSync(process.execPath, ['-e', PROBE, require.resolve('tree-sitter'), require.resolve('tree-sitter-bash')], {
-    input: text,
-    encoding: 'utf8',
-    timeout,
-    killSignal: 'SIGKILL',
-    stdio: ['pipe', 'pipe', 'ignore'],
-    env,
-    windowsHide: true,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', PROBE, require.resolve('tree-sitter'), require.resolve('tree-sitter-bash')],
+    {
+      input: text,
+      encoding: 'utf8',
+      timeout,
+      killSignal: 'SIGKILL',
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env,
+      windowsHide: true,
+    },
+  );
   if (r.stdout === 'parsed' && r.status === 0) return true;
   if (r.signal === 'SIGKILL' || performance.now() >= deadline) return false;
   return null;
@@ -109,7 +113,10 @@ export function parseBash(text: string, deadline = Infinity): Tree | null {
  * PARSE_LIMITS.maxSyntaxDepth levels below a root are not visited: returns the first node whose
  * children were left out (the caller reports `too-deep`), or null when the walk was complete.
  */
-export function walkTree(roots: readonly SyntaxNode[], visit: (node: SyntaxNode) => readonly SyntaxNode[]): SyntaxNode | null {
+export function walkTree(
+  roots: readonly SyntaxNode[],
+  visit: (node: SyntaxNode) => readonly SyntaxNode[],
+): SyntaxNode | null {
   let cut: SyntaxNode | null = null;
   // last in, first out: children go on in reverse so that the first is visited first
   const stack: { node: SyntaxNode; depth: number }[] = [];

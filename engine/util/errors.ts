@@ -98,5 +98,8 @@ export function storeError(err: unknown, location = 'the audit store'): GateErro
       hint: 'the command must not run; run `policy-gate verify` to find the first bad page, and restore the store from a copy',
     });
   }
-  return new GateError('store-unavailable', `${location}: ${describeCause(err)} (${code})`, { cause: err, hint: 'the command must not run' });
+  return new GateError('store-unavailable', `${location}: ${describeCause(err)} (${code})`, {
+    cause: err,
+    hint: 'the command must not run',
+  });
 }

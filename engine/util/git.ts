@@ -79,7 +79,9 @@ export function headCommit(repo: Repository): string | null {
 /** `origin/main`, `main`, `refs/remotes/origin/main` or a commit id → a commit id, if known. */
 export function resolveRef(repo: Repository, ref: string): string | null {
   if (/^[0-9a-f]{40,64}$/.test(ref)) return ref;
-  const candidates = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/remotes/${ref}`, `refs/tags/${ref}`, ref];
+  const candidates = ref.startsWith('refs/')
+    ? [ref]
+    : [`refs/heads/${ref}`, `refs/remotes/${ref}`, `refs/tags/${ref}`, ref];
   for (const c of candidates) {
     const sha = refSha(repo, c);
     if (sha) return sha;
@@ -127,7 +129,11 @@ export function git(cwd: string, args: readonly string[], input?: string, env: R
 
 /** Run git in the policy repository and report only whether it succeeded (`merge-base --is-ancestor`, `verify-commit`). */
 export function gitOk(cwd: string, args: readonly string[]): boolean {
-  const r = spawnSync('git', [...safeDirectory(cwd), ...args], { cwd, stdio: 'ignore', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  const r = spawnSync('git', [...safeDirectory(cwd), ...args], {
+    cwd,
+    stdio: 'ignore',
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+  });
   return r.status === 0;
 }
 
@@ -160,8 +166,15 @@ export function repositoryIds(dir: string): string[] {
  * Commit one file's new content on a new branch made from HEAD, without touching the work tree,
  * the index or the current branch (a temporary index builds the tree). Returns the commit.
  */
-export function commitFileOnNewBranch(repo: Repository, branch: string, path: string, content: string, message: string): string {
-  if (!gitOk(repo.root, ['check-ref-format', '--branch', branch])) throw new GateError('usage', `${JSON.stringify(branch)} is not a valid branch name`);
+export function commitFileOnNewBranch(
+  repo: Repository,
+  branch: string,
+  path: string,
+  content: string,
+  message: string,
+): string {
+  if (!gitOk(repo.root, ['check-ref-format', '--branch', branch]))
+    throw new GateError('usage', `${JSON.stringify(branch)} is not a valid branch name`);
   if (resolveRef(repo, `refs/heads/${branch}`)) throw new GateError('usage', `branch ${branch} already exists`);
   const index = join(repo.gitDir, `policy-gate-index-${process.pid}`);
   const env = { GIT_INDEX_FILE: index };
@@ -188,7 +201,9 @@ export function commitFileOnNewBranch(repo: Repository, branch: string, path: st
  */
 export function filesAtRef(repo: Repository, ref: string, dir: string): { path: string; content: Buffer }[] {
   if (!gitOk(repo.root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])) {
-    throw new GateError('not-found', `no commit ${JSON.stringify(ref)} in ${repo.root}`, { hint: 'fetch it first (git fetch origin main), or name a branch, tag or commit' });
+    throw new GateError('not-found', `no commit ${JSON.stringify(ref)} in ${repo.root}`, {
+      hint: 'fetch it first (git fetch origin main), or name a branch, tag or commit',
+    });
   }
   const prefix = dir === '' || dir === '.' ? '' : `${dir.replace(/\/+$/, '')}/`;
   const listing = git(repo.root, ['ls-tree', '-r', '-z', '--full-tree', ref, '--', ...(prefix ? [prefix] : [])]);

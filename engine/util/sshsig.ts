@@ -120,7 +120,11 @@ export function parseSignature(armored: string): ParsedSignature {
  * Does `armored` sign `message` with `expected` in the policy-gate namespace? Every way it can
  * fail is an answer, never an exception: the caller records refusals.
  */
-export function verifySignature(message: Buffer, armored: string, expected: Ed25519PublicKey): { ok: true } | { ok: false; why: 'malformed' | 'wrong-key' | 'wrong-namespace' | 'bad-signature'; message: string } {
+export function verifySignature(
+  message: Buffer,
+  armored: string,
+  expected: Ed25519PublicKey,
+): { ok: true } | { ok: false; why: 'malformed' | 'wrong-key' | 'wrong-namespace' | 'bad-signature'; message: string } {
   let parsed: ParsedSignature;
   try {
     parsed = parseSignature(armored);
@@ -128,25 +132,45 @@ export function verifySignature(message: Buffer, armored: string, expected: Ed25
     return { ok: false, why: 'malformed', message: `the signature cannot be read: ${(err as Error).message}` };
   }
   if (!parsed.key.blob.equals(expected.blob)) {
-    return { ok: false, why: 'wrong-key', message: `signed with key ${parsed.key.fingerprint}, not the reviewer's key ${expected.fingerprint}` };
+    return {
+      ok: false,
+      why: 'wrong-key',
+      message: `signed with key ${parsed.key.fingerprint}, not the reviewer's key ${expected.fingerprint}`,
+    };
   }
   if (parsed.namespace !== SIGNATURE_NAMESPACE) {
-    return { ok: false, why: 'wrong-namespace', message: `signed for namespace "${parsed.namespace}", not "${SIGNATURE_NAMESPACE}"` };
+    return {
+      ok: false,
+      why: 'wrong-namespace',
+      message: `signed for namespace "${parsed.namespace}", not "${SIGNATURE_NAMESPACE}"`,
+    };
   }
   if (parsed.hashAlgorithm !== 'sha512' && parsed.hashAlgorithm !== 'sha256') {
     return { ok: false, why: 'malformed', message: `hash algorithm ${parsed.hashAlgorithm} is not supported` };
   }
   const digest = createHash(parsed.hashAlgorithm).update(message).digest();
-  const signed = Buffer.concat([MAGIC, sshString(parsed.namespace), sshString(''), sshString(parsed.hashAlgorithm), sshString(digest)]);
+  const signed = Buffer.concat([
+    MAGIC,
+    sshString(parsed.namespace),
+    sshString(''),
+    sshString(parsed.hashAlgorithm),
+    sshString(digest),
+  ]);
   const good = cryptoVerify(null, signed, nodeKey(expected), parsed.signature);
-  return good ? { ok: true } : { ok: false, why: 'bad-signature', message: 'the signature does not match the decision' };
+  return good
+    ? { ok: true }
+    : { ok: false, why: 'bad-signature', message: 'the signature does not match the decision' };
 }
 
 /**
  * Sign `message` with `ssh-keygen -Y sign -n policy-gate -f KEY`. KEY is a private key file, or
  * a public key file whose private half is in ssh-agent. A passphrase is asked on the terminal.
  */
-export function signWithSshKeygen(message: Buffer, keyFile: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function signWithSshKeygen(
+  message: Buffer,
+  keyFile: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const result = spawnSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', SIGNATURE_NAMESPACE, '-f', keyFile], {
     input: message,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -154,7 +178,9 @@ export function signWithSshKeygen(message: Buffer, keyFile: string, env: Readonl
     timeout: 120_000,
   });
   if (result.error) {
-    throw new GateError('usage', `cannot run ssh-keygen to sign the decision: ${result.error.message}`, { hint: 'install OpenSSH (ssh-keygen 8.2 or newer)' });
+    throw new GateError('usage', `cannot run ssh-keygen to sign the decision: ${result.error.message}`, {
+      hint: 'install OpenSSH (ssh-keygen 8.2 or newer)',
+    });
   }
   const out = result.stdout.toString('utf8');
   if (result.status !== 0 || !out.includes(ARMOR_BEGIN)) {

@@ -37,7 +37,9 @@ export interface ParsedYaml {
 }
 
 function yamlError(file: string, message: string, line?: number): GateError {
-  return new GateError('policy-invalid', `YAML: ${message}`, { location: line === undefined ? { file } : { file, line } });
+  return new GateError('policy-invalid', `YAML: ${message}`, {
+    location: line === undefined ? { file } : { file, line },
+  });
 }
 
 function tooLarge(file: string): GateError {
@@ -100,7 +102,11 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   let refusal = null as GateError | null;
   visit(doc, {
     Alias(_key, node) {
-      refusal = yamlError(file, `alias *${node.source}: aliases are not allowed in policy files (write the value out)`, node.range ? lineAt(node.range[0]) : undefined);
+      refusal = yamlError(
+        file,
+        `alias *${node.source}: aliases are not allowed in policy files (write the value out)`,
+        node.range ? lineAt(node.range[0]) : undefined,
+      );
       return visit.BREAK;
     },
     Map(_key, map) {
@@ -109,7 +115,11 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         // the same comparison as the yaml package's uniqueKeys (equal scalar values), in linear time
         if (!isScalar(pair.key)) continue;
         if (seen.has(pair.key.value)) {
-          refusal = yamlError(file, `map keys must be unique: ${JSON.stringify(pair.key.value)} is repeated`, pair.key.range ? lineAt(pair.key.range[0]) : undefined);
+          refusal = yamlError(
+            file,
+            `map keys must be unique: ${JSON.stringify(pair.key.value)} is repeated`,
+            pair.key.range ? lineAt(pair.key.range[0]) : undefined,
+          );
           return visit.BREAK;
         }
         seen.add(pair.key.value);

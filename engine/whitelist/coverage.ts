@@ -39,14 +39,21 @@ export interface CompiledWhitelistRule {
   readonly definition: WhitelistRuleDefinition & { file: string; line: number };
 }
 
-export function compileWhitelistRule(def: WhitelistRuleDefinition & { file: string; line: number }, eager = true): CompiledWhitelistRule {
+export function compileWhitelistRule(
+  def: WhitelistRuleDefinition & { file: string; line: number },
+  eager = true,
+): CompiledWhitelistRule {
   const sources = Array.isArray(def.pattern) ? def.pattern : [def.pattern];
   let patterns: CompiledPattern[] | null = eager ? sources.map(compilePattern) : null;
   return {
     id: def.id,
     file: def.file,
     line: def.line,
-    programs: new Set(sources.flatMap((p) => (p.trim().split(/\s+/)[0] ?? '').split('|').map((name) => basename(name.replace(/^'(.*)'$/, '$1'))))),
+    programs: new Set(
+      sources.flatMap((p) =>
+        (p.trim().split(/\s+/)[0] ?? '').split('|').map((name) => basename(name.replace(/^'(.*)'$/, '$1'))),
+      ),
+    ),
     get patterns(): readonly CompiledPattern[] {
       return (patterns ??= sources.map(compilePattern));
     },
@@ -99,7 +106,8 @@ function namedRedirect(rule: CompiledWhitelistRule, r: Redirect): boolean {
     if (a.op !== op) return false;
     const absolute = a.target.startsWith('/');
     // relative targets must stay inside the working tree
-    if (!absolute && (target.startsWith('/') || target.startsWith('~') || target === '..' || target.startsWith('../'))) return false;
+    if (!absolute && (target.startsWith('/') || target.startsWith('~') || target === '..' || target.startsWith('../')))
+      return false;
     return compilePrefixGlob(a.target).test(target);
   });
 }
@@ -120,7 +128,10 @@ export interface CoverageContext {
   readonly deadline?: number | undefined;
 }
 
-const scopeCache = new WeakMap<CompiledWhitelistRule, { cwd: Tester[] | null; sessions: Tester[] | null; repos: Tester[] | null }>();
+const scopeCache = new WeakMap<
+  CompiledWhitelistRule,
+  { cwd: Tester[] | null; sessions: Tester[] | null; repos: Tester[] | null }
+>();
 
 function inScope(rule: CompiledWhitelistRule, ctx: CoverageContext): boolean {
   const d = rule.definition;
@@ -138,7 +149,12 @@ function inScope(rule: CompiledWhitelistRule, ctx: CoverageContext): boolean {
 }
 
 /** Does the rule's pattern, scope and allowances cover this segment? (Not whether it may be used.) */
-export function ruleCoversSegment(rule: CompiledWhitelistRule, s: Segment, script: Script, ctx: CoverageContext): boolean {
+export function ruleCoversSegment(
+  rule: CompiledWhitelistRule,
+  s: Segment,
+  script: Script,
+  ctx: CoverageContext,
+): boolean {
   if (rule.expiresAt !== null && ctx.now > rule.expiresAt) return false;
   if (s.program === null || s.privileged || s.remote !== null || !rule.programs.has(s.program)) return false;
   // a program found through a directory only known at run time (`~/bin/x`) is not the one named
@@ -157,7 +173,6 @@ export function ruleCoversSegment(rule: CompiledWhitelistRule, s: Segment, scrip
   const args = s.argv.slice(1);
   return rule.patterns.some((p) => matchesProgram(p, s) && matchArgs(p, args));
 }
-
 
 export interface Coverage {
   /** The covering rule id per segment (null: not covered). */
@@ -179,7 +194,11 @@ export function coverage(script: Script, rules: readonly CompiledWhitelistRule[]
     for (const r of rules) {
       if (!ruleCoversSegment(r, s, script, ctx)) continue;
       if (risky) {
-        refused.push({ rule_id: r.id, segment: s.id, reason: `${risky.option} ${OPTION_KINDS[risky.kind]}${risky.value === null ? '' : ` (${risky.value})`}` });
+        refused.push({
+          rule_id: r.id,
+          segment: s.id,
+          reason: `${risky.option} ${OPTION_KINDS[risky.kind]}${risky.value === null ? '' : ` (${risky.value})`}`,
+        });
         continue;
       }
       const reason = ctx.refused?.(r) ?? null;
@@ -191,7 +210,11 @@ export function coverage(script: Script, rules: readonly CompiledWhitelistRule[]
   const strayAssignment = script.assignments.some((a) => a.segment === null);
   const strayRedirect = script.redirects.some((r) => r.segments.length === 0 && !harmlessRedirect(r));
   const complete =
-    script.segments.length > 0 && script.issues.length === 0 && !strayAssignment && !strayRedirect && bySegment.every((id) => id !== null);
+    script.segments.length > 0 &&
+    script.issues.length === 0 &&
+    !strayAssignment &&
+    !strayRedirect &&
+    bySegment.every((id) => id !== null);
   const ids = [...new Set(bySegment.filter((id): id is string => id !== null))];
   return { bySegment, complete, rules: ids, refused };
 }

@@ -20,8 +20,22 @@ import type { Word } from '../shell/ir.js';
 import { compileFullRegex, RegexError, type Tester } from '../policy/regex.js';
 import { projectValue } from '../shell/options.js';
 
-export type PlaceholderType = 'path' | 'file' | 'int' | 'word' | 'branch' | 'url' | 'flags' | 'any' | 'name' | 're' | 'jq' | 'data';
-export const PLACEHOLDER_TYPES: readonly PlaceholderType[] = ['path', 'file', 'int', 'word', 'branch', 'url', 'flags', 'any', 'name', 're', 'jq', 'data'];
+export type PlaceholderType =
+  'path' | 'file' | 'int' | 'word' | 'branch' | 'url' | 'flags' | 'any' | 'name' | 're' | 'jq' | 'data';
+export const PLACEHOLDER_TYPES: readonly PlaceholderType[] = [
+  'path',
+  'file',
+  'int',
+  'word',
+  'branch',
+  'url',
+  'flags',
+  'any',
+  'name',
+  're',
+  'jq',
+  'data',
+];
 
 /** The scopes a placeholder type accepts after its colon. */
 const SCOPES: Partial<Record<PlaceholderType, readonly string[]>> = {
@@ -43,7 +57,13 @@ interface FlagSpec {
 
 type Atom =
   | { kind: 'literal'; word: string }
-  | { kind: 'placeholder'; type: PlaceholderType; arg: string | null; flags: readonly FlagSpec[]; regex: Tester | null };
+  | {
+      kind: 'placeholder';
+      type: PlaceholderType;
+      arg: string | null;
+      flags: readonly FlagSpec[];
+      regex: Tester | null;
+    };
 
 type Node =
   | { kind: 'alt'; options: readonly Atom[] }
@@ -136,14 +156,20 @@ function alternatives(chunk: string): string[] {
 
 /** A word as a pattern literal: bare when it can be, else quoted. */
 export function patternLiteral(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./#*^~{}-]+$/.test(word) && !word.endsWith('...') && word !== '' ? word : `'${word.replace(/'/g, "''")}'`;
+  return /^[A-Za-z0-9_@%+=:,./#*^~{}-]+$/.test(word) && !word.endsWith('...') && word !== ''
+    ? word
+    : `'${word.replace(/'/g, "''")}'`;
 }
 
 export function compilePattern(source: string): CompiledPattern {
   const tokens = tokenize(source.trim());
-  if (tokens.length > MAX_PATTERN_TOKENS) throw new PatternError(`a pattern has at most ${MAX_PATTERN_TOKENS} elements (words, "[", "]", "..."), this one ${tokens.length}`);
+  if (tokens.length > MAX_PATTERN_TOKENS)
+    throw new PatternError(
+      `a pattern has at most ${MAX_PATTERN_TOKENS} elements (words, "[", "]", "..."), this one ${tokens.length}`,
+    );
   const head = tokens.shift();
-  if (!head || /^[[<]|^\||\|$/.test(head) || head === '...') throw new PatternError('a pattern starts with the program name');
+  if (!head || /^[[<]|^\||\|$/.test(head) || head === '...')
+    throw new PatternError('a pattern starts with the program name');
   // `docker|podman`, and quoted names (`'[' <any>...`)
   const programs = alternatives(head).map((p) => {
     if (p === '' || p.startsWith('<')) throw new PatternError('a pattern starts with the program name');
@@ -185,7 +211,10 @@ export function compilePattern(source: string): CompiledPattern {
 }
 
 function flagRegex(flag: string): RegExp {
-  const body = flag.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/#/g, '\\d+').replace(/\*/g, '.+');
+  const body = flag
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/#/g, '\\d+')
+    .replace(/\*/g, '.+');
   return new RegExp(`^${body}$`);
 }
 
@@ -206,19 +235,29 @@ function atom(text: string): Atom {
   if (type === 're' && !arg) throw new PatternError('<re:…> gives the regular expression');
   const scopes = SCOPES[type];
   if (type !== 'flags' && type !== 're' && arg !== null && !scopes?.includes(arg)) {
-    throw new PatternError(scopes ? `<${type}:${arg}>: the scope is one of ${scopes.map((x) => `"${x}"`).join(', ')}` : `<${type}> takes no scope`);
+    throw new PatternError(
+      scopes
+        ? `<${type}:${arg}>: the scope is one of ${scopes.map((x) => `"${x}"`).join(', ')}`
+        : `<${type}> takes no scope`,
+    );
   }
-  const flags = type === 'flags' ? arg!.split('|').map((f): FlagSpec => {
-    if (!f.startsWith('-')) throw new PatternError(`<flags:…>: "${f}" is not a flag`);
-    const colon = f.indexOf(':');
-    if (colon === -1) return { re: flagRegex(f), sample: f.replace(/#/g, '1').replace(/\*/g, 'x'), name: null, value: null };
-    const name = f.slice(0, colon);
-    if (/[#*]/.test(name)) throw new PatternError(`<flags:…>: "${f}": a flag that takes a value is named exactly`);
-    const [valueType, scope] = f.slice(colon + 1).split('.');
-    if (valueType === 'flags' || valueType === 're') throw new PatternError(`<flags:…>: "${f}": a value is one of the plain placeholder types`);
-    const value = atom(`<${valueType}${scope ? `:${scope}` : ''}>`) as Extract<Atom, { kind: 'placeholder' }>;
-    return { re: flagRegex(name), sample: name, name, value };
-  }) : [];
+  const flags =
+    type === 'flags'
+      ? arg!.split('|').map((f): FlagSpec => {
+          if (!f.startsWith('-')) throw new PatternError(`<flags:…>: "${f}" is not a flag`);
+          const colon = f.indexOf(':');
+          if (colon === -1)
+            return { re: flagRegex(f), sample: f.replace(/#/g, '1').replace(/\*/g, 'x'), name: null, value: null };
+          const name = f.slice(0, colon);
+          if (/[#*]/.test(name))
+            throw new PatternError(`<flags:…>: "${f}": a flag that takes a value is named exactly`);
+          const [valueType, scope] = f.slice(colon + 1).split('.');
+          if (valueType === 'flags' || valueType === 're')
+            throw new PatternError(`<flags:…>: "${f}": a value is one of the plain placeholder types`);
+          const value = atom(`<${valueType}${scope ? `:${scope}` : ''}>`) as Extract<Atom, { kind: 'placeholder' }>;
+          return { re: flagRegex(name), sample: name, name, value };
+        })
+      : [];
   let regex: Tester | null = null;
   if (type === 're') {
     try {
@@ -256,7 +295,8 @@ function insideProject(path: string): boolean {
 }
 
 /** Branch names that are never a feature branch pushed or deleted without a look. */
-const PROTECTED_BRANCHES = /^(?:main|master|trunk|develop|development|dev|prod|production|stable|live|gh-pages|HEAD|release|releases?\/.*|hotfix\/.*)$/;
+const PROTECTED_BRANCHES =
+  /^(?:main|master|trunk|develop|development|dev|prod|production|stable|live|gh-pages|HEAD|release|releases?\/.*|hotfix\/.*)$/;
 
 /**
  * A Git revision as written on a command line: a ref name (its components never start with a
@@ -273,11 +313,18 @@ function isRevision(t: string): boolean {
  * modules (`import`, `include` load files), no file names or program arguments.
  */
 function isJqFilter(t: string): boolean {
-  return t !== '' && !t.startsWith('-') && !/\benv\b|\$ENV|\$__loc__|\$__prog_args|\binput_filename\b|\bimport\b|\binclude\b|\bmodulemeta\b|\bget_search_list\b|\bget_prog_origin\b|\bget_jq_origin\b|\$__|\binput_line_number\b/.test(t);
+  return (
+    t !== '' &&
+    !t.startsWith('-') &&
+    !/\benv\b|\$ENV|\$__loc__|\$__prog_args|\binput_filename\b|\bimport\b|\binclude\b|\bmodulemeta\b|\bget_search_list\b|\bget_prog_origin\b|\bget_jq_origin\b|\$__|\binput_line_number\b/.test(
+      t,
+    )
+  );
 }
 
 /** A URL to this machine: http(s), or a bare host as curl reads one (`localhost:3000/x`). */
-const LOCAL_URL = /^(?:https?:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
+const LOCAL_URL =
+  /^(?:https?:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
 
 /** A flag that takes no value: listed, or a bundle of listed short flags (`-sb` when -s and -b are). */
 function flagAllowed(text: string, specs: readonly FlagSpec[]): boolean {
@@ -432,7 +479,8 @@ function nonEmpty(rx: Rx): Rx {
 function buildAutomaton(nodes: readonly Node[]): Automaton {
   const states: State[] = [{ kind: 'accept' }];
   const add = (s: State): number => {
-    if (states.length >= MAX_STATES) throw new PatternError('the pattern is too complex (too many optional and repeated groups)');
+    if (states.length >= MAX_STATES)
+      throw new PatternError('the pattern is too complex (too many optional and repeated groups)');
     states.push(s);
     return states.length - 1;
   };
@@ -543,9 +591,14 @@ function atomLengths(a: Atom, args: readonly Word[], wi: number): number[] {
   return matchPlaceholder(a, w) ? [1] : [];
 }
 
-export function matchesProgram(pattern: CompiledPattern, segment: { program: string | null; path: string | null }): boolean {
+export function matchesProgram(
+  pattern: CompiledPattern,
+  segment: { program: string | null; path: string | null },
+): boolean {
   if (segment.program === null) return false;
-  return pattern.programs.some((p) => (p.includes('/') ? segment.path === p : segment.path === null && segment.program === p));
+  return pattern.programs.some((p) =>
+    p.includes('/') ? segment.path === p : segment.path === null && segment.program === p,
+  );
 }
 
 /** Representative words per placeholder type, the dangerous ones included, to compare patterns. */
@@ -585,7 +638,9 @@ function sampleAtom(a: Atom, extra: readonly string[]): string[][] {
   }
   const admitted = extra.filter((w) => matchPlaceholder(a, { text: w, dynamic: false, glob: false, span: [0, 0] }));
   if (a.type === 're') return [`<re:${a.arg}>`, ...admitted].map((w) => [w]);
-  const words = SAMPLE_WORDS[a.type].filter((w) => matchPlaceholder(a, { text: w, dynamic: false, glob: false, span: [0, 0] }));
+  const words = SAMPLE_WORDS[a.type].filter((w) =>
+    matchPlaceholder(a, { text: w, dynamic: false, glob: false, span: [0, 0] }),
+  );
   return [...new Set([...words, ...admitted])].map((w) => [w]);
 }
 

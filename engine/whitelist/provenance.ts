@@ -77,14 +77,29 @@ const ZERO = /^0+$/;
 const CACHE_FORMAT = 2;
 
 /** The provenance of every whitelist rule, or null when the policy is not in a Git work tree. */
-export function whitelistProvenance(policyDir: string, spans: readonly WhitelistSpan[], options: ProvenanceOptions): ProvenanceIndex | null {
+export function whitelistProvenance(
+  policyDir: string,
+  spans: readonly WhitelistSpan[],
+  options: ProvenanceOptions,
+): ProvenanceIndex | null {
   const repo = findRepository(policyDir);
   if (!repo) return null;
   const head = headCommit(repo);
   if (!head) return null;
   const protectedCommit = options.protectedRef ? resolveRef(repo, options.protectedRef) : null;
   const key = createHash('sha256')
-    .update([CACHE_FORMAT, repo.root, policyDir, head, options.protectedRef ?? '', protectedCommit ?? '', options.requireSigned ? 'signed' : '', options.contentRevision].join('\0'))
+    .update(
+      [
+        CACHE_FORMAT,
+        repo.root,
+        policyDir,
+        head,
+        options.protectedRef ?? '',
+        protectedCommit ?? '',
+        options.requireSigned ? 'signed' : '',
+        options.contentRevision,
+      ].join('\0'),
+    )
     .digest('hex')
     .slice(0, 32);
   const cacheFile = options.cacheDir ? join(options.cacheDir, `provenance-${key}.json`) : null;
@@ -160,7 +175,10 @@ function commitInfo(repo: Repository, commit: string): CommitInfo {
     committer: committer!,
     committedAt: committedAt!,
     merge: (parents ?? '').trim().split(/\s+/).length > 1,
-    trailers: (trailers ?? '').split('\x01').map((t) => t.trim()).filter(Boolean),
+    trailers: (trailers ?? '')
+      .split('\x01')
+      .map((t) => t.trim())
+      .filter(Boolean),
   };
 }
 
@@ -183,11 +201,28 @@ function definitions(text: string | null, file: string): Map<string, string> {
   return out;
 }
 
-function compute(repo: Repository, policyDir: string, head: string, spans: readonly WhitelistSpan[], options: ProvenanceOptions, protectedCommit: string | null): ProvenanceIndex {
+function compute(
+  repo: Repository,
+  policyDir: string,
+  head: string,
+  spans: readonly WhitelistSpan[],
+  options: ProvenanceOptions,
+  protectedCommit: string | null,
+): ProvenanceIndex {
   const policyRel = relative(repo.root, policyDir) || '.';
   // files of the policy that differ from HEAD (modified, added, untracked, deleted)
   const status = git(repo.root, ['status', '--porcelain=v1', '--untracked-files=all', '--', policyRel]);
-  const dirtyFiles = new Set(status.split('\n').filter(Boolean).map((l) => l.slice(3).replace(/^.* -> /, '').replace(/^"|"$/g, '')));
+  const dirtyFiles = new Set(
+    status
+      .split('\n')
+      .filter(Boolean)
+      .map((l) =>
+        l
+          .slice(3)
+          .replace(/^.* -> /, '')
+          .replace(/^"|"$/g, ''),
+      ),
+  );
   const firstParent = new Set(git(repo.root, ['rev-list', '--first-parent', head]).split('\n').filter(Boolean));
   const blames = new Map<string, BlameLine[]>();
   const infos = new Map<string, CommitInfo>();
@@ -201,7 +236,9 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
     if (firstParent.has(c)) return null;
     if (!merges.has(c)) {
       // the oldest first-parent commit that contains c is the merge that brought it in
-      const path = git(repo.root, ['rev-list', '--first-parent', '--ancestry-path', `${c}..${head}`]).split('\n').filter(Boolean);
+      const path = git(repo.root, ['rev-list', '--first-parent', '--ancestry-path', `${c}..${head}`])
+        .split('\n')
+        .filter(Boolean);
       merges.set(c, path[path.length - 1] ?? null);
     }
     return merges.get(c)!;
@@ -214,7 +251,8 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
     if (!defs) {
       let text: string | null;
       try {
-        text = commit === null ? readFileSync(join(repo.root, file), 'utf8') : git(repo.root, ['show', `${commit}:${file}`]);
+        text =
+          commit === null ? readFileSync(join(repo.root, file), 'utf8') : git(repo.root, ['show', `${commit}:${file}`]);
       } catch {
         text = null; // not in that version
       }
@@ -277,7 +315,9 @@ function compute(repo: Repository, policyDir: string, head: string, spans: reado
       committed,
       unchanged,
       reachable: protectedCommit ? gitOk(repo.root, ['merge-base', '--is-ancestor', landed, protectedCommit]) : null,
-      matches_protected: protectedCommit ? current !== undefined && defsAt(protectedCommit, file).get(span.id) === current : null,
+      matches_protected: protectedCommit
+        ? current !== undefined && defsAt(protectedCommit, file).get(span.id) === current
+        : null,
       signed: options.requireSigned ? gitOk(repo.root, ['verify-commit', landed]) : null,
     };
   }
@@ -301,7 +341,8 @@ export function reviewRefusal(index: ProvenanceIndex | null, ruleId: string, req
   if (!index.protected_ref) return 'no protected_ref is configured in gate.yaml';
   if (!index.protected_commit) return `the protected ref ${index.protected_ref} does not exist`;
   if (!check.reachable) return `its commit is not reachable from ${index.protected_ref} (not reviewed and merged)`;
-  if (!check.matches_protected) return `it differs from its version in ${index.protected_ref} (the change is not reviewed and merged)`;
+  if (!check.matches_protected)
+    return `it differs from its version in ${index.protected_ref} (the change is not reviewed and merged)`;
   if (requireSigned && !check.signed) return 'its commit has no verified signature';
   return null;
 }

@@ -48,13 +48,22 @@ function script(segments: Segment[], assignments: Assignment[] = []): Script {
 
 /** A trace as bash writes it: one `\x01+ ` line per record. */
 function bash(...lines: string[]): OracleResult {
-  return { source: '', records: parseTrace(lines.map((l) => `\x01+ ${toBytes(l)}\n`).join('')), status: 0, stderr: '', timedOut: false, syntaxError: false };
+  return {
+    source: '',
+    records: parseTrace(lines.map((l) => `\x01+ ${toBytes(l)}\n`).join('')),
+    status: 0,
+    stderr: '',
+    timedOut: false,
+    syntaxError: false,
+  };
 }
 
-const classes = (source: string, guaranteed: number[], ir: Script, result: OracleResult): string[] => compareCase(source, guaranteed, ir, result).map((d) => d.cls);
+const classes = (source: string, guaranteed: number[], ir: Script, result: OracleResult): string[] =>
+  compareCase(source, guaranteed, ir, result).map((d) => d.cls);
 
 describe('argvMatches', () => {
-  const p = (...texts: string[]) => texts.map((t) => ({ text: t.replace(/^[%*]/, ''), wild: /^[%*]/.test(t), span: null }));
+  const p = (...texts: string[]) =>
+    texts.map((t) => ({ text: t.replace(/^[%*]/, ''), wild: /^[%*]/.test(t), span: null }));
   it('static words match exactly, wildcards any run of words', () => {
     expect(argvMatches(p('rm', '-rf', 'x'), ['rm', '-rf', 'x'])).toBe(true);
     expect(argvMatches(p('rm', '-rf', 'x'), ['rm', '-r', 'x'])).toBe(false);
@@ -68,7 +77,18 @@ describe('argvMatches', () => {
 
 describe('compareCase', () => {
   it('accepts what the IR gets right, wrappers included', () => {
-    const ir = script([seg(0, ['rm', '%$x']), seg(1, ['a', 'b'], { wrappers: [['env', 'A=1'], ['nice', '-n', '5']] })], [assignment('A', '1')]);
+    const ir = script(
+      [
+        seg(0, ['rm', '%$x']),
+        seg(1, ['a', 'b'], {
+          wrappers: [
+            ['env', 'A=1'],
+            ['nice', '-n', '5'],
+          ],
+        }),
+      ],
+      [assignment('A', '1')],
+    );
     expect(classes('', [], ir, bash("rm 'a b' c", 'env A=1 nice -n 5 a b', 'A=1'))).toEqual([]);
   });
 
@@ -78,7 +98,12 @@ describe('compareCase', () => {
 
   it('reports a static IR segment at a guaranteed place that bash ran differently', () => {
     const source = 'sort -r\\\no FILE';
-    const ir = script([{ ...seg(0, ['sort', '-r', 'o', 'FILE'], { start: 0 }), argv: [w('sort', [0, 4]), w('-r', [5, 7]), w('o', [9, 10]), w('FILE', [11, 15])] }]);
+    const ir = script([
+      {
+        ...seg(0, ['sort', '-r', 'o', 'FILE'], { start: 0 }),
+        argv: [w('sort', [0, 4]), w('-r', [5, 7]), w('o', [9, 10]), w('FILE', [11, 15])],
+      },
+    ]);
     const cls = classes(source, [0], ir, bash('sort -ro FILE'));
     expect(cls).toContain('unexecuted:line-continuation');
     expect(cls).toContain('argv:line-continuation');
@@ -105,7 +130,15 @@ describe('compareCase', () => {
     expect(classes('', [], script([]), bash('[[ -n x ]]'))).toEqual(['cond:no-[[-segment']);
     // an escaped `=` is an operand, not the operator it reads like
     const source = '[[ ( \\= == x ) ]]';
-    const words: Word[] = [w('[[', [0, 2]), w('(', [3, 4]), w('=', [5, 7]), w('==', [8, 10]), w('x', [11, 12]), w(')', [13, 14]), w(']]', [15, 17])];
+    const words: Word[] = [
+      w('[[', [0, 2]),
+      w('(', [3, 4]),
+      w('=', [5, 7]),
+      w('==', [8, 10]),
+      w('x', [11, 12]),
+      w(')', [13, 14]),
+      w(']]', [15, 17]),
+    ];
     const escaped = script([{ ...seg(0, []), argv: words, program: '[[' }]);
     expect(classes(source, [], escaped, bash('[[ = == x ]]'))).toEqual([]);
   });
@@ -118,7 +151,9 @@ describe('compareCase', () => {
   });
 
   it('wants an assignment for a for loop variable', () => {
-    expect(classes('', [], script([], [{ ...assignment('i', null), value: w('%a') }]), bash('for i in a b'))).toEqual([]);
+    expect(classes('', [], script([], [{ ...assignment('i', null), value: w('%a') }]), bash('for i in a b'))).toEqual(
+      [],
+    );
     expect(classes('', [], script([]), bash('for i in a b'))).toEqual(['for:no-assignment']);
   });
 
@@ -133,7 +168,11 @@ describe('compareCase', () => {
   });
 
   it('compares what bash ran before a syntax error, and nothing more', () => {
-    const rejected = (...lines: string[]): OracleResult => ({ ...bash(...lines), syntaxError: true, stderr: 'x: syntax error near unexpected token' });
+    const rejected = (...lines: string[]): OracleResult => ({
+      ...bash(...lines),
+      syntaxError: true,
+      stderr: 'x: syntax error near unexpected token',
+    });
     const ir = script([seg(0, ['a'], { start: 0 }), seg(1, ['b'], { start: 2 })]);
     // `b` never ran (bash stopped first): the IR saying it runs is no divergence
     expect(classes('a\nb (', [0, 2], ir, rejected('a'))).toEqual([]);

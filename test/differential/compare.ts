@@ -29,15 +29,7 @@ import type { OracleResult } from './oracle.js';
 import { fromBytes, toBytes } from './trace.js';
 
 export type DivergenceKind =
-  | 'argv'
-  | 'assignment'
-  | 'cond'
-  | 'arith'
-  | 'for'
-  | 'unexecuted'
-  | 'timeout'
-  | 'trace'
-  | 'ir-crash';
+  'argv' | 'assignment' | 'cond' | 'arith' | 'for' | 'unexecuted' | 'timeout' | 'trace' | 'ir-crash';
 
 export interface Divergence {
   readonly kind: DivergenceKind;
@@ -58,8 +50,17 @@ export interface Checks {
 export const ALL_CHECKS: Checks = { assignments: true, cond: true, arith: true, forVar: true, unexecuted: true };
 
 export function checksFromEnv(skip = process.env.DIFF_SKIP ?? ''): Checks {
-  const off = new Set(skip.split(',').map((s) => s.trim()).filter(Boolean));
-  for (const name of off) if (!(name in ALL_CHECKS)) throw new Error(`DIFF_SKIP: unknown check ${JSON.stringify(name)} (known: ${Object.keys(ALL_CHECKS).join(', ')})`);
+  const off = new Set(
+    skip
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  for (const name of off)
+    if (!(name in ALL_CHECKS))
+      throw new Error(
+        `DIFF_SKIP: unknown check ${JSON.stringify(name)} (known: ${Object.keys(ALL_CHECKS).join(', ')})`,
+      );
   return {
     assignments: !off.has('assignments'),
     cond: !off.has('cond'),
@@ -82,10 +83,51 @@ interface IrCommand {
   readonly items: readonly Item[];
 }
 
-const COND_BINARY = new Set(['==', '=', '!=', '=~', '<', '>', '-eq', '-ne', '-lt', '-le', '-gt', '-ge', '-nt', '-ot', '-ef']);
+const COND_BINARY = new Set([
+  '==',
+  '=',
+  '!=',
+  '=~',
+  '<',
+  '>',
+  '-eq',
+  '-ne',
+  '-lt',
+  '-le',
+  '-gt',
+  '-ge',
+  '-nt',
+  '-ot',
+  '-ef',
+]);
 const COND_PATTERN = new Set(['==', '=', '!=', '=~']);
 const COND_UNARY = new Set([
-  '-a', '-b', '-c', '-d', '-e', '-f', '-g', '-h', '-k', '-p', '-r', '-s', '-t', '-u', '-w', '-x', '-G', '-L', '-N', '-O', '-S', '-o', '-v', '-R', '-z', '-n',
+  '-a',
+  '-b',
+  '-c',
+  '-d',
+  '-e',
+  '-f',
+  '-g',
+  '-h',
+  '-k',
+  '-p',
+  '-r',
+  '-s',
+  '-t',
+  '-u',
+  '-w',
+  '-x',
+  '-G',
+  '-L',
+  '-N',
+  '-O',
+  '-S',
+  '-o',
+  '-v',
+  '-R',
+  '-z',
+  '-n',
 ]);
 const COND_SYNTAX = new Set(['!', '&&', '||', '(', ')']);
 
@@ -95,7 +137,10 @@ function item(w: Word): Item {
 
 /** Wrapper words are strings in the IR: a claim that they are static. */
 function fullArgv(seg: Segment): Item[] {
-  return [...seg.wrappers.flatMap((w) => w.argv.map((t): Item => ({ text: toBytes(t), wild: false, span: w.span }))), ...seg.argv.map(item)];
+  return [
+    ...seg.wrappers.flatMap((w) => w.argv.map((t): Item => ({ text: toBytes(t), wild: false, span: w.span }))),
+    ...seg.argv.map(item),
+  ];
 }
 
 /** A pattern of static words and wildcards (0..n words each) against bash's words. */
@@ -118,7 +163,10 @@ export function argvMatches(pattern: readonly Item[], words: readonly string[]):
  * the first place along it where they differ: the IR item there (null when bash had an extra
  * word) and bash's word there.
  */
-function alignment(pattern: readonly Item[], words: readonly string[]): { cost: number; first: { item: Item | null; word: string | null } | null } {
+function alignment(
+  pattern: readonly Item[],
+  words: readonly string[],
+): { cost: number; first: { item: Item | null; word: string | null } | null } {
   const n = pattern.length;
   const m = words.length;
   // suf[i][j]: cheapest alignment of pattern[i..] with words[j..]
@@ -128,7 +176,12 @@ function alignment(pattern: readonly Item[], words: readonly string[]): { cost: 
     const p = pattern[i]!;
     for (let j = m; j >= 0; j--) {
       if (p.wild) suf[i]![j] = Math.min(suf[i + 1]![j]!, j < m ? suf[i]![j + 1]! : Infinity);
-      else suf[i]![j] = Math.min(suf[i + 1]![j]! + 1, j < m ? suf[i]![j + 1]! + 1 : Infinity, j < m ? suf[i + 1]![j + 1]! + (p.text === words[j] ? 0 : 1) : Infinity);
+      else
+        suf[i]![j] = Math.min(
+          suf[i + 1]![j]! + 1,
+          j < m ? suf[i]![j + 1]! + 1 : Infinity,
+          j < m ? suf[i + 1]![j + 1]! + (p.text === words[j] ? 0 : 1) : Infinity,
+        );
     }
   }
   let i = 0;
@@ -150,7 +203,31 @@ function alignment(pattern: readonly Item[], words: readonly string[]): { cost: 
   return { cost: suf[0]![0]!, first: null };
 }
 
-const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', 'in', '{', '}', '!', '[[', ']]', 'function', 'select', 'time', '(', ')']);
+const RESERVED = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'while',
+  'until',
+  'for',
+  'in',
+  '{',
+  '}',
+  '!',
+  '[[',
+  ']]',
+  'function',
+  'select',
+  'time',
+  '(',
+  ')',
+]);
 
 /**
  * What most likely makes the IR read a word wrongly: first from how the IR word and bash's word
@@ -160,7 +237,8 @@ const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'cas
 export function cause(source: string, span: Span | null, irText?: string, bashWord?: string | null): string {
   if (!span) return 'wrapper';
   const s = source.slice(span[0], span[1]);
-  if (irText?.includes('~') && bashWord && /\/tmp\/home|\/root/.test(bashWord) && !bashWord.includes('~')) return 'tilde';
+  if (irText?.includes('~') && bashWord && /\/tmp\/home|\/root/.test(bashWord) && !bashWord.includes('~'))
+    return 'tilde';
   // a continuation the IR took for a word break sits just outside the word it cut short
   if (/\\\n/.test(source.slice(Math.max(0, span[0] - 2), span[1] + 2))) return 'line-continuation';
   if (irText !== undefined && RESERVED.has(irText) && s === irText) return 'reserved-word-in-argv';
@@ -179,7 +257,10 @@ export function cause(source: string, span: Span | null, irText?: string, bashWo
 
 /** JSON, with the control characters JSON leaves raw (DEL, C1) escaped too. */
 export function show(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function showWords(words: readonly string[]): string {
@@ -214,7 +295,8 @@ function condTerms(seg: Segment, source: string): CondTerm[] {
   const words = seg.argv.slice(1, seg.argv[seg.argv.length - 1]?.text === ']]' ? -1 : undefined).map(item);
   const out: CondTerm[] = [];
   // an operator is written bare: `\=` or `'=='` is an operand that reads like one
-  const bare = (w: Item): boolean => !w.wild && (w.span === null || w.span[0] === w.span[1] || toBytes(source.slice(w.span[0], w.span[1])) === w.text);
+  const bare = (w: Item): boolean =>
+    !w.wild && (w.span === null || w.span[0] === w.span[1] || toBytes(source.slice(w.span[0], w.span[1])) === w.text);
   const isOp = (w: Item | undefined, ops: ReadonlySet<string>): w is Item => !!w && bare(w) && ops.has(w.text);
   const isSyntax = (w: Item | undefined): boolean => isOp(w, COND_SYNTAX);
   for (let k = 0; k < words.length; k++) {
@@ -245,7 +327,11 @@ function condMatchesText(term: CondTerm, t: string): boolean {
   }
   const sep = ` ${term.op} `;
   for (let at = t.indexOf(sep); at !== -1; at = t.indexOf(sep, at + 1)) {
-    if (operandMatches(term.l, t.slice(0, at), false) && operandMatches(term.r, t.slice(at + sep.length), COND_PATTERN.has(term.op))) return true;
+    if (
+      operandMatches(term.l, t.slice(0, at), false) &&
+      operandMatches(term.r, t.slice(at + sep.length), COND_PATTERN.has(term.op))
+    )
+      return true;
   }
   return false;
 }
@@ -261,15 +347,34 @@ export function irOf(source: string, parse: (source: string) => Script): Script 
   }
 }
 
-export function compareCase(source: string, guaranteed: readonly number[], script: Script | Error, result: OracleResult, checks: Checks = ALL_CHECKS): Divergence[] {
+export function compareCase(
+  source: string,
+  guaranteed: readonly number[],
+  script: Script | Error,
+  result: OracleResult,
+  checks: Checks = ALL_CHECKS,
+): Divergence[] {
   if (script instanceof Error) {
-    const where = script.stack?.split('\n').find((l) => l.includes('engine/'))?.trim() ?? '';
-    return [{ kind: 'ir-crash', cls: `ir-crash:${script.message.slice(0, 60)}`, message: `parseScript threw: ${script.message} ${where}` }];
+    const where =
+      script.stack
+        ?.split('\n')
+        .find((l) => l.includes('engine/'))
+        ?.trim() ?? '';
+    return [
+      {
+        kind: 'ir-crash',
+        cls: `ir-crash:${script.message.slice(0, 60)}`,
+        message: `parseScript threw: ${script.message} ${where}`,
+      },
+    ];
   }
   const found: Divergence[] = [];
   const codes = [...new Set(script.issues.map((i) => i.code))];
   const issues = codes.length > 0 ? ` (IR issues: ${codes.join(', ')})` : '';
-  if (result.timedOut) return [{ kind: 'timeout', cls: 'timeout', message: 'bash did not finish in time: a generator bug (unbounded loop?)' }];
+  if (result.timedOut)
+    return [
+      { kind: 'timeout', cls: 'timeout', message: 'bash did not finish in time: a generator bug (unbounded loop?)' },
+    ];
   // bash stops at a syntax error, having run what came before it: that much is compared; the IR
   // claiming more runs than does is no divergence
 
@@ -285,7 +390,8 @@ export function compareCase(source: string, guaranteed: readonly number[], scrip
 
   // the IR said code it cannot see runs here (`eval "$x"`, `source <(…)`): what bash ran or
   // assigned that no segment accounts for may come from it (such a command is never whitelisted)
-  const unseen = codes.includes('dynamic-payload') || codes.includes('evaluated-code') || codes.includes('expanded-code');
+  const unseen =
+    codes.includes('dynamic-payload') || codes.includes('evaluated-code') || codes.includes('expanded-code');
   const assignmentsNamed = (name: string) => script.assignments.filter((a) => a.name.replace(/\[.*$/, '') === name);
   const executed: string[][] = [];
 
@@ -313,10 +419,19 @@ export function compareCase(source: string, guaranteed: readonly number[], scrip
         // name, including one a visible assignment also sets (`eval x=1 <(x= a)`)
         if (ok || commandMatches([rec.word]) || unseen) break;
         if (named.length === 0) {
-          found.push({ kind: 'assignment', cls: 'assignment:missing', message: `bash assigned ${rec.name}=${show(fromBytes(rec.value))}; the IR has no assignment to ${rec.name}${issues}` });
+          found.push({
+            kind: 'assignment',
+            cls: 'assignment:missing',
+            message: `bash assigned ${rec.name}=${show(fromBytes(rec.value))}; the IR has no assignment to ${rec.name}${issues}`,
+          });
         } else {
           const statics = named.filter((a) => !a.value || (!a.value.dynamic && !a.value.glob));
-          const blamed = statics.sort((a, b) => similarity(b.value?.text ?? '', fromBytes(rec.value)) - similarity(a.value?.text ?? '', fromBytes(rec.value)))[0] ?? named[0]!;
+          const blamed =
+            statics.sort(
+              (a, b) =>
+                similarity(b.value?.text ?? '', fromBytes(rec.value)) -
+                similarity(a.value?.text ?? '', fromBytes(rec.value)),
+            )[0] ?? named[0]!;
           found.push({
             kind: 'assignment',
             cls: `assignment:value:${cause(source, blamed.span, blamed.value?.text ?? '', rec.value)}`,
@@ -351,13 +466,21 @@ export function compareCase(source: string, guaranteed: readonly number[], scrip
       }
       case 'for': {
         if (!checks.forVar || assignmentsNamed(rec.name).length > 0) break;
-        found.push({ kind: 'for', cls: 'for:no-assignment', message: `bash ran ${fromBytes(rec.raw.split('\n')[0]!)}; the IR has no assignment to ${rec.name}${issues}` });
+        found.push({
+          kind: 'for',
+          cls: 'for:no-assignment',
+          message: `bash ran ${fromBytes(rec.raw.split('\n')[0]!)}; the IR has no assignment to ${rec.name}${issues}`,
+        });
         break;
       }
       case 'case':
         break;
       case 'garbage':
-        found.push({ kind: 'trace', cls: 'trace:unreadable', message: `a trace line the parser could not read: ${show(fromBytes(rec.raw))}` });
+        found.push({
+          kind: 'trace',
+          cls: 'trace:unreadable',
+          message: `a trace line the parser could not read: ${show(fromBytes(rec.raw))}`,
+        });
         break;
     }
   }
@@ -398,13 +521,16 @@ function closest(commands: readonly IrCommand[], argvs: readonly (readonly strin
   for (const c of commands) {
     for (const argv of argvs) {
       const a = alignment(c.items, argv);
-      const related = a.cost < Math.max(c.items.length, argv.length) || (!c.items.some((i) => i.wild) && c.items.map((i) => i.text).join('') === argv.join(''));
+      const related =
+        a.cost < Math.max(c.items.length, argv.length) ||
+        (!c.items.some((i) => i.wild) && c.items.map((i) => i.text).join('') === argv.join(''));
       if (!related) continue;
       // among related ones, the most alike as text: `t est` is nearer `test` than `a $x` is
       const irText = c.items.map((i) => i.text).join(' ');
       const bashText = argv.join(' ');
       const distance = editDistance(irText, bashText) / Math.max(1, irText.length, bashText.length);
-      if (!best || distance < best.distance || (distance === best.distance && a.cost < best.cost)) best = { c, argv, distance, ...a };
+      if (!best || distance < best.distance || (distance === best.distance && a.cost < best.cost))
+        best = { c, argv, distance, ...a };
     }
   }
   return best;
@@ -416,7 +542,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
   for (let i = 1; i <= x.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    for (let j = 1; j <= y.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[y.length]!;
@@ -426,7 +553,12 @@ function similarity(a: string, b: string): number {
   return -editDistance(a, b);
 }
 
-function argvDivergence(source: string, argv: readonly string[], commands: readonly IrCommand[], issues: string): Divergence {
+function argvDivergence(
+  source: string,
+  argv: readonly string[],
+  commands: readonly IrCommand[],
+  issues: string,
+): Divergence {
   const near = closest(commands, [argv]);
   if (!near) {
     return {

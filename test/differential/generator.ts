@@ -20,8 +20,29 @@ import fc from 'fast-check';
 
 /** External programs: the oracle installs a stub for each that exits 0. */
 export const STUBS = [
-  'a', 'b', 'rm', 'ls', 'git', 'sort', 'find', 'grep', 'cat', 'cp', 'mv', 'tee', 'head', 'wc', 'touch', 'mkdir', 'chmod', 'sed',
-  'env', 'nice', 'timeout', 'nohup', 'xargs',
+  'a',
+  'b',
+  'rm',
+  'ls',
+  'git',
+  'sort',
+  'find',
+  'grep',
+  'cat',
+  'cp',
+  'mv',
+  'tee',
+  'head',
+  'wc',
+  'touch',
+  'mkdir',
+  'chmod',
+  'sed',
+  'env',
+  'nice',
+  'timeout',
+  'nohup',
+  'xargs',
 ] as const;
 
 /** Builtins a generated command may name directly. */
@@ -63,8 +84,7 @@ export type DqPart =
   | { readonly k: 'cont' };
 
 export type Brace =
-  | { readonly k: 'list'; readonly items: readonly (readonly BracePart[])[] }
-  | { readonly k: 'raw'; readonly s: string };
+  { readonly k: 'list'; readonly items: readonly (readonly BracePart[])[] } | { readonly k: 'raw'; readonly s: string };
 export type BracePart = Extract<Part, { k: 'lit' | 'sq' | 'esc' | 'var' }> | { readonly k: 'brace'; readonly b: Brace };
 
 /** A word: parts written next to each other; `tilde` or `proc` stand alone at its start. */
@@ -99,8 +119,20 @@ export interface Arg {
 export type Redir = { readonly k: 'fixed'; readonly s: string } | { readonly k: 'herestring'; readonly w: Word };
 
 export type Cmd =
-  | { readonly k: 'simple'; readonly assigns: readonly Assign[]; readonly name: Name; readonly args: readonly Arg[]; readonly redirs: readonly Redir[] }
-  | { readonly k: 'wrap'; readonly wrapper: string; readonly envs: readonly Assign[]; readonly name: Name; readonly args: readonly Arg[] }
+  | {
+      readonly k: 'simple';
+      readonly assigns: readonly Assign[];
+      readonly name: Name;
+      readonly args: readonly Arg[];
+      readonly redirs: readonly Redir[];
+    }
+  | {
+      readonly k: 'wrap';
+      readonly wrapper: string;
+      readonly envs: readonly Assign[];
+      readonly name: Name;
+      readonly args: readonly Arg[];
+    }
   | { readonly k: 'eval'; readonly style: 'sq' | 'dq'; readonly list: List }
   | { readonly k: 'evalWords'; readonly args: readonly Arg[] }
   | { readonly k: 'test'; readonly bracket: boolean; readonly expr: TestExpr }
@@ -186,12 +218,44 @@ export interface List {
 const chars = (s: string): string[] => [...s];
 
 const LITERALS = [
-  'a', 'b', 'x', 'foo', '-r', '-rf', '-n', '-o', '--', '-', 'a.txt', 'b.txt', 'd/f', '--opt=v', 'k=v', '5', '01', '@', '%s', '.', '..', '+',
-  ':', 'é', 'A', 'a-b', 'o', 'x=1', '%', '^', 'f]',
+  'a',
+  'b',
+  'x',
+  'foo',
+  '-r',
+  '-rf',
+  '-n',
+  '-o',
+  '--',
+  '-',
+  'a.txt',
+  'b.txt',
+  'd/f',
+  '--opt=v',
+  'k=v',
+  '5',
+  '01',
+  '@',
+  '%s',
+  '.',
+  '..',
+  '+',
+  ':',
+  'é',
+  'A',
+  'a-b',
+  'o',
+  'x=1',
+  '%',
+  '^',
+  'f]',
 ];
 const litArb = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...LITERALS) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...chars('abcxyz019._-=:')), minLength: 1, maxLength: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: fc.constantFrom(...chars('abcxyz019._-=:')), minLength: 1, maxLength: 3 }),
+  },
 );
 const SQ_CHARS = chars('abxz -"\\$`{},*~\n\té#();&|<>!=');
 const sqArb = fc.string({ unit: fc.constantFrom(...SQ_CHARS), maxLength: 5 });
@@ -202,32 +266,129 @@ const DQ_ESCAPES = ['\\\\', '\\"', '\\$', '\\`', '\\a', '\\ ', '\\{', "\\'", '\\
 // no escape that makes \x01: that byte starts every trace record (PS4, see trace.ts), and a word
 // holding it after a newline reads as a record of its own (`\cB` stands for the \c escapes)
 const ANSI_ITEMS = [
-  'a', 'b c', '\\x41', '\\x4a', '\\x4', '\\101', '\\7', '\\n', '\\t', '\\u00e9', '\\u00E9x', '\\U0001F600', "\\'", '\\\\', '\\"', '\\e', '\\E',
-  '\\cB', '\\c?', '\\0', '\\x00', '\\q', '\\x', '\\u', '\\?', '"', '$x', '{a,b}', '*', ' ', '\\a', '\\b', '\\f', '\\v', '\\r', '\\x7f', '\\200', '\\xff',
+  'a',
+  'b c',
+  '\\x41',
+  '\\x4a',
+  '\\x4',
+  '\\101',
+  '\\7',
+  '\\n',
+  '\\t',
+  '\\u00e9',
+  '\\u00E9x',
+  '\\U0001F600',
+  "\\'",
+  '\\\\',
+  '\\"',
+  '\\e',
+  '\\E',
+  '\\cB',
+  '\\c?',
+  '\\0',
+  '\\x00',
+  '\\q',
+  '\\x',
+  '\\u',
+  '\\?',
+  '"',
+  '$x',
+  '{a,b}',
+  '*',
+  ' ',
+  '\\a',
+  '\\b',
+  '\\f',
+  '\\v',
+  '\\r',
+  '\\x7f',
+  '\\200',
+  '\\xff',
 ];
 const VARS = ['$x', '${x}', '$y', '${x:-d e}', '${#x}', '$u', '${u:-w}', '$n', '${x%b}', '${u}', '$@', '$#', '$?'];
 const ARITH_EXPANSIONS = ['1+2', 'n*2', '$n', 'n', '(1 + 2) * n', ' n ', 'n > 1', '1 ? 2 : 3'];
 const GLOBS = ['*', '*.txt', '?.txt', '[ab].txt', '[!a]*', 'a*', '[', '*]'];
 const TILDES = ['~', '~/d', '~root', '~root/x', '~nouser', 'k=~/d', 'k=a:~/d', '--o=~/d', '~+'];
 const BRACE_RAW = [
-  '{1..3}', '{a..c}', '{01..3}', '{1..10..3}', '{3..1}', '{-2..1}', '{Z..b}', '{a..e..2}', '{1..2}{a..b}', '{a}', '{}', '{a,b', 'a,b}', '{,}', '{a..}',
-  '{1..b}', '{x..y..z}', '{a,}', '{,a}', '${x}{a,b}', '{$x,b}', 'a{b,c}d', '{a,b}$x', '{a,b}{c,d}', '{{a,b},c}', '{a,b}}',
+  '{1..3}',
+  '{a..c}',
+  '{01..3}',
+  '{1..10..3}',
+  '{3..1}',
+  '{-2..1}',
+  '{Z..b}',
+  '{a..e..2}',
+  '{1..2}{a..b}',
+  '{a}',
+  '{}',
+  '{a,b',
+  'a,b}',
+  '{,}',
+  '{a..}',
+  '{1..b}',
+  '{x..y..z}',
+  '{a,}',
+  '{,a}',
+  '${x}{a,b}',
+  '{$x,b}',
+  'a{b,c}d',
+  '{a,b}$x',
+  '{a,b}{c,d}',
+  '{{a,b},c}',
+  '{a,b}}',
 ];
 
 const varArb = fc.constantFrom(...VARS);
 const tildeArb = fc.constantFrom(...TILDES);
 const NAME_STYLES = 10;
 const nameArb = (names: readonly string[]): fc.Arbitrary<Name> =>
-  fc.record({ n: fc.constantFrom(...names), style: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: NAME_STYLES - 1 }) }) });
+  fc.record({
+    n: fc.constantFrom(...names),
+    style: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(0) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: NAME_STYLES - 1 }) },
+    ),
+  });
 // `[` with arbitrary arguments mostly lacks its `]`, which tree-sitter cannot parse: the test form has it
-const simpleNames = [...STUBS.filter((s) => !['env', 'nice', 'timeout', 'nohup', 'xargs', 'find'].includes(s)), ...BUILTINS.filter((b) => b !== '[')];
+const simpleNames = [
+  ...STUBS.filter((s) => !['env', 'nice', 'timeout', 'nohup', 'xargs', 'find'].includes(s)),
+  ...BUILTINS.filter((b) => b !== '['),
+];
 const ASSIGN_NAMES = ['x', 'y', 'z', 'A', 'B'];
 /** `a[1]=x cmd` is an error in bash (the command does not run): subscripts only stand alone. */
 const STANDALONE_NAMES = [...ASSIGN_NAMES, 'arr[1]'];
-const REDIRS = ['> out', '>> out', '2> err', '2>&1', '< a.txt', '&> out', '>/dev/null', '>| out', "> 'o u t'", '> o\\ u', '> "out2"', "> $'o\\x75t'", '1>&2', '3> f3'];
+const REDIRS = [
+  '> out',
+  '>> out',
+  '2> err',
+  '2>&1',
+  '< a.txt',
+  '&> out',
+  '>/dev/null',
+  '>| out',
+  "> 'o u t'",
+  '> o\\ u',
+  '> "out2"',
+  "> $'o\\x75t'",
+  '1>&2',
+  '3> f3',
+];
 /** Rarer: tree-sitter-bash cannot parse `<>` without a descriptor, so the IR flags these. */
 const RARE_REDIRS = ['<> rw', '2<> rw', '>&2', '<&0', '0<a.txt'];
-const ARITH = ['n > 1', 'm = n + 1', 'm++', 'n * 2', '1 + 2', 'm += 3, n', '$n + 1', '(n) / 3', 'n>1', ' m=n ', '0', 'n == 3 && m < 2'];
+const ARITH = [
+  'n > 1',
+  'm = n + 1',
+  'm++',
+  'n * 2',
+  '1 + 2',
+  'm += 3, n',
+  '$n + 1',
+  '(n) / 3',
+  'n>1',
+  ' m=n ',
+  '0',
+  'n == 3 && m < 2',
+];
 const LETS = ["'m = n + 1'", 'm++', '"m*=2"', 'm=n+1', "m='1 + 2'"];
 const REGEXES = ['^a', 'a.b', "'a.b'", '"x y"', '^(a|b)$', '[0-9]+', 'a\\ b', '$x', '^-', '.*', 'a|b'];
 const COMMENTS = ['# rm -rf x', "# it's $(a) `b`", '#', '#x "y', '# \\'];
@@ -237,7 +398,10 @@ const sepArb: fc.Arbitrary<Sep> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<Sep>('||', '&') },
   { weight: 1, arbitrary: fc.constantFrom(...COMMENTS).map((comment): Sep => ({ comment })) },
 );
-const argSepArb = fc.oneof({ weight: 6, arbitrary: fc.constant(' ') }, { weight: 1, arbitrary: fc.constantFrom('  ', '\t', ' \\\n', '\\\n ', ' \\\n\t') });
+const argSepArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(' ') },
+  { weight: 1, arbitrary: fc.constantFrom('  ', '\t', ' \\\n', '\\\n ', ' \\\n\t') },
+);
 
 const braceArb: fc.Arbitrary<Brace> = fc.letrec<{ brace: Brace; item: BracePart[] }>((tie) => ({
   brace: fc.oneof(
@@ -264,7 +428,10 @@ const testExprArb = (word: fc.Arbitrary<Word>): fc.Arbitrary<TestExpr> =>
     fc.record({ op: fc.constantFrom('-v'), words: fc.constant([plain('x')]) }),
     // an unescaped `<` would be a redirect (regressions.txt has that case)
     fc.record({ op: fc.constantFrom('=', '!=', '==', '\\<'), words: fc.tuple(word, word) }),
-    fc.record({ op: fc.constantFrom('-eq', '-lt'), words: fc.tuple(fc.constantFrom('1', '3', '$n').map(plain), fc.constantFrom('1', '3').map(plain)) }),
+    fc.record({
+      op: fc.constantFrom('-eq', '-lt'),
+      words: fc.tuple(fc.constantFrom('1', '3', '$n').map(plain), fc.constantFrom('1', '3').map(plain)),
+    }),
     fc.record({ op: fc.constant(''), words: fc.array(word, { maxLength: 2 }) }),
   );
 
@@ -277,7 +444,12 @@ function plain(s: string): Word {
  * next newline token, which a multi-line `$(…)` would contain) and for its body's commands.
  */
 function flatWord(w: Word): Word {
-  const flatPart = (p: Part): Part => (p.k === 'sub' ? { k: 'var', s: '$x' } : p.k === 'dq' ? { k: 'dq', parts: p.parts.map((d) => (d.k === 'sub' ? { k: 'var', s: '$x' } : d)) } : p);
+  const flatPart = (p: Part): Part =>
+    p.k === 'sub'
+      ? { k: 'var', s: '$x' }
+      : p.k === 'dq'
+        ? { k: 'dq', parts: p.parts.map((d) => (d.k === 'sub' ? { k: 'var', s: '$x' } : d)) }
+        : p;
   return { tilde: w.tilde, parts: w.parts.map(flatPart), proc: null };
 }
 
@@ -320,13 +492,18 @@ const arbs = fc.letrec<Arbs>((tie) => {
       value: fc.option(word, { nil: null, freq: 6 }),
     });
   const assign = assignNamed(ASSIGN_NAMES);
-  const prefixAssigns = fc.oneof({ weight: 3, arbitrary: fc.constant<Assign[]>([]) }, { weight: 1, arbitrary: fc.array(assign, { minLength: 1, maxLength: 2, depthIdentifier: 'nest' }) });
+  const prefixAssigns = fc.oneof(
+    { weight: 3, arbitrary: fc.constant<Assign[]>([]) },
+    { weight: 1, arbitrary: fc.array(assign, { minLength: 1, maxLength: 2, depthIdentifier: 'nest' }) },
+  );
   const btCmd: fc.Arbitrary<BtCmd> = fc.record({
     name: fc.constantFrom('a', 'b', 'echo', 'ls'),
     args: fc.array(
       fc.oneof(
         litArb.map(plain),
-        fc.string({ unit: fc.constantFrom(...chars('ab \\$"{},*')), maxLength: 4 }).map((s): Word => ({ tilde: null, parts: [{ k: 'sq', s }], proc: null })),
+        fc
+          .string({ unit: fc.constantFrom(...chars('ab \\$"{},*')), maxLength: 4 })
+          .map((s): Word => ({ tilde: null, parts: [{ k: 'sq', s }], proc: null })),
         varArb.map((s): Word => ({ tilde: null, parts: [{ k: 'var', s }], proc: null })),
       ),
       { maxLength: 2 },
@@ -348,8 +525,18 @@ const arbs = fc.letrec<Arbs>((tie) => {
     { weight: 3, arbitrary: sqArb.map((s): Part => ({ k: 'sq', s })) },
     { weight: 3, arbitrary: fc.array(dqPart, { maxLength: 3 }).map((parts): Part => ({ k: 'dq', parts })) },
     { weight: 3, arbitrary: fc.constantFrom(...ESC_CHARS).map((c): Part => ({ k: 'esc', c })) },
-    { weight: 3, arbitrary: fc.array(fc.constantFrom(...ANSI_ITEMS), { maxLength: 3 }).map((items): Part => ({ k: 'ansi', items })) },
-    { weight: 1, arbitrary: fc.tuple(fc.string({ unit: fc.constantFrom(...chars("ab '{}")), maxLength: 3 }), fc.boolean()).map(([s, v]): Part => ({ k: 'tr', s: v ? `${s}$x` : s })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .array(fc.constantFrom(...ANSI_ITEMS), { maxLength: 3 })
+        .map((items): Part => ({ k: 'ansi', items })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.string({ unit: fc.constantFrom(...chars("ab '{}")), maxLength: 3 }), fc.boolean())
+        .map(([s, v]): Part => ({ k: 'tr', s: v ? `${s}$x` : s })),
+    },
     { weight: 2, arbitrary: varArb.map((s): Part => ({ k: 'var', s })) },
     { weight: 1, arbitrary: fc.constantFrom(...ARITH_EXPANSIONS).map((s): Part => ({ k: 'arx', s })) },
     { weight: 3, arbitrary: braceArb.map((b): Part => ({ k: 'brace', b })) },
@@ -361,9 +548,19 @@ const arbs = fc.letrec<Arbs>((tie) => {
   const cond: fc.Arbitrary<CondExpr> = fc.oneof(
     { maxDepth: 2, depthIdentifier: 'cond' },
     fc.record({ k: fc.constant('unary' as const), op: fc.constantFrom('-n', '-z', '-f', '-e', '-d'), w: tie('word') }),
-    fc.record({ k: fc.constant('binary' as const), l: tie('word'), op: fc.constantFrom('==', '!=', '=', '<', '>'), r: tie('word') }),
+    fc.record({
+      k: fc.constant('binary' as const),
+      l: tie('word'),
+      op: fc.constantFrom('==', '!=', '=', '<', '>'),
+      r: tie('word'),
+    }),
     fc.record({ k: fc.constant('regex' as const), l: tie('word'), re: fc.constantFrom(...REGEXES) }),
-    fc.record({ k: fc.constant('num' as const), l: fc.constantFrom('1', '$n', 'n', '10'), op: fc.constantFrom('-eq', '-ne', '-lt', '-ge'), r: fc.constantFrom('1', '3', '$n') }),
+    fc.record({
+      k: fc.constant('num' as const),
+      l: fc.constantFrom('1', '$n', 'n', '10'),
+      op: fc.constantFrom('-eq', '-ne', '-lt', '-ge'),
+      r: fc.constantFrom('1', '3', '$n'),
+    }),
     fc.record({ k: fc.constant('var' as const), name: fc.constantFrom('x', 'u', 'arr[1]') }),
     fc.record({ k: fc.constant('word' as const), w: tie('word') }),
     fc.record({ k: fc.constant('not' as const), e: tie('cond') }),
@@ -385,18 +582,104 @@ const arbs = fc.letrec<Arbs>((tie) => {
   const cmd: fc.Arbitrary<Cmd> = fc.oneof(
     { maxDepth: 3, depthIdentifier: 'nest' },
     { weight: 14, arbitrary: simple },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant('wrap' as const), wrapper: fc.constantFrom('env', 'nice -n 5', 'timeout 5', 'command', 'nohup', 'xargs', 'timeout -s KILL 5', 'env -u A'), envs: fc.array(assign, { maxLength: 2 }), name: nameArb(simpleNames), args: args(3) }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('eval' as const), style: fc.constantFrom('sq' as const, 'dq' as const), list }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant('wrap' as const),
+        wrapper: fc.constantFrom(
+          'env',
+          'nice -n 5',
+          'timeout 5',
+          'command',
+          'nohup',
+          'xargs',
+          'timeout -s KILL 5',
+          'env -u A',
+        ),
+        envs: fc.array(assign, { maxLength: 2 }),
+        name: nameArb(simpleNames),
+        args: args(3),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('eval' as const),
+        style: fc.constantFrom('sq' as const, 'dq' as const),
+        list,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('evalWords' as const), args: args(3) }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('test' as const), bracket: fc.boolean(), expr: testExprArb(word) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('let' as const), exprs: fc.array(fc.constantFrom(...LETS), { minLength: 1, maxLength: 2 }) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('declare' as const), flag: fc.constantFrom('', '-x', '-g', '-l', '-u', 'export'), assigns: fc.array(assignNamed(STANDALONE_NAMES), { minLength: 1, maxLength: 2 }) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('printfv' as const), fmt: fc.constantFrom('%s', "'%s-%s'", '"[%s]"', '%q', "'%s\\n'"), args: args(2) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('find' as const), name: word, exec: nameArb(['rm', 'a', 'grep', 'echo']), end: fc.constantFrom('\\;', "';'", '+', '";"') }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('group' as const), list, redir: fc.option(fc.constantFrom('> out', '2>&1', '< a.txt'), { nil: null }) }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('subshell' as const), list, redir: fc.option(fc.constantFrom('> out', '2>&1'), { nil: null }) }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('if' as const), cond: list, then: list, otherwise: fc.option(list, { nil: null }) }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('for' as const), v: fc.constantFrom('i', 'v'), words: fc.array(word, { minLength: 1, maxLength: 3 }), body: list }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ k: fc.constant('test' as const), bracket: fc.boolean(), expr: testExprArb(word) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant('let' as const),
+        exprs: fc.array(fc.constantFrom(...LETS), { minLength: 1, maxLength: 2 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant('declare' as const),
+        flag: fc.constantFrom('', '-x', '-g', '-l', '-u', 'export'),
+        assigns: fc.array(assignNamed(STANDALONE_NAMES), { minLength: 1, maxLength: 2 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant('printfv' as const),
+        fmt: fc.constantFrom('%s', "'%s-%s'", '"[%s]"', '%q', "'%s\\n'"),
+        args: args(2),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant('find' as const),
+        name: word,
+        exec: nameArb(['rm', 'a', 'grep', 'echo']),
+        end: fc.constantFrom('\\;', "';'", '+', '";"'),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('group' as const),
+        list,
+        redir: fc.option(fc.constantFrom('> out', '2>&1', '< a.txt'), { nil: null }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('subshell' as const),
+        list,
+        redir: fc.option(fc.constantFrom('> out', '2>&1'), { nil: null }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('if' as const),
+        cond: list,
+        then: list,
+        otherwise: fc.option(list, { nil: null }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('for' as const),
+        v: fc.constantFrom('i', 'v'),
+        words: fc.array(word, { minLength: 1, maxLength: 3 }),
+        body: list,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('whileRead' as const), body: list, input: word }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('whileNot' as const), until: fc.boolean(), body: list }) },
     {
@@ -404,7 +687,10 @@ const arbs = fc.letrec<Arbs>((tie) => {
       arbitrary: fc.record({
         k: fc.constant('case' as const),
         word,
-        items: fc.array(fc.record({ paren: fc.boolean(), patterns: fc.array(word, { minLength: 1, maxLength: 2 }), body: list }), { minLength: 1, maxLength: 2 }),
+        items: fc.array(
+          fc.record({ paren: fc.boolean(), patterns: fc.array(word, { minLength: 1, maxLength: 2 }), body: list }),
+          { minLength: 1, maxLength: 2 },
+        ),
       }),
     },
     { weight: 3, arbitrary: fc.record({ k: fc.constant('cond' as const), e: tie('cond') }) },
@@ -413,14 +699,29 @@ const arbs = fc.letrec<Arbs>((tie) => {
   const delimArb: fc.Arbitrary<Delim> = fc.oneof(
     ...(
       [
-        ['EOF', 'EOF', false], ["'EOF'", 'EOF', true], ['"EOF"', 'EOF', true], ['E"O"F', 'EOF', true], ["E''OF", 'EOF', true], ['\\EOF', 'EOF', true],
-        ["$'EOF'", 'EOF', true], ['"A B"', 'A B', true], ['END', 'END', false], ['X', 'X', false], ['E\\OF', 'EOF', true], ["'EOF'x", 'EOFx', true],
+        ['EOF', 'EOF', false],
+        ["'EOF'", 'EOF', true],
+        ['"EOF"', 'EOF', true],
+        ['E"O"F', 'EOF', true],
+        ["E''OF", 'EOF', true],
+        ['\\EOF', 'EOF', true],
+        ["$'EOF'", 'EOF', true],
+        ['"A B"', 'A B', true],
+        ['END', 'END', false],
+        ['X', 'X', false],
+        ['E\\OF', 'EOF', true],
+        ["'EOF'x", 'EOFx', true],
       ] as const
     ).map(([written, w, quoted]) => fc.constant<Delim>({ written, word: w, quoted })),
   );
   const heredocPart: fc.Arbitrary<HeredocPart> = fc.oneof(
     // no `$` or backquote: an unquoted body would expand them (`${}` is an error); vars come from var parts
-    { weight: 5, arbitrary: fc.string({ unit: fc.constantFrom(...chars(`ab EOF'"\\{},*\t#();`)), minLength: 1, maxLength: 5 }).map((s): HeredocPart => ({ k: 'text', s: s.endsWith('\\') ? `${s}z` : s })) },
+    {
+      weight: 5,
+      arbitrary: fc
+        .string({ unit: fc.constantFrom(...chars(`ab EOF'"\\{},*\t#();`)), minLength: 1, maxLength: 5 })
+        .map((s): HeredocPart => ({ k: 'text', s: s.endsWith('\\') ? `${s}z` : s })),
+    },
     { weight: 2, arbitrary: varArb.map((s): HeredocPart => ({ k: 'var', s })) },
     { weight: 2, arbitrary: simple.map((c): HeredocPart => ({ k: 'sub', cmd: flatSimple(c) })) },
     { weight: 1, arbitrary: btCmd.map((c): HeredocPart => ({ k: 'bt', cmd: c })) },
@@ -432,7 +733,9 @@ const arbs = fc.letrec<Arbs>((tie) => {
       k: fc.constant('simple' as const),
       assigns: fc.constant([]),
       name: nameArb(['cat', 'a', 'sort', 'grep']),
-      args: fc.array(fc.record({ sep: fc.constant(' '), w: fc.constantFrom('-n', 'x', 'a.txt').map(plain) }), { maxLength: 1 }),
+      args: fc.array(fc.record({ sep: fc.constant(' '), w: fc.constantFrom('-n', 'x', 'a.txt').map(plain) }), {
+        maxLength: 1,
+      }),
       redirs: fc.constant([]),
     }),
     docs: fc.array(
@@ -440,7 +743,10 @@ const arbs = fc.letrec<Arbs>((tie) => {
         strip: fc.boolean(),
         delim: delimArb,
         body: fc.array(fc.array(heredocPart, { maxLength: 3 }), { maxLength: 3 }),
-        terminator: fc.oneof({ weight: 4, arbitrary: fc.constant('plain' as const) }, { weight: 1, arbitrary: fc.constant('continued' as const) }),
+        terminator: fc.oneof(
+          { weight: 4, arbitrary: fc.constant('plain' as const) },
+          { weight: 1, arbitrary: fc.constant('continued' as const) },
+        ),
       }),
       { minLength: 1, maxLength: 2 },
     ),
@@ -448,12 +754,30 @@ const arbs = fc.letrec<Arbs>((tie) => {
   });
   return {
     list: fc
-      .tuple(fc.array(tie('stmt'), { minLength: 1, maxLength: 3, depthIdentifier: 'nest' }), fc.array(sepArb, { minLength: 2, maxLength: 2 }), fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }))
+      .tuple(
+        fc.array(tie('stmt'), { minLength: 1, maxLength: 3, depthIdentifier: 'nest' }),
+        fc.array(sepArb, { minLength: 2, maxLength: 2 }),
+        fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      )
       .map(([items, seps, background]): List => ({ items, seps: seps.slice(0, items.length - 1), background })),
     stmt: fc.oneof(
       { maxDepth: 3, depthIdentifier: 'nest' },
-      { weight: 10, arbitrary: fc.record({ k: fc.constant('pipeline' as const), negate: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), cmds: fc.array(tie('cmd'), { minLength: 1, maxLength: 2, depthIdentifier: 'nest' }), pipe: fc.constantFrom(' | ', ' |& ', '|') }) },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant('assign' as const), assigns: fc.array(assignNamed(STANDALONE_NAMES), { minLength: 1, maxLength: 2 }) }) },
+      {
+        weight: 10,
+        arbitrary: fc.record({
+          k: fc.constant('pipeline' as const),
+          negate: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+          cmds: fc.array(tie('cmd'), { minLength: 1, maxLength: 2, depthIdentifier: 'nest' }),
+          pipe: fc.constantFrom(' | ', ' |& ', '|'),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          k: fc.constant('assign' as const),
+          assigns: fc.array(assignNamed(STANDALONE_NAMES), { minLength: 1, maxLength: 2 }),
+        }),
+      },
       { weight: 2, arbitrary: heredoc },
     ),
     cmd,
@@ -468,7 +792,11 @@ const arbs = fc.letrec<Arbs>((tie) => {
         ),
       })
       // a word made only of line continuations is no word at all: keep words real
-      .map((w): Word => (w.parts.every((p) => p.k === 'cont') && w.tilde === null ? { ...w, parts: [...w.parts, { k: 'lit', s: 'w' }] } : w)),
+      .map((w): Word =>
+        w.parts.every((p) => p.k === 'cont') && w.tilde === null
+          ? { ...w, parts: [...w.parts, { k: 'lit', s: 'w' }] }
+          : w,
+      ),
     part,
     cond,
   };
@@ -997,7 +1325,11 @@ function renderDq(out: Out, d: DqPart, g: boolean): void {
 }
 
 /** `` `cmd` `` and `$(list)`, written alike in and out of double quotes. */
-function renderSubstitution(out: Out, s: { readonly k: 'bt'; readonly cmd: BtCmd } | { readonly k: 'sub'; readonly list: List }, g: boolean): void {
+function renderSubstitution(
+  out: Out,
+  s: { readonly k: 'bt'; readonly cmd: BtCmd } | { readonly k: 'sub'; readonly list: List },
+  g: boolean,
+): void {
   if (s.k === 'bt') {
     out.put('`');
     renderBt(out, s.cmd, g);

@@ -13,7 +13,16 @@
  * under a watchdog, and kills what the case left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrace, type TraceRecord } from './trace.js';
@@ -56,7 +65,8 @@ const CASE_HEADER = [
   '',
 ].join('\n');
 
-const SYNTAX_ERROR = /syntax error near unexpected token|syntax error: unexpected end of file|unexpected EOF while looking for matching|syntax error in conditional expression|unexpected token .* in conditional command|unexpected argument .* to conditional/;
+const SYNTAX_ERROR =
+  /syntax error near unexpected token|syntax error: unexpected end of file|unexpected EOF while looking for matching|syntax error in conditional expression|unexpected token .* in conditional command|unexpected argument .* to conditional/;
 
 /** Why the oracle cannot run here at all (no bwrap), or null. */
 export function bwrapMissing(): string | null {
@@ -66,8 +76,15 @@ export function bwrapMissing(): string | null {
 
 /** Throws when bwrap is there but cannot build the sandbox (no user namespaces, say). */
 export function checkSandbox(): void {
-  const probe = spawnSync('bwrap', ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--unshare-all', '--die-with-parent', '/bin/bash', '-c', 'echo ok'], { encoding: 'utf8' });
-  if (probe.stdout?.trim() !== 'ok') throw new Error(`bubblewrap cannot create the sandbox here: ${probe.error?.message ?? (probe.stderr.trim() || `exit ${probe.status}`)}`);
+  const probe = spawnSync(
+    'bwrap',
+    ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--unshare-all', '--die-with-parent', '/bin/bash', '-c', 'echo ok'],
+    { encoding: 'utf8' },
+  );
+  if (probe.stdout?.trim() !== 'ok')
+    throw new Error(
+      `bubblewrap cannot create the sandbox here: ${probe.error?.message ?? (probe.stderr.trim() || `exit ${probe.status}`)}`,
+    );
 }
 
 export class Oracle {
@@ -97,7 +114,8 @@ export class Oracle {
   async run(sources: readonly string[]): Promise<OracleResult[]> {
     const results: OracleResult[] = new Array(sources.length);
     const chunks: { start: number; items: readonly string[] }[] = [];
-    for (let i = 0; i < sources.length; i += this.batchSize) chunks.push({ start: i, items: sources.slice(i, i + this.batchSize) });
+    for (let i = 0; i < sources.length; i += this.batchSize)
+      chunks.push({ start: i, items: sources.slice(i, i + this.batchSize) });
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
@@ -127,21 +145,40 @@ export class Oracle {
     sources.forEach((source, i) => writeFileSync(join(inDir, `${i}.sh`), `${CASE_HEADER}${source}\n`));
     writeFileSync(join(inDir, 'driver.sh'), this.driver(sources.length));
     const args = [
-      '--ro-bind', '/', '/',
-      '--tmpfs', '/tmp',
-      '--ro-bind', this.stubDir, STUBS,
-      '--ro-bind', inDir, IN,
-      '--bind', outDir, OUT,
-      '--dir', WORK,
-      '--dir', HOME,
-      '--dev', '/dev',
-      '--proc', '/proc',
+      '--ro-bind',
+      '/',
+      '/',
+      '--tmpfs',
+      '/tmp',
+      '--ro-bind',
+      this.stubDir,
+      STUBS,
+      '--ro-bind',
+      inDir,
+      IN,
+      '--bind',
+      outDir,
+      OUT,
+      '--dir',
+      WORK,
+      '--dir',
+      HOME,
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
       '--unshare-all',
       '--die-with-parent',
       '--new-session',
-      '--chdir', '/tmp',
-      '/usr/bin/env', '-i', `HOME=${HOME}`, 'LC_ALL=C.UTF-8', 'PATH=/usr/bin:/bin',
-      '/bin/bash', `${IN}/driver.sh`,
+      '--chdir',
+      '/tmp',
+      '/usr/bin/env',
+      '-i',
+      `HOME=${HOME}`,
+      'LC_ALL=C.UTF-8',
+      'PATH=/usr/bin:/bin',
+      '/bin/bash',
+      `${IN}/driver.sh`,
     ];
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn('bwrap', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -168,7 +205,9 @@ export class Oracle {
       if (m) statuses.set(Number(m[1]), Number(m[2]));
     }
     if (statuses.size !== sources.length) {
-      throw new Error(`the sandbox ran ${statuses.size} of ${sources.length} cases (bwrap exit ${code}): ${stderr.slice(0, 2000)}`);
+      throw new Error(
+        `the sandbox ran ${statuses.size} of ${sources.length} cases (bwrap exit ${code}): ${stderr.slice(0, 2000)}`,
+      );
     }
     const results = sources.map((source, i): OracleResult => {
       const trace = readFileSync(join(outDir, `${i}.trace`)).toString('latin1');

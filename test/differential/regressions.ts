@@ -30,7 +30,10 @@ export function parseRegressions(text: string): Regression[] {
     if (header === null) return;
     const m = /(?:^|\s)guaranteed=([\d,]*)/.exec(header);
     const guaranteed = m?.[1] ? m[1].split(',').filter(Boolean).map(Number) : [];
-    const note = header.replace(/(?:^|\s)guaranteed=[\d,]*/, '').replace(/^\s*\|?\s*/, '').trim();
+    const note = header
+      .replace(/(?:^|\s)guaranteed=[\d,]*/, '')
+      .replace(/^\s*\|?\s*/, '')
+      .trim();
     out.push({ source: body.join('\n'), guaranteed, note, line: headerLine });
   };
   for (let i = 0; i < lines.length; i++) {
@@ -49,7 +52,13 @@ export function parseRegressions(text: string): Regression[] {
 }
 
 export function formatRegression(source: string, guaranteed: readonly number[], note = ''): string {
-  const header = ['===', guaranteed.length > 0 ? `guaranteed=${guaranteed.join(',')}` : '', note ? `| ${note.replace(/\n/g, ' ')}` : ''].filter(Boolean).join(' ');
+  const header = [
+    '===',
+    guaranteed.length > 0 ? `guaranteed=${guaranteed.join(',')}` : '',
+    note ? `| ${note.replace(/\n/g, ' ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `${header}\n${source}\n`;
 }
 

@@ -14,7 +14,10 @@ const PS4 = "PS4=$'\\x01+ '";
 function trace(script: string): string {
   const stdio: ('ignore' | 'pipe')[] = Array.from({ length: 20 }, () => 'ignore');
   stdio[19] = 'pipe';
-  const r = spawnSync('bash', ['-c', `${PS4}\nBASH_XTRACEFD=19\nset -x\n${script}`], { stdio, env: { LC_ALL: 'C.UTF-8', PATH: '/usr/bin:/bin', HOME: '/nonexistent/home' } });
+  const r = spawnSync('bash', ['-c', `${PS4}\nBASH_XTRACEFD=19\nset -x\n${script}`], {
+    stdio,
+    env: { LC_ALL: 'C.UTF-8', PATH: '/usr/bin:/bin', HOME: '/nonexistent/home' },
+  });
   const out = r.output[19];
   if (!Buffer.isBuffer(out)) throw new Error('no trace');
   return out.toString('latin1');
@@ -25,10 +28,34 @@ function ansi(bytes: string): string {
   return `$'${[...bytes].map((c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}'`;
 }
 
-const byteString = fc.string({ unit: fc.integer({ min: 1, max: 255 }).map((b) => String.fromCharCode(b)), maxLength: 8 });
+const byteString = fc.string({
+  unit: fc.integer({ min: 1, max: 255 }).map((b) => String.fromCharCode(b)),
+  maxLength: 8,
+});
 /** Bytes bash's quoting cares about, so the property exercises them often. */
 const trickyString = fc.string({
-  unit: fc.constantFrom('\x01', '+', ' ', '\n', "'", '\\', '$', '"', '~', '#', 'a', '\t', '\x7f', '\xc3', '\xa9', '\xff', '=', '{', '*', '\x1b'),
+  unit: fc.constantFrom(
+    '\x01',
+    '+',
+    ' ',
+    '\n',
+    "'",
+    '\\',
+    '$',
+    '"',
+    '~',
+    '#',
+    'a',
+    '\t',
+    '\x7f',
+    '\xc3',
+    '\xa9',
+    '\xff',
+    '=',
+    '{',
+    '*',
+    '\x1b',
+  ),
   maxLength: 8,
 });
 const word = fc.oneof(byteString, trickyString);
@@ -113,7 +140,7 @@ x=$(: inner)`);
   it('counts nesting from the repeated first character of PS4', () => {
     const records = parseTrace(trace(`eval ': a'; : "$(: b)"`));
     expect(records.map((r) => (r.kind === 'command' ? [r.depth, r.argv.join(' ')] : r.kind))).toEqual([
-      [1, "eval : a"],
+      [1, 'eval : a'],
       [2, ': a'],
       [2, ': b'],
       [1, ': '],
@@ -139,7 +166,9 @@ describe('regressions.txt format', () => {
       fc.property(
         fc.array(
           fc.record({
-            source: fc.string({ unit: fc.constantFrom('a', ' ', '\n', '=', '\t', "'", '#'), maxLength: 12 }).filter((s) => !/(^|\n)===/.test(s)),
+            source: fc
+              .string({ unit: fc.constantFrom('a', ' ', '\n', '=', '\t', "'", '#'), maxLength: 12 })
+              .filter((s) => !/(^|\n)===/.test(s)),
             guaranteed: fc.array(fc.nat(50), { maxLength: 3 }),
           }),
           { maxLength: 4 },

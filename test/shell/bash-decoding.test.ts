@@ -21,13 +21,13 @@ describe('brace expansion', () => {
     ["find . {'-delete',-name,x}", ['find', '.', '-delete', '-name', 'x']],
     ['find . {"-delete",-name,x}', ['find', '.', '-delete', '-name', 'x']],
     ['find . {\\-delete,-name,x}', ['find', '.', '-delete', '-name', 'x']],
-    ["sort {-r,-o}FILE x", ['sort', '-rFILE', '-oFILE', 'x']],
+    ['sort {-r,-o}FILE x', ['sort', '-rFILE', '-oFILE', 'x']],
     ['echo {a,b}{1,2}', ['echo', 'a1', 'a2', 'b1', 'b2']],
     ['echo {a,{b,c}} {{a,b}}', ['echo', 'a', 'b', 'c', '{a}', '{b}']],
     ['echo {,a} a{,}b', ['echo', 'a', 'ab', 'ab']],
     // quoted or escaped commas and braces are text
     ["echo {'a,b'} {a\\,b} {a} {} x{}y", ['echo', '{a,b}', '{a,b}', '{a}', '{}', 'x{}y']],
-    ['echo {a,\\,b} {a,\'b,c\'}', ['echo', 'a', ',b', 'a', 'b,c']],
+    ["echo {a,\\,b} {a,'b,c'}", ['echo', 'a', ',b', 'a', 'b,c']],
     ['echo ${x:-{a,b}} "{a,b}"', ['echo', '${x:-{a,b}}', '{a,b}']],
   ])('%s', (cmd, expected) => {
     expect(topArgv(cmd)).toEqual(expected);
@@ -81,7 +81,10 @@ describe('line continuations', () => {
   });
 
   it('a continuation does not continue a comment', () => {
-    expect(argvs(parseScript('echo a # note \\\nrm -rf x'))).toEqual([['echo', 'a'], ['rm', '-rf', 'x']]);
+    expect(argvs(parseScript('echo a # note \\\nrm -rf x'))).toEqual([
+      ['echo', 'a'],
+      ['rm', '-rf', 'x'],
+    ]);
   });
 
   it('spans still point at what was written', () => {
@@ -124,7 +127,12 @@ describe('here-documents', () => {
 
   it('runs the backquoted and $( ) substitutions of an unquoted body, not of a quoted one', () => {
     const s = parseScript('cat <<EOF\n`rm -rf a` $(rm -rf b) \\$x\nEOF');
-    expect(argvs(s).filter((a) => a[0] === 'rm').map((a) => a[2]).sort()).toEqual(['a', 'b']);
+    expect(
+      argvs(s)
+        .filter((a) => a[0] === 'rm')
+        .map((a) => a[2])
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(s.redirects[0]!.text!.dynamic).toBe(true);
     const quoted = parseScript("cat <<'EOF'\n`rm -rf a` $(rm -rf b)\nEOF");
     expect(argvs(quoted)).toEqual([['cat']]);
@@ -132,7 +140,10 @@ describe('here-documents', () => {
   });
 
   it('unescapes \\$, \\` and \\\\ in an unquoted body, and nothing else', () => {
-    expect(parseScript('cat <<EOF\n\\$x \\` \\\\ \\a "q"\nEOF').redirects[0]!.text).toMatchObject({ text: '$x ` \\ \\a "q"\n', dynamic: false });
+    expect(parseScript('cat <<EOF\n\\$x \\` \\\\ \\a "q"\nEOF').redirects[0]!.text).toMatchObject({
+      text: '$x ` \\ \\a "q"\n',
+      dynamic: false,
+    });
   });
 
   it('feeds a shell the script bash would read', () => {
@@ -148,14 +159,20 @@ describe('here-documents', () => {
   it('reads a here-document for another descriptor', () => {
     const s = parseScript('a <<A 3<<-B\nx\nA\n\ty\n\tB');
     expect(s.issues).toEqual([]);
-    expect(s.redirects.map((r) => [r.fd, r.op, r.text?.text])).toEqual([[null, '<<', 'x\n'], [3, '<<-', 'y\n']]);
+    expect(s.redirects.map((r) => [r.fd, r.op, r.text?.text])).toEqual([
+      [null, '<<', 'x\n'],
+      [3, '<<-', 'y\n'],
+    ]);
   });
 
   it('reads several here-documents on one line, each body in turn', () => {
-    const s = parseScript('cat <<A; cat <<-\'B\' | sh\n$(id)\nA\n\trm -rf x\n\tB\necho z');
+    const s = parseScript("cat <<A; cat <<-'B' | sh\n$(id)\nA\n\trm -rf x\n\tB\necho z");
     expect(s.issues).toEqual([]);
     expect(argvs(s)).toEqual([['cat'], ['id'], ['cat'], ['sh'], ['rm', '-rf', 'x'], ['echo', 'z']]);
-    expect(s.redirects.map((r) => [r.op, r.text?.text])).toEqual([['<<', '$(id)\n'], ['<<-', 'rm -rf x\n']]);
+    expect(s.redirects.map((r) => [r.op, r.text?.text])).toEqual([
+      ['<<', '$(id)\n'],
+      ['<<-', 'rm -rf x\n'],
+    ]);
   });
 
   it('reads bodies tree-sitter misreads (a leading backslash or blank) from what bash read', () => {
@@ -168,7 +185,7 @@ describe('here-documents', () => {
   });
 
   it('knows what "$(cat <<\'EOF\' … EOF)" prints (commit messages)', () => {
-    const s = parseScript("git commit -m \"$(cat <<'EOF'\nFix the thing\n\nBecause $reasons.\nEOF\n)\"");
+    const s = parseScript('git commit -m "$(cat <<\'EOF\'\nFix the thing\n\nBecause $reasons.\nEOF\n)"');
     expect(s.segments[0]!.argv[3]).toMatchObject({ text: 'Fix the thing\n\nBecause $reasons.', dynamic: false });
     expect(argvs(s)[1]).toEqual(['cat']);
     // an unquoted body with an expansion prints something only known at run time
@@ -192,7 +209,15 @@ describe('the reader maps offsets back to the input', () => {
   it('keeps spans right after a rewritten string holding a character outside the BMP', () => {
     const src = "a $'\\U0001F600'\n[[ $x == a ]]";
     const words = parseScript(src).segments.flatMap((g) => g.argv);
-    expect(words.map((w) => src.slice(w.span[0], w.span[1]))).toEqual(['a', "$'\\U0001F600'", '[[', '$x', '==', 'a', ']]']);
+    expect(words.map((w) => src.slice(w.span[0], w.span[1]))).toEqual([
+      'a',
+      "$'\\U0001F600'",
+      '[[',
+      '$x',
+      '==',
+      'a',
+      ']]',
+    ]);
   });
 
   it('maps a joined word back over the removed continuation', () => {
@@ -225,7 +250,13 @@ describe('builtins that evaluate quoted text', () => {
   it('a literal name or number is static', () => {
     expect(parseScript('test -v HOME').segments[0]!.argv.every((w) => !w.dynamic)).toBe(true);
     expect(parseScript('[[ 3 -eq 3 ]]').segments[0]!.argv.every((w) => !w.dynamic)).toBe(true);
-    expect(parseScript('[[ $n -eq x ]]').segments[0]!.argv.map((w) => w.dynamic)).toEqual([false, true, false, true, false]);
+    expect(parseScript('[[ $n -eq x ]]').segments[0]!.argv.map((w) => w.dynamic)).toEqual([
+      false,
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('[ … ] and [[ … ]] are segments with their words; (( … )) too', () => {
@@ -263,7 +294,11 @@ describe('builtins that assign variables', () => {
   it('decodes declaration words without calling them unknown', () => {
     const s = parseScript('export A=1 B; local x; unset y');
     expect(s.issues).toEqual([]);
-    expect(argvs(s)).toEqual([['export', 'A=1', 'B'], ['local', 'x'], ['unset', 'y']]);
+    expect(argvs(s)).toEqual([
+      ['export', 'A=1', 'B'],
+      ['local', 'x'],
+      ['unset', 'y'],
+    ]);
   });
 });
 
@@ -296,7 +331,13 @@ describe('what tree-sitter misreads', () => {
     ['! if a; then b; fi', [['a'], ['b']]],
     ['[ -f a ] && ls', [['[', '-f', 'a', ']'], ['ls']]],
     // `==` outside [[ ]] is a word, and the `;` after it still ends the command
-    ['echo a == b; rm x', [['echo', 'a', '==', 'b'], ['rm', 'x']]],
+    [
+      'echo a == b; rm x',
+      [
+        ['echo', 'a', '==', 'b'],
+        ['rm', 'x'],
+      ],
+    ],
     // a lone `-` before a redirect is still an argument
     ['a - 2>&1', [['a', '-']]],
     // assignments on a line of their own, then a compound command
@@ -309,14 +350,26 @@ describe('what tree-sitter misreads', () => {
     ["a $'\\x{41}B' $'\\x{4142}' $'\\x{a,b}'", [['a', 'AB', 'B', '\n,b}']]],
     // an escaped blank that follows no plain character is still part of the word
     ["a '*'\\ \nb", [['a', '* '], ['b']]],
-    ["a \\  b", [['a', ' ', 'b']]],
+    ['a \\  b', [['a', ' ', 'b']]],
     // `$""` next to other words; a name cannot start with a digit nor hold a `-`
     ['a $\'\'- $""', [['a', '-', '']]],
-    ['5=a b; x=1 --o=v c', [['5=a', 'b'], ['--o=v', 'c']]],
+    [
+      '5=a b; x=1 --o=v c',
+      [
+        ['5=a', 'b'],
+        ['--o=v', 'c'],
+      ],
+    ],
     // a value runs on past what tree-sitter ends it at
     ['declare x=f]\\( y', [['declare', 'x=f](', 'y']]],
     // builtins end their options at `--`; `esac` right before a pipe
-    ['eval -- rm x', [['eval', '--', 'rm', 'x'], ['rm', 'x']]],
+    [
+      'eval -- rm x',
+      [
+        ['eval', '--', 'rm', 'x'],
+        ['rm', 'x'],
+      ],
+    ],
     ['case a in a) b ;; esac|c', [['b'], ['c']]],
     // a word touching a redirect's word is part of it; a declaration's braces expand
     ['a >o\\< c', [['a', 'c']]],
@@ -341,13 +394,24 @@ describe('what tree-sitter misreads', () => {
 
   it('a redirect takes the word parts tree-sitter left out of it', () => {
     const s = parseScript('a <<< `ls`\\<; b >o\\< c');
-    expect(s.redirects.map((r) => [r.op, r.target?.text ?? r.text?.text])).toEqual([['<<<', '`ls`<'], ['>', 'o<']]);
+    expect(s.redirects.map((r) => [r.op, r.target?.text ?? r.text?.text])).toEqual([
+      ['<<<', '`ls`<'],
+      ['>', 'o<'],
+    ]);
   });
 
   it('a tilde after `=` expands in every word shaped like an assignment, += and a[i]= too', () => {
     const s = parseScript("x=a`a`$'' A+=~root/x'' b[1]=~/x; echo a+=~/x 5=~/x");
-    expect(s.assignments.filter((a) => a.name !== 'x').map((a) => [a.name, a.value?.dynamic])).toEqual([['A', true], ['b', true]]);
-    expect(s.segments.at(-1)!.argv.slice(1).map((w) => w.dynamic)).toEqual([true, false]);
+    expect(s.assignments.filter((a) => a.name !== 'x').map((a) => [a.name, a.value?.dynamic])).toEqual([
+      ['A', true],
+      ['b', true],
+    ]);
+    expect(
+      s.segments
+        .at(-1)!
+        .argv.slice(1)
+        .map((w) => w.dynamic),
+    ).toEqual([true, false]);
   });
 
   it('code holding a run-time value is parsed and scored, and flagged: bash parses it only once expanded', () => {
@@ -355,7 +419,7 @@ describe('what tree-sitter misreads', () => {
       expect(parseScript(cmd).issues.map((i) => i.code)).toContain('expanded-code');
     }
     expect(argvs(parseScript('bash -c "make -C $DIR"'))).toContainEqual(['make', '-C', '$DIR']);
-    expect(parseScript("bash -c 'make -C \"$DIR\"'").issues).toEqual([]);
+    expect(parseScript('bash -c \'make -C "$DIR"\'').issues).toEqual([]);
   });
 
   it('an ANSI-C string that is not valid UTF-8 is bytes the IR cannot spell: dynamic', () => {

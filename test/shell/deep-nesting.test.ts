@@ -14,13 +14,19 @@ import { judge, runBin, tempDir } from '../helpers.js';
 const TOO_DEEP = `syntax nested more than ${PARSE_LIMITS.maxSyntaxDepth} levels deep was not read`;
 
 /** `open` and `close` around `inner`, as many levels as fit in `bytes` (by default nearly the size limit). */
-function nest(open: string, inner: string, close: string, { prefix = '', suffix = '', bytes = PARSE_LIMITS.maxBytes - 4096 } = {}): string {
+function nest(
+  open: string,
+  inner: string,
+  close: string,
+  { prefix = '', suffix = '', bytes = PARSE_LIMITS.maxBytes - 4096 } = {},
+): string {
   const levels = Math.floor((bytes - prefix.length - inner.length - suffix.length) / (open.length + close.length));
   return prefix + open.repeat(levels) + inner + close.repeat(levels) + suffix;
 }
 
 /** `count` copies of `item` joined by `separator`. */
-const chain = (item: string, separator: string, count: number): string => Array.from({ length: count }, () => item).join(separator);
+const chain = (item: string, separator: string, count: number): string =>
+  Array.from({ length: count }, () => item).join(separator);
 
 const DEEP: [string, string][] = [
   ['an arithmetic command ((((…))))', nest('((', '1', '))')],
@@ -37,7 +43,10 @@ const DEEP: [string, string][] = [
   ['a for (( )) header', nest('(', '1', ')', { prefix: 'for ((', suffix: ';;)); do id; done' })],
   ['an arithmetic command missing its last parenthesis', `${'(('.repeat(15_000)}1${'))'.repeat(14_999)})`],
   ['nested brace lists {a,{a,…}}', nest('{a,', 'x', '}', { prefix: 'echo ', bytes: 24_000 })],
-  ['here-strings read as literal output "$(cat <<< "$(…)")"', nest('"$(cat <<< ', 'x', ')"', { prefix: 'echo ', bytes: 16_000 })],
+  [
+    'here-strings read as literal output "$(cat <<< "$(…)")"',
+    nest('"$(cat <<< ', 'x', ')"', { prefix: 'echo ', bytes: 16_000 }),
+  ],
   // statements and substitutions were bounded before: one issue, said where the bound is met
   ['command substitutions $( $( … ) )', nest('$(', 'id', ')', { prefix: 'echo ', bytes: 8_000 })],
   ['quoted substitutions "$(echo "$(…)")"', nest('"$(echo ', 'id', ')"', { bytes: 8_000 })],
@@ -76,9 +85,14 @@ describe('input nested past the walkers’ depth', () => {
   it('a chain of runners (npx python -m npx …) is followed to its end in a loop', async () => {
     const levels = 4_000;
     const word = (text: string): Word => ({ text, dynamic: false, glob: false, span: [0, 0] });
-    const args = [...Array.from({ length: levels }, () => ['python', '-m', 'npx'].map(word)).flat(), ...['python', '-m', 'pytest', '-c', '/etc/x'].map(word)];
+    const args = [
+      ...Array.from({ length: levels }, () => ['python', '-m', 'npx'].map(word)).flat(),
+      ...['python', '-m', 'pytest', '-c', '/etc/x'].map(word),
+    ];
     expect([...optionUses('npx', args)].map((u) => [u.option, u.value])).toEqual([['-c', '/etc/x']]);
-    expect((await judge(`npx ${'python -m npx '.repeat(levels)}python -m pytest -c /etc/x`)).would_decide).not.toBe('whitelisted');
+    expect((await judge(`npx ${'python -m npx '.repeat(levels)}python -m pytest -c /etc/x`)).would_decide).not.toBe(
+      'whitelisted',
+    );
   });
 });
 
@@ -127,14 +141,17 @@ describe('the gate records a deep command and holds it', () => {
     expect(record.issues.map((i) => i.code)).toContain('too-deep');
     const audit = await runBin(['audit', '--json', '--store', store]);
     expect(audit.code).toBe(0);
-    expect((JSON.parse(audit.stdout) as { command_id: string }[]).map((r) => r.command_id)).toEqual([record.command_id]);
+    expect((JSON.parse(audit.stdout) as { command_id: string }[]).map((r) => r.command_id)).toEqual([
+      record.command_id,
+    ]);
   });
 });
 
 describe('thousands of arguments: the whitelist matcher runs in a loop', () => {
   // it recursed once per argument word: `echo a a …` with 5,000 words exited 70 (a RangeError),
   // the attempt not recorded. Now an automaton is run word by word, in (words × states) time.
-  const words = (n: number, text = 'a'): Word[] => Array.from({ length: n }, () => ({ text, dynamic: false, glob: false, span: [0, 0] as const }));
+  const words = (n: number, text = 'a'): Word[] =>
+    Array.from({ length: n }, () => ({ text, dynamic: false, glob: false, span: [0, 0] as const }));
 
   it('30,000 words against four optional repeated groups, in both directions', () => {
     const p = compilePattern('x [<any>...] [<any>...] [<any>...] [<any>...] end');
@@ -146,9 +163,24 @@ describe('thousands of arguments: the whitelist matcher runs in a loop', () => {
     // `[a]...` is one or more `a`, never nothing
     expect(matchArgs(compilePattern('x [a]...'), [])).toBe(false);
     expect(matchArgs(compilePattern('x [a]...'), words(3))).toBe(true);
-    expect(matchArgs(compilePattern('x [[a] [b]]... c'), [...words(2_000), ...words(2_000, 'b'), ...words(1, 'c')])).toBe(true);
-    expect(matchArgs(compilePattern('x [<flags:-n:int|-v>...] <word>...'), [...words(3_000, '-v'), ...words(1, '-n'), ...words(1, '5'), ...words(3_000)])).toBe(true);
-    expect(matchArgs(compilePattern('x [<flags:-n:int|-v>...] <word>...'), [...words(3_000, '-v'), ...words(1, '-n'), ...words(3_000)])).toBe(false);
+    expect(
+      matchArgs(compilePattern('x [[a] [b]]... c'), [...words(2_000), ...words(2_000, 'b'), ...words(1, 'c')]),
+    ).toBe(true);
+    expect(
+      matchArgs(compilePattern('x [<flags:-n:int|-v>...] <word>...'), [
+        ...words(3_000, '-v'),
+        ...words(1, '-n'),
+        ...words(1, '5'),
+        ...words(3_000),
+      ]),
+    ).toBe(true);
+    expect(
+      matchArgs(compilePattern('x [<flags:-n:int|-v>...] <word>...'), [
+        ...words(3_000, '-v'),
+        ...words(1, '-n'),
+        ...words(3_000),
+      ]),
+    ).toBe(false);
   });
 
   it.each([
@@ -172,10 +204,17 @@ describe('thousands of arguments: the whitelist matcher runs in a loop', () => {
 
   it('check on a 6,000-word echo exits neither 70 nor with nothing recorded', async () => {
     const store = join(tempDir(), 'audit.db');
-    const checked = await runBin(['check', '--no-wait', '--json', '--store', store], { stdin: `echo ${'a '.repeat(6_000)}` });
+    const checked = await runBin(['check', '--no-wait', '--json', '--store', store], {
+      stdin: `echo ${'a '.repeat(6_000)}`,
+    });
     expect(checked.stderr).not.toContain('internal error');
     expect(checked.code).not.toBe(70);
-    const record = JSON.parse(checked.stdout) as { command_id: string; decision: string; decided_by: string | null; issues: { code: string }[] };
+    const record = JSON.parse(checked.stdout) as {
+      command_id: string;
+      decision: string;
+      decided_by: string | null;
+      issues: { code: string }[];
+    };
     if (record.decision === 'whitelisted') {
       expect(checked.code).toBe(0);
       expect(record.decided_by).toBe('whitelist_rule:shell.echo');
@@ -186,7 +225,9 @@ describe('thousands of arguments: the whitelist matcher runs in a loop', () => {
     }
     const audit = await runBin(['audit', '--json', '--store', store]);
     expect(audit.code).toBe(0);
-    expect((JSON.parse(audit.stdout) as { command_id: string }[]).map((r) => r.command_id)).toEqual([record.command_id]);
+    expect((JSON.parse(audit.stdout) as { command_id: string }[]).map((r) => r.command_id)).toEqual([
+      record.command_id,
+    ]);
   });
 });
 

