@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  SqliteAuditStore,
+  openSqliteStore,
   applyDecision,
   assess,
   decisionStatement,
@@ -109,7 +109,7 @@ async function reviewLoop(): Promise<void> {
   const env = { ...process.env, POLICY_GATE_POLICY: policyDir, POLICY_GATE_STORE: storePath };
   time([bin, 'check', '--', 'git status'], dir); // warm the cache, create the store
   const policy = await loadPolicy(policyDir, { git: false });
-  const store = SqliteAuditStore.open(storePath);
+  const store = openSqliteStore(storePath);
   const unblock: number[] = [];
   const n = Math.max(5, Math.round(runs / 2));
   for (let i = 0; i < n; i++) {
@@ -125,9 +125,9 @@ async function reviewLoop(): Promise<void> {
     while (!id) {
       if (exitedEarly) throw new Error('the waiting check exited before its command was pending');
       await new Promise((r) => setTimeout(r, 20));
-      id = store.commands({ decision: 'pending' })[0]?.command_id;
+      id = (await store.commands({ decision: 'pending' }))[0]?.command_id;
     }
-    const { leaf } = submittedEvent(store, id);
+    const { leaf } = await submittedEvent(store, id);
     const statement = decisionStatement({
       command_id: id,
       submitted_leaf: leaf,
@@ -137,14 +137,14 @@ async function reviewLoop(): Promise<void> {
       signed_at: new Date().toISOString(),
     });
     const signature = signWithSshKeygen(Buffer.from(statement), key);
-    applyDecision(
+    await applyDecision(
       { command_id: id, statement, signature, from: { user: 'bench', host: 'bench' } },
       { policy, store, clock: systemClock() },
     );
     const committed = performance.now();
     unblock.push((await exited) - committed);
   }
-  store.close();
+  await store.close();
   unblock.sort((a, b) => a - b);
   console.log(`\nreview loop, ${n} runs: decision committed → waiting check exited`);
   console.log(

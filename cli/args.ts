@@ -62,4 +62,4 @@ export const COMMON_OPTIONS = {
 } as const satisfies OptionSpec;
 
 /** Shell-quote argv words so the command text runs exactly this argv. */
-export { shellJoin as joinArgv } from '../engine/shell/quote.js';
+export { shellJoin as joinArgv } from '../engine/index.js';

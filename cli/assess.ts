@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import {
-  assess,
+  assessRequest,
   ExitCode,
   usageError,
   whyNotWhitelisted,
@@ -12,7 +12,7 @@ import {
   type TruncatedInput,
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
-import { home, locations, openStoreIfExists, policyFor, projectOf, scopedRepos } from './context.js';
+import { home, locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
 import { renderAssessment, style } from './render.js';
@@ -80,7 +80,7 @@ interface Context {
   requireReviewed: boolean;
 }
 
-function assessOne(
+async function assessOne(
   ctx: Context,
   command: string,
   opts: {
@@ -90,25 +90,20 @@ function assessOne(
     invalidUtf8?: boolean;
     truncated?: TruncatedInput | undefined;
   },
-): Assessment {
-  const now = opts.now ?? new Date();
-  const burst = ctx.policy.gate.context.burst;
-  const history =
-    opts.session && ctx.store ? ctx.store.sessionHistory(opts.session, now, burst?.window_seconds ?? 60) : null;
-  return assess(command, ctx.policy, {
-    now,
-    cwd: opts.cwd,
-    home: ctx.home,
-    project: opts.cwd ? projectOf(opts.cwd, ctx.home) : undefined,
-    history,
-    invalidUtf8: opts.invalidUtf8 ?? false,
-    protectedPaths: ctx.protectedPaths,
-    agent: ctx.agent,
-    session: opts.session,
-    repos: opts.cwd ? scopedRepos(ctx.policy, opts.cwd) : undefined,
-    requireReviewed: ctx.requireReviewed,
-    truncated: opts.truncated,
-  });
+): Promise<Assessment> {
+  return assessRequest(
+    {
+      command,
+      invalidUtf8: opts.invalidUtf8 ?? false,
+      truncated: opts.truncated,
+      session: opts.session,
+      agent: ctx.agent,
+      cwd: opts.cwd,
+      now: opts.now,
+      requireReviewed: ctx.requireReviewed,
+    },
+    { policy: ctx.policy, store: ctx.store, home: ctx.home, protectedPaths: ctx.protectedPaths },
+  );
 }
 
 export async function run(args: string[], io: CliIo): Promise<number> {
@@ -144,7 +139,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       p.rest && p.rest.length > 0
         ? commandFromArgv(p.rest, io)
         : await readCommand(io, policy.gate.limits?.max_command_bytes);
-    const a = assessOne(ctx, input.text, {
+    const a = await assessOne(ctx, input.text, {
       session: str(p, 'session'),
       cwd: resolve(io.cwd, str(p, 'cwd') ?? '.'),
       now,
@@ -155,7 +150,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     else io.stdout.write(renderAssessment(style(io.stdout, io.env), a, whyNotWhitelisted(a, policy)));
     return ExitCode.Allowed;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 
@@ -179,7 +174,7 @@ async function jsonLines(
       if (!obj || typeof obj !== 'object' || typeof obj.cmd !== 'string')
         throw new Error('expected a JSON string or an object with a "cmd" string');
       const now = typeof obj.now === 'string' ? parseTime(obj.now, 'now') : defaults.now;
-      const a = assessOne(ctx, obj.cmd, {
+      const a = await assessOne(ctx, obj.cmd, {
         session: typeof obj.session === 'string' ? obj.session : defaults.session,
         cwd: typeof obj.cwd === 'string' ? resolve(defaults.cwd ?? '/', obj.cwd) : defaults.cwd,
         now,

@@ -3,9 +3,9 @@ import { dirname, isAbsolute, join } from 'node:path';
 import {
   BUNDLE_FORMAT,
   ExitCode,
-  SqliteAuditStore,
-  bundleEvent,
-  bundlePolicy,
+  exportBundle,
+  exportTrail,
+  openStoreForReading,
   escapeForDisplay,
   trustedKeys,
   usageError,
@@ -70,7 +70,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return ExitCode.Allowed;
   }
-  if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportTrail(p, io);
+  if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportCommand(p, io);
   if (p.positionals.length > 0 || p.rest)
     throw usageError(
       `unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`,
@@ -87,14 +87,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
   const store = openStoreIfExists(locations(p, io));
   const records = store
-    ? store.commands({
+    ? await store.commands({
         session: str(p, 'session'),
         decision: decision as CommandState | undefined,
         since: since?.toISOString(),
         limit,
       })
     : [];
-  store?.close();
+  await store?.close();
   if (bool(p, 'json')) {
     io.stdout.write(`${JSON.stringify(records)}\n`);
     return ExitCode.Allowed;
@@ -123,37 +123,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return ExitCode.Allowed;
 }
 
-const CSV_COLUMNS = [
-  'command_id',
-  'submitted_at',
-  'session_id',
-  'agent',
-  'cwd',
-  'intent',
-  'command',
-  'risk_score',
-  'risk_level',
-  'top_rules',
-  'decision',
-  'decided_by',
-  'decided_at',
-  'review_latency_ms',
-  'reason',
-  'policy_revision',
-  'started_at',
-  'ended_at',
-  'exit_code',
-  'recording_sha256',
-] as const;
-
-function csvField(v: unknown): string {
-  const text = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(text) || /^[=+\-@\t]/.test(text)
-    ? `"${(/^[=+\-@\t]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"`
-    : text;
-}
-
-async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
+async function exportCommand(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const bundleFile = str(p, 'bundle');
   const format = str(p, 'format');
@@ -169,101 +139,36 @@ async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
   }
   const from = parseTime(str(p, 'from'), '--from')?.toISOString();
   const to = parseTime(str(p, 'to'), '--to')?.toISOString();
-  const inRange = (at: string): boolean => (from === undefined || at >= from) && (to === undefined || at < to);
   if (bundleFile !== undefined) {
     // a bundle ends with a checkpoint that covers all of it
-    const writer = openStore(loc, {
+    const writer = await openStore(loc, {
       policy: await policyFor(loc),
       warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
     });
     try {
-      writer.checkpoint(new Date());
+      await writer.checkpoint(new Date());
     } finally {
-      writer.close();
+      await writer.close();
     }
   }
-  const store = SqliteAuditStore.open(loc.store, { readonly: true });
+  const store = openStoreForReading(loc);
   try {
     let text: string;
     if (bundleFile !== undefined) {
-      const { policyProvider } = await import('./policy-at.js');
-      const policyAt = await (await policyProvider(loc.policy))(store.policyRevisions());
-      const policies: Bundle['policies'] = {};
-      for (const revision of store.policyRevisions()) {
-        const at = policyAt(revision);
-        if (at) (policies as Record<string, Bundle['policies'][string]>)[revision] = bundlePolicy(at);
-      }
-      const recordings: Record<string, string> = {};
-      for (const r of store.commands()) {
-        const rec = r.execution?.recording;
-        if (!rec) continue;
-        try {
-          recordings[rec.path] = readFileSync(join(dirname(loc.store), rec.path)).toString('base64');
-        } catch {
-          /* a missing recording is for verify to report */
-        }
-      }
-      const bundle: Bundle = {
-        format: BUNDLE_FORMAT,
-        created_at: new Date().toISOString(),
-        events: [...store.rawEvents()].map(bundleEvent),
-        checkpoints: store.checkpoints().map((c) => c.note),
-        keys: trustedKeys(dirname(loc.store)).map((k) => k.text),
-        policies,
-        recordings,
-      };
+      const bundle = await exportBundle(store, loc.policy, loc.state);
       text = `${JSON.stringify(bundle)}\n`;
       writeOut(io, bundleFile, text);
       io.stderr.write(
-        `policy-gate: bundle of ${bundle.events.length} events and ${bundle.checkpoints.length} checkpoints written to ${bundleFile}\n`,
+        `policy-gate: bundle of ${bundle.events.length} events and ${bundle.checkpoints.length} checkpoints ` +
+          `written to ${bundleFile}\n`,
       );
       return ExitCode.Allowed;
     }
-    if (format === 'jsonl') {
-      const lines: string[] = [];
-      for (const e of store.rawEvents()) {
-        if (!inRange(e.at)) continue;
-        lines.push(
-          `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}","body":${e.bytes.toString('utf8')}}`,
-        );
-      }
-      text = lines.length ? `${lines.join('\n')}\n` : '';
-    } else {
-      const rows = store.commands().filter((r) => inRange(r.submitted_at));
-      const line = (r: CommandRecord): string =>
-        [
-          r.command_id,
-          r.submitted_at,
-          r.session_id,
-          r.agent,
-          r.cwd,
-          r.intent,
-          r.command,
-          r.risk_score,
-          r.risk_level,
-          r.signals
-            .slice(0, 3)
-            .map((x) => x.rule_id)
-            .join(' '),
-          r.decision,
-          r.decided_by,
-          r.decided_at,
-          r.review_latency_ms,
-          r.reason,
-          r.policy_revision,
-          r.execution?.started_at,
-          r.execution?.ended_at,
-          r.execution?.exit_code,
-          r.execution?.recording?.sha256,
-        ]
-          .map(csvField)
-          .join(',');
-      text = `${[CSV_COLUMNS.join(','), ...rows.map(line)].join('\r\n')}\r\n`;
-    }
+    text = await exportTrail(store, { format: format as 'jsonl' | 'csv', from, to });
     writeOut(io, str(p, 'out'), text);
     return ExitCode.Allowed;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -11,10 +11,10 @@ import {
   type CommandRecord,
   type Locations,
   type Policy,
-  type SqliteAuditStore,
+  type AuditStore,
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
-import { home, locations, openStore, policyFor, projectOf, scopedRepos } from './context.js';
+import { home, locations, openStore, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord, style } from './render.js';
@@ -69,7 +69,7 @@ export interface Gated {
   readonly record: CommandRecord;
   readonly assessment: Assessment;
   readonly policy: Policy;
-  readonly store: SqliteAuditStore;
+  readonly store: AuditStore;
   readonly loc: Locations;
   /** The wait was interrupted: the command stays pending and must not run. */
   readonly interrupted: boolean;
@@ -115,7 +115,7 @@ export async function gateCommand(
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const input = await readInput(policy);
-  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     const { record, assessment } = await check(
       {
@@ -128,8 +128,6 @@ export async function gateCommand(
         cwd,
         timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
         wait: !bool(p, 'no-wait'),
-        repos: scopedRepos(policy, cwd),
-        project: projectOf(cwd, home(io)),
         requireReviewed: bool(p, 'require-reviewed'),
       },
       {
@@ -152,7 +150,7 @@ export async function gateCommand(
       interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted),
     };
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }
@@ -187,6 +185,6 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     return exitCodeFor(record.decision);
   } finally {
-    store.close();
+    await store.close();
   }
 }

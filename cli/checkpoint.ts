@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, usageError } from '../engine/index.js';
-import { prepareRotation } from '../engine/audit/checkpoint.js';
+import { prepareRotation } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations, openStore, policyFor } from './context.js';
 import type { CliIo } from './io.js';
@@ -54,17 +54,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const exec = str(p, 'exec');
   if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
   const loc = locations(p, io);
-  const store = openStore(loc, {
+  const store = await openStore(loc, {
     policy: await policyFor(loc),
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
   });
   let note: string;
   try {
-    const cp = store.checkpoint(new Date()) ?? store.latestCheckpoint();
+    const cp = (await store.checkpoint(new Date())) ?? (await store.latestCheckpoint());
     if (!cp) throw new GateError('usage', `the audit store ${store.location} is empty: there is nothing to checkpoint`);
     note = cp.note;
   } finally {
-    store.close();
+    await store.close();
   }
   if (to !== undefined) {
     try {
@@ -99,12 +99,12 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 async function rotateKey(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const dir = dirname(loc.store);
+  const dir = loc.state;
   const at = new Date().toISOString();
   const rotation = prepareRotation(dir, at);
-  const store = openStore(loc);
+  const store = await openStore(loc);
   try {
-    store.record({
+    await store.record({
       type: 'KEY_ROTATED',
       command_id: null,
       at,
@@ -115,14 +115,14 @@ async function rotateKey(p: ReturnType<typeof parse>, io: CliIo): Promise<number
       new_signature: rotation.next.sign(rotation.statement),
     });
   } finally {
-    store.close();
+    await store.close();
   }
   rotation.install();
-  const after = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const after = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
-    after.checkpoint(new Date());
+    await after.checkpoint(new Date());
   } finally {
-    after.close();
+    await after.close();
   }
   io.stdout.write(`${rotation.next.text}\n`);
   io.stderr.write(

@@ -125,6 +125,6 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
       );
     return exitCode;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
-import { DEFAULT_INSTALL, scaffold } from '../engine/authoring/scaffold.js';
+import { DEFAULT_INSTALL, scaffold } from '../engine/authoring/index.js';
 import { bool, parse, str } from './args.js';
 import type { CliIo } from './io.js';
 

@@ -44,8 +44,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw usageError(`--speed expects a number greater than 0, got ${JSON.stringify(speedText)}`);
   const loc = locations(p, io);
   const store = openStoreIfExists(loc);
-  const record = store?.command(id) ?? null;
-  store?.close();
+  const record = (await store?.command(id)) ?? null;
+  await store?.close();
   if (!record) throw new GateError('not-found', `no command ${id} in the audit trail`);
   const exec = record.execution;
   if (!exec) throw new GateError('not-found', `command ${id} was not run through exec: there is no recording`);
@@ -54,7 +54,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       'not-found',
       `command ${id} has no complete recording${exec.ended_at ? '' : ' (it has not ended, or the gate stopped before it did)'}`,
     );
-  const path = isAbsolute(exec.recording.path) ? exec.recording.path : join(dirname(loc.store), exec.recording.path);
+  const path = isAbsolute(exec.recording.path) ? exec.recording.path : join(loc.state, exec.recording.path);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);

@@ -3,7 +3,7 @@ import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
-import { LINT_CODES } from '../engine/authoring/lint.js';
+import { LINT_CODES } from '../engine/authoring/index.js';
 
 export const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
 
@@ -124,7 +124,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) throw usageError('policy lint takes no arguments', 'see: policy-gate policy --help');
   const loc = locations(p, io);
-  const { lintPolicy } = await import('../engine/authoring/lint.js');
+  const { lintPolicy } = await import('../engine/authoring/index.js');
   const findings = await lintPolicy(loc.policy);
   const ok = findings.length === 0;
   if (bool(p, 'json')) {
@@ -162,11 +162,11 @@ async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number
   const store = openStoreIfExists(loc);
   let history;
   try {
-    history = store ? store.commands({ since: since.toISOString(), limit }) : [];
+    history = store ? await store.commands({ since: since.toISOString(), limit }) : [];
   } finally {
-    store?.close();
+    await store?.close();
   }
-  const { diffPolicies, levelAtLeast } = await import('../engine/authoring/diff.js');
+  const { diffPolicies, levelAtLeast } = await import('../engine/authoring/index.js');
   const result = await diffPolicies({
     policyDir: loc.policy,
     cwd: io.cwd,

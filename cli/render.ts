@@ -2,7 +2,7 @@
  * The human view of results: which rule fired, why, on which bytes, the score and the next
  * step. Every piece of command text is shown escaped, so hidden characters are visible.
  */
-import type { Assessment, CommandRecord, Signal } from '../engine/index.js';
+import type { Assessment, CommandRecord, ReviewView, Signal } from '../engine/index.js';
 import { escapeForDisplay } from '../engine/index.js';
 import type { Output } from './io.js';
 import { allowsRun, nextStep, type CommandState } from '../engine/model/verdict.js';
@@ -121,17 +121,6 @@ export function timeLeft(ms: number | null): string {
 
 function clock(iso: string): string {
   return iso.slice(11, 19);
-}
-
-/** What a reviewer needs to see about one pending command. */
-export interface ReviewView {
-  readonly record: CommandRecord;
-  /** The session's earlier commands (newest last). */
-  readonly session: readonly CommandRecord[];
-  readonly approvals: readonly string[];
-  readonly approvals_needed: number;
-  /** Milliseconds before it times out (negative: past its deadline); null when not waiting. */
-  readonly time_left_ms: number | null;
 }
 
 /** Everything a reviewer needs to decide one command. */

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import {
   ExitCode,
-  SqliteAuditStore,
+  openStoreForReading,
+  verifyStore,
   buildReport,
   escapeForDisplay,
   trustedKeys,
@@ -12,7 +13,6 @@ import {
 import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
 import { locations } from './context.js';
 import type { CliIo } from './io.js';
-import { verifyStore } from './verify.js';
 
 export const HELP = `Usage: policy-gate report [--from DATE] [--to DATE] [--format md|html] [--out FILE]
 
@@ -63,14 +63,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const to = parseTime(str(p, 'to'), '--to')?.toISOString() ?? null;
   const generatedAt = (parseTime(str(p, 'now'), '--now') ?? new Date()).toISOString();
   const loc = locations(p, io);
-  const storeDir = dirname(loc.store);
-  const store = SqliteAuditStore.open(loc.store, { readonly: true });
+  const store = openStoreForReading(loc);
   let data: ReportData;
   try {
-    const verify = await verifyStore(store, loc.policy, { keys: trustedKeys(storeDir) });
-    data = buildReport({ records: store.commands(), verify, from, to, generatedAt, source: loc.store });
+    const verify = await verifyStore(store, loc.policy, { keys: trustedKeys(loc.state), stateDir: loc.state });
+    data = buildReport({ records: await store.commands(), verify, from, to, generatedAt, source: loc.store });
   } finally {
-    store.close();
+    await store.close();
   }
   const text = format === 'md' ? renderMarkdown(data) : renderHtml(data);
   const out = str(p, 'out');

@@ -4,11 +4,12 @@
  * counts down), with the selected command shown in full. Decisions are signed like
  * `review approve|deny`.
  */
-import { pendingQueue, usageError, ExitCode, type Policy, type SqliteAuditStore } from '../engine/index.js';
+import { pendingQueue, usageError, ExitCode, type Policy, type AuditStore } from '../engine/index.js';
 import { bool, type Parsed } from './args.js';
 import { locations, openStore, policyFor, recordGateEvent } from './context.js';
 import type { CliIo } from './io.js';
-import { describeOutcome, queueLine, reviewView, signAndApply, signer, type ReviewView } from './review.js';
+import { reviewView, signAndApply, type ReviewView } from '../engine/index.js';
+import { describeOutcome, queueLine, signer } from './review-common.js';
 import { renderReview, style, type Style } from './render.js';
 
 interface TtyIn extends AsyncIterable<Buffer | string> {
@@ -158,11 +159,11 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
   const who = signer(p, io);
   const loc = locations(p, io);
   const policy: Policy = await policyFor(loc);
-  const store: SqliteAuditStore = openStore(loc, {
+  const store: AuditStore = await openStore(loc, {
     policy,
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
   });
-  recordGateEvent(store, 'GATE_START', `review-queue:${who.reviewer}`);
+  await recordGateEvent(store, 'GATE_START', `review-queue:${who.reviewer}`);
   const s = style(io.stdout, io.env);
   const out = process.stdout;
   const state: State = {
@@ -172,9 +173,10 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
     message: who.key ? '' : 'no --key: decisions would go in unsigned and be refused',
   };
 
-  const refresh = (): void => {
+  const refresh = async (): Promise<void> => {
     const now = new Date();
-    state.views = pendingQueue(store, now).map((r) => reviewView(store, policy, r, now));
+    const queue = await pendingQueue(store, now);
+    state.views = await Promise.all(queue.map((r) => reviewView(store, policy, r, now)));
     if (!state.views.some((v) => v.record.command_id === state.selected))
       state.selected = state.views[0]?.record.command_id ?? null;
   };
@@ -186,60 +188,84 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
   input.setRawMode!(true);
   input.resume();
   return await new Promise<number>((resolve) => {
-    let busy = false;
-    const finish = (code: number): void => {
+    let finished = false;
+    const finish = async (code: number): Promise<void> => {
+      if (finished) return;
+      finished = true;
       clearInterval(timer);
       input.off('data', onData);
       input.setRawMode!(false);
       input.pause();
       try {
-        recordGateEvent(store, 'GATE_STOP', `review-queue:${who.reviewer}`);
+        await recordGateEvent(store, 'GATE_STOP', `review-queue:${who.reviewer}`);
+      } catch {
+        /* the queue still closes; the missing stop is visible in the trail */
       } finally {
-        store.close();
+        await store.close();
       }
       io.stdout.write('\x1b[?25h\x1b[?1049l');
       resolve(code);
     };
-    const onData = (chunk: Buffer): void => {
-      if (busy) return;
+    const handle = async (chunk: Buffer): Promise<void> => {
       for (const key of keys(chunk.toString('utf8'))) {
         const action = onKey(state, key);
         if (action === 'quit') return finish(ExitCode.Allowed);
-        if (action === 'refresh') refresh();
+        if (action === 'refresh') await refresh();
         if (action && typeof action === 'object' && state.selected) {
-          busy = true;
           const id = state.selected;
           state.message = `signing ${action.submit} of ${id}…`;
           draw();
           try {
             // ssh-keygen may ask for the key's passphrase on the terminal
             input.setRawMode!(false);
-            state.message = describeOutcome(signAndApply(store, policy, id, action.submit, who, action.reason, io.env));
+            state.message = describeOutcome(
+              await signAndApply(store, policy, id, action.submit, who, action.reason, io.env),
+            );
           } catch (err) {
             state.message = s.red(`error: ${(err as Error).message}`);
           } finally {
             input.setRawMode!(true);
-            busy = false;
           }
-          refresh();
+          await refresh();
         }
       }
       draw();
     };
+    // keys and ticks run one after another, in the order they came
+    let chain: Promise<void> = Promise.resolve();
+    let queued = 0;
+    const enqueue = (job: () => Promise<void>): void => {
+      queued++;
+      chain = chain
+        .then(job)
+        .catch((err: unknown) => {
+          state.message = s.red(`error: ${(err as Error).message}`);
+        })
+        .finally(() => {
+          queued--;
+        });
+    };
+    const onData = (chunk: Buffer): void => {
+      if (!finished) enqueue(() => handle(chunk));
+    };
     input.on('data', onData);
-    const timer = setInterval(() => {
-      if (busy) return;
+    const tick = async (): Promise<void> => {
       try {
         // an open queue keeps the trail under a fresh signed checkpoint
-        store.checkpoint(new Date(), 60_000);
-        refresh();
+        await store.checkpoint(new Date(), 60_000);
+        await refresh();
         draw();
       } catch (err) {
         state.message = s.red(`error: ${(err as Error).message}`);
       }
+    };
+    const timer = setInterval(() => {
+      if (queued === 0 && !finished) enqueue(tick);
     }, 500);
-    io.signal?.addEventListener('abort', () => finish(ExitCode.Allowed), { once: true });
-    refresh();
-    draw();
+    io.signal?.addEventListener('abort', () => void finish(ExitCode.Allowed), { once: true });
+    enqueue(async () => {
+      await refresh();
+      draw();
+    });
   });
 }

@@ -2,25 +2,26 @@ import { existsSync, readFileSync } from 'node:fs';
 import {
   ExitCode,
   applyDecision,
-  approvalsNeeded,
-  approvalsSoFar,
-  decisionStatement,
   escapeForDisplay,
   osIdentity,
   pendingQueue,
-  signWithSshKeygen,
+  reviewStatement,
+  reviewView,
+  signAndApply,
   submittedEvent,
   systemClock,
   usageError,
+  type ReviewView,
   type CommandRecord,
   type Policy,
   type ReviewOutcome,
-  type SqliteAuditStore,
+  type AuditStore,
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, str, type Parsed } from './args.js';
 import { locations, openStore, policyFor } from './context.js';
 import { readAll, type CliIo } from './io.js';
-import { renderReview, style, timeLeft, type ReviewView, type Style } from './render.js';
+import { renderReview, style } from './render.js';
+import { describeOutcome, queueLine, signer } from './review-common.js';
 
 export const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
        policy-gate review list [--all] [--json]
@@ -111,22 +112,8 @@ function one(rest: string[], what: string): string {
 }
 
 export type { ReviewView };
-
-export function reviewView(store: SqliteAuditStore, policy: Policy, record: CommandRecord, now: Date): ReviewView {
-  const session = record.session_id
-    ? store
-        .commands({ session: record.session_id, limit: 21 })
-        .filter((r) => r.command_id !== record.command_id && r.submitted_at <= record.submitted_at)
-        .slice(-20)
-    : [];
-  return {
-    record,
-    session,
-    approvals: approvalsSoFar(store, record.command_id),
-    approvals_needed: approvalsNeeded(policy, record.risk_level),
-    time_left_ms: record.decision === 'pending' && record.deadline ? Date.parse(record.deadline) - now.getTime() : null,
-  };
-}
+export { reviewView, signAndApply };
+export { describeOutcome, queueLine, signer } from './review-common.js';
 
 async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   if (rest.length > 0)
@@ -139,10 +126,12 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
     return ExitCode.Allowed;
   }
   const policy = await policyFor(loc);
-  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     const now = new Date();
-    const views = pendingQueue(store, now, { all: bool(p, 'all') }).map((r) => reviewView(store, policy, r, now));
+    const views = await Promise.all(
+      (await pendingQueue(store, now, { all: bool(p, 'all') })).map((r) => reviewView(store, policy, r, now)),
+    );
     if (bool(p, 'json')) {
       io.stdout.write(
         `${JSON.stringify(views.map((v) => ({ ...v.record, approvals: v.approvals, approvals_needed: v.approvals_needed, time_left_ms: v.time_left_ms })))}\n`,
@@ -157,81 +146,24 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
     for (const v of views) io.stdout.write(`${queueLine(s, v, 100)}\n`);
     return ExitCode.Allowed;
   } finally {
-    store.close();
+    await store.close();
   }
-}
-
-/** One line of the queue: risk, time left, approvals, who, the command. */
-export function queueLine(s: Style, v: ReviewView, width: number): string {
-  const r = v.record;
-  const level =
-    r.risk_level === 'critical' || r.risk_level === 'high'
-      ? s.red(r.risk_level.padEnd(8))
-      : s.yellow(r.risk_level.padEnd(8));
-  const left = timeLeft(v.time_left_ms).padStart(7);
-  const votes = v.approvals_needed > 1 ? ` ${v.approvals.length}/${v.approvals_needed}` : '';
-  const head = `${r.command_id}  ${String(r.risk_score).padStart(3)} ${level} ${left}${votes}  ${(r.agent ?? '-').slice(0, 14).padEnd(14)} `;
-  const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
-  const room = Math.max(20, width - (head.length - (level.length - 8)));
-  return `${head}${cmd.length > room ? `${cmd.slice(0, room - 1)}…` : cmd}`;
 }
 
 async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   const id = one(rest, 'command id');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
-    submittedEvent(store, id); // not-found error when it does not exist
-    const view = reviewView(store, policy, store.command(id)!, new Date());
+    await submittedEvent(store, id); // not-found error when it does not exist
+    const view = await reviewView(store, policy, (await store.command(id))!, new Date());
     if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(view)}\n`);
     else io.stdout.write(renderReview(style(io.stdout, io.env), view));
     return ExitCode.Allowed;
   } finally {
-    store.close();
+    await store.close();
   }
-}
-
-/** The reviewer and key from flags or the environment. */
-export function signer(p: Parsed, io: CliIo): { reviewer: string; key: string | undefined } {
-  const reviewer = str(p, 'reviewer') ?? io.env.POLICY_GATE_REVIEWER;
-  if (!reviewer)
-    throw usageError(
-      'who decides? pass --reviewer ID (your id in reviewers.yaml) or set POLICY_GATE_REVIEWER',
-      'see: policy-gate review --help',
-    );
-  return { reviewer, key: str(p, 'key') ?? io.env.POLICY_GATE_KEY };
-}
-
-/**
- * Build, sign and apply one decision. Without a key the decision goes in unsigned, to be
- * refused and recorded as such: an attempt to decide without a signature is itself evidence.
- */
-export function signAndApply(
-  store: SqliteAuditStore,
-  policy: Policy,
-  commandId: string,
-  decision: 'approve' | 'deny',
-  who: { reviewer: string; key: string | undefined },
-  reason: string | null,
-  env: Readonly<Record<string, string | undefined>>,
-): ReviewOutcome {
-  const clock = systemClock();
-  const { leaf } = submittedEvent(store, commandId);
-  const text = decisionStatement({
-    command_id: commandId,
-    submitted_leaf: leaf,
-    decision,
-    reviewer: who.reviewer,
-    reason,
-    signed_at: clock.wall().toISOString(),
-  });
-  const signature = who.key ? signWithSshKeygen(Buffer.from(text, 'utf8'), who.key, env) : null;
-  const me = osIdentity();
-  return applyDecision(
-    { command_id: commandId, statement: text, signature, from: { user: me.user, host: me.host } },
-    { policy, store, clock },
-  );
 }
 
 async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: string[]): Promise<number> {
@@ -242,15 +174,15 @@ async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: 
     throw usageError('a deny needs --reason: the agent and the trail are told why', 'see: policy-gate review --help');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     if (!who.key)
       io.stderr.write(
         'policy-gate: no --key (or POLICY_GATE_KEY): the decision goes in unsigned and will be refused\n',
       );
-    return report(io, p, signAndApply(store, policy, id, decision, who, reason, io.env));
+    return report(io, p, await signAndApply(store, policy, id, decision, who, reason, io.env));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -267,30 +199,16 @@ export function report(io: CliIo, p: Parsed, outcome: ReviewOutcome): number {
   return ExitCode.Allowed;
 }
 
-export function describeOutcome(o: ReviewOutcome): string {
-  const r = o.record;
-  switch (o.kind) {
-    case 'decided':
-      return `${r.decision} ${r.command_id} by ${r.decided_by}, ${((r.review_latency_ms ?? 0) / 1000).toFixed(1)} s after submission`;
-    case 'counted':
-      return `approval ${o.approvals} of ${o.needed} recorded for ${r.command_id}: ${o.needed - o.approvals} more reviewer(s) must approve`;
-    case 'refused':
-      return `refused: ${o.message}`;
-  }
-}
-
 async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   if (rest.length !== 2 || (rest[1] !== 'approve' && rest[1] !== 'deny'))
     throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
   const { reviewer } = signer(p, io);
   const loc = locations(p, io);
-  const store = openStore(loc);
+  const store = await openStore(loc);
   try {
-    const { leaf } = submittedEvent(store, rest[0]!);
     io.stdout.write(
-      decisionStatement({
+      await reviewStatement(store, {
         command_id: rest[0]!,
-        submitted_leaf: leaf,
         decision: rest[1],
         reviewer,
         reason: str(p, 'reason') ?? null,
@@ -299,7 +217,7 @@ async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> 
     );
     return ExitCode.Allowed;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -326,10 +244,10 @@ async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   }
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
   try {
     const me = osIdentity();
-    const outcome = applyDecision(
+    const outcome = await applyDecision(
       {
         command_id: doc.command_id,
         statement: doc.statement,
@@ -340,6 +258,6 @@ async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
     );
     return report(io, p, outcome);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -37,15 +37,20 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw usageError('expected: session show SESSION_ID', 'see: policy-gate session --help');
   const store = openStoreIfExists(locations(p, io));
   try {
-    const records = store ? store.commands({ session: id }) : [];
+    const records = store ? await store.commands({ session: id }) : [];
     if (records.length === 0)
       throw usageError(`no commands recorded for session ${JSON.stringify(id)}`, 'see: policy-gate audit');
-    const timeline = records.map((record) => ({
-      record,
-      events: store!
-        .commandEvents(record.command_id)
-        .map((e) => ({ seq: e.seq, type: e.type, at: e.at, leaf: e.leaf, body: e.body })),
-    }));
+    const timeline = [];
+    for (const record of records) {
+      const events = (await store!.commandEvents(record.command_id)).map((e) => ({
+        seq: e.seq,
+        type: e.type,
+        at: e.at,
+        leaf: e.leaf,
+        body: e.body,
+      }));
+      timeline.push({ record, events });
+    }
     if (bool(p, 'json')) {
       io.stdout.write(`${JSON.stringify({ session: id, commands: timeline })}\n`);
       return ExitCode.Allowed;
@@ -58,7 +63,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     for (const { record, events } of timeline) io.stdout.write(entry(s, record, events));
     return ExitCode.Allowed;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 

@@ -3,21 +3,22 @@ import { dirname, isAbsolute, join } from 'node:path';
 import {
   ExitCode,
   GateError,
-  SqliteAuditStore,
+  failedResult,
   isCorruption,
+  openStoreForReading,
+  verifyStore,
+  type AuditStore,
   parseBundle,
   parseVerifierKey,
   readWitness,
   trustedKeys,
   usageError,
   verifyTrail,
-  type CheckName,
   type Locations,
   type VerifierKey,
   type VerifyResult,
   type WitnessReading,
 } from '../engine/index.js';
-import { policyProvider } from './policy-at.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations, policyFor } from './context.js';
 import type { CliIo } from './io.js';
@@ -77,41 +78,6 @@ const OPTIONS = {
   'no-witnesses': { type: 'boolean' },
 } as const;
 
-/** A verification that failed before any event could be read (a damaged file). */
-function failedResult(check: CheckName, message: string, seq: number | null = null): VerifyResult {
-  return {
-    ok: false,
-    failure: { seq, check, message },
-    events: 0,
-    commands: 0,
-    checkpoints: 0,
-    unsigned_tail: 0,
-    recordings: 0,
-    witnesses: [],
-    unended_runs: [],
-    warnings: [],
-  };
-}
-
-/** The first event that cannot be read back from a damaged store, as the failure. */
-function unreadableFrom(store: SqliteAuditStore, why: string): VerifyResult {
-  let read = 0;
-  try {
-    for (const e of store.rawEvents()) {
-      if (e.seq !== read + 1) break;
-      read = e.seq;
-    }
-  } catch {
-    /* stopped at the damage */
-  }
-  const at = read + 1;
-  return failedResult(
-    'integrity',
-    `the store file is damaged (${why}): events #1–#${read} can be read, event #${at} and what follows cannot`,
-    at,
-  );
-}
-
 /**
  * What every witness configured in gate.yaml holds (read back now). A policy that cannot be
  * loaded is an error: which witnesses to check against would be unknown.
@@ -164,7 +130,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const explicit = str(p, 'trusted-keys');
     const keys = explicit === undefined ? parsed.bundle.keys.map(parseVerifierKey) : keysFrom(explicit, '', io.cwd);
     where = bundleFile;
-    result = verifyTrail({
+    result = await verifyTrail({
       events: () => parsed.events,
       total: parsed.events.length,
       checkpoints: parsed.bundle.checkpoints,
@@ -176,13 +142,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     });
   } else {
     const loc = locations(p, io);
-    const storeDir = dirname(loc.store);
+    const storeDir = loc.state;
     const keys = keysFrom(str(p, 'trusted-keys'), storeDir, io.cwd);
     where = loc.store;
     witnessCount = 0;
-    let store: SqliteAuditStore | null = null;
+    let store: AuditStore | null = null;
     try {
-      store = SqliteAuditStore.open(loc.store, { readonly: true });
+      store = openStoreForReading(loc);
     } catch (err) {
       // a file SQLite cannot read as a database is a trail that fails verification, not a usage error
       if (!(err instanceof GateError && err.code === 'store-corrupt')) throw err;
@@ -192,12 +158,12 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       try {
         const witnesses = bool(p, 'no-witnesses') ? [] : await configuredWitnesses(loc);
         witnessCount = witnesses.length;
-        result = await verifyStore(store, loc.policy, { keys, against, witnesses, progress });
+        result = await verifyStore(store, loc.policy, { keys, against, witnesses, progress, stateDir: loc.state });
       } catch (err) {
         if (!isCorruption(err)) throw err;
         result = failedResult('integrity', `the store is corrupted: ${(err as Error).message}`);
       } finally {
-        store.close();
+        await store.close();
       }
     }
   }
@@ -245,57 +211,4 @@ function keysFrom(file: string | undefined, storeDir: string, cwd: string): Veri
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map(parseVerifierKey);
-}
-
-/**
- * Verify an open store as it stands: one read transaction, so both passes see the same snapshot
- * while agents keep writing; reviewers and whitelist rules of each recorded revision from the
- * policy; recordings from the store's directory.
- */
-export async function verifyStore(
-  store: SqliteAuditStore,
-  policyDir: string,
-  options: {
-    keys: readonly VerifierKey[];
-    against?: string | undefined;
-    witnesses?: readonly WitnessReading[];
-    /** Progress reporting for a trail of `total` events, if wanted. */
-    progress?: ((total: number) => ((done: number, all: number) => void) | undefined) | undefined;
-  },
-): Promise<VerifyResult> {
-  const storeDir = dirname(store.location);
-  // the whole file first: a damaged page is named before anything is read for meaning
-  let integrity: string;
-  try {
-    integrity = (store.raw().pragma('integrity_check(20)') as { integrity_check: string }[])
-      .map((r) => r.integrity_check)
-      .join('; ');
-  } catch (err) {
-    // damaged so badly that SQLite cannot walk the file: find the first event it cannot read
-    if (!isCorruption(err)) throw err;
-    return unreadableFrom(store, (err as Error).message);
-  }
-  if (integrity !== 'ok') return failedResult('integrity', `PRAGMA integrity_check: ${integrity}`);
-  const total = store.eventCount();
-  const policyAt = await (await policyProvider(policyDir))(store.policyRevisions());
-  return store.raw().transaction(() =>
-    verifyTrail({
-      schema: store.schemaProblems,
-      witnesses: options.witnesses,
-      events: () => store.rawEvents(),
-      total,
-      checkpoints: store.checkpoints().map((c) => c.note),
-      keys: options.keys,
-      against: options.against,
-      policyAt,
-      recording: (path) => {
-        try {
-          return readFileSync(join(storeDir, path));
-        } catch {
-          return null;
-        }
-      },
-      progress: options.progress?.(total),
-    }),
-  )();
 }

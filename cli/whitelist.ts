@@ -1,9 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
-import { appendRules } from '../engine/authoring/whitelist-file.js';
-import { commitFileOnNewBranch, git } from '../engine/util/git.js';
-import { propose } from '../engine/authoring/propose.js';
+import { appendRules, commitFileOnNewBranch, git, propose } from '../engine/authoring/index.js';
 import { COMMON_OPTIONS, bool, parse, str } from './args.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
@@ -92,15 +90,15 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     });
   let proposal;
   try {
-    const record = store.command(commandId);
+    const record = await store.command(commandId);
     if (!record) throw new GateError('not-found', `no recorded command ${commandId} in ${loc.store}`);
-    proposal = propose(record, policy, store.commands(), {
+    proposal = propose(record, policy, await store.commands(), {
       generalize: (p.values.generalize as string[] | undefined) ?? [],
       owner: str(p, 'owner') ?? defaultOwner(loc.policy, io.env),
       reason: str(p, 'reason') ?? (record.intent ? `${record.intent} (approved by ${record.decided_by})` : undefined),
     });
   } finally {
-    store.close();
+    await store.close();
   }
   const definitions = proposal.rules.map((r) => r.definition);
   const yamlText = appendRules(null, definitions).split('\n').slice(1).join('\n');

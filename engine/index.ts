@@ -5,7 +5,8 @@
 export { parseScript, PARSE_LIMITS } from './shell/parse.js';
 export type { Script, Segment, Word, Redirect, Flow, Issue, IssueCode } from './shell/ir.js';
 export { escapeForDisplay } from './shell/text.js';
-export { loadPolicy, policyRevision, type Policy, type CompiledRule, type LoadOptions } from './gate/load-policy.js';
+export { loadPolicy, policyRevision, type LoadOptions } from './gate/load-policy.js';
+export { contentsOnly, type Policy, type CompiledRule } from './gate/policy.js';
 export { runExamples, EXAMPLE_TIME, type ExampleResult } from './gate/examples.js';
 export { runPolicyTests, type PolicyTestResult } from './authoring/tests.js';
 export { projectRoot } from './policy/paths.js';
@@ -19,9 +20,24 @@ export {
 export type { Signal } from './model/signals.js';
 export type { SegmentReport } from './model/segments.js';
 export type { WouldDecide, Level } from './model/verdict.js';
+export {
+  loadGatePolicy,
+  openStore,
+  openStoreIfExists,
+  openStoreForReading,
+  recordGateEvent,
+  type StoreOptions,
+} from './gate/open.js';
+export { assessRequest, projectOf, scopedRepos, type AssessRequest, type AssessDependencies } from './gate/request.js';
+export { exportTrail, exportBundle, CSV_COLUMNS, type ExportOptions } from './gate/export.js';
+export { verifyStore, failedResult, type VerifyStoreOptions } from './gate/verify-store.js';
+export { policyProvider } from './gate/policy-at.js';
+export { pollingWaiter, NotifyingWaiter, POLL_MS, type DecisionWaiter } from './gate/waiter.js';
 export { check, systemClock, type CheckRequest, type CheckResult, type Clock } from './gate/check.js';
-export { SqliteAuditStore } from './audit/sqlite-store.js';
-export type { AuditStore, CommandFilter } from './audit/store.js';
+export { openSqliteStore, DEFAULT_LOCK_TIMEOUT_MS, type SqliteStoreOptions } from './audit/sqlite/backend.js';
+export { AuditTrail } from './audit/trail.js';
+export type { AuditStore, AuditReader, AuditTransaction, CommandFilter, Integrity } from './audit/store.js';
+export type { AuditBackend, BackendTransaction } from './audit/backend.js';
 export type {
   CommandRecord,
   CommandState,
@@ -53,6 +69,13 @@ export {
   reviewersOf,
   reviewersFromYaml,
   submittedEvent,
+  reviewView,
+  reviewStatement,
+  signAndApply,
+  judgeDecision,
+  type Judgement,
+  type ReviewFacts,
+  type ReviewView,
   submittingIdentity,
   type DecisionSubmission,
   type Reviewer,
@@ -109,6 +132,8 @@ export {
   type CheckpointSigner,
   type Checkpoint,
 } from './audit/checkpoint.js';
-export type { RawEvent, StoredCheckpoint } from './audit/sqlite-store.js';
+export type { RawEvent, StoredCheckpoint } from './audit/chain.js';
 export { BUNDLE_FORMAT, bundleEvent, bundlePolicy, parseBundle, type Bundle } from './audit/bundle.js';
 export { buildReport, type ReportData, type ReportInput, type LatencyStats } from './audit/report.js';
+export { shellJoin } from './shell/quote.js';
+export { prepareRotation } from './audit/checkpoint.js';

@@ -25,13 +25,13 @@ const ENGINE = pathToFileURL(join(ROOT, 'dist', 'engine', 'index.js')).href;
 if (process.argv[2] === '--writer') {
   // one writer: check commands, print each answer as one line
   const [store, count, tag] = process.argv.slice(3);
-  const { SqliteAuditStore, check, gateSigner, loadPolicy, shippedPolicyDir, systemClock } = await import(ENGINE);
+  const { AuditStore, check, gateSigner, loadPolicy, shippedPolicyDir, systemClock } = await import(ENGINE);
   const policy = await loadPolicy(shippedPolicyDir(), { cacheDir: join(dirname(store), 'cache') });
   const commands = ['git status', 'ls -la', 'git log --oneline -n 5', 'npm test', 'cat README.md'];
   for (let i = 0; i < Number(count); i++) {
     let s;
     try {
-      s = SqliteAuditStore.open(store, { signer: gateSigner(dirname(store)) });
+      s = openSqliteStore(store, { signer: gateSigner(dirname(store)) });
       const { record } = await check(
         { command: commands[i % commands.length], wait: false, agent: tag },
         { policy, store: s, clock: systemClock() },
@@ -108,8 +108,8 @@ for (let k = 0; k < kills; k++) {
 await Promise.all([...running.map((w) => w.done), ...replacements]);
 const ms = Math.round(performance.now() - t0);
 
-const { SqliteAuditStore } = await import(ENGINE);
-const s = SqliteAuditStore.open(store, { readonly: true });
+const { AuditStore } = await import(ENGINE);
+const s = openSqliteStore(store, { readonly: true });
 const decided = new Set(
   s
     .commands()

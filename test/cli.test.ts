@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAIN_HELP, main } from '../cli/cli.js';
-import { EXIT_CODE_TABLE, SqliteAuditStore, VERSION } from '../engine/index.js';
+import { EXIT_CODE_TABLE, VERSION, openSqliteStore } from '../engine/index.js';
 import { BIN, POLICY_DIR, runCli, tempDir } from './helpers.js';
 import { commandFromArgv } from '../cli/input.js';
 import type { CliIo } from '../cli/io.js';
@@ -69,9 +69,9 @@ describe('check: exit codes and the record', () => {
     const { code, record, cwd } = await check('npm publish', ['--no-wait']);
     expect(code).toBe(3);
     expect(record.decision).toBe('pending');
-    const store = SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'), { readonly: true });
-    expect(store.command(record.command_id)?.decision).toBe('pending');
-    store.close();
+    const store = openSqliteStore(join(cwd, '.policy-gate/audit.db'), { readonly: true });
+    expect((await store.command(record.command_id))?.decision).toBe('pending');
+    await store.close();
   });
 
   it('pending until the timeout → 1, timed_out by timeout, and recorded', async () => {
@@ -85,9 +85,9 @@ describe('check: exit codes and the record', () => {
     });
     expect(record.review_latency_ms).toBeGreaterThanOrEqual(300);
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
-    const store = SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'), { readonly: true });
-    expect(store.events().map((e) => e.type)).toEqual(['GATE_START', 'SUBMITTED', 'DECIDED']);
-    store.close();
+    const store = openSqliteStore(join(cwd, '.policy-gate/audit.db'), { readonly: true });
+    expect((await store.events()).map((e) => e.type)).toEqual(['GATE_START', 'SUBMITTED', 'DECIDED']);
+    await store.close();
   });
 
   it('a waiting check takes a decision recorded meanwhile (exit 0 when approved)', async () => {
@@ -96,16 +96,15 @@ describe('check: exit codes and the record', () => {
     const store = await (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 20));
-        if (existsSync(join(cwd, '.policy-gate/audit.db')))
-          return SqliteAuditStore.open(join(cwd, '.policy-gate/audit.db'));
+        if (existsSync(join(cwd, '.policy-gate/audit.db'))) return openSqliteStore(join(cwd, '.policy-gate/audit.db'));
       }
     })();
     let id: string | undefined;
     while (!id) {
-      id = store.commands({ decision: 'pending' })[0]?.command_id;
+      id = (await store.commands({ decision: 'pending' }))[0]?.command_id;
       await new Promise((r) => setTimeout(r, 20));
     }
-    store.decide({
+    await store.decide({
       type: 'DECIDED',
       command_id: id,
       decision: 'approved',
@@ -117,7 +116,7 @@ describe('check: exit codes and the record', () => {
       reason: 'ok',
       whitelist_provenance: [],
     });
-    store.close();
+    await store.close();
     const { code, record } = await waiting;
     expect(code).toBe(0);
     expect(record).toMatchObject({ decision: 'approved', decided_by: 'alice' });

@@ -24,8 +24,8 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteAuditStore, type StoredEvent } from '../engine/index.js';
-import { fallbackSpool } from '../engine/audit/sqlite-store.js';
+import { openSqliteStore, type CommandRecord, type StoredEvent } from '../engine/index.js';
+import { fallbackSpool } from '../engine/audit/spool.js';
 import { BIN, ROOT, runBin, tempDir, waitFor } from './helpers.js';
 import { ALICE, keyFor, reviewPolicyDir } from './review-fixture.js';
 
@@ -60,12 +60,22 @@ function gate(options: { store?: string; gate?: Record<string, unknown>; env?: R
   };
 }
 
-function events(store: string): StoredEvent[] {
-  const s = SqliteAuditStore.open(store, { readonly: true });
+async function events(store: string): Promise<StoredEvent[]> {
+  const s = openSqliteStore(store, { readonly: true });
   try {
-    return s.events();
+    return await s.events();
   } finally {
-    s.close();
+    await s.close();
+  }
+}
+
+/** The pending command whose text is `command`, read through a read-only store (null: none yet). */
+async function pendingCommand(store: string, command: string): Promise<CommandRecord | null> {
+  const s = openSqliteStore(store, { readonly: true });
+  try {
+    return (await s.commands({ decision: 'pending' })).find((c) => c.command === command) ?? null;
+  } finally {
+    await s.close();
   }
 }
 
@@ -89,14 +99,11 @@ async function execApproved(
   let exited = false;
   const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
   void closed.then(() => (exited = true));
-  const id = await waitFor('the exec to wait for a reviewer', () => {
+  const id = await waitFor('the exec to wait for a reviewer', async () => {
     if (exited) throw new Error(`exec ended without waiting for a reviewer: ${stderr}`);
     if (!existsSync(g.store)) return null;
     try {
-      const s = SqliteAuditStore.open(g.store, { readonly: true });
-      const pending = s.commands({ decision: 'pending' }).find((c) => c.command === command);
-      s.close();
-      return pending?.command_id ?? null;
+      return (await pendingCommand(g.store, command))?.command_id ?? null;
     } catch {
       return null;
     }
@@ -174,7 +181,7 @@ describe('a command that ran keeps its exit status, whatever happens to the trai
     const before = JSON.parse((await g.bin(['verify', '--json'])).stdout);
     expect(before.unended_runs).toEqual([r.id]);
     expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-    const all = events(g.store);
+    const all = await events(g.store);
     const failed = all.find((e) => e.type === 'WRITE_FAILED');
     expect(failed?.body).toMatchObject({
       event_type: 'EXEC_END',
@@ -206,7 +213,7 @@ describe('a command that ran keeps its exit status, whatever happens to the trai
       expect(readFileSync(fallbackSpool(g.store), 'utf8')).toContain(r.id);
       rmSync(fill);
       expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-      const all = events(g.store);
+      const all = await events(g.store);
       expect(all.find((e) => e.type === 'WRITE_FAILED')?.body).toMatchObject({
         event_type: 'EXEC_END',
         failed_command_id: r.id,
@@ -233,7 +240,7 @@ describe('spooled failures are never lost', () => {
     writeFileSync(join(dir, `write-failures.jsonl.${pid}.k3j4.ingesting`), line(3));
     writeFileSync(join(dir, 'write-failures.jsonl'), line(4));
     expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-    const errors = events(g.store)
+    const errors = (await events(g.store))
       .filter((e) => e.type === 'WRITE_FAILED')
       .map((e) => (e.body as { error: string }).error)
       .sort();
@@ -258,7 +265,7 @@ describe('spooled failures are never lost', () => {
       holder.close();
     }
     expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-    expect(events(g.store).filter((e) => e.type === 'WRITE_FAILED')).toHaveLength(failures);
+    expect((await events(g.store)).filter((e) => e.type === 'WRITE_FAILED')).toHaveLength(failures);
   }, 120_000);
 });
 
@@ -288,7 +295,7 @@ describe('truncation and rewrites are caught without --against', () => {
     const fine = await g.bin(['verify']);
     expect(fine.code, fine.stdout + fine.stderr).toBe(0);
     expect(fine.stdout).toMatch(/witness file .*checkpoints\.log: the trail extends its \d+ checkpoint\(s\)/);
-    const size = events(g.store).length;
+    const size = (await events(g.store)).length;
     rewrite(
       g.store,
       ['DELETE FROM events WHERE seq > ?', size - 3],
@@ -320,9 +327,9 @@ describe('truncation and rewrites are caught without --against', () => {
   it('a decision left without the checkpoint signed with it: verify fails', async () => {
     const g = gate();
     await trail(g);
-    const s = SqliteAuditStore.open(g.store, { readonly: true });
-    const last = s.latestCheckpoint()!;
-    s.close();
+    const s = openSqliteStore(g.store, { readonly: true });
+    const last = (await s.latestCheckpoint())!;
+    await s.close();
     rewrite(g.store, ['DELETE FROM checkpoints WHERE id = ?', last.id]);
     const r = await g.bin(['verify']);
     expect(r.code).toBe(4);
@@ -360,7 +367,7 @@ describe('truncation and rewrites are caught without --against', () => {
       const names = JSON.parse(r.stdout).witnesses.map((w: { name: string }) => w.name);
       expect(names).toEqual([`url http://127.0.0.1:${port}/cp`, `git refs/policy-gate/checkpoints in ${repo}`]);
       // the store rolled back to an earlier copy: both witnesses hold newer checkpoints
-      const size = events(g.store).length;
+      const size = (await events(g.store)).length;
       rewrite(
         g.store,
         ['DELETE FROM events WHERE seq > ?', size - 2],
@@ -463,11 +470,11 @@ describe('a store whose protections were removed', () => {
       const db = new Database(g.store);
       db.exec(sql);
       db.close();
-      const before = events(g.store).length;
+      const before = (await events(g.store)).length;
       const r = await g.bin(['check', '--', 'ls']);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/its protections were removed or changed .*: the gate does not write to it/);
-      expect(events(g.store)).toHaveLength(before);
+      expect(await events(g.store)).toHaveLength(before);
       const v = await g.bin(['verify']);
       expect(v.code).toBe(4);
       expect(v.stdout).toMatch(/^FAILED {2}schema: the store's protections were removed or changed/);
@@ -638,7 +645,7 @@ describe('working directories that are not there', () => {
       const x = await g.bin(['exec', '--cwd', cwd, '--', 'ls']);
       expect(x.code).toBe(126);
     }
-    expect(existsSync(g.store) ? events(g.store).filter((e) => e.type === 'EXEC_START') : []).toEqual([]);
+    expect(existsSync(g.store) ? (await events(g.store)).filter((e) => e.type === 'EXEC_START') : []).toEqual([]);
   });
 });
 
@@ -654,12 +661,7 @@ describe('pending commands end in a decision', () => {
       env: { PATH: process.env.PATH ?? '', ...g.env },
       stdio: 'ignore',
     });
-    const killed = await waitFor('the waiting check', () => {
-      const s = SqliteAuditStore.open(g.store, { readonly: true });
-      const c = s.commands({ decision: 'pending' }).find((x) => x.command === 'npm publish --tag next');
-      s.close();
-      return c ?? null;
-    });
+    const killed = await waitFor('the waiting check', () => pendingCommand(g.store, 'npm publish --tag next'));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     // a writer before the deadline leaves them pending
@@ -671,13 +673,13 @@ describe('pending commands end in a decision', () => {
       100,
     );
     expect((await g.bin(['check', '--', 'git status'])).code).toBe(0);
-    const s = SqliteAuditStore.open(g.store, { readonly: true });
+    const s = openSqliteStore(g.store, { readonly: true });
     for (const id of [noWait.command_id, killed.command_id]) {
-      const d = s.decision(id);
+      const d = await s.decision(id);
       expect(d).toMatchObject({ decision: 'timed_out', decided_by: 'timeout' });
-      expect(Date.parse(d!.decided_at)).toBeGreaterThanOrEqual(Date.parse(s.command(id)!.deadline!));
+      expect(Date.parse(d!.decided_at)).toBeGreaterThanOrEqual(Date.parse((await s.command(id))!.deadline!));
     }
-    s.close();
+    await s.close();
     expect((await g.bin(['verify'])).code).toBe(0);
   }, 120_000);
 });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assess, loadPolicy, parseScript, type Policy } from '../engine/index.js';
 import { coversDangerous } from '../engine/authoring/lint.js';
-import { contentsOnly } from '../engine/gate/load-policy.js';
+import { contentsOnly } from '../engine/gate/policy.js';
 import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../engine/whitelist/coverage.js';
 import { compilePattern, patternLiteral, samplePattern } from '../engine/whitelist/pattern.js';
 import { shellJoin } from '../engine/shell/quote.js';

@@ -7,7 +7,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SqliteAuditStore, assess, loadPolicy, type CommandRecord, type Policy } from '../engine/index.js';
+import {
+  assess,
+  loadPolicy,
+  openSqliteStore,
+  type AuditStore,
+  type CommandRecord,
+  type Policy,
+} from '../engine/index.js';
 import { ALICE, BOB, CAROL, DANA, GitRepo, policyRepo, who } from './git-fixture.js';
 import { NOON, runBin, runCli, tempDir } from './helpers.js';
 import { keyFor } from './review-fixture.js';
@@ -43,8 +50,8 @@ const load = (repo: GitRepo): Promise<Policy> =>
   loadPolicy(join(repo.root, 'policies'), { cacheDir: tempDir('policy-gate-cache-') });
 const judge = (policy: Policy, cmd: string) => assess(cmd, policy, { now: NOON, history: null });
 
-function approvedRecord(store: SqliteAuditStore, id: string, reviewer: string): void {
-  store.decide({
+async function approvedRecord(store: AuditStore, id: string, reviewer: string): Promise<void> {
+  await store.decide({
     type: 'DECIDED',
     command_id: id,
     decision: 'approved',
@@ -156,14 +163,14 @@ describe('provenance from a real Git repository', () => {
     expect(record.whitelist_provenance).toMatchObject([
       { rule_id: 'hugo.build', commit: merged.change, merge_commit: merged.merge },
     ]);
-    const s = SqliteAuditStore.open(store, { readonly: true });
-    const decided = s.events().find((e) => e.type === 'DECIDED')!;
+    const s = openSqliteStore(store, { readonly: true });
+    const decided = (await s.events()).find((e) => e.type === 'DECIDED')!;
     expect(decided.body).toMatchObject({
       decided_by: 'whitelist_rule:hugo.build',
       policy_revision: repo.head(),
       whitelist_provenance: [{ rule_id: 'hugo.build', commit: merged.change, reviewed_by: [who(CAROL), who(DANA)] }],
     });
-    s.close();
+    await s.close();
   });
 
   it('a warm check starts no git: provenance comes from the cache (git is not even on PATH)', async () => {
@@ -213,12 +220,12 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     const { code, record } = await checkJson(repo, store, 'hugo --minify');
     expect(code).toBe(3);
     expect(record.policy_revision).toBe(`${repo.head()}-dirty`);
-    const s = SqliteAuditStore.open(store, { readonly: true });
-    const submitted = s.events().find((e) => e.type === 'SUBMITTED')!;
+    const s = openSqliteStore(store, { readonly: true });
+    const submitted = (await s.events()).find((e) => e.type === 'SUBMITTED')!;
     expect(submitted.body).toMatchObject({
       whitelist_refused: [{ rule_id: 'hugo.build', reason: 'the rule has uncommitted changes' }],
     });
-    s.close();
+    await s.close();
   });
 
   it('reviewers count only as merged into the protected ref: a key added in the working tree grants nothing', async () => {
@@ -450,8 +457,8 @@ describe('the pull-request flow, end to end', () => {
     const earlier = await checkJson(repo, store, 'hugo --minify');
     const first = await checkJson(repo, store, 'hugo --minify');
     expect(first.code).toBe(3);
-    const s = SqliteAuditStore.open(store);
-    s.decide({
+    const s = openSqliteStore(store);
+    await s.decide({
       type: 'DECIDED',
       command_id: earlier.record.command_id,
       decision: 'denied',
@@ -463,8 +470,8 @@ describe('the pull-request flow, end to end', () => {
       reason: 'not now',
       whitelist_provenance: [],
     });
-    approvedRecord(s, first.record.command_id, 'alice');
-    s.close();
+    await approvedRecord(s, first.record.command_id, 'alice');
+    await s.close();
 
     // 2. propose the rule on a branch: the work tree and main are untouched
     const before = repo.head();
@@ -568,9 +575,9 @@ describe('the pull-request flow, end to end', () => {
     );
     const store = join(tempDir(), 'audit.db');
     const first = await checkJson(repo, store, 'terraform fmt -check -recursive');
-    const s = SqliteAuditStore.open(store);
-    approvedRecord(s, first.record.command_id, 'alice');
-    s.close();
+    const s = openSqliteStore(store);
+    await approvedRecord(s, first.record.command_id, 'alice');
+    await s.close();
     const r = await runCli(
       [
         'whitelist',
@@ -604,10 +611,10 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
     const store = join(dir, '.policy-gate', 'audit.db');
     const c = await runCli(['check', '--json', '--no-wait', '--now', NOW, '--store', store, '--', cmd], { cwd: dir });
     const { command_id } = JSON.parse(c.stdout);
-    const s = SqliteAuditStore.open(store);
-    if (decision === 'approved') approvedRecord(s, command_id, 'alice');
+    const s = openSqliteStore(store);
+    if (decision === 'approved') await approvedRecord(s, command_id, 'alice');
     else
-      s.decide({
+      await s.decide({
         type: 'DECIDED',
         command_id,
         decision,
@@ -619,7 +626,7 @@ describe('whitelist propose refuses what a reviewer should see each time', () =>
         reason: null,
         whitelist_provenance: [],
       });
-    s.close();
+    await s.close();
     return runCli(['whitelist', 'propose', command_id, '--store', store, '--owner', 'x@example.com', ...extra], {
       cwd: dir,
     });

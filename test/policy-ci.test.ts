@@ -6,7 +6,6 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SqliteAuditStore } from '../engine/index.js';
 import { LINT_CODES, lintPolicy } from '../engine/authoring/lint.js';
 import { ALICE, GitRepo } from './git-fixture.js';
 import { POLICY_DIR, runCli, tempDir } from './helpers.js';

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAuditStore } from '../engine/index.js';
-import { chainHash, GENESIS, leafHash } from '../engine/audit/sqlite-store.js';
+import { openSqliteStore } from '../engine/index.js';
+import { chainHash, GENESIS, leafHash } from '../engine/audit/chain.js';
 import { BIN, runBin, tempDir, waitFor } from './helpers.js';
 
 beforeAll(() => {
@@ -58,13 +58,13 @@ describe('several agents at once', () => {
         }
       }),
     );
-    const store = SqliteAuditStore.open(join(cwd, '.policy-gate', 'audit.db'), { readonly: true });
-    const records = store.commands();
+    const store = openSqliteStore(join(cwd, '.policy-gate', 'audit.db'), { readonly: true });
+    const records = await store.commands();
     expect(records).toHaveLength(processes * each);
     expect(new Set(records.map((r) => r.command_id)).size).toBe(processes * each);
     expect(new Set(records.map((r) => r.command)).size).toBe(processes * each);
-    for (let p = 0; p < processes; p++) expect(store.commands({ session: `agent-${p}` })).toHaveLength(each);
-    const events = store.events();
+    for (let p = 0; p < processes; p++) expect(await store.commands({ session: `agent-${p}` })).toHaveLength(each);
+    const events = await store.events();
     expect(events.map((e) => e.seq)).toEqual(events.map((_e, i) => i + 1));
     let previous: Buffer = GENESIS;
     for (const e of events) {
@@ -76,7 +76,7 @@ describe('several agents at once', () => {
     const submittedAt = new Map(events.filter((e) => e.type === 'SUBMITTED').map((e) => [e.command_id, e.seq]));
     for (const e of events.filter((x) => x.type === 'DECIDED'))
       expect(submittedAt.get(e.command_id)!).toBeLessThan(e.seq);
-    store.close();
+    await store.close();
     // 40 real processes, eight at a time, the first of each loading the policy cold (examples
     // and all): on a busy machine that takes more than the default 30 s
   }, 180_000);
@@ -96,13 +96,15 @@ describe('interrupting a waiting check', () => {
     const closed = new Promise<number | null>((r) => child.on('close', r));
     const dbPath = join(cwd, '.policy-gate', 'audit.db');
     // wait until the submission is durable, then interrupt
-    await waitFor('the pending submission', () => {
+    await waitFor('the pending submission', async () => {
       if (!existsSync(dbPath)) return false;
       try {
-        const s = SqliteAuditStore.open(dbPath, { readonly: true });
-        const pending = s.commands({ decision: 'pending' }).length;
-        s.close();
-        return pending > 0;
+        const s = openSqliteStore(dbPath, { readonly: true });
+        try {
+          return (await s.commands({ decision: 'pending' })).length > 0;
+        } finally {
+          await s.close();
+        }
       } catch {
         return false; // the child is still creating the store
       }
@@ -112,8 +114,8 @@ describe('interrupting a waiting check', () => {
     // it stopped on the signal, long before its 600 s timeout
     expect(code).toBe(1);
     expect(stderr).toMatch(/stays pending; do not run it/);
-    const store = SqliteAuditStore.open(dbPath, { readonly: true });
-    expect(store.commands().map((c) => c.decision)).toEqual(['pending']);
-    store.close();
+    const store = openSqliteStore(dbPath, { readonly: true });
+    expect((await store.commands()).map((c) => c.decision)).toEqual(['pending']);
+    await store.close();
   }, 180_000);
 });

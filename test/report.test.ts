@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAuditStore, buildReport, verifyTrail, type ReportData } from '../engine/index.js';
+import { buildReport, openSqliteStore, verifyTrail, type ReportData } from '../engine/index.js';
 import { renderHtml, renderMarkdown } from '../cli/report.js';
 import { ROOT, runBin } from './helpers.js';
 import { T0, seedTrail, type SeededTrail } from './trail-fixture.js';
@@ -14,27 +14,27 @@ import { T0, seedTrail, type SeededTrail } from './trail-fixture.js';
 let trail: SeededTrail;
 let data: ReportData;
 
-beforeAll(() => {
-  trail = seedTrail(120, 6);
-  const store = SqliteAuditStore.open(trail.path, { readonly: true });
+beforeAll(async () => {
+  trail = await seedTrail(120, 6);
+  const store = openSqliteStore(trail.path, { readonly: true });
   const recording = (path: string): Buffer | null =>
     existsSync(join(trail.dir, path)) ? readFileSync(join(trail.dir, path)) : null;
-  const verify = verifyTrail({
+  const verify = await verifyTrail({
     events: () => store.rawEvents(),
-    checkpoints: store.checkpoints().map((c) => c.note),
+    checkpoints: (await store.checkpoints()).map((c) => c.note),
     keys: [trail.signer],
     policyAt: () => trail.policy,
     recording,
   });
   data = buildReport({
-    records: store.commands(),
+    records: await store.commands(),
     verify,
     from: null,
     to: null,
     generatedAt: new Date(T0 + 86_400_000).toISOString(),
     source: 'seeded trail',
   });
-  store.close();
+  await store.close();
 }, 60_000);
 
 function golden(name: string, text: string): void {
@@ -87,10 +87,10 @@ describe('report', () => {
       expect(html).toContain(framework);
   });
 
-  it('an exception is listed when a command ran without being allowed first', () => {
-    const store = SqliteAuditStore.open(trail.path, { readonly: true });
-    const all = store.commands();
-    store.close();
+  it('an exception is listed when a command ran without being allowed first', async () => {
+    const store = openSqliteStore(trail.path, { readonly: true });
+    const all = await store.commands();
+    await store.close();
     const denied = all.find((r) => r.decision === 'denied')!;
     const tampered = all.map((r) =>
       r.command_id === denied.command_id

@@ -9,9 +9,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  SqliteAuditStore,
   decisionStatement,
+  openSqliteStore,
   signWithSshKeygen,
+  type AuditStore,
   type CommandRecord,
   type ExecEndBody,
   type ExecStartBody,
@@ -70,8 +71,14 @@ function bin(args: string[], t: Setup): Promise<CliResult> {
   return runBin(args, { cwd: t.cwd, env: t.env });
 }
 
-function readStore(t: Setup): SqliteAuditStore {
-  return SqliteAuditStore.open(t.store, { readonly: true });
+/** Read the store (read-only) while `fn` runs, and close it afterwards. */
+async function readStore<T>(t: Setup, fn: (store: AuditStore) => Promise<T>): Promise<T> {
+  const store = openSqliteStore(t.store, { readonly: true });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Wait until a command waits for review (as the reviewer would see it in `review list`). */
@@ -225,9 +232,7 @@ describe('refused decisions are recorded and decide nothing', () => {
     expect(unsigned.stderr).toMatch(/refused \(unsigned\)/);
 
     // a statement signed by alice, then altered: the signature no longer matches
-    const store = readStore(t);
-    const leaf = store.commandEvents(id)[0]!.leaf;
-    store.close();
+    const leaf = (await readStore(t, (store) => store.commandEvents(id)))[0]!.leaf;
     const statement = decisionStatement({
       command_id: id,
       submitted_leaf: leaf,
@@ -255,12 +260,9 @@ describe('refused decisions are recorded and decide nothing', () => {
     expect((await bin(['review', 'approve', id, '--reviewer', 'alice', '--key', key('alice')], t)).code).toBe(0);
     expect((await agent.done).code).toBe(0);
 
-    const s = readStore(t);
-    const refused = s
-      .commandEvents(id)
+    const refused = (await readStore(t, (s) => s.commandEvents(id)))
       .filter((e) => e.type === 'REVIEW_REFUSED')
       .map((e) => e.body as ReviewRefusedBody);
-    s.close();
     expect(refused.map((r) => r.refusal)).toEqual(['unsigned', 'bad-signature', 'wrong-key']);
     expect(refused.every((r) => r.submitted_from.user.length > 0)).toBe(true);
     expect(refused[1]).toMatchObject({ claimed_reviewer: 'alice', decision: 'approve', signature });
@@ -352,9 +354,7 @@ describe('exec: runs only what was allowed, and records the run', () => {
     expect(result.stderr).toContain('err\n');
     expect(result.stdout + result.stderr).not.toMatch(/BASH_ENV-RAN|pwned/);
 
-    const s = readStore(t);
-    const events = s.commandEvents(queued!.command_id);
-    s.close();
+    const events = await readStore(t, (s) => s.commandEvents(queued!.command_id));
     expect(events.map((e) => e.type)).toEqual(['SUBMITTED', 'DECIDED', 'EXEC_START', 'EXEC_END']);
     const [submitted, decided, started, ended] = events.map((e) => e.body) as [
       { submitted_at: string },
@@ -424,9 +424,8 @@ describe('exec: runs only what was allowed, and records the run', () => {
     expect(timedOut.code).toBe(126);
     expect(timedOut.stderr).toMatch(/not run \(timed_out\)/);
     expect(existsSync(marker)).toBe(false);
-    const s = readStore(t);
-    expect(s.events().filter((e) => e.type.startsWith('EXEC_'))).toEqual([]);
-    s.close();
+    const events = await readStore(t, (s) => s.events());
+    expect(events.filter((e) => e.type.startsWith('EXEC_'))).toEqual([]);
   });
 
   it('usage errors: 126 with one line, nothing recorded', async () => {
@@ -512,9 +511,7 @@ describe('offline re-verification of the trail’s signatures', () => {
     const [queued] = await waitForPending(t);
     await bin(['review', 'approve', queued!.command_id, '--reviewer', 'bob', '--key', key('bob')], t);
     expect((await agent.done).code).toBe(0);
-    const s = readStore(t);
-    const record = s.command(queued!.command_id)!;
-    s.close();
+    const record = (await readStore(t, (s) => s.command(queued!.command_id)))!;
     const dir = tempDir();
     writeFileSync(join(dir, 'allowed_signers'), `bob ${keyFor('bob').pub}\n`);
     for (const sig of record.signatures) {

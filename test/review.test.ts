@@ -7,7 +7,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  SqliteAuditStore,
   applyDecision,
   loadPolicy,
   type GateError,
@@ -16,6 +15,7 @@ import {
   parsePublicKey,
   signWithSshKeygen,
   submittedEvent,
+  openSqliteStore,
   verifySignature,
   type AuditStore,
   type Clock,
@@ -51,8 +51,8 @@ function fakeClock(start = NOON): Clock & { advance(ms: number): void; jumpWall(
 
 const FROM = { user: 'reviewer-account', host: 'review-host' };
 
-function store(): SqliteAuditStore {
-  return SqliteAuditStore.open(join(tempDir(), 'audit.db'));
+function store(): AuditStore {
+  return openSqliteStore(join(tempDir(), 'audit.db'));
 }
 
 async function pending(
@@ -74,15 +74,15 @@ async function pending(
   return record.command_id;
 }
 
-function signed(
+async function signed(
   s: AuditStore,
   id: string,
   decision: 'approve' | 'deny',
   reviewer: string,
   keyOf = reviewer,
   reason: string | null = null,
-): DecisionSubmission {
-  const { leaf } = submittedEvent(s, id);
+): Promise<DecisionSubmission> {
+  const { leaf } = await submittedEvent(s, id);
   const statement = decisionStatement({
     command_id: id,
     submitted_leaf: leaf,
@@ -99,11 +99,8 @@ function signed(
   };
 }
 
-function refusals(s: AuditStore, id: string): ReviewRefusedBody[] {
-  return s
-    .commandEvents(id)
-    .filter((e) => e.type === 'REVIEW_REFUSED')
-    .map((e) => e.body as ReviewRefusedBody);
+async function refusals(s: AuditStore, id: string): Promise<ReviewRefusedBody[]> {
+  return (await s.commandEvents(id)).filter((e) => e.type === 'REVIEW_REFUSED').map((e) => e.body as ReviewRefusedBody);
 }
 
 describe('SSHSIG: signatures made by ssh-keygen verify in process, and ours verify in ssh-keygen', () => {
@@ -186,13 +183,13 @@ describe('applying a decision', () => {
     const id = await pending(policy, s, clock);
     clock.advance(4_321);
     clock.jumpWall(-3_600_000); // the wall clock is set back an hour meanwhile
-    const outcome = applyDecision(signed(s, id, 'approve', 'alice', 'alice', 'release day'), {
+    const outcome = await applyDecision(await signed(s, id, 'approve', 'alice', 'alice', 'release day'), {
       policy,
       store: s,
       clock,
     });
     expect(outcome.kind).toBe('decided');
-    const r = s.command(id)!;
+    const r = (await s.command(id))!;
     expect(r).toMatchObject({
       decision: 'approved',
       decided_by: 'alice',
@@ -206,8 +203,8 @@ describe('applying a decision', () => {
       key_fingerprint: parsePublicKey(keyFor('alice').pub).fingerprint,
       submitted_from: FROM,
     });
-    const decided = s.commandEvents(id).find((e) => e.type === 'DECIDED')!;
-    expect((decided.body as { submitted_leaf: string }).submitted_leaf).toBe(submittedEvent(s, id).leaf);
+    const decided = (await s.commandEvents(id)).find((e) => e.type === 'DECIDED')!;
+    expect((decided.body as { submitted_leaf: string }).submitted_leaf).toBe((await submittedEvent(s, id)).leaf);
   });
 
   it('the stored signature re-verifies offline with ssh-keygen -Y verify', async () => {
@@ -215,8 +212,8 @@ describe('applying a decision', () => {
     const s = store();
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
-    applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock });
-    const [sig] = s.command(id)!.signatures;
+    await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock });
+    const [sig] = (await s.command(id))!.signatures;
     const dir = tempDir();
     writeFileSync(join(dir, 'allowed_signers'), `alice namespaces="policy-gate" ${keyFor('alice').pub}\n`);
     writeFileSync(join(dir, 'decision.sig'), sig!.signature);
@@ -254,10 +251,15 @@ describe('applying a decision', () => {
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
     expect(
-      applyDecision(signed(s, id, 'deny', 'alice', 'alice', 'publishes to the registry'), { policy, store: s, clock })
-        .kind,
+      (
+        await applyDecision(await signed(s, id, 'deny', 'alice', 'alice', 'publishes to the registry'), {
+          policy,
+          store: s,
+          clock,
+        })
+      ).kind,
     ).toBe('decided');
-    expect(s.command(id)).toMatchObject({
+    expect(await s.command(id)).toMatchObject({
       decision: 'denied',
       decided_by: 'alice',
       reason: 'publishes to the registry',
@@ -265,8 +267,8 @@ describe('applying a decision', () => {
   });
 
   describe('refusals are recorded and change nothing', () => {
-    const cases: [string, (s: AuditStore, id: string) => DecisionSubmission, RegExp][] = [
-      ['unsigned', (s, id) => ({ ...signed(s, id, 'approve', 'alice'), signature: null }), /not signed/],
+    const cases: [string, (s: AuditStore, id: string) => Promise<DecisionSubmission>, RegExp][] = [
+      ['unsigned', async (s, id) => ({ ...(await signed(s, id, 'approve', 'alice')), signature: null }), /not signed/],
       ['unknown-reviewer', (s, id) => signed(s, id, 'approve', 'mallory', 'mallory'), /"mallory" is not a reviewer/],
       [
         'wrong-key',
@@ -275,22 +277,22 @@ describe('applying a decision', () => {
       ],
       [
         'bad-signature',
-        (s, id) => {
-          const sub = signed(s, id, 'deny', 'alice', 'alice', 'no');
+        async (s, id) => {
+          const sub = await signed(s, id, 'deny', 'alice', 'alice', 'no');
           return { ...sub, statement: sub.statement.replace('"deny"', '"approve"').replace('"no"', '"ok"') };
         },
         /does not match/,
       ],
       [
         'malformed',
-        (s, id) => ({ ...signed(s, id, 'approve', 'alice'), statement: '{"approve":true}' }),
+        async (s, id) => ({ ...(await signed(s, id, 'approve', 'alice')), statement: '{"approve":true}' }),
         /exactly the fields/,
       ],
       [
         'wrong-command',
-        (s, id) => {
-          const sub = signed(s, id, 'approve', 'alice');
-          const other = s.commands().find((r) => r.command_id !== id)!.command_id;
+        async (s, id) => {
+          const sub = await signed(s, id, 'approve', 'alice');
+          const other = (await s.commands()).find((r) => r.command_id !== id)!.command_id;
           return { ...sub, command_id: other };
         },
         /another submission/,
@@ -304,13 +306,13 @@ describe('applying a decision', () => {
         const clock = fakeClock();
         await pending(policy, s, clock, { command: 'npm publish --tag other' });
         const id = await pending(policy, s, clock);
-        const sub = make(s, id);
-        const outcome = applyDecision(sub, { policy, store: s, clock });
+        const sub = await make(s, id);
+        const outcome = await applyDecision(sub, { policy, store: s, clock });
         expect(outcome).toMatchObject({ kind: 'refused', code });
         expect((outcome as { message: string }).message).toMatch(message);
         const target = sub.command_id;
-        expect(s.command(target)!.decision).toBe('pending');
-        const [refused] = refusals(s, target);
+        expect((await s.command(target))!.decision).toBe('pending');
+        const [refused] = await refusals(s, target);
         expect(refused).toMatchObject({
           refusal: code,
           statement: sub.statement,
@@ -329,18 +331,21 @@ describe('applying a decision', () => {
     const viaBot = await pending(policy, s, clock, { command: 'npm publish --dry-run=false', agent: 'bob-bot' });
     const typed = await pending(policy, s, clock, { command: 'npm publish --tag x', submitter: 'bob' });
     for (const id of [own, viaBot, typed]) {
-      const outcome = applyDecision(signed(s, id, 'approve', 'bob'), { policy, store: s, clock });
+      const outcome = await applyDecision(await signed(s, id, 'approve', 'bob'), { policy, store: s, clock });
       expect(outcome).toMatchObject({ kind: 'refused', code: 'self-approval' });
-      expect(refusals(s, id)).toHaveLength(1);
+      expect(await refusals(s, id)).toHaveLength(1);
     }
     // denying one's own command is always allowed; another reviewer can approve
     expect(
-      applyDecision(signed(s, own, 'deny', 'bob', 'bob', 'changed my mind'), { policy, store: s, clock }).kind,
+      (await applyDecision(await signed(s, own, 'deny', 'bob', 'bob', 'changed my mind'), { policy, store: s, clock }))
+        .kind,
     ).toBe('decided');
-    expect(applyDecision(signed(s, viaBot, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
-      kind: 'decided',
-      record: { decided_by: 'alice' },
-    });
+    expect(await applyDecision(await signed(s, viaBot, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject(
+      {
+        kind: 'decided',
+        record: { decided_by: 'alice' },
+      },
+    );
   });
 
   it('separate_accounts refuses an approval signed from the account that submitted', async () => {
@@ -348,12 +353,12 @@ describe('applying a decision', () => {
     const s = store();
     const clock = fakeClock();
     const id = await pending(policy, s, clock, { submitter: FROM.user });
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+    expect(await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
       kind: 'refused',
       code: 'same-account',
     });
-    const elsewhere = { ...signed(s, id, 'approve', 'alice'), from: { user: 'alice', host: FROM.host } };
-    expect(applyDecision(elsewhere, { policy, store: s, clock }).kind).toBe('decided');
+    const elsewhere = { ...(await signed(s, id, 'approve', 'alice')), from: { user: 'alice', host: FROM.host } };
+    expect((await applyDecision(elsewhere, { policy, store: s, clock })).kind).toBe('decided');
   });
 
   it('a decided command takes no further decision', async () => {
@@ -361,12 +366,12 @@ describe('applying a decision', () => {
     const s = store();
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
-    applyDecision(signed(s, id, 'deny', 'alice', 'alice', 'no'), { policy, store: s, clock });
-    expect(applyDecision(signed(s, id, 'approve', 'bob'), { policy, store: s, clock })).toMatchObject({
+    await applyDecision(await signed(s, id, 'deny', 'alice', 'alice', 'no'), { policy, store: s, clock });
+    expect(await applyDecision(await signed(s, id, 'approve', 'bob'), { policy, store: s, clock })).toMatchObject({
       kind: 'refused',
       code: 'already-decided',
     });
-    expect(s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'alice' });
+    expect(await s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'alice' });
   });
 
   it('past its deadline the command times out instead, and the late decision is refused', async () => {
@@ -375,11 +380,11 @@ describe('applying a decision', () => {
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
     clock.advance(61_000);
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+    expect(await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
       kind: 'refused',
       code: 'expired',
     });
-    expect(s.command(id)).toMatchObject({ decision: 'timed_out', decided_by: 'timeout' });
+    expect(await s.command(id)).toMatchObject({ decision: 'timed_out', decided_by: 'timeout' });
   });
 });
 
@@ -389,25 +394,29 @@ describe('two-person rule', () => {
     const s = store();
     const clock = fakeClock();
     const low = await pending(policy, s, clock, { command: 'python3 scripts/migrate.py' });
-    expect(s.command(low)!.risk_level).toBe('low');
-    expect(applyDecision(signed(s, low, 'approve', 'alice'), { policy, store: s, clock }).kind).toBe('decided');
+    expect((await s.command(low))!.risk_level).toBe('low');
+    expect((await applyDecision(await signed(s, low, 'approve', 'alice'), { policy, store: s, clock })).kind).toBe(
+      'decided',
+    );
 
     const id = await pending(policy, s, clock, { command: 'git push --force origin main' });
-    expect(['medium', 'high']).toContain(s.command(id)!.risk_level);
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+    expect(['medium', 'high']).toContain((await s.command(id))!.risk_level);
+    expect(await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
       kind: 'counted',
       approvals: 1,
       needed: 2,
     });
-    expect(s.command(id)!.decision).toBe('pending');
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
+    expect((await s.command(id))!.decision).toBe('pending');
+    expect(await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).toMatchObject({
       kind: 'refused',
       code: 'duplicate-reviewer',
     });
-    const votes = s.commandEvents(id).filter((e) => e.type === 'REVIEWED');
+    const votes = (await s.commandEvents(id)).filter((e) => e.type === 'REVIEWED');
     expect(votes.map((v) => (v.body as ReviewedBody).reviewer)).toEqual(['alice']);
-    expect(applyDecision(signed(s, id, 'approve', 'bob'), { policy, store: s, clock }).kind).toBe('decided');
-    const r = s.command(id)!;
+    expect((await applyDecision(await signed(s, id, 'approve', 'bob'), { policy, store: s, clock })).kind).toBe(
+      'decided',
+    );
+    const r = (await s.command(id))!;
     expect(r).toMatchObject({ decision: 'approved', decided_by: 'alice+bob' });
     expect(r.signatures.map((x) => x.reviewer)).toEqual(['alice', 'bob']);
   });
@@ -417,11 +426,13 @@ describe('two-person rule', () => {
     const s = store();
     const clock = fakeClock();
     const id = await pending(policy, s, clock);
-    expect(applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock }).kind).toBe('counted');
-    expect(applyDecision(signed(s, id, 'deny', 'bob', 'bob', 'not today'), { policy, store: s, clock }).kind).toBe(
-      'decided',
+    expect((await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock })).kind).toBe(
+      'counted',
     );
-    expect(s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'bob' });
+    expect(
+      (await applyDecision(await signed(s, id, 'deny', 'bob', 'bob', 'not today'), { policy, store: s, clock })).kind,
+    ).toBe('decided');
+    expect(await s.command(id)).toMatchObject({ decision: 'denied', decided_by: 'bob' });
   });
 });
 
@@ -448,8 +459,8 @@ describe('waiting: timeouts per level and escalation, on an injected clock', () 
       await sleep(ms);
       if (!decided && clock.monotonic() > 5_000 + 2_000) {
         decided = true;
-        id = s.commands({ decision: 'pending' })[0]!.command_id;
-        applyDecision(signed(s, id, 'approve', 'alice'), { policy, store: s, clock });
+        id = (await s.commands({ decision: 'pending' }))[0]!.command_id;
+        await applyDecision(await signed(s, id, 'approve', 'alice'), { policy, store: s, clock });
       }
     };
     const { record } = await check({ command: 'npm publish', wait: true }, { policy, store: s, clock, pollMs: 100 });
@@ -473,7 +484,7 @@ describe('waiting: timeouts per level and escalation, on an injected clock', () 
       { policy, store: s, clock },
     );
     expect(record.decision).toBe('timed_out');
-    const escalated = s.commandEvents(record.command_id).filter((e) => e.type === 'ESCALATED');
+    const escalated = (await s.commandEvents(record.command_id)).filter((e) => e.type === 'ESCALATED');
     expect(escalated).toHaveLength(1);
     expect(escalated[0]!.body).toMatchObject({ after_seconds: 3, notifier, error: null });
     for (let i = 0; i < 100 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 50));
@@ -500,7 +511,7 @@ describe('waiting: timeouts per level and escalation, on an injected clock', () 
       { policy, store: s, clock, warn: (m) => warnings.push(m) },
     );
     expect(record.decision).toBe('timed_out');
-    const [escalated] = s.commandEvents(record.command_id).filter((e) => e.type === 'ESCALATED');
+    const [escalated] = (await s.commandEvents(record.command_id)).filter((e) => e.type === 'ESCALATED');
     expect((escalated!.body as { error: string }).error).toMatch(/nonexistent/);
     expect(warnings.join()).toMatch(/escalation/);
   });

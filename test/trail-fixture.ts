@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  SqliteAuditStore,
   decisionStatement,
+  openSqliteStore,
   gateSigner,
   parsePublicKey,
   signWithSshKeygen,
@@ -67,15 +67,15 @@ function sign(
  * `commands` commands, one second apart from T0 (about three events each). Reviewer decisions
  * are signed for real, for the first `signed` commands that get one.
  */
-export function seedTrail(commands: number, signed = 40): SeededTrail {
+export async function seedTrail(commands: number, signed = 40): Promise<SeededTrail> {
   const dir = join(tempDir('policy-gate-trail-'), '.policy-gate');
   makeDirectories(dir);
   const path = join(dir, 'audit.db');
   const signer = gateSigner(dir);
   // as the gate does: a signed checkpoint after every decision
-  const store = SqliteAuditStore.open(path, { signer });
+  const store = openSqliteStore(path, { signer });
   let signatures = 0;
-  store.atomically(() => {
+  await store.atomically(async () => {
     for (let i = 0; i < commands; i++) {
       const id = `01SEED${String(i).padStart(20, '0')}`;
       const at = T0 + i * 1000 + (i % 7) * 3_600_000 * (i % 3 === 0 ? 2 : 0);
@@ -125,10 +125,10 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
         monotonic: { boot_id: 'seed-boot', ms: 1_000_000 + i * 1000 },
         policy_revision: REVISION,
       });
-      const submitted = store.submit(body);
+      const submitted = await store.submit(body);
       const latency = kind < 6 ? 3 + (i % 5) : kind === 6 ? 60_000 : 2_000 + (i % 40) * 500;
-      const decided = (d: Partial<DecidedBody> & Pick<DecidedBody, 'decision' | 'decided_by'>) =>
-        store.decide({
+      const decided = async (d: Partial<DecidedBody> & Pick<DecidedBody, 'decision' | 'decided_by'>) =>
+        (await store.decide({
           type: 'DECIDED',
           command_id: id,
           decided_at: iso(at + latency),
@@ -139,34 +139,35 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
           whitelist_provenance: [],
           signatures: [],
           ...d,
-        })!;
+        }))!;
       let allowed: { leaf: string; at: number } | null = null;
       if (kind < 5 || ((kind === 7 || kind === 8) && !human)) {
         allowed = {
-          leaf: decided({ decision: 'whitelisted', decided_by: 'whitelist_rule:git.status' }).leaf,
+          leaf: (await decided({ decision: 'whitelisted', decided_by: 'whitelist_rule:git.status' })).leaf,
           at: at + latency,
         };
       } else if (kind === 5) {
-        decided({ decision: 'denied', decided_by: 'policy_rule:remote-exec.download-to-shell' });
+        await decided({ decision: 'denied', decided_by: 'policy_rule:remote-exec.download-to-shell' });
       } else if (kind === 6) {
-        decided({ decision: 'timed_out', decided_by: 'timeout', reason: 'no reviewer decided within 60 s' });
+        await decided({ decision: 'timed_out', decided_by: 'timeout', reason: 'no reviewer decided within 60 s' });
       } else if (kind === 7) {
         signatures++;
         const sig = sign(id, submitted.leaf, 'approve', 'alice', at + latency - 10, 'expected');
         allowed = {
-          leaf: decided({ decision: 'approved', decided_by: 'alice', reason: 'expected', signatures: [sig] }).leaf,
+          leaf: (await decided({ decision: 'approved', decided_by: 'alice', reason: 'expected', signatures: [sig] }))
+            .leaf,
           at: at + latency,
         };
       } else if (kind === 8) {
         signatures++;
-        decided({
+        await decided({
           decision: 'denied',
           decided_by: 'bob',
           reason: 'not now',
           signatures: [sign(id, submitted.leaf, 'deny', 'bob', at + latency - 10, 'not now')],
         });
       } else {
-        store.record({
+        await store.record({
           type: 'ESCALATED',
           command_id: id,
           at: iso(at + 30_000),
@@ -174,7 +175,7 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
           notifier: ['notify'],
           error: null,
         });
-        store.record({
+        await store.record({
           type: 'REVIEW_REFUSED',
           command_id: id,
           at: iso(at + 31_000),
@@ -190,7 +191,7 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
       if (allowed && i % 4 === 0) {
         const started = allowed.at + 5;
         const recording = `recordings/seed/${id}.cast`;
-        store.record({
+        await store.record({
           type: 'EXEC_START',
           command_id: id,
           started_at: iso(started),
@@ -204,7 +205,7 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
         makeDirectories(dirname(join(dir, recording)));
         writeFileSync(join(dir, recording), cast);
         const duration = 20 + (i % 50);
-        store.record({
+        await store.record({
           type: 'EXEC_END',
           command_id: id,
           started_at: iso(started),
@@ -222,8 +223,8 @@ export function seedTrail(commands: number, signed = 40): SeededTrail {
       }
     }
   });
-  const events = store.eventCount();
-  store.close();
+  const events = await store.eventCount();
+  await store.close();
   const policy: PolicyAt = {
     reviewers: new Map([
       ['alice', { fingerprint: parsePublicKey(keyFor('alice').pub).fingerprint, agents: [] }],

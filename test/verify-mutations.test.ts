@@ -10,8 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  SqliteAuditStore,
   decisionStatement,
+  openSqliteStore,
   type EventBody,
   parseCheckpoint,
   parsePublicKey,
@@ -21,7 +21,7 @@ import {
   type VerifyResult,
 } from '../engine/index.js';
 import { canonicalJson, type Canonical } from '../engine/util/canonical.js';
-import { chainHash, leafHash, checkpointOrigin } from '../engine/audit/sqlite-store.js';
+import { chainHash, leafHash, checkpointOrigin } from '../engine/audit/chain.js';
 import { eventTime } from '../engine/model/events.js';
 import { keyFor } from './review-fixture.js';
 import { seedTrail, type SeededTrail } from './trail-fixture.js';
@@ -42,21 +42,23 @@ function rng(seed: number): () => number {
   };
 }
 
-beforeAll(() => {
-  trail = seedTrail(4_200);
-  const store = SqliteAuditStore.open(trail.path, { readonly: true });
-  rows = [...store.rawEvents()].map((r) => ({
+beforeAll(async () => {
+  trail = await seedTrail(4_200);
+  const store = openSqliteStore(trail.path, { readonly: true });
+  const raw: RawEvent[] = [];
+  for await (const r of store.rawEvents()) raw.push(r);
+  rows = raw.map((r) => ({
     ...r,
     bytes: Buffer.from(r.bytes),
     leaf: Buffer.from(r.leaf),
     chain: Buffer.from(r.chain),
   }));
-  allNotes = store.checkpoints().map((c) => c.note);
+  allNotes = (await store.checkpoints()).map((c) => c.note);
   notes = [...allNotes.filter((_n, i) => i % 40 === 0), allNotes[allNotes.length - 1]!];
-  store.close();
+  await store.close();
 }, 120_000);
 
-function verify(events: RawEvent[], checkpoints: string[] = notes, against?: string): VerifyResult {
+function verify(events: RawEvent[], checkpoints: string[] = notes, against?: string): Promise<VerifyResult> {
   return verifyTrail({
     events: () => events,
     checkpoints,
@@ -120,16 +122,16 @@ function expectDetected(kind: string, result: VerifyResult): void {
 }
 
 describe('verify: mutation testing on a seeded trail', () => {
-  it('the untouched trail verifies (no false alarm), with more than 10,000 events', () => {
+  it('the untouched trail verifies (no false alarm), with more than 10,000 events', async () => {
     expect(rows.length).toBeGreaterThanOrEqual(10_000);
-    const r = verify(rows, allNotes);
+    const r = await verify(rows, allNotes);
     expect(r.failure).toBeNull();
     expect(r).toMatchObject({ ok: true, events: rows.length, commands: trail.commands });
     expect(r.checkpoints).toBeGreaterThan(1_000);
     expect(r.recordings).toBeGreaterThan(100);
   });
 
-  it('detects every mutant, more than a thousand, and names where the trail breaks', () => {
+  it('detects every mutant, more than a thousand, and names where the trail breaks', async () => {
     const random = rng(42);
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
 
@@ -147,7 +149,7 @@ describe('verify: mutation testing on a seeded trail', () => {
         bytes[pos] = bytes[pos]! ^ (1 << Math.floor(random() * 8));
         const mutant = [...rows];
         mutant[i] = { ...row, bytes };
-        const r = verify(mutant);
+        const r = await verify(mutant);
         expectDetected('bit flip in a field', r);
         expect(r.failure!.seq).toBe(i + 1);
       }
@@ -160,25 +162,25 @@ describe('verify: mutation testing on a seeded trail', () => {
       hash[n % 32] = hash[n % 32]! ^ 0x10;
       const mutant = [...rows];
       mutant[i] = { ...rows[i]!, [column]: hash };
-      expectDetected('bit flip in a hash column', verify(mutant));
+      expectDetected('bit flip in a hash column', await verify(mutant));
     }
     // 3. rows deleted, reordered, duplicated — as stored, and renumbered and re-hashed
     for (let n = 0; n < 40; n++) {
       const i = 1 + Math.floor(random() * (rows.length - 2));
       const deleted = [...rows.slice(0, i), ...rows.slice(i + 1)];
-      expectDetected('row deleted', verify(deleted));
+      expectDetected('row deleted', await verify(deleted));
       const swapped = [...rows];
       [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
-      expectDetected('rows reordered', verify(swapped));
+      expectDetected('rows reordered', await verify(swapped));
       const duplicated = [...rows.slice(0, i + 1), rows[i]!, ...rows.slice(i + 1)];
-      expectDetected('row duplicated', verify(duplicated));
-      expectDetected('row deleted, re-hashed', verify(rehash(deleted, i)));
+      expectDetected('row duplicated', await verify(duplicated));
+      expectDetected('row deleted, re-hashed', await verify(rehash(deleted, i)));
       const rehashedDup = rehash(duplicated, i + 1);
       // a plausible event inserted and everything re-signed with the gate's key: only a
       // checkpoint kept elsewhere shows it
       expectDetected(
         'row duplicated, re-hashed and re-signed',
-        verify(rehashedDup, resign(rehashedDup), notes[notes.length - 1]),
+        await verify(rehashedDup, resign(rehashedDup), notes[notes.length - 1]),
       );
     }
     // 4. the tail truncated and re-signed with the real key: caught against a checkpoint kept elsewhere
@@ -188,8 +190,8 @@ describe('verify: mutation testing on a seeded trail', () => {
       const truncated = rows.slice(0, k);
       const sizes = notes.map((x) => parseCheckpoint(x).size).filter((s) => s <= k);
       const resigned = resign(truncated, [...sizes, k]);
-      expect(verify(truncated, resigned).ok).toBe(true); // consistent on its own: only an outside checkpoint shows it
-      const r = verify(truncated, resigned, kept);
+      expect((await verify(truncated, resigned)).ok).toBe(true); // consistent on its own: only an outside checkpoint shows it
+      const r = await verify(truncated, resigned, kept);
       expectDetected('tail truncated and re-signed', r);
       expect(r.failure!.check).toBe('against');
     }
@@ -205,13 +207,13 @@ describe('verify: mutation testing on a seeded trail', () => {
         x.decided_at = new Date(submittedAt - 1000).toISOString();
         x.review_latency_ms = 0;
       });
-      const r = verify(moved, resign(moved));
+      const r = await verify(moved, resign(moved));
       expectDetected('decided_at before submitted_at', r);
       expect(r.failure!.check).toBe('chronology');
       const latency = rewrite(rows, i, (x) => {
         x.review_latency_ms = (x.review_latency_ms as number) + 5000;
       });
-      expectDetected('review latency changed', verify(latency, resign(latency)));
+      expectDetected('review latency changed', await verify(latency, resign(latency)));
     }
     const submissions = indexes('SUBMITTED');
     for (let n = 0; n < 10; n++) {
@@ -219,7 +221,7 @@ describe('verify: mutation testing on a seeded trail', () => {
       const back = rewrite(rows, i, (x) => {
         (x.monotonic as { ms: number }).ms -= 3_600_000;
       });
-      const r = verify(back, resign(back));
+      const r = await verify(back, resign(back));
       expectDetected('monotonic clock going backwards within a boot', r);
       expect(r.failure!.check).toBe('chronology');
     }
@@ -242,18 +244,18 @@ describe('verify: mutation testing on a seeded trail', () => {
           },
         ];
       });
-      const r = verify(forged, resign(forged));
+      const r = await verify(forged, resign(forged));
       expectDetected('forged reviewer signature', r);
       expect(r.failure!.check).toBe('authority');
       const renamed = rewrite(rows, i, (x) => {
         x.decided_by = 'bob';
       });
-      expectDetected('decided_by changed', verify(renamed, resign(renamed)));
+      expectDetected('decided_by changed', await verify(renamed, resign(renamed)));
       const replayed = rewrite(rows, i, (x) => {
         const other = body(rows[approvals[(approvals.indexOf(i) + 1) % approvals.length]!]!);
         x.signatures = other.signatures;
       });
-      expectDetected('a signature replayed from another command', verify(replayed, resign(replayed)));
+      expectDetected('a signature replayed from another command', await verify(replayed, resign(replayed)));
     }
     const denials = indexes('DECIDED', (b) => b.decision === 'denied' || b.decision === 'timed_out');
     for (const i of denials.slice(0, 20)) {
@@ -281,7 +283,7 @@ describe('verify: mutation testing on a seeded trail', () => {
         ],
         i + 1,
       );
-      const r = verify(ran, resign(ran));
+      const r = await verify(ran, resign(ran));
       expectDetected('a denied or timed-out command ran', r);
       expect(r.failure!.check).toBe('lifecycle');
     }
@@ -289,11 +291,11 @@ describe('verify: mutation testing on a seeded trail', () => {
       const unknown = rewrite(rows, i, (x) => {
         x.decided_by = 'whitelist_rule:curl.anything';
       });
-      expectDetected('whitelisted by a rule that did not exist', verify(unknown, resign(unknown)));
+      expectDetected('whitelisted by a rule that did not exist', await verify(unknown, resign(unknown)));
       const timeout = rewrite(rows, i, (x) => {
         x.decided_by = 'timeout';
       });
-      expectDetected('timeout without timed_out', verify(timeout, resign(timeout)));
+      expectDetected('timeout without timed_out', await verify(timeout, resign(timeout)));
     }
     // 6. rewrites re-hashed without the gate's key: the old signed checkpoints no longer match
     for (let n = 0; n < 30; n++) {
@@ -304,7 +306,7 @@ describe('verify: mutation testing on a seeded trail', () => {
         x.type = x.type; // keep the type: the column stays consistent
         if (x.type !== 'SUBMITTED') (x as { reason?: unknown }).reason = 'edited';
       });
-      const r = verify(changed);
+      const r = await verify(changed);
       expectDetected('rewritten and re-hashed without the key', r);
     }
     // 7. a recording changed on disk
@@ -315,7 +317,7 @@ describe('verify: mutation testing on a seeded trail', () => {
       const original = readFileSync(file);
       writeFileSync(file, original.toString('utf8').replace('ok', 'OK'));
       try {
-        const r = verify(rows);
+        const r = await verify(rows);
         expectDetected('recording changed', r);
         expect(r.failure!.check).toBe('recording');
       } finally {

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { SqliteAuditStore, parseCheckpoint, parseVerifierKey } from '../engine/index.js';
+import Database from 'better-sqlite3';
+import { openSqliteStore, parseCheckpoint, parseVerifierKey, type StoredEvent } from '../engine/index.js';
 import { verifierKeyText } from '../engine/audit/checkpoint.js';
 import { BIN, runBin, tempDir } from './helpers.js';
 import { ALICE, BOB, keyFor, reviewPolicyDir } from './review-fixture.js';
@@ -26,8 +27,7 @@ function setup() {
  * and put the triggers back exactly as they were (so the schema looks untouched).
  */
 function tamper(store: string, sql: string, ...args: unknown[]): void {
-  const s = SqliteAuditStore.open(store);
-  const db = s.raw();
+  const db = new Database(store);
   const triggers = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").all() as {
     name: string;
     sql: string;
@@ -35,7 +35,17 @@ function tamper(store: string, sql: string, ...args: unknown[]): void {
   for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
   db.prepare(sql).run(...args);
   for (const t of triggers) db.exec(t.sql);
-  s.close();
+  db.close();
+}
+
+/** Every event of the store, read through a read-only store. */
+async function storedEvents(store: string): Promise<StoredEvent[]> {
+  const s = openSqliteStore(store, { readonly: true });
+  try {
+    return await s.events();
+  } finally {
+    await s.close();
+  }
 }
 
 async function trail(t: ReturnType<typeof setup>): Promise<string> {
@@ -70,11 +80,9 @@ describe('verify', () => {
   it('names the first changed event and exits 4', async () => {
     const t = setup();
     await trail(t);
-    const s = SqliteAuditStore.open(t.store, { readonly: true });
-    const seq = s
-      .events()
-      .find((e) => e.type === 'SUBMITTED' && (e.body as { command: string }).command === 'rm -rf /')!.seq;
-    s.close();
+    const seq = (await storedEvents(t.store)).find(
+      (e) => e.type === 'SUBMITTED' && (e.body as { command: string }).command === 'rm -rf /',
+    )!.seq;
     tamper(
       t.store,
       "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'rm -rf /', 'rm -rf .') AS BLOB) WHERE seq = ?",
@@ -137,8 +145,8 @@ describe('the gate’s own events', () => {
     const t = setup();
     expect((await t.bin(['check', '--', 'git status'])).code).toBe(0);
     // another process holds the write lock past the lock timeout: the submission fails
-    const holder = SqliteAuditStore.open(t.store);
-    holder.raw().exec('BEGIN IMMEDIATE');
+    const holder = new Database(t.store);
+    holder.exec('BEGIN IMMEDIATE');
     let failed;
     try {
       failed = await runBin(['check', '--', 'ls -la'], {
@@ -146,15 +154,13 @@ describe('the gate’s own events', () => {
         env: { ...t.env, POLICY_GATE_LOCK_TIMEOUT: '0.3' },
       });
     } finally {
-      holder.raw().exec('ROLLBACK');
+      holder.exec('ROLLBACK');
       holder.close();
     }
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/not recorded|cannot/);
     expect((await t.bin(['check', '--', 'ls'])).code).toBe(0);
-    const s = SqliteAuditStore.open(t.store, { readonly: true });
-    const events = s.events();
-    s.close();
+    const events = await storedEvents(t.store);
     expect(events[0]!.body).toMatchObject({ type: 'GATE_START', component: 'store', command_id: null });
     const written = events.find((e) => e.type === 'WRITE_FAILED');
     expect(written?.body).toMatchObject({ event_type: 'SUBMITTED', error: expect.stringMatching(/locked|busy/i) });
@@ -172,9 +178,7 @@ describe('the gate’s own events', () => {
     const r = await t.bin(['verify', '--json', '--trusted-keys', oldPin]);
     expect(r.code, r.stdout).toBe(0);
     // a rotation only the new key signed is not trusted
-    const s = SqliteAuditStore.open(t.store, { readonly: true });
-    const rotation = s.events().find((e) => e.type === 'KEY_ROTATED')!;
-    s.close();
+    const rotation = (await storedEvents(t.store)).find((e) => e.type === 'KEY_ROTATED')!;
     const body = rotation.body as unknown as { old_signature: string; new_signature: string };
     tamper(
       t.store,
@@ -199,9 +203,7 @@ describe('export', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    const s = SqliteAuditStore.open(t.store, { readonly: true });
-    const events = s.events();
-    s.close();
+    const events = await storedEvents(t.store);
     expect(lines.map((l) => l.seq)).toEqual(events.map((e) => e.seq));
     expect(lines.map((l) => [l.type, l.leaf, l.chain, l.body])).toEqual(
       events.map((e) => [e.type, e.leaf, e.chain, e.body]),
@@ -289,10 +291,10 @@ describe('crash test: processes killed with SIGKILL while writing', () => {
       }),
     );
     expect(killed).toBeGreaterThan(0);
-    const s = SqliteAuditStore.open(t.store, { readonly: true });
-    expect(s.raw().pragma('integrity_check', { simple: true })).toBe('ok');
-    const events = s.events();
-    s.close();
+    const s = openSqliteStore(t.store, { readonly: true });
+    expect(await s.integrity()).toEqual({ ok: true });
+    const events = await s.events();
+    await s.close();
     for (const run of events.filter((e) => e.type === 'EXEC_START')) {
       const types = events.filter((e) => e.command_id === run.command_id && e.seq < run.seq).map((e) => e.type);
       expect(types).toEqual(expect.arrayContaining(['SUBMITTED', 'DECIDED']));

@@ -6,7 +6,7 @@
  * auditor who pinned the gate's key elsewhere passes it with --trusted-keys instead.
  */
 import type { PolicyAt } from './verify.js';
-import type { RawEvent } from './sqlite-store.js';
+import type { RawEvent } from './chain.js';
 
 export const BUNDLE_FORMAT = 'policy-gate-bundle/v1';
 

@@ -222,16 +222,14 @@ export function buildReport(input: ReportInput): ReportData {
         .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
         .slice(0, 10)
         .map(([rule, count]) => ({ rule, count })),
-      examples: blocked
-        .slice(-20)
-        .map((r) => ({
-          command_id: r.command_id,
-          submitted_at: r.submitted_at,
-          command: r.command,
-          decision: r.decision,
-          decided_by: r.decided_by ?? '',
-          rule: topRule(r),
-        })),
+      examples: blocked.slice(-20).map((r) => ({
+        command_id: r.command_id,
+        submitted_at: r.submitted_at,
+        command: r.command,
+        decision: r.decision,
+        decided_by: r.decided_by ?? '',
+        rule: topRule(r),
+      })),
     },
     anomalies,
     latency,

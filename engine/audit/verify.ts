@@ -27,7 +27,7 @@ import {
   type ExecStartBody,
   type SubmittedBody,
 } from '../model/events.js';
-import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './sqlite-store.js';
+import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './chain.js';
 import { fingerprint, parseSignature, verifySignature } from '../util/sshsig.js';
 import { allowsRun } from '../model/verdict.js';
 
@@ -42,7 +42,7 @@ export interface PolicyAt {
 
 export interface VerifyInput {
   /** The events in stored order; read twice (the chain first, then what the events say). */
-  readonly events: () => Iterable<RawEvent>;
+  readonly events: () => Iterable<RawEvent> | AsyncIterable<RawEvent>;
   /** For progress: how many events there are. */
   readonly total?: number;
   /** Stored checkpoint notes, oldest first. */
@@ -170,7 +170,7 @@ interface CommandState {
 const ZERO = Buffer.from([0]);
 const sha = (...parts: Buffer[]): Buffer => hash('sha256', Buffer.concat(parts), 'buffer') as unknown as Buffer;
 
-export function verifyTrail(input: VerifyInput): VerifyResult {
+export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
   const warnings: string[] = [];
   const chains: Buffer[] = [];
   // the pinned keys, and keys rotated in by a trusted key along the chain
@@ -210,7 +210,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
       fail(null, 'schema', `the store's protections were removed or changed: ${input.schema.join('; ')}`);
     let previous: Buffer = GENESIS;
     // 1. the log's integrity: sequence and hash chain over the stored bytes
-    for (const e of input.events()) {
+    for await (const e of input.events()) {
       const seq = seqSeen + 1;
       if (e.seq !== seq)
         fail(
@@ -300,7 +300,7 @@ export function verifyTrail(input: VerifyInput): VerifyResult {
 
     // 2. what the events say, now that they are known to be the ones written
     let seq = 0;
-    for (const e of input.events()) {
+    for await (const e of input.events()) {
       seq++;
       if (seq > seqSeen) fail(seq, 'structure', 'the trail changed while it was being verified');
       const text = e.bytes.toString('utf8');

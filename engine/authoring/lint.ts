@@ -9,7 +9,8 @@ import { ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/cove
 import { OPTION_KINDS, RISKY_OPTIONS, riskyOption, riskySamples } from '../shell/options.js';
 import { samplePattern, staticWords, type CompiledPattern } from '../whitelist/pattern.js';
 import { EXAMPLE_TIME, runExamples } from '../gate/examples.js';
-import { compile, listFiles, policyRevision, validate, type Policy } from '../gate/load-policy.js';
+import { compile, listFiles, policyRevision, validate } from '../gate/load-policy.js';
+import type { Policy } from '../gate/policy.js';
 
 export const LINT_CODES = Object.freeze({
   PG100: 'invalid YAML or schema',

@@ -7,7 +7,7 @@
 import type { CommandRecord } from '../model/events.js';
 import { GateError } from '../util/errors.js';
 import { assess } from '../gate/assess.js';
-import { contentsOnly, type Policy } from '../gate/load-policy.js';
+import { contentsOnly, type Policy } from '../gate/policy.js';
 import { coversDangerous } from './lint.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import type { Redirect, Script, Segment } from '../shell/ir.js';

@@ -9,7 +9,7 @@ import { assess } from '../gate/assess.js';
 import { levelRank } from '../model/verdict.js';
 import { parseYaml, readYamlFile } from '../util/yaml.js';
 import { EXAMPLE_TIME } from '../gate/examples.js';
-import { contentsOnly, type Policy } from '../gate/load-policy.js';
+import { contentsOnly, type Policy } from '../gate/policy.js';
 import type { PolicyTestCase } from '../policy/types.js';
 
 export interface PolicyTestResult {

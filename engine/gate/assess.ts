@@ -3,7 +3,7 @@
  * coverage and the decision the gate would take. Pure: time, history and paths are inputs.
  */
 import type { TruncatedInput } from '../model/events.js';
-import type { CompiledRule, Policy } from './load-policy.js';
+import type { CompiledRule, Policy } from './policy.js';
 import type { SessionHistory } from '../model/history.js';
 import type { ProvenanceEntry } from '../model/provenance.js';
 import type { Refusal } from '../model/refusals.js';

@@ -14,41 +14,21 @@ import {
   type TruncatedInput,
 } from '../model/events.js';
 import { GateError } from '../util/errors.js';
-import type { Policy } from './load-policy.js';
+import type { Policy } from './policy.js';
 import { VERSION } from '../util/version.js';
-import { assess, type Assessment } from './assess.js';
-import { escalate } from './escalate.js';
-import { currentBootId, osIdentity } from './identity.js';
+import type { Assessment } from './assess.js';
+import { assessRequest, type CheckRequest } from './request.js';
 
-export interface Clock {
-  /** Wall-clock time (may be replayed from `--now`). */
-  wall(): Date;
-  /**
-   * Monotonic milliseconds, for durations. The system clock's readings are system-wide
-   * (CLOCK_MONOTONIC), so two processes of one boot can measure between them.
-   */
-  monotonic(): number;
-  /** The boot the monotonic readings belong to; null when they are only process-local. */
-  bootId(): string | null;
-  sleep(ms: number): Promise<void>;
-}
+export type { CheckRequest } from './request.js';
+import { escalate } from './escalate.js';
+import type { Clock } from './clock.js';
+
+export { systemClock, type Clock } from './clock.js';
+import { osIdentity } from './identity.js';
+import { pollingWaiter, type DecisionWaiter } from './waiter.js';
 
 /** A waiting gate signs a checkpoint at least this often. */
 export const CHECKPOINT_INTERVAL_MS = 60_000;
-
-const systemMonotonic = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
-
-/** The system clock, optionally started at a replayed instant and advancing in real time. */
-export function systemClock(start?: Date): Clock {
-  const m0 = systemMonotonic();
-  const w0 = start ? start.getTime() : null;
-  return {
-    wall: () => new Date(w0 === null ? Date.now() : w0 + Math.floor(systemMonotonic() - m0)),
-    monotonic: systemMonotonic,
-    bootId: currentBootId,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  };
-}
 
 /**
  * When a decision made now is recorded, and how long after the submission: measured on the
@@ -102,35 +82,14 @@ const EXPIRY_GRACE_MS = 2000;
  * measured as the check measures it (monotonic within one boot), so a submission replayed with
  * an earlier --now is not expired early. Returns how many were recorded.
  */
-export function expireOverdue(store: AuditStore, clock: Clock): number {
+export async function expireOverdue(store: AuditStore, clock: Clock): Promise<number> {
   let expired = 0;
-  for (const { submitted, leaf } of store.overdue(clock.wall())) {
+  for (const { submitted, leaf } of await store.overdue(clock.wall())) {
     const timeoutMs = Date.parse(submitted.deadline!) - Date.parse(submitted.submitted_at);
     if (!(timeoutMs >= 0) || decisionTime(submitted, clock).review_latency_ms < timeoutMs + EXPIRY_GRACE_MS) continue;
-    if (store.decide(timeoutDecision(submitted, leaf, clock, submitted.policy_revision, timeoutMs))) expired++;
+    if (await store.decide(timeoutDecision(submitted, leaf, clock, submitted.policy_revision, timeoutMs))) expired++;
   }
   return expired;
-}
-
-export interface CheckRequest {
-  readonly command: string;
-  readonly invalidUtf8?: boolean;
-  /** `command` is only the first bytes of an input over the size limit (recorded, held, never run). */
-  readonly truncated?: TruncatedInput | undefined;
-  readonly session?: string | undefined;
-  readonly agent?: string | undefined;
-  readonly intent?: string | undefined;
-  readonly cwd?: string | undefined;
-  /** Override the policy's timeout for this level (ms). */
-  readonly timeoutMs?: number | undefined;
-  /** Wait for a reviewer's decision (or the timeout) when the command is pending. */
-  readonly wait: boolean;
-  /** Identifiers of the repository the command runs in, for scoped whitelist rules. */
-  readonly repos?: readonly string[] | undefined;
-  /** Use only whitelist rules that pass the gitops review checks. */
-  readonly requireReviewed?: boolean;
-  /** The project the command works in (projectRoot), null for none. */
-  readonly project?: string | null | undefined;
 }
 
 export interface CheckDependencies {
@@ -139,7 +98,9 @@ export interface CheckDependencies {
   readonly clock: Clock;
   readonly home?: string | undefined;
   readonly protectedPaths?: readonly string[];
-  /** How often to look for a reviewer's decision while waiting. */
+  /** How the wait learns of a reviewer's decision (default: polling the store every `pollMs`). */
+  readonly waiter?: DecisionWaiter;
+  /** How often the default waiter reads the store (POLL_MS). */
   readonly pollMs?: number;
   /** Stop waiting (the command stays pending in the trail). */
   readonly signal?: AbortSignal;
@@ -159,22 +120,8 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   const started = clock.monotonic();
   const bootId = clock.bootId();
   const submittedAt = clock.wall();
-  const burst = policy.gate.context.burst;
-  const history = req.session ? store.sessionHistory(req.session, submittedAt, burst?.window_seconds ?? 60) : null;
-  const assessment = assess(req.command, policy, {
-    now: submittedAt,
-    cwd: req.cwd,
-    home: deps.home,
-    project: req.project,
-    history,
-    agent: req.agent,
-    session: req.session,
-    repos: req.repos,
-    requireReviewed: req.requireReviewed ?? false,
-    invalidUtf8: req.invalidUtf8 ?? false,
-    protectedPaths: deps.protectedPaths ?? [],
-    truncated: req.truncated,
-  });
+  // the submission's time is the assessment's: bursts and off-hours are judged as of then
+  const assessment = await assessRequest({ ...req, now: submittedAt }, deps);
   const timeoutMs = req.timeoutMs ?? assessment.timeout_ms;
   const submitted: SubmittedBody = {
     type: 'SUBMITTED',
@@ -200,9 +147,9 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     policy_content: policy.contentRevision,
     gate_version: VERSION,
   };
-  const record = (body: DecidedBody): DecidedBody => {
-    if (store.decide(body)) return body;
-    const existing = store.decision(submitted.command_id);
+  const record = async (body: DecidedBody): Promise<DecidedBody> => {
+    if (await store.decide(body)) return body;
+    const existing = await store.decision(submitted.command_id);
     if (!existing)
       throw new GateError('store-write-failed', 'the decision was neither recorded nor found', {
         hint: 'the command must not run',
@@ -213,8 +160,8 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   if (assessment.would_decide !== 'pending') {
     // the submission and its decision commit together: a gate killed between them cannot leave a
     // submission that no decision will ever follow (and both are durable before the answer)
-    const decision = store.atomically(() => {
-      const event = store.submit(submitted);
+    const decision = await store.atomically(async (tx) => {
+      const event = await tx.submit(submitted);
       // measured within this process: the same monotonic clock as `started`
       const latency = Math.max(0, Math.round(clock.monotonic() - started));
       return record({
@@ -233,34 +180,45 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     }, 'SUBMITTED');
     return { record: commandRecord(submitted, decision), assessment };
   }
-  const event = store.submit(submitted);
+  const event = await store.submit(submitted);
   if (!req.wait) return { record: commandRecord(submitted, null), assessment };
 
-  const pollMs = deps.pollMs ?? 50;
+  const waiter = deps.waiter ?? pollingWaiter(store, clock, deps.pollMs);
   const escalation = policy.gate.review?.escalation;
   let escalated = false;
   let lastCheckpoint = started;
   for (;;) {
-    const existing = store.decision(submitted.command_id);
-    if (existing) return { record: commandRecord(submitted, existing), assessment };
     const waited = clock.monotonic() - started;
     const left = timeoutMs - waited;
-    if (left <= 0) break;
     if (deps.signal?.aborted) return { record: commandRecord(submitted, null), assessment };
     if (escalation && !escalated && waited >= escalation.after_seconds * 1000) {
       escalated = true;
-      escalate(commandRecord(submitted, null), escalation, { store, clock, ...(deps.warn ? { warn: deps.warn } : {}) });
+      await escalate(commandRecord(submitted, null), escalation, {
+        store,
+        clock,
+        ...(deps.warn ? { warn: deps.warn } : {}),
+      });
     }
     // a waiting command is covered by a signed checkpoint at least every minute
     if (clock.monotonic() - lastCheckpoint >= CHECKPOINT_INTERVAL_MS) {
       lastCheckpoint = clock.monotonic();
-      store.checkpoint?.(clock.wall(), CHECKPOINT_INTERVAL_MS);
+      await store.checkpoint(clock.wall(), CHECKPOINT_INTERVAL_MS);
     }
     const untilEscalation = escalation && !escalated ? escalation.after_seconds * 1000 - waited : Infinity;
-    await clock.sleep(Math.max(1, Math.min(pollMs, left, untilEscalation)));
+    const untilCheckpoint = CHECKPOINT_INTERVAL_MS - (clock.monotonic() - lastCheckpoint);
+    const existing = await waiter.next(
+      submitted.command_id,
+      Math.max(0, Math.min(left, untilEscalation, untilCheckpoint)),
+      deps.signal,
+    );
+    if (existing) return { record: commandRecord(submitted, existing), assessment };
+    if (clock.monotonic() - started >= timeoutMs) break;
   }
   return {
-    record: commandRecord(submitted, record(timeoutDecision(submitted, event.leaf, clock, policy.revision, timeoutMs))),
+    record: commandRecord(
+      submitted,
+      await record(timeoutDecision(submitted, event.leaf, clock, policy.revision, timeoutMs)),
+    ),
     assessment,
   };
 }

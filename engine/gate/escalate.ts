@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import type { CommandRecord } from '../model/events.js';
 import type { AuditStore } from '../audit/store.js';
 import type { ReviewDefinition } from '../policy/types.js';
-import type { Clock } from './check.js';
+import type { Clock } from './clock.js';
 
-export function escalate(
+export async function escalate(
   record: CommandRecord,
   config: NonNullable<ReviewDefinition['escalation']>,
   deps: { store: AuditStore; clock: Clock; warn?: (message: string) => void },
-): void {
+): Promise<void> {
   let error: string | null = null;
   try {
     const [program, ...args] = config.command;
@@ -34,7 +34,7 @@ export function escalate(
     error = (err as Error).message;
   }
   if (error) deps.warn?.(`escalation: ${error}`);
-  deps.store.record({
+  await deps.store.record({
     type: 'ESCALATED',
     command_id: record.command_id,
     at: deps.clock.wall().toISOString(),

@@ -5,7 +5,7 @@
 import { assess, matchContext, type AssessContext } from './assess.js';
 import { parseScript } from '../shell/parse.js';
 import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
-import { contentsOnly, type Policy } from './load-policy.js';
+import { contentsOnly, type Policy } from './policy.js';
 
 export interface ExampleResult {
   readonly rule: string;

@@ -137,8 +137,11 @@ class CastWriter {
 }
 
 /** The decision that allows a run of `record`, or an error saying why it must not run. */
-export function allowingDecision(store: AuditStore, record: CommandRecord): { body: DecidedBody; leaf: string } {
-  const events = store.commandEvents(record.command_id);
+export async function allowingDecision(
+  store: AuditStore,
+  record: CommandRecord,
+): Promise<{ body: DecidedBody; leaf: string }> {
+  const events = await store.commandEvents(record.command_id);
   const decided = events.find((e) => e.type === 'DECIDED');
   const body = decided?.body as DecidedBody | undefined;
   if (!decided || !body || !allowsRun(body.decision)) {
@@ -160,7 +163,7 @@ export function allowingDecision(store: AuditStore, record: CommandRecord): { bo
  */
 export async function execute(record: CommandRecord, options: ExecOptions): Promise<ExecResult> {
   const { store, clock } = options;
-  const decided = allowingDecision(store, record);
+  const decided = await allowingDecision(store, record);
   const { env, removed } = scrubEnvironment(options.env);
   const t0 = clock.monotonic();
   const wallNow = clock.wall().getTime();
@@ -197,7 +200,7 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
       hint: 'the command did not run; check the store directory',
     });
   }
-  const started = store.record({
+  const started = await store.record({
     type: 'EXEC_START',
     command_id: record.command_id,
     started_at: startedAt,
@@ -260,7 +263,7 @@ export async function execute(record: CommandRecord, options: ExecOptions): Prom
   // the command ran: from here on its own exit status is the answer, whatever the trail does
   let endNotRecorded: string | null = null;
   try {
-    store.record(end);
+    await store.record(end);
   } catch (err) {
     endNotRecorded = describeCause(err);
   }

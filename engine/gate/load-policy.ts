@@ -12,7 +12,8 @@ import { GateError, describeCause } from '../util/errors.js';
 import { readYamlFile, parseYaml } from '../util/yaml.js';
 import { compileWhitelistRule, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { PatternError } from '../whitelist/pattern.js';
-import { whitelistProvenance, type ProvenanceIndex } from '../whitelist/provenance.js';
+import { whitelistProvenance } from '../whitelist/provenance.js';
+import type { CompiledRule, Policy } from './policy.js';
 import { parsePublicKey } from '../util/sshsig.js';
 import { matchAnchor } from '../policy/anchors.js';
 import { Compiler, type ScriptMatcher } from '../policy/match.js';
@@ -32,44 +33,6 @@ import type {
  * aliases, which must now fail its load rather than be served warm.
  */
 const CACHE_FORMAT = 4;
-
-export interface CompiledRule {
-  readonly id: string;
-  readonly category: Category;
-  readonly score: number;
-  readonly description: string;
-  readonly message: string;
-  readonly waivable: boolean;
-  readonly file: string;
-  readonly line: number;
-  /** The rule can only match scripts that run one of these programs (null: any script). */
-  readonly anchor: ReadonlySet<string> | null;
-  /** Compiled on first use when the policy was loaded from a validated cache. */
-  readonly matcher: ScriptMatcher;
-  readonly definition: RuleDefinition;
-}
-
-export interface Policy {
-  readonly dir: string;
-  /** The Git HEAD commit (`-dirty` when policy files differ from it), else the content hash. */
-  readonly revision: string;
-  /** sha256 of the policy files' names and contents. */
-  readonly contentRevision: string;
-  /** Provenance of the whitelist rules, when the policy is versioned in Git. */
-  readonly provenance: ProvenanceIndex | null;
-  readonly source: PolicySource;
-  readonly rules: readonly CompiledRule[];
-  readonly whitelist: readonly CompiledWhitelistRule[];
-  readonly gate: GateDefinition;
-}
-
-/**
- * The policy judged on its contents alone, without review enforcement: what examples, test
- * cases, proposals and diffs need (a rule under review is by definition not merged yet).
- */
-export function contentsOnly(policy: Policy): Policy {
-  return policy.gate.gitops ? { ...policy, gate: { ...policy.gate, gitops: undefined } } : policy;
-}
 
 export interface LoadOptions {
   /** Where to keep the compiled cache; no cache when omitted. */

@@ -19,7 +19,12 @@ export interface Locations {
   readonly store: string;
   /** The policy directory (gate.yaml, rules/, whitelist/). */
   readonly policy: string;
-  /** Where compiled policies are cached: next to the store, in the same trust domain. */
+  /**
+   * The gate's state directory: the store's key, trusted keys, recordings, the failed-write
+   * spool and the policy cache live here (next to a SQLite store, in the same trust domain).
+   */
+  readonly state: string;
+  /** Where compiled policies are cached: in the state directory. */
   readonly cache: string;
   /** Paths an agent's command must never touch. */
   readonly protectedPaths: readonly string[];
@@ -57,7 +62,8 @@ export function resolveLocations(inputs: LocationInputs): Locations {
     storeFlag && storeFlag !== '' ? storeFlag : join(DEFAULT_STORE_DIR, DEFAULT_STORE_FILE),
   );
   const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
-  const cache = join(dirname(store), 'cache');
+  const state = dirname(store);
+  const cache = join(state, 'cache');
   const lockTimeout = inputs.env.POLICY_GATE_LOCK_TIMEOUT;
   const seconds = lockTimeout === undefined || lockTimeout === '' ? undefined : Number(lockTimeout);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) {
@@ -69,8 +75,9 @@ export function resolveLocations(inputs: LocationInputs): Locations {
   return {
     store,
     policy,
+    state,
     cache,
-    protectedPaths: [dirname(store), store, policy],
+    protectedPaths: [state, store, policy],
     lockTimeoutMs: seconds === undefined ? undefined : Math.round(seconds * 1000),
     env: inputs.env,
   };

@@ -20,17 +20,27 @@ import {
   type RefusalCode,
   type ReviewedBody,
   type SignedDecision,
+  type StoredEvent,
   type SubmittedBody,
 } from '../model/events.js';
 import type { AuditStore } from '../audit/store.js';
 import { GateError } from '../util/errors.js';
-import type { Policy } from './load-policy.js';
+import type { Policy } from './policy.js';
 import type { ReviewerDefinition } from '../policy/types.js';
 import { LEVELS, levelRank, type Level } from '../model/verdict.js';
 import { findRepository, git } from '../util/git.js';
 import { parseYaml } from '../util/yaml.js';
-import { decisionTime, timeoutDecision, type Clock } from './check.js';
-import { parsePublicKey, parseSignature, verifySignature, type Ed25519PublicKey } from '../util/sshsig.js';
+import { decisionTime, timeoutDecision } from './check.js';
+import type { Clock } from './clock.js';
+import {
+  parsePublicKey,
+  parseSignature,
+  signWithSshKeygen,
+  verifySignature,
+  type Ed25519PublicKey,
+} from '../util/sshsig.js';
+import { systemClock } from './clock.js';
+import { osIdentity } from './identity.js';
 
 export const STATEMENT_VERSION = 'policy-gate/decision/v1';
 
@@ -134,8 +144,11 @@ export function decisionStatement(fields: Omit<DecisionStatement, 'v'>): string 
 }
 
 /** The submission a decision has to name, or a not-found error. */
-export function submittedEvent(store: AuditStore, commandId: string): { body: SubmittedBody; leaf: string } {
-  const event = store.commandEvents(commandId).find((e) => e.type === 'SUBMITTED');
+export async function submittedEvent(
+  store: AuditStore,
+  commandId: string,
+): Promise<{ body: SubmittedBody; leaf: string }> {
+  const event = (await store.commandEvents(commandId)).find((e) => e.type === 'SUBMITTED');
   if (!event)
     throw new GateError('not-found', `no command ${commandId} in the audit trail`, {
       hint: 'see: policy-gate review list',
@@ -182,142 +195,159 @@ function parseStatement(text: string): DecisionStatement | string {
   return s as unknown as DecisionStatement;
 }
 
+/** What a reviewer's decision comes to, judged from the facts alone. */
+export type Judgement =
+  | {
+      readonly kind: 'refuse';
+      readonly code: RefusalCode;
+      readonly message: string;
+      /** The command is past its deadline: record this timed_out decision first. */
+      readonly expire?: DecidedBody;
+    }
+  | { readonly kind: 'decide'; readonly decided: DecidedBody }
+  | { readonly kind: 'count'; readonly reviewed: ReviewedBody; readonly approvals: number; readonly needed: number };
+
+/** Everything a judgement reads: nothing is looked up while judging. */
+export interface ReviewFacts {
+  readonly submission: DecisionSubmission;
+  /** The command's events so far (its SUBMITTED among them). */
+  readonly events: readonly StoredEvent[];
+  readonly policy: Policy;
+  /** Who may decide (effectiveReviewers, resolved from Git beforehand), or why that is unknown. */
+  readonly reviewers: { reviewers: ReadonlyMap<string, Reviewer>; source: string } | GateError;
+  readonly clock: Clock;
+}
+
 /**
- * Apply a reviewer's decision. Returns what happened; refusals are recorded as REVIEW_REFUSED.
- * Throws only when the command does not exist or the store fails.
+ * Judge a reviewer's decision: a pure function of the facts (and the clock's reading), so it
+ * runs inside the write transaction without calling Git or anything slow there.
  */
-export function applyDecision(
-  sub: DecisionSubmission,
-  deps: { policy: Policy; store: AuditStore; clock: Clock },
-): ReviewOutcome {
-  const { policy, store, clock } = deps;
-  return store.atomically((): ReviewOutcome => {
-    const events = store.commandEvents(sub.command_id);
-    const submittedEv = events.find((e) => e.type === 'SUBMITTED');
-    if (!submittedEv)
-      throw new GateError('not-found', `no command ${sub.command_id} in the audit trail`, {
-        hint: 'see: policy-gate review list',
-      });
-    const submitted = submittedEv.body as SubmittedBody;
-    const parsed = parseStatement(sub.statement);
-    const statement = typeof parsed === 'string' ? null : parsed;
-    const current = (): CommandRecord => store.command(sub.command_id)!;
+export function judgeDecision(facts: ReviewFacts): Judgement {
+  const { submission: sub, events, policy, clock } = facts;
+  const submittedEv = events.find((e) => e.type === 'SUBMITTED');
+  if (!submittedEv)
+    throw new GateError('not-found', `no command ${sub.command_id} in the audit trail`, {
+      hint: 'see: policy-gate review list',
+    });
+  const submitted = submittedEv.body as SubmittedBody;
+  const parsed = parseStatement(sub.statement);
+  const statement = typeof parsed === 'string' ? null : parsed;
+  const refuse = (code: RefusalCode, message: string, expire?: DecidedBody): Judgement => ({
+    kind: 'refuse',
+    code,
+    message,
+    ...(expire ? { expire } : {}),
+  });
 
-    const refuse = (code: RefusalCode, message: string): ReviewOutcome => {
-      store.record({
-        type: 'REVIEW_REFUSED',
-        command_id: sub.command_id,
-        at: clock.wall().toISOString(),
-        refusal: code,
-        message,
-        claimed_reviewer: statement?.reviewer ?? null,
-        decision: statement?.decision ?? null,
-        statement: sub.statement,
-        signature: sub.signature,
-        submitted_from: sub.from,
-      });
-      return { kind: 'refused', code, message, record: current() };
-    };
+  const decidedEv = events.find((e) => e.type === 'DECIDED');
+  if (decidedEv) {
+    const decided = decidedEv.body as DecidedBody;
+    return refuse('already-decided', `the command was already decided: ${decided.decision} by ${decided.decided_by}`);
+  }
+  if (submitted.deadline && clock.wall().getTime() > Date.parse(submitted.deadline)) {
+    const timeoutMs = Date.parse(submitted.deadline) - Date.parse(submitted.submitted_at);
+    return refuse(
+      'expired',
+      `the command timed out at ${submitted.deadline}; it will not run`,
+      timeoutDecision(submitted, submittedEv.leaf, clock, policy.revision, timeoutMs),
+    );
+  }
+  if (statement === null) return refuse('malformed', parsed as string);
+  if (statement.command_id !== sub.command_id || statement.submitted_leaf !== submittedEv.leaf) {
+    return refuse('wrong-command', 'the signed statement is about another submission than this command');
+  }
+  if (sub.signature === null || sub.signature.trim() === '')
+    return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
+  // who may decide is the policy's: the one the command was submitted under, not one the
+  // decider brings along (with its own reviewers.yaml)
+  if (submitted.policy_content && policy.contentRevision !== submitted.policy_content) {
+    return refuse(
+      'policy-mismatch',
+      `the command was submitted under policy ${submitted.policy_content.slice(0, 19)}, the decision checked ` +
+        `against ${policy.contentRevision.slice(0, 19)}: decide with the same policy (--policy / POLICY_GATE_POLICY)`,
+    );
+  }
+  if (facts.reviewers instanceof GateError) throw facts.reviewers;
+  const { reviewers, source } = facts.reviewers;
+  const reviewer = reviewers.get(statement.reviewer);
+  if (!reviewer) {
+    let signer = '';
+    try {
+      const fp = parseSignature(sub.signature).key.fingerprint;
+      const owner = [...reviewers.values()].find((r) => r.key.fingerprint === fp);
+      signer = owner ? ` (the key is ${owner.id}'s)` : ` (key ${fp} is not listed either)`;
+    } catch {
+      /* the signature is looked at below only for known reviewers */
+    }
+    return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in ${source}${signer}`);
+  }
+  const verified = verifySignature(Buffer.from(sub.statement, 'utf8'), sub.signature, reviewer.key);
+  if (!verified.ok)
+    return refuse(
+      verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature',
+      verified.message,
+    );
+  const roles = policy.gate.review?.roles;
+  if (roles && !reviewer.roles.some((r) => roles.includes(r))) {
+    return refuse('no-role', `${reviewer.id} has none of the roles that may decide (${roles.join(', ')})`);
+  }
+  const signed: SignedDecision = {
+    reviewer: reviewer.id,
+    key_fingerprint: reviewer.key.fingerprint,
+    statement: sub.statement,
+    signature: sub.signature.trim() + '\n',
+    submitted_from: sub.from,
+  };
+  const decide = (decision: 'approved' | 'denied', by: string, signatures: SignedDecision[]): Judgement => ({
+    kind: 'decide',
+    decided: {
+      type: 'DECIDED',
+      command_id: submitted.command_id,
+      decision,
+      decided_by: by,
+      ...decisionTime(submitted, clock),
+      policy_revision: policy.revision,
+      submitted_leaf: submittedEv.leaf,
+      reason: statement.reason,
+      whitelist_provenance: [],
+      signatures,
+    },
+  });
+  if (statement.decision === 'deny') return decide('denied', reviewer.id, [signed]);
 
-    if (events.some((e) => e.type === 'DECIDED')) {
-      const decided = events.find((e) => e.type === 'DECIDED')!.body as DecidedBody;
-      return refuse('already-decided', `the command was already decided: ${decided.decision} by ${decided.decided_by}`);
-    }
-    if (submitted.deadline && clock.wall().getTime() > Date.parse(submitted.deadline)) {
-      const timeoutMs = Date.parse(submitted.deadline) - Date.parse(submitted.submitted_at);
-      store.decide(timeoutDecision(submitted, submittedEv.leaf, clock, policy.revision, timeoutMs));
-      return refuse('expired', `the command timed out at ${submitted.deadline}; it will not run`);
-    }
-    if (statement === null) return refuse('malformed', parsed as string);
-    if (statement.command_id !== sub.command_id || statement.submitted_leaf !== submittedEv.leaf) {
-      return refuse('wrong-command', 'the signed statement is about another submission than this command');
-    }
-    if (sub.signature === null || sub.signature.trim() === '')
-      return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
-    // who may decide is the policy's: the one the command was submitted under, not one the
-    // decider brings along (with its own reviewers.yaml)
-    if (submitted.policy_content && policy.contentRevision !== submitted.policy_content) {
-      return refuse(
-        'policy-mismatch',
-        `the command was submitted under policy ${submitted.policy_content.slice(0, 19)}, the decision checked against ${policy.contentRevision.slice(0, 19)}: decide with the same policy (--policy / POLICY_GATE_POLICY)`,
-      );
-    }
-    const { reviewers, source } = effectiveReviewers(policy);
-    const reviewer = reviewers.get(statement.reviewer);
-    if (!reviewer) {
-      let signer = '';
-      try {
-        const fp = parseSignature(sub.signature).key.fingerprint;
-        const owner = [...reviewers.values()].find((r) => r.key.fingerprint === fp);
-        signer = owner ? ` (the key is ${owner.id}'s)` : ` (key ${fp} is not listed either)`;
-      } catch {
-        /* the signature is looked at below only for known reviewers */
-      }
-      return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in ${source}${signer}`);
-    }
-    const verified = verifySignature(Buffer.from(sub.statement, 'utf8'), sub.signature, reviewer.key);
-    if (!verified.ok)
-      return refuse(
-        verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature',
-        verified.message,
-      );
-    const roles = policy.gate.review?.roles;
-    if (roles && !reviewer.roles.some((r) => roles.includes(r))) {
-      return refuse('no-role', `${reviewer.id} has none of the roles that may decide (${roles.join(', ')})`);
-    }
-    const signed: SignedDecision = {
-      reviewer: reviewer.id,
-      key_fingerprint: reviewer.key.fingerprint,
-      statement: sub.statement,
-      signature: sub.signature.trim() + '\n',
-      submitted_from: sub.from,
-    };
-    const record = (decision: 'approved' | 'denied', by: string, signatures: SignedDecision[]): ReviewOutcome => {
-      store.decide({
-        type: 'DECIDED',
-        command_id: submitted.command_id,
-        decision,
-        decided_by: by,
-        ...decisionTime(submitted, clock),
-        policy_revision: policy.revision,
-        submitted_leaf: submittedEv.leaf,
-        reason: statement.reason,
-        whitelist_provenance: [],
-        signatures,
-      });
-      return { kind: 'decided', record: current() };
-    };
-    if (statement.decision === 'deny') return record('denied', reviewer.id, [signed]);
-
-    const submitter = submittingIdentity(submitted);
-    if (submitter !== null && (submitter === reviewer.id || reviewer.agents.includes(submitter))) {
-      return refuse(
-        'self-approval',
-        `${reviewer.id} submitted this command${submitter === reviewer.id ? '' : ` (through agent ${submitter})`} and cannot approve it`,
-      );
-    }
-    if (
-      policy.gate.review?.separate_accounts &&
-      submitted.submitter &&
-      submitted.submitter.user === sub.from.user &&
-      submitted.submitter.host === sub.from.host
-    ) {
-      return refuse(
-        'same-account',
-        `the decision comes from ${sub.from.user}@${sub.from.host}, the account that submitted the command (review.separate_accounts)`,
-      );
-    }
-    const votes = events.filter((e) => e.type === 'REVIEWED').map((e) => e.body as ReviewedBody);
-    if (votes.some((v) => v.reviewer === reviewer.id))
-      return refuse('duplicate-reviewer', `${reviewer.id} has already approved this command; another reviewer must`);
-    const needed = approvalsNeeded(policy, submitted.risk_level);
-    const have = votes.length + 1;
-    if (have >= needed)
-      return record('approved', [...votes.map((v) => v.reviewer), reviewer.id].join('+'), [
-        ...votes.map((v) => v.signed),
-        signed,
-      ]);
-    store.record({
+  const submitter = submittingIdentity(submitted);
+  if (submitter !== null && (submitter === reviewer.id || reviewer.agents.includes(submitter))) {
+    return refuse(
+      'self-approval',
+      `${reviewer.id} submitted this command${submitter === reviewer.id ? '' : ` (through agent ${submitter})`} ` +
+        'and cannot approve it',
+    );
+  }
+  if (
+    policy.gate.review?.separate_accounts &&
+    submitted.submitter &&
+    submitted.submitter.user === sub.from.user &&
+    submitted.submitter.host === sub.from.host
+  ) {
+    return refuse(
+      'same-account',
+      `the decision comes from ${sub.from.user}@${sub.from.host}, the account that submitted the command ` +
+        '(review.separate_accounts)',
+    );
+  }
+  const votes = events.filter((e) => e.type === 'REVIEWED').map((e) => e.body as ReviewedBody);
+  if (votes.some((v) => v.reviewer === reviewer.id))
+    return refuse('duplicate-reviewer', `${reviewer.id} has already approved this command; another reviewer must`);
+  const needed = approvalsNeeded(policy, submitted.risk_level);
+  const have = votes.length + 1;
+  if (have >= needed)
+    return decide('approved', [...votes.map((v) => v.reviewer), reviewer.id].join('+'), [
+      ...votes.map((v) => v.signed),
+      signed,
+    ]);
+  return {
+    kind: 'count',
+    reviewed: {
       type: 'REVIEWED',
       command_id: submitted.command_id,
       at: clock.wall().toISOString(),
@@ -325,18 +355,70 @@ export function applyDecision(
       signed,
       approvals: have,
       approvals_needed: needed,
-    });
-    return { kind: 'counted', record: current(), approvals: have, needed };
+    },
+    approvals: have,
+    needed,
+  };
+}
+
+/**
+ * Apply a reviewer's decision: reviewers are resolved (from Git, when the policy says so)
+ * before the write transaction; inside it the command's events are read, judged and the
+ * outcome appended. Refusals are recorded as REVIEW_REFUSED. Throws only when the command does
+ * not exist or the store fails.
+ */
+export async function applyDecision(
+  sub: DecisionSubmission,
+  deps: { policy: Policy; store: AuditStore; clock: Clock },
+): Promise<ReviewOutcome> {
+  const { policy, store, clock } = deps;
+  let reviewers: ReviewFacts['reviewers'];
+  try {
+    reviewers = effectiveReviewers(policy);
+  } catch (err) {
+    if (!(err instanceof GateError)) throw err;
+    reviewers = err;
+  }
+  return store.atomically(async (tx): Promise<ReviewOutcome> => {
+    const events = await tx.commandEvents(sub.command_id);
+    const judgement = judgeDecision({ submission: sub, events, policy, reviewers, clock });
+    const current = async (): Promise<CommandRecord> => (await tx.command(sub.command_id))!;
+    switch (judgement.kind) {
+      case 'refuse': {
+        if (judgement.expire) await tx.decide(judgement.expire);
+        const parsed = parseStatement(sub.statement);
+        const statement = typeof parsed === 'string' ? null : parsed;
+        await tx.record({
+          type: 'REVIEW_REFUSED',
+          command_id: sub.command_id,
+          at: clock.wall().toISOString(),
+          refusal: judgement.code,
+          message: judgement.message,
+          claimed_reviewer: statement?.reviewer ?? null,
+          decision: statement?.decision ?? null,
+          statement: sub.statement,
+          signature: sub.signature,
+          submitted_from: sub.from,
+        });
+        return { kind: 'refused', code: judgement.code, message: judgement.message, record: await current() };
+      }
+      case 'decide':
+        await tx.decide(judgement.decided);
+        return { kind: 'decided', record: await current() };
+      case 'count':
+        await tx.record(judgement.reviewed);
+        return { kind: 'counted', record: await current(), approvals: judgement.approvals, needed: judgement.needed };
+    }
   });
 }
 
 /** Pending commands, highest risk first, then newest; `all` includes those past their deadline. */
-export function pendingQueue(
+export async function pendingQueue(
   store: AuditStore,
   now: Date,
   options: { all?: boolean; limit?: number } = {},
-): CommandRecord[] {
-  const pending = store.commands({ decision: 'pending', ...(options.limit ? { limit: options.limit } : {}) });
+): Promise<CommandRecord[]> {
+  const pending = await store.commands({ decision: 'pending', ...(options.limit ? { limit: options.limit } : {}) });
   return pending
     .filter((r) => options.all || r.deadline === null || Date.parse(r.deadline) > now.getTime())
     .sort(
@@ -346,9 +428,79 @@ export function pendingQueue(
 }
 
 /** Approvals a pending command has so far. */
-export function approvalsSoFar(store: AuditStore, commandId: string): string[] {
-  return store
-    .commandEvents(commandId)
+export async function approvalsSoFar(store: AuditStore, commandId: string): Promise<string[]> {
+  return (await store.commandEvents(commandId))
     .filter((e) => e.type === 'REVIEWED')
     .map((e) => (e.body as ReviewedBody).reviewer);
+}
+
+/** What a reviewer needs to see about one pending command. */
+export interface ReviewView {
+  readonly record: CommandRecord;
+  /** The session's earlier commands (newest last). */
+  readonly session: readonly CommandRecord[];
+  readonly approvals: readonly string[];
+  readonly approvals_needed: number;
+  /** Milliseconds before it times out (negative: past its deadline); null when not waiting. */
+  readonly time_left_ms: number | null;
+}
+
+/** What a reviewer sees of a command: it, its session so far, the approvals it has and needs. */
+export async function reviewView(
+  store: AuditStore,
+  policy: Policy,
+  record: CommandRecord,
+  now: Date,
+): Promise<ReviewView> {
+  const session = record.session_id
+    ? (await store.commands({ session: record.session_id, limit: 21 }))
+        .filter((r) => r.command_id !== record.command_id && r.submitted_at <= record.submitted_at)
+        .slice(-20)
+    : [];
+  return {
+    record,
+    session,
+    approvals: await approvalsSoFar(store, record.command_id),
+    approvals_needed: approvalsNeeded(policy, record.risk_level),
+    time_left_ms: record.decision === 'pending' && record.deadline ? Date.parse(record.deadline) - now.getTime() : null,
+  };
+}
+
+/** The statement a reviewer signs to decide a command (it names the command's submission). */
+export async function reviewStatement(
+  store: AuditStore,
+  fields: Omit<DecisionStatement, 'v' | 'submitted_leaf'>,
+): Promise<string> {
+  const { leaf } = await submittedEvent(store, fields.command_id);
+  return decisionStatement({ ...fields, submitted_leaf: leaf });
+}
+
+/**
+ * Build, sign (with the reviewer's SSH key, through ssh-keygen) and apply one decision. Without
+ * a key the decision goes in unsigned, to be refused and recorded as such: an attempt to decide
+ * without a signature is itself evidence.
+ */
+export async function signAndApply(
+  store: AuditStore,
+  policy: Policy,
+  commandId: string,
+  decision: 'approve' | 'deny',
+  who: { reviewer: string; key: string | undefined },
+  reason: string | null,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ReviewOutcome> {
+  const clock = systemClock();
+  const text = await reviewStatement(store, {
+    command_id: commandId,
+    decision,
+    reviewer: who.reviewer,
+    reason,
+    signed_at: clock.wall().toISOString(),
+  });
+  const signature = who.key ? signWithSshKeygen(Buffer.from(text, 'utf8'), who.key, env) : null;
+  const me = osIdentity();
+  return applyDecision(
+    { command_id: commandId, statement: text, signature, from: { user: me.user, host: me.host } },
+    { policy, store, clock },
+  );
 }

@@ -4,16 +4,11 @@
  * revision is a commit, else from the current policy when the revision is its own.
  */
 import { relative } from 'node:path';
-import {
-  findRepository,
-  loadPolicy,
-  reviewersFromYaml,
-  reviewersOf,
-  type PolicyAt,
-  type Reviewer,
-} from '../engine/index.js';
-import { filesAtRef } from '../engine/util/git.js';
-import { parseYaml } from '../engine/util/yaml.js';
+import type { PolicyAt } from '../audit/verify.js';
+import { filesAtRef, findRepository } from '../util/git.js';
+import { parseYaml } from '../util/yaml.js';
+import { loadPolicy } from './load-policy.js';
+import { reviewersFromYaml, reviewersOf, type Reviewer } from './review.js';
 
 /**
  * The policy at a revision: from Git when the policy is versioned and the revision is a commit,

@@ -1,0 +1,49 @@
+/**
+ * What a storage backend provides to the audit trail (trail.ts): rows appended in write
+ * transactions that serialize with every other writer, reads (also inside a consistent
+ * snapshot), checkpoint rows, an integrity probe. Encoding, hashing, the failed-write spool and
+ * checkpoint signing are the trail's, not the backend's, so a new backend (PostgreSQL) writes
+ * SQL and nothing else. `sqlite/backend.ts` is the reference implementation.
+ */
+import type { EncodedEvent, StoredCheckpoint } from './chain.js';
+import type { AuditReader, Integrity } from './store.js';
+
+export interface BackendTransaction extends AuditReader {
+  /** The newest event's sequence number and chain value (null: no event yet). */
+  head(): Promise<{ seq: number; chain: Buffer } | null>;
+  /** The first event's leaf (checkpoint origin), null when there is none. */
+  firstLeaf(): Promise<Buffer | null>;
+  /**
+   * Append one event with its chain value; returns its sequence number (one more than the head).
+   * A second SUBMITTED/DECIDED/EXEC_START/EXEC_END for a command must fail (classify: duplicate).
+   */
+  insert(event: EncodedEvent, chain: Buffer): Promise<number>;
+  insertCheckpoint(checkpoint: Omit<StoredCheckpoint, 'id'>): Promise<number>;
+}
+
+/** How the trail treats an error a backend threw. */
+export type BackendErrorKind =
+  /** a uniqueness rule refused a second event of a kind allowed once */
+  | 'duplicate'
+  /** the store is damaged */
+  | 'corrupt'
+  /** the store failed the operation (locked past the timeout, disk full, connection lost) */
+  | 'store';
+
+export interface AuditBackend extends AuditReader {
+  readonly location: string;
+  /** Opened for writing (a read-only backend refuses transactions). */
+  readonly writable: boolean;
+  readonly schemaProblems: readonly string[];
+  /**
+   * One write transaction, serialized with every other writer (waiting for the lock up to the
+   * backend's timeout). Commits when `fn` resolves, rolls back when it rejects.
+   */
+  transaction<T>(fn: (tx: BackendTransaction) => Promise<T>): Promise<T>;
+  /** `fn` over one consistent read snapshot. */
+  snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T>;
+  integrity(): Promise<Integrity>;
+  /** The kind of a backend error, null for anything else (a bug, or an error `fn` threw). */
+  classify(err: unknown): BackendErrorKind | null;
+  close(): Promise<void>;
+}

@@ -1,0 +1,342 @@
+/**
+ * The audit trail over any backend: canonical encoding and the hash chain, one decision per
+ * command, a checkpoint signed in every decision's transaction and handed to the witnesses once
+ * it commits, the failed-write spool. Operations of one trail run one at a time (a transaction
+ * holds the connection until it ends); calls made from inside `atomically` or `snapshot` join
+ * it instead of waiting for it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { chainHash, checkpointOrigin, encodeEvent, GENESIS, type RawEvent, type StoredCheckpoint } from './chain.js';
+import { checkpointBody, type CheckpointSigner } from './checkpoint.js';
+import { claimSpools, readClaim, releaseClaim, returnClaim, spoolFailure } from './spool.js';
+import type { AuditBackend, BackendTransaction } from './backend.js';
+import type { AuditReader, AuditStore, AuditTransaction, CommandFilter, Integrity, OtherEventBody } from './store.js';
+import type {
+  CommandRecord,
+  DecidedBody,
+  EventBody,
+  ExecEndBody,
+  ExecStartBody,
+  StoredEvent,
+  SubmittedBody,
+} from '../model/events.js';
+import type { SessionHistory } from '../model/history.js';
+import { GateError, describeCause } from '../util/errors.js';
+
+export interface TrailOptions {
+  /** The gate's state directory: the failed-write spool lives there. */
+  readonly stateDir: string;
+  /** Sign a checkpoint after every decision (in the decision's transaction). */
+  readonly signer?: CheckpointSigner | undefined;
+  /**
+   * Called with every checkpoint this trail signs, after the transaction that wrote it commits
+   * (the witnesses). What it throws fails the write it followed.
+   */
+  readonly witness?: ((note: string) => void) | undefined;
+}
+
+type Scope = { readonly trail: AuditTrail; readonly reader: AuditReader; readonly tx: BackendTransaction | null };
+const scope = new AsyncLocalStorage<Scope>();
+
+export class AuditTrail implements AuditStore {
+  readonly location: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Checkpoints signed inside the open transaction, for the witnesses once it commits. */
+  private unwitnessed: string[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly backend: AuditBackend,
+    private readonly options: TrailOptions,
+  ) {
+    this.location = backend.location;
+    // failures spooled by earlier writers are recorded before this writer's first write
+    if (backend.writable) void this.serial(() => this.ingestFailures()).catch(() => undefined);
+  }
+
+  get schemaProblems(): readonly string[] {
+    return this.backend.schemaProblems;
+  }
+
+  /** Run `fn` once every operation started before it has finished; inside a scope, at once. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (scope.getStore()?.trail === this) return fn();
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The reader of the enclosing transaction or snapshot, or the backend itself. */
+  private read<T>(fn: (r: AuditReader) => Promise<T>): Promise<T> {
+    const current = scope.getStore();
+    if (current?.trail === this) return fn(current.reader);
+    return this.serial(() => fn(this.backend));
+  }
+
+  /** A write transaction, or the enclosing one. */
+  private write<T>(fn: (tx: BackendTransaction) => Promise<T>): Promise<T> {
+    const current = scope.getStore();
+    if (current?.trail === this) {
+      if (!current.tx) throw new Error('a write inside a read snapshot');
+      return fn(current.tx);
+    }
+    return this.serial(async () => {
+      try {
+        const result = await this.backend.transaction((tx) => scope.run({ trail: this, reader: tx, tx }, () => fn(tx)));
+        this.flushWitnesses();
+        return result;
+      } catch (err) {
+        this.unwitnessed = []; // rolled back: those checkpoints do not exist
+        throw err;
+      }
+    });
+  }
+
+  private async append(tx: BackendTransaction, body: EventBody): Promise<StoredEvent> {
+    const encoded = encodeEvent(body);
+    const head = await tx.head();
+    const chain = chainHash(head?.chain ?? GENESIS, encoded.leaf);
+    const seq = await tx.insert(encoded, chain);
+    return {
+      seq,
+      type: encoded.type,
+      command_id: encoded.command_id,
+      at: encoded.at,
+      body,
+      bytes: encoded.bytes,
+      leaf: encoded.leaf.toString('hex'),
+      chain: chain.toString('hex'),
+    };
+  }
+
+  /** A failed write as the caller sees it (after noting it), or null for a refused duplicate. */
+  private failed(err: unknown, body: EventBody, what: string, hint: string | undefined): GateError | null {
+    if (err instanceof GateError) return err;
+    const kind = this.backend.classify(err);
+    if (kind === 'duplicate' && body.type !== 'SUBMITTED') return null;
+    if (kind === 'corrupt') return this.corrupted(err);
+    this.noteFailure(body.type, body.command_id, err, body.type === 'EXEC_END' ? body : undefined);
+    return new GateError(
+      'store-write-failed',
+      `audit store ${this.location}: ${what} was not recorded: ${describeCause(err)}`,
+      { cause: err, ...(hint ? { hint } : {}) },
+    );
+  }
+
+  async submit(body: SubmittedBody): Promise<StoredEvent> {
+    try {
+      return await this.write((tx) => this.append(tx, body));
+    } catch (err) {
+      throw this.failed(err, body, 'the submission', 'the command must not run')!;
+    }
+  }
+
+  async decide(body: DecidedBody): Promise<StoredEvent | null> {
+    try {
+      return await this.write(async (tx) => {
+        const event = await this.append(tx, body);
+        if (this.options.signer) await this.signCheckpoint(tx, body.decided_at);
+        return event;
+      });
+    } catch (err) {
+      // the one-decision rule: a concurrent decider got there first
+      const failure = this.failed(err, body, 'the decision', 'the command must not run');
+      if (failure) throw failure;
+      return null;
+    }
+  }
+
+  async record(body: OtherEventBody): Promise<StoredEvent | null> {
+    try {
+      return await this.write((tx) => this.append(tx, body));
+    } catch (err) {
+      const failure = this.failed(err, body, `the ${body.type} event`, undefined);
+      if (failure) throw failure;
+      return null;
+    }
+  }
+
+  async atomically<T>(fn: (tx: AuditTransaction) => Promise<T>, what = 'TRANSACTION'): Promise<T> {
+    const inside = scope.getStore()?.trail === this;
+    try {
+      return await this.write(() => fn(this));
+    } catch (err) {
+      if (inside || err instanceof GateError) throw err;
+      const kind = this.backend.classify(err);
+      if (kind === 'corrupt') throw this.corrupted(err);
+      if (kind !== null) {
+        // the transaction as a whole could not begin or commit: that failure is evidence too
+        this.noteFailure(what, null, err);
+        throw new GateError(
+          'store-write-failed',
+          `audit store ${this.location}: the write was not recorded: ${describeCause(err)}`,
+          { cause: err, hint: 'the command must not run' },
+        );
+      }
+      throw err;
+    }
+  }
+
+  snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T> {
+    const current = scope.getStore();
+    if (current?.trail === this) return fn(current.reader);
+    return this.serial(() =>
+      this.backend.snapshot((reader) => scope.run({ trail: this, reader, tx: null }, () => fn(reader))),
+    );
+  }
+
+  async checkpoint(now: Date, maxAgeMs = 0): Promise<StoredCheckpoint | null> {
+    if (!this.options.signer) return null;
+    return this.write(async (tx) => {
+      const last = await tx.latestCheckpoint();
+      if (last && maxAgeMs > 0 && now.getTime() - Date.parse(last.at) < maxAgeMs) return last;
+      return (await this.signCheckpoint(tx, now.toISOString())) ?? last;
+    });
+  }
+
+  /** Sign and store a checkpoint of the chain as it is, unless the newest already covers it. */
+  private async signCheckpoint(tx: BackendTransaction, at: string): Promise<StoredCheckpoint | null> {
+    const signer = this.options.signer;
+    const head = await tx.head();
+    if (!head || !signer) return null;
+    const last = await tx.latestCheckpoint();
+    if (last && last.size >= head.seq) return null;
+    const origin = checkpointOrigin((await tx.firstLeaf()) ?? GENESIS);
+    const note = signer.signNote(checkpointBody(origin, head.seq, head.chain));
+    const id = await tx.insertCheckpoint({ size: head.seq, chain: head.chain, at, note });
+    if (this.options.witness) this.unwitnessed.push(note);
+    return { id, size: head.seq, chain: head.chain, at, note };
+  }
+
+  /** Hand the newest checkpoint just committed to the witnesses (it covers the others). */
+  private flushWitnesses(): void {
+    const notes = this.unwitnessed;
+    this.unwitnessed = [];
+    if (notes.length > 0) this.options.witness?.(notes[notes.length - 1]!);
+  }
+
+  integrity(): Promise<Integrity> {
+    return this.serial(() => this.backend.integrity());
+  }
+
+  noteFailure(eventType: string, commandId: string | null, err: unknown, event?: ExecEndBody): void {
+    spoolFailure(this.options.stateDir, this.location, eventType, commandId, err, event);
+  }
+
+  /** Record what earlier writers spooled: a WRITE_FAILED each, then any late EXEC_END. */
+  private async ingestFailures(): Promise<void> {
+    const { stateDir } = this.options;
+    for (const claimed of claimSpools(stateDir, this.location)) {
+      try {
+        const failures = readClaim(claimed);
+        const now = new Date().toISOString();
+        await this.backend.transaction((tx) =>
+          scope.run({ trail: this, reader: tx, tx }, async () => {
+            for (const f of failures) {
+              await this.append(tx, {
+                type: 'WRITE_FAILED',
+                command_id: null,
+                at: now,
+                failed_at: f.failed_at ?? now,
+                event_type: f.event_type,
+                failed_command_id: f.failed_command_id,
+                error: f.error,
+                pid: f.pid,
+              });
+              const late = await lateExecEnd(tx, f.event);
+              if (late) await this.append(tx, late);
+            }
+          }),
+        );
+        releaseClaim(claimed);
+      } catch (err) {
+        returnClaim(stateDir, claimed);
+        throw err;
+      }
+    }
+  }
+
+  private corrupted(err: unknown): GateError {
+    return new GateError('store-corrupt', `audit store ${this.location} is corrupted: ${describeCause(err)}`, {
+      cause: err,
+      hint: 'the command must not run; run `policy-gate verify` to find the first bad page, and restore the store from a copy',
+    });
+  }
+
+  sessionHistory(sessionId: string, now: Date, windowSeconds: number): Promise<SessionHistory> {
+    return this.read((r) => r.sessionHistory(sessionId, now, windowSeconds));
+  }
+  decision(commandId: string): Promise<DecidedBody | null> {
+    return this.read((r) => r.decision(commandId));
+  }
+  command(commandId: string): Promise<CommandRecord | null> {
+    return this.read((r) => r.command(commandId));
+  }
+  commands(filter?: CommandFilter): Promise<CommandRecord[]> {
+    return this.read((r) => r.commands(filter));
+  }
+  commandEvents(commandId: string): Promise<StoredEvent[]> {
+    return this.read((r) => r.commandEvents(commandId));
+  }
+  events(fromSeq?: number): Promise<StoredEvent[]> {
+    return this.read((r) => r.events(fromSeq));
+  }
+  async *rawEvents(): AsyncIterable<RawEvent> {
+    const current = scope.getStore();
+    if (current?.trail === this) {
+      yield* current.reader.rawEvents();
+      return;
+    }
+    // outside a snapshot: read them all at once, in one go through the queue
+    const all = await this.serial(async () => {
+      const out: RawEvent[] = [];
+      for await (const e of this.backend.rawEvents()) out.push(e);
+      return out;
+    });
+    yield* all;
+  }
+  eventCount(): Promise<number> {
+    return this.read((r) => r.eventCount());
+  }
+  checkpoints(): Promise<StoredCheckpoint[]> {
+    return this.read((r) => r.checkpoints());
+  }
+  latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    return this.read((r) => r.latestCheckpoint());
+  }
+  policyRevisions(): Promise<string[]> {
+    return this.read((r) => r.policyRevisions());
+  }
+  overdue(now: Date, limit?: number): Promise<{ submitted: SubmittedBody; leaf: string }[]> {
+    return this.read((r) => r.overdue(now, limit));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.backend.close();
+  }
+}
+
+/** A spooled EXEC_END that ends a recorded start, not ended yet: recorded late, as it was. */
+async function lateExecEnd(tx: BackendTransaction, event: unknown): Promise<ExecEndBody | null> {
+  if (event === null || typeof event !== 'object') return null;
+  const end = event as ExecEndBody;
+  if (end.type !== 'EXEC_END' || typeof end.command_id !== 'string') return null;
+  const events = await tx.commandEvents(end.command_id);
+  const start = events.find((e) => e.type === 'EXEC_START')?.body as ExecStartBody | undefined;
+  if (!start || start.started_at !== end.started_at) return null;
+  if (events.some((e) => e.type === 'EXEC_END')) return null;
+  return {
+    type: 'EXEC_END',
+    command_id: end.command_id,
+    started_at: end.started_at,
+    ended_at: String(end.ended_at),
+    duration_ms: Number(end.duration_ms),
+    exit_code: Number(end.exit_code),
+    signal: typeof end.signal === 'string' ? end.signal : null,
+    recording: end.recording ?? null,
+    recording_error: typeof end.recording_error === 'string' ? end.recording_error : null,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Opening a gate from its locations: the policy (compiled once and cached in the state
+ * directory), the store for writing (signing a checkpoint after every decision, handing each to
+ * the policy's witnesses, timing out what nobody decided) or for reading. Every front end (CLI,
+ * hooks, a server) opens the gate through here.
+ */
+import { existsSync } from 'node:fs';
+import { openSqliteStore } from '../audit/sqlite/backend.js';
+import type { AuditStore } from '../audit/store.js';
+import { gateSigner } from '../audit/checkpoint.js';
+import { VERSION } from '../util/version.js';
+import { expireOverdue } from './check.js';
+import { systemClock } from './clock.js';
+import { osIdentity } from './identity.js';
+import { loadPolicy, type LoadOptions } from './load-policy.js';
+import type { Policy } from './policy.js';
+import type { Locations } from './locations.js';
+import { witnessHook } from './witness.js';
+
+/** The policy at `loc.policy`, compiled once per revision (cached in the state directory). */
+export async function loadGatePolicy(loc: Locations, options: Pick<LoadOptions, 'examples'> = {}): Promise<Policy> {
+  return loadPolicy(loc.policy, { cacheDir: loc.cache, ...options });
+}
+
+export interface StoreOptions {
+  /** The policy whose gate.yaml names the witnesses every new checkpoint is appended to. */
+  readonly policy?: Policy | null;
+  /** Told when a witness could not take a checkpoint (the write stands; it is recorded). */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * The store for writing, signing a checkpoint after every decision with the gate's key and
+ * handing each one to the policy's witnesses. A new store begins with GATE_START (component
+ * "store": which gate, where and as whom created it) and a checkpoint covering it, so that a
+ * store without any checkpoint is one whose checkpoints were removed. Every submission ends in
+ * a decision: those nobody decided in time are timed out here.
+ */
+export async function openStore(loc: Locations, options: StoreOptions = {}): Promise<AuditStore> {
+  const fresh = !existsSync(loc.store);
+  let store: AuditStore | null = null;
+  const witness = witnessHook(
+    options.policy?.gate.witnesses ?? [],
+    { policyDir: loc.policy, env: loc.env },
+    (name, why) => {
+      options.warn?.(`the checkpoint could not be appended to witness ${name}: ${why} (recorded as WRITE_FAILED)`);
+      store?.noteFailure('WITNESS', null, new Error(`${name}: ${why}`));
+    },
+  );
+  store = openSqliteStore(loc.store, {
+    signer: gateSigner(loc.state),
+    busyTimeoutMs: loc.lockTimeoutMs,
+    witness,
+    stateDir: loc.state,
+  });
+  try {
+    if (fresh && (await store.eventCount()) === 0) {
+      await recordGateEvent(store, 'GATE_START', 'store');
+      await store.checkpoint(new Date());
+    }
+    await expireOverdue(store, systemClock());
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+/** The store for reading, or null when there is none yet. */
+export function openStoreIfExists(loc: Locations): AuditStore | null {
+  return existsSync(loc.store) ? openSqliteStore(loc.store, { readonly: true, stateDir: loc.state }) : null;
+}
+
+/** The store for reading; an error when there is none. */
+export function openStoreForReading(loc: Locations): AuditStore {
+  return openSqliteStore(loc.store, { readonly: true, stateDir: loc.state });
+}
+
+/** GATE_START / GATE_STOP of a gate component (the store's creation, the review queue …). */
+export async function recordGateEvent(
+  store: AuditStore,
+  type: 'GATE_START' | 'GATE_STOP',
+  component: string,
+): Promise<void> {
+  const me = osIdentity();
+  await store.record({
+    type,
+    command_id: null,
+    at: new Date().toISOString(),
+    component,
+    gate_version: VERSION,
+    pid: process.pid,
+    host: me.host,
+    user: me.user,
+  });
+}
