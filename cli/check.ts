@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  check,
+  openGate,
+  type Gate,
   DEFAULT_MAX_COMMAND_BYTES,
   ExitCode,
   systemClock,
@@ -14,7 +15,7 @@ import {
   type AuditStore,
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
-import { home, locations, openStore, policyFor } from './context.js';
+import { home, locations } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord, style } from './render.js';
@@ -69,7 +70,8 @@ export interface Gated {
   readonly record: CommandRecord;
   readonly assessment: Assessment;
   readonly policy: Policy;
-  readonly store: AuditStore;
+  /** The open gate (the caller closes it). */
+  readonly gate: Gate;
   readonly loc: Locations;
   /** The wait was interrupted: the command stays pending and must not run. */
   readonly interrupted: boolean;
@@ -103,7 +105,7 @@ function workingDirectory(p: Parsed, io: CliIo): string {
   return cwd;
 }
 
-/** Check one command as `check` and `exec` do. The caller closes the store. */
+/** Check one command as `check` and `exec` do. The caller closes the gate. */
 export async function gateCommand(
   p: Parsed,
   io: CliIo,
@@ -113,13 +115,17 @@ export async function gateCommand(
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
   const cwd = workingDirectory(p, io);
   const loc = locations(p, io);
-  const policy = await policyFor(loc);
-  const input = await readInput(policy);
-  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const gate = await openGate(loc, {
+    home: home(io),
+    warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+  });
+  const policy = gate.policy;
   try {
-    const { record, assessment } = await check(
+    const input = await readInput(policy);
+    const { record, assessment } = await gate.check(
       {
         command: input.text,
+        now,
         invalidUtf8: input.invalidUtf8,
         truncated: input.truncated,
         session: str(p, 'session'),
@@ -130,27 +136,19 @@ export async function gateCommand(
         wait: !bool(p, 'no-wait'),
         requireReviewed: bool(p, 'require-reviewed'),
       },
-      {
-        policy,
-        store,
-        clock: systemClock(now),
-        home: home(io),
-        protectedPaths: loc.protectedPaths,
-        warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
-        ...(io.signal ? { signal: io.signal } : {}),
-      },
+      io.signal,
     );
     return {
       record,
       assessment,
       policy,
-      store,
+      gate,
       loc,
       input,
       interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted),
     };
   } catch (err) {
-    await store.close();
+    await gate.close();
     throw err;
   }
 }
@@ -166,7 +164,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
       'see: policy-gate check --help',
     );
-  const { record, assessment, policy, store, interrupted } = await gateCommand(p, io, commandInput(p, io));
+  const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
     if (interrupted) {
       // interrupted while waiting: the attempt stays pending in the trail, and must not run
@@ -185,6 +183,6 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     return exitCodeFor(record.decision);
   } finally {
-    await store.close();
+    await gate.close();
   }
 }

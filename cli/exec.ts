@@ -86,7 +86,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 
 async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
   const fromStdin = !(p.rest && p.rest.length > 0);
-  const { record, assessment, policy, store, loc, interrupted } = await gateCommand(p, io, commandInput(p, io));
+  const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
     if (record.truncated) {
       // only its first bytes were recorded: what would run is not what the trail shows
@@ -107,10 +107,7 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
     }
     const cols = Number(io.env.COLUMNS) || 80;
     const rows = Number(io.env.LINES) || 24;
-    const { exitCode, end, endNotRecorded } = await execute(record, {
-      store,
-      clock: systemClock(),
-      storeDir: dirname(loc.store),
+    const { exitCode, end, endNotRecorded } = await gate.exec(record, {
       cwd: record.cwd ?? io.cwd,
       env: io.env,
       stdin: fromStdin ? 'ignore' : 'inherit',
@@ -125,6 +122,6 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
       );
     return exitCode;
   } finally {
-    await store.close();
+    await gate.close();
   }
 }

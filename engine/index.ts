@@ -20,6 +20,7 @@ export {
 export type { Signal } from './model/signals.js';
 export type { SegmentReport } from './model/segments.js';
 export type { WouldDecide, Level } from './model/verdict.js';
+export { Gate, openGate, type GateOptions } from './gate/gate.js';
 export {
   loadGatePolicy,
   openStore,

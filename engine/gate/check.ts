@@ -21,7 +21,7 @@ import { assessRequest, type CheckRequest } from './request.js';
 
 export type { CheckRequest } from './request.js';
 import { escalate } from './escalate.js';
-import type { Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 
 export { systemClock, type Clock } from './clock.js';
 import { osIdentity } from './identity.js';
@@ -116,7 +116,9 @@ export interface CheckResult {
 }
 
 export async function check(req: CheckRequest, deps: CheckDependencies): Promise<CheckResult> {
-  const { policy, store, clock } = deps;
+  const { policy, store } = deps;
+  // a replayed check (request.now) runs on a clock started at that instant, advancing in real time
+  const clock = req.now ? systemClock(req.now) : deps.clock;
   const started = clock.monotonic();
   const bootId = clock.bootId();
   const submittedAt = clock.wall();

@@ -1,0 +1,230 @@
+/**
+ * The gate as a service: one object per set of locations (store, policy, state directory) that
+ * front ends call — the CLI builds requests from argv, a hook or a server from JSON. It loads
+ * the policy once, opens the store for writing on first use (GATE_START on a new store,
+ * timeouts of what nobody decided), and offers the whole engine through a few methods:
+ *
+ *   check(request)            record the attempt, decide or wait, record the decision
+ *   assess(request)           what check would decide, recording nothing
+ *   waitForDecision(id, ms)   a pending command's decision, once recorded
+ *   review.view / statement / apply   what a reviewer sees, signs and submits
+ *   exec(record, options)     run an allowed command, recording its start and end
+ *   verify(options)           the trail checked from its stored bytes
+ *   export(options) / bundle()        the trail as evidence
+ *   report(options)           the compliance report's data
+ */
+import { buildReport, type ReportData } from '../audit/report.js';
+import type { Bundle } from '../audit/bundle.js';
+import type { VerifierKey } from '../audit/checkpoint.js';
+import { trustedKeys } from '../audit/checkpoint.js';
+import type { AuditStore } from '../audit/store.js';
+import type { VerifyResult, WitnessReading } from '../audit/verify.js';
+import type { CommandRecord, DecidedBody, DecisionStatement } from '../model/events.js';
+import type { Assessment } from './assess.js';
+import { check, type CheckDependencies, type CheckResult } from './check.js';
+import { systemClock, type Clock } from './clock.js';
+import { execute, type ExecOptions, type ExecResult } from './exec.js';
+import { exportBundle, exportTrail, type ExportOptions } from './export.js';
+import type { Locations } from './locations.js';
+import { loadGatePolicy, openStore, openStoreIfExists, openStoreForReading } from './open.js';
+import type { Policy } from './policy.js';
+import { assessRequest, type AssessRequest, type CheckRequest } from './request.js';
+import {
+  applyDecision,
+  pendingQueue,
+  reviewStatement,
+  reviewView,
+  signAndApply,
+  type DecisionSubmission,
+  type ReviewOutcome,
+  type ReviewView,
+} from './review.js';
+import { verifyStore } from './verify-store.js';
+import { pollingWaiter, type DecisionWaiter } from './waiter.js';
+
+export interface GateOptions {
+  /** Told about what went wrong without stopping the gate (a witness, a notifier). */
+  readonly warn?: ((message: string) => void) | undefined;
+  /** The home directory commands are judged against (`~`, what is a project). */
+  readonly home?: string | undefined;
+  readonly clock?: Clock | undefined;
+  /** How waits learn of decisions (default: polling the store; a resident server notifies). */
+  readonly waiter?: DecisionWaiter | undefined;
+}
+
+export class Gate {
+  private writer: Promise<AuditStore> | null = null;
+  private readonly clock: Clock;
+
+  private constructor(
+    readonly locations: Locations,
+    readonly policy: Policy,
+    private readonly options: GateOptions,
+  ) {
+    this.clock = options.clock ?? systemClock();
+  }
+
+  /** Open a gate: the policy is loaded (and compiled once per revision) now, the store on first use. */
+  static async open(locations: Locations, options: GateOptions = {}): Promise<Gate> {
+    return new Gate(locations, await loadGatePolicy(locations), options);
+  }
+
+  /** The store for writing, opened once. */
+  store(): Promise<AuditStore> {
+    this.writer ??= openStore(this.locations, {
+      policy: this.policy,
+      ...(this.options.warn ? { warn: this.options.warn } : {}),
+    });
+    return this.writer;
+  }
+
+  private deps(store: AuditStore, signal?: AbortSignal): CheckDependencies {
+    return {
+      policy: this.policy,
+      store,
+      clock: this.clock,
+      home: this.options.home,
+      protectedPaths: this.locations.protectedPaths,
+      ...(this.options.waiter ? { waiter: this.options.waiter } : {}),
+      ...(this.options.warn ? { warn: this.options.warn } : {}),
+      ...(signal ? { signal } : {}),
+    };
+  }
+
+  /** Record the attempt, decide (or wait for a reviewer when `request.wait`), record the decision. */
+  async check(request: CheckRequest, signal?: AbortSignal): Promise<CheckResult> {
+    return check(request, this.deps(await this.store(), signal));
+  }
+
+  /** What check would decide, and why; nothing is recorded (the session's history is read if any). */
+  async assess(request: AssessRequest): Promise<Assessment> {
+    const reader = this.writer ? await this.writer : openStoreIfExists(this.locations);
+    try {
+      return await assessRequest(request, {
+        policy: this.policy,
+        store: request.session ? reader : null,
+        home: this.options.home,
+        protectedPaths: this.locations.protectedPaths,
+      });
+    } finally {
+      if (!this.writer) await reader?.close();
+    }
+  }
+
+  /** A command's decision as soon as it is recorded, or null after `ms`. */
+  async waitForDecision(commandId: string, ms: number, signal?: AbortSignal): Promise<DecidedBody | null> {
+    const waiter = this.options.waiter ?? pollingWaiter(await this.store(), this.clock);
+    return waiter.next(commandId, ms, signal);
+  }
+
+  readonly review = {
+    /** Pending commands, highest risk first, each as a reviewer sees it. */
+    queue: async (options: { all?: boolean } = {}): Promise<ReviewView[]> => {
+      const store = await this.store();
+      const now = this.clock.wall();
+      const pending = await pendingQueue(store, now, options);
+      return Promise.all(pending.map((r) => reviewView(store, this.policy, r, now)));
+    },
+    /** One command as a reviewer sees it (null: no such command). */
+    view: async (commandId: string): Promise<ReviewView | null> => {
+      const store = await this.store();
+      const record = await store.command(commandId);
+      return record ? reviewView(store, this.policy, record, this.clock.wall()) : null;
+    },
+    /** The statement a reviewer signs to decide a command. */
+    statement: async (fields: Omit<DecisionStatement, 'v' | 'submitted_leaf'>): Promise<string> =>
+      reviewStatement(await this.store(), fields),
+    /** Apply a signed decision (refusals are recorded and returned, not thrown). */
+    apply: async (submission: DecisionSubmission): Promise<ReviewOutcome> =>
+      applyDecision(submission, { policy: this.policy, store: await this.store(), clock: this.clock }),
+    /** Sign with the reviewer's SSH key (ssh-keygen) and apply. */
+    signAndApply: async (
+      commandId: string,
+      decision: 'approve' | 'deny',
+      who: { reviewer: string; key: string | undefined },
+      reason: string | null,
+      env: Readonly<Record<string, string | undefined>>,
+    ): Promise<ReviewOutcome> => signAndApply(await this.store(), this.policy, commandId, decision, who, reason, env),
+  };
+
+  /** Run an allowed command (approved or whitelisted, not run before), recording its start and end. */
+  async exec(record: CommandRecord, options: Omit<ExecOptions, 'store' | 'clock' | 'storeDir'>): Promise<ExecResult> {
+    // a run happens now, on the system clock, whatever time the check was judged at
+    return execute(record, {
+      ...options,
+      store: await this.store(),
+      clock: systemClock(),
+      storeDir: this.locations.state,
+    });
+  }
+
+  /** The trail verified from its stored bytes (keys: the state directory's trusted keys by default). */
+  async verify(
+    options: { keys?: readonly VerifierKey[]; against?: string; witnesses?: readonly WitnessReading[] } = {},
+  ): Promise<VerifyResult> {
+    const store = openStoreForReading(this.locations);
+    try {
+      return await verifyStore(store, this.locations.policy, {
+        keys: options.keys ?? trustedKeys(this.locations.state),
+        against: options.against,
+        witnesses: options.witnesses ?? [],
+        stateDir: this.locations.state,
+      });
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** The trail as JSON lines of events or CSV rows of commands. */
+  async export(options: ExportOptions): Promise<string> {
+    const store = openStoreForReading(this.locations);
+    try {
+      return await exportTrail(store, options);
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** The whole trail as a self-contained evidence bundle, ending with a checkpoint covering it. */
+  async bundle(): Promise<Bundle> {
+    await (await this.store()).checkpoint(this.clock.wall());
+    const store = openStoreForReading(this.locations);
+    try {
+      return await exportBundle(store, this.locations.policy, this.locations.state);
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** The compliance report's data over [from, to), with the trail verified. */
+  async report(options: { from: string | null; to: string | null; generatedAt?: string }): Promise<ReportData> {
+    const store = openStoreForReading(this.locations);
+    try {
+      const verify = await verifyStore(store, this.locations.policy, {
+        keys: trustedKeys(this.locations.state),
+        stateDir: this.locations.state,
+      });
+      return buildReport({
+        records: await store.commands(),
+        verify,
+        from: options.from,
+        to: options.to,
+        generatedAt: options.generatedAt ?? this.clock.wall().toISOString(),
+        source: this.locations.store,
+      });
+    } finally {
+      await store.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const writer = this.writer;
+    this.writer = null;
+    if (writer) await (await writer).close();
+  }
+}
+
+/** Open a gate from its locations (see Gate). */
+export function openGate(locations: Locations, options: GateOptions = {}): Promise<Gate> {
+  return Gate.open(locations, options);
+}
