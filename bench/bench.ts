@@ -87,10 +87,14 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   const total = latencies.reduce((a, b) => a + b, 0);
   console.log(
-    `\nin-process assessment of ${commands.length} everyday commands (parse + ${policy.rules.length} rules + ${policy.whitelist.length} whitelist rules):`,
+    `\nin-process assessment of ${commands.length} everyday commands ` +
+      `(parse + ${policy.rules.length} rules + ${policy.whitelist.length} whitelist rules):`,
   );
   console.log(
-    `  p50 ${(percentile(latencies, 50) * 1000).toFixed(0)} µs   p99 ${(percentile(latencies, 99) * 1000).toFixed(0)} µs   max ${latencies[latencies.length - 1]!.toFixed(1)} ms   ${Math.round(commands.length / (total / 1000))} commands/s`,
+    `  p50 ${(percentile(latencies, 50) * 1000).toFixed(0)} µs` +
+      `   p99 ${(percentile(latencies, 99) * 1000).toFixed(0)} µs` +
+      `   max ${latencies[latencies.length - 1]!.toFixed(1)} ms` +
+      `   ${Math.round(commands.length / (total / 1000))} commands/s`,
   );
 }
 

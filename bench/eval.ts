@@ -322,7 +322,8 @@ async function main(): Promise<number> {
                 ? `uncovered: ${r.segments[uncovered]!.argv.join(' ').slice(0, 60)}`
                 : `risk ${r.risk_score}`;
       console.log(
-        `${row.id} ${row.kind ?? row.class ?? ''} ${r.risk_level} ${r.risk_score} ${r.signals.map((s) => s.rule_id).join(',') || '-'} | ${why}\n    ${JSON.stringify(row.cmd.slice(0, 300))}`,
+        `${row.id} ${row.kind ?? row.class ?? ''} ${r.risk_level} ${r.risk_score} ` +
+          `${r.signals.map((s) => s.rule_id).join(',') || '-'} | ${why}\n    ${JSON.stringify(row.cmd.slice(0, 300))}`,
       );
     }
     return 0;
@@ -332,7 +333,8 @@ async function main(): Promise<number> {
     for (const row of malicious.filter((r) => (!category || r.category === category) && !high(results.get(r.id)!))) {
       const r = results.get(row.id)!;
       console.log(
-        `${row.id}  [${row.source}]  ${r.risk_level} ${r.risk_score}  ${r.signals.map((s) => s.rule_id).join(',') || '-'}\n    ${JSON.stringify(row.cmd.slice(0, 300))}`,
+        `${row.id}  [${row.source}]  ${r.risk_level} ${r.risk_score}  ` +
+          `${r.signals.map((s) => s.rule_id).join(',') || '-'}\n    ${JSON.stringify(row.cmd.slice(0, 300))}`,
       );
     }
     return 0;
@@ -354,14 +356,19 @@ async function main(): Promise<number> {
   }
 
   console.log(
-    `policy-gate eval: ${malicious.length} attack rows, ${benign.length} everyday rows, assessed in ${seconds.toFixed(1)} s (${Math.round((malicious.length + benign.length) / seconds)} commands/s), as of ${NOW}\n`,
+    `policy-gate eval: ${malicious.length} attack rows, ${benign.length} everyday rows, ` +
+      `assessed in ${seconds.toFixed(1)} s (${Math.round((malicious.length + benign.length) / seconds)} commands/s), ` +
+      `as of ${NOW}\n`,
   );
   console.log('category                 rows   high+ all   single-line     multi-line      never whitelisted');
   for (const c of categories) {
     const f = byCategory.get(c)!;
     const note = c === 'recon' ? '  (report only)' : '';
     console.log(
-      `${c.padEnd(22)} ${String(f.rows).padStart(5)}   ${pct(f.high, f.rows)}    ${pct(f.singleHigh, f.single)} of ${String(f.single).padStart(4)}   ${pct(f.multiHigh, f.multi)} of ${String(f.multi).padStart(4)}   ${pct(f.neverWhitelisted, f.rows)}${note}`,
+      `${c.padEnd(22)} ${String(f.rows).padStart(5)}   ${pct(f.high, f.rows)}    ` +
+        `${pct(f.singleHigh, f.single)} of ${String(f.single).padStart(4)}   ` +
+        `${pct(f.multiHigh, f.multi)} of ${String(f.multi).padStart(4)}   ` +
+        `${pct(f.neverWhitelisted, f.rows)}${note}`,
     );
   }
   console.log(
@@ -374,17 +381,21 @@ async function main(): Promise<number> {
     `all benign rows          ${String(benign.length).padStart(5)}   whitelisted ${pct(whitelisted, benign.length)}`,
   );
   console.log(
-    `recon rows whitelisted   ${String(reconWhitelisted.length).padStart(5)}   (report only: ${reconWhitelisted.map((r) => JSON.stringify(r.cmd)).join(', ') || 'none'})`,
+    `recon rows whitelisted   ${String(reconWhitelisted.length).padStart(5)}   ` +
+      `(report only: ${reconWhitelisted.map((r) => JSON.stringify(r.cmd)).join(', ') || 'none'})`,
   );
   console.log(
-    `\nroutine agent work       ${String(routine.length).padStart(5)}   whitelisted ${pct(routineWhitelisted.length, routine.length)}   high+ ${routineHigh.length}   (bench/routine.jsonl)`,
+    `\nroutine agent work       ${String(routine.length).padStart(5)}   ` +
+      `whitelisted ${pct(routineWhitelisted.length, routine.length)}   high+ ${routineHigh.length}   (bench/routine.jsonl)`,
   );
   if (redteam.length > 0) {
     console.log(
-      `red team, dangerous      ${String(dangerous.length).padStart(5)}   whitelisted ${redteamWhitelisted.length}   high+ ${pct(redteamHigh.length, dangerous.length)}   (bench/redteam.jsonl)`,
+      `red team, dangerous      ${String(dangerous.length).padStart(5)}   whitelisted ${redteamWhitelisted.length}   ` +
+        `high+ ${pct(redteamHigh.length, dangerous.length)}   (bench/redteam.jsonl)`,
     );
     console.log(
-      `red team, look-alikes    ${String(harmless.length).padStart(5)}   high+ ${harmlessHigh.length}   slowest answer ${Math.round(slowest)} ms`,
+      `red team, look-alikes    ${String(harmless.length).padStart(5)}   high+ ${harmlessHigh.length}   ` +
+        `slowest answer ${Math.round(slowest)} ms`,
     );
   }
   console.log('\ntargets:');

@@ -123,5 +123,16 @@ const missing = answered.filter((a) => !submitted.has(a.id) || (a.decision !== '
 const decisions = {};
 for (const a of answered) decisions[a.decision] = (decisions[a.decision] ?? 0) + 1;
 process.stdout.write(
-  `${JSON.stringify({ writers, store, submissions, answered: answered.length, decisions, lost: lostReasons.length, lost_reasons: [...new Set(lostReasons)].slice(0, 3), killed, missing, ms })}\n`,
+  `${JSON.stringify({
+    writers,
+    store,
+    submissions,
+    answered: answered.length,
+    decisions,
+    lost: lostReasons.length,
+    lost_reasons: [...new Set(lostReasons)].slice(0, 3),
+    killed,
+    missing,
+    ms,
+  })}\n`,
 );

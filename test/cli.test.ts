@@ -388,7 +388,13 @@ describe('policy test', () => {
     cpSync(POLICY_DIR, dir, { recursive: true });
     writeFileSync(
       join(dir, 'rules/bad.yaml'),
-      'rules:\n  - id: evasion.bad-example\n    category: evasion\n    severity: low\n    description: an example that does not match\n    match: { segment: { program: xyz } }\n    examples: { match: [ls, pwd] }\n',
+      'rules:\n' +
+        '  - id: evasion.bad-example\n' +
+        '    category: evasion\n' +
+        '    severity: low\n' +
+        '    description: an example that does not match\n' +
+        '    match: { segment: { program: xyz } }\n' +
+        '    examples: { match: [ls, pwd] }\n',
     );
     const r = await runCli(['policy', 'test', '--json', '--policy', dir]);
     expect(r.code).toBe(2);

@@ -161,7 +161,9 @@ describe('a command that ran keeps its exit status, whatever happens to the trai
     const driver = join(ROOT, 'node_modules', 'better-sqlite3');
     // the command takes the store's lock in a process that outlives it, then exits 7 (the store's
     // path comes from the environment: named in the command, it would be denied as tampering)
-    const command = `${process.execPath} ${holderScript()} ${driver} "$HOLD_DB" ${ready} ${release} >/dev/null 2>&1 & while [ ! -e ${ready} ]; do sleep 0.02; done; exit 7`;
+    const command =
+      `${process.execPath} ${holderScript()} ${driver} "$HOLD_DB" ${ready} ${release} >/dev/null 2>&1 & ` +
+      `while [ ! -e ${ready} ]; do sleep 0.02; done; exit 7`;
     const r = await execApproved(g, command, { POLICY_GATE_LOCK_TIMEOUT: '0.5', HOLD_DB: g.store });
     expect(r.code, r.stderr).toBe(7);
     expect(r.stderr).toMatch(/the command ran \(exit 7\) but its end could not be recorded: .*spooled/);
@@ -233,7 +235,13 @@ describe('spooled failures are never lost', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const pid = Number(dead.stdout);
     const line = (n: number) =>
-      `${JSON.stringify({ failed_at: '2026-11-30T00:00:00.000Z', event_type: 'SUBMITTED', failed_command_id: null, error: `database is locked (${n})`, pid })}\n`;
+      `${JSON.stringify({
+        failed_at: '2026-11-30T00:00:00.000Z',
+        event_type: 'SUBMITTED',
+        failed_command_id: null,
+        error: `database is locked (${n})`,
+        pid,
+      })}\n`;
     // one claim as older versions named it, one as this one does, and one new failure
     const dir = join(g.cwd, '.policy-gate');
     writeFileSync(join(dir, `write-failures.jsonl.${pid}.ingesting`), line(1) + line(2));
@@ -309,7 +317,14 @@ describe('truncation and rewrites are caught without --against', () => {
     const r = await g.bin(['verify']);
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(
-      /FAILED {2}witness at event #\d+: the trail has \d+ events but the checkpoint witnessed by file .* covers \d+: it was truncated or rolled back/,
+      new RegExp(
+        [
+          /FAILED {2}witness at event #\d+: the trail has \d+ events /,
+          /but the checkpoint witnessed by file .* covers \d+: it was truncated or rolled back/,
+        ]
+          .map((part) => part.source)
+          .join(''),
+      ),
     );
   });
 
@@ -685,19 +700,24 @@ describe('pending commands end in a decision', () => {
 });
 
 describe('a write storm with kills', () => {
-  it('16 writers, some SIGKILLed mid-write: no submission is refused for the lock, every answer is in the trail, verify passes', async () => {
-    const dir = tempDir('policy-gate-storm-');
-    const store = join(dir, 'audit.db');
-    const r = spawnSync(
-      process.execPath,
-      [join(ROOT, 'scripts', 'storm.mjs'), '--writers', '16', '--commands', '12', '--kills', '4', '--store', store],
-      { encoding: 'utf8', timeout: 600_000 },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout);
-    expect(result).toMatchObject({ lost: 0, missing: 0 });
-    expect(result.answered).toBeGreaterThanOrEqual(16 * 12 - 4);
-    const v = await runBin(['verify', '--store', store]);
-    expect(v.code, v.stdout + v.stderr).toBe(0);
-  }, 600_000);
+  it(
+    '16 writers, some SIGKILLed mid-write: no submission is refused for the lock, ' +
+      'every answer is in the trail, verify passes',
+    async () => {
+      const dir = tempDir('policy-gate-storm-');
+      const store = join(dir, 'audit.db');
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, 'scripts', 'storm.mjs'), '--writers', '16', '--commands', '12', '--kills', '4', '--store', store],
+        { encoding: 'utf8', timeout: 600_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const result = JSON.parse(r.stdout);
+      expect(result).toMatchObject({ lost: 0, missing: 0 });
+      expect(result.answered).toBeGreaterThanOrEqual(16 * 12 - 4);
+      const v = await runBin(['verify', '--store', store]);
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+    },
+    600_000,
+  );
 });

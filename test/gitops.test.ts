@@ -132,7 +132,12 @@ describe('provenance from a real Git repository', () => {
     repo.git('checkout', '--quiet', '-b', 'wl/more');
     repo.write(
       'policies/whitelist/team.yaml',
-      `${teamFile(HUGO_RULE)}  - id: tf.fmt\n    owner: carol@example.com\n    reason: formatting check only\n    pattern: terraform fmt -check\n    examples:\n      match: [terraform fmt -check]\n`,
+      `${teamFile(HUGO_RULE)}  - id: tf.fmt\n` +
+        `    owner: carol@example.com\n` +
+        `    reason: formatting check only\n` +
+        `    pattern: terraform fmt -check\n` +
+        `    examples:\n` +
+        `      match: [terraform fmt -check]\n`,
     );
     const second = repo.commit(CAROL, `whitelist: add tf.fmt\n\nApproved-by: ${who(ALICE)}\n`);
     repo.git('checkout', '--quiet', 'main');
@@ -290,7 +295,14 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
 
   it('a rule loosened by deleting a line (its scope) in an unmerged commit is not used, and provenance names that commit', async () => {
     const scoped =
-      '\n  - id: hugo.serve\n    owner: bob@example.com\n    reason: live preview for the docs bot\n    pattern: hugo server\n    agents: [docs-bot]\n    examples:\n      match: [hugo server]\n';
+      '\n' +
+      '  - id: hugo.serve\n' +
+      '    owner: bob@example.com\n' +
+      '    reason: live preview for the docs bot\n' +
+      '    pattern: hugo server\n' +
+      '    agents: [docs-bot]\n' +
+      '    examples:\n' +
+      '      match: [hugo server]\n';
     repo.git('checkout', '--quiet', '-b', 'wl/serve');
     repo.write('policies/whitelist/serve.yaml', teamFile(scoped));
     repo.commit(BOB, 'whitelist: hugo server for the docs bot');
@@ -352,7 +364,13 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
     repo.write(
       'policies/whitelist/local.yaml',
       teamFile(
-        '\n  - id: hugo.local\n    owner: me\n    reason: version check\n    pattern: hugo version\n    examples:\n      match: [hugo version]\n',
+        '\n' +
+          '  - id: hugo.local\n' +
+          '    owner: me\n' +
+          '    reason: version check\n' +
+          '    pattern: hugo version\n' +
+          '    examples:\n' +
+          '      match: [hugo version]\n',
       ),
     );
     const enforced = await load(repo);
@@ -447,124 +465,128 @@ describe('review enforcement (gitops.require_reviewed, as init sets it)', () => 
 });
 
 describe('the pull-request flow, end to end', () => {
-  it('propose → branch → lint and diff in CI → merge → the next identical command is whitelisted with provenance naming the merge', async () => {
-    const repo = await policyRepo();
-    const policies = join(repo.root, 'policies');
-    const store = join(tempDir(), 'audit.db');
+  it(
+    'propose → branch → lint and diff in CI → merge → ' +
+      'the next identical command is whitelisted with provenance naming the merge',
+    async () => {
+      const repo = await policyRepo();
+      const policies = join(repo.root, 'policies');
+      const store = join(tempDir(), 'audit.db');
 
-    // 1. the agent asks; nothing covers it; a reviewer approves it. An earlier identical
-    //    attempt was denied by a reviewer: the replay must show it.
-    const earlier = await checkJson(repo, store, 'hugo --minify');
-    const first = await checkJson(repo, store, 'hugo --minify');
-    expect(first.code).toBe(3);
-    const s = openSqliteStore(store);
-    await s.decide({
-      type: 'DECIDED',
-      command_id: earlier.record.command_id,
-      decision: 'denied',
-      decided_by: 'carol',
-      decided_at: new Date().toISOString(),
-      review_latency_ms: 900,
-      policy_revision: 'x',
-      submitted_leaf: '00',
-      reason: 'not now',
-      whitelist_provenance: [],
-    });
-    await approvedRecord(s, first.record.command_id, 'alice');
-    await s.close();
+      // 1. the agent asks; nothing covers it; a reviewer approves it. An earlier identical
+      //    attempt was denied by a reviewer: the replay must show it.
+      const earlier = await checkJson(repo, store, 'hugo --minify');
+      const first = await checkJson(repo, store, 'hugo --minify');
+      expect(first.code).toBe(3);
+      const s = openSqliteStore(store);
+      await s.decide({
+        type: 'DECIDED',
+        command_id: earlier.record.command_id,
+        decision: 'denied',
+        decided_by: 'carol',
+        decided_at: new Date().toISOString(),
+        review_latency_ms: 900,
+        policy_revision: 'x',
+        submitted_leaf: '00',
+        reason: 'not now',
+        whitelist_provenance: [],
+      });
+      await approvedRecord(s, first.record.command_id, 'alice');
+      await s.close();
 
-    // 2. propose the rule on a branch: the work tree and main are untouched
-    const before = repo.head();
-    const proposed = await runCli(
-      [
-        'whitelist',
-        'propose',
-        first.record.command_id,
+      // 2. propose the rule on a branch: the work tree and main are untouched
+      const before = repo.head();
+      const proposed = await runCli(
+        [
+          'whitelist',
+          'propose',
+          first.record.command_id,
+          '--policy',
+          policies,
+          '--store',
+          store,
+          '--owner',
+          'bob@example.com',
+          '--branch',
+          'wl/hugo',
+          '--json',
+        ],
+        { cwd: repo.root },
+      );
+      expect(proposed.code, proposed.stderr).toBe(0);
+      const out = JSON.parse(proposed.stdout);
+      expect(out.rules).toEqual([
+        expect.objectContaining({
+          id: 'hugo.minify',
+          owner: 'bob@example.com',
+          pattern: 'hugo --minify',
+          examples: { match: ['hugo --minify'], no_match: ['hugo --minify --unexpected-extra-argument'] },
+        }),
+      ]);
+      expect(out.replay).toEqual([
+        expect.objectContaining({ command_id: earlier.record.command_id, decision: 'denied', rules: ['hugo.minify'] }),
+      ]);
+      expect(out.branch.name).toBe('wl/hugo');
+      expect(repo.head()).toBe(before);
+      expect(repo.git('status', '--porcelain')).toBe('');
+      expect(repo.git('show', 'wl/hugo:policies/whitelist/proposed.yaml')).toContain('pattern: hugo --minify');
+
+      // 3. CI on the pull request: lint and test pass, diff says minor (a whitelist rule added)
+      repo.git('checkout', '--quiet', 'wl/hugo');
+      expect((await runCli(['policy', 'lint', '--policy', policies])).code).toBe(0);
+      expect((await runCli(['policy', 'test', '--policy', policies])).code).toBe(0);
+      const diff = await runCli([
+        'policy',
+        'diff',
+        'origin/main',
+        'HEAD',
         '--policy',
         policies,
         '--store',
         store,
-        '--owner',
-        'bob@example.com',
-        '--branch',
-        'wl/hugo',
+        '--since',
+        '2026-01-01T00:00:00Z',
         '--json',
-      ],
-      { cwd: repo.root },
-    );
-    expect(proposed.code, proposed.stderr).toBe(0);
-    const out = JSON.parse(proposed.stdout);
-    expect(out.rules).toEqual([
-      expect.objectContaining({
-        id: 'hugo.minify',
-        owner: 'bob@example.com',
-        pattern: 'hugo --minify',
-        examples: { match: ['hugo --minify'], no_match: ['hugo --minify --unexpected-extra-argument'] },
-      }),
-    ]);
-    expect(out.replay).toEqual([
-      expect.objectContaining({ command_id: earlier.record.command_id, decision: 'denied', rules: ['hugo.minify'] }),
-    ]);
-    expect(out.branch.name).toBe('wl/hugo');
-    expect(repo.head()).toBe(before);
-    expect(repo.git('status', '--porcelain')).toBe('');
-    expect(repo.git('show', 'wl/hugo:policies/whitelist/proposed.yaml')).toContain('pattern: hugo --minify');
+        '--fail-on',
+        'major',
+      ]);
+      expect(diff.code, diff.stderr).toBe(0);
+      const d = JSON.parse(diff.stdout);
+      expect(d.level).toBe('minor');
+      expect(d.changes).toEqual([
+        expect.objectContaining({ level: 'minor', kind: 'whitelist', id: 'hugo.minify', change: 'added' }),
+      ]);
+      expect(d.decisions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            source: 'audit',
+            ref: first.record.command_id,
+            before: expect.objectContaining({ decision: 'pending' }),
+            after: expect.objectContaining({ decision: 'whitelisted' }),
+            direction: 'looser',
+          }),
+        ]),
+      );
 
-    // 3. CI on the pull request: lint and test pass, diff says minor (a whitelist rule added)
-    repo.git('checkout', '--quiet', 'wl/hugo');
-    expect((await runCli(['policy', 'lint', '--policy', policies])).code).toBe(0);
-    expect((await runCli(['policy', 'test', '--policy', policies])).code).toBe(0);
-    const diff = await runCli([
-      'policy',
-      'diff',
-      'origin/main',
-      'HEAD',
-      '--policy',
-      policies,
-      '--store',
-      store,
-      '--since',
-      '2026-01-01T00:00:00Z',
-      '--json',
-      '--fail-on',
-      'major',
-    ]);
-    expect(diff.code, diff.stderr).toBe(0);
-    const d = JSON.parse(diff.stdout);
-    expect(d.level).toBe('minor');
-    expect(d.changes).toEqual([
-      expect.objectContaining({ level: 'minor', kind: 'whitelist', id: 'hugo.minify', change: 'added' }),
-    ]);
-    expect(d.decisions).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          source: 'audit',
-          ref: first.record.command_id,
-          before: expect.objectContaining({ decision: 'pending' }),
-          after: expect.objectContaining({ decision: 'whitelisted' }),
-          direction: 'looser',
-        }),
-      ]),
-    );
-
-    // 4. merge with a review; the next identical command is whitelisted, naming the merge
-    repo.git('checkout', '--quiet', 'main');
-    const merge = repo.merge('wl/hugo', DANA);
-    repo.push();
-    const next = await checkJson(repo, store, 'hugo --minify');
-    expect(next.code).toBe(0);
-    expect(next.record.decided_by).toBe('whitelist_rule:hugo.minify');
-    expect(next.record.whitelist_provenance).toMatchObject([
-      {
-        rule_id: 'hugo.minify',
-        commit: out.branch.commit,
-        merge_commit: merge,
-        merged_by: who(DANA),
-        reviewed_by: [who(DANA)],
-      },
-    ]);
-    expect(next.record.policy_revision).toBe(merge);
-  });
+      // 4. merge with a review; the next identical command is whitelisted, naming the merge
+      repo.git('checkout', '--quiet', 'main');
+      const merge = repo.merge('wl/hugo', DANA);
+      repo.push();
+      const next = await checkJson(repo, store, 'hugo --minify');
+      expect(next.code).toBe(0);
+      expect(next.record.decided_by).toBe('whitelist_rule:hugo.minify');
+      expect(next.record.whitelist_provenance).toMatchObject([
+        {
+          rule_id: 'hugo.minify',
+          commit: out.branch.commit,
+          merge_commit: merge,
+          merged_by: who(DANA),
+          reviewed_by: [who(DANA)],
+        },
+      ]);
+      expect(next.record.policy_revision).toBe(merge);
+    },
+  );
 
   it('--write adds the rule to the work tree file, keeping what is there', async () => {
     const repo = await policyRepo();

@@ -318,7 +318,13 @@ describe('policy diff', () => {
   it('a narrowed or re-ordered pattern is not "broadened"; dropping a scope or allowing a pipe is', async () => {
     const dir = copyPolicy();
     const rule = (extra: string) =>
-      `whitelist:\n  - id: hugo.build\n    owner: bob\n    reason: documentation\n    pattern: hugo [--minify] [--gc]\n    agents: [codex]\n${extra}    examples: { match: [hugo] }\n`;
+      `whitelist:\n` +
+      `  - id: hugo.build\n` +
+      `    owner: bob\n` +
+      `    reason: documentation\n` +
+      `    pattern: hugo [--minify] [--gc]\n` +
+      `    agents: [codex]\n` +
+      `${extra}    examples: { match: [hugo] }\n`;
     writeFileSync(join(dir, 'whitelist', 'team.yaml'), rule(''));
     const head = copyPolicy();
     writeFileSync(join(head, 'whitelist', 'team.yaml'), rule('').replace('hugo [--minify] [--gc]', 'hugo [--gc]'));
@@ -338,7 +344,12 @@ describe('policy diff', () => {
   it('a changed pattern with too many forms to compare counts as broadened', async () => {
     const dir = copyPolicy();
     const rule = (pattern: string) =>
-      `whitelist:\n  - id: tool.many\n    owner: bob\n    reason: a pattern with many forms\n    pattern: ${pattern}\n    examples: { match: [tool a] }\n`;
+      `whitelist:\n` +
+      `  - id: tool.many\n` +
+      `    owner: bob\n` +
+      `    reason: a pattern with many forms\n` +
+      `    pattern: ${pattern}\n` +
+      `    examples: { match: [tool a] }\n`;
     writeFileSync(join(dir, 'whitelist', 'team.yaml'), rule('tool a [b]'));
     const head = copyPolicy();
     const huge = `tool a ${'[<flags:-a|-b|-c|-d|-e|-f|-g|-h>...] '.repeat(4)}`.trim();

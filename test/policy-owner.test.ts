@@ -115,7 +115,8 @@ describe.skipIf(!isRoot)(
     );
 
     it(
-      "safe.directory names exactly the policy repository's real top level (the policy reached through a symlink), and no git runs in the agent's repository",
+      "safe.directory names exactly the policy repository's real top level (the policy reached through a symlink), " +
+        "and no git runs in the agent's repository",
       async () => {
         const repo = await policyRepo();
         // a scoped rule: the agent's repository is identified from its layout, never by running git there
@@ -176,7 +177,8 @@ describe.skipIf(!isRoot)(
     );
 
     it.skipIf(obstacle !== null)(
-      `the recommended set-up: the policy owned by root and read-only to others, the gate run as another user who cannot write it${obstacle ? ` (skipped: ${obstacle})` : ''}`,
+      'the recommended set-up: the policy owned by root and read-only to others, ' +
+        `the gate run as another user who cannot write it${obstacle ? ` (skipped: ${obstacle})` : ''}`,
       async () => {
         const repo = await policyRepo();
         const head = repo.head();

@@ -121,7 +121,13 @@ describe('loading: an invalid policy is an error that names file, line and rule'
     const dir = policyCopy();
     writeFileSync(
       join(dir, 'rules/broken.yaml'),
-      'rules:\n  - id: evasion.bad-rule\n    category: evasion\n    severity: extreme\n    description: a rule with a bad severity\n    match: { segment: { program: x } }\n    examples: { match: [x] }\n',
+      'rules:\n' +
+        '  - id: evasion.bad-rule\n' +
+        '    category: evasion\n' +
+        '    severity: extreme\n' +
+        '    description: a rule with a bad severity\n' +
+        '    match: { segment: { program: x } }\n' +
+        '    examples: { match: [x] }\n',
     );
     const err = await loadError(dir);
     expect(err.oneLine).toMatch(/^rules\/broken\.yaml:\d+: rule evasion\.bad-rule: schema: /);
@@ -132,7 +138,13 @@ describe('loading: an invalid policy is an error that names file, line and rule'
     const dir = policyCopy();
     writeFileSync(
       join(dir, 'rules/dup.yaml'),
-      'rules:\n  - id: destruction.power\n    category: destruction\n    severity: low\n    description: the same id a second time\n    match: { segment: { program: x } }\n    examples: { match: [x] }\n',
+      'rules:\n' +
+        '  - id: destruction.power\n' +
+        '    category: destruction\n' +
+        '    severity: low\n' +
+        '    description: the same id a second time\n' +
+        '    match: { segment: { program: x } }\n' +
+        '    examples: { match: [x] }\n',
     );
     const err = await loadError(dir);
     expect(err.message).toMatch(/duplicate rule id/);
@@ -143,12 +155,24 @@ describe('loading: an invalid policy is an error that names file, line and rule'
     const dir = policyCopy();
     writeFileSync(
       join(dir, 'rules/bad.yaml'),
-      'rules:\n  - id: evasion.bad-regex\n    category: evasion\n    severity: low\n    description: an invalid regular expression\n    match: { segment: { argv_regex: "(" } }\n    examples: { match: [x] }\n',
+      'rules:\n' +
+        '  - id: evasion.bad-regex\n' +
+        '    category: evasion\n' +
+        '    severity: low\n' +
+        '    description: an invalid regular expression\n' +
+        '    match: { segment: { argv_regex: "(" } }\n' +
+        '    examples: { match: [x] }\n',
     );
     expect((await loadError(dir)).message).toMatch(/invalid regular expression/);
     writeFileSync(
       join(dir, 'rules/bad.yaml'),
-      'rules:\n  - id: evasion.bad-ref\n    category: evasion\n    severity: low\n    description: a reference to no set\n    match: { segment: { ref: nothing-here } }\n    examples: { match: [x] }\n',
+      'rules:\n' +
+        '  - id: evasion.bad-ref\n' +
+        '    category: evasion\n' +
+        '    severity: low\n' +
+        '    description: a reference to no set\n' +
+        '    match: { segment: { ref: nothing-here } }\n' +
+        '    examples: { match: [x] }\n',
     );
     expect((await loadError(dir)).message).toMatch(/unknown segment set "nothing-here"/);
   });
@@ -157,7 +181,13 @@ describe('loading: an invalid policy is an error that names file, line and rule'
     const dir = policyCopy();
     writeFileSync(
       join(dir, 'rules/ex.yaml'),
-      'rules:\n  - id: evasion.wrong-example\n    category: evasion\n    severity: low\n    description: its example does not match\n    match: { segment: { program: nothing } }\n    examples: { match: [ls] }\n',
+      'rules:\n' +
+        '  - id: evasion.wrong-example\n' +
+        '    category: evasion\n' +
+        '    severity: low\n' +
+        '    description: its example does not match\n' +
+        '    match: { segment: { program: nothing } }\n' +
+        '    examples: { match: [ls] }\n',
     );
     const err = await loadError(dir);
     expect(err.code).toBe('policy-example-failed');
@@ -169,7 +199,12 @@ describe('loading: an invalid policy is an error that names file, line and rule'
     const dir = policyCopy();
     writeFileSync(
       join(dir, 'whitelist/bad.yaml'),
-      'whitelist:\n  - id: bad.pattern\n    owner: me\n    reason: broken pattern\n    pattern: "ls [<flags:-l>"\n    examples: { match: [ls] }\n',
+      'whitelist:\n' +
+        '  - id: bad.pattern\n' +
+        '    owner: me\n' +
+        '    reason: broken pattern\n' +
+        '    pattern: "ls [<flags:-l>"\n' +
+        '    examples: { match: [ls] }\n',
     );
     expect((await loadError(dir)).message).toMatch(/pattern: missing "]"/);
   });

@@ -337,7 +337,8 @@ describe('exec: runs only what was allowed, and records the run', () => {
     const bashEnv = join(t.cwd, 'bash_env.sh');
     writeFileSync(bashEnv, 'echo BASH_ENV-RAN\n');
     const command =
-      'echo "out [${BASH_ENV-unset}|${LD_PRELOAD-unset}|${KEEP_ME-unset}]"; type evil >/dev/null 2>&1 && echo imported || echo no-function; echo err >&2; exit 7';
+      'echo "out [${BASH_ENV-unset}|${LD_PRELOAD-unset}|${KEEP_ME-unset}]"; ' +
+      'type evil >/dev/null 2>&1 && echo imported || echo no-function; echo err >&2; exit 7';
     const agent = start(['exec', '--session', 'sx', '--agent', 'codex', '--', command], t, {
       BASH_ENV: bashEnv,
       LD_PRELOAD: '',
@@ -462,7 +463,9 @@ describe('the interactive queue, in a real terminal', () => {
     const envs = Object.entries({ ...t.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' })
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');
-    const cmd = `env ${envs} ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} review --reviewer alice --key ${JSON.stringify(key('alice'))}`;
+    const cmd =
+      `env ${envs} ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ` +
+      `review --reviewer alice --key ${JSON.stringify(key('alice'))}`;
     // script(1) gives the queue a real pseudo-terminal
     const tui = spawn('script', ['-qfec', cmd, '/dev/null'], {
       cwd: t.cwd,

@@ -213,7 +213,8 @@ describe('export', () => {
     const csv = await t.bin(['audit', 'export', '--format', 'csv']);
     const rows = csv.stdout.trim().split('\r\n');
     expect(rows[0]).toBe(
-      'command_id,submitted_at,session_id,agent,cwd,intent,command,risk_score,risk_level,top_rules,decision,decided_by,decided_at,review_latency_ms,reason,policy_revision,started_at,ended_at,exit_code,recording_sha256',
+      'command_id,submitted_at,session_id,agent,cwd,intent,command,risk_score,risk_level,top_rules,' +
+        'decision,decided_by,decided_at,review_latency_ms,reason,policy_revision,started_at,ended_at,exit_code,recording_sha256',
     );
     expect(rows).toHaveLength(6);
     expect(rows.find((r) => r.includes('npm publish'))).toMatch(/,approved,alice,/);

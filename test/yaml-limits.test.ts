@@ -93,7 +93,8 @@ describe('YAML limits in every policy load', () => {
   );
 
   it(
-    'a compiled-policy cache cannot serve a policy past the limits: size is checked before the cache, and caches from before the limits are stale',
+    'a compiled-policy cache cannot serve a policy past the limits: size is checked before the cache, ' +
+      'and caches from before the limits are stale',
     async () => {
       const dir = policyWith({});
       const store = join(tempDir(), 'state', 'audit.db');
@@ -152,29 +153,34 @@ describe('YAML limits in every policy load', () => {
     SLOW,
   );
 
-  it('duplicate keys are found in linear time: a 1 MiB mapping is judged in seconds, and a repeated key is named with its line', async () => {
-    // 90,000 keys in one mapping: about 3 s to parse here, while the yaml package's own
-    // uniqueKeys check (every key against every other) takes over a minute, past the timeout.
-    // The file sorts first, so the load stops right after parsing it.
-    let keys = 'rules: []\nextra:\n';
-    for (let i = 0; keys.length < MAX_YAML_BYTES - 64; i++) keys += `  key${i}: 1\n`;
-    await expect(loadPolicy(policyWith({ 'rules/aa-wide.yaml': keys }), { git: false })).rejects.toThrow(
-      /^schema: must NOT have additional properties "extra"$/,
-    );
+  it(
+    'duplicate keys are found in linear time: a 1 MiB mapping is judged in seconds, ' +
+      'and a repeated key is named with its line',
+    async () => {
+      // 90,000 keys in one mapping: about 3 s to parse here, while the yaml package's own
+      // uniqueKeys check (every key against every other) takes over a minute, past the timeout.
+      // The file sorts first, so the load stops right after parsing it.
+      let keys = 'rules: []\nextra:\n';
+      for (let i = 0; keys.length < MAX_YAML_BYTES - 64; i++) keys += `  key${i}: 1\n`;
+      await expect(loadPolicy(policyWith({ 'rules/aa-wide.yaml': keys }), { git: false })).rejects.toThrow(
+        /^schema: must NOT have additional properties "extra"$/,
+      );
 
-    const twice = await runBin(
-      [
-        'check',
-        '--policy',
-        policyWith({ 'rules/aa-twice.yaml': 'rules: []\nsets:\n  words:\n    a: [x]\n    a: [y]\n' }),
-        '--store',
-        join(tempDir(), 'audit.db'),
-      ],
-      { stdin: 'git status' },
-    );
-    expect(twice.code, twice.stderr).toBe(2);
-    expect(twice.stderr).toMatch(/rules\/aa-twice\.yaml:5: YAML: map keys must be unique: "a" is repeated/);
-  }, 45_000);
+      const twice = await runBin(
+        [
+          'check',
+          '--policy',
+          policyWith({ 'rules/aa-twice.yaml': 'rules: []\nsets:\n  words:\n    a: [x]\n    a: [y]\n' }),
+          '--store',
+          join(tempDir(), 'audit.db'),
+        ],
+        { stdin: 'git status' },
+      );
+      expect(twice.code, twice.stderr).toBe(2);
+      expect(twice.stderr).toMatch(/rules\/aa-twice\.yaml:5: YAML: map keys must be unique: "a" is repeated/);
+    },
+    45_000,
+  );
 
   it('whitelist propose will not edit a whitelist file past the limits: a policy error naming it', () => {
     const rule = { id: 'team.hugo', owner: 't', reason: 'r', pattern: 'hugo', examples: { match: ['hugo'] } };

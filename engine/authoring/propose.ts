@@ -248,7 +248,8 @@ export function propose(
   const policy = contentsOnly(reviewed);
   if (record.decision !== 'approved') {
     refuse(
-      `command ${record.command_id} was ${record.decision}${record.decided_by ? ` by ${record.decided_by}` : ''}, not approved by a reviewer`,
+      `command ${record.command_id} was ${record.decision}` +
+        `${record.decided_by ? ` by ${record.decided_by}` : ''}, not approved by a reviewer`,
     );
   }
   const now = options.now ?? new Date();

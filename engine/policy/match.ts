@@ -841,8 +841,18 @@ function isProtected(text: string, ctx: MatchContext): boolean {
 const LOOPBACK =
   /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1|0\.0\.0\.0)(?::\d{1,5})?(?:[/?#][^\s@\\]*)?$/i;
 /** Looks like a URL or a host (with a dot, a port or a scheme), not like a header or data. */
-const HOST_LIKE =
-  /^(?:[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:]+\](?::\d+)?\S*|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?::\d+)?(?:[/?#]\S*)?|[A-Za-z0-9_.-]+:\d+(?:[/?#]\S*)?|localhost(?:[/?#]\S*)?)$/i;
+const HOST_LIKE = new RegExp(
+  `^(?:${[
+    /[a-z][a-z0-9+.-]*:\/\/\S+/, // scheme://, then anything
+    /\[[0-9a-f:]+\](?::\d+)?\S*/, // [IPv6], optionally :port, then anything
+    /[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+(?::\d+)?(?:[/?#]\S*)?/, // dotted name, optionally :port and a path
+    /[A-Za-z0-9_.-]+:\d+(?:[/?#]\S*)?/, // name:port, optionally a path
+    /localhost(?:[/?#]\S*)?/, // localhost, optionally a path
+  ]
+    .map((r) => r.source)
+    .join('|')})$`,
+  'i',
+);
 
 /** A URL or host[:port][/path] whose host is this machine. */
 export function isLoopback(text: string): boolean {

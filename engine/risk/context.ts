@@ -79,7 +79,9 @@ export function contextSignals(
     signals.push({
       id: 'context.burst',
       score: context.burst.score,
-      message: `${history.recentCount + 1} commands in ${context.burst.window_seconds}s in this session (more than ${context.burst.max_commands})`,
+      message:
+        `${history.recentCount + 1} commands in ${context.burst.window_seconds}s in this session ` +
+        `(more than ${context.burst.max_commands})`,
     });
   }
   if (history && context.novelty && history.total > 0) {

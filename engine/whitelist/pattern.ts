@@ -308,18 +308,33 @@ function isRevision(t: string): boolean {
   return new RegExp(`^${ref}(?:\\.{2,3}${ref})?$`).test(t) && !/(?:^|\/)\.|\.\.\/|\/\/|\.lock(?:$|\/)|\/$/.test(t);
 }
 
+/** What a jq filter may not name: the environment, modules, file names, program arguments. */
+const JQ_OUTSIDE_INPUT = new RegExp(
+  [
+    /\benv\b/,
+    /\$ENV/,
+    /\$__loc__/,
+    /\$__prog_args/,
+    /\binput_filename\b/,
+    /\bimport\b/,
+    /\binclude\b/,
+    /\bmodulemeta\b/,
+    /\bget_search_list\b/,
+    /\bget_prog_origin\b/,
+    /\bget_jq_origin\b/,
+    /\$__/,
+    /\binput_line_number\b/,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+);
+
 /**
  * A jq filter that reads only its input: no `env`/`$ENV` (the environment holds secrets), no
  * modules (`import`, `include` load files), no file names or program arguments.
  */
 function isJqFilter(t: string): boolean {
-  return (
-    t !== '' &&
-    !t.startsWith('-') &&
-    !/\benv\b|\$ENV|\$__loc__|\$__prog_args|\binput_filename\b|\bimport\b|\binclude\b|\bmodulemeta\b|\bget_search_list\b|\bget_prog_origin\b|\bget_jq_origin\b|\$__|\binput_line_number\b/.test(
-      t,
-    )
-  );
+  return t !== '' && !t.startsWith('-') && !JQ_OUTSIDE_INPUT.test(t);
 }
 
 /** A URL to this machine: http(s), or a bare host as curl reads one (`localhost:3000/x`). */

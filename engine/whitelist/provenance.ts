@@ -165,7 +165,8 @@ function commitInfo(repo: Repository, commit: string): CommitInfo {
   const out = git(repo.root, [
     'show',
     '-s',
-    '--format=%an <%ae>%x00%aI%x00%cn <%ce>%x00%cI%x00%P%x00%(trailers:key=Reviewed-by,key=Approved-by,key=Co-authored-by,valueonly,separator=%x01)',
+    '--format=%an <%ae>%x00%aI%x00%cn <%ce>%x00%cI%x00%P%x00' +
+      '%(trailers:key=Reviewed-by,key=Approved-by,key=Co-authored-by,valueonly,separator=%x01)',
     commit,
   ]);
   const [author, authoredAt, committer, committedAt, parents, trailers] = out.replace(/\n$/, '').split('\0');

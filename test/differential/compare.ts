@@ -432,10 +432,15 @@ export function compareCase(
                 similarity(b.value?.text ?? '', fromBytes(rec.value)) -
                 similarity(a.value?.text ?? '', fromBytes(rec.value)),
             )[0] ?? named[0]!;
+          const values = named.map((a) =>
+            a.value ? `${a.value.dynamic || a.value.glob ? '~' : ''}${show(a.value.text)}` : '(empty)',
+          );
           found.push({
             kind: 'assignment',
             cls: `assignment:value:${cause(source, blamed.span, blamed.value?.text ?? '', rec.value)}`,
-            message: `bash assigned ${rec.name}=${show(fromBytes(rec.value))}; the IR says ${named.map((a) => (a.value ? `${a.value.dynamic || a.value.glob ? '~' : ''}${show(a.value.text)}` : '(empty)')).join(' or ')} (source ${show(source.slice(blamed.span[0], blamed.span[1]))})${issues}`,
+            message:
+              `bash assigned ${rec.name}=${show(fromBytes(rec.value))}; the IR says ${values.join(' or ')} ` +
+              `(source ${show(source.slice(blamed.span[0], blamed.span[1]))})${issues}`,
           });
         }
         break;
@@ -446,7 +451,9 @@ export function compareCase(
         found.push({
           kind: 'cond',
           cls: conds.length === 0 ? 'cond:no-[[-segment' : 'cond:term',
-          message: `bash evaluated [[ ${fromBytes(rec.text)} ]]; the IR has ${conds.length === 0 ? 'no [[ segment' : conds.map((c) => showItems(c.argv.map(item))).join(' ')}${issues}`,
+          message:
+            `bash evaluated [[ ${fromBytes(rec.text)} ]]; the IR has ` +
+            `${conds.length === 0 ? 'no [[ segment' : conds.map((c) => showItems(c.argv.map(item))).join(' ')}${issues}`,
         });
         break;
       }
@@ -460,7 +467,9 @@ export function compareCase(
         found.push({
           kind: 'arith',
           cls: ariths.length === 0 ? 'arith:no-((-segment' : 'arith:text',
-          message: `bash evaluated ((${fromBytes(rec.text)})); the IR has ${ariths.length === 0 ? 'no (( segment' : ariths.map((c) => showItems(c.argv.map(item))).join(' ')}${issues}`,
+          message:
+            `bash evaluated ((${fromBytes(rec.text)})); the IR has ` +
+            `${ariths.length === 0 ? 'no (( segment' : ariths.map((c) => showItems(c.argv.map(item))).join(' ')}${issues}`,
         });
         break;
       }
@@ -496,7 +505,10 @@ export function compareCase(
       found.push({
         kind: 'unexecuted',
         cls: `unexecuted:${near ? cause(source, item?.span ?? null, item?.text, near.first?.word) : 'no-similar-command'}`,
-        message: `the IR says ${showItems(c.items)} runs at offset ${c.seg.span[0]} (source ${show(source.slice(c.seg.span[0], c.seg.span[1]))}); bash ran ${near ? showWords(near.argv) : 'nothing like it'} there${issues}`,
+        message:
+          `the IR says ${showItems(c.items)} runs at offset ${c.seg.span[0]} ` +
+          `(source ${show(source.slice(c.seg.span[0], c.seg.span[1]))}); ` +
+          `bash ran ${near ? showWords(near.argv) : 'nothing like it'} there${issues}`,
       });
     }
   }
@@ -574,7 +586,10 @@ function argvDivergence(
     return {
       kind: 'argv',
       cls: `argv:${cause(source, span, fromBytes(first.item.text), first.word)}`,
-      message: `bash ran ${showWords(argv)}; the IR says ${showItems(items)}: IR word ${show(fromBytes(first.item.text))} (source ${show(span ? source.slice(span[0], span[1]) : '')}) vs bash ${first.word === null ? 'nothing' : show(fromBytes(first.word))}${issues}`,
+      message:
+        `bash ran ${showWords(argv)}; the IR says ${showItems(items)}: ` +
+        `IR word ${show(fromBytes(first.item.text))} (source ${show(span ? source.slice(span[0], span[1]) : '')}) ` +
+        `vs bash ${first.word === null ? 'nothing' : show(fromBytes(first.word))}${issues}`,
     };
   }
   // bash had words after the IR's last one: blame that word, which should have produced them
@@ -582,7 +597,9 @@ function argvDivergence(
   return {
     kind: 'argv',
     cls: `argv:extra-word:${prior ? cause(source, prior.span, fromBytes(prior.text), first?.word) : 'plain'}`,
-    message: `bash ran ${showWords(argv)}; the IR says ${showItems(items)}: bash's ${show(fromBytes(first?.word ?? ''))} has no IR word${issues}`,
+    message:
+      `bash ran ${showWords(argv)}; the IR says ${showItems(items)}: ` +
+      `bash's ${show(fromBytes(first?.word ?? ''))} has no IR word${issues}`,
   };
 }
 

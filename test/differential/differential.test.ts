@@ -115,7 +115,8 @@ suite(unavailable ? `bash as the oracle (skipped: ${unavailable})` : 'bash as th
     const text = failures
       .map(
         ({ e, ds }) =>
-          `regressions.txt:${e.line}${e.note ? ` (${e.note})` : ''}\n${indent(e.source)}\n${ds.map((d) => `  - [${d.cls}] ${d.message}`).join('\n')}`,
+          `regressions.txt:${e.line}${e.note ? ` (${e.note})` : ''}\n${indent(e.source)}\n` +
+          `${ds.map((d) => `  - [${d.cls}] ${d.message}`).join('\n')}`,
       )
       .join('\n\n');
     if (REPORT) {
@@ -156,7 +157,9 @@ suite(unavailable ? `bash as the oracle (skipped: ${unavailable})` : 'bash as th
       const failing = results.filter((ds) => ds.length > 0 && !isRefusal(ds) && !isTimeout(ds)).length;
       const refusalRate = refused / CASES;
       console.log(
-        `differential: ${failing} divergence(s); ${refused} case(s) refused by the IR as unreadable (${(refusalRate * 100).toFixed(2)}%, at most ${MAX_REFUSALS * 100}%); ${timeouts} where bash did not finish (at most ${MAX_TIMEOUTS})`,
+        `differential: ${failing} divergence(s); ${refused} case(s) refused by the IR as unreadable ` +
+          `(${(refusalRate * 100).toFixed(2)}%, at most ${MAX_REFUSALS * 100}%); ` +
+          `${timeouts} where bash did not finish (at most ${MAX_TIMEOUTS})`,
       );
       // misreadings the IR did not notice first; then the ones in commands it flagged as unreadable
       const unread = (cls: string): number => (refusalClass(cls) ? 1 : 0);
@@ -192,7 +195,8 @@ suite(unavailable ? `bash as the oracle (skipped: ${unavailable})` : 'bash as th
       const message = [
         failing > 0
           ? `${failing} of ${CASES} generated commands diverge from bash (seed ${SEED}; DIFF_REPORT=1 lists every class).`
-          : `${refused} of ${CASES} generated commands refused as unreadable (at most ${MAX_REFUSALS * 100}%), ${timeouts} where bash did not finish (at most ${MAX_TIMEOUTS}) (seed ${SEED}; DIFF_REPORT=1 lists every class).`,
+          : `${refused} of ${CASES} generated commands refused as unreadable (at most ${MAX_REFUSALS * 100}%), ` +
+            `${timeouts} where bash did not finish (at most ${MAX_TIMEOUTS}) (seed ${SEED}; DIFF_REPORT=1 lists every class).`,
         summary,
         '',
         'Minimal failing command; add it to test/differential/regressions.txt:',

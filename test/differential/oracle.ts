@@ -65,8 +65,18 @@ const CASE_HEADER = [
   '',
 ].join('\n');
 
-const SYNTAX_ERROR =
-  /syntax error near unexpected token|syntax error: unexpected end of file|unexpected EOF while looking for matching|syntax error in conditional expression|unexpected token .* in conditional command|unexpected argument .* to conditional/;
+const SYNTAX_ERROR = new RegExp(
+  [
+    /syntax error near unexpected token/,
+    /syntax error: unexpected end of file/,
+    /unexpected EOF while looking for matching/,
+    /syntax error in conditional expression/,
+    /unexpected token .* in conditional command/,
+    /unexpected argument .* to conditional/,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+);
 
 /** Why the oracle cannot run here at all (no bwrap), or null. */
 export function bwrapMissing(): string | null {
