@@ -152,52 +152,57 @@ const until = Date.now() + 120000;
 };
 
 describe('a command that ran keeps its exit status, whatever happens to the trail', () => {
-  it('the write lock held past the timeout when the run ends: exec exits with the command’s status; the end is recorded late', async () => {
-    const g = gate();
-    expect((await g.bin(['check', '--', 'git status'])).code).toBe(0); // the store exists
-    const dir = tempDir('policy-gate-lock-');
-    const ready = join(dir, 'ready');
-    const release = join(dir, 'release');
-    const driver = join(ROOT, 'node_modules', 'better-sqlite3');
-    // the command takes the store's lock in a process that outlives it, then exits 7 (the store's
-    // path comes from the environment: named in the command, it would be denied as tampering)
-    const command =
-      `${process.execPath} ${holderScript()} ${driver} "$HOLD_DB" ${ready} ${release} >/dev/null 2>&1 & ` +
-      `while [ ! -e ${ready} ]; do sleep 0.02; done; exit 7`;
-    const r = await execApproved(g, command, { POLICY_GATE_LOCK_TIMEOUT: '0.5', HOLD_DB: g.store });
-    expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toMatch(/the command ran \(exit 7\) but its end could not be recorded: .*spooled/);
-    writeFileSync(release, '');
-    // until the next writer comes, the run has a start and no end, and verify says so
-    await waitFor('the lock to be released', () => {
-      const db = new Database(g.store, { timeout: 0 });
-      try {
-        db.exec('BEGIN IMMEDIATE; ROLLBACK');
-        return true;
-      } catch {
-        return false;
-      } finally {
-        db.close();
-      }
-    });
-    const before = JSON.parse((await g.bin(['verify', '--json'])).stdout);
-    expect(before.unended_runs).toEqual([r.id]);
-    expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
-    const all = await events(g.store);
-    const failed = all.find((e) => e.type === 'WRITE_FAILED');
-    expect(failed?.body).toMatchObject({
-      event_type: 'EXEC_END',
-      failed_command_id: r.id,
-      error: expect.stringMatching(/locked|busy/i),
-    });
-    const end = all.find((e) => e.type === 'EXEC_END' && e.command_id === r.id);
-    expect(end?.body).toMatchObject({ exit_code: 7 });
-    expect(end!.seq).toBeGreaterThan(failed!.seq);
-    const after = await g.bin(['verify', '--json']);
-    expect(after.code, after.stdout).toBe(0);
-    expect(JSON.parse(after.stdout).unended_runs).toEqual([]);
-    expect(existsSync(join(g.cwd, '.policy-gate', 'write-failures.jsonl'))).toBe(false);
-  }, 240_000);
+  it(
+    'the write lock held past the timeout when the run ends: exec exits with the command’s status; ' +
+      'the end is recorded late',
+    async () => {
+      const g = gate();
+      expect((await g.bin(['check', '--', 'git status'])).code).toBe(0); // the store exists
+      const dir = tempDir('policy-gate-lock-');
+      const ready = join(dir, 'ready');
+      const release = join(dir, 'release');
+      const driver = join(ROOT, 'node_modules', 'better-sqlite3');
+      // the command takes the store's lock in a process that outlives it, then exits 7 (the store's
+      // path comes from the environment: named in the command, it would be denied as tampering)
+      const command =
+        `${process.execPath} ${holderScript()} ${driver} "$HOLD_DB" ${ready} ${release} >/dev/null 2>&1 & ` +
+        `while [ ! -e ${ready} ]; do sleep 0.02; done; exit 7`;
+      const r = await execApproved(g, command, { POLICY_GATE_LOCK_TIMEOUT: '0.5', HOLD_DB: g.store });
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toMatch(/the command ran \(exit 7\) but its end could not be recorded: .*spooled/);
+      writeFileSync(release, '');
+      // until the next writer comes, the run has a start and no end, and verify says so
+      await waitFor('the lock to be released', () => {
+        const db = new Database(g.store, { timeout: 0 });
+        try {
+          db.exec('BEGIN IMMEDIATE; ROLLBACK');
+          return true;
+        } catch {
+          return false;
+        } finally {
+          db.close();
+        }
+      });
+      const before = JSON.parse((await g.bin(['verify', '--json'])).stdout);
+      expect(before.unended_runs).toEqual([r.id]);
+      expect((await g.bin(['check', '--', 'ls'])).code).toBe(0);
+      const all = await events(g.store);
+      const failed = all.find((e) => e.type === 'WRITE_FAILED');
+      expect(failed?.body).toMatchObject({
+        event_type: 'EXEC_END',
+        failed_command_id: r.id,
+        error: expect.stringMatching(/locked|busy/i),
+      });
+      const end = all.find((e) => e.type === 'EXEC_END' && e.command_id === r.id);
+      expect(end?.body).toMatchObject({ exit_code: 7 });
+      expect(end!.seq).toBeGreaterThan(failed!.seq);
+      const after = await g.bin(['verify', '--json']);
+      expect(after.code, after.stdout).toBe(0);
+      expect(JSON.parse(after.stdout).unended_runs).toEqual([]);
+      expect(existsSync(join(g.cwd, '.policy-gate', 'write-failures.jsonl'))).toBe(false);
+    },
+    240_000,
+  );
 
   it.skipIf(!canMount)(
     'the disk fills up while the command runs: exec exits with its status; the end is spooled aside and recorded once there is room',

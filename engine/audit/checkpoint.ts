@@ -92,7 +92,8 @@ function nodePublicKey(raw: Buffer): KeyObject {
 }
 
 export function verifierKeyText(name: string, publicKey: Buffer): string {
-  return `${name}+${keyId(name, publicKey).toString('hex')}+${Buffer.concat([Buffer.from([SIG_TYPE_ED25519]), publicKey]).toString('base64')}`;
+  const key = Buffer.concat([Buffer.from([SIG_TYPE_ED25519]), publicKey]).toString('base64');
+  return `${name}+${keyId(name, publicKey).toString('hex')}+${key}`;
 }
 
 export function parseVerifierKey(text: string): VerifierKey {

@@ -195,7 +195,8 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       policyCache.set(revision, at);
       if (!at)
         warnings.push(
-          `the policy at revision ${revision.slice(0, 19)} is not available: its decisions were checked for signatures and consistency, not against its reviewers.yaml and whitelist`,
+          `the policy at revision ${revision.slice(0, 19)} is not available: its decisions were checked for ` +
+            'signatures and consistency, not against its reviewers.yaml and whitelist',
         );
     }
     return policyCache.get(revision)!;
@@ -346,7 +347,8 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
   const unended = [...commands.values()].filter((c) => c.started && !c.ended).map((c) => c.submitted.command_id);
   if (unended.length > 0) {
     warnings.push(
-      `${unended.length} run(s) have no recorded end (still running, killed with the gate, or an end that could not be written: see WRITE_FAILED events): ${unended.slice(0, 5).join(', ')}${unended.length > 5 ? ' …' : ''}`,
+      `${unended.length} run(s) have no recorded end (still running, killed with the gate, or an end that could ` +
+        `not be written: see WRITE_FAILED events): ${unended.slice(0, 5).join(', ')}${unended.length > 5 ? ' …' : ''}`,
     );
   }
   if (checkedCheckpoints === 0 && seqSeen > 0)
@@ -483,7 +485,8 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
           fail(
             seq,
             'checkpoint',
-            `the decision of ${id} (event #${seq}) is not covered by a signed checkpoint, although every decision is: checkpoints were removed`,
+            `the decision of ${id} (event #${seq}) is not covered by a signed checkpoint, although every ` +
+              'decision is: checkpoints were removed',
           );
         }
         if (body.submitted_leaf !== c.submittedLeaf)

@@ -82,7 +82,9 @@ export function assess(command: string, policy: Policy, ctx: AssessContext): Ass
 
 /** An input over the size limit: nothing of it is read as commands; it is held as too large. */
 function truncatedScript(prefix: string, input: TruncatedInput): Script {
-  const message = `the input is ${input.complete ? '' : 'at least '}${input.bytes} bytes, over the ${input.limit}-byte limit: only its first ${Buffer.byteLength(prefix)} bytes are kept, and it was not parsed`;
+  const message =
+    `the input is ${input.complete ? '' : 'at least '}${input.bytes} bytes, over the ${input.limit}-byte limit: ` +
+    `only its first ${Buffer.byteLength(prefix)} bytes are kept, and it was not parsed`;
   return {
     source: prefix,
     segments: [],

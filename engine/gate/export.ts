@@ -59,7 +59,9 @@ export async function exportTrail(store: AuditStore, options: ExportOptions): Pr
       for await (const e of reader.rawEvents()) {
         if (!inRange(e.at)) continue;
         lines.push(
-          `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}","body":${e.bytes.toString('utf8')}}`,
+          `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},` +
+            `"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}",` +
+            `"body":${e.bytes.toString('utf8')}}`,
         );
       }
       return lines.length ? `${lines.join('\n')}\n` : '';

@@ -75,7 +75,8 @@ export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Rev
   if (!repo || !gitops.protected_ref) {
     throw new GateError(
       'policy-invalid',
-      'gitops.require_reviewed is on, but the policy is not in a Git work tree with a protected_ref: no reviewer can be shown to be reviewed',
+      'gitops.require_reviewed is on, but the policy is not in a Git work tree with a protected_ref: ' +
+        'no reviewer can be shown to be reviewed',
       {
         location: { file: 'gate.yaml' },
       },

@@ -58,7 +58,12 @@ function run(argv: readonly string[], input: string | undefined, ctx: WitnessCon
  * synchronous write path can wait for it.
  */
 function http(method: 'GET' | 'POST', url: string, body: string | undefined, ctx: WitnessContext): string {
-  const script = `const [m,u]=process.argv.slice(1);let b='';process.stdin.on('data',d=>b+=d).on('end',async()=>{try{const r=await fetch(u,{method:m,headers:{'content-type':'text/plain'},body:m==='POST'?b:undefined,signal:AbortSignal.timeout(${WITNESS_TIMEOUT_MS - 1000})});const t=await r.text();if(!r.ok){process.stderr.write('HTTP '+r.status+' '+t.slice(0,200));process.exit(1)}process.stdout.write(t)}catch(e){process.stderr.write(String(e&&e.message||e));process.exit(1)}})`;
+  const script =
+    `const [m,u]=process.argv.slice(1);let b='';process.stdin.on('data',d=>b+=d).on('end',async()=>{try{` +
+    `const r=await fetch(u,{method:m,headers:{'content-type':'text/plain'},body:m==='POST'?b:undefined,` +
+    `signal:AbortSignal.timeout(${WITNESS_TIMEOUT_MS - 1000})});const t=await r.text();` +
+    `if(!r.ok){process.stderr.write('HTTP '+r.status+' '+t.slice(0,200));process.exit(1)}process.stdout.write(t)}` +
+    `catch(e){process.stderr.write(String(e&&e.message||e));process.exit(1)}})`;
   return run([process.execPath, '-e', script, method, url], body ?? '', ctx);
 }
 
