@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CATEGORIES } from '../engine/model/signals.js';
 import { LEVELS } from '../engine/model/verdict.js';
 import * as validators from '../engine/policy/generated/validators.js';
+import type { Expect, RuleDefinition, Same } from '../engine/policy/types.js';
 import { ISSUE_CODES, VIAS } from '../engine/shell/ir.js';
 import { OPTION_KINDS } from '../engine/shell/options.js';
 import { SCHEMAS, generateTypes, loadSchemas, outdated, type LoadedSchema } from '../scripts/gen-validators.mjs';
@@ -84,7 +85,7 @@ describe('the schema enums are the engine lists', () => {
     definitions: Record<string, { enum: unknown[] }>;
   }[];
 
-  it('in the same order', () => {
+  it('in the same order (the types are checked at compile time in engine/policy/types.ts)', () => {
     expect(rules!.definitions.level!.enum).toEqual([...LEVELS]);
     expect(tests!.definitions.level!.enum).toEqual([...LEVELS]);
     expect(rules!.definitions.category!.enum).toEqual([...CATEGORIES]);
@@ -93,6 +94,19 @@ describe('the schema enums are the engine lists', () => {
     expect(rules!.definitions.optionKind!.enum).toEqual(Object.keys(OPTION_KINDS));
   });
 });
+
+// Compile-time checks (npm run typecheck): the agreement check tells unions apart, and the
+// generated rule type takes a severity or a score, as the schema does.
+// @ts-expect-error a value on one side only
+type UnionsDiffer = Expect<Same<'a' | 'b', 'a'>>;
+type UnionsAgree = Expect<Same<'a' | 'b', 'b' | 'a'>>;
+const ruleFields = { id: 'test.rule', category: 'network', description: 'a test rule', match: {} } as const;
+const withSeverity: RuleDefinition = { ...ruleFields, severity: 'high' };
+const withScore: RuleDefinition = { ...ruleFields, score: 40 };
+// @ts-expect-error not both
+const withBoth: RuleDefinition = { ...ruleFields, severity: 'high', score: 40 };
+// @ts-expect-error not neither
+const withNeither: RuleDefinition = { ...ruleFields };
 
 describe('the type generator', () => {
   it('turns a new schema option into a documented property of its type', () => {
