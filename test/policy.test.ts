@@ -94,7 +94,7 @@ describe('schemas and generated validators', () => {
     const schema = JSON.parse(readFileSync(join(POLICY_DIR, 'schema/rules.schema.json'), 'utf8'));
     expect(schema.definitions.via.enum).toEqual([...VIAS]);
     expect(schema.definitions.issueCode.enum).toEqual([...ISSUE_CODES]);
-    expect(schema.definitions.rule.properties.category.enum).toEqual([...CATEGORIES]);
+    expect(schema.definitions.category.enum).toEqual([...CATEGORIES]);
   });
 
   it('every policy file points editors at its schema', () => {

@@ -55,7 +55,7 @@ describe('context signals', () => {
     start: '08:00',
     end: '19:00',
     score: 15,
-  };
+  } satisfies Parameters<typeof isOffHours>[1];
 
   it('off-hours: outside the working hours or days, in the configured zone', () => {
     expect(isOffHours(new Date('2026-01-07T12:00:00Z'), hours)).toBe(false); // Wednesday noon

@@ -52,7 +52,7 @@ function minutesOf(hhmm: string): number {
 
 export function isOffHours(now: Date, config: NonNullable<GateDefinition['context']['off_hours']>): boolean {
   const { day, minutes } = localTime(now, config.timezone);
-  if (!config.working_days.includes(day)) return true;
+  if (!config.working_days.some((d) => d === day)) return true;
   const start = minutesOf(config.start);
   const end = minutesOf(config.end);
   return start <= end ? minutes < start || minutes >= end : minutes < start && minutes >= end;
