@@ -11,13 +11,14 @@ import {
   type Policy,
   type TruncatedInput,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
+import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { home, locations, openStoreIfExists, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
 import { renderAssessment, style } from './render.js';
 
-export const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
+const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
 
 Score a command without recording anything: what check would decide, and why.
 
@@ -54,6 +55,8 @@ const OPTIONS = {
   agent: { type: 'string' },
   'require-reviewed': { type: 'boolean' },
 } as const;
+
+export const command = defineCommand({ name: 'assess', help: HELP, options: OPTIONS, commandAfterDash: true, run });
 
 export function assessmentJson(a: Assessment): Record<string, unknown> {
   return {
@@ -111,17 +114,7 @@ function assessOne(
   });
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('assess', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0)
-    throw usageError(
-      `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
-      'see: policy-gate assess --help',
-    );
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const now = parseTime(str(p, 'now'), '--now');
   const loc = locations(p, io);
   const policy = await policyFor(loc);

@@ -13,13 +13,14 @@ import {
   type CommandRecord,
   type CommandState,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 import { allowsRun, COMMAND_STATES } from '../engine/model/verdict.js';
 
-export const HELP = `Usage: policy-gate audit [options]
+const HELP = `Usage: policy-gate audit [options]
        policy-gate audit export --format jsonl|csv [--from TIME] [--to TIME] [--out FILE]
        policy-gate audit export --bundle FILE
 
@@ -64,18 +65,15 @@ const OPTIONS = {
   limit: { type: 'string' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('audit', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportTrail(p, io);
-  if (p.positionals.length > 0 || p.rest)
-    throw usageError(
-      `unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`,
-      'see: policy-gate audit --help',
-    );
+export const command = defineCommand({
+  name: 'audit',
+  help: HELP,
+  options: OPTIONS,
+  default: { run: list },
+  subcommands: { export: { run: exportTrail } },
+});
+
+async function list(p: Parsed, io: CliIo): Promise<number> {
   const decision = str(p, 'decision');
   if (decision !== undefined && !COMMAND_STATES.includes(decision as CommandState)) {
     throw usageError(`--decision must be one of ${COMMAND_STATES.join(', ')}; got ${JSON.stringify(decision)}`);

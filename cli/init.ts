@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
 import { DEFAULT_INSTALL, scaffold } from '../engine/authoring/scaffold.js';
-import { bool, parse, str } from './args.js';
+import { bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import type { CliIo } from './io.js';
 
-export const HELP = `Usage: policy-gate init [DIR] [options]
+const HELP = `Usage: policy-gate init [DIR] [options]
 
 Scaffold a policy repository in DIR (default: the working directory) that a team changes
 through pull requests:
@@ -42,16 +43,11 @@ const OPTIONS = {
   install: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('init', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 1) throw usageError('init takes at most one directory', 'see: policy-gate init --help');
+export const command = defineCommand({ name: 'init', help: HELP, options: OPTIONS, operands: ['[DIR]'], run });
+
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const dir = resolve(io.cwd, p.positionals[0] ?? '.');
   const owners = (p.values.owner as string[] | undefined) ?? ['@policy-owners'];
   for (const o of owners)

@@ -1,11 +1,12 @@
 import { ExitCode, runExamples, runPolicyTests, usageError } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 import { LINT_CODES } from '../engine/authoring/lint.js';
 
-export const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
+const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
 
   policy test                  run every rule's and whitelist rule's examples and the cases in
                                policies/tests/*.yaml; print a pass/fail table per rule
@@ -66,18 +67,14 @@ const OPTIONS = {
   'fail-on': { type: 'string' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('policy', args, OPTIONS);
-  const [sub, ...positionals] = p.positionals;
-  if (bool(p, 'help') || sub === undefined) {
-    io.stdout.write(HELP);
-    return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
-  }
-  if (sub === 'lint') return lint(p, positionals, io);
-  if (sub === 'diff') return diff(p, positionals, io);
-  if (sub !== 'test')
-    throw usageError(`unknown policy subcommand ${JSON.stringify(sub)}`, 'see: policy-gate policy --help');
-  if (positionals.length > 0) throw usageError('policy test takes no arguments', 'see: policy-gate policy --help');
+export const command = defineCommand({
+  name: 'policy',
+  help: HELP,
+  options: OPTIONS,
+  subcommands: { test: { run: test }, lint: { run: lint }, diff: { operands: ['BASE', '[HEAD]'], run: diff } },
+});
+
+async function test(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const policy = await policyFor(loc, { examples: 'report' });
   const examples = runExamples(policy);
@@ -121,8 +118,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return ok ? ExitCode.Allowed : ExitCode.Usage;
 }
 
-async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
-  if (positionals.length > 0) throw usageError('policy lint takes no arguments', 'see: policy-gate policy --help');
+async function lint(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const { lintPolicy } = await import('../engine/authoring/lint.js');
   const findings = await lintPolicy(loc.policy);
@@ -143,13 +139,8 @@ async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number
 
 const DAY_MS = 24 * 3600 * 1000;
 
-async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
-  const [base, head, ...extra] = positionals;
-  if (base === undefined || extra.length > 0)
-    throw usageError(
-      'policy diff takes a base and an optional head (commits or policy directories)',
-      'see: policy-gate policy --help',
-    );
+async function diff(p: Parsed, io: CliIo): Promise<number> {
+  const [base, head] = p.positionals as [string, string | undefined];
   const failOn = str(p, 'fail-on');
   if (failOn !== undefined && !['major', 'minor', 'patch'].includes(failOn))
     throw usageError(`--fail-on expects major, minor or patch, got ${JSON.stringify(failOn)}`);

@@ -9,12 +9,13 @@ import {
   usageError,
   type ReportData,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
+import { COMMON_OPTIONS, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations } from './context.js';
 import type { CliIo } from './io.js';
 import { verifyStore } from './verify.js';
 
-export const HELP = `Usage: policy-gate report [--from DATE] [--to DATE] [--format md|html] [--out FILE]
+const HELP = `Usage: policy-gate report [--from DATE] [--to DATE] [--format md|html] [--out FILE]
 
 An evidence report over the audit trail (default: all of it): commands by decision; the share
 of executed commands that were reviewed or whitelisted before they ran (every exception is
@@ -48,14 +49,9 @@ const OPTIONS = {
   now: { type: 'string' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('report', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0)
-    throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`, 'see: policy-gate report --help');
+export const command = defineCommand({ name: 'report', help: HELP, options: OPTIONS, run });
+
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const format = str(p, 'format') ?? 'md';
   if (format !== 'md' && format !== 'html')
     throw usageError(`--format must be md or html, got ${JSON.stringify(format)}`);

@@ -17,12 +17,13 @@ import {
   type ReviewOutcome,
   type SqliteAuditStore,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStore, policyFor } from './context.js';
 import { readAll, type CliIo } from './io.js';
 import { renderReview, style, timeLeft, type ReviewView, type Style } from './render.js';
 
-export const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
+const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
        policy-gate review list [--all] [--json]
        policy-gate review show ID [--json]
        policy-gate review approve ID --reviewer ID --key FILE [--reason TEXT] [--json]
@@ -73,42 +74,20 @@ const OPTIONS = {
   all: { type: 'boolean' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('review', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  const [sub, ...rest] = p.positionals;
-  switch (sub) {
-    case undefined: {
-      const { runQueue } = await import('./review-tui.js');
-      return runQueue(p, io);
-    }
-    case 'list':
-      return list(p, io, rest);
-    case 'show':
-      return show(p, io, rest);
-    case 'approve':
-    case 'deny':
-      return decide(p, io, sub, rest);
-    case 'statement':
-      return statement(p, io, rest);
-    case 'submit':
-      return submit(p, io, rest);
-    default:
-      throw usageError(`unknown review command ${JSON.stringify(sub)}`, 'see: policy-gate review --help');
-  }
-}
-
-function one(rest: string[], what: string): string {
-  if (rest.length !== 1)
-    throw usageError(
-      `expected one ${what}${rest.length > 1 ? `, got ${rest.length} arguments` : ''}`,
-      'see: policy-gate review --help',
-    );
-  return rest[0]!;
-}
+export const command = defineCommand({
+  name: 'review',
+  help: HELP,
+  options: OPTIONS,
+  default: { run: async (p, io) => (await import('./review-tui.js')).runQueue(p, io) },
+  subcommands: {
+    list: { run: list },
+    show: { operands: ['ID'], run: show },
+    approve: { operands: ['ID'], run: (p, io) => decide(p, io, 'approve') },
+    deny: { operands: ['ID'], run: (p, io) => decide(p, io, 'deny') },
+    statement: { operands: ['ID', 'approve|deny'], run: statement },
+    submit: { operands: ['FILE|-'], run: submit },
+  },
+});
 
 export type { ReviewView };
 
@@ -128,9 +107,7 @@ export function reviewView(store: SqliteAuditStore, policy: Policy, record: Comm
   };
 }
 
-async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  if (rest.length > 0)
-    throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'see: policy-gate review --help');
+async function list(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   if (!existsSync(loc.store)) {
     // nothing was ever submitted here: say where we looked instead of creating a store
@@ -176,8 +153,8 @@ export function queueLine(s: Style, v: ReviewView, width: number): string {
   return `${head}${cmd.length > room ? `${cmd.slice(0, room - 1)}…` : cmd}`;
 }
 
-async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  const id = one(rest, 'command id');
+async function show(p: Parsed, io: CliIo): Promise<number> {
+  const id = p.positionals[0]!;
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const store = openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
@@ -234,8 +211,8 @@ export function signAndApply(
   );
 }
 
-async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: string[]): Promise<number> {
-  const id = one(rest, 'command id');
+async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny'): Promise<number> {
+  const id = p.positionals[0]!;
   const who = signer(p, io);
   const reason = str(p, 'reason') ?? null;
   if (decision === 'deny' && !reason)
@@ -279,19 +256,20 @@ export function describeOutcome(o: ReviewOutcome): string {
   }
 }
 
-async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  if (rest.length !== 2 || (rest[1] !== 'approve' && rest[1] !== 'deny'))
+async function statement(p: Parsed, io: CliIo): Promise<number> {
+  const [id, decision] = p.positionals as [string, string];
+  if (decision !== 'approve' && decision !== 'deny')
     throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
   const { reviewer } = signer(p, io);
   const loc = locations(p, io);
   const store = openStore(loc);
   try {
-    const { leaf } = submittedEvent(store, rest[0]!);
+    const { leaf } = submittedEvent(store, id);
     io.stdout.write(
       decisionStatement({
-        command_id: rest[0]!,
+        command_id: id,
         submitted_leaf: leaf,
-        decision: rest[1],
+        decision,
         reviewer,
         reason: str(p, 'reason') ?? null,
         signed_at: new Date().toISOString(),
@@ -303,8 +281,8 @@ async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> 
   }
 }
 
-async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  const file = one(rest, 'file (or - for standard input)');
+async function submit(p: Parsed, io: CliIo): Promise<number> {
+  const file = p.positionals[0]!;
   let text: string;
   try {
     text = file === '-' ? (await readAll(io.stdin)).toString('utf8') : readFileSync(file, 'utf8');

@@ -6,13 +6,14 @@ import {
   type EventBody,
   type StoredEvent,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse } from './args.js';
+import { COMMON_OPTIONS, bool, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStoreIfExists } from './context.js';
 import type { CliIo } from './io.js';
 import { style, type Style } from './render.js';
 import { allowsRun } from '../engine/model/verdict.js';
 
-export const HELP = `Usage: policy-gate session show SESSION_ID [--json]
+const HELP = `Usage: policy-gate session show SESSION_ID [--json]
 
 The session's timeline, oldest first: each command with its risk, the decision, who or what
 decided and how fast, refused review attempts, escalations, and its run through \`exec\` (exit
@@ -26,15 +27,15 @@ Options:
 Exit codes: 0 shown · 2 usage error, unknown session or unreadable store
 `;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('session', args, COMMON_OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  const [sub, id, ...extra] = p.positionals;
-  if (sub !== 'show' || id === undefined || extra.length > 0)
-    throw usageError('expected: session show SESSION_ID', 'see: policy-gate session --help');
+export const command = defineCommand({
+  name: 'session',
+  help: HELP,
+  options: COMMON_OPTIONS,
+  subcommands: { show: { operands: ['SESSION_ID'], run: show } },
+});
+
+async function show(p: Parsed, io: CliIo): Promise<number> {
+  const id = p.positionals[0]!;
   const store = openStoreIfExists(locations(p, io));
   try {
     const records = store ? store.commands({ session: id }) : [];

@@ -18,12 +18,13 @@ import {
   type WitnessReading,
 } from '../engine/index.js';
 import { policyProvider } from './policy-at.js';
-import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 
-export const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPOINT] [--trusted-keys FILE] [--json]
+const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPOINT] [--trusted-keys FILE] [--json]
        policy-gate verify --bundle FILE [--against CHECKPOINT] [--trusted-keys FILE] [--json]
 
 Verify the audit trail from its stored bytes, and stop at the first failure, naming the event:
@@ -77,6 +78,8 @@ const OPTIONS = {
   'no-witnesses': { type: 'boolean' },
 } as const;
 
+export const command = defineCommand({ name: 'verify', help: HELP, options: OPTIONS, run });
+
 /** A verification that failed before any event could be read (a damaged file). */
 function failedResult(check: CheckName, message: string, seq: number | null = null): VerifyResult {
   return {
@@ -129,14 +132,7 @@ function readText(file: string, cwd: string, flag: string): string {
   }
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('verify', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0)
-    throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`, 'see: policy-gate verify --help');
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const againstFile = str(p, 'against');
   const against = againstFile === undefined ? undefined : readText(againstFile, io.cwd, '--against');
   const tty = Boolean(io.stderr.isTTY) && !bool(p, 'json');

@@ -4,12 +4,13 @@ import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } fro
 import { appendRules } from '../engine/authoring/whitelist-file.js';
 import { commitFileOnNewBranch, git } from '../engine/util/git.js';
 import { propose } from '../engine/authoring/propose.js';
-import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render.js';
 
-export const HELP = `Usage: policy-gate whitelist propose <command_id> [options]
+const HELP = `Usage: policy-gate whitelist propose <command_id> [options]
 
 Write the narrowest whitelist rule that covers a command a reviewer approved: its exact argv,
 with placeholders only where you ask for them. Over-broad rules are refused (a shell or an
@@ -60,17 +61,15 @@ function defaultOwner(policyDir: string, env: CliIo['env']): string {
   return env.USER ?? env.LOGNAME ?? 'unknown';
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('whitelist', args, OPTIONS);
-  const [sub, commandId, ...extra] = p.positionals;
-  if (bool(p, 'help') || sub === undefined) {
-    io.stdout.write(HELP);
-    return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
-  }
-  if (sub !== 'propose')
-    throw usageError(`unknown whitelist subcommand ${JSON.stringify(sub)}`, 'see: policy-gate whitelist --help');
-  if (!commandId || extra.length > 0)
-    throw usageError('whitelist propose takes one command id', 'see: policy-gate whitelist --help');
+export const command = defineCommand({
+  name: 'whitelist',
+  help: HELP,
+  options: OPTIONS,
+  subcommands: { propose: { operands: ['<command_id>'], run: proposeRule } },
+});
+
+async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
+  const commandId = p.positionals[0]!;
   const file = str(p, 'file') ?? 'proposed.yaml';
   if (!/^[A-Za-z0-9._-]+\.ya?ml$/.test(file))
     throw usageError(
