@@ -16,7 +16,9 @@ import { defineCommand } from './command.js';
 import { home, locations, openStoreIfExists, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
-import { renderAssessment, style } from './render.js';
+import { assessmentJson } from './render/json.js';
+import { renderAssessment } from './render/record.js';
+import { style } from './render/style.js';
 
 const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
 
@@ -57,22 +59,6 @@ const OPTIONS = {
 } as const;
 
 export const command = defineCommand({ name: 'assess', help: HELP, options: OPTIONS, commandAfterDash: true, run });
-
-export function assessmentJson(a: Assessment): Record<string, unknown> {
-  return {
-    command: a.command,
-    risk_score: a.risk_score,
-    risk_level: a.risk_level,
-    signals: a.signals,
-    segments: a.segments,
-    issues: a.issues,
-    would_decide: a.would_decide,
-    decided_by: a.decided_by,
-    whitelist_provenance: a.whitelist_provenance,
-    whitelist_refused: a.whitelist_refused,
-    policy_revision: a.policy_revision,
-  };
-}
 
 interface Context {
   policy: Policy;

@@ -6,7 +6,6 @@ import {
   SqliteAuditStore,
   bundleEvent,
   bundlePolicy,
-  escapeForDisplay,
   trustedKeys,
   usageError,
   type Bundle,
@@ -17,8 +16,9 @@ import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
-import { allowsRun, COMMAND_STATES } from '../engine/model/verdict.js';
+import { auditEntry } from './render/record.js';
+import { style } from './render/style.js';
+import { COMMAND_STATES } from '../engine/model/verdict.js';
 
 const HELP = `Usage: policy-gate audit [options]
        policy-gate audit export --format jsonl|csv [--from TIME] [--to TIME] [--out FILE]
@@ -102,22 +102,7 @@ async function list(p: Parsed, io: CliIo): Promise<number> {
     io.stdout.write(s.dim('no recorded commands\n'));
     return ExitCode.Allowed;
   }
-  for (const r of records) {
-    const when = r.submitted_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-    const d = r.decision.padEnd(11);
-    const colored = allowsRun(r.decision) ? s.green(d) : r.decision === 'pending' ? s.yellow(d) : s.red(d);
-    const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
-    const shown = cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
-    const latency = r.review_latency_ms === null ? '' : ` ${r.review_latency_ms}ms`;
-    io.stdout.write(
-      `${s.dim(when)}  ${colored} ${String(r.risk_score).padStart(3)} ${r.risk_level.padEnd(8)} ${shown}\n`,
-    );
-    io.stdout.write(
-      s.dim(
-        `    ${r.command_id}  session ${r.session_id ?? '-'}  agent ${r.agent ?? '-'}  by ${r.decided_by ?? '-'}${latency}\n`,
-      ),
-    );
-  }
+  for (const r of records) io.stdout.write(auditEntry(s, r));
   return ExitCode.Allowed;
 }
 

@@ -18,7 +18,8 @@ import { defineCommand } from './command.js';
 import { home, locations, openStore, policyFor, projectOf, scopedRepos } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
-import { renderRecord, style } from './render.js';
+import { renderRecord } from './render/record.js';
+import { style } from './render/style.js';
 import { exitCodeFor } from '../engine/model/verdict.js';
 
 const HELP = `Usage: policy-gate check [options] [-- COMMAND...]

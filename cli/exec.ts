@@ -4,7 +4,8 @@ import { bool, type Parsed } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import { defineCommand } from './command.js';
 import type { CliIo } from './io.js';
-import { renderRecord, style } from './render.js';
+import { renderRecord } from './render/record.js';
+import { style } from './render/style.js';
 import { allowsRun } from '../engine/model/verdict.js';
 
 const HELP = `Usage: policy-gate exec [options] -- COMMAND...

@@ -3,7 +3,8 @@ import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
+import { style } from './render/style.js';
+import { oneLine } from './render/text.js';
 import { LINT_CODES } from '../engine/authoring/lint.js';
 
 const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
@@ -191,7 +192,7 @@ async function diff(p: Parsed, io: CliIo): Promise<number> {
     const arrow = `${d.before.decision}/${d.before.level} → ${d.after.decision}/${d.after.level}`;
     const tag = d.direction === 'looser' ? s.red('looser  ') : s.green('stricter');
     io.stdout.write(
-      `  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${d.command.replace(/\n/g, '⏎')}\n`,
+      `  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${oneLine(d.command)}\n`,
     );
   }
   if (failed) io.stdout.write(s.red(`the change is ${result.level}, at or above --fail-on ${failOn}\n`));

@@ -8,8 +8,9 @@ import { pendingQueue, usageError, ExitCode, type Policy, type SqliteAuditStore 
 import { bool, type Parsed } from './args.js';
 import { locations, openStore, policyFor, recordGateEvent } from './context.js';
 import type { CliIo } from './io.js';
-import { describeOutcome, queueLine, reviewView, signAndApply, signer, type ReviewView } from './review.js';
-import { renderReview, style, type Style } from './render.js';
+import { reviewView, signAndApply, signer } from './review.js';
+import { describeOutcome, queueLine, renderReview, type ReviewView } from './render/record.js';
+import { style, type Style } from './render/style.js';
 
 interface TtyIn extends AsyncIterable<Buffer | string> {
   isTTY?: boolean;

@@ -5,7 +5,6 @@ import {
   approvalsNeeded,
   approvalsSoFar,
   decisionStatement,
-  escapeForDisplay,
   osIdentity,
   pendingQueue,
   signWithSshKeygen,
@@ -21,7 +20,9 @@ import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, openStore, policyFor } from './context.js';
 import { readAll, type CliIo } from './io.js';
-import { renderReview, style, timeLeft, type ReviewView, type Style } from './render.js';
+import { queueItemJson } from './render/json.js';
+import { describeOutcome, queueLine, renderReview, type ReviewView } from './render/record.js';
+import { style } from './render/style.js';
 
 const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
        policy-gate review list [--all] [--json]
@@ -89,8 +90,6 @@ export const command = defineCommand({
   },
 });
 
-export type { ReviewView };
-
 export function reviewView(store: SqliteAuditStore, policy: Policy, record: CommandRecord, now: Date): ReviewView {
   const session = record.session_id
     ? store
@@ -121,9 +120,7 @@ async function list(p: Parsed, io: CliIo): Promise<number> {
     const now = new Date();
     const views = pendingQueue(store, now, { all: bool(p, 'all') }).map((r) => reviewView(store, policy, r, now));
     if (bool(p, 'json')) {
-      io.stdout.write(
-        `${JSON.stringify(views.map((v) => ({ ...v.record, approvals: v.approvals, approvals_needed: v.approvals_needed, time_left_ms: v.time_left_ms })))}\n`,
-      );
+      io.stdout.write(`${JSON.stringify(views.map(queueItemJson))}\n`);
       return ExitCode.Allowed;
     }
     const s = style(io.stdout, io.env);
@@ -136,21 +133,6 @@ async function list(p: Parsed, io: CliIo): Promise<number> {
   } finally {
     store.close();
   }
-}
-
-/** One line of the queue: risk, time left, approvals, who, the command. */
-export function queueLine(s: Style, v: ReviewView, width: number): string {
-  const r = v.record;
-  const level =
-    r.risk_level === 'critical' || r.risk_level === 'high'
-      ? s.red(r.risk_level.padEnd(8))
-      : s.yellow(r.risk_level.padEnd(8));
-  const left = timeLeft(v.time_left_ms).padStart(7);
-  const votes = v.approvals_needed > 1 ? ` ${v.approvals.length}/${v.approvals_needed}` : '';
-  const head = `${r.command_id}  ${String(r.risk_score).padStart(3)} ${level} ${left}${votes}  ${(r.agent ?? '-').slice(0, 14).padEnd(14)} `;
-  const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
-  const room = Math.max(20, width - (head.length - (level.length - 8)));
-  return `${head}${cmd.length > room ? `${cmd.slice(0, room - 1)}…` : cmd}`;
 }
 
 async function show(p: Parsed, io: CliIo): Promise<number> {
@@ -242,18 +224,6 @@ export function report(io: CliIo, p: Parsed, outcome: ReviewOutcome): number {
     return ExitCode.Denied;
   }
   return ExitCode.Allowed;
-}
-
-export function describeOutcome(o: ReviewOutcome): string {
-  const r = o.record;
-  switch (o.kind) {
-    case 'decided':
-      return `${r.decision} ${r.command_id} by ${r.decided_by}, ${((r.review_latency_ms ?? 0) / 1000).toFixed(1)} s after submission`;
-    case 'counted':
-      return `approval ${o.approvals} of ${o.needed} recorded for ${r.command_id}: ${o.needed - o.approvals} more reviewer(s) must approve`;
-    case 'refused':
-      return `refused: ${o.message}`;
-  }
 }
 
 async function statement(p: Parsed, io: CliIo): Promise<number> {

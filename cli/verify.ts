@@ -22,7 +22,8 @@ import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
+import { style } from './render/style.js';
+import { renderVerify } from './render/verify.js';
 
 const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPOINT] [--trusted-keys FILE] [--json]
        policy-gate verify --bundle FILE [--against CHECKPOINT] [--trusted-keys FILE] [--json]
@@ -201,35 +202,8 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   if (bool(p, 'json')) {
     io.stdout.write(`${JSON.stringify({ [bundleFile !== undefined ? 'bundle' : 'store']: where, ...result })}\n`);
   } else {
-    const s = style(io.stdout, io.env);
-    if (result.ok) {
-      io.stdout.write(
-        `${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`,
-      );
-      if (result.unsigned_tail > 0)
-        io.stdout.write(
-          s.dim(
-            `  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`,
-          ),
-        );
-      for (const w of result.witnesses)
-        io.stdout.write(
-          `  witness ${w.name}: the trail extends its ${w.checkpoints} checkpoint(s), the newest of size ${w.size}\n`,
-        );
-      if (against === undefined && witnessCount === 0) {
-        io.stdout.write(
-          s.dim(
-            '  no witness and no --against: truncation re-signed with the gate key would go unnoticed; configure witnesses in gate.yaml (or keep checkpoints elsewhere: policy-gate checkpoint export)\n',
-          ),
-        );
-      }
-    } else {
-      const f = result.failure!;
-      io.stdout.write(
-        `${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`,
-      );
-    }
-    for (const w of result.warnings) io.stdout.write(s.dim(`  note: ${w}\n`));
+    const unanchored = against === undefined && witnessCount === 0;
+    io.stdout.write(renderVerify(style(io.stdout, io.env), result, { unanchored }));
   }
   return result.ok ? ExitCode.Allowed : ExitCode.Integrity;
 }

@@ -8,7 +8,8 @@ import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
+import { style } from './render/style.js';
+import { oneLine } from './render/text.js';
 
 const HELP = `Usage: policy-gate whitelist propose <command_id> [options]
 
@@ -142,7 +143,7 @@ async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
     for (const r of proposal.replay) {
       const d =
         r.decision === 'denied' || r.decision === 'timed_out' ? s.red(r.decision.padEnd(10)) : r.decision.padEnd(10);
-      io.stdout.write(`  ${d} ${r.submitted_at}  ${r.command_id}  ${r.command.replace(/\n/g, '⏎')}\n`);
+      io.stdout.write(`  ${d} ${r.submitted_at}  ${r.command_id}  ${oneLine(r.command)}\n`);
     }
   }
   if (written) io.stdout.write(`written to ${written}\n`);
