@@ -207,7 +207,9 @@ async function exportTrail(p: Parsed, io: CliIo): Promise<number> {
       for (const e of store.rawEvents()) {
         if (!inRange(e.at)) continue;
         lines.push(
-          `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}","body":${e.bytes.toString('utf8')}}`,
+          `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"command_id":${JSON.stringify(e.command_id)},` +
+            `"at":${JSON.stringify(e.at)},"leaf":"${e.leaf.toString('hex')}","chain":"${e.chain.toString('hex')}",` +
+            `"body":${e.bytes.toString('utf8')}}`,
         );
       }
       text = lines.length ? `${lines.join('\n')}\n` : '';

@@ -101,7 +101,8 @@ function workingDirectory(p: Parsed, io: CliIo): string {
   }
   if (!dir)
     throw usageError(
-      `${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ${existsSync(cwd) ? 'not a directory' : 'no such directory'}`,
+      `${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ` +
+        (existsSync(cwd) ? 'not a directory' : 'no such directory'),
       'the command must not run',
     );
   return cwd;

@@ -123,7 +123,8 @@ async function rotateKey(p: Parsed, io: CliIo): Promise<number> {
   }
   io.stdout.write(`${rotation.next.text}\n`);
   io.stderr.write(
-    `policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`,
+    `policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ` +
+      `${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`,
   );
   return ExitCode.Allowed;
 }

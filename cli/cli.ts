@@ -134,9 +134,9 @@ function report(thrown: unknown, io: CliIo, json: boolean): number {
   io.stderr.write(
     `policy-gate: internal error (policy-gate ${VERSION}): ${message}\n  the command must not run; please report this\n`,
   );
-  if (json)
-    io.stdout.write(
-      `${JSON.stringify({ error: { code: 'internal', message: String(err instanceof Error ? err.message : err) }, exit_code: ExitCode.Internal })}\n`,
-    );
+  if (json) {
+    const error = { code: 'internal', message: String(err instanceof Error ? err.message : err) };
+    io.stdout.write(`${JSON.stringify({ error, exit_code: ExitCode.Internal })}\n`);
+  }
   return ExitCode.Internal;
 }

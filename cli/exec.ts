@@ -104,7 +104,8 @@ async function runGated(p: Parsed, io: CliIo): Promise<number> {
     if (end.recording_error) io.stderr.write(`policy-gate: ${end.recording_error}\n`);
     if (endNotRecorded)
       io.stderr.write(
-        `policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; it was spooled for the next writer to record\n`,
+        `policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; ` +
+          'it was spooled for the next writer to record\n',
       );
     return exitCode;
   } finally {

@@ -75,8 +75,10 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   const where = relative(io.cwd, dir) || '.';
+  const policies = files.filter((f) => f.path.startsWith('policies')).length;
   io.stdout.write(
-    `created ${files.length} files in ${where}: policies/ (${files.filter((f) => f.path.startsWith('policies')).length} files), .github/CODEOWNERS, .github/workflows/policy.yml, README.md\n`,
+    `created ${files.length} files in ${where}: policies/ (${policies} files), ` +
+      '.github/CODEOWNERS, .github/workflows/policy.yml, README.md\n',
   );
   const repo = findRepository(dir);
   io.stdout.write('next:\n');
@@ -85,7 +87,8 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     `  git -C ${where} add -A && git -C ${where} commit -m 'policy: initial policies from policy-gate init'\n`,
   );
   io.stdout.write(
-    `  push to ${protectedRef.replace(/^origin\//, 'the remote branch ')}, then point agents at it: policy-gate check --policy ${join(where, 'policies')}\n`,
+    `  push to ${protectedRef.replace(/^origin\//, 'the remote branch ')}, ` +
+      `then point agents at it: policy-gate check --policy ${join(where, 'policies')}\n`,
   );
   if (owners.includes('@policy-owners'))
     io.stdout.write('  replace @policy-owners in .github/CODEOWNERS with your team\n');

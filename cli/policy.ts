@@ -186,7 +186,8 @@ async function diff(p: Parsed, io: CliIo): Promise<number> {
     );
   if (result.changes.length === 0) io.stdout.write(s.dim('  no change to rules, whitelist rules or gate settings\n'));
   io.stdout.write(
-    `replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ${result.decisions.length} outcome(s) change\n`,
+    `replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ` +
+      `${result.decisions.length} outcome(s) change\n`,
   );
   for (const d of result.decisions) {
     const arrow = `${d.before.decision}/${d.before.level} → ${d.after.decision}/${d.after.level}`;

@@ -55,8 +55,9 @@ export function renderScreen(s: Style, state: State, reviewer: string, cols: num
   }
   const footer: string[] = [];
   if (state.mode.kind === 'reason') {
+    const approve = state.mode.action === 'approve';
     footer.push(
-      `${state.mode.action === 'approve' ? s.green('approve') : s.red('deny')} — reason${state.mode.action === 'approve' ? ' (optional)' : ''}: ${state.mode.text}█`,
+      `${approve ? s.green('approve') : s.red('deny')} — reason${approve ? ' (optional)' : ''}: ${state.mode.text}█`,
     );
     footer.push(s.dim('enter to sign and submit · esc to cancel'));
   } else if (state.message) {

@@ -124,7 +124,9 @@ async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
       base = null; // a new file
     }
     const ids = definitions.map((d) => d.id).join(', ');
-    const message = `whitelist: add ${ids}\n\nProposed by policy-gate from command ${commandId}, approved by a reviewer.\nReview the pattern and the replay before merging.\n`;
+    const message =
+      `whitelist: add ${ids}\n\nProposed by policy-gate from command ${commandId}, approved by a reviewer.\n` +
+      'Review the pattern and the replay before merging.\n';
     branch = { name, commit: commitFileOnNewBranch(repo, name, path, appendRules(base, definitions), message) };
   }
 

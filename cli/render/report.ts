@@ -13,15 +13,31 @@ const pct = (part: number, whole: number): string => (whole === 0 ? '—' : `${(
 function verifyLine(d: ReportData): string {
   const v = d.verify;
   if (!v) return 'not run';
-  if (v.ok)
-    return `VERIFIED: ${v.events} events, ${v.checkpoints} signed checkpoints, ${v.recordings} recordings${v.unsigned_tail ? ` (${v.unsigned_tail} newest events not yet under a signed checkpoint)` : ''}`;
-  return `FAILED: ${v.failure!.check}${v.failure!.seq !== null ? ` at event #${v.failure!.seq}` : ''}: ${v.failure!.message}`;
+  if (v.ok) {
+    const tail = v.unsigned_tail ? ` (${v.unsigned_tail} newest events not yet under a signed checkpoint)` : '';
+    return `VERIFIED: ${v.events} events, ${v.checkpoints} signed checkpoints, ${v.recordings} recordings${tail}`;
+  }
+  const f = v.failure!;
+  return `FAILED: ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}`;
+}
+
+function periodLine(d: ReportData): string {
+  return (
+    `${d.period.from ?? 'start of the trail'} → ${d.period.to ?? 'now'} ` +
+    `(commands from ${d.period.first ?? '—'} to ${d.period.last ?? '—'})`
+  );
 }
 
 function executionLine(d: ReportData): string {
   if (d.executed === 0) return 'No command was run through `policy-gate exec` in this period.';
   const share = pct(d.executed_after_decision, d.executed);
-  return `${d.executed_after_decision} of ${d.executed} executed commands (${share}) were approved by a reviewer or whitelisted before they started.${d.execution_exceptions.length ? ` ${d.execution_exceptions.length} exception(s) are listed below.` : ' There is no exception.'}`;
+  const exceptions = d.execution_exceptions.length
+    ? ` ${d.execution_exceptions.length} exception(s) are listed below.`
+    : ' There is no exception.';
+  return (
+    `${d.executed_after_decision} of ${d.executed} executed commands (${share}) ` +
+    `were approved by a reviewer or whitelisted before they started.${exceptions}`
+  );
 }
 
 interface Control {
@@ -37,14 +53,21 @@ export const CONTROLS: readonly Control[] = [
     framework: 'SOC 2',
     control: 'CC6.3 — authorize, modify or remove access based on roles and least privilege',
     proves:
-      'Every command an agent ran was authorized before it ran: by a whitelist rule admitted through a reviewed Git change (commit, author, reviewers recorded), or by a reviewer listed with a role in reviewers.yaml whose signed decision verifies. Self-approval is refused; a two-person rule can be required.',
-    not: 'That reviewer keys are held only by the people named, or that reviewers.yaml membership is reviewed periodically (access reviews are the operator’s).',
+      'Every command an agent ran was authorized before it ran: by a whitelist rule admitted through a ' +
+      'reviewed Git change (commit, author, reviewers recorded), or by a reviewer listed with a role ' +
+      'in reviewers.yaml whose signed decision verifies. Self-approval is refused; a two-person rule ' +
+      'can be required.',
+    not:
+      'That reviewer keys are held only by the people named, or that reviewers.yaml membership is ' +
+      'reviewed periodically (access reviews are the operator’s).',
   },
   {
     framework: 'SOC 2',
     control: 'CC7.2 — monitor components for anomalies indicative of malicious acts',
     proves:
-      'Every attempt is recorded before any decision, including denied and timed-out ones, with the rules that fired and off-hours, burst and novelty flags, and whether a human reviewed it; escalations are recorded.',
+      'Every attempt is recorded before any decision, including denied and timed-out ones, with the ' +
+      'rules that fired and off-hours, burst and novelty flags, and whether a human reviewed it; ' +
+      'escalations are recorded.',
     not: 'That anyone looked at the flags, or the incident response that followed.',
   },
   {
@@ -52,21 +75,25 @@ export const CONTROLS: readonly Control[] = [
     control:
       '8.15 Logging (2013: A.12.4.1 event logging, A.12.4.2 protection of log information, A.12.4.3 administrator and operator logs)',
     proves:
-      'Agents’ commands (operator actions) are logged with who, what, when, where and the outcome; the log is append-only, hash-chained and covered by signed checkpoints, and `policy-gate verify` detects changes, deletions, reordering and truncation against a checkpoint kept elsewhere.',
+      'Agents’ commands (operator actions) are logged with who, what, when, where and the outcome; the ' +
+      'log is append-only, hash-chained and covered by signed checkpoints, and `policy-gate verify` ' +
+      'detects changes, deletions, reordering and truncation against a checkpoint kept elsewhere.',
     not: 'Retention periods, backups, and who may read the logs.',
   },
   {
     framework: 'ISO/IEC 27001:2022',
     control: '8.16 Monitoring activities',
     proves:
-      'Anomalous activity is flagged per command and blocked attempts are listed with their rules; review latency and timeouts show how the human control performs.',
+      'Anomalous activity is flagged per command and blocked attempts are listed with their rules; ' +
+      'review latency and timeouts show how the human control performs.',
     not: 'Continuous monitoring by staff or a SIEM; alert thresholds beyond the policy’s.',
   },
   {
     framework: 'HIPAA',
     control: '§164.312(b) Audit controls',
     proves:
-      'A mechanism records and examines activity of agents on the systems the gate fronts: every command, its decision and its run, verifiable after the fact.',
+      'A mechanism records and examines activity of agents on the systems the gate fronts: every ' +
+      'command, its decision and its run, verifiable after the fact.',
     not: 'Which systems hold ePHI (scope), and commands that did not go through the gate.',
   },
   {
@@ -74,7 +101,8 @@ export const CONTROLS: readonly Control[] = [
     control:
       '10.2.1 audit logs enabled and active; 10.2.2 user, event type, date and time, success or failure, origin, affected resource',
     proves:
-      'Each record has the agent, session and OS account, the event type, UTC timestamps, the decision and exit code, the host and working directory, and the command itself.',
+      'Each record has the agent, session and OS account, the event type, UTC timestamps, the decision ' +
+      'and exit code, the host and working directory, and the command itself.',
     not: 'Components whose commands bypass the gate.',
   },
   {
@@ -82,8 +110,12 @@ export const CONTROLS: readonly Control[] = [
     control:
       '10.3.2 logs protected from modification; 10.3.3 promptly backed up to a place hard to alter; 10.3.4 change detection on logs',
     proves:
-      'Append-only store (triggers), a hash chain over the stored bytes, Ed25519-signed checkpoints after every decision, `checkpoint export` and `audit export --bundle` to copy evidence off the machine, and `verify` as the change-detection mechanism.',
-    not: 'That exports actually run and land on storage the agent cannot write (schedule them), or clock synchronisation of the hosts (10.6).',
+      'Append-only store (triggers), a hash chain over the stored bytes, Ed25519-signed checkpoints ' +
+      'after every decision, `checkpoint export` and `audit export --bundle` to copy evidence off the ' +
+      'machine, and `verify` as the change-detection mechanism.',
+    not:
+      'That exports actually run and land on storage the agent cannot write (schedule them), or clock ' +
+      'synchronisation of the hosts (10.6).',
   },
   {
     framework: 'PCI DSS v4.0',
@@ -192,15 +224,18 @@ const mdCell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\
 
 function mdTable({ head, rows }: Table): string {
   if (rows.length === 0) return '_none_\n';
-  return `| ${head.join(' | ')} |\n| ${head.map(() => '---').join(' | ')} |\n${rows.map((r) => `| ${r.map((c) => mdCell(String(c))).join(' | ')} |`).join('\n')}\n`;
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |\n`;
+  return line(head) + line(head.map(() => '---')) + rows.map((r) => line(r.map((c) => mdCell(String(c))))).join('');
 }
 
 export function renderMarkdown(d: ReportData): string {
   const t = tables(d);
   const out: string[] = [];
   out.push(`# policy-gate evidence report\n\n`);
+  const revisions = d.policy_revisions.map((r) => `\`${r.slice(0, 19)}\``).join(', ') || '—';
   out.push(
-    `- Trail: \`${d.source}\`\n- Period: ${d.period.from ?? 'start of the trail'} → ${d.period.to ?? 'now'} (commands from ${d.period.first ?? '—'} to ${d.period.last ?? '—'})\n- Generated: ${d.generated_at}\n- Verification: **${verifyLine(d)}**\n- Policy revisions: ${d.policy_revisions.map((r) => `\`${r.slice(0, 19)}\``).join(', ') || '—'}\n`,
+    `- Trail: \`${d.source}\`\n- Period: ${periodLine(d)}\n- Generated: ${d.generated_at}\n` +
+      `- Verification: **${verifyLine(d)}**\n- Policy revisions: ${revisions}\n`,
   );
   out.push(`\n## Summary\n\n`, mdTable(t.summary));
   out.push(`\n## Reviewed before execution\n\n${executionLine(d)}\n`);
@@ -224,7 +259,9 @@ export function renderMarkdown(d: ReportData): string {
       `### ${c.framework} ${c.control}\n\n- **The trail shows:** ${c.proves}\n- **It does not show:** ${c.not}\n\n`,
     );
   out.push(
-    `Every claim above rests on the trail verifying (see Verification at the top) and, for truncation, on checkpoints exported off the machine (\`policy-gate checkpoint export\`, \`policy-gate verify --against\`). Clock synchronisation, retention and the protection of reviewers' keys are the operator's.\n`,
+    'Every claim above rests on the trail verifying (see Verification at the top) and, for truncation, ' +
+      'on checkpoints exported off the machine (`policy-gate checkpoint export`, `policy-gate verify --against`). ' +
+      "Clock synchronisation, retention and the protection of reviewers' keys are the operator's.\n",
   );
   return out.join('');
 }
@@ -237,7 +274,20 @@ const esc = (s: string): string =>
 
 function htmlTable({ head, rows }: Table): string {
   if (rows.length === 0) return '<p class="none">none</p>';
-  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  const cells = (tag: string, values: readonly (string | number)[]): string =>
+    values.map((v) => `<${tag}>${esc(String(v))}</${tag}>`).join('');
+  return (
+    `<table><thead><tr>${cells('th', head)}</tr></thead>` +
+    `<tbody>${rows.map((r) => `<tr>${cells('td', r)}</tr>`).join('')}</tbody></table>`
+  );
+}
+
+/** An inline SVG image of this size, labelled for screen readers. */
+function svg(label: string, width: number, height: number, body: string): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${label}" ` +
+    `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${body}</svg>`
+  );
 }
 
 const COLORS = {
@@ -264,8 +314,10 @@ function dailyChart(d: ReportData): string {
       const h = ((height - 2 * pad) * x[k]) / max;
       if (h <= 0) continue;
       y -= h;
+      const x0 = (pad + i * bar + bar * 0.1).toFixed(1);
       parts.push(
-        `<rect x="${(pad + i * bar + bar * 0.1).toFixed(1)}" y="${y.toFixed(1)}" width="${(bar * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[k]}"><title>${esc(`${x.day} ${k}: ${x[k]}`)}</title></rect>`,
+        `<rect x="${x0}" y="${y.toFixed(1)}" width="${(bar * 0.8).toFixed(1)}" height="${h.toFixed(1)}" ` +
+          `fill="${COLORS[k]}"><title>${esc(`${x.day} ${k}: ${x[k]}`)}</title></rect>`,
       );
     }
   });
@@ -274,17 +326,22 @@ function dailyChart(d: ReportData): string {
       ? days
           .map(
             (x, i) =>
-              `<text x="${(pad + i * bar + bar / 2).toFixed(1)}" y="${height - pad + 14}" font-size="9" text-anchor="middle">${esc(x.day.slice(5))}</text>`,
+              `<text x="${(pad + i * bar + bar / 2).toFixed(1)}" y="${height - pad + 14}" font-size="9" ` +
+              `text-anchor="middle">${esc(x.day.slice(5))}</text>`,
           )
           .join('')
       : '';
   const legend = (Object.keys(COLORS) as (keyof typeof COLORS)[])
     .map(
       (k, i) =>
-        `<rect x="${pad + i * 110}" y="6" width="10" height="10" fill="${COLORS[k]}"/><text x="${pad + i * 110 + 14}" y="15" font-size="11">${k.replace('_', ' ')}</text>`,
+        `<rect x="${pad + i * 110}" y="6" width="10" height="10" fill="${COLORS[k]}"/>` +
+        `<text x="${pad + i * 110 + 14}" y="15" font-size="11">${k.replace('_', ' ')}</text>`,
     )
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="commands per day by decision" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"><line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#555"/><text x="4" y="${pad}" font-size="10">${max}</text>${parts.join('')}${labels}${legend}</svg>`;
+  const axis =
+    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#555"/>` +
+    `<text x="4" y="${pad}" font-size="10">${max}</text>`;
+  return svg('commands per day by decision', width, height, `${axis}${parts.join('')}${labels}${legend}`);
 }
 
 /** p50 and p95 review latency per reviewer, as horizontal bars. */
@@ -299,44 +356,82 @@ function latencyChart(d: ReportData): string {
   const bars = d.latency
     .map((l, i) => {
       const y = 20 + i * row;
-      return `<text x="${left - 8}" y="${y + 13}" font-size="11" text-anchor="end">${esc(l.reviewer)}</text><rect x="${left}" y="${y}" width="${scale(l.p95_ms).toFixed(1)}" height="16" fill="#90caf9"><title>p95 ${esc(duration(l.p95_ms))}</title></rect><rect x="${left}" y="${y + 4}" width="${scale(l.p50_ms).toFixed(1)}" height="8" fill="#1565c0"><title>p50 ${esc(duration(l.p50_ms))}</title></rect><text x="${(left + scale(l.p95_ms) + 6).toFixed(1)}" y="${y + 13}" font-size="10">${esc(`p50 ${duration(l.p50_ms)} · p95 ${duration(l.p95_ms)}`)}</text>`;
+      const p95 = scale(l.p95_ms);
+      return (
+        `<text x="${left - 8}" y="${y + 13}" font-size="11" text-anchor="end">${esc(l.reviewer)}</text>` +
+        `<rect x="${left}" y="${y}" width="${p95.toFixed(1)}" height="16" fill="#90caf9">` +
+        `<title>p95 ${esc(duration(l.p95_ms))}</title></rect>` +
+        `<rect x="${left}" y="${y + 4}" width="${scale(l.p50_ms).toFixed(1)}" height="8" fill="#1565c0">` +
+        `<title>p50 ${esc(duration(l.p50_ms))}</title></rect>` +
+        `<text x="${(left + p95 + 6).toFixed(1)}" y="${y + 13}" font-size="10">` +
+        `${esc(`p50 ${duration(l.p50_ms)} · p95 ${duration(l.p95_ms)}`)}</text>`
+      );
     })
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="review latency per reviewer" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${bars}</svg>`;
+  return svg('review latency per reviewer', width, height, bars);
 }
+
+const STYLE =
+  'body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}' +
+  'table{border-collapse:collapse;margin:.5em 0 1em}' +
+  'th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}' +
+  'td{font-variant-numeric:tabular-nums}.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}' +
+  'dt{font-weight:600;float:left;width:8em}dd{margin-left:8.5em}.none{color:#777;font-style:italic}' +
+  'figure{margin:1em 0}figcaption{color:#555;font-size:12px}' +
+  '.control{border-left:3px solid #1565c0;padding-left:.8em}code{background:#f5f5f5;padding:0 3px}';
 
 export function renderHtml(d: ReportData): string {
   const t = tables(d);
   const ok = d.verify?.ok === true;
   const sections: string[] = [];
   sections.push(
-    `<h1>policy-gate evidence report</h1><dl><dt>Trail</dt><dd><code>${esc(d.source)}</code></dd><dt>Period</dt><dd>${esc(`${d.period.from ?? 'start of the trail'} → ${d.period.to ?? 'now'} (commands from ${d.period.first ?? '—'} to ${d.period.last ?? '—'})`)}</dd><dt>Generated</dt><dd>${esc(d.generated_at)}</dd><dt>Verification</dt><dd class="${ok ? 'ok' : 'bad'}">${esc(verifyLine(d))}</dd></dl>`,
+    `<h1>policy-gate evidence report</h1><dl><dt>Trail</dt><dd><code>${esc(d.source)}</code></dd>` +
+      `<dt>Period</dt><dd>${esc(periodLine(d))}</dd><dt>Generated</dt><dd>${esc(d.generated_at)}</dd>` +
+      `<dt>Verification</dt><dd class="${ok ? 'ok' : 'bad'}">${esc(verifyLine(d))}</dd></dl>`,
   );
   sections.push(
-    `<h2>Summary</h2>${htmlTable(t.summary)}<figure>${dailyChart(d)}<figcaption>Commands per day, by decision</figcaption></figure>`,
+    `<h2>Summary</h2>${htmlTable(t.summary)}` +
+      `<figure>${dailyChart(d)}<figcaption>Commands per day, by decision</figcaption></figure>`,
+  );
+  const exceptions = d.execution_exceptions.length > 0;
+  sections.push(
+    `<h2>Reviewed before execution</h2><p class="${exceptions ? 'bad' : 'ok'}">${esc(executionLine(d))}</p>` +
+      (exceptions ? htmlTable(t.exceptions) : ''),
   );
   sections.push(
-    `<h2>Reviewed before execution</h2><p class="${d.execution_exceptions.length ? 'bad' : 'ok'}">${esc(executionLine(d))}</p>${d.execution_exceptions.length ? htmlTable(t.exceptions) : ''}`,
-  );
-  sections.push(
-    `<h2>Blocked attempts</h2><p>${d.blocked.total} command(s) were denied or timed out.</p>${htmlTable(t.topRules)}<h3>Most recent</h3>${htmlTable(t.blocked)}`,
+    `<h2>Blocked attempts</h2><p>${d.blocked.total} command(s) were denied or timed out.</p>` +
+      `${htmlTable(t.topRules)}<h3>Most recent</h3>${htmlTable(t.blocked)}`,
   );
   sections.push(`<h2>Anomaly flags</h2>${htmlTable(t.anomalies)}`);
   sections.push(
-    `<h2>Review latency</h2>${htmlTable(t.latency)}${d.latency.length ? `<figure>${latencyChart(d)}<figcaption>Review latency per reviewer (dark: p50, light: p95)</figcaption></figure>` : ''}`,
+    `<h2>Review latency</h2>${htmlTable(t.latency)}` +
+      (d.latency.length
+        ? `<figure>${latencyChart(d)}<figcaption>Review latency per reviewer (dark: p50, light: p95)</figcaption></figure>`
+        : ''),
   );
   sections.push(
-    `<h2>Timeouts</h2><p>${d.timeouts.total} command(s) timed out without a decision and did not run.</p>${htmlTable(t.timeouts)}`,
+    `<h2>Timeouts</h2><p>${d.timeouts.total} command(s) timed out without a decision and did not run.</p>` +
+      htmlTable(t.timeouts),
   );
   sections.push(`<h2>Whitelist rules used</h2>${htmlTable(t.whitelist)}`);
+  const controls = CONTROLS.map(
+    (c) =>
+      `<section class="control"><h3>${esc(`${c.framework} ${c.control}`)}</h3>` +
+      `<p><strong>The trail shows:</strong> ${esc(c.proves)}</p>` +
+      `<p><strong>It does not show:</strong> ${esc(c.not)}</p></section>`,
+  ).join('');
   sections.push(
-    `<h2>What this evidence supports</h2>${CONTROLS.map((c) => `<section class="control"><h3>${esc(`${c.framework} ${c.control}`)}</h3><p><strong>The trail shows:</strong> ${esc(c.proves)}</p><p><strong>It does not show:</strong> ${esc(c.not)}</p></section>`).join('')}<p>Every claim rests on the trail verifying and, for truncation, on checkpoints exported off the machine. Clock synchronisation, retention and the protection of reviewers' keys are the operator's.</p>`,
+    `<h2>What this evidence supports</h2>${controls}<p>Every claim rests on the trail verifying and, ` +
+      'for truncation, on checkpoints exported off the machine. Clock synchronisation, retention and ' +
+      "the protection of reviewers' keys are the operator's.</p>",
   );
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>policy-gate evidence report</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}td{font-variant-numeric:tabular-nums}.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}dt{font-weight:600;float:left;width:8em}dd{margin-left:8.5em}.none{color:#777;font-style:italic}figure{margin:1em 0}figcaption{color:#555;font-size:12px}.control{border-left:3px solid #1565c0;padding-left:.8em}code{background:#f5f5f5;padding:0 3px}</style>
-</head><body>
-${sections.join('\n')}
-</body></html>
-`;
+  return (
+    '<!doctype html>\n' +
+    '<html lang="en"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>policy-gate evidence report</title>\n' +
+    `<style>${STYLE}</style>\n` +
+    '</head><body>\n' +
+    `${sections.join('\n')}\n` +
+    '</body></html>\n'
+  );
 }
