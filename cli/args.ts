@@ -58,7 +58,6 @@ export const COMMON_OPTIONS = {
   store: { type: 'string' },
   policy: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
 /** Shell-quote argv words so the command text runs exactly this argv. */

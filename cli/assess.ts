@@ -11,13 +11,16 @@ import {
   type Policy,
   type TruncatedInput,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str } from './args.js';
+import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { home, locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
-import { renderAssessment, style } from './render.js';
+import { assessmentJson } from './render/json.js';
+import { renderAssessment } from './render/record.js';
+import { style } from './render/style.js';
 
-export const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
+const HELP = `Usage: policy-gate assess [options] [-- COMMAND...]
 
 Score a command without recording anything: what check would decide, and why.
 
@@ -55,21 +58,7 @@ const OPTIONS = {
   'require-reviewed': { type: 'boolean' },
 } as const;
 
-export function assessmentJson(a: Assessment): Record<string, unknown> {
-  return {
-    command: a.command,
-    risk_score: a.risk_score,
-    risk_level: a.risk_level,
-    signals: a.signals,
-    segments: a.segments,
-    issues: a.issues,
-    would_decide: a.would_decide,
-    decided_by: a.decided_by,
-    whitelist_provenance: a.whitelist_provenance,
-    whitelist_refused: a.whitelist_refused,
-    policy_revision: a.policy_revision,
-  };
-}
+export const command = defineCommand({ name: 'assess', help: HELP, options: OPTIONS, commandAfterDash: true, run });
 
 interface Context {
   policy: Policy;
@@ -106,17 +95,7 @@ async function assessOne(
   );
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('assess', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0)
-    throw usageError(
-      `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
-      'see: policy-gate assess --help',
-    );
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const now = parseTime(str(p, 'now'), '--now');
   const loc = locations(p, io);
   const policy = await policyFor(loc);

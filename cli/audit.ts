@@ -13,13 +13,15 @@ import {
   type CommandRecord,
   type CommandState,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
-import { allowsRun, COMMAND_STATES } from '../engine/model/verdict.js';
+import { auditEntry } from './render/record.js';
+import { style } from './render/style.js';
+import { COMMAND_STATES } from '../engine/model/verdict.js';
 
-export const HELP = `Usage: policy-gate audit [options]
+const HELP = `Usage: policy-gate audit [options]
        policy-gate audit export --format jsonl|csv [--from TIME] [--to TIME] [--out FILE]
        policy-gate audit export --bundle FILE
 
@@ -64,18 +66,15 @@ const OPTIONS = {
   limit: { type: 'string' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('audit', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals[0] === 'export' && p.positionals.length === 1 && !p.rest) return exportCommand(p, io);
-  if (p.positionals.length > 0 || p.rest)
-    throw usageError(
-      `unexpected argument ${JSON.stringify(p.positionals[0] ?? '--')}`,
-      'see: policy-gate audit --help',
-    );
+export const command = defineCommand({
+  name: 'audit',
+  help: HELP,
+  options: OPTIONS,
+  default: { run: list },
+  subcommands: { export: { run: exportCommand } },
+});
+
+async function list(p: Parsed, io: CliIo): Promise<number> {
   const decision = str(p, 'decision');
   if (decision !== undefined && !COMMAND_STATES.includes(decision as CommandState)) {
     throw usageError(`--decision must be one of ${COMMAND_STATES.join(', ')}; got ${JSON.stringify(decision)}`);
@@ -104,22 +103,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(s.dim('no recorded commands\n'));
     return ExitCode.Allowed;
   }
-  for (const r of records) {
-    const when = r.submitted_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-    const d = r.decision.padEnd(11);
-    const colored = allowsRun(r.decision) ? s.green(d) : r.decision === 'pending' ? s.yellow(d) : s.red(d);
-    const cmd = escapeForDisplay(r.command).replace(/\n/g, '⏎');
-    const shown = cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
-    const latency = r.review_latency_ms === null ? '' : ` ${r.review_latency_ms}ms`;
-    io.stdout.write(
-      `${s.dim(when)}  ${colored} ${String(r.risk_score).padStart(3)} ${r.risk_level.padEnd(8)} ${shown}\n`,
-    );
-    io.stdout.write(
-      s.dim(
-        `    ${r.command_id}  session ${r.session_id ?? '-'}  agent ${r.agent ?? '-'}  by ${r.decided_by ?? '-'}${latency}\n`,
-      ),
-    );
-  }
+  for (const r of records) io.stdout.write(auditEntry(s, r));
   return ExitCode.Allowed;
 }
 

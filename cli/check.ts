@@ -14,14 +14,16 @@ import {
   type Policy,
   type AuditStore,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseSeconds, parseTime, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, parseSeconds, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { home, locations } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
-import { renderRecord, style } from './render.js';
+import { renderRecord } from './render/record.js';
+import { style } from './render/style.js';
 import { exitCodeFor } from '../engine/model/verdict.js';
 
-export const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
+const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
 
 Check one command before running it: parse it, score it, record the attempt in the audit
 trail, then answer. Reads the whole of standard input (multi-line allowed), or the words
@@ -66,6 +68,8 @@ export const GATE_OPTIONS = {
   'require-reviewed': { type: 'boolean' },
 } as const;
 
+export const command = defineCommand({ name: 'check', help: HELP, options: GATE_OPTIONS, commandAfterDash: true, run });
+
 export interface Gated {
   readonly record: CommandRecord;
   readonly assessment: Assessment;
@@ -99,7 +103,8 @@ function workingDirectory(p: Parsed, io: CliIo): string {
   }
   if (!dir)
     throw usageError(
-      `${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ${existsSync(cwd) ? 'not a directory' : 'no such directory'}`,
+      `${str(p, 'cwd') === undefined ? 'the working directory' : '--cwd'} ${cwd}: ` +
+        (existsSync(cwd) ? 'not a directory' : 'no such directory'),
       'the command must not run',
     );
   return cwd;
@@ -153,17 +158,7 @@ export async function gateCommand(
   }
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('check', args, GATE_OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0)
-    throw usageError(
-      `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
-      'see: policy-gate check --help',
-    );
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
     if (interrupted) {

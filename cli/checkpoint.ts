@@ -3,11 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, usageError } from '../engine/index.js';
 import { prepareRotation } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { COMMON_OPTIONS, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStore, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 
-export const HELP = `Usage: policy-gate checkpoint export [--to FILE | --exec CMD] [--store PATH]
+const HELP = `Usage: policy-gate checkpoint export [--to FILE | --exec CMD] [--store PATH]
        policy-gate checkpoint rotate-key [--store PATH]
 
 Sign a checkpoint of the audit chain as it is now (the gate's Ed25519 key, C2SP signed-note
@@ -38,18 +39,14 @@ Exit codes: 0 exported · 2 usage error, empty or unwritable store, or the comma
 
 const OPTIONS = { ...COMMON_OPTIONS, to: { type: 'string' }, exec: { type: 'string' } } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('checkpoint', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals[0] === 'rotate-key' && p.positionals.length === 1) return rotateKey(p, io);
-  if (p.positionals[0] !== 'export' || p.positionals.length !== 1)
-    throw usageError(
-      'expected: checkpoint export [--to FILE | --exec CMD] or checkpoint rotate-key',
-      'see: policy-gate checkpoint --help',
-    );
+export const command = defineCommand({
+  name: 'checkpoint',
+  help: HELP,
+  options: OPTIONS,
+  subcommands: { export: { run: exportCheckpoint }, 'rotate-key': { run: rotateKey } },
+});
+
+async function exportCheckpoint(p: Parsed, io: CliIo): Promise<number> {
   const to = str(p, 'to');
   const exec = str(p, 'exec');
   if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
@@ -96,7 +93,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return ExitCode.Allowed;
 }
 
-async function rotateKey(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
+async function rotateKey(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const dir = loc.state;
@@ -126,7 +123,8 @@ async function rotateKey(p: ReturnType<typeof parse>, io: CliIo): Promise<number
   }
   io.stdout.write(`${rotation.next.text}\n`);
   io.stderr.write(
-    `policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`,
+    `policy-gate: checkpoint key rotated: ${rotation.old.name} ${rotation.old.keyId.toString('hex')} → ` +
+      `${rotation.next.keyId.toString('hex')}; pin the new verifier key (above) where you keep the old one\n`,
   );
   return ExitCode.Allowed;
 }

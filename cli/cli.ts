@@ -1,65 +1,91 @@
 /**
  * Dispatch and the one error handler. Subcommands load lazily, so `check` does not pay for
- * the modules of the others. Errors become one clear line on stderr (and a JSON document with
- * --json); an unknown error is a bug: exit 70 with the version.
+ * the modules of the others: the table below is light metadata, and each module exports its
+ * descriptor (cli/command.ts), run by the shared runner. Errors become one clear line on
+ * stderr (and a JSON document with --json); an unknown error is a bug: exit 70 with the
+ * version.
  */
 import { EXIT_CODE_TABLE } from '../engine/util/exit-codes.js';
 import { ExitCode } from '../engine/util/exit-codes.js';
 import { GateError, storeError } from '../engine/util/errors.js';
 import { VERSION } from '../engine/util/version.js';
-import type { CliIo, Subcommand } from './io.js';
+import { runCommand, type Command } from './command.js';
+import type { CliIo } from './io.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Subcommand }> }> = {
-  check: {
+/** A command as the dispatcher knows it: light metadata, and its module loaded when it runs. */
+interface Entry {
+  readonly name: string;
+  /** Its line in `policy-gate --help`. */
+  readonly summary: string;
+  readonly load: () => Promise<{ readonly command: Command }>;
+}
+
+export const COMMANDS: readonly Entry[] = [
+  {
+    name: 'check',
     summary: 'check a command before running it, record it, answer (exit 0 = run it)',
     load: () => import('./check.js'),
   },
-  assess: { summary: 'score a command without recording anything', load: () => import('./assess.js') },
-  exec: {
+  { name: 'assess', summary: 'score a command without recording anything', load: () => import('./assess.js') },
+  {
+    name: 'exec',
     summary: 'check a command, then run it only if allowed, recording its output',
     load: () => import('./exec.js'),
   },
-  review: {
+  {
+    name: 'review',
     summary: 'decide pending commands: interactive queue, or list | show | approve | deny',
     load: () => import('./review.js'),
   },
-  session: {
+  {
+    name: 'session',
     summary: "session show: a session's timeline of commands, decisions and runs",
     load: () => import('./session.js'),
   },
-  play: { summary: 'replay the recorded output of a command run through exec', load: () => import('./play.js') },
-  verify: {
+  {
+    name: 'play',
+    summary: 'replay the recorded output of a command run through exec',
+    load: () => import('./play.js'),
+  },
+  {
+    name: 'verify',
     summary: 'verify the audit trail: hashes, signed checkpoints, lifecycle, signatures',
     load: () => import('./verify.js'),
   },
-  checkpoint: {
+  {
+    name: 'checkpoint',
     summary: 'checkpoint export: sign the chain now and copy the checkpoint off the machine',
     load: () => import('./checkpoint.js'),
   },
-  report: {
+  {
+    name: 'report',
     summary: 'evidence report (md or self-contained html) with the compliance mapping',
     load: () => import('./report.js'),
   },
-  audit: { summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
-  policy: {
+  { name: 'audit', summary: 'list recorded commands and their decisions', load: () => import('./audit.js') },
+  {
+    name: 'policy',
     summary: 'policy test | lint | diff: check a policy and classify a change to it',
     load: () => import('./policy.js'),
   },
-  whitelist: {
+  {
+    name: 'whitelist',
     summary: 'whitelist propose: write the rule for an approved command, for review',
     load: () => import('./whitelist.js'),
   },
-  init: { summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow', load: () => import('./init.js') },
-};
+  {
+    name: 'init',
+    summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow',
+    load: () => import('./init.js'),
+  },
+];
 
 export const MAIN_HELP = `policy-gate ${VERSION} — a pre-execution gate for the shell commands of AI agents
 
 Usage: policy-gate <command> [options]
 
 Commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
-  .join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Every command accepts --help. Commands that use the store or the policy accept
 --store PATH (env POLICY_GATE_STORE, default .policy-gate/audit.db) and
@@ -77,8 +103,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json') || argv.includes('--jsonl');
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      const topic = name === 'help' ? rest[0] : undefined;
-      if (topic && COMMANDS[topic]) return await (await COMMANDS[topic].load()).run(['--help'], io);
+      const topic = COMMANDS.find((c) => name === 'help' && c.name === rest[0]);
+      if (topic) return await runCommand((await topic.load()).command, ['--help'], io);
       io.stdout.write(MAIN_HELP);
       return name === undefined ? ExitCode.Usage : ExitCode.Allowed;
     }
@@ -86,10 +112,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(`${VERSION}\n`);
       return ExitCode.Allowed;
     }
-    const command = COMMANDS[name];
-    if (!command)
+    const entry = COMMANDS.find((c) => c.name === name);
+    if (!entry)
       throw new GateError('usage', `unknown command ${JSON.stringify(name)}`, { hint: 'see: policy-gate --help' });
-    return await (await command.load()).run(rest, io);
+    return await runCommand((await entry.load()).command, rest, io);
   } catch (err) {
     return report(err, io, json);
   }
@@ -108,9 +134,9 @@ function report(thrown: unknown, io: CliIo, json: boolean): number {
   io.stderr.write(
     `policy-gate: internal error (policy-gate ${VERSION}): ${message}\n  the command must not run; please report this\n`,
   );
-  if (json)
-    io.stdout.write(
-      `${JSON.stringify({ error: { code: 'internal', message: String(err instanceof Error ? err.message : err) }, exit_code: ExitCode.Internal })}\n`,
-    );
+  if (json) {
+    const error = { code: 'internal', message: String(err instanceof Error ? err.message : err) };
+    io.stdout.write(`${JSON.stringify({ error, exit_code: ExitCode.Internal })}\n`);
+  }
   return ExitCode.Internal;
 }

@@ -1,20 +1,14 @@
 import { dirname } from 'node:path';
-import {
-  ExitCode,
-  GateError,
-  execute,
-  storeError,
-  systemClock,
-  usageError,
-  whyNotWhitelisted,
-} from '../engine/index.js';
-import { bool, parse } from './args.js';
+import { ExitCode, execute, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import { bool, type Parsed } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
+import { defineCommand } from './command.js';
 import type { CliIo } from './io.js';
-import { renderRecord, style } from './render.js';
+import { renderRecord } from './render/record.js';
+import { style } from './render/style.js';
 import { allowsRun } from '../engine/model/verdict.js';
 
-export const HELP = `Usage: policy-gate exec [options] -- COMMAND...
+const HELP = `Usage: policy-gate exec [options] -- COMMAND...
        echo 'COMMAND' | policy-gate exec [options]
 
 Check a command and run it only if it is whitelisted or a reviewer approves it, waiting for
@@ -51,40 +45,29 @@ Examples:
   policy-gate exec -- 'rm -rf build && make'
 `;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  try {
-    const p = parse('exec', args, GATE_OPTIONS);
-    if (bool(p, 'help')) {
-      io.stdout.write(HELP);
-      return ExitCode.Allowed;
-    }
-    if (bool(p, 'no-wait'))
-      throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
-    if (bool(p, 'json'))
-      throw usageError(
-        "exec passes the command's own output through: there is no --json (the record is in the trail: policy-gate session show / audit --json)",
-        'see: policy-gate exec --help',
-      );
-    if (p.positionals.length > 0)
-      throw usageError(
-        `unexpected argument ${JSON.stringify(p.positionals[0])}: put the command after --`,
-        'see: policy-gate exec --help',
-      );
-    return await runGated(p, io);
-  } catch (err) {
-    // whatever went wrong, the command did not run: say so with exec's own code
-    const gate = storeError(err);
-    if (gate)
-      throw new GateError(gate.code, gate.message, {
-        exitCode: ExitCode.NotRun,
-        ...(gate.hint ? { hint: gate.hint } : {}),
-        ...(gate.location ? { location: gate.location } : {}),
-      });
-    throw err;
-  }
+export const command = defineCommand({
+  name: 'exec',
+  help: HELP,
+  options: GATE_OPTIONS,
+  commandAfterDash: true,
+  // whatever went wrong, the command did not run: say so with exec's own code
+  errorExitCode: ExitCode.NotRun,
+  run,
+});
+
+async function run(p: Parsed, io: CliIo): Promise<number> {
+  if (bool(p, 'no-wait'))
+    throw usageError('exec always waits for the decision: --no-wait is for check', 'see: policy-gate exec --help');
+  if (bool(p, 'json'))
+    throw usageError(
+      "exec passes the command's own output through: there is no --json " +
+        '(the record is in the trail: policy-gate session show / audit --json)',
+      'see: policy-gate exec --help',
+    );
+  return runGated(p, io);
 }
 
-async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number> {
+async function runGated(p: Parsed, io: CliIo): Promise<number> {
   const fromStdin = !(p.rest && p.rest.length > 0);
   const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
@@ -118,7 +101,8 @@ async function runGated(p: ReturnType<typeof parse>, io: CliIo): Promise<number>
     if (end.recording_error) io.stderr.write(`policy-gate: ${end.recording_error}\n`);
     if (endNotRecorded)
       io.stderr.write(
-        `policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; it was spooled for the next writer to record\n`,
+        `policy-gate: the command ran (exit ${exitCode}) but its end could not be recorded: ${endNotRecorded}; ` +
+          'it was spooled for the next writer to record\n',
       );
     return exitCode;
   } finally {

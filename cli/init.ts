@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
 import { DEFAULT_INSTALL, scaffold } from '../engine/authoring/index.js';
-import { bool, parse, str } from './args.js';
+import { bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import type { CliIo } from './io.js';
 
-export const HELP = `Usage: policy-gate init [DIR] [options]
+const HELP = `Usage: policy-gate init [DIR] [options]
 
 Scaffold a policy repository in DIR (default: the working directory) that a team changes
 through pull requests:
@@ -42,16 +43,11 @@ const OPTIONS = {
   install: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('init', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 1) throw usageError('init takes at most one directory', 'see: policy-gate init --help');
+export const command = defineCommand({ name: 'init', help: HELP, options: OPTIONS, operands: ['[DIR]'], run });
+
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const dir = resolve(io.cwd, p.positionals[0] ?? '.');
   const owners = (p.values.owner as string[] | undefined) ?? ['@policy-owners'];
   for (const o of owners)
@@ -79,8 +75,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Allowed;
   }
   const where = relative(io.cwd, dir) || '.';
+  const policies = files.filter((f) => f.path.startsWith('policies')).length;
   io.stdout.write(
-    `created ${files.length} files in ${where}: policies/ (${files.filter((f) => f.path.startsWith('policies')).length} files), .github/CODEOWNERS, .github/workflows/policy.yml, README.md\n`,
+    `created ${files.length} files in ${where}: policies/ (${policies} files), ` +
+      '.github/CODEOWNERS, .github/workflows/policy.yml, README.md\n',
   );
   const repo = findRepository(dir);
   io.stdout.write('next:\n');
@@ -89,7 +87,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     `  git -C ${where} add -A && git -C ${where} commit -m 'policy: initial policies from policy-gate init'\n`,
   );
   io.stdout.write(
-    `  push to ${protectedRef.replace(/^origin\//, 'the remote branch ')}, then point agents at it: policy-gate check --policy ${join(where, 'policies')}\n`,
+    `  push to ${protectedRef.replace(/^origin\//, 'the remote branch ')}, ` +
+      `then point agents at it: policy-gate check --policy ${join(where, 'policies')}\n`,
   );
   if (owners.includes('@policy-owners'))
     io.stdout.write('  replace @policy-owners in .github/CODEOWNERS with your team\n');

@@ -23,8 +23,6 @@ export interface CliIo {
   readonly rawArgv?: (() => Buffer[] | null) | undefined;
 }
 
-export type Subcommand = (args: string[], io: CliIo) => Promise<number>;
-
 export function processIo(signal?: AbortSignal): CliIo {
   return {
     env: process.env,

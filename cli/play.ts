@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, usageError } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStoreIfExists } from './context.js';
 import type { CliIo } from './io.js';
 
-export const HELP = `Usage: policy-gate play COMMAND_ID [--speed N] [--no-timing]
+const HELP = `Usage: policy-gate play COMMAND_ID [--speed N] [--no-timing]
 
 Replay the terminal output of a command run through \`exec\`, from its asciicast v2 recording
 (the file also plays in asciinema: asciinema play FILE). The recording's SHA-256 is checked
@@ -30,13 +31,9 @@ const OPTIONS = {
   path: { type: 'boolean' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('play', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length !== 1) throw usageError('expected one command id', 'see: policy-gate play --help');
+export const command = defineCommand({ name: 'play', help: HELP, options: OPTIONS, operands: ['COMMAND_ID'], run });
+
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
   const speedText = str(p, 'speed');
   const speed = speedText === undefined ? 1 : Number(speedText);

@@ -1,11 +1,13 @@
 import { ExitCode, runExamples, runPolicyTests, usageError } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, parseTime, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
+import { style } from './render/style.js';
+import { oneLine } from './render/text.js';
 import { LINT_CODES } from '../engine/authoring/index.js';
 
-export const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
+const HELP = `Usage: policy-gate policy <test|lint|diff> [options]
 
   policy test                  run every rule's and whitelist rule's examples and the cases in
                                policies/tests/*.yaml; print a pass/fail table per rule
@@ -66,18 +68,14 @@ const OPTIONS = {
   'fail-on': { type: 'string' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('policy', args, OPTIONS);
-  const [sub, ...positionals] = p.positionals;
-  if (bool(p, 'help') || sub === undefined) {
-    io.stdout.write(HELP);
-    return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
-  }
-  if (sub === 'lint') return lint(p, positionals, io);
-  if (sub === 'diff') return diff(p, positionals, io);
-  if (sub !== 'test')
-    throw usageError(`unknown policy subcommand ${JSON.stringify(sub)}`, 'see: policy-gate policy --help');
-  if (positionals.length > 0) throw usageError('policy test takes no arguments', 'see: policy-gate policy --help');
+export const command = defineCommand({
+  name: 'policy',
+  help: HELP,
+  options: OPTIONS,
+  subcommands: { test: { run: test }, lint: { run: lint }, diff: { operands: ['BASE', '[HEAD]'], run: diff } },
+});
+
+async function test(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const policy = await policyFor(loc, { examples: 'report' });
   const examples = runExamples(policy);
@@ -121,8 +119,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return ok ? ExitCode.Allowed : ExitCode.Usage;
 }
 
-async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
-  if (positionals.length > 0) throw usageError('policy lint takes no arguments', 'see: policy-gate policy --help');
+async function lint(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   const { lintPolicy } = await import('../engine/authoring/index.js');
   const findings = await lintPolicy(loc.policy);
@@ -143,13 +140,8 @@ async function lint(p: Parsed, positionals: string[], io: CliIo): Promise<number
 
 const DAY_MS = 24 * 3600 * 1000;
 
-async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number> {
-  const [base, head, ...extra] = positionals;
-  if (base === undefined || extra.length > 0)
-    throw usageError(
-      'policy diff takes a base and an optional head (commits or policy directories)',
-      'see: policy-gate policy --help',
-    );
+async function diff(p: Parsed, io: CliIo): Promise<number> {
+  const [base, head] = p.positionals as [string, string | undefined];
   const failOn = str(p, 'fail-on');
   if (failOn !== undefined && !['major', 'minor', 'patch'].includes(failOn))
     throw usageError(`--fail-on expects major, minor or patch, got ${JSON.stringify(failOn)}`);
@@ -194,13 +186,14 @@ async function diff(p: Parsed, positionals: string[], io: CliIo): Promise<number
     );
   if (result.changes.length === 0) io.stdout.write(s.dim('  no change to rules, whitelist rules or gate settings\n'));
   io.stdout.write(
-    `replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ${result.decisions.length} outcome(s) change\n`,
+    `replayed ${result.replayed.cases} test case(s) and ${result.replayed.audit} recorded command(s): ` +
+      `${result.decisions.length} outcome(s) change\n`,
   );
   for (const d of result.decisions) {
     const arrow = `${d.before.decision}/${d.before.level} → ${d.after.decision}/${d.after.level}`;
     const tag = d.direction === 'looser' ? s.red('looser  ') : s.green('stricter');
     io.stdout.write(
-      `  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${d.command.replace(/\n/g, '⏎')}\n`,
+      `  ${tag} ${arrow.padEnd(34)} ${d.source === 'case' ? d.ref : `audit ${d.ref}`}  ${oneLine(d.command)}\n`,
     );
   }
   if (failed) io.stdout.write(s.red(`the change is ${result.level}, at or above --fail-on ${failOn}\n`));

@@ -9,8 +9,9 @@ import { bool, type Parsed } from './args.js';
 import { locations, openStore, policyFor, recordGateEvent } from './context.js';
 import type { CliIo } from './io.js';
 import { reviewView, signAndApply, type ReviewView } from '../engine/index.js';
-import { describeOutcome, queueLine, signer } from './review-common.js';
-import { renderReview, style, type Style } from './render.js';
+import { signer } from './review-common.js';
+import { describeOutcome, queueLine, renderReview } from './render/record.js';
+import { style, type Style } from './render/style.js';
 
 interface TtyIn extends AsyncIterable<Buffer | string> {
   isTTY?: boolean;
@@ -55,8 +56,9 @@ export function renderScreen(s: Style, state: State, reviewer: string, cols: num
   }
   const footer: string[] = [];
   if (state.mode.kind === 'reason') {
+    const approve = state.mode.action === 'approve';
     footer.push(
-      `${state.mode.action === 'approve' ? s.green('approve') : s.red('deny')} — reason${state.mode.action === 'approve' ? ' (optional)' : ''}: ${state.mode.text}█`,
+      `${approve ? s.green('approve') : s.red('deny')} — reason${approve ? ' (optional)' : ''}: ${state.mode.text}█`,
     );
     footer.push(s.dim('enter to sign and submit · esc to cancel'));
   } else if (state.message) {

@@ -17,13 +17,16 @@ import {
   type ReviewOutcome,
   type AuditStore,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, str, type Parsed } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStore, policyFor } from './context.js';
 import { readAll, type CliIo } from './io.js';
-import { renderReview, style } from './render.js';
-import { describeOutcome, queueLine, signer } from './review-common.js';
+import { queueItemJson } from './render/json.js';
+import { queueLine, describeOutcome, renderReview } from './render/record.js';
+import { style } from './render/style.js';
+import { signer } from './review-common.js';
 
-export const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
+const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
        policy-gate review list [--all] [--json]
        policy-gate review show ID [--json]
        policy-gate review approve ID --reviewer ID --key FILE [--reason TEXT] [--json]
@@ -74,50 +77,25 @@ const OPTIONS = {
   all: { type: 'boolean' },
 } as const;
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('review', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  const [sub, ...rest] = p.positionals;
-  switch (sub) {
-    case undefined: {
-      const { runQueue } = await import('./review-tui.js');
-      return runQueue(p, io);
-    }
-    case 'list':
-      return list(p, io, rest);
-    case 'show':
-      return show(p, io, rest);
-    case 'approve':
-    case 'deny':
-      return decide(p, io, sub, rest);
-    case 'statement':
-      return statement(p, io, rest);
-    case 'submit':
-      return submit(p, io, rest);
-    default:
-      throw usageError(`unknown review command ${JSON.stringify(sub)}`, 'see: policy-gate review --help');
-  }
-}
+export const command = defineCommand({
+  name: 'review',
+  help: HELP,
+  options: OPTIONS,
+  default: { run: async (p, io) => (await import('./review-tui.js')).runQueue(p, io) },
+  subcommands: {
+    list: { run: list },
+    show: { operands: ['ID'], run: show },
+    approve: { operands: ['ID'], run: (p, io) => decide(p, io, 'approve') },
+    deny: { operands: ['ID'], run: (p, io) => decide(p, io, 'deny') },
+    statement: { operands: ['ID', 'approve|deny'], run: statement },
+    submit: { operands: ['FILE|-'], run: submit },
+  },
+});
 
-function one(rest: string[], what: string): string {
-  if (rest.length !== 1)
-    throw usageError(
-      `expected one ${what}${rest.length > 1 ? `, got ${rest.length} arguments` : ''}`,
-      'see: policy-gate review --help',
-    );
-  return rest[0]!;
-}
-
-export type { ReviewView };
 export { reviewView, signAndApply };
-export { describeOutcome, queueLine, signer } from './review-common.js';
+export { signer } from './review-common.js';
 
-async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  if (rest.length > 0)
-    throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`, 'see: policy-gate review --help');
+async function list(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
   if (!existsSync(loc.store)) {
     // nothing was ever submitted here: say where we looked instead of creating a store
@@ -133,9 +111,7 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
       (await pendingQueue(store, now, { all: bool(p, 'all') })).map((r) => reviewView(store, policy, r, now)),
     );
     if (bool(p, 'json')) {
-      io.stdout.write(
-        `${JSON.stringify(views.map((v) => ({ ...v.record, approvals: v.approvals, approvals_needed: v.approvals_needed, time_left_ms: v.time_left_ms })))}\n`,
-      );
+      io.stdout.write(`${JSON.stringify(views.map(queueItemJson))}\n`);
       return ExitCode.Allowed;
     }
     const s = style(io.stdout, io.env);
@@ -150,8 +126,8 @@ async function list(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   }
 }
 
-async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  const id = one(rest, 'command id');
+async function show(p: Parsed, io: CliIo): Promise<number> {
+  const id = p.positionals[0]!;
   const loc = locations(p, io);
   const policy = await policyFor(loc);
   const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
@@ -166,8 +142,8 @@ async function show(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
   }
 }
 
-async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny', rest: string[]): Promise<number> {
-  const id = one(rest, 'command id');
+async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny'): Promise<number> {
+  const id = p.positionals[0]!;
   const who = signer(p, io);
   const reason = str(p, 'reason') ?? null;
   if (decision === 'deny' && !reason)
@@ -199,8 +175,9 @@ export function report(io: CliIo, p: Parsed, outcome: ReviewOutcome): number {
   return ExitCode.Allowed;
 }
 
-async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  if (rest.length !== 2 || (rest[1] !== 'approve' && rest[1] !== 'deny'))
+async function statement(p: Parsed, io: CliIo): Promise<number> {
+  const [id, decision] = p.positionals as [string, string];
+  if (decision !== 'approve' && decision !== 'deny')
     throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
   const { reviewer } = signer(p, io);
   const loc = locations(p, io);
@@ -208,8 +185,8 @@ async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> 
   try {
     io.stdout.write(
       await reviewStatement(store, {
-        command_id: rest[0]!,
-        decision: rest[1],
+        command_id: id,
+        decision,
         reviewer,
         reason: str(p, 'reason') ?? null,
         signed_at: new Date().toISOString(),
@@ -221,8 +198,8 @@ async function statement(p: Parsed, io: CliIo, rest: string[]): Promise<number> 
   }
 }
 
-async function submit(p: Parsed, io: CliIo, rest: string[]): Promise<number> {
-  const file = one(rest, 'file (or - for standard input)');
+async function submit(p: Parsed, io: CliIo): Promise<number> {
+  const file = p.positionals[0]!;
   let text: string;
   try {
     text = file === '-' ? (await readAll(io.stdin)).toString('utf8') : readFileSync(file, 'utf8');

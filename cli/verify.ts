@@ -19,12 +19,14 @@ import {
   type VerifyResult,
   type WitnessReading,
 } from '../engine/index.js';
-import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
+import { style } from './render/style.js';
+import { renderVerify } from './render/verify.js';
 
-export const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPOINT] [--trusted-keys FILE] [--json]
+const HELP = `Usage: policy-gate verify [--store PATH] [--against CHECKPOINT] [--trusted-keys FILE] [--json]
        policy-gate verify --bundle FILE [--against CHECKPOINT] [--trusted-keys FILE] [--json]
 
 Verify the audit trail from its stored bytes, and stop at the first failure, naming the event:
@@ -78,6 +80,8 @@ const OPTIONS = {
   'no-witnesses': { type: 'boolean' },
 } as const;
 
+export const command = defineCommand({ name: 'verify', help: HELP, options: OPTIONS, run });
+
 /**
  * What every witness configured in gate.yaml holds (read back now). A policy that cannot be
  * loaded is an error: which witnesses to check against would be unknown.
@@ -95,14 +99,7 @@ function readText(file: string, cwd: string, flag: string): string {
   }
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('verify', args, OPTIONS);
-  if (bool(p, 'help')) {
-    io.stdout.write(HELP);
-    return ExitCode.Allowed;
-  }
-  if (p.positionals.length > 0)
-    throw usageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`, 'see: policy-gate verify --help');
+async function run(p: Parsed, io: CliIo): Promise<number> {
   const againstFile = str(p, 'against');
   const against = againstFile === undefined ? undefined : readText(againstFile, io.cwd, '--against');
   const tty = Boolean(io.stderr.isTTY) && !bool(p, 'json');
@@ -171,35 +168,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (bool(p, 'json')) {
     io.stdout.write(`${JSON.stringify({ [bundleFile !== undefined ? 'bundle' : 'store']: where, ...result })}\n`);
   } else {
-    const s = style(io.stdout, io.env);
-    if (result.ok) {
-      io.stdout.write(
-        `${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`,
-      );
-      if (result.unsigned_tail > 0)
-        io.stdout.write(
-          s.dim(
-            `  ${result.unsigned_tail} newest event(s) after the last checkpoint are hash-chained but not yet signed\n`,
-          ),
-        );
-      for (const w of result.witnesses)
-        io.stdout.write(
-          `  witness ${w.name}: the trail extends its ${w.checkpoints} checkpoint(s), the newest of size ${w.size}\n`,
-        );
-      if (against === undefined && witnessCount === 0) {
-        io.stdout.write(
-          s.dim(
-            '  no witness and no --against: truncation re-signed with the gate key would go unnoticed; configure witnesses in gate.yaml (or keep checkpoints elsewhere: policy-gate checkpoint export)\n',
-          ),
-        );
-      }
-    } else {
-      const f = result.failure!;
-      io.stdout.write(
-        `${s.red(s.bold('FAILED'))}  ${f.check}${f.seq !== null ? ` at event #${f.seq}` : ''}: ${f.message}\n`,
-      );
-    }
-    for (const w of result.warnings) io.stdout.write(s.dim(`  note: ${w}\n`));
+    const unanchored = against === undefined && witnessCount === 0;
+    io.stdout.write(renderVerify(style(io.stdout, io.env), result, { unanchored }));
   }
   return result.ok ? ExitCode.Allowed : ExitCode.Integrity;
 }

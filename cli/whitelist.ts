@@ -2,12 +2,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
 import { appendRules, commitFileOnNewBranch, git, propose } from '../engine/authoring/index.js';
-import { COMMON_OPTIONS, bool, parse, str } from './args.js';
+import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
+import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
 import type { CliIo } from './io.js';
-import { style } from './render.js';
+import { style } from './render/style.js';
+import { oneLine } from './render/text.js';
 
-export const HELP = `Usage: policy-gate whitelist propose <command_id> [options]
+const HELP = `Usage: policy-gate whitelist propose <command_id> [options]
 
 Write the narrowest whitelist rule that covers a command a reviewer approved: its exact argv,
 with placeholders only where you ask for them. Over-broad rules are refused (a shell or an
@@ -58,17 +60,15 @@ function defaultOwner(policyDir: string, env: CliIo['env']): string {
   return env.USER ?? env.LOGNAME ?? 'unknown';
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
-  const p = parse('whitelist', args, OPTIONS);
-  const [sub, commandId, ...extra] = p.positionals;
-  if (bool(p, 'help') || sub === undefined) {
-    io.stdout.write(HELP);
-    return sub === undefined && !bool(p, 'help') ? ExitCode.Usage : ExitCode.Allowed;
-  }
-  if (sub !== 'propose')
-    throw usageError(`unknown whitelist subcommand ${JSON.stringify(sub)}`, 'see: policy-gate whitelist --help');
-  if (!commandId || extra.length > 0)
-    throw usageError('whitelist propose takes one command id', 'see: policy-gate whitelist --help');
+export const command = defineCommand({
+  name: 'whitelist',
+  help: HELP,
+  options: OPTIONS,
+  subcommands: { propose: { operands: ['<command_id>'], run: proposeRule } },
+});
+
+async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
+  const commandId = p.positionals[0]!;
   const file = str(p, 'file') ?? 'proposed.yaml';
   if (!/^[A-Za-z0-9._-]+\.ya?ml$/.test(file))
     throw usageError(
@@ -122,7 +122,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       base = null; // a new file
     }
     const ids = definitions.map((d) => d.id).join(', ');
-    const message = `whitelist: add ${ids}\n\nProposed by policy-gate from command ${commandId}, approved by a reviewer.\nReview the pattern and the replay before merging.\n`;
+    const message =
+      `whitelist: add ${ids}\n\nProposed by policy-gate from command ${commandId}, approved by a reviewer.\n` +
+      'Review the pattern and the replay before merging.\n';
     branch = { name, commit: commitFileOnNewBranch(repo, name, path, appendRules(base, definitions), message) };
   }
 
@@ -141,7 +143,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     for (const r of proposal.replay) {
       const d =
         r.decision === 'denied' || r.decision === 'timed_out' ? s.red(r.decision.padEnd(10)) : r.decision.padEnd(10);
-      io.stdout.write(`  ${d} ${r.submitted_at}  ${r.command_id}  ${r.command.replace(/\n/g, '⏎')}\n`);
+      io.stdout.write(`  ${d} ${r.submitted_at}  ${r.command_id}  ${oneLine(r.command)}\n`);
     }
   }
   if (written) io.stdout.write(`written to ${written}\n`);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, openSqliteStore, verifyTrail, type ReportData } from '../engine/index.js';
-import { renderHtml, renderMarkdown } from '../cli/report.js';
+import { renderHtml, renderMarkdown } from '../cli/render/report.js';
 import { ROOT, runBin } from './helpers.js';
 import { T0, seedTrail, type SeededTrail } from './trail-fixture.js';
 

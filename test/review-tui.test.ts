@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keys, onKey, renderScreen } from '../cli/review-tui.js';
-import type { ReviewView } from '../cli/review.js';
-import type { Style } from '../cli/render.js';
+import type { ReviewView } from '../cli/render/record.js';
+import type { Style } from '../cli/render/style.js';
 import type { CommandRecord } from '../engine/index.js';
 
 const plain: Style = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s };

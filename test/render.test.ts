@@ -1,0 +1,40 @@
+/** The shared pieces of the human views (cli/render/): command lines, times, colours by state. */
+import { describe, expect, it } from 'vitest';
+import { paintState, type Style } from '../cli/render/style.js';
+import { clip, clock, clockMs, dateTime, duration, oneLine, timeLeft } from '../cli/render/text.js';
+
+const tagged: Style = {
+  bold: (s) => `<b>${s}</b>`,
+  dim: (s) => `<dim>${s}</dim>`,
+  red: (s) => `<red>${s}</red>`,
+  green: (s) => `<green>${s}</green>`,
+  yellow: (s) => `<yellow>${s}</yellow>`,
+};
+
+describe('render: text', () => {
+  it('shows a command on one line, hidden characters escaped, cut with an ellipsis', () => {
+    expect(oneLine('echo a\necho b')).toBe('echo a⏎echo b');
+    expect(oneLine('ls \u202e txt\x1b[2J')).not.toMatch(/[\u202e\x1b]/);
+    expect(oneLine('abcdefghij', 5)).toBe('abcd…');
+    expect(oneLine('abcde', 5)).toBe('abcde');
+    expect(clip('abcdef', 3)).toBe('ab…');
+  });
+
+  it('formats times and durations', () => {
+    const iso = '2026-01-07T14:03:07.123Z';
+    expect(clock(iso)).toBe('14:03:07');
+    expect(clockMs(iso)).toBe('14:03:07.123');
+    expect(clockMs(null)).toBe('--:--:--');
+    expect(dateTime(iso)).toBe('2026-01-07 14:03:07Z');
+    expect([850, 1500, 12_400].map(duration)).toEqual(['850 ms', '1.5 s', '12 s']);
+    expect([null, -5, 0, 12_000, 65_000].map(timeLeft)).toEqual(['-', 'expired', 'expired', '12s', '1m05s']);
+  });
+
+  it('colours a state by whether it may run', () => {
+    expect(paintState(tagged, 'approved')).toBe('<green>approved</green>');
+    expect(paintState(tagged, 'whitelisted', 'ok')).toBe('<green>ok</green>');
+    expect(paintState(tagged, 'pending')).toBe('<yellow>pending</yellow>');
+    expect(paintState(tagged, 'denied')).toBe('<red>denied</red>');
+    expect(paintState(tagged, 'timed_out')).toBe('<red>timed_out</red>');
+  });
+});
