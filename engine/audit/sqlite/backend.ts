@@ -218,7 +218,16 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
   }
 
   async insert(e: EncodedEvent, chain: Buffer): Promise<number> {
-    const info = this.statements.insert.run(e.type, e.command_id, e.session_id, e.at, e.programs, e.bytes, e.leaf, chain);
+    const info = this.statements.insert.run(
+      e.type,
+      e.command_id,
+      e.session_id,
+      e.at,
+      e.programs,
+      e.bytes,
+      e.leaf,
+      chain,
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -385,7 +394,9 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
       }
       return { ok: false, detail: (err as Error).message, unreadableFrom: read + 1 };
     }
-    return result === 'ok' ? { ok: true } : { ok: false, detail: `PRAGMA integrity_check: ${result}`, unreadableFrom: null };
+    return result === 'ok'
+      ? { ok: true }
+      : { ok: false, detail: `PRAGMA integrity_check: ${result}`, unreadableFrom: null };
   }
 
   async close(): Promise<void> {

@@ -151,4 +151,3 @@ export function schemaDifferences(db: BetterSqlite3.Database): string[] {
     if (name.startsWith('trigger ') && !expected.has(name)) problems.push(`${name} was added`);
   return problems;
 }
-
