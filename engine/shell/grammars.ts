@@ -1,15 +1,84 @@
 /**
- * Option grammars: how a program's argv says what it runs. Each reads decoded words only (no
- * tree, no walker), so each is a pure function of the argv and its registry entry.
+ * Program grammars: how a program's argv says what it runs. Each reads decoded words only (no
+ * tree, no walker): a pure function of the argv and the program's registry entry, returning
+ * what to parse (Run). The walker (programs.ts) parses each Run into nested segments.
  */
 import { joinSpan, type WordEx } from './decode.js';
+import type { IssueCode, Via } from './ir.js';
 import {
+  COMMAND_CARRIERS,
+  INTERPRETERS,
+  PROGRAMS,
+  SHELLS,
   SHELL_VALUE_OPTIONS,
   type CommandCarrierSpec,
   type EscapeSyntax,
   type InterpreterSpec,
+  type ProgramSpec,
   type WrapperSpec,
 } from './registry.js';
+
+/** Something a program runs, for the walker to parse: the result of a grammar. */
+export type Run =
+  /** A word that is a shell script (`sh -c WORD`); `remote`, the host it runs on. */
+  | { readonly kind: 'script'; readonly word: WordEx; readonly via: Via; readonly remote?: string | null }
+  /** Words that a shell joins with blanks and runs as a script (`eval a b`, `ssh host a b`). */
+  | { readonly kind: 'joined'; readonly words: readonly WordEx[]; readonly via: Via; readonly remote?: string | null }
+  /** Words that are the argv of a command (`find -exec rm {} ;`), itself unwrapped and read. */
+  | { readonly kind: 'argv'; readonly words: readonly WordEx[]; readonly via: Via; readonly remote?: string }
+  /** A command line in a syntax (`trap 'CMD' EXIT`, `vim -c ':!CMD'`); `via` defaults to command-string. */
+  | { readonly kind: 'line'; readonly word: WordEx; readonly syntax: EscapeSyntax; readonly via?: Via }
+  /** Code in another language (`python -c CODE`): the segment's payload. */
+  | { readonly kind: 'code'; readonly word: WordEx; readonly language: string }
+  /** The program reads a script (`language` null: a shell's) or code from its standard input. */
+  | { readonly kind: 'stdin'; readonly language: string | null }
+  /** Something about the command a reviewer must know (`alias` redefines commands). */
+  | { readonly kind: 'issue'; readonly code: IssueCode; readonly message: string };
+
+/**
+ * Everything a program runs, by the registry: its shell or program grammar, then its
+ * interpreter's code, then the command lines its options carry.
+ */
+export function programRuns(program: string, argv: readonly WordEx[]): Run[] {
+  const runs: Run[] = [];
+  if (SHELLS.has(program)) runs.push(...shellRuns(argv));
+  else {
+    const spec = PROGRAMS[program];
+    if (spec) runs.push(...grammarRuns(spec, argv));
+  }
+  const interpreter = INTERPRETERS[program];
+  if (interpreter) runs.push(...interpreterRuns(argv, interpreter));
+  const carrier = COMMAND_CARRIERS[program];
+  if (carrier) for (const { word, syntax } of carriedCommands(argv, carrier)) runs.push({ kind: 'line', word, syntax });
+  return runs;
+}
+
+/** Each kind of PROGRAMS entry, read. */
+function grammarRuns(spec: ProgramSpec, argv: readonly WordEx[]): Run[] {
+  switch (spec.kind) {
+    case 'eval':
+      return evalRuns(argv);
+    case 'remote-shell':
+      return remoteShellRuns(argv, spec.valueOptions);
+    case 'exec-action':
+      return execActionRuns(argv, spec.actions, spec.terminators);
+    case 'trap':
+      return trapRuns(argv);
+    case 'docker':
+      return containerRuns(dockerCommand(argv, spec.valueOptions, spec.composeValueOptions));
+    case 'kubectl':
+      return containerRuns(afterDashes(argv, spec.verbs));
+    case 'parallel':
+      return parallelRuns(argv, spec.valueOptions, spec.argumentSeparators);
+    case 'alias':
+      return aliasRuns(argv);
+    case 'git':
+      return gitRuns(argv, spec.globalValueOptions, spec.subcommandCarriers);
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// wrappers (WRAPPERS)
 
 interface Unwrapped {
   inner: WordEx[];
@@ -134,12 +203,15 @@ function splitWords(text: string): string[] {
   return out;
 }
 
+// -------------------------------------------------------------------------------------------------
+// shells (SHELLS)
+
 interface ShellInvocation {
   command: WordEx | null;
   readsStdin: boolean;
 }
 
-export function shellInvocation(argv: readonly WordEx[]): ShellInvocation {
+function shellInvocation(argv: readonly WordEx[]): ShellInvocation {
   let c = false;
   let s = false;
   for (let i = 1; i < argv.length; i++) {
@@ -172,16 +244,43 @@ export function shellInvocation(argv: readonly WordEx[]): ShellInvocation {
   return { command: null, readsStdin: !c };
 }
 
-const SSH_VALUE_OPTIONS = new Set('bcDEeFIiJLlmOopQRSWwB'.split('').map((l) => `-${l}`));
+/** `sh -c STRING` runs STRING; `sh`, `sh -s` or `sh -` read their script from standard input. */
+function shellRuns(argv: readonly WordEx[]): Run[] {
+  const inv = shellInvocation(argv);
+  if (inv.command) return [{ kind: 'script', word: inv.command, via: 'shell-c' }];
+  return inv.readsStdin ? [{ kind: 'stdin', language: null }] : [];
+}
 
-export function sshInvocation(argv: readonly WordEx[]): { host: string | null; command: WordEx[] } {
+// -------------------------------------------------------------------------------------------------
+// program grammars (PROGRAMS)
+
+/** `eval ARGS…`: the arguments joined are a script (eval, like every builtin, takes `--`). */
+function evalRuns(argv: readonly WordEx[]): Run[] {
+  const args = argv[1] && !argv[1].dynamic && argv[1].text === '--' ? argv.slice(2) : argv.slice(1);
+  if (args.length === 1) return [{ kind: 'script', word: args[0]!, via: 'eval' }];
+  if (args.length > 1) return [{ kind: 'joined', words: args, via: 'eval' }];
+  return [];
+}
+
+/** `ssh [OPTIONS] HOST CMD…`: CMD is a script the remote user's shell runs on HOST. */
+function remoteShellRuns(argv: readonly WordEx[], valueOptions: ReadonlySet<string>): Run[] {
+  const { host, command } = remoteCommand(argv, valueOptions);
+  if (command.length === 0) return [];
+  if (command.length === 1) return [{ kind: 'script', word: command[0]!, via: 'ssh', remote: host }];
+  return [{ kind: 'joined', words: command, via: 'ssh', remote: host }];
+}
+
+function remoteCommand(
+  argv: readonly WordEx[],
+  valueOptions: ReadonlySet<string>,
+): { host: string | null; command: WordEx[] } {
   for (let i = 1; i < argv.length; i++) {
     const t = argv[i]!.text;
     if (t === '--') return { host: argv[i + 1]?.text ?? null, command: argv.slice(i + 2) };
     if (t.startsWith('-') && t.length > 1) {
       const letters = t.slice(1);
       for (let k = 0; k < letters.length; k++) {
-        if (SSH_VALUE_OPTIONS.has(`-${letters[k]}`)) {
+        if (valueOptions.has(`-${letters[k]}`)) {
           if (k === letters.length - 1) i++;
           break;
         }
@@ -193,100 +292,47 @@ export function sshInvocation(argv: readonly WordEx[]): { host: string | null; c
   return { host: null, command: [] };
 }
 
-export const CONTAINER_RUNNERS = new Set(['docker', 'podman', 'nerdctl', 'kubectl', 'oc']);
+/** `find … -exec CMD… ;`: each action's words up to its terminator are a command. */
+function execActionRuns(argv: readonly WordEx[], actions: readonly string[], terminators: readonly string[]): Run[] {
+  const runs: Run[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    if (!actions.includes(argv[i]!.text)) continue;
+    let j = i + 1;
+    while (j < argv.length && !terminators.includes(argv[j]!.text)) j++;
+    const cmd = argv.slice(i + 1, j);
+    if (cmd.length > 0) runs.push({ kind: 'argv', words: cmd, via: 'find-exec' });
+    i = j;
+  }
+  return runs;
+}
 
-const DOCKER_VALUE_OPTIONS = new Set([
-  '-v',
-  '--volume',
-  '-e',
-  '--env',
-  '--env-file',
-  '--name',
-  '-p',
-  '--publish',
-  '-w',
-  '--workdir',
-  '-u',
-  '--user',
-  '--entrypoint',
-  '--network',
-  '--net',
-  '-m',
-  '--memory',
-  '--cpus',
-  '--mount',
-  '-l',
-  '--label',
-  '--hostname',
-  '-h',
-  '--add-host',
-  '--device',
-  '--cap-add',
-  '--cap-drop',
-  '--security-opt',
-  '--restart',
-  '--pull',
-  '--platform',
-  '--log-driver',
-  '--log-opt',
-  '--tmpfs',
-  '--ulimit',
-  '--ipc',
-  '--pid',
-  '--shm-size',
-  '--gpus',
-  '--runtime',
-  '--dns',
-  '--expose',
-  '--link',
-  '--volumes-from',
-  '--detach-keys',
-  '-a',
-  '--attach',
-  '--cidfile',
-  '--group-add',
-  '--stop-signal',
-  '--stop-timeout',
-  '--health-cmd',
-  '--userns',
-  '--uts',
-  '--cgroupns',
-  '--index',
-  '--cpuset-cpus',
-  '--memory-swap',
-  '--storage-opt',
-  '--sysctl',
-  '--label-file',
-]);
+/** `trap ACTION SIGNAL…`: ACTION is a command line (a last word alone is a signal: `trap INT` resets it). */
+function trapRuns(argv: readonly WordEx[]): Run[] {
+  const action = argv.slice(1).find((w) => !w.text.startsWith('-'));
+  if (action && action.text !== '' && action !== argv[argv.length - 1])
+    return [{ kind: 'line', word: action, syntax: 'shell' }];
+  return [];
+}
 
-/** `docker compose` options before its subcommand that take a value. */
-const COMPOSE_VALUE_OPTIONS = new Set([
-  '-f',
-  '--file',
-  '-p',
-  '--project-name',
-  '--project-directory',
-  '--env-file',
-  '--profile',
-  '--ansi',
-  '--progress',
-]);
+/** A command that runs inside a container: read as a command of its own, on another host. */
+function containerRuns(cmd: WordEx[]): Run[] {
+  return cmd.length > 0 ? [{ kind: 'argv', words: cmd, via: 'container', remote: 'container' }] : [];
+}
 
 /**
- * The command a container runner starts inside a container: `kubectl exec|run|debug … -- CMD`,
- * `docker exec [opts] CONTAINER CMD`, `docker run [opts] IMAGE CMD`.
+ * `docker exec [OPTIONS] CONTAINER CMD…`, `docker run [OPTIONS] IMAGE CMD…`, also as
+ * `docker container exec` and `docker compose [OPTIONS] exec SERVICE CMD…`.
  */
-export function containerCommand(program: string, argv: readonly WordEx[]): WordEx[] {
-  if (program === 'kubectl' || program === 'oc') {
-    const dash = argv.findIndex((w) => w.text === '--');
-    if (dash === -1 || !argv.slice(1, dash).some((w) => ['exec', 'run', 'debug'].includes(w.text))) return [];
-    return argv.slice(dash + 1);
-  }
+function dockerCommand(
+  argv: readonly WordEx[],
+  valueOptions: ReadonlySet<string>,
+  composeValueOptions: ReadonlySet<string>,
+): WordEx[] {
   let i = 1;
   // `docker container exec`, `docker compose exec SERVICE CMD` (compose's own flags before it)
   if (argv[i]?.text === 'container') i++;
   else if (argv[i]?.text === 'compose') {
-    for (i++; i < argv.length && argv[i]!.text.startsWith('-'); i++) if (COMPOSE_VALUE_OPTIONS.has(argv[i]!.text)) i++;
+    for (i++; i < argv.length && argv[i]!.text.startsWith('-'); i++) if (composeValueOptions.has(argv[i]!.text)) i++;
   }
   const sub = argv[i]?.text;
   if (sub !== 'exec' && sub !== 'run') return [];
@@ -297,32 +343,24 @@ export function containerCommand(program: string, argv: readonly WordEx[]): Word
       break;
     }
     if (!t.startsWith('-') || t === '-') break;
-    if (DOCKER_VALUE_OPTIONS.has(t)) i++;
+    if (valueOptions.has(t)) i++;
   }
   return argv.slice(i + 1); // skip the container or image name
 }
 
-export function parallelCommand(argv: readonly WordEx[]): WordEx[] {
-  const valueOptions = new Set([
-    '-j',
-    '--jobs',
-    '-S',
-    '--sshlogin',
-    '-a',
-    '--arg-file',
-    '-d',
-    '--delimiter',
-    '-I',
-    '--colsep',
-    '-N',
-    '-n',
-    '--max-args',
-    '--joblog',
-    '--results',
-    '--tmpdir',
-    '--timeout',
-    '--delay',
-  ]);
+/** `kubectl exec|run|debug … -- CMD…`: the words after `--`, when one of `verbs` comes before it. */
+function afterDashes(argv: readonly WordEx[], verbs: readonly string[]): WordEx[] {
+  const dash = argv.findIndex((w) => w.text === '--');
+  if (dash === -1 || !argv.slice(1, dash).some((w) => verbs.includes(w.text))) return [];
+  return argv.slice(dash + 1);
+}
+
+/** `parallel [OPTIONS] CMD… ::: ARGS`: CMD's words joined are a script run once per argument. */
+function parallelRuns(
+  argv: readonly WordEx[],
+  valueOptions: ReadonlySet<string>,
+  argumentSeparators: readonly string[],
+): Run[] {
   let i = 1;
   for (; i < argv.length; i++) {
     const t = argv[i]!.text;
@@ -338,18 +376,84 @@ export function parallelCommand(argv: readonly WordEx[]): WordEx[] {
   }
   const cmd: WordEx[] = [];
   for (; i < argv.length; i++) {
-    const t = argv[i]!.text;
-    if (t === ':::' || t === '::::' || t === ':::+' || t === '::::+') break;
+    if (argumentSeparators.includes(argv[i]!.text)) break;
     cmd.push(argv[i]!);
   }
-  return cmd;
+  return cmd.length > 0 ? [{ kind: 'joined', words: cmd, via: 'parallel' }] : [];
+}
+
+/** `alias NAME=VALUE…`: each VALUE is a command line, run wherever NAME is later. */
+function aliasRuns(argv: readonly WordEx[]): Run[] {
+  const runs: Run[] = [
+    {
+      kind: 'issue',
+      code: 'alias-definition',
+      message: 'defines an alias: later commands may not be what they look like',
+    },
+  ];
+  for (const w of argv.slice(1)) {
+    const eq = w.text.indexOf('=');
+    if (eq > 0)
+      runs.push({
+        kind: 'line',
+        word: { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 },
+        syntax: 'shell',
+        via: 'variable',
+      });
+  }
+  return runs;
+}
+
+/**
+ * Commands git subcommands run: `difftool -x CMD`, `rebase --exec CMD`, `filter-branch
+ * --tree-filter CMD` and `submodule foreach CMD` hand a command line to the shell; `bisect run
+ * CMD ARGS…` runs a program with its arguments.
+ */
+function gitRuns(
+  argv: readonly WordEx[],
+  globalValueOptions: ReadonlySet<string>,
+  subcommandCarriers: Readonly<Record<string, CommandCarrierSpec>>,
+): Run[] {
+  const args = argv.slice(1);
+  let i = 0;
+  while (i < args.length && args[i]!.text.startsWith('-') && !args[i]!.dynamic)
+    i += globalValueOptions.has(args[i]!.text) ? 2 : 1;
+  const sub = args[i]?.text;
+  const rest = args.slice(i + 1);
+  const spec = sub === undefined ? undefined : subcommandCarriers[sub];
+  if (spec)
+    return carriedCommands([args[i]!, ...rest], spec).map(({ word, syntax }): Run => ({ kind: 'line', word, syntax }));
+  // `submodule [options] foreach [--recursive] CMD…`, `bisect run CMD…`
+  const verb = sub === 'submodule' ? 'foreach' : sub === 'bisect' ? 'run' : null;
+  if (verb === null) return [];
+  const at = rest.findIndex((w) => !w.text.startsWith('-'));
+  if (at === -1 || rest[at]!.text !== verb) return [];
+  let k = at + 1;
+  while (k < rest.length && rest[k]!.text.startsWith('-') && !rest[k]!.dynamic) k++;
+  const cmd = rest.slice(k);
+  if (cmd.length === 0) return [];
+  if (verb === 'foreach')
+    return cmd.length === 1
+      ? [{ kind: 'line', word: cmd[0]!, syntax: 'shell' }]
+      : [{ kind: 'joined', words: cmd, via: 'command-string' }];
+  return [{ kind: 'argv', words: cmd, via: 'command-string' }];
+}
+
+// -------------------------------------------------------------------------------------------------
+// interpreters (INTERPRETERS) and options that carry commands (COMMAND_CARRIERS)
+
+/** An interpreter's code is its payload; with none given it reads standard input. */
+function interpreterRuns(argv: readonly WordEx[], spec: InterpreterSpec): Run[] {
+  const code = interpreterCode(argv, spec);
+  if (code === 'stdin') return [{ kind: 'stdin', language: spec.language }];
+  return code ? [{ kind: 'code', word: code, language: spec.language }] : [];
 }
 
 /**
  * The code an interpreter runs: the value(s) of its code options (several `-e` are joined, as
  * perl and osascript do), its first operand for awk-like programs, or standard input.
  */
-export function interpreterCode(argv: readonly WordEx[], spec: InterpreterSpec): WordEx | 'stdin' | null {
+function interpreterCode(argv: readonly WordEx[], spec: InterpreterSpec): WordEx | 'stdin' | null {
   const parts: WordEx[] = [];
   let sawPositional = false;
   for (let i = 1; i < argv.length; i++) {
@@ -407,44 +511,12 @@ export function interpreterCode(argv: readonly WordEx[], spec: InterpreterSpec):
   return sawPositional ? null : spec.programIsFirstPositional ? null : 'stdin';
 }
 
-/** git's global options that take the next word as their value. */
-export const GIT_GLOBAL_VALUES = new Set([
-  '-C',
-  '-c',
-  '--git-dir',
-  '--work-tree',
-  '--namespace',
-  '--config-env',
-  '--exec-path',
-  '--super-prefix',
-  '--list-cmds',
-]);
-
-/** Options of git subcommands whose value is a command line for the shell. */
-export const GIT_SUBCOMMAND_CARRIERS: Readonly<Record<string, CommandCarrierSpec>> = {
-  difftool: { options: { '-x': 'shell', '--extcmd': 'shell' } },
-  mergetool: { options: { '--tool-cmd': 'shell' } },
-  // (`--exec` is a carrier of every git command: COMMAND_CARRIERS)
-  rebase: { options: { '-x': 'shell' } },
-  'filter-branch': {
-    options: {
-      '--env-filter': 'shell',
-      '--tree-filter': 'shell',
-      '--index-filter': 'shell',
-      '--parent-filter': 'shell',
-      '--msg-filter': 'shell',
-      '--commit-filter': 'shell',
-      '--tag-name-filter': 'shell',
-    },
-  },
-};
-
 interface Carried {
   word: WordEx;
   syntax: EscapeSyntax;
 }
 
-export function carriedCommands(argv: readonly WordEx[], spec: CommandCarrierSpec): Carried[] {
+function carriedCommands(argv: readonly WordEx[], spec: CommandCarrierSpec): Carried[] {
   const out: Carried[] = [];
   const take = (w: WordEx, text: string, syntax: EscapeSyntax, offset: number | null): void => {
     out.push({ word: { ...w, text, exact: w.exact === null || offset === null ? null : w.exact + offset }, syntax });

@@ -2,99 +2,55 @@
  * What programs run in turn: a shell's `-c` string, eval's text, ssh's remote command, find
  * -exec, a container's command, an interpreter's code, options and variables that carry a
  * command line, and text a pipeline feeds to a shell. Each is parsed into nested segments.
+ * Which words a program runs is its grammar's answer (grammars.ts, from registry.ts); this file
+ * only parses them.
  */
 import { joinSpan, type WordEx } from './decode.js';
-import {
-  carriedCommands,
-  containerCommand,
-  CONTAINER_RUNNERS,
-  GIT_GLOBAL_VALUES,
-  GIT_SUBCOMMAND_CARRIERS,
-  interpreterCode,
-  parallelCommand,
-  shellInvocation,
-  sshInvocation,
-} from './grammars.js';
+import { programRuns, type Run } from './grammars.js';
 import type { Redirect, Span, Via } from './ir.js';
 import { extractCommandLines, extractEscapes, scanCapabilities } from './payload.js';
-import { COMMAND_CARRIERS, INTERPRETERS, SHELLS, type EscapeSyntax } from './registry.js';
+import type { EscapeSyntax } from './registry.js';
 import { Segments } from './segments.js';
 import { escapeForDisplay } from './text.js';
 import type { Frame, SegmentDraft } from './walk-state.js';
 
 export abstract class Programs extends Segments {
+  /** What a segment's program runs in turn, by its grammar (grammars.ts), parsed. */
   protected programPayloads(seg: SegmentDraft, frame: Frame): number[] {
-    const program = seg.program!;
-    const argv = seg.argv;
     const out: number[] = [];
-    if (SHELLS.has(program)) {
-      const inv = shellInvocation(argv);
-      if (inv.command) out.push(...this.shellPayload(inv.command, frame, seg.id, 'shell-c'));
-      else if (inv.readsStdin) seg.stdin = { kind: 'shell' };
-    } else if (program === 'eval') {
-      // eval, like every builtin, takes `--` as the end of its (no) options
-      const args = argv[1] && !argv[1].dynamic && argv[1].text === '--' ? argv.slice(2) : argv.slice(1);
-      if (args.length === 1) out.push(...this.shellPayload(args[0]!, frame, seg.id, 'eval'));
-      else if (args.length > 1) out.push(...this.joinedPayload(args, frame, seg.id, 'eval'));
-    } else if (program === 'ssh' || program === 'autossh') {
-      const inv = sshInvocation(argv);
-      if (inv.command.length > 0) {
-        const extra = { remote: inv.host };
-        out.push(
-          ...(inv.command.length === 1
-            ? this.shellPayload(inv.command[0]!, frame, seg.id, 'ssh', extra)
-            : this.joinedPayload(inv.command, frame, seg.id, 'ssh', extra)),
-        );
-      }
-    } else if (program === 'find') {
-      out.push(...this.findExec(seg, frame));
-    } else if (program === 'trap') {
-      const action = argv.slice(1).find((w) => !w.text.startsWith('-'));
-      if (action && action.text !== '' && action !== argv[argv.length - 1])
-        out.push(...this.commandString(action, frame, seg.id, 'shell'));
-    } else if (CONTAINER_RUNNERS.has(program)) {
-      const cmd = containerCommand(program, argv);
-      if (cmd.length > 0) {
-        const span = joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span);
-        out.push(
-          ...this.buildSegment(
-            cmd,
-            { ...this.child(frame, 'container', seg.id), remote: 'container' },
-            span,
-            [],
-            [],
-            [],
-          ),
-        );
-      }
-    } else if (program === 'parallel') {
-      const cmd = parallelCommand(argv);
-      if (cmd.length > 0) out.push(...this.joinedPayload(cmd, frame, seg.id, 'parallel'));
-    } else if (program === 'alias') {
-      this.issue('alias-definition', 'defines an alias: later commands may not be what they look like', seg.span);
-      for (const w of argv.slice(1)) {
-        const eq = w.text.indexOf('=');
-        if (eq > 0)
-          out.push(
-            ...this.commandString(
-              { ...w, text: w.text.slice(eq + 1), exact: w.exact === null ? null : w.exact + eq + 1 },
-              frame,
-              seg.id,
-              'shell',
-              'variable',
-            ),
-          );
-      }
-    }
-    if (program === 'git') out.push(...this.gitCommands(seg, frame));
-    const interpreter = INTERPRETERS[program];
-    if (interpreter) out.push(...this.interpreterPayload(seg, frame, interpreter.language));
-    const carrier = COMMAND_CARRIERS[program];
-    if (carrier) {
-      for (const { word, syntax } of carriedCommands(argv, carrier))
-        out.push(...this.commandString(word, frame, seg.id, syntax));
-    }
+    for (const run of programRuns(seg.program!, seg.argv)) out.push(...this.runNested(seg, frame, run));
     return out;
+  }
+
+  private runNested(seg: SegmentDraft, frame: Frame, run: Run): number[] {
+    switch (run.kind) {
+      case 'script':
+        return this.shellPayload(run.word, frame, seg.id, run.via, remoteOf(run.remote));
+      case 'joined':
+        return this.joinedPayload([...run.words], frame, seg.id, run.via, remoteOf(run.remote));
+      case 'argv': {
+        const words = [...run.words];
+        const span = joinSpan(words[0]!.span, words[words.length - 1]!.span);
+        return this.buildSegment(
+          words,
+          { ...this.child(frame, run.via, seg.id), ...remoteOf(run.remote) },
+          span,
+          [],
+          [],
+          [],
+        );
+      }
+      case 'line':
+        return this.commandString(run.word, frame, seg.id, run.syntax, run.via);
+      case 'code':
+        return this.setPayload(seg, frame, run.language, run.word);
+      case 'stdin':
+        seg.stdin = run.language === null ? { kind: 'shell' } : { kind: 'interpreter', language: run.language };
+        return [];
+      case 'issue':
+        this.issue(run.code, run.message, seg.span);
+        return [];
+    }
   }
 
   protected shellPayload(word: WordEx, frame: Frame, parent: number, via: Via, extra: Partial<Frame> = {}): number[] {
@@ -173,77 +129,6 @@ export abstract class Programs extends Segments {
       out.push(...this.parseText(line, { ...this.textFrame(frame, word.span, via, owner ?? 0), parent: owner }));
     }
     return out;
-  }
-
-  /**
-   * Commands git subcommands run: `difftool -x CMD`, `rebase --exec CMD`, `filter-branch
-   * --tree-filter CMD` and `submodule foreach CMD` hand a command line to the shell; `bisect run
-   * CMD ARGS…` runs a program with its arguments.
-   */
-  protected gitCommands(seg: SegmentDraft, frame: Frame): number[] {
-    const args = seg.argv.slice(1);
-    let i = 0;
-    while (i < args.length && args[i]!.text.startsWith('-') && !args[i]!.dynamic)
-      i += GIT_GLOBAL_VALUES.has(args[i]!.text) ? 2 : 1;
-    const sub = args[i]?.text;
-    const rest = args.slice(i + 1);
-    const spec = sub === undefined ? undefined : GIT_SUBCOMMAND_CARRIERS[sub];
-    if (spec) {
-      const out: number[] = [];
-      for (const { word, syntax } of carriedCommands([args[i]!, ...rest], spec))
-        out.push(...this.commandString(word, frame, seg.id, syntax));
-      return out;
-    }
-    // `submodule [options] foreach [--recursive] CMD…`, `bisect run CMD…`
-    const verb = sub === 'submodule' ? 'foreach' : sub === 'bisect' ? 'run' : null;
-    if (verb === null) return [];
-    const at = rest.findIndex((w) => !w.text.startsWith('-'));
-    if (at === -1 || rest[at]!.text !== verb) return [];
-    let k = at + 1;
-    while (k < rest.length && rest[k]!.text.startsWith('-') && !rest[k]!.dynamic) k++;
-    const cmd = rest.slice(k);
-    if (cmd.length === 0) return [];
-    if (verb === 'foreach')
-      return cmd.length === 1
-        ? this.commandString(cmd[0]!, frame, seg.id, 'shell')
-        : this.joinedPayload(cmd, frame, seg.id, 'command-string');
-    return this.buildSegment(
-      cmd,
-      this.child(frame, 'command-string', seg.id),
-      joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span),
-      [],
-      [],
-      [],
-    );
-  }
-
-  protected findExec(seg: SegmentDraft, frame: Frame): number[] {
-    const out: number[] = [];
-    const argv = seg.argv;
-    for (let i = 1; i < argv.length; i++) {
-      const t = argv[i]!.text;
-      if (t !== '-exec' && t !== '-execdir' && t !== '-ok' && t !== '-okdir') continue;
-      let j = i + 1;
-      while (j < argv.length && argv[j]!.text !== ';' && argv[j]!.text !== '+') j++;
-      const cmd = argv.slice(i + 1, j);
-      if (cmd.length > 0) {
-        const span = joinSpan(cmd[0]!.span, cmd[cmd.length - 1]!.span);
-        out.push(...this.buildSegment(cmd, this.child(frame, 'find-exec', seg.id), span, [], [], []));
-      }
-      i = j;
-    }
-    return out;
-  }
-
-  protected interpreterPayload(seg: SegmentDraft, frame: Frame, language: string): number[] {
-    const spec = INTERPRETERS[seg.program!]!;
-    const code = interpreterCode(seg.argv, spec);
-    if (code === 'stdin') {
-      seg.stdin = { kind: 'interpreter', language };
-      return [];
-    }
-    if (!code) return [];
-    return this.setPayload(seg, frame, language, code);
   }
 
   protected setPayload(seg: SegmentDraft, frame: Frame, language: string, code: WordEx): number[] {
@@ -414,4 +299,9 @@ function applyDecoder(seg: SegmentDraft, text: string): string | null | undefine
     default:
       return undefined;
   }
+}
+
+/** The host a nested script or command runs on, when its grammar names one. */
+function remoteOf(remote: string | null | undefined): Partial<Frame> {
+  return remote === undefined ? {} : { remote };
 }

@@ -209,7 +209,7 @@ export abstract class Segments extends Assignments {
     const envWords: WordEx[] = [];
     let privileged = frame.privileged;
     let shellString: { word: WordEx; via: Via } | null = null;
-    let joinedShellString: WordEx[] | null = null;
+    let joinedShellString: { words: WordEx[]; via: Via } | null = null;
     for (let n = 0; ; n++) {
       if (n >= PARSE_LIMITS.maxWrappers) {
         this.issue('too-deep', `more than ${PARSE_LIMITS.maxWrappers} nested wrappers`, span);
@@ -230,7 +230,7 @@ export abstract class Segments extends Assignments {
         break;
       }
       if (spec.runsShellString && u.inner.length > 0 && !u.execForm) {
-        joinedShellString = u.inner;
+        joinedShellString = { words: u.inner, via: spec.shellStringVia ?? 'command-string' };
         break;
       }
       if (u.noCommand || u.inner.length === 0) break;
@@ -278,9 +278,7 @@ export abstract class Segments extends Assignments {
     const inner = { ...frame, privileged };
     if (shellString) shared.push(...this.shellPayload(shellString.word, inner, id, shellString.via));
     if (joinedShellString)
-      shared.push(
-        ...this.joinedPayload(joinedShellString, inner, id, program === 'watch' ? 'watch' : 'command-string'),
-      );
+      shared.push(...this.joinedPayload(joinedShellString.words, inner, id, joinedShellString.via));
     if (program !== null && !shellString && !joinedShellString) shared.push(...this.programPayloads(seg, inner));
     // a here-document or here-string feeds the program's standard input
     for (const r of redirects) {
