@@ -226,7 +226,8 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
     ],
   },
   chrt: { positionals: 1, valueOptions: ['-T', '-P', '-D'] },
-  taskset: { positionals: 1, valueOptions: ['-c', '--cpu-list'] },
+  // `-c` is a flag: the mask operand is then a CPU list (`taskset -c 0,1 CMD`)
+  taskset: { positionals: 1, noCommandOptions: ['-p', '--pid'] },
   numactl: {
     valueOptions: [
       '-i',
@@ -459,7 +460,8 @@ const kubectl: ProgramSpec = { kind: 'kubectl', verbs: ['exec', 'run', 'debug'] 
 export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
   eval: { kind: 'eval' },
   ssh: { kind: 'remote-shell', valueOptions: sshValueOptions },
-  autossh: { kind: 'remote-shell', valueOptions: sshValueOptions },
+  // `-M PORT`: the monitoring port
+  autossh: { kind: 'remote-shell', valueOptions: new Set([...sshValueOptions, '-M']) },
   find: { kind: 'exec-action', actions: ['-exec', '-execdir', '-ok', '-okdir'], terminators: [';', '+'] },
   trap: { kind: 'trap' },
   docker,

@@ -17,7 +17,7 @@ interface Nested {
 const PROGRAM_ROWS: Readonly<Record<string, readonly [string, Nested]>> = {
   eval: ["eval 'rm -rf x'", { program: 'rm', via: 'eval' }],
   ssh: ["ssh -p 22 deploy@host 'rm -rf x'", { program: 'rm', via: 'ssh', remote: 'deploy@host' }],
-  autossh: ["autossh deploy@host 'rm -rf x'", { program: 'rm', via: 'ssh', remote: 'deploy@host' }],
+  autossh: ["autossh -M 0 deploy@host 'rm -rf x'", { program: 'rm', via: 'ssh', remote: 'deploy@host' }],
   find: ["find . -name '*.tmp' -exec rm -f {} \\;", { program: 'rm', via: 'find-exec' }],
   trap: ["trap 'rm -rf x' EXIT", { program: 'rm', via: 'command-string' }],
   docker: ['docker run --rm -v /:/mnt alpine rm -rf /mnt/x', { program: 'rm', via: 'container', remote: 'container' }],
@@ -61,7 +61,7 @@ const WRAPPER_ROWS: Readonly<Record<string, string>> = {
   watch: "watch -n 1 'rm x'",
   xargs: 'xargs -I{} rm {}',
   chrt: 'chrt 10 rm x',
-  taskset: 'taskset 0x3 rm x',
+  taskset: 'taskset -c 0,1 rm x',
   numactl: 'numactl -N 0 rm x',
   unshare: 'unshare --root /mnt rm x',
   nsenter: 'nsenter -t 1 rm x',
@@ -129,5 +129,18 @@ describe('wrappers (WRAPPERS)', () => {
     const nested = rm?.parent === 0 && s.segments[0]!.program === name;
     expect(unwrapped || nested, JSON.stringify(s.segments.map((g) => [g.program, g.via]))).toBe(true);
     expect(s.issues).toEqual([]);
+  });
+});
+
+describe('option grammars that hid the command', () => {
+  it('taskset -c takes no value: its CPU list is the mask operand', () => {
+    expect(parseScript('taskset -c 0 rm -rf /').segments.map((g) => g.program)).toEqual(['rm']);
+    expect(parseScript('taskset 0x3 rm x').segments.map((g) => g.program)).toEqual(['rm']);
+    expect(parseScript('taskset -p 0x3 1234').segments.map((g) => g.program)).toEqual(['taskset']);
+  });
+
+  it('autossh -M takes the monitoring port', () => {
+    const rm = parseScript("autossh -M 20000 -f deploy@host 'rm -rf x'").segments[1]!;
+    expect([rm.program, rm.remote]).toEqual(['rm', 'deploy@host']);
   });
 });
