@@ -268,6 +268,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
       )
         sink.misread?.(node);
       const atoms = unquotedAtoms(raw);
+      if (type === 'extglob_pattern') blanksInPattern(node, atoms, sink);
       const text = textOf(atoms);
       return { text, dynamic: false, atoms, exact: text === raw ? node.startIndex : null };
     }
@@ -323,6 +324,25 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
       return opaque(node, sink);
     default:
       return opaque(node, sink);
+  }
+}
+
+/**
+ * Tree-sitter runs a pattern on past the blank after an escape (`[[ x == a\$ ]]` reads `a\$ `):
+ * unescaped blanks at its end are not part of the word (removed from `atoms`), and one before
+ * more text (outside an extglob's parentheses) ends the word to bash: the pattern was misread.
+ */
+function blanksInPattern(node: SyntaxNode, atoms: Atom[], sink: DecodeSink): void {
+  const blank = (a: Atom): boolean => a.k === 'u' && /\s/.test(a.v);
+  while (atoms.length > 0 && blank(atoms[atoms.length - 1]!)) atoms.pop();
+  let parens = 0;
+  for (const a of atoms) {
+    if (a.k === 'u' && a.v === '(') parens++;
+    else if (a.k === 'u' && a.v === ')') parens = Math.max(0, parens - 1);
+    else if (parens === 0 && blank(a)) {
+      sink.misread?.(node);
+      return;
+    }
   }
 }
 
