@@ -3,7 +3,9 @@
  * tables instead of carrying special cases: a wrapper is unwrapped by its option grammar, a
  * shell's `-c` string is parsed as a nested script, an option that carries a command line
  * (`tar --to-command`, `ssh -o ProxyCommand=`) is parsed too. grammars.ts reads each kind of
- * entry; nothing else in the walker names a program.
+ * entry. (Elsewhere the walker knows only the builtins that take variable names or arithmetic,
+ * in evaluated.ts, and programs whose output is known without running them — echo, printf, cat,
+ * base64 -d — in programs.ts and words.ts.)
  *
  * Adding a program that runs another command is one line here and one row in
  * test/shell/registry.test.ts (a test fails for an entry of WRAPPERS or PROGRAMS without one):
