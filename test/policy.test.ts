@@ -1,11 +1,12 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GateError, loadPolicy, runExamples, runPolicyTests, type Policy } from '../engine/index.js';
+import { GateError, loadPolicy, parseScript, runExamples, runPolicyTests, type Policy } from '../engine/index.js';
+import { issuesAbout } from '../engine/gate/examples.js';
 import { ISSUE_CODES, VIAS } from '../engine/shell/ir.js';
 import { CATEGORIES } from '../engine/model/signals.js';
 import { generate } from '../scripts/gen-validators.mjs';
-import { POLICY_DIR, ROOT, shippedPolicy, tempDir } from './helpers.js';
+import { POLICY_DIR, ROOT, runCli, shippedPolicy, tempDir } from './helpers.js';
 
 const policy: Policy = await shippedPolicy();
 const results = runExamples(policy);
@@ -81,6 +82,76 @@ describe('the shipped rule pack', () => {
     const results = await runPolicyTests(policy);
     expect(results.length).toBeGreaterThan(20);
     expect(results.filter((r) => !r.ok).map((r) => `${r.cmd}: ${r.failures.join('; ')}`)).toEqual([]);
+  });
+});
+
+describe('examples parse cleanly, unless their rule is about the issue', () => {
+  /** A rule about rm whose no_match example the parser cannot read (`fi` is missing). */
+  const unreadNoMatch =
+    'rules:\n  - id: evasion.unread-example\n    category: evasion\n    severity: low\n' +
+    '    description: its no_match example passes only because it cannot be read\n' +
+    "    match: { segment: { program: rm } }\n    examples: { match: [rm x], no_match: ['if true; then rm x'] }\n";
+
+  it('an example with a parse issue fails the load, naming rule, file, example and issue code', async () => {
+    const dir = policyCopy();
+    writeFileSync(join(dir, 'rules/ex.yaml'), unreadNoMatch);
+    const err = await loadError(dir);
+    expect(err.code).toBe('policy-example-failed');
+    expect(err.location).toMatchObject({ file: 'rules/ex.yaml', rule: 'evasion.unread-example', line: 2 });
+    expect(err.oneLine).toMatch(
+      /^rules\/ex\.yaml:2: rule evasion\.unread-example: no_match example "if true; then rm x"/,
+    );
+    expect(err.message).toMatch(/does not parse cleanly: (missing-token|parse-error) \(/);
+  });
+
+  it('policy test reports it too, for rules and whitelist rules', async () => {
+    const dir = policyCopy();
+    writeFileSync(join(dir, 'rules/ex.yaml'), unreadNoMatch);
+    writeFileSync(
+      join(dir, 'whitelist/ex.yaml'),
+      'whitelist:\n  - id: ex.unread\n    owner: me\n    reason: lists files\n    pattern: "ls"\n' +
+        "    examples: { match: [ls], no_match: ['ls \"unterminated'] }\n",
+    );
+    const failed = runExamples(await loadPolicy(dir, { examples: 'report' })).filter((r) => !r.ok);
+    expect(failed.map((r) => [r.kind, r.rule, r.file, r.example])).toEqual([
+      ['rule', 'evasion.unread-example', 'rules/ex.yaml', 'if true; then rm x'],
+      ['whitelist', 'ex.unread', 'whitelist/ex.yaml', 'ls "unterminated'],
+    ]);
+    expect(failed.every((r) => /does not parse cleanly: [a-z-]+ \(/.test(r.message))).toBe(true);
+    const cli = await runCli(['policy', 'test', '--json', '--policy', dir]);
+    expect(cli.code).toBe(2);
+    const rows = JSON.parse(cli.stdout).rules as { id: string; failed: string[] }[];
+    expect(rows.find((r) => r.id === 'evasion.unread-example')!.failed[0]).toMatch(
+      /"if true; then rm x" does not parse/,
+    );
+  });
+
+  it('a rule about the issue may have it; any other issue still fails', async () => {
+    const dir = policyCopy();
+    const rule = (issue: string): string =>
+      'rules:\n  - id: evasion.about-issue\n    category: evasion\n    severity: low\n' +
+      `    description: matches a command the parser cannot read\n    match: { issue: ${issue} }\n` +
+      "    examples: { match: ['if true; then rm x'], no_match: [rm x] }\n";
+    const codes = parseScript('if true; then rm x').issues.map((i) => i.code);
+    writeFileSync(join(dir, 'rules/ex.yaml'), rule(`[${codes.join(', ')}]`));
+    await loadPolicy(dir);
+    writeFileSync(join(dir, 'rules/ex.yaml'), rule('dynamic-command'));
+    expect((await loadError(dir)).message).toMatch(/does not parse cleanly/);
+  });
+
+  it('what a rule is about is read from its match', () => {
+    const about = (id: string) => {
+      const r = policy.rules.find((x) => x.id === id)!;
+      const codes = issuesAbout(r);
+      return codes === 'all' ? codes : [...codes].sort();
+    };
+    expect(about('parser.unparsed')).toBe('all');
+    expect(about('evasion.hidden-characters')).toEqual(['hidden-characters']);
+    expect(about('destruction.fork-bomb')).toEqual(['function-definition']);
+    expect(about('remote-exec.eval-dynamic')).toEqual(['dynamic-command', 'dynamic-payload', 'expanded-code']);
+    expect(about('evasion.history')).toEqual(['empty']);
+    expect(about('remote-exec.download-to-shell')).toEqual(['dynamic-command', 'dynamic-payload', 'expanded-code']);
+    expect(about('destruction.rm-recursive-system')).toEqual([]);
   });
 });
 

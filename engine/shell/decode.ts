@@ -6,6 +6,7 @@
  * `$HOME/.ssh` and is dynamic.
  */
 import type { SyntaxNode } from 'tree-sitter';
+import type { Span, Word } from './ir.js';
 import { PARSE_LIMITS } from './limits.js';
 import { walkTree } from './tree-sitter.js';
 
@@ -267,6 +268,7 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
       )
         sink.misread?.(node);
       const atoms = unquotedAtoms(raw);
+      if (type === 'extglob_pattern') blanksInPattern(node, atoms, sink);
       const text = textOf(atoms);
       return { text, dynamic: false, atoms, exact: text === raw ? node.startIndex : null };
     }
@@ -322,6 +324,25 @@ export function decodeNode(node: SyntaxNode, sink: DecodeSink, depth = 0): Decod
       return opaque(node, sink);
     default:
       return opaque(node, sink);
+  }
+}
+
+/**
+ * Tree-sitter runs a pattern on past the blank after an escape (`[[ x == a\$ ]]` reads `a\$ `):
+ * unescaped blanks at its end are not part of the word (removed from `atoms`), and one before
+ * more text (outside an extglob's parentheses) ends the word to bash: the pattern was misread.
+ */
+function blanksInPattern(node: SyntaxNode, atoms: Atom[], sink: DecodeSink): void {
+  const blank = (a: Atom): boolean => a.k === 'u' && /\s/.test(a.v);
+  while (atoms.length > 0 && blank(atoms[atoms.length - 1]!)) atoms.pop();
+  let parens = 0;
+  for (const a of atoms) {
+    if (a.k === 'u' && a.v === '(') parens++;
+    else if (a.k === 'u' && a.v === ')') parens = Math.max(0, parens - 1);
+    else if (parens === 0 && blank(a)) {
+      sink.misread?.(node);
+      return;
+    }
   }
 }
 
@@ -567,4 +588,116 @@ export function decodeHeredocBody(raw: string): HeredocBody {
     text += c;
   }
   return { text, dynamic, substitutions };
+}
+
+// -------------------------------------------------------------------------------------------------
+// decoded words
+
+/** A decoded word plus what the walker needs to parse a payload it carries. */
+export interface WordEx extends Word {
+  /** Top-level offset where `text` appears verbatim, or null. */
+  readonly exact: number | null;
+  /** A command substitution produced part of the text. */
+  readonly substituted: boolean;
+  /** Dynamic only through a tilde prefix (`~/bin/tool`): the program's name is still known. */
+  readonly tilde?: boolean;
+  /** Shaped like an assignment, `NAME=…` with the name unquoted: one, before a command name. */
+  readonly assignment?: boolean;
+}
+
+export function plainWord(w: WordEx | Word): Word {
+  return { text: w.text, dynamic: w.dynamic, glob: w.glob, span: w.span };
+}
+
+export function joinSpan(a: Span, b: Span): Span {
+  return [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
+}
+
+/** Only backslash-escaped characters: part of a word, though tree-sitter left them out of its nodes. */
+export const ESCAPES = /^(?:\\[^\n])+$/;
+
+/** Are two nodes parts of one word (touching, or separated only by escaped characters)? */
+export function sameWord(prev: SyntaxNode, next: SyntaxNode, text: string): boolean {
+  return next.startIndex === prev.endIndex || (text !== '' && ESCAPES.test(text.slice(prev.endIndex, next.startIndex)));
+}
+
+/** Unquoted source text as atoms: `\x` an escaped x. */
+export function unquotedText(raw: string): Atom[] {
+  const atoms: Atom[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === '\\' && i + 1 < raw.length) atoms.push({ v: raw[++i]!, k: 'e' });
+    else atoms.push({ v: raw[i]!, k: 'u' });
+  }
+  return atoms;
+}
+
+/**
+ * An unquoted `$` before a name or a bracket that tree-sitter left as text (it splits
+ * `{,$x,}` at the `$`): bash expands it, so the word is only known at run time.
+ */
+export function danglingExpansion(atoms: readonly Atom[]): boolean {
+  for (let i = 0; i + 1 < atoms.length; i++) {
+    if (
+      atoms[i]!.k === 'u' &&
+      atoms[i]!.v === '$' &&
+      atoms[i + 1]!.k === 'u' &&
+      /[A-Za-z_0-9@*#?$!{(-]/.test(atoms[i + 1]!.v)
+    )
+      return true;
+  }
+  return false;
+}
+
+/** The name a variable_assignment node assigns, or null when it is not a name bash would assign. */
+export function assignmentName(node: SyntaxNode): string | null {
+  const target = node.child(0);
+  const name = target?.type === 'subscript' ? target.child(0) : target;
+  return name && name.type === 'variable_name' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name.text) ? name.text : null;
+}
+
+/** `NAME=`, `NAME+=` or `NAME[…]=` at the start, the name unquoted. */
+export function isAssignmentWord(atoms: readonly Atom[]): boolean {
+  let i = 0;
+  while (i < atoms.length && atoms[i]!.k === 'u' && /[A-Za-z0-9_]/.test(atoms[i]!.v)) i++;
+  if (i === 0 || /[0-9]/.test(atoms[0]!.v)) return false;
+  if (atoms[i]?.k === 'u' && atoms[i]!.v === '[') {
+    while (i < atoms.length && !(atoms[i]!.k === 'u' && atoms[i]!.v === ']')) i++;
+    i++;
+  }
+  if (atoms[i]?.k === 'u' && atoms[i]!.v === '+') i++;
+  return atoms[i]?.k === 'u' && atoms[i]!.v === '=';
+}
+
+/** The commands of backquoted substitutions written one after another (`a`, `a``b`), unescaped. */
+export function backquoted(text: string, inDoubleQuotes = false): string[] {
+  // inside "…", a backslash before " is removed too (`"\`a '\"'\`"` runs a with the word ")
+  const escapable = inDoubleQuotes ? '$`\\"' : '$`\\';
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '`') continue;
+    let command = '';
+    let j = i + 1;
+    for (; j < text.length && text[j] !== '`'; j++) {
+      if (text[j] === '\\' && j + 1 < text.length && escapable.includes(text[j + 1]!)) j++;
+      command += text[j];
+    }
+    out.push(command);
+    i = j;
+  }
+  return out;
+}
+
+/** Is the node inside a double-quoted string (of the same command text)? */
+export function insideDoubleQuotes(node: SyntaxNode): boolean {
+  for (let n = node.parent; n !== null; n = n.parent) {
+    if (n.type === 'string') return true;
+    if (
+      n.type === 'command_substitution' ||
+      n.type === 'process_substitution' ||
+      n.type === 'command' ||
+      n.type === 'program'
+    )
+      return false;
+  }
+  return false;
 }

@@ -54,7 +54,19 @@ const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, Linear]> = (
   [
     [
       'exec',
-      /\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|pty\.spawn|system\s*\(|system\s+["'`]|exec\s*\(|exec\s+["'`/]|shell_exec|passthru|proc_open|popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*`|%x\{|\bqx[{(/]|\bspawn\s+\S)/,
+      new RegExp(
+        String.raw`\b(?:os\.(?:system|popen|exec\w*|spawn\w*|startfile)|subprocess\b|commands\.getoutput|` +
+          String.raw`pty\.spawn|system\s*\(|system\s+["'` +
+          '`' +
+          String.raw`]|exec\s*\(|exec\s+["'` +
+          '`' +
+          String.raw`/]|shell_exec|passthru|proc_open|` +
+          String.raw`popen|pcntl_exec|child_process|execSync|execFileSync|spawnSync|spawn\s*\(|os\.execute|io\.popen|` +
+          String.raw`Runtime\.getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|IO\.popen|Kernel\.(?:system|exec|` +
+          String.raw`spawn)|callCommand|run-shell-command|shell-command|\brun\s*\(\s*` +
+          '`' +
+          String.raw`|%x\{|\bqx[{(/]|\bspawn\s+\S)`,
+      ),
     ],
     ['exec', /`[^`]*`/],
     // tcl `exec $cmd`, awk coprocesses `cmd |& getline`
@@ -62,40 +74,73 @@ const CAPABILITY_PATTERNS: ReadonlyArray<readonly [Capability, Linear]> = (
     ['shell', /(?:\/bin\/|\b)(?:ba|z|da|k|c|tc)?sh\b(?:["'\s;)]|$)|\bcmd(?:\.exe)?\s*\/c\b|\/bin\/sh|\/bin\/bash/],
     [
       'network',
-      /\b(?:socket|Socket|connect\s*\(|fsockopen|TCPSocket|TCPServer|UDPSocket|IO::Socket|Net::|LWP|HTTP::|urlopen|urllib|requests\.|http\.client|httplib|http\.get|https\.get|http\.request|net\.connect|net\.createConnection|require\(\s*['"](?:net|http|https|dgram|tls)['"]|fetch\s*\(|XMLHttpRequest|curl_exec|curl_init|file_get_contents\s*\(\s*["']https?:|fopen\s*\(\s*["']https?:|open-uri|URI\.open|java\.net\.|ftplib|smtplib|paramiko|websocket)/,
+      new RegExp(
+        String.raw`\b(?:socket|Socket|connect\s*\(|fsockopen|TCPSocket|TCPServer|UDPSocket|IO::Socket|Net::|LWP|` +
+          String.raw`HTTP::|urlopen|urllib|requests\.|http\.client|httplib|http\.get|https\.get|http\.request|` +
+          String.raw`net\.connect|net\.createConnection|require\(\s*['"](?:net|http|https|dgram|tls)['"]|fetch\s*\(|` +
+          String.raw`XMLHttpRequest|curl_exec|curl_init|file_get_contents\s*\(\s*["']https?:|` +
+          String.raw`fopen\s*\(\s*["']https?:|open-uri|URI\.open|java\.net\.|ftplib|smtplib|paramiko|websocket)`,
+      ),
     ],
     ['network', /["'](?:https?|ftp|gopher|ws|wss):\/\/|\/inet\/(?:tcp|udp)\/|\bnew\s+URL\s*\(|\bdownload\s*\(/],
     [
       'read',
-      /\bopen\s*\(|createReadStream|readFile|file_get_contents|File\.read|IO\.read|io\.open|\bfopen\s*\(|Files\.read|\bslurp\b|\.read_text\s*\(|\.read_bytes\s*\(/,
+      new RegExp(
+        String.raw`\bopen\s*\(|createReadStream|readFile|file_get_contents|File\.read|IO\.read|io\.open|` +
+          String.raw`\bfopen\s*\(|Files\.read|\bslurp\b|\.read_text\s*\(|\.read_bytes\s*\(`,
+      ),
     ],
     ['listen', /\b(?:bind|listen|accept|createServer|TCPServer|ServerSocket|stream_socket_server)\s*\(/],
     [
       'fd-dup',
-      /\bdup2?\s*\(|\bfileno\s*\(|[0-2]?<&\s*\d|>&\s*\d|\bIO\.(?:for_fd|new)\s*\(\s*\d|redirectErrorStream|STDIN->fdopen|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["'][<>]&/,
+      new RegExp(
+        String.raw`\bdup2?\s*\(|\bfileno\s*\(|[0-2]?<&\s*\d|>&\s*\d|\bIO\.(?:for_fd|new)\s*\(\s*\d|` +
+          String.raw`redirectErrorStream|STDIN->fdopen|open\s*\(\s*STD(?:IN|OUT|ERR)\s*,\s*["'][<>]&`,
+      ),
     ],
     ['pty', /\bpty\.spawn|\bopenpty\b|\bforkpty\b|\bPTY\.spawn/],
     [
       'delete',
-      /\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|Path\([^)]*\)\.unlink|os\.remove)|\.(?:rmSync|rmdirSync|unlinkSync|unlink)\s*\(|\)\.(?:rm|rmdir)\s*\(/,
+      new RegExp(
+        String.raw`\b(?:shutil\.rmtree|os\.(?:remove|unlink|rmdir|removedirs)|rmtree|unlink\s*\(|rm_rf|rm_r\b|` +
+          String.raw`FileUtils\.rm|fs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|File\.delete|remove_dir_all|` +
+          String.raw`Path\([^)]*\)\.unlink|os\.remove)|\.(?:rmSync|rmdirSync|unlinkSync|unlink)\s*\(|\)\.(?:rm|` +
+          String.raw`rmdir)\s*\(`,
+      ),
     ],
     [
       'write',
-      /\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|fs\.(?:write|append)File|createWriteStream|FileOutputStream|copy_stream|urlretrieve|\bdownload\s*\(|\bcp\s*\(\s*["']https?:|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|>>?\s*["'$]/,
+      new RegExp(
+        String.raw`\bopen\s*\([^)]*,\s*["'][wa]b?\+?["']|file_put_contents|File\.(?:write|open\([^)]*["'][wa])|` +
+          String.raw`fs\.(?:write|append)File|createWriteStream|FileOutputStream|copy_stream|urlretrieve|` +
+          String.raw`\bdownload\s*\(|\bcp\s*\(\s*["']https?:|io\.open\s*\([^)]*["'][wa]|write_text|write_bytes|` +
+          String.raw`>>?\s*["'$]`,
+      ),
     ],
     [
       'decode',
-      /\b(?:b64decode|base64\.decodebytes|decode_base64|base64_decode|atob\s*\(|Buffer\.from\s*\([^)]*base64|unpack\s*\(\s*["']m|codecs\.decode|zlib\.decompress|gzinflate|str_rot13|fromCharCode|unhexlify|bytes\.fromhex|\.decode\s*\(\s*["'](?:hex|base64|rot13))/,
+      new RegExp(
+        String.raw`\b(?:b64decode|base64\.decodebytes|decode_base64|base64_decode|atob\s*\(|` +
+          String.raw`Buffer\.from\s*\([^)]*base64|unpack\s*\(\s*["']m|codecs\.decode|zlib\.decompress|gzinflate|` +
+          String.raw`str_rot13|fromCharCode|unhexlify|bytes\.fromhex|\.decode\s*\(\s*["'](?:hex|base64|rot13))`,
+      ),
     ],
     // eval called, or passed on as a function (`.then(eval)`, `(0, eval)(s)`, `globalThis['eval']`)
     [
       'eval',
-      /\b(?:eval|exec|compile|assert)\s*\(\s*(?:[^"'\s]|$)|\.then\s*\(\s*(?:eval|Function)\b|\(\s*0\s*,\s*eval\s*\)|\[\s*["'](?:eval|Function)["']\s*\]|\bFunction\s*\(|instance_eval|class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__/,
+      new RegExp(
+        String.raw`\b(?:eval|exec|compile|assert)\s*\(\s*(?:[^"'\s]|$)|\.then\s*\(\s*(?:eval|Function)\b|` +
+          String.raw`\(\s*0\s*,\s*eval\s*\)|\[\s*["'](?:eval|Function)["']\s*\]|\bFunction\s*\(|instance_eval|` +
+          String.raw`class_eval|\bload\s*\(\s*["']|loadstring|require\s*\(\s*[a-z_]\w*\s*\)|__import__`,
+      ),
     ],
     ['env', /\bos\.environ|\bprocess\.env|\bENV\s*\[|\bgetenv\s*\(|\$ENV\{|\bSystem\.getenv/],
     [
       'setuid',
-      /\b(?:os\.set(?:e|re|res)?uid|set(?:e|re|res)?uid\s*\(|POSIX::setuid|Process::Sys\.setuid|posix_setuid|process\.setuid|Process\.uid\s*=|\$<\s*=|\$>\s*=)/,
+      new RegExp(
+        String.raw`\b(?:os\.set(?:e|re|res)?uid|set(?:e|re|res)?uid\s*\(|POSIX::setuid|Process::Sys\.setuid|` +
+          String.raw`posix_setuid|process\.setuid|Process\.uid\s*=|\$<\s*=|\$>\s*=)`,
+      ),
     ],
   ] as const satisfies ReadonlyArray<readonly [Capability, RegExp]>
 ).map(([capability, re]) => [capability, linear(re.source)] as const);
@@ -131,7 +176,11 @@ const STRING =
   '`' +
   ')';
 const EXEC_CALL = linear(
-  String.raw`(?:os\.(?:system|popen|exec[lv]p?e?)|subprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)|commands\.getoutput|pty\.spawn|\bsystem|\bexec|shell_exec|passthru|\bpopen|proc_open|pcntl_exec|execSync|execFileSync|execFile|spawnSync|\bspawn|os\.execute|io\.popen|IO\.popen|Kernel\.(?:system|exec|spawn)|getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|callCommand|run-shell-command|shell-command|\bterm)` +
+  String.raw`(?:os\.(?:system|popen|exec[lv]p?e?)|subprocess\.(?:call|run|Popen|check_output|check_call|` +
+    String.raw`getoutput|getstatusoutput)|commands\.getoutput|pty\.spawn|\bsystem|\bexec|shell_exec|passthru|` +
+    String.raw`\bpopen|proc_open|pcntl_exec|execSync|execFileSync|execFile|spawnSync|\bspawn|os\.execute|io\.popen|` +
+    String.raw`IO\.popen|Kernel\.(?:system|exec|spawn)|getRuntime\(\)\.exec|ProcessBuilder|Process\.Start|` +
+    String.raw`callCommand|run-shell-command|shell-command|\bterm)` +
     String.raw`\s*(?:\(\s*)?(?:\[\s*|\{\s*|(?:array|Array|List\.of)\s*\(\s*)?` +
     STRING +
     String.raw`((?:\s*,\s*` +

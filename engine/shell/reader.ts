@@ -87,6 +87,14 @@ const META = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
 /** Reserved words after which a command starts. */
 const COMMAND_KEYWORDS = new Set(['then', 'do', 'else', 'elif', 'if', 'while', 'until', 'time', '!']);
 
+/** Text with none of these is read by bash as it is written: nothing to normalize. */
+const NEEDS_READING = new RegExp(
+  String.raw`\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()` +
+    '`' +
+    String.raw`])[0-9][A-Za-z0-9_]*[[+=]|esac\||` +
+    String.raw`[A-Za-z0-9_]%|\$"|\$(?:[\s;&|)<>]|$)|\{\}`,
+);
+
 class Reader {
   /** The normalized text, one UTF-16 unit per entry (a string built by += is re-flattened on every look back). */
   private readonly out: string[] = [];
@@ -102,12 +110,7 @@ class Reader {
 
   run(): ReadText {
     const src = this.src;
-    if (
-      !/\\[\n \t]|[\v\f\r]|<<|!|\$'|(?:^|[\s;&|()])[[-]|(?:^|[\s;&|()`])[0-9][A-Za-z0-9_]*[[+=]|esac\||[A-Za-z0-9_]%|\$"|\$(?:[\s;&|)<>]|$)|\{\}/.test(
-        src,
-      )
-    )
-      return { text: src, map: null, breaks: null, heredocs: [] };
+    if (!NEEDS_READING.test(src)) return { text: src, map: null, breaks: null, heredocs: [] };
     while (this.i < src.length) this.step();
     if (this.pending.length > 0) this.gatherHeredocs(true);
     if (!this.changed) return { text: src, map: null, breaks: null, heredocs: this.heredocs };

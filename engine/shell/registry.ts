@@ -2,8 +2,25 @@
  * Declarative knowledge about programs that run other programs. The walker consults these
  * tables instead of carrying special cases: a wrapper is unwrapped by its option grammar, a
  * shell's `-c` string is parsed as a nested script, an option that carries a command line
- * (`tar --to-command`, `ssh -o ProxyCommand=`) is parsed too.
+ * (`tar --to-command`, `ssh -o ProxyCommand=`) is parsed too. grammars.ts reads each kind of
+ * entry. (Elsewhere the walker knows only the builtins that take variable names or arithmetic,
+ * in evaluated.ts, and programs whose output is known without running them — echo, printf, cat,
+ * base64 -d — in programs.ts and words.ts.)
+ *
+ * Adding a program that runs another command is one line here and one row in
+ * test/shell/registry.test.ts (a test fails for an entry of WRAPPERS or PROGRAMS without one):
+ * - it runs the rest of its argv (`nice -n 5 CMD`, `sudo -u root CMD`): a WRAPPERS line giving
+ *   its options that take a value, how many operands come before the command, …;
+ * - it is a shell (`-c STRING`, a script file, or standard input): a SHELLS line;
+ * - it runs code in another language (`python -c CODE`): an INTERPRETERS line;
+ * - an option or operand of it carries a command line (`tar --to-command=CMD`): a
+ *   COMMAND_CARRIERS line;
+ * - it has a grammar of its own for what it runs (a remote shell like ssh, an action like find
+ *   -exec, a container runner like docker, a runner like parallel): a PROGRAMS line with the
+ *   kind of grammar and its options. A new kind is a ProgramSpec variant and a function in
+ *   grammars.ts.
  */
+import type { Via } from './ir.js';
 
 export interface WrapperSpec {
   /** Options that take a value as the next word (or attached: `-uroot`, `--user=root`). */
@@ -20,6 +37,8 @@ export interface WrapperSpec {
   readonly privileged?: boolean;
   /** The wrapped words are joined and run by a shell (`sudo -s CMD`, `su -c`, `watch CMD`). */
   readonly runsShellString?: boolean;
+  /** How the commands of that shell string are recorded (default `command-string`). */
+  readonly shellStringVia?: Via;
   /** An option whose value is split into words and prepended to the command (`env -S`). */
   readonly splitStringOptions?: readonly string[];
   /** `busybox APPLET …`: the first positional is the program. */
@@ -179,7 +198,11 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
     commandStringOptions: ['-c', '--command'],
     positionals: 1,
   },
-  watch: { valueOptions: ['-n', '--interval', '-d', '--differences', '-q', '--equexit'], runsShellString: true },
+  watch: {
+    valueOptions: ['-n', '--interval', '-d', '--differences', '-q', '--equexit'],
+    runsShellString: true,
+    shellStringVia: 'watch',
+  },
   xargs: {
     valueOptions: [
       '-a',
@@ -205,7 +228,8 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
     ],
   },
   chrt: { positionals: 1, valueOptions: ['-T', '-P', '-D'] },
-  taskset: { positionals: 1, valueOptions: ['-c', '--cpu-list'] },
+  // `-c` is a flag: the mask operand is then a CPU list (`taskset -c 0,1 CMD`)
+  taskset: { positionals: 1, noCommandOptions: ['-p', '--pid'] },
   numactl: {
     valueOptions: [
       '-i',
@@ -316,6 +340,196 @@ export const SHELLS: ReadonlySet<string> = new Set([
 
 /** Shell options that take a value, so `bash -o pipefail -c CMD` finds CMD. */
 export const SHELL_VALUE_OPTIONS: ReadonlySet<string> = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
+
+/** What a program with a grammar of its own runs; grammars.ts reads each kind. */
+export type ProgramSpec =
+  /** `eval ARGS…`: the arguments, joined, are a script. */
+  | { readonly kind: 'eval' }
+  /** `ssh [OPTIONS] HOST CMD…`: CMD is a script run on HOST. */
+  | { readonly kind: 'remote-shell'; readonly valueOptions: ReadonlySet<string> }
+  /** `find … -exec CMD… ;`: after an action, the words up to a terminator are a command. */
+  | { readonly kind: 'exec-action'; readonly actions: readonly string[]; readonly terminators: readonly string[] }
+  /** `trap ACTION SIGNAL…`: ACTION is a command line. */
+  | { readonly kind: 'trap' }
+  /** `docker run|exec [OPTIONS] IMAGE CMD…` (also `container exec`, `compose exec`): CMD runs in a container. */
+  | {
+      readonly kind: 'docker';
+      readonly valueOptions: ReadonlySet<string>;
+      readonly composeValueOptions: ReadonlySet<string>;
+    }
+  /** `kubectl exec|run|debug … -- CMD…`: CMD runs in a container. */
+  | { readonly kind: 'kubectl'; readonly verbs: readonly string[] }
+  /** `parallel [OPTIONS] CMD… ::: ARGS`: CMD, joined, is a script run for each argument. */
+  | {
+      readonly kind: 'parallel';
+      readonly valueOptions: ReadonlySet<string>;
+      readonly argumentSeparators: readonly string[];
+    }
+  /** `alias NAME=VALUE`: VALUE is a command line, and later commands may not be what they look like. */
+  | { readonly kind: 'alias' }
+  /** git subcommands that run commands (`rebase -x CMD`, `submodule foreach CMD`, `bisect run CMD`). */
+  | {
+      readonly kind: 'git';
+      readonly globalValueOptions: ReadonlySet<string>;
+      readonly subcommandCarriers: Readonly<Record<string, CommandCarrierSpec>>;
+    };
+
+const sshValueOptions = new Set('bcDEeFIiJLlmOopQRSWwB'.split('').map((l) => `-${l}`));
+
+const dockerValueOptions = new Set([
+  '-v',
+  '--volume',
+  '-e',
+  '--env',
+  '--env-file',
+  '--name',
+  '-p',
+  '--publish',
+  '-w',
+  '--workdir',
+  '-u',
+  '--user',
+  '--entrypoint',
+  '--network',
+  '--net',
+  '-m',
+  '--memory',
+  '--cpus',
+  '--mount',
+  '-l',
+  '--label',
+  '--hostname',
+  '-h',
+  '--add-host',
+  '--device',
+  '--cap-add',
+  '--cap-drop',
+  '--security-opt',
+  '--restart',
+  '--pull',
+  '--platform',
+  '--log-driver',
+  '--log-opt',
+  '--tmpfs',
+  '--ulimit',
+  '--ipc',
+  '--pid',
+  '--shm-size',
+  '--gpus',
+  '--runtime',
+  '--dns',
+  '--expose',
+  '--link',
+  '--volumes-from',
+  '--detach-keys',
+  '-a',
+  '--attach',
+  '--cidfile',
+  '--group-add',
+  '--stop-signal',
+  '--stop-timeout',
+  '--health-cmd',
+  '--userns',
+  '--uts',
+  '--cgroupns',
+  '--index',
+  '--cpuset-cpus',
+  '--memory-swap',
+  '--storage-opt',
+  '--sysctl',
+  '--label-file',
+]);
+
+const docker: ProgramSpec = {
+  kind: 'docker',
+  valueOptions: dockerValueOptions,
+  /** `docker compose` options before its subcommand that take a value. */
+  composeValueOptions: new Set([
+    '-f',
+    '--file',
+    '-p',
+    '--project-name',
+    '--project-directory',
+    '--env-file',
+    '--profile',
+    '--ansi',
+    '--progress',
+  ]),
+};
+
+const kubectl: ProgramSpec = { kind: 'kubectl', verbs: ['exec', 'run', 'debug'] };
+
+export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
+  eval: { kind: 'eval' },
+  ssh: { kind: 'remote-shell', valueOptions: sshValueOptions },
+  // `-M PORT`: the monitoring port
+  autossh: { kind: 'remote-shell', valueOptions: new Set([...sshValueOptions, '-M']) },
+  find: { kind: 'exec-action', actions: ['-exec', '-execdir', '-ok', '-okdir'], terminators: [';', '+'] },
+  trap: { kind: 'trap' },
+  docker,
+  podman: docker,
+  nerdctl: docker,
+  kubectl,
+  oc: kubectl,
+  parallel: {
+    kind: 'parallel',
+    valueOptions: new Set([
+      '-j',
+      '--jobs',
+      '-S',
+      '--sshlogin',
+      '-a',
+      '--arg-file',
+      '-d',
+      '--delimiter',
+      '-I',
+      '--colsep',
+      '-N',
+      '-n',
+      '--max-args',
+      '--joblog',
+      '--results',
+      '--tmpdir',
+      '--timeout',
+      '--delay',
+    ]),
+    argumentSeparators: [':::', '::::', ':::+', '::::+'],
+  },
+  alias: { kind: 'alias' },
+  git: {
+    kind: 'git',
+    /** git's global options that take the next word as their value. */
+    globalValueOptions: new Set([
+      '-C',
+      '-c',
+      '--git-dir',
+      '--work-tree',
+      '--namespace',
+      '--config-env',
+      '--exec-path',
+      '--super-prefix',
+      '--list-cmds',
+    ]),
+    /** Options of git subcommands whose value is a command line for the shell. */
+    subcommandCarriers: {
+      difftool: { options: { '-x': 'shell', '--extcmd': 'shell' } },
+      mergetool: { options: { '--tool-cmd': 'shell' } },
+      // (`--exec` is a carrier of every git command: COMMAND_CARRIERS)
+      rebase: { options: { '-x': 'shell' } },
+      'filter-branch': {
+        options: {
+          '--env-filter': 'shell',
+          '--tree-filter': 'shell',
+          '--index-filter': 'shell',
+          '--parent-filter': 'shell',
+          '--msg-filter': 'shell',
+          '--commit-filter': 'shell',
+          '--tag-name-filter': 'shell',
+        },
+      },
+    },
+  },
+};
 
 export interface InterpreterSpec {
   readonly language: string;

@@ -35,8 +35,11 @@ function classify(cp: number): HiddenCharacter['kind'] | null {
 }
 
 // eslint-disable-next-line no-control-regex
-const SUSPECT =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0]|\udb40[\udc00-\udc7f]/;
+const SUSPECT = new RegExp(
+  String.raw`[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f` +
+    String.raw`\u202a-\u202e\u2060\u2066-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0]|` +
+    String.raw`\udb40[\udc00-\udc7f]`,
+);
 
 export function findHiddenCharacters(text: string): HiddenCharacter[] {
   if (!SUSPECT.test(text)) return [];
@@ -105,4 +108,10 @@ export function climbsAbove(path: string): boolean {
     if (depth < 0) return true;
   }
   return false;
+}
+
+/** The last component of a path (the program a command path names). */
+export function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i === -1 ? path : path.slice(i + 1);
 }

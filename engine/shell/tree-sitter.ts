@@ -132,3 +132,87 @@ export function walkTree(
   }
   return cut;
 }
+
+/** Nodes that are one simple command to bash: never across an unquoted newline. */
+const ONE_LINE = new Set([
+  'command',
+  'redirected_statement',
+  'variable_assignments',
+  'declaration_command',
+  'unset_command',
+  'negated_command',
+]);
+
+/**
+ * Where tree-sitter read two lines as one command (`x=1 y=2⏎{ rm …; }` as a command named `{`,
+ * `ls⏎\rm x` as `ls` with an argument `⏎rm`): the place to insert `;` (or, before a word that
+ * starts a line, a blank) so that it reads them as bash does. Null when there is none.
+ */
+export function findGlue(root: SyntaxNode, text: string): { index: number; chars: string } | null {
+  // a cursor, not node.children: marshalling every node's children made a 60 KB command take
+  // seconds. Nodes are visited as a stack would (each node, then its children last first).
+  const cursor = root.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    if (type !== 'heredoc_body') {
+      if (ONE_LINE.has(type)) {
+        const glue = glueInside(cursor, type, text);
+        if (glue) return glue;
+      }
+      if (type === 'word') {
+        const word = text.slice(cursor.startIndex, cursor.endIndex);
+        if (word.includes('\n')) {
+          const lead = /^\n+/.exec(word);
+          return lead
+            ? { index: cursor.startIndex + lead[0].length, chars: ' ' }
+            : { index: cursor.startIndex + word.indexOf('\n'), chars: ';' };
+        }
+      }
+      if (cursor.gotoLastChild()) continue;
+    }
+    for (;;) {
+      if (cursor.gotoPreviousSibling()) break;
+      if (!cursor.gotoParent()) return null;
+    }
+  }
+}
+
+/** The glue inside one statement node (the cursor is on it, and is left there). */
+function glueInside(
+  cursor: ReturnType<SyntaxNode['walk']>,
+  type: string,
+  text: string,
+): { index: number; chars: string } | null {
+  const children: { type: string; named: boolean; start: number; end: number }[] = [];
+  if (cursor.gotoFirstChild()) {
+    do
+      children.push({
+        type: cursor.nodeType,
+        named: cursor.nodeIsNamed,
+        start: cursor.startIndex,
+        end: cursor.endIndex,
+      });
+    while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+  }
+  let gap = -1;
+  for (let k = 1; k < children.length && gap === -1; k++) {
+    const prev = children[k - 1]!;
+    const next = children[k]!;
+    if (next.type === 'heredoc_redirect' || prev.type === 'heredoc_redirect') continue;
+    if (text.slice(prev.end, next.start).includes('\n')) gap = k;
+  }
+  // `a == b` outside [[ ]]: tree-sitter reads `==` as a test operator and what follows as a
+  // regex running across `;` and newlines; to bash it is just the word `==` (escaping it
+  // says so). Before a line break, else the `;` put there leaves `==` an ERROR.
+  const op =
+    type === 'command'
+      ? children.findIndex((c) => !c.named && (c.type === '==' || c.type === '=~' || c.type === '!='))
+      : -1;
+  if (op !== -1 && (gap === -1 || op < gap)) return { index: children[op]!.start, chars: '\\' };
+  if (gap !== -1) {
+    const prev = children[gap - 1]!;
+    return { index: prev.type === 'comment' ? prev.start : prev.end, chars: ';' };
+  }
+  return null;
+}

@@ -137,7 +137,7 @@ export type Cmd =
   | { readonly k: 'evalWords'; readonly args: readonly Arg[] }
   | { readonly k: 'test'; readonly bracket: boolean; readonly expr: TestExpr }
   | { readonly k: 'let'; readonly exprs: readonly string[] }
-  | { readonly k: 'declare'; readonly flag: string; readonly assigns: readonly Assign[] }
+  | { readonly k: 'declare'; readonly keyword: string; readonly assigns: readonly Assign[] }
   | { readonly k: 'printfv'; readonly fmt: string; readonly args: readonly Arg[] }
   | { readonly k: 'find'; readonly name: Word; readonly exec: Name; readonly end: string }
   | { readonly k: 'group'; readonly list: List; readonly redir: string | null }
@@ -357,6 +357,20 @@ const simpleNames = [
 const ASSIGN_NAMES = ['x', 'y', 'z', 'A', 'B'];
 /** `a[1]=x cmd` is an error in bash (the command does not run): subscripts only stand alone. */
 const STANDALONE_NAMES = [...ASSIGN_NAMES, 'arr[1]'];
+/** Declaration builtins and options (`local` outside a function fails, assigning nothing). */
+const DECLARATIONS = [
+  'declare',
+  'declare -x',
+  'declare -g',
+  'declare -l',
+  'declare -u',
+  'export',
+  'typeset',
+  'typeset -x',
+  'local',
+];
+/** Names only `readonly` and `declare -r` assign. */
+const READONLY_NAMES = ['R', 'S'];
 const REDIRS = [
   '> out',
   '>> out',
@@ -623,11 +637,19 @@ const arbs = fc.letrec<Arbs>((tie) => {
     },
     {
       weight: 1,
-      arbitrary: fc.record({
-        k: fc.constant('declare' as const),
-        flag: fc.constantFrom('', '-x', '-g', '-l', '-u', 'export'),
-        assigns: fc.array(assignNamed(STANDALONE_NAMES), { minLength: 1, maxLength: 2 }),
-      }),
+      arbitrary: fc.oneof(
+        fc.record({
+          k: fc.constant('declare' as const),
+          keyword: fc.constantFrom(...DECLARATIONS),
+          assigns: fc.array(assignNamed(STANDALONE_NAMES), { minLength: 1, maxLength: 2 }),
+        }),
+        // a read-only name cannot be assigned again (a later `R=1 cmd` would not run): names of its own
+        fc.record({
+          k: fc.constant('declare' as const),
+          keyword: fc.constantFrom('readonly', 'declare -r'),
+          assigns: fc.array(assignNamed(READONLY_NAMES), { minLength: 1, maxLength: 2 }),
+        }),
+      ),
     },
     {
       weight: 1,
@@ -1015,8 +1037,7 @@ function renderCmd(out: Out, cmd: Cmd, g: boolean): boolean {
       return false;
     case 'declare': {
       if (g) out.mark();
-      const keyword = cmd.flag === 'export' ? 'export' : `declare ${cmd.flag}`.trimEnd();
-      out.put(keyword);
+      out.put(cmd.keyword);
       for (const a of cmd.assigns) {
         out.put(' ');
         renderAssign(out, a, g);

@@ -267,6 +267,14 @@ describe('builtins that evaluate quoted text', () => {
     expect(parseScript('(( 1 + 2 ))').segments[0]!.argv[1]!.dynamic).toBe(false);
   });
 
+  it('a pattern ends before the blank tree-sitter reads after an escape (`a\\$ ]]`)', () => {
+    expect(topArgv('[[ x == a\\$ ]]')).toEqual(['[[', 'x', '==', 'a$', ']]']);
+    expect(topArgv('[[ \\  == *\\$ ]]')).toEqual(['[[', ' ', '==', '*$', ']]']);
+    // a blank before more text ends the word: bash refuses the test, the IR does not read it as one word
+    expect(issues('[[ x == a\\$ b ]]')).toContain('parse-error');
+    expect(issues('[[ x == @(a|b) ]]')).toEqual([]);
+  });
+
   it('${x@P} with an unknown value is held with the reason', () => {
     expect(issues('echo ${PROMPT@P}')).toContain('evaluated-code');
   });

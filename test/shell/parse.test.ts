@@ -409,6 +409,61 @@ describe('what tree-sitter leaves as text, and what declarations change', () => 
   });
 });
 
+describe('declaration builtins: the builtin and its arguments, assignments decoded as bash does', () => {
+  const word = (w: { text: string; dynamic: boolean }): string => (w.dynamic ? `${w.text} (dynamic)` : w.text);
+  const assigned = (a: Script['assignments'][number]): string =>
+    `${a.name}=${a.value?.text ?? ''}${a.value?.dynamic ? ' (dynamic)' : ''}${a.exported ? ' (exported)' : ''}`;
+
+  it.each<[string, string[], string[]]>([
+    ['export LANG=C', ['export', 'LANG=C'], ['LANG=C (exported)']],
+    [
+      'export PATH=/usr/bin:$PATH',
+      ['export', 'PATH=/usr/bin:$PATH (dynamic)'],
+      ['PATH=/usr/bin:$PATH (dynamic) (exported)'],
+    ],
+    ['declare -x A=1', ['declare', '-x', 'A=1'], ['A=1 (exported)']],
+    ['readonly X=1', ['readonly', 'X=1'], ['X=1']],
+    ['local a=b', ['local', 'a=b'], ['a=b']],
+    ["typeset -r Z='q'", ['typeset', '-r', 'Z=q'], ['Z=q']],
+    ['local -r a=b c=d', ['local', '-r', 'a=b', 'c=d'], ['a=b', 'c=d']],
+    ['declare -- A=1', ['declare', '--', 'A=1'], ['A=1']],
+    ['export A="x y" B', ['export', 'A=x y', 'B'], ['A=x y (exported)']],
+    ['export "A=1"', ['export', 'A=1'], ['A=1 (exported)']],
+    ['export A+=x', ['export', 'A+=x'], ['A=x (exported)']],
+    ['export A=~/bin', ['export', 'A=~/bin (dynamic)'], ['A=~/bin (dynamic) (exported)']],
+    // brace expansion happens before the builtin sees its words
+    ['export A={a,b}', ['export', 'A=a', 'A=b'], ['A=a (exported)', 'A=b (exported)']],
+  ])('%s', (cmd, argv, assignments) => {
+    const s = parseScript(cmd);
+    expect(s.issues).toEqual([]);
+    expect(s.segments.map((g) => g.argv.map(word))).toEqual([argv]);
+    expect(s.segments[0]!.assignments.map(assigned)).toEqual(assignments);
+  });
+
+  it.each(['export A=$(id) B=2', 'declare -x A=`id` B=2'])(
+    '%s: a substitution in a value makes it dynamic and runs as its own segment',
+    (cmd) => {
+      const s = parseScript(cmd);
+      expect(s.issues).toEqual([]);
+      expect(s.segments.map((g) => [g.program, g.via, g.parent])).toEqual([
+        [cmd.split(' ')[0], 'top', null],
+        ['id', 'substitution', 0],
+      ]);
+      expect(s.segments[0]!.assignments.map(assigned)).toEqual([
+        `A=${cmd.includes('`') ? '`id`' : '$(id)'} (dynamic) (exported)`,
+        'B=2 (exported)',
+      ]);
+      expect(s.flows).toEqual([{ from: 1, to: 0, kind: 'substitution' }]);
+    },
+  );
+
+  it('inside a function, local is read the same', () => {
+    const s = parseScript('f() { local a=b; }');
+    expect(s.issues.map((i) => i.code)).toEqual(['function-definition']);
+    expect(s.segments.map((g) => g.argv.map(word))).toEqual([['local', 'a=b']]);
+  });
+});
+
 describe('a lone $', () => {
   it('before a blank or an operator is the character $, as a command name too', () => {
     expect(argvs(parseScript('$ ls -la'))).toEqual([['$', 'ls', '-la']]);
