@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
-import { appendRules, commitFileOnNewBranch, git, propose } from '../engine/authoring/index.js';
+import { branchProposal, defaultOwner, propose, proposalYaml, writeProposal } from '../engine/authoring/index.js';
 import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, openStoreIfExists, policyFor } from './context.js';
@@ -47,19 +47,6 @@ const OPTIONS = {
   branch: { type: 'string' },
 } as const;
 
-function defaultOwner(policyDir: string, env: CliIo['env']): string {
-  const repo = findRepository(policyDir);
-  if (repo) {
-    try {
-      const email = git(repo.root, ['config', 'user.email']).trim();
-      if (email) return email;
-    } catch {
-      /* not configured */
-    }
-  }
-  return env.USER ?? env.LOGNAME ?? 'unknown';
-}
-
 export const command = defineCommand({
   name: 'whitelist',
   help: HELP,
@@ -101,32 +88,10 @@ async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
     await store.close();
   }
   const definitions = proposal.rules.map((r) => r.definition);
-  const yamlText = appendRules(null, definitions).split('\n').slice(1).join('\n');
-  const target = join(loc.policy, 'whitelist', file);
-
-  let written: string | null = null;
-  if (bool(p, 'write')) {
-    writeFileSync(target, appendRules(existsSync(target) ? readFileSync(target, 'utf8') : null, definitions));
-    written = target;
-  }
-  let branch: { name: string; commit: string } | null = null;
+  const yamlText = proposalYaml(definitions);
+  const written = bool(p, 'write') ? writeProposal(loc.policy, file, definitions) : null;
   const name = str(p, 'branch');
-  if (name) {
-    const repo = findRepository(loc.policy);
-    if (!repo) throw new GateError('usage', `--branch: the policy directory ${loc.policy} is not in a Git work tree`);
-    const path = relative(repo.root, target);
-    let base: string | null = null;
-    try {
-      base = git(repo.root, ['show', `HEAD:${path}`]);
-    } catch {
-      base = null; // a new file
-    }
-    const ids = definitions.map((d) => d.id).join(', ');
-    const message =
-      `whitelist: add ${ids}\n\nProposed by policy-gate from command ${commandId}, approved by a reviewer.\n` +
-      'Review the pattern and the replay before merging.\n';
-    branch = { name, commit: commitFileOnNewBranch(repo, name, path, appendRules(base, definitions), message) };
-  }
+  const branch = name ? branchProposal(loc.policy, file, name, definitions, commandId) : null;
 
   if (bool(p, 'json')) {
     io.stdout.write(

@@ -135,6 +135,13 @@ export {
 } from './audit/checkpoint.js';
 export type { RawEvent, StoredCheckpoint } from './audit/chain.js';
 export { BUNDLE_FORMAT, bundleEvent, bundlePolicy, parseBundle, type Bundle } from './audit/bundle.js';
-export { buildReport, type ReportData, type ReportInput, type LatencyStats } from './audit/report.js';
+export {
+  buildReport,
+  CONTROLS,
+  type Control,
+  type ReportData,
+  type ReportInput,
+  type LatencyStats,
+} from './audit/report.js';
 export { shellJoin } from './shell/quote.js';
 export { prepareRotation } from './audit/checkpoint.js';

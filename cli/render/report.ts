@@ -2,7 +2,7 @@
  * The evidence report over the audit trail, as Markdown or as one self-contained HTML file
  * (inline CSS and SVG charts, no scripts, no network). Pure: the report's data in, text out.
  */
-import type { ReportData } from '../../engine/index.js';
+import { CONTROLS, type ReportData } from '../../engine/index.js';
 import { duration, oneLine } from './text.js';
 
 // -------------------------------------------------------------------------------------------------
@@ -39,95 +39,6 @@ function executionLine(d: ReportData): string {
     `were approved by a reviewer or whitelisted before they started.${exceptions}`
   );
 }
-
-interface Control {
-  readonly framework: string;
-  readonly control: string;
-  readonly proves: string;
-  readonly not: string;
-}
-
-/** What the trail is evidence for, control by control, and what stays the operator's job. */
-export const CONTROLS: readonly Control[] = [
-  {
-    framework: 'SOC 2',
-    control: 'CC6.3 — authorize, modify or remove access based on roles and least privilege',
-    proves:
-      'Every command an agent ran was authorized before it ran: by a whitelist rule admitted through a ' +
-      'reviewed Git change (commit, author, reviewers recorded), or by a reviewer listed with a role ' +
-      'in reviewers.yaml whose signed decision verifies. Self-approval is refused; a two-person rule ' +
-      'can be required.',
-    not:
-      'That reviewer keys are held only by the people named, or that reviewers.yaml membership is ' +
-      'reviewed periodically (access reviews are the operator’s).',
-  },
-  {
-    framework: 'SOC 2',
-    control: 'CC7.2 — monitor components for anomalies indicative of malicious acts',
-    proves:
-      'Every attempt is recorded before any decision, including denied and timed-out ones, with the ' +
-      'rules that fired and off-hours, burst and novelty flags, and whether a human reviewed it; ' +
-      'escalations are recorded.',
-    not: 'That anyone looked at the flags, or the incident response that followed.',
-  },
-  {
-    framework: 'ISO/IEC 27001:2022',
-    control:
-      '8.15 Logging (2013: A.12.4.1 event logging, A.12.4.2 protection of log information, A.12.4.3 administrator and operator logs)',
-    proves:
-      'Agents’ commands (operator actions) are logged with who, what, when, where and the outcome; the ' +
-      'log is append-only, hash-chained and covered by signed checkpoints, and `policy-gate verify` ' +
-      'detects changes, deletions, reordering and truncation against a checkpoint kept elsewhere.',
-    not: 'Retention periods, backups, and who may read the logs.',
-  },
-  {
-    framework: 'ISO/IEC 27001:2022',
-    control: '8.16 Monitoring activities',
-    proves:
-      'Anomalous activity is flagged per command and blocked attempts are listed with their rules; ' +
-      'review latency and timeouts show how the human control performs.',
-    not: 'Continuous monitoring by staff or a SIEM; alert thresholds beyond the policy’s.',
-  },
-  {
-    framework: 'HIPAA',
-    control: '§164.312(b) Audit controls',
-    proves:
-      'A mechanism records and examines activity of agents on the systems the gate fronts: every ' +
-      'command, its decision and its run, verifiable after the fact.',
-    not: 'Which systems hold ePHI (scope), and commands that did not go through the gate.',
-  },
-  {
-    framework: 'PCI DSS v4.0',
-    control:
-      '10.2.1 audit logs enabled and active; 10.2.2 user, event type, date and time, success or failure, origin, affected resource',
-    proves:
-      'Each record has the agent, session and OS account, the event type, UTC timestamps, the decision ' +
-      'and exit code, the host and working directory, and the command itself.',
-    not: 'Components whose commands bypass the gate.',
-  },
-  {
-    framework: 'PCI DSS v4.0',
-    control:
-      '10.3.2 logs protected from modification; 10.3.3 promptly backed up to a place hard to alter; 10.3.4 change detection on logs',
-    proves:
-      'Append-only store (triggers), a hash chain over the stored bytes, Ed25519-signed checkpoints ' +
-      'after every decision, `checkpoint export` and `audit export --bundle` to copy evidence off the ' +
-      'machine, and `verify` as the change-detection mechanism.',
-    not:
-      'That exports actually run and land on storage the agent cannot write (schedule them), or clock ' +
-      'synchronisation of the hosts (10.6).',
-  },
-  {
-    framework: 'PCI DSS v4.0',
-    control: '10.5.1 retain audit log history for at least 12 months, 3 months immediately available',
-    proves:
-      'Nothing is ever deleted by the gate; bundles are self-contained and verifiable years later without the store.',
-    not: 'Retention itself: keeping the store and bundles for the period is the operator’s job.',
-  },
-];
-
-// -------------------------------------------------------------------------------------------------
-// the tables, once for both formats
 
 interface Table {
   readonly head: string[];

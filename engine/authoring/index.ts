@@ -8,4 +8,4 @@ export { diffPolicies, levelAtLeast } from './diff.js';
 export { DEFAULT_INSTALL, scaffold } from './scaffold.js';
 export { propose } from './propose.js';
 export { appendRules } from './whitelist-file.js';
-export { commitFileOnNewBranch, git } from '../util/git.js';
+export { branchProposal, defaultOwner, proposalYaml, writeProposal } from './proposal-branch.js';
