@@ -1,7 +1,38 @@
 /**
- * The engine's public API. The CLI (and anything embedding the gate) uses only this module;
- * nothing in engine/ prints, exits or reads argv.
+ * The engine's public surface. Nothing in engine/ prints, exits or reads argv: front ends (the
+ * CLI, hooks, a server) build requests and render results.
+ *
+ * The API proper is the first block: `openGate(locations)` gives a `Gate` with `check(request)`,
+ * `assess(request)`, `waitForDecision(id, ms)`, `review.{queue, view, statement, apply}`,
+ * `exec(record, …)`, `verify()`, `export()`, `bundle()` and `report()`; `resolveLocations` finds
+ * the store, the policy and the state directory; the verdict vocabulary says what a decision
+ * means (`allowsRun`, `exitCodeFor`, `nextStep`). What follows are the building blocks the API
+ * is made of, for front ends that need a finer grain (the review queue, evidence tools), tests
+ * and benchmarks: the parser, the store, the policy loader, review and verify pieces.
+ * Authoring (lint, diff, scaffold, proposals) has its own lazily loaded surface:
+ * engine/authoring/index.ts.
  */
+export { Gate, openGate, type GateOptions } from './gate/gate.js';
+export type { AssessRequest, CheckRequest } from './gate/request.js';
+export type { CheckResult } from './gate/check.js';
+export { resolveLocations, shippedPolicyDir, type Locations, type LocationInputs } from './gate/locations.js';
+export {
+  LEVELS,
+  DECISIONS,
+  COMMAND_STATES,
+  allowsRun,
+  exitCodeFor,
+  nextStep,
+  levelRank,
+  strictestLevel,
+  strictness,
+  type Level,
+  type Decision,
+  type CommandState,
+  type WouldDecide,
+} from './model/verdict.js';
+
+// ---- building blocks -------------------------------------------------------------------------
 export { parseScript, PARSE_LIMITS } from './shell/parse.js';
 export type { Script, Segment, Word, Redirect, Flow, Issue, IssueCode } from './shell/ir.js';
 export { escapeForDisplay } from './shell/text.js';
@@ -19,8 +50,6 @@ export {
 } from './gate/assess.js';
 export type { Signal } from './model/signals.js';
 export type { SegmentReport } from './model/segments.js';
-export type { WouldDecide, Level } from './model/verdict.js';
-export { Gate, openGate, type GateOptions } from './gate/gate.js';
 export {
   loadGatePolicy,
   openStore,
@@ -29,26 +58,17 @@ export {
   recordGateEvent,
   type StoreOptions,
 } from './gate/open.js';
-export { assessRequest, projectOf, scopedRepos, type AssessRequest, type AssessDependencies } from './gate/request.js';
+export { assessRequest, projectOf, scopedRepos, type AssessDependencies } from './gate/request.js';
 export { exportTrail, exportBundle, CSV_COLUMNS, type ExportOptions } from './gate/export.js';
 export { verifyStore, failedResult, type VerifyStoreOptions } from './gate/verify-store.js';
 export { policyProvider } from './gate/policy-at.js';
 export { pollingWaiter, NotifyingWaiter, POLL_MS, type DecisionWaiter } from './gate/waiter.js';
-export { check, systemClock, type CheckRequest, type CheckResult, type Clock } from './gate/check.js';
+export { check, systemClock, type Clock } from './gate/check.js';
 export { openSqliteStore, DEFAULT_LOCK_TIMEOUT_MS, type SqliteStoreOptions } from './audit/sqlite/backend.js';
 export { AuditTrail } from './audit/trail.js';
 export type { AuditStore, AuditReader, AuditTransaction, CommandFilter, Integrity } from './audit/store.js';
 export type { AuditBackend, BackendTransaction } from './audit/backend.js';
-export type {
-  CommandRecord,
-  CommandState,
-  Decision,
-  DecidedBody,
-  SubmittedBody,
-  StoredEvent,
-  TruncatedInput,
-} from './model/events.js';
-export { resolveLocations, shippedPolicyDir, type Locations } from './gate/locations.js';
+export type { CommandRecord, DecidedBody, SubmittedBody, StoredEvent, TruncatedInput } from './model/events.js';
 export { GateError, isCorruption, storeError, usageError, type GateErrorCode } from './util/errors.js';
 export { ExitCode, EXIT_CODE_TABLE } from './util/exit-codes.js';
 export { VERSION } from './util/version.js';
