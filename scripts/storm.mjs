@@ -25,7 +25,7 @@ const ENGINE = pathToFileURL(join(ROOT, 'dist', 'engine', 'index.js')).href;
 if (process.argv[2] === '--writer') {
   // one writer: check commands, print each answer as one line
   const [store, count, tag] = process.argv.slice(3);
-  const { AuditStore, check, gateSigner, loadPolicy, shippedPolicyDir, systemClock } = await import(ENGINE);
+  const { openSqliteStore, check, gateSigner, loadPolicy, shippedPolicyDir, systemClock } = await import(ENGINE);
   const policy = await loadPolicy(shippedPolicyDir(), { cacheDir: join(dirname(store), 'cache') });
   const commands = ['git status', 'ls -la', 'git log --oneline -n 5', 'npm test', 'cat README.md'];
   for (let i = 0; i < Number(count); i++) {
@@ -40,7 +40,7 @@ if (process.argv[2] === '--writer') {
     } catch (err) {
       process.stdout.write(`lost ${JSON.stringify(String(err?.message ?? err))}\n`);
     } finally {
-      s?.close();
+      await s?.close();
     }
   }
   process.exit(0);
@@ -108,17 +108,13 @@ for (let k = 0; k < kills; k++) {
 await Promise.all([...running.map((w) => w.done), ...replacements]);
 const ms = Math.round(performance.now() - t0);
 
-const { AuditStore } = await import(ENGINE);
+const { openSqliteStore } = await import(ENGINE);
 const s = openSqliteStore(store, { readonly: true });
-const decided = new Set(
-  s
-    .commands()
-    .filter((c) => c.decision !== 'pending')
-    .map((c) => c.command_id),
-);
-const submitted = new Set(s.commands().map((c) => c.command_id));
+const all = await s.commands();
+const decided = new Set(all.filter((c) => c.decision !== 'pending').map((c) => c.command_id));
+const submitted = new Set(all.map((c) => c.command_id));
 const submissions = submitted.size;
-s.close();
+await s.close();
 const missing = answered.filter((a) => !submitted.has(a.id) || (a.decision !== 'pending' && !decided.has(a.id))).length;
 const decisions = {};
 for (const a of answered) decisions[a.decision] = (decisions[a.decision] ?? 0) + 1;
