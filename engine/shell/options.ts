@@ -10,6 +10,7 @@
  * project's tools load anyway (`mypy --config-file pyproject.toml`, `go build -o bin/app`).
  */
 import type { Word } from './ir.js';
+import { nameTable } from './registry.js';
 import { climbsAbove } from './text.js';
 
 export type OptionKind = 'exec' | 'code' | 'write' | 'read' | 'network';
@@ -117,7 +118,7 @@ const PYTEST: ToolSpec = {
 };
 
 /** Tools by program name (`python -m X`, `npx X`, `uv run X` … are resolved to X first). */
-export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
+export const RISKY_OPTIONS = nameTable<ToolSpec>({
   eslint: {
     options: [
       code('-c', '--config', '--rulesdir', '--resolve-plugins-relative-to', '--parser-options', '--env-info'),
@@ -344,8 +345,8 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
       code('--git-dir', '--work-tree', '--namespace'),
     ],
     globalValues: ['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--exec-path'],
-    subcommands: {
-      // -x is read as a command (parse.ts); -t names a tool configured in Git (persistence.git-hooks judges that)
+    subcommands: nameTable({
+      // -x is read as a command (grammars.ts); -t names a tool configured in Git (persistence.git-hooks judges that)
       difftool: [parsed('-x', '--extcmd'), { ...exec('-t', '--tool'), quiet: true }],
       mergetool: [{ ...exec('-t', '--tool'), quiet: true }],
       rebase: [parsed('-x', '--exec'), execFlag('-i', '--interactive')],
@@ -373,7 +374,7 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
       pull: [parsed('--upload-pack')],
       apply: [code('--directory')],
       grep: [exec('-O', '--open-files-in-pager')],
-    },
+    }),
   },
   curl: {
     options: [
@@ -428,7 +429,7 @@ export const RISKY_OPTIONS: Readonly<Record<string, ToolSpec>> = {
     ],
   },
   http: { options: [write('-o', '--output', '--session'), writeFlag('-d', '--download')] },
-};
+});
 
 /** The tool a runner starts: `python -m X`, `npx X`, `uv run X`, `poetry run X`, `pnpm exec X`. */
 export function effectiveTool(program: string, args: readonly Word[]): { program: string; args: readonly Word[] } {

@@ -22,6 +22,14 @@
  */
 import type { Via } from './ir.js';
 
+/**
+ * A table keyed by program (or subcommand) name, with no inherited keys: a command may be named
+ * `constructor` or `valueOf`, and an object literal would find Object.prototype's under them.
+ */
+export function nameTable<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
 export interface WrapperSpec {
   /** Options that take a value as the next word (or attached: `-uroot`, `--user=root`). */
   readonly valueOptions?: readonly string[];
@@ -72,7 +80,7 @@ const sudoValueOptions = [
   '--chroot',
 ];
 
-export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
+export const WRAPPERS = nameTable<WrapperSpec>({
   sudo: {
     valueOptions: sudoValueOptions,
     noCommandOptions: [
@@ -317,7 +325,7 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   },
   coproc: {},
   grc: {},
-};
+});
 
 /** Programs that run their arguments as a shell script: `-c STR`, a script file, or stdin. */
 export const SHELLS: ReadonlySet<string> = new Set([
@@ -459,7 +467,7 @@ const docker: ProgramSpec = {
 
 const kubectl: ProgramSpec = { kind: 'kubectl', verbs: ['exec', 'run', 'debug'] };
 
-export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
+export const PROGRAMS = nameTable<ProgramSpec>({
   eval: { kind: 'eval' },
   ssh: { kind: 'remote-shell', valueOptions: sshValueOptions },
   // `-M PORT`: the monitoring port
@@ -511,7 +519,7 @@ export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
       '--list-cmds',
     ]),
     /** Options of git subcommands whose value is a command line for the shell. */
-    subcommandCarriers: {
+    subcommandCarriers: nameTable<CommandCarrierSpec>({
       difftool: { options: { '-x': 'shell', '--extcmd': 'shell' } },
       mergetool: { options: { '--tool-cmd': 'shell' } },
       // (`--exec` is a carrier of every git command: COMMAND_CARRIERS)
@@ -527,9 +535,9 @@ export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
           '--tag-name-filter': 'shell',
         },
       },
-    },
+    }),
   },
-};
+});
 
 export interface InterpreterSpec {
   readonly language: string;
@@ -541,7 +549,7 @@ export interface InterpreterSpec {
   readonly programIsFirstPositional?: boolean;
 }
 
-export const INTERPRETERS: Readonly<Record<string, InterpreterSpec>> = {
+export const INTERPRETERS = nameTable<InterpreterSpec>({
   python: { language: 'python', codeOptions: ['-c'], valueOptions: ['-W', '-X', '-m', '--check-hash-based-pycs'] },
   python2: { language: 'python', codeOptions: ['-c'], valueOptions: ['-W', '-X', '-m'] },
   python3: { language: 'python', codeOptions: ['-c'], valueOptions: ['-W', '-X', '-m'] },
@@ -604,7 +612,7 @@ export const INTERPRETERS: Readonly<Record<string, InterpreterSpec>> = {
   'octave-cli': { language: 'octave', codeOptions: ['--eval'] },
   slsh: { language: 'slang', codeOptions: ['-e'] },
   emacs: { language: 'elisp', codeOptions: ['--eval'] },
-};
+});
 
 /**
  * How a value carries a command: `shell` is a command line as it is; the others are another
@@ -630,7 +638,7 @@ const vimOptions = { '-c': 'vim', '--cmd': 'vim' } as const;
 const rpmOptions = { '--eval': 'rpm', '-E': 'rpm', '--pipe': sh } as const;
 const texCarrier: CommandCarrierSpec = { positionals: 'tex' };
 
-export const COMMAND_CARRIERS: Readonly<Record<string, CommandCarrierSpec>> = {
+export const COMMAND_CARRIERS = nameTable<CommandCarrierSpec>({
   tar: {
     options: {
       '--to-command': sh,
@@ -759,7 +767,7 @@ export const COMMAND_CARRIERS: Readonly<Record<string, CommandCarrierSpec>> = {
   tex: texCarrier,
   pdftex: texCarrier,
   xetex: texCarrier,
-};
+});
 
 /** Environment variables whose value is a command line that some program will run. */
 export const COMMAND_VARIABLES: ReadonlySet<string> = new Set([

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseScript } from '../../engine/index.js';
+import { optionUses } from '../../engine/shell/options.js';
 import { PROGRAMS, WRAPPERS } from '../../engine/shell/registry.js';
 
 /** What a program grammar runs: the first segment nested under the program's own. */
@@ -143,4 +144,21 @@ describe('option grammars that hid the command', () => {
     const rm = parseScript("autossh -M 20000 -f deploy@host 'rm -rf x'").segments[1]!;
     expect([rm.program, rm.remote]).toEqual(['rm', 'deploy@host']);
   });
+});
+
+describe('registry tables have no inherited entries', () => {
+  // found by the property test: `valueOf` looked up PROGRAMS.valueOf, Object.prototype's
+  it.each(['constructor', 'valueOf', 'toString', 'hasOwnProperty', '__proto__', 'propertyIsEnumerable'])(
+    'a command named %s is a program like any other',
+    (name) => {
+      for (const cmd of [name, `${name} -x rm y`, `git ${name} -x rm`]) {
+        const s = parseScript(cmd);
+        expect(
+          s.segments.map((g) => [g.program, g.wrappers.length]),
+          cmd,
+        ).toEqual([[cmd.split(' ')[0], 0]]);
+        expect([...optionUses(s.segments[0]!.program!, s.segments[0]!.argv.slice(1))]).toEqual([]);
+      }
+    },
+  );
 });
