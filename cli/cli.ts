@@ -33,6 +33,16 @@ export const COMMANDS: readonly Entry[] = [
     load: () => import('./exec.js'),
   },
   {
+    name: 'wait',
+    summary: 'wait again for the decision on a --no-wait submission; exits as check does',
+    load: () => import('./wait.js'),
+  },
+  {
+    name: 'status',
+    summary: "a recorded command's state: pending (time left) or its decision",
+    load: () => import('./status.js'),
+  },
+  {
     name: 'review',
     summary: 'decide pending commands: interactive queue, or list | show | approve | deny',
     load: () => import('./review.js'),

@@ -95,6 +95,27 @@ export function renderRecord(s: Style, record: CommandRecord, assessment: Assess
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A recorded command as it stands (`status`, `wait`): its state, hits and segments, who decided,
+ * the time left while it waits, where to review it, and what to do next.
+ */
+export function renderStoredRecord(s: Style, record: CommandRecord, now: Date): string {
+  const lines = [headline(s, record.decision, record), ...commandLines(record.command)];
+  lines.push(...signalLines(s, record.command, record.signals));
+  if (record.decision !== 'whitelisted') lines.push(...segmentLines(s, record));
+  if (record.decision === 'pending') {
+    const left = record.deadline ? Date.parse(record.deadline) - now.getTime() : null;
+    lines.push(s.dim(`  waiting for a reviewer · ${timeLeft(left)} left · ${record.command_id}`));
+    lines.push(s.dim(`  review it: policy-gate review show ${record.command_id}`));
+  } else {
+    const latency = record.review_latency_ms !== null ? ` in ${record.review_latency_ms} ms` : '';
+    lines.push(s.dim(`  decided by ${record.decided_by}${latency} · ${record.command_id}`));
+    if (record.reason) lines.push(s.dim(`  ${record.reason}`));
+  }
+  lines.push(`  next: ${nextStep(record.decision)}`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** What check would decide, and why, without a record. */
 export function renderAssessment(s: Style, a: Assessment, whyNot: string | null): string {
   const lines = [headline(s, a.would_decide, a, 'WOULD BE '), ...commandLines(a.command)];

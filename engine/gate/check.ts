@@ -224,3 +224,42 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     assessment,
   };
 }
+
+/**
+ * Wait again for a command's decision: a `--no-wait` submission, or a check that was
+ * interrupted. Until the command's deadline, or `limitMs` when that is sooner; a command past
+ * its deadline with no decision is timed out here, as its waiting check would have done.
+ * Returns the command's record as it then stands (still pending only when `limitMs` or the
+ * signal ended the wait first).
+ */
+export async function resumeWait(
+  commandId: string,
+  deps: {
+    readonly store: AuditStore;
+    readonly clock: Clock;
+    readonly waiter?: DecisionWaiter | undefined;
+    readonly limitMs?: number | undefined;
+    readonly signal?: AbortSignal | undefined;
+  },
+): Promise<CommandRecord> {
+  const { store, clock } = deps;
+  const events = await store.commandEvents(commandId);
+  const submittedEvent = events.find((e) => e.type === 'SUBMITTED');
+  if (!submittedEvent)
+    throw new GateError('not-found', `no command ${commandId} in the audit trail ${store.location}`, {
+      hint: 'see: policy-gate audit --decision pending',
+    });
+  const submitted = submittedEvent.body as SubmittedBody;
+  const current = async (): Promise<CommandRecord> => (await store.command(commandId))!;
+  if (events.some((e) => e.type === 'DECIDED') || !submitted.deadline) return current();
+  const deadline = Date.parse(submitted.deadline);
+  const waiter = deps.waiter ?? pollingWaiter(store, clock);
+  const untilDeadline = deadline - clock.wall().getTime();
+  const ms = Math.max(0, Math.min(untilDeadline, deps.limitMs ?? Infinity));
+  if (ms > 0 && (await waiter.next(commandId, ms, deps.signal))) return current();
+  if (!deps.signal?.aborted && clock.wall().getTime() >= deadline) {
+    const timeoutMs = deadline - Date.parse(submitted.submitted_at);
+    await store.decide(timeoutDecision(submitted, submittedEvent.leaf, clock, submitted.policy_revision, timeoutMs));
+  }
+  return current();
+}

@@ -21,7 +21,7 @@ import type { AuditStore } from '../audit/store.js';
 import type { VerifyResult, WitnessReading } from '../audit/verify.js';
 import type { CommandRecord, DecidedBody, DecisionStatement } from '../model/events.js';
 import type { Assessment } from './assess.js';
-import { check, type CheckDependencies, type CheckResult } from './check.js';
+import { check, resumeWait, type CheckDependencies, type CheckResult } from './check.js';
 import { systemClock, type Clock } from './clock.js';
 import { execute, type ExecOptions, type ExecResult } from './exec.js';
 import { exportBundle, exportTrail, type ExportOptions } from './export.js';
@@ -115,6 +115,25 @@ export class Gate {
   async waitForDecision(commandId: string, ms: number, signal?: AbortSignal): Promise<DecidedBody | null> {
     const waiter = this.options.waiter ?? pollingWaiter(await this.store(), this.clock);
     return waiter.next(commandId, ms, signal);
+  }
+
+  /**
+   * Wait again for a pending command (a `--no-wait` submission): until its deadline, or `limitMs`
+   * when sooner. Past the deadline with no decision it is timed out, as its check would have.
+   */
+  async resume(commandId: string, options: { limitMs?: number; signal?: AbortSignal } = {}): Promise<CommandRecord> {
+    return resumeWait(commandId, {
+      store: await this.store(),
+      clock: this.clock,
+      waiter: this.options.waiter,
+      limitMs: options.limitMs,
+      signal: options.signal,
+    });
+  }
+
+  /** A command's record as it stands (null: no such command). */
+  async status(commandId: string): Promise<CommandRecord | null> {
+    return (await this.store()).command(commandId);
   }
 
   readonly review = {
