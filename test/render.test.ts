@@ -38,3 +38,29 @@ describe('render: text', () => {
     expect(paintState(tagged, 'timed_out')).toBe('<red>timed_out</red>');
   });
 });
+
+describe('render: why a segment is not whitelisted', () => {
+  it('names a rule that matched but may not be used, and why, next to its segment', async () => {
+    const { assess, whyNotWhitelisted } = await import('../engine/index.js');
+    const { compileWhitelistRule } = await import('../engine/whitelist/coverage.js');
+    const { renderAssessment } = await import('../cli/render/record.js');
+    const { shippedPolicy, NOON } = await import('./helpers.js');
+    const policy = await shippedPolicy();
+    const loose = compileWhitelistRule({
+      id: 'team.eslint',
+      owner: 't',
+      reason: 'r',
+      pattern: 'npx eslint [<any>...]',
+      file: 'whitelist/team.yaml',
+      line: 1,
+    });
+    const p = { ...policy, whitelist: [...policy.whitelist, loose] };
+    const a = assess('npx eslint -f /tmp/f.js src; ls', p, { now: NOON, history: null });
+    const text = renderAssessment(tagged, a, whyNotWhitelisted(a, p));
+    expect(text).toContain(
+      '0. npx eslint -f /tmp/f.js src<yellow> ✗ team.eslint matches but may not be used: -f loads code',
+    );
+    // a segment a rule covers, and one no rule matches, read as before
+    expect(text).toMatch(/1\. ls<green> ✓ /);
+  });
+});

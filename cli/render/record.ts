@@ -65,13 +65,22 @@ function signalLines(s: Style, command: string, signals: readonly Signal[], limi
   return out;
 }
 
-function segmentLines(s: Style, a: Pick<Assessment, 'segments'> | Pick<CommandRecord, 'segments'>): string[] {
+function segmentLines(
+  s: Style,
+  a: Pick<Assessment, 'segments' | 'whitelist_refused'> | Pick<CommandRecord, 'segments' | 'whitelist_refused'>,
+): string[] {
   if (a.segments.length === 0) return [];
   const out = [s.dim('  segments:')];
   a.segments.slice(0, 12).forEach((seg, i) => {
     const shown = clip(escapeForDisplay(seg.argv.join(' ')), 70);
     const where = seg.via === 'top' ? '' : s.dim(` [${seg.via}]`);
-    const cover = seg.covered_by ? s.green(` ✓ ${seg.covered_by}`) : s.dim(' ✗ not whitelisted');
+    // a rule that matched but may not be used says so: "not whitelisted" alone hides why
+    const refused = a.whitelist_refused.find((r) => r.segment === i);
+    const cover = seg.covered_by
+      ? s.green(` ✓ ${seg.covered_by}`)
+      : refused
+        ? s.yellow(` ✗ ${refused.rule_id} matches but may not be used: ${refused.reason}`)
+        : s.dim(' ✗ not whitelisted');
     out.push(`    ${i}. ${shown}${where}${cover}`);
   });
   if (a.segments.length > 12) out.push(s.dim(`    … ${a.segments.length - 12} more`));
