@@ -1,4 +1,5 @@
-import { exitCodeFor, openGate } from '../engine/index.js';
+import { existsSync } from 'node:fs';
+import { exitCodeFor, GateError, openGate } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseSeconds, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { home, locations } from './context.js';
@@ -34,7 +35,13 @@ export const command = defineCommand({ name: 'wait', help: HELP, options: OPTION
 async function run(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
-  const gate = await openGate(locations(p, io), {
+  const loc = locations(p, io);
+  // waiting never creates a store: a missing one holds no command to wait for
+  if (!existsSync(loc.store))
+    throw new GateError('not-found', `no command ${id}: there is no audit store at ${loc.store}`, {
+      hint: 'pass the store the command was checked with: --store PATH or POLICY_GATE_STORE',
+    });
+  const gate = await openGate(loc, {
     home: home(io),
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
   });

@@ -3,6 +3,7 @@
  * with check's exit codes. Real store, the CLI in process, decisions written by another
  * connection as a reviewer's would be.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../engine/index.js';
@@ -95,5 +96,14 @@ describe('wait', () => {
     const r = await runCli(['wait', '01NOSUCHCOMMAND', '--store', store], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no command 01NOSUCHCOMMAND');
+  });
+
+  it('a missing store is not created: exit 2, naming where it looked', async () => {
+    const cwd = tempDir();
+    const store = join(tempDir(), 'none', 'audit.db');
+    const r = await runCli(['wait', '01ANYCOMMAND', '--store', store], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(store);
+    expect(existsSync(store)).toBe(false);
   });
 });
