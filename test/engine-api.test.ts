@@ -236,3 +236,66 @@ describe('the layers', () => {
     expect(long).toEqual([]);
   });
 });
+
+describe('the Gate, as a front end uses it', () => {
+  it('check, status, resume, review, assess, export, bundle, verify and report over one store', async () => {
+    const { openGate, resolveLocations, shippedPolicyDir } = await import('../engine/index.js');
+    const dir = tempDir();
+    const loc = resolveLocations({
+      store: join(tempDir(), 'audit.db'),
+      policy: shippedPolicyDir(),
+      cwd: dir,
+      env: {},
+    });
+    const gate = await openGate(loc, { home: '/home/u' });
+    try {
+      const ok = await gate.check({ command: 'git status', session: 's', cwd: dir, wait: false });
+      expect(ok.record.decision).toBe('whitelisted');
+      const held = await gate.check({ command: 'npm publish', session: 's', cwd: dir, wait: false });
+      expect(held.record.decision).toBe('pending');
+      const id = held.record.command_id;
+      expect((await gate.status(id))?.decision).toBe('pending');
+      expect((await gate.resume(id, { limitMs: 50 })).decision).toBe('pending');
+      expect(await gate.waitForDecision(id, 20)).toBeNull();
+      expect((await gate.review.queue()).map((v) => v.record.command_id)).toEqual([id]);
+      const view = await gate.review.view(id);
+      expect(view?.session.map((r) => r.command_id)).toEqual([ok.record.command_id]);
+      expect(view?.approvals_needed).toBe(1);
+      expect(await gate.review.view('01NOSUCH')).toBeNull();
+      expect(
+        JSON.parse(
+          await gate.review.statement({
+            command_id: id,
+            decision: 'deny',
+            reviewer: 'alice',
+            reason: 'no',
+            signed_at: NOON.toISOString(),
+          }),
+        ),
+      ).toMatchObject({ command_id: id, submitted_leaf: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      // an unsigned decision is refused, and the refusal recorded
+      const refused = await gate.review.apply({
+        command_id: id,
+        statement: '{}',
+        signature: null,
+        from: { user: 'u', host: 'h' },
+      });
+      expect(refused.kind).toBe('refused');
+      // assess reads the session's history (git ran in it before: not new), records nothing
+      const before = (await gate.export({ format: 'jsonl' })).trim().split('\n').length;
+      const a = await gate.assess({ command: 'git status', session: 's', cwd: dir, now: new Date() });
+      expect(a.signals.map((s) => s.rule_id)).not.toContain('context.novelty');
+      expect((await gate.export({ format: 'jsonl' })).trim().split('\n').length).toBe(before);
+      expect((await gate.export({ format: 'csv' })).split('\r\n')[0]).toMatch(/^command_id,/);
+      const bundle = await gate.bundle();
+      expect(bundle.events.length).toBeGreaterThanOrEqual(before);
+      expect(bundle.checkpoints.length).toBeGreaterThan(0);
+      expect((await gate.verify()).ok).toBe(true);
+      const report = await gate.report({ from: null, to: null });
+      expect(report.verify?.ok).toBe(true);
+      expect(report.commands).toBe(2);
+    } finally {
+      await gate.close();
+    }
+  });
+});

@@ -98,16 +98,15 @@ export class Gate {
 
   /** What check would decide, and why; nothing is recorded (the session's history is read if any). */
   async assess(request: AssessRequest): Promise<Assessment> {
-    const reader = this.writer ? await this.writer : openStoreIfExists(this.locations);
+    const deps = { policy: this.policy, home: this.options.home, protectedPaths: this.locations.protectedPaths };
+    // the store is read only for a session's history, and never created for it
+    if (!request.session) return assessRequest(request, deps);
+    const own = this.writer === null;
+    const store = own ? openStoreIfExists(this.locations) : await this.writer;
     try {
-      return await assessRequest(request, {
-        policy: this.policy,
-        store: request.session ? reader : null,
-        home: this.options.home,
-        protectedPaths: this.locations.protectedPaths,
-      });
+      return await assessRequest(request, { ...deps, store });
     } finally {
-      if (!this.writer) await reader?.close();
+      if (own) await store?.close();
     }
   }
 
