@@ -84,6 +84,21 @@ export const COMMANDS: readonly Entry[] = [
     load: () => import('./whitelist.js'),
   },
   {
+    name: 'hook',
+    summary: "answer an agent's pre-tool hook (claude | codex | gemini): JSON payload in, the agent's answer out",
+    load: () => import('./hook.js'),
+  },
+  {
+    name: 'install',
+    summary: "write policy-gate's hook into an agent's settings (claude | codex | gemini)",
+    load: () => import('./install.js'),
+  },
+  {
+    name: 'uninstall',
+    summary: "remove policy-gate's hook from an agent's settings",
+    load: () => import('./uninstall.js'),
+  },
+  {
     name: 'init',
     summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow',
     load: () => import('./init.js'),

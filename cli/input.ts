@@ -47,6 +47,25 @@ export async function readCommand(io: CliIo, maxBytes = DEFAULT_MAX_COMMAND_BYTE
   return { text, invalidUtf8 };
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A command that arrived as text inside another document (a hook's JSON payload): held to the
+ * same size limit as standard input, and marked invalid when it holds a lone surrogate, which
+ * no UTF-8 byte string decodes to.
+ */
+export function commandFromText(text: string, maxBytes = DEFAULT_MAX_COMMAND_BYTES): CommandInput {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > maxBytes) {
+    let end = Math.min(KEPT_PREFIX, bytes.length);
+    while (end > 0 && end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const prefix = bytes.subarray(0, end).toString('utf8');
+    return { text: prefix, invalidUtf8: false, truncated: { bytes: bytes.length, sha256, complete: true, limit: maxBytes } };
+  }
+  return { text, invalidUtf8: LONE_SURROGATE.test(text) };
+}
+
 /**
  * The command given after `--`: one word is a command line, several an argv (quoted for you).
  * Node decodes argv as UTF-8 with U+FFFD for invalid bytes, which would record and judge text

@@ -27,4 +27,7 @@ if (cwdError !== null) {
   process.exitCode = process.argv[2] === 'exec' ? ExitCode.NotRun : ExitCode.Usage;
 } else {
   process.exitCode = await main(process.argv.slice(2), processIo(controller.signal));
+  // a hook has answered: its agent waits for the process to end, and nothing left running (a
+  // wait the watchdog cut short) may delay that
+  if (process.argv[2] === 'hook') process.exit();
 }

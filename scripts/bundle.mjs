@@ -23,6 +23,8 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['better-sqlite3', 'tree-sitter', 'tree-sitter-bash', 'yaml'],
+  // jsonc-parser's `main` is a UMD build whose internal requires esbuild cannot follow
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   logLevel: 'warning',
   legalComments: 'none',
 });

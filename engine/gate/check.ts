@@ -124,7 +124,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   const submittedAt = clock.wall();
   // the submission's time is the assessment's: bursts and off-hours are judged as of then
   const assessment = await assessRequest({ ...req, now: submittedAt }, deps);
-  const timeoutMs = req.timeoutMs ?? assessment.timeout_ms;
+  const timeoutMs = Math.min(req.timeoutMs ?? assessment.timeout_ms, req.maxTimeoutMs ?? Infinity);
   const submitted: SubmittedBody = {
     type: 'SUBMITTED',
     command_id: ulid(submittedAt.getTime()),

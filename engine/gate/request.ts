@@ -38,6 +38,11 @@ export interface CheckRequest extends AssessRequest {
   readonly wait: boolean;
   /** Override the policy's timeout for this level (ms). */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Never wait longer than this (ms), whatever the policy or `timeoutMs` say: a hook must answer
+   * before its agent gives up on it (an agent runs the command when its hook times out).
+   */
+  readonly maxTimeoutMs?: number | undefined;
 }
 
 export interface AssessDependencies {
