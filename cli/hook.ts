@@ -71,7 +71,7 @@ const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
 /** How much of the agent's timeout the hook keeps in reserve to answer and exit. */
 export function answerBudgetMs(agentTimeoutMs: number): number {
-  const reserve = Math.min(Math.max(agentTimeoutMs * 0.1, 2000), 15_000);
+  const reserve = Math.min(Math.max(agentTimeoutMs * 0.1, 3000), 15_000);
   return Math.max(agentTimeoutMs - reserve, agentTimeoutMs / 2);
 }
 
@@ -88,14 +88,12 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     answer = await Promise.race([
       decide(p, io, agent, { answerBy, reviewerTimeoutMs: reviewerTimeout && reviewerTimeout * 1000, signal: stop }),
       // the answer is due: whatever is still running, the agent must hear a deny before it gives up
-      delay(Math.max(0, answerBy - Date.now()), undefined, { ref: false }).then(
-        (): HookAnswer => ({
-          kind: 'deny',
-          reason:
-            `policy-gate: no decision within ${Math.round((answerBy - started) / 1000)} s ` +
-            `(the agent's hook timeout is ${agentTimeout} s): blocked`,
-        }),
-      ),
+      delay(Math.max(0, answerBy - Date.now()), undefined, { ref: false }).then((): HookAnswer => ({
+        kind: 'deny',
+        reason:
+          `policy-gate: no decision within ${Math.round((answerBy - started) / 1000)} s ` +
+          `(the agent's hook timeout is ${agentTimeout} s): blocked`,
+      })),
     ]);
   } catch (err) {
     answer = { kind: 'deny', reason: `policy-gate could not check this command: ${errorLine(err)}; blocked` };
@@ -130,7 +128,10 @@ async function decide(p: Parsed, io: CliIo, agent: Agent, budget: Budget): Promi
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
   });
   try {
-    const input = commandFromText(call.command, gate.policy.gate.limits?.max_command_bytes ?? DEFAULT_MAX_COMMAND_BYTES);
+    const input = commandFromText(
+      call.command,
+      gate.policy.gate.limits?.max_command_bytes ?? DEFAULT_MAX_COMMAND_BYTES,
+    );
     // the reviewer's wait ends a second before the answer is due, so its timeout is recorded
     const waitMs = Math.max(0, budget.answerBy - Date.now() - 1000);
     const { record, assessment } = await gate.check(
@@ -208,10 +209,12 @@ export function answerFor(record: CommandRecord, notWhitelisted: string | null =
         : `approved by ${record.decided_by ?? 'a reviewer'}`;
     return { kind: 'allow', reason: `policy-gate: ${by} (command ${id}, ${risk})` };
   }
-  const why = heldBecause(record, notWhitelisted);
+  const why = heldBecause(record, record.decision === 'denied' ? null : notWhitelisted);
   switch (record.decision) {
     case 'denied': {
-      const rule = record.decided_by?.startsWith('policy_rule:') ? record.decided_by.slice('policy_rule:'.length) : null;
+      const rule = record.decided_by?.startsWith('policy_rule:')
+        ? record.decided_by.slice('policy_rule:'.length)
+        : null;
       const by = rule !== null ? `denied by policy rule ${rule}` : `denied by ${record.decided_by ?? 'policy'}`;
       const said = record.reason ? `: ${record.reason}` : '';
       return {

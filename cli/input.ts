@@ -61,7 +61,11 @@ export function commandFromText(text: string, maxBytes = DEFAULT_MAX_COMMAND_BYT
     while (end > 0 && end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const prefix = bytes.subarray(0, end).toString('utf8');
-    return { text: prefix, invalidUtf8: false, truncated: { bytes: bytes.length, sha256, complete: true, limit: maxBytes } };
+    return {
+      text: prefix,
+      invalidUtf8: false,
+      truncated: { bytes: bytes.length, sha256, complete: true, limit: maxBytes },
+    };
   }
   return { text, invalidUtf8: LONE_SURROGATE.test(text) };
 }

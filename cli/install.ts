@@ -12,7 +12,16 @@
  * The binary and the store are absolute paths: the agent's PATH and working directory are not
  * the installer's. The agent's hook timeout is set above the gate's longest reviewer wait.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { shippedPolicyDir, usageError } from '../engine/index.js';
 import { bool, COMMON_OPTIONS, parseSeconds, str, type Parsed } from './args.js';
@@ -116,7 +125,10 @@ export function longestReviewerWait(timeouts: Readonly<Record<string, number | u
 }
 
 function stamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Write the file whole or not at all, keeping its mode; the previous one copied aside first. */

@@ -22,13 +22,17 @@ export function settingsPath(
 ): string {
   switch (agent.name) {
     case 'claude':
-      return scope === 'user' ? join(where.home, '.claude', 'settings.json') : join(where.cwd, '.claude', 'settings.json');
+      return scope === 'user'
+        ? join(where.home, '.claude', 'settings.json')
+        : join(where.cwd, '.claude', 'settings.json');
     case 'codex':
       return scope === 'user'
         ? join(where.env.CODEX_HOME || join(where.home, '.codex'), 'config.toml')
         : join(where.cwd, '.codex', 'config.toml');
     case 'gemini':
-      return scope === 'user' ? join(where.home, '.gemini', 'settings.json') : join(where.cwd, '.gemini', 'settings.json');
+      return scope === 'user'
+        ? join(where.home, '.gemini', 'settings.json')
+        : join(where.cwd, '.gemini', 'settings.json');
   }
 }
 
@@ -76,7 +80,8 @@ interface Group {
 function groupsOf(settings: Record<string, unknown>, event: string): Group[] {
   const hooks = settings.hooks;
   if (hooks === undefined) return [];
-  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) throw new GateError('usage', '"hooks" is not an object');
+  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks))
+    throw new GateError('usage', '"hooks" is not an object');
   const groups = (hooks as Record<string, unknown>)[event];
   if (groups === undefined) return [];
   if (!Array.isArray(groups)) throw new GateError('usage', `"hooks.${event}" is not an array`);
@@ -126,7 +131,8 @@ function jsonHandler(agent: Agent, entry: HookEntry): Record<string, unknown> {
     : { type: 'command', command: entry.command, timeout, statusMessage: 'policy-gate: checking the command' };
 }
 
-const CODEX_BEGIN = '# >>> policy-gate hook: written by `policy-gate install codex`; remove with `policy-gate uninstall codex`';
+const CODEX_BEGIN =
+  '# >>> policy-gate hook: written by `policy-gate install codex`; remove with `policy-gate uninstall codex`';
 const CODEX_END = '# <<< policy-gate hook';
 
 /** The settings text with the gate's hook (replacing one installed before). */
@@ -169,7 +175,8 @@ export function hooksDisabled(agent: Agent, path: string, text: string): string 
   const s = parseSettings(path, text);
   if (agent.name === 'claude' && s.disableAllHooks === true) return '"disableAllHooks": true turns every hook off';
   const config = s.hooksConfig as Record<string, unknown> | undefined;
-  if (agent.name === 'gemini' && config && config.enabled === false) return '"hooksConfig.enabled": false turns every hook off';
+  if (agent.name === 'gemini' && config && config.enabled === false)
+    return '"hooksConfig.enabled": false turns every hook off';
   if (agent.name === 'gemini' && Array.isArray(config?.disabled) && config.disabled.includes('policy-gate'))
     return '"hooksConfig.disabled" lists policy-gate';
   return null;
