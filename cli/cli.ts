@@ -99,6 +99,11 @@ export const COMMANDS: readonly Entry[] = [
     load: () => import('./uninstall.js'),
   },
   {
+    name: 'doctor',
+    summary: 'check that the gate really stands in front of the agent: hooks, binary, timeouts, store, policy',
+    load: () => import('./doctor.js'),
+  },
+  {
     name: 'init',
     summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow',
     load: () => import('./init.js'),

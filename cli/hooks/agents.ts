@@ -67,6 +67,29 @@ export interface Agent {
   readonly hookShell: readonly string[];
   parse(payload: unknown): ShellCall | OtherCall;
   answer(answer: HookAnswer): HookOutput;
+  /**
+   * How the agent reads a hook's exit and output (doctor judges the installed hook by it):
+   * only an explicit block blocks; an error is no decision, and the command runs.
+   */
+  interpret(ran: { code: number | null; stdout: string; stderr: string }): Reading;
+}
+
+export type Reading = 'blocked' | 'allowed' | 'asked' | 'no decision (the command runs)';
+
+const NO_DECISION: Reading = 'no decision (the command runs)';
+
+function jsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function preToolDecision(json: Record<string, unknown> | null): unknown {
+  const out = json?.hookSpecificOutput as Record<string, unknown> | undefined;
+  return out?.hookEventName === 'PreToolUse' ? out.permissionDecision : undefined;
 }
 
 /** A payload the gate cannot read: the call is denied, with this as the reason. */
@@ -187,6 +210,14 @@ export const claude: Agent = {
     const out = { hookEventName: 'PreToolUse', permissionDecision: 'allow', permissionDecisionReason: reason };
     return { stdout: `${JSON.stringify({ hookSpecificOutput: out })}\n`, stderr: '', exit: 0 };
   },
+  interpret({ code, stdout }) {
+    if (code === 2) return 'blocked';
+    const decision = preToolDecision(stdout.trim().startsWith('{') ? jsonObject(stdout.trim()) : null);
+    if (decision === 'deny') return 'blocked';
+    if (decision === 'ask') return 'asked';
+    if (decision === 'allow') return 'allowed';
+    return NO_DECISION;
+  },
 };
 
 /** Tool names Codex's hooks have used for shell calls (newer builds report them all as "Bash"). */
@@ -215,6 +246,16 @@ export const codex: Agent = {
     const reason = clip(a.reason);
     return refusal(denyJson('PreToolUse', reason), reason);
   },
+  interpret({ code, stdout, stderr }) {
+    if (code === 2) return stderr.trim() !== '' ? 'blocked' : NO_DECISION;
+    if (code !== 0) return NO_DECISION;
+    const text = stdout.trim();
+    // silence is how the gate allows (Codex has no bare "allow")
+    if (text === '') return 'allowed';
+    const json = jsonObject(text);
+    if (json?.decision === 'block' || preToolDecision(json) === 'deny') return 'blocked';
+    return NO_DECISION;
+  },
 };
 
 export const gemini: Agent = {
@@ -241,6 +282,16 @@ export const gemini: Agent = {
     const reason = clip(a.reason);
     if (a.kind === 'deny') return refusal(`${JSON.stringify({ decision: 'deny', reason })}\n`, reason);
     return { stdout: `${JSON.stringify({ decision: 'allow', reason })}\n`, stderr: '', exit: 0 };
+  },
+  interpret({ code, stdout, stderr }) {
+    const text = stdout.trim() || stderr.trim();
+    if (text === '') return NO_DECISION;
+    const json = jsonObject(text);
+    if (json === null) return code === 0 || code === 1 || code === null ? NO_DECISION : 'blocked';
+    if (json.decision === 'deny' || json.decision === 'block') return 'blocked';
+    if (json.decision === 'ask') return 'asked';
+    if (json.decision === 'allow' || json.decision === 'approve') return 'allowed';
+    return NO_DECISION;
   },
 };
 

@@ -172,6 +172,13 @@ export function gateHooks(agent: Agent, path: string, text: string): InstalledHo
 
 /** Settings the agent has that turn every hook off. */
 export function hooksDisabled(agent: Agent, path: string, text: string): string | null {
+  if (agent.name === 'codex') {
+    // [features] hooks = false (or its old name codex_hooks)
+    const features = /^\[features\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
+    return /^\s*(?:codex_)?hooks\s*=\s*false\b/m.test(features)
+      ? '[features] hooks = false turns every hook off'
+      : null;
+  }
   const s = parseSettings(path, text);
   if (agent.name === 'claude' && s.disableAllHooks === true) return '"disableAllHooks": true turns every hook off';
   const config = s.hooksConfig as Record<string, unknown> | undefined;
