@@ -406,14 +406,13 @@ async function checkRuns(
   const expect = async (name: string, line2: string, payload: string, want: 'blocked' | 'allowed'): Promise<void> => {
     const ran = await runLine(shell, line2, payload, cwd, ms);
     const got = ran.timedOut ? 'timed out (the agent runs the command)' : agent.interpret(ran);
-    if (got === want) add('ok', 'runs', `${name}: ${want}`);
-    else
-      add(
-        'block',
-        'runs',
-        `${name}: expected ${want}, but ${agent.title} would see ${got} (exit ${ran.code}${ran.stderr ? `: ${ran.stderr.trim().split('\n')[0]}` : ''})`,
-        `policy-gate install ${agent.name}`,
-      );
+    if (got === want) {
+      add('ok', 'runs', `${name}: ${want}`);
+      return;
+    }
+    const said = ran.stderr ? `: ${ran.stderr.trim().split('\n')[0]}` : '';
+    const message = `${name}: expected ${want}, but ${agent.title} would see ${got} (exit ${ran.code}${said})`;
+    add('block', 'runs', message, `policy-gate install ${agent.name}`);
   };
   await expect('a malformed payload', command, '{"tool_name": "Bash", "tool_input": {', 'blocked');
   const missing = join(dirname(line.program[0] ?? '/'), 'policy-gate-doctor-missing-binary');
