@@ -21,7 +21,9 @@ path and SHA-256 are in EXEC_END. Replay it with \`policy-gate play COMMAND_ID\`
 
 The command's output goes to stdout and stderr as it runs; the gate's own messages go to
 stderr. With the command after --, it gets this standard input; read from standard input, it
-gets none. Programs see pipes, not a terminal.
+gets none. Programs see pipes, not a terminal. While it waits for a reviewer, and only when
+stderr is a terminal, stderr shows the command's id, risk, why it is held, where to review it
+and a countdown to the end of the wait, cleared before the command runs.
 
 Options:
   --session ID      session the command belongs to
@@ -31,6 +33,7 @@ Options:
   --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
   --now TIME        evaluate as of this ISO 8601 time (replay)
   --require-reviewed  use only whitelist rules merged into the protected ref
+  --quiet           no notice and countdown on stderr while it waits for a reviewer
   --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
