@@ -1,8 +1,9 @@
 import { dirname } from 'node:path';
-import { ExitCode, execute, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import { ExitCode, usageError, whyNotWhitelisted, type Policy } from '../engine/index.js';
 import { bool, type Parsed } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import { defineCommand } from './command.js';
+import type { CommandInput } from './input.js';
 import type { CliIo } from './io.js';
 import { renderRecord } from './render/record.js';
 import { style } from './render/style.js';
@@ -67,12 +68,21 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
         '(the record is in the trail: policy-gate session show / audit --json)',
       'see: policy-gate exec --help',
     );
-  return runGated(p, io);
+  const fromStdin = !(p.rest && p.rest.length > 0);
+  return runGated(p, io, commandInput(p, io), fromStdin ? 'ignore' : 'inherit');
 }
 
-async function runGated(p: Parsed, io: CliIo): Promise<number> {
-  const fromStdin = !(p.rest && p.rest.length > 0);
-  const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
+/**
+ * Check a command as `check` does and run it only when allowed, recording the run (`exec`,
+ * `shell`): the command's own exit code when it ran, 126 (the reason on stderr) when not.
+ */
+export async function runGated(
+  p: Parsed,
+  io: CliIo,
+  readInput: (policy: Policy) => Promise<CommandInput>,
+  stdin: 'inherit' | 'ignore',
+): Promise<number> {
+  const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, readInput);
   try {
     if (record.truncated) {
       // only its first bytes were recorded: what would run is not what the trail shows
@@ -96,7 +106,7 @@ async function runGated(p: Parsed, io: CliIo): Promise<number> {
     const { exitCode, end, endNotRecorded } = await gate.exec(record, {
       cwd: record.cwd ?? io.cwd,
       env: io.env,
-      stdin: fromStdin ? 'ignore' : 'inherit',
+      stdin,
       output: (stream, chunk) => (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
       terminal: { cols, rows },
       ...(io.signal ? { signal: io.signal } : {}),
