@@ -22,6 +22,7 @@ import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord } from './render/record.js';
 import { style } from './render/style.js';
 import { exitCodeFor } from '../engine/model/verdict.js';
+import { waitNotice } from './wait-notice.js';
 
 const HELP = `Usage: policy-gate check [options] [-- COMMAND...]
 
@@ -40,10 +41,15 @@ Options:
   --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
   --now TIME        evaluate as of this ISO 8601 time (replay); the clock runs on from it
   --require-reviewed  use only whitelist rules merged into the protected ref (gate.yaml gitops)
+  --quiet           print only the result: no notice and countdown while it waits
   --json            print one JSON object (the record) on stdout
   --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
+
+While it waits for a reviewer, and only when stderr is a terminal, stderr shows the command's
+id, risk, why it is held, where to review it (policy-gate review show ID) and a countdown to
+the end of the wait; the countdown is cleared when the wait ends. stdout carries only the result.
 
 Environment: POLICY_GATE_LOCK_TIMEOUT  seconds a write waits for the store's lock (default 30)
 
@@ -66,6 +72,7 @@ export const GATE_OPTIONS = {
   timeout: { type: 'string' },
   now: { type: 'string' },
   'require-reviewed': { type: 'boolean' },
+  quiet: { type: 'boolean' },
 } as const;
 
 export const command = defineCommand({ name: 'check', help: HELP, options: GATE_OPTIONS, commandAfterDash: true, run });
@@ -120,9 +127,10 @@ export async function gateCommand(
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
   const cwd = workingDirectory(p, io);
   const loc = locations(p, io);
+  const notice = waitNotice(io, { quiet: bool(p, 'quiet') });
   const gate = await openGate(loc, {
     home: home(io),
-    warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+    warn: (message) => notice.say(`policy-gate: ${message}\n`),
   });
   const policy = gate.policy;
   try {
@@ -140,9 +148,11 @@ export async function gateCommand(
         timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
         wait: !bool(p, 'no-wait'),
         requireReviewed: bool(p, 'require-reviewed'),
+        onHeld: notice.onHeld,
       },
       io.signal,
     );
+    notice.stop();
     return {
       record,
       assessment,
@@ -153,6 +163,7 @@ export async function gateCommand(
       interrupted: record.decision === 'pending' && Boolean(io.signal?.aborted),
     };
   } catch (err) {
+    notice.stop();
     await gate.close();
     throw err;
   }

@@ -33,6 +33,11 @@ export const COMMANDS: readonly Entry[] = [
     load: () => import('./exec.js'),
   },
   {
+    name: 'shell',
+    summary: "a bash -c that gates every command: set policy-gate-shell as a tool's $SHELL",
+    load: () => import('./shell.js'),
+  },
+  {
     name: 'wait',
     summary: 'wait again for the decision on a --no-wait submission; exits as check does',
     load: () => import('./wait.js'),
@@ -130,7 +135,8 @@ Example:
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  const json = argv.includes('--json') || argv.includes('--jsonl');
+  // shell's arguments are a command's, never policy-gate's flags
+  const json = name !== 'shell' && (argv.includes('--json') || argv.includes('--jsonl'));
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       const topic = COMMANDS.find((c) => name === 'help' && c.name === rest[0]);

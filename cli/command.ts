@@ -45,6 +45,11 @@ interface Described {
 export interface SimpleCommand extends Described, Action {
   /** The words after `--` are a command line to judge (`p.rest`); no operand is taken. */
   readonly commandAfterDash?: boolean;
+  /**
+   * The command reads its arguments itself, as they came (`shell` takes bash's argv): they are
+   * all in `p.positionals`, and only a lone `--help` is answered here.
+   */
+  readonly ownArguments?: boolean;
 }
 
 /** A group of subcommands under one help and one set of options (`review list`, `policy diff`). */
@@ -69,17 +74,29 @@ export async function runCommand(command: Command, args: string[], io: CliIo): P
     return await dispatch(command, args, io);
   } catch (err) {
     if (command.errorExitCode === undefined) throw err;
-    const gate = storeError(err);
-    if (!gate) throw err;
-    throw new GateError(gate.code, gate.message, {
-      exitCode: command.errorExitCode,
-      ...(gate.hint ? { hint: gate.hint } : {}),
-      ...(gate.location ? { location: gate.location } : {}),
-    });
+    throw withExitCode(err, command.errorExitCode);
   }
 }
 
+/** The same error with another exit code (a bug stays a bug: it is returned as it is). */
+export function withExitCode(err: unknown, exitCode: number): unknown {
+  const gate = storeError(err);
+  if (!gate) return err;
+  return new GateError(gate.code, gate.message, {
+    exitCode,
+    ...(gate.hint ? { hint: gate.hint } : {}),
+    ...(gate.location ? { location: gate.location } : {}),
+  });
+}
+
 async function dispatch(command: Command, args: string[], io: CliIo): Promise<number> {
+  if ('ownArguments' in command && command.ownArguments === true) {
+    if (args.length === 1 && args[0] === '--help') {
+      io.stdout.write(command.help);
+      return ExitCode.Allowed;
+    }
+    return command.run({ values: {}, positionals: args, rest: null }, io);
+  }
   const p = parse(command.name, args, { ...command.options, ...HELP_OPTION });
   if (bool(p, 'help')) {
     io.stdout.write(command.help);

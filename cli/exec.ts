@@ -1,8 +1,9 @@
 import { dirname } from 'node:path';
-import { ExitCode, execute, systemClock, usageError, whyNotWhitelisted } from '../engine/index.js';
+import { ExitCode, usageError, whyNotWhitelisted, type Policy } from '../engine/index.js';
 import { bool, type Parsed } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import { defineCommand } from './command.js';
+import type { CommandInput } from './input.js';
 import type { CliIo } from './io.js';
 import { renderRecord } from './render/record.js';
 import { style } from './render/style.js';
@@ -21,7 +22,9 @@ path and SHA-256 are in EXEC_END. Replay it with \`policy-gate play COMMAND_ID\`
 
 The command's output goes to stdout and stderr as it runs; the gate's own messages go to
 stderr. With the command after --, it gets this standard input; read from standard input, it
-gets none. Programs see pipes, not a terminal.
+gets none. Programs see pipes, not a terminal. While it waits for a reviewer, and only when
+stderr is a terminal, stderr shows the command's id, risk, why it is held, where to review it
+and a countdown to the end of the wait, cleared before the command runs.
 
 Options:
   --session ID      session the command belongs to
@@ -31,6 +34,7 @@ Options:
   --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
   --now TIME        evaluate as of this ISO 8601 time (replay)
   --require-reviewed  use only whitelist rules merged into the protected ref
+  --quiet           no notice and countdown on stderr while it waits for a reviewer
   --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
@@ -64,12 +68,21 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
         '(the record is in the trail: policy-gate session show / audit --json)',
       'see: policy-gate exec --help',
     );
-  return runGated(p, io);
+  const fromStdin = !(p.rest && p.rest.length > 0);
+  return runGated(p, io, commandInput(p, io), fromStdin ? 'ignore' : 'inherit');
 }
 
-async function runGated(p: Parsed, io: CliIo): Promise<number> {
-  const fromStdin = !(p.rest && p.rest.length > 0);
-  const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
+/**
+ * Check a command as `check` does and run it only when allowed, recording the run (`exec`,
+ * `shell`): the command's own exit code when it ran, 126 (the reason on stderr) when not.
+ */
+export async function runGated(
+  p: Parsed,
+  io: CliIo,
+  readInput: (policy: Policy) => Promise<CommandInput>,
+  stdin: 'inherit' | 'ignore',
+): Promise<number> {
+  const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, readInput);
   try {
     if (record.truncated) {
       // only its first bytes were recorded: what would run is not what the trail shows
@@ -93,7 +106,7 @@ async function runGated(p: Parsed, io: CliIo): Promise<number> {
     const { exitCode, end, endNotRecorded } = await gate.exec(record, {
       cwd: record.cwd ?? io.cwd,
       env: io.env,
-      stdin: fromStdin ? 'ignore' : 'inherit',
+      stdin,
       output: (stream, chunk) => (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
       terminal: { cols, rows },
       ...(io.signal ? { signal: io.signal } : {}),

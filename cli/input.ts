@@ -79,19 +79,27 @@ export function commandFromText(text: string, maxBytes = DEFAULT_MAX_COMMAND_BYT
  */
 export function commandFromArgv(rest: readonly string[], io: CliIo): CommandInput {
   const text = rest.length === 1 ? rest[0]! : joinArgv(rest);
-  if (!rest.some((w) => w.includes('\ufffd'))) return { text, invalidUtf8: false };
+  return { text, invalidUtf8: argvInvalidUtf8(rest, io) };
+}
+
+/**
+ * Whether the last words of the process's arguments, `tail`, were not all valid UTF-8 as
+ * received (see commandFromArgv).
+ */
+export function argvInvalidUtf8(tail: readonly string[], io: CliIo): boolean {
+  if (!tail.some((w) => w.includes('\ufffd'))) return false;
   const raw = io.rawArgv?.() ?? null;
-  if (raw === null || raw.length < rest.length) return { text, invalidUtf8: true };
-  const words = raw.slice(raw.length - rest.length);
+  if (raw === null || raw.length < tail.length) return true;
+  const words = raw.slice(raw.length - tail.length);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for (let i = 0; i < words.length; i++) {
     try {
-      if (decoder.decode(words[i]) !== rest[i]) return { text, invalidUtf8: true };
+      if (decoder.decode(words[i]) !== tail[i]) return true;
     } catch {
-      return { text, invalidUtf8: true };
+      return true;
     }
   }
-  return { text, invalidUtf8: false };
+  return false;
 }
 
 /** Keep the first `keep` bytes (and one more, to tell); count and hash up to `ceiling`. */

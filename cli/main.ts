@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The bin entry: the only place that touches process.exitCode. */
+import { basename } from 'node:path';
 import { main } from './cli.js';
 import { ExitCode } from '../engine/util/exit-codes.js';
 import { processIo } from './io.js';
@@ -13,6 +14,11 @@ const stop = (): void => {
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
+// run through a link named policy-gate-shell (a tool's $SHELL), the bin is `policy-gate shell`
+const SHELL_PROGRAM = 'policy-gate-shell';
+const argv =
+  basename(process.argv[1] ?? '') === SHELL_PROGRAM ? ['shell', ...process.argv.slice(2)] : process.argv.slice(2);
+
 let cwdError: string | null = null;
 try {
   process.cwd();
@@ -24,10 +30,10 @@ if (cwdError !== null) {
   process.stderr.write(
     `policy-gate: error: the current directory no longer exists (${cwdError}): the command must not run\n`,
   );
-  process.exitCode = process.argv[2] === 'exec' ? ExitCode.NotRun : ExitCode.Usage;
+  process.exitCode = argv[0] === 'exec' || argv[0] === 'shell' ? ExitCode.NotRun : ExitCode.Usage;
 } else {
-  process.exitCode = await main(process.argv.slice(2), processIo(controller.signal));
+  process.exitCode = await main(argv, processIo(controller.signal));
   // a hook has answered: its agent waits for the process to end, and nothing left running (a
   // wait the watchdog cut short) may delay that
-  if (process.argv[2] === 'hook') process.exit();
+  if (argv[0] === 'hook') process.exit();
 }

@@ -13,7 +13,7 @@
  * engine/authoring/index.ts.
  */
 export { Gate, openGate, type GateOptions } from './gate/gate.js';
-export type { AssessRequest, CheckRequest } from './gate/request.js';
+export type { AssessRequest, CheckRequest, OnHeld } from './gate/request.js';
 export type { CheckResult } from './gate/check.js';
 export { resolveLocations, shippedPolicyDir, type Locations, type LocationInputs } from './gate/locations.js';
 export {

@@ -15,6 +15,7 @@ import {
   openSqliteStore,
   pollingWaiter,
   systemClock,
+  type CommandRecord,
   type DecidedBody,
   type StoredEvent,
 } from '../engine/index.js';
@@ -294,6 +295,60 @@ describe('the Gate, as a front end uses it', () => {
       const report = await gate.report({ from: null, to: null });
       expect(report.verify?.ok).toBe(true);
       expect(report.commands).toBe(2);
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('tells onHeld once, when a check or a resumed wait starts waiting; what it does changes nothing', async () => {
+    const { openGate, resolveLocations, shippedPolicyDir } = await import('../engine/index.js');
+    const dir = tempDir();
+    const loc = resolveLocations({ store: join(tempDir(), 'audit.db'), policy: shippedPolicyDir(), cwd: dir, env: {} });
+    const warnings: string[] = [];
+    const gate = await openGate(loc, { home: '/home/u', warn: (m) => warnings.push(m) });
+    const told: { record: CommandRecord; waitMs: number; stored: Promise<CommandRecord | null> }[] = [];
+    const onHeld = (record: CommandRecord, waitMs: number): void => {
+      // the submission is durable when the wait is announced
+      told.push({ record, waitMs, stored: gate.status(record.command_id) });
+    };
+    try {
+      // decided at once, or not waiting: nothing is held
+      expect((await gate.check({ command: 'git status', cwd: dir, wait: true, onHeld })).record.decision).toBe(
+        'whitelisted',
+      );
+      const noWait = await gate.check({ command: 'npm publish', cwd: dir, wait: false, onHeld });
+      expect(told).toEqual([]);
+
+      const held = await gate.check({ command: 'npm publish', cwd: dir, wait: true, timeoutMs: 150, onHeld });
+      expect(held.record.decision).toBe('timed_out');
+      expect(told).toHaveLength(1);
+      expect(told[0]!.record).toMatchObject({ command_id: held.record.command_id, decision: 'pending' });
+      expect(told[0]!.record.deadline).toBe(held.record.deadline);
+      expect(told[0]!.waitMs).toBeGreaterThan(0);
+      expect(told[0]!.waitMs).toBeLessThanOrEqual(150);
+      expect((await told[0]!.stored)?.decision).toBe('pending');
+
+      // a resumed wait is announced with how long it will last; a decided command is not
+      const resumed = await gate.resume(noWait.record.command_id, { limitMs: 100, onHeld });
+      expect(resumed.decision).toBe('pending');
+      expect(told).toHaveLength(2);
+      expect(told[1]!.record.command_id).toBe(noWait.record.command_id);
+      expect(told[1]!.waitMs).toBeLessThanOrEqual(100);
+      await gate.resume(held.record.command_id, { onHeld });
+      expect(told).toHaveLength(2);
+
+      // a failing display is reported, and the check goes on as if it were not there
+      const failing = await gate.check({
+        command: 'npm publish',
+        cwd: dir,
+        wait: true,
+        timeoutMs: 100,
+        onHeld: () => {
+          throw new Error('the terminal went away');
+        },
+      });
+      expect(failing.record.decision).toBe('timed_out');
+      expect(warnings.join('\n')).toContain('the terminal went away');
     } finally {
       await gate.close();
     }

@@ -64,3 +64,38 @@ describe('render: why a segment is not whitelisted', () => {
     expect(text).toMatch(/1\. ls<green> ✓ /);
   });
 });
+
+describe('render: a held command, as the person waiting sees it', () => {
+  it('the strongest signals first, the first command not whitelisted and why, where to review; escaped', async () => {
+    const { check, openSqliteStore, systemClock } = await import('../engine/index.js');
+    const { countdownLine, renderHeld } = await import('../cli/render/record.js');
+    const { shippedPolicy, tempDir } = await import('./helpers.js');
+    const { join } = await import('node:path');
+    const store = openSqliteStore(join(tempDir(), 'audit.db'));
+    try {
+      const command = 'rm -rf build; git push --force; npm publish; echo \x1b[2Jdone';
+      const { record } = await check(
+        { command, wait: false },
+        { policy: await shippedPolicy(), store, clock: systemClock(), home: '/home/u' },
+      );
+      expect(record.decision).toBe('pending');
+      const text = renderHeld(tagged, record);
+      const lines = text.split('\n');
+      expect(lines[0]).toBe(
+        `<b><yellow>HELD</yellow></b> for review  risk ${record.risk_score}/100 ${record.risk_level}  ${record.command_id}`,
+      );
+      expect(text).not.toContain('\x1b');
+      expect(lines[1]).toContain('\\x1b[2Jdone');
+      const scores = [...text.matchAll(/\(([\w.-]+), (\d+)\)<\/dim>/g)].map((m) => Number(m[2]));
+      expect(scores).toHaveLength(Math.min(3, record.signals.length));
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      expect(scores[0]).toBe(Math.max(...record.signals.map((s) => s.score)));
+      expect(text).toContain('not whitelisted: the command could not be fully understood (hidden-characters)');
+      expect(text).toContain(`review it: <b>policy-gate review show ${record.command_id}</b>`);
+      expect(countdownLine(tagged, 61_000)).toContain('<yellow>1m01s</yellow> left');
+      expect(countdownLine(tagged, 0)).toContain('time is up');
+    } finally {
+      await store.close();
+    }
+  });
+});

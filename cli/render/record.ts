@@ -125,6 +125,52 @@ export function renderStoredRecord(s: Style, record: CommandRecord, now: Date): 
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * What a person waiting for a reviewer is told as soon as the command is held: its id and risk,
+ * the strongest signals, the first command not whitelisted and why, and where to review it.
+ */
+export function renderHeld(s: Style, record: CommandRecord): string {
+  const lines = [
+    `${s.bold(paintState(s, 'pending', 'HELD'))} for review  risk ${record.risk_score}/100 ${record.risk_level}` +
+      `  ${record.command_id}`,
+    `  $ ${oneLine(record.command, 100)}`,
+  ];
+  const strongest = [...record.signals].sort((a, b) => b.score - a.score);
+  for (const sig of strongest.slice(0, 3)) {
+    const mark = sig.score >= 60 ? s.red('✗') : sig.score >= 30 ? s.yellow('!') : s.dim('·');
+    lines.push(`  ${mark} ${sig.message} ${s.dim(`(${sig.rule_id}, ${sig.score})`)}`);
+  }
+  if (strongest.length > 3) lines.push(s.dim(`  … ${strongest.length - 3} more signal(s)`));
+  const why = notWhitelisted(record);
+  if (why) lines.push(`  not whitelisted: ${why}`);
+  lines.push(`  review it: ${s.bold(`policy-gate review show ${record.command_id}`)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Why a recorded command was not whitelisted, as far as the record tells (its first uncovered command). */
+function notWhitelisted(
+  r: Pick<CommandRecord, 'issues' | 'segments' | 'whitelist_refused' | 'signals'>,
+): string | null {
+  if (r.issues.length > 0) return `the command could not be fully understood (${r.issues[0]!.code})`;
+  const uncovered = r.segments.findIndex((seg) => seg.covered_by === null);
+  if (uncovered !== -1) {
+    const shown = `\`${clip(escapeForDisplay(r.segments[uncovered]!.argv.join(' ')), 70)}\``;
+    const refusal = r.whitelist_refused.find((x) => x.segment === uncovered);
+    return refusal
+      ? `whitelist rule ${refusal.rule_id} matches ${shown} but may not be used: ${refusal.reason}`
+      : `no whitelist rule covers ${shown}`;
+  }
+  const hard = r.signals.find((sig) => !sig.waivable);
+  return hard ? `rule ${hard.rule_id} can never be whitelisted` : null;
+}
+
+/** The countdown line under a held command: how long the wait still lasts. */
+export function countdownLine(s: Style, leftMs: number): string {
+  return leftMs > 0
+    ? `  waiting for a reviewer: ${s.yellow(timeLeft(leftMs))} left ${s.dim('(Ctrl-C stops waiting)')}`
+    : `  waiting for a reviewer: ${s.yellow('time is up')}`;
+}
+
 /** What check would decide, and why, without a record. */
 export function renderAssessment(s: Style, a: Assessment, whyNot: string | null): string {
   const lines = [headline(s, a.would_decide, a, 'WOULD BE '), ...commandLines(a.command)];

@@ -13,11 +13,11 @@ import {
   type SubmittedBody,
   type TruncatedInput,
 } from '../model/events.js';
-import { GateError } from '../util/errors.js';
+import { GateError, describeCause } from '../util/errors.js';
 import type { Policy } from './policy.js';
 import { VERSION } from '../util/version.js';
 import type { Assessment } from './assess.js';
-import { assessRequest, type CheckRequest } from './request.js';
+import { assessRequest, type CheckRequest, type OnHeld } from './request.js';
 
 export type { CheckRequest } from './request.js';
 import { escalate } from './escalate.js';
@@ -90,6 +90,21 @@ export async function expireOverdue(store: AuditStore, clock: Clock): Promise<nu
     if (await store.decide(timeoutDecision(submitted, leaf, clock, submitted.policy_revision, timeoutMs))) expired++;
   }
   return expired;
+}
+
+/** Tell `onHeld` that a command is held (see OnHeld): a display that fails changes nothing here. */
+function tellHeld(
+  onHeld: OnHeld | undefined,
+  record: CommandRecord,
+  waitMs: number,
+  warn: ((message: string) => void) | undefined,
+): void {
+  if (!onHeld) return;
+  try {
+    onHeld(record, Math.max(0, waitMs));
+  } catch (err) {
+    warn?.(`could not show the wait for ${record.command_id}: ${describeCause(err)}`);
+  }
 }
 
 export interface CheckDependencies {
@@ -184,6 +199,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
   }
   const event = await store.submit(submitted);
   if (!req.wait) return { record: commandRecord(submitted, null), assessment };
+  tellHeld(req.onHeld, commandRecord(submitted, null), timeoutMs - (clock.monotonic() - started), deps.warn);
 
   const waiter = deps.waiter ?? pollingWaiter(store, clock, deps.pollMs);
   const escalation = policy.gate.review?.escalation;
@@ -240,6 +256,9 @@ export async function resumeWait(
     readonly waiter?: DecisionWaiter | undefined;
     readonly limitMs?: number | undefined;
     readonly signal?: AbortSignal | undefined;
+    /** Told when the wait begins (not when the command is already decided or past its deadline). */
+    readonly onHeld?: OnHeld | undefined;
+    readonly warn?: ((message: string) => void) | undefined;
   },
 ): Promise<CommandRecord> {
   const { store, clock } = deps;
@@ -256,6 +275,7 @@ export async function resumeWait(
   const waiter = deps.waiter ?? pollingWaiter(store, clock);
   const untilDeadline = deadline - clock.wall().getTime();
   const ms = Math.max(0, Math.min(untilDeadline, deps.limitMs ?? Infinity));
+  if (ms > 0 && deps.onHeld) tellHeld(deps.onHeld, await current(), ms, deps.warn);
   if (ms > 0 && (await waiter.next(commandId, ms, deps.signal))) return current();
   if (!deps.signal?.aborted && clock.wall().getTime() >= deadline) {
     const timeoutMs = deadline - Date.parse(submitted.submitted_at);

@@ -4,7 +4,7 @@
  * the policy once, opens the store for writing on first use (GATE_START on a new store,
  * timeouts of what nobody decided), and offers the whole engine through a few methods:
  *
- *   check(request)            record the attempt, decide or wait, record the decision
+ *   check(request)            record the attempt, decide or wait (request.onHeld told), record the decision
  *   assess(request)           what check would decide, recording nothing
  *   waitForDecision(id, ms)   a pending command's decision, once recorded
  *   review.view / statement / apply   what a reviewer sees, signs and submits
@@ -28,7 +28,7 @@ import { exportBundle, exportTrail, type ExportOptions } from './export.js';
 import type { Locations } from './locations.js';
 import { loadGatePolicy, openStore, openStoreIfExists, openStoreForReading } from './open.js';
 import type { Policy } from './policy.js';
-import { assessRequest, type AssessRequest, type CheckRequest } from './request.js';
+import { assessRequest, type AssessRequest, type CheckRequest, type OnHeld } from './request.js';
 import {
   applyDecision,
   pendingQueue,
@@ -119,14 +119,20 @@ export class Gate {
   /**
    * Wait again for a pending command (a `--no-wait` submission): until its deadline, or `limitMs`
    * when sooner. Past the deadline with no decision it is timed out, as its check would have.
+   * `onHeld` is told when the wait begins, as for `check`.
    */
-  async resume(commandId: string, options: { limitMs?: number; signal?: AbortSignal } = {}): Promise<CommandRecord> {
+  async resume(
+    commandId: string,
+    options: { limitMs?: number; signal?: AbortSignal; onHeld?: OnHeld } = {},
+  ): Promise<CommandRecord> {
     return resumeWait(commandId, {
       store: await this.store(),
       clock: this.clock,
       waiter: this.options.waiter,
       limitMs: options.limitMs,
       signal: options.signal,
+      onHeld: options.onHeld,
+      warn: this.options.warn,
     });
   }
 

@@ -4,7 +4,7 @@
  * project and repositories of the working directory, then `assess`.
  */
 import type { AuditReader } from '../audit/store.js';
-import type { TruncatedInput } from '../model/events.js';
+import type { CommandRecord, TruncatedInput } from '../model/events.js';
 import { assess, type Assessment } from './assess.js';
 import type { Policy } from './policy.js';
 import { existsSync } from 'node:fs';
@@ -43,7 +43,18 @@ export interface CheckRequest extends AssessRequest {
    * before its agent gives up on it (an agent runs the command when its hook times out).
    */
   readonly maxTimeoutMs?: number | undefined;
+  /** Told when the command is held and the check starts waiting for a reviewer (see OnHeld). */
+  readonly onHeld?: OnHeld | undefined;
 }
+
+/**
+ * Told once, when a command is held for a reviewer and a wait for its decision begins (`check`
+ * with `wait`, `Gate.resume`): its record as it stands (pending, durable, with its deadline) and
+ * how long, from this call, the wait lasts at most (measured by the waiting gate, so a replayed
+ * `now` or a wall clock that jumps does not shift it). For showing the wait — a countdown, a
+ * hook's message; it is not awaited, and whatever it does or throws changes nothing in the gate.
+ */
+export type OnHeld = (record: CommandRecord, waitMs: number) => void;
 
 export interface AssessDependencies {
   readonly policy: Policy;

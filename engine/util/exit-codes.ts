@@ -15,7 +15,7 @@ export const ExitCode = Object.freeze({
   Integrity: 4,
   /** internal error (a bug): printed with the version */
   Internal: 70,
-  /** `exec` did not run the command */
+  /** `exec` (or `shell`) did not run the command */
   NotRun: 126,
 });
 
@@ -26,5 +26,5 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = Object.
   [ExitCode.Pending, 'still pending (`check --no-wait` only)'],
   [ExitCode.Integrity, 'audit integrity failure (`verify`)'],
   [ExitCode.Internal, 'internal error (a bug): printed with the version'],
-  [ExitCode.NotRun, '`exec` did not run the command (denied, timed out or error)'],
+  [ExitCode.NotRun, '`exec` or `shell` did not run the command (denied, timed out or error)'],
 ] as const);
