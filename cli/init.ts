@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
-import { DEFAULT_INSTALL, scaffold } from '../engine/authoring/index.js';
+import { scaffold } from '../engine/authoring/index.js';
 import { bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import type { CliIo } from './io.js';
@@ -26,7 +26,10 @@ Options:
   --owner OWNER         a CODEOWNERS owner, e.g. @acme/security (repeatable; default
                         @policy-owners, a placeholder to replace)
   --protected-ref REF   the ref whose history counts as reviewed (default origin/main)
-  --install CMD         how CI installs policy-gate (default: ${DEFAULT_INSTALL})
+  --gate-source SPEC    what the workflow installs policy-gate from with npm install -g: a
+                        pinned tarball URL, git+https://HOST/REPO.git#COMMIT or a registry
+                        version. Default: none, and the workflow's install step fails saying
+                        so (it never skips the checks) until POLICY_GATE_SOURCE is set in it
   --force               overwrite existing files
   --json                print {dir, files} as JSON
   -h, --help
@@ -40,7 +43,7 @@ Example:
 const OPTIONS = {
   owner: { type: 'string', multiple: true },
   'protected-ref': { type: 'string' },
-  install: { type: 'string' },
+  'gate-source': { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -54,12 +57,10 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     if (!/^@[\w.-]+(\/[\w.-]+)?$|^[^@\s]+@[^@\s]+$/.test(o))
       throw usageError(`--owner expects @user, @org/team or an email, got ${JSON.stringify(o)}`);
   const protectedRef = str(p, 'protected-ref') ?? 'origin/main';
-  const files = scaffold({
-    from: shippedPolicyDir(),
-    owners,
-    protectedRef,
-    install: str(p, 'install') ?? DEFAULT_INSTALL,
-  });
+  const gateSource = str(p, 'gate-source') ?? null;
+  if (gateSource !== null && !/^\S+$/.test(gateSource))
+    throw usageError(`--gate-source expects one npm install spec, got ${JSON.stringify(gateSource)}`);
+  const files = scaffold({ from: shippedPolicyDir(), owners, protectedRef, gateSource });
   const existing = files.filter((f) => existsSync(join(dir, f.path)));
   if (existing.length > 0 && !bool(p, 'force')) {
     throw new GateError('usage', `${existing.length} file(s) already exist in ${dir}, first ${existing[0]!.path}`, {
@@ -92,5 +93,10 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   );
   if (owners.includes('@policy-owners'))
     io.stdout.write('  replace @policy-owners in .github/CODEOWNERS with your team\n');
+  if (gateSource === null)
+    io.stdout.write(
+      '  set POLICY_GATE_SOURCE in .github/workflows/policy.yml (what npm install -g installs policy-gate from): ' +
+        'the workflow fails until then\n',
+    );
   return ExitCode.Allowed;
 }

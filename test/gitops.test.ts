@@ -747,6 +747,9 @@ describe('init', () => {
       'policy-gate policy diff "origin/${{ github.base_ref }}" HEAD --policy policies',
     ])
       expect(workflow).toContain(step);
+    // no install source given: the workflow's install step fails until one is set, and init says so
+    expect(workflow).toContain('POLICY_GATE_SOURCE: ""');
+    expect(r.stdout).toContain('set POLICY_GATE_SOURCE in .github/workflows/policy.yml');
     expect((await runCli(['policy', 'lint', '--policy', join(dir, 'policies')])).code).toBe(0);
     expect((await runCli(['policy', 'test', '--policy', join(dir, 'policies')])).code).toBe(0);
   });

@@ -5,7 +5,7 @@
  */
 export { lintPolicy, LINT_CODES } from './lint.js';
 export { diffPolicies, levelAtLeast } from './diff.js';
-export { DEFAULT_INSTALL, scaffold } from './scaffold.js';
+export { scaffold } from './scaffold.js';
 export { propose } from './propose.js';
 export { appendRules } from './whitelist-file.js';
 export { branchProposal, defaultOwner, proposalYaml, writeProposal } from './proposal-branch.js';

@@ -5,7 +5,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VERSION } from '../util/version.js';
 
 export interface ScaffoldOptions {
   /** The policy directory to copy (the shipped policies). */
@@ -14,8 +13,12 @@ export interface ScaffoldOptions {
   readonly owners: readonly string[];
   /** The ref whose history counts as reviewed. */
   readonly protectedRef: string;
-  /** How CI installs policy-gate. */
-  readonly install: string;
+  /**
+   * What CI's `npm install -g` installs policy-gate from: a pinned tarball URL, a Git URL
+   * (`git+https://…#COMMIT`) or a registry version. Null: none known yet, and the workflow fails
+   * at its install step, saying how to set one, rather than run without the gate.
+   */
+  readonly gateSource: string | null;
 }
 
 export interface ScaffoldFile {
@@ -34,8 +37,14 @@ gitops:
   require_signed: false
 `;
 
+/** What the workflow says when it has no install source: a GitHub Actions error annotation (one line). */
+const NO_GATE_SOURCE =
+  '::error title=policy-gate is not installed::POLICY_GATE_SOURCE is empty: set it in .github/workflows/policy.yml ' +
+  'to what npm install -g installs policy-gate from (a pinned tarball URL, git+https://…#COMMIT, a version), ' +
+  'or run policy-gate init --gate-source SPEC';
+
 const WORKFLOW = (
-  install: string,
+  gateSource: string | null,
 ): string => `# Runs on every pull request that changes the policies: lint (stable codes, file:line), the
 # rules' examples and test cases, and a diff against the base branch that classifies the change
 # (major / minor / patch) and replays the test cases through both versions.
@@ -57,15 +66,34 @@ jobs:
         with:
           node-version: 20
       - name: install policy-gate
-        run: ${install}
+        env:
+          # What npm install -g installs policy-gate from: a pinned tarball URL, git+https://…#COMMIT
+          # or a registry version. Empty fails the job rather than skip the checks.
+          POLICY_GATE_SOURCE: ${JSON.stringify(gateSource ?? '')}
+        run: |
+          if [ -z "$POLICY_GATE_SOURCE" ]; then
+            echo '${NO_GATE_SOURCE}'
+            exit 1
+          fi
+          # npm install -g of a Git URL does not give the build its dev dependencies (npm/cli#8440);
+          # npm pack does, so pack first whatever the source, then install the tarball
+          packed="$(mktemp -d)"
+          npm pack --pack-destination "$packed" --no-audit --no-fund "$POLICY_GATE_SOURCE"
+          npm install -g --no-audit --no-fund "$packed"/*.tgz
+          policy-gate --version
       - name: lint
         run: policy-gate policy lint --policy policies
       - name: test
         run: policy-gate policy test --policy policies
       - name: diff
+        # the step fails with the diff's own exit code (a pipe into tee would hide it), after the
+        # summary is written
         run: |
-          policy-gate policy diff "origin/\${{ github.base_ref }}" HEAD --policy policies | tee diff.txt
+          set -uo pipefail
+          status=0
+          policy-gate policy diff "origin/\${{ github.base_ref }}" HEAD --policy policies | tee diff.txt || status=$?
           { echo '### policy diff'; echo '\`\`\`'; cat diff.txt; echo '\`\`\`'; } >> "$GITHUB_STEP_SUMMARY"
+          exit "$status"
       # A major change loosens the gate (a rule removed, a score lowered, a whitelist rule
       # broadened …). To demand a second approval for those, fail here and make the check
       # required only for the policy owners' override:
@@ -133,11 +161,9 @@ export function scaffold(options: ScaffoldOptions): ScaffoldFile[] {
   }
   files.push(
     { path: join('.github', 'CODEOWNERS'), content: CODEOWNERS(options.owners) },
-    { path: join('.github', 'workflows', 'policy.yml'), content: WORKFLOW(options.install) },
+    { path: join('.github', 'workflows', 'policy.yml'), content: WORKFLOW(options.gateSource) },
     { path: 'README.md', content: README(options.protectedRef) },
     { path: '.gitignore', content: '.policy-gate/\n' },
   );
   return files;
 }
-
-export const DEFAULT_INSTALL = `npm install -g policy-gate@${VERSION}`;
