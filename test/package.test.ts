@@ -251,4 +251,40 @@ describe('the installed policy-gate', () => {
       `POLICY_GATE_SOURCE: ${JSON.stringify(`file:${installed.tarball}`)}`,
     );
   });
+
+  it('hook claude answers in Claude Code's format: allow when whitelisted, deny (exit 2) when critical', async () => {
+    const store = join(tempDir(), 'audit.db');
+    const cwd = tempDir();
+    const payload = (command: string): string =>
+      JSON.stringify({
+        hook_event_name: 'PreToolUse',
+        tool_name: 'Bash',
+        tool_input: { command },
+        session_id: 's',
+        cwd,
+      });
+    const allow = await runInstalled(['hook', 'claude', '--store', store], { stdin: payload('git status'), cwd });
+    expect(allow.code, allow.stderr).toBe(0);
+    expect(JSON.parse(allow.stdout).hookSpecificOutput.permissionDecision).toBe('allow');
+    const deny = await runInstalled(['hook', 'claude', '--store', store], { stdin: payload('rm -rf /'), cwd });
+    expect(deny.code).toBe(2);
+    expect(JSON.parse(deny.stdout).hookSpecificOutput.permissionDecision).toBe('deny');
+    expect(deny.stderr).toMatch(/denied by policy rule/);
+  });
+
+  it('install claude writes a hook that runs the installed package, and doctor proves it by running it', async () => {
+    const cwd = tempDir();
+    const home = tempDir();
+    const store = join(tempDir(), 'audit.db');
+    const install = await runInstalled(['install', 'claude', '--store', store], { cwd, env: { HOME: home } });
+    expect(install.code, install.stderr).toBe(0);
+    const settings = JSON.parse(readFileSync(join(cwd, '.claude', 'settings.json'), 'utf8'));
+    expect(settings.hooks.PreToolUse[0].hooks[0].command).toContain(
+      join(installed.packageDir, 'dist', 'bin', 'policy-gate.js'),
+    );
+    const doctor = await runInstalled(['doctor', 'claude', '--json', '--store', store], { cwd, env: { HOME: home } });
+    expect(doctor.code, doctor.stdout).toBe(0);
+    const findings = (JSON.parse(doctor.stdout) as { findings: { level: string; check: string }[] }).findings;
+    expect(findings.filter((f) => f.check === 'runs' && f.level === 'ok')).toHaveLength(4);
+  });
 });
