@@ -252,7 +252,7 @@ describe('the installed policy-gate', () => {
     );
   });
 
-  it('hook claude answers in Claude Code's format: allow when whitelisted, deny (exit 2) when critical', async () => {
+  it('hook claude answers in Claude Code’s format: allow when whitelisted, deny (exit 2) when critical', async () => {
     const store = join(tempDir(), 'audit.db');
     const cwd = tempDir();
     const payload = (command: string): string =>
