@@ -35,7 +35,7 @@ Options:
   --agent NAME      the agent that would submit it (whitelist rules may be scoped to agents)
   --require-reviewed  use only whitelist rules merged into the protected ref
   --json            print one JSON object on stdout
-  --store PATH      audit store to read history from (never written)
+  --store PATH      audit store to read history from (never written; found as check finds it)
   --policy DIR      policy directory
   -h, --help        show this help
 
@@ -63,7 +63,7 @@ export const command = defineCommand({ name: 'assess', help: HELP, options: OPTI
 interface Context {
   policy: Policy;
   store: AuditStore | null;
-  home: string;
+  home: string | undefined;
   protectedPaths: readonly string[];
   agent: string | undefined;
   requireReviewed: boolean;

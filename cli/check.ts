@@ -41,7 +41,8 @@ Options:
   --now TIME        evaluate as of this ISO 8601 time (replay); the clock runs on from it
   --require-reviewed  use only whitelist rules merged into the protected ref (gate.yaml gitops)
   --json            print one JSON object (the record) on stdout
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 

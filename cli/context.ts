@@ -1,6 +1,7 @@
 /**
- * What the subcommands share: the locations from flags and the environment (POLICY_GATE_STORE,
- * POLICY_GATE_POLICY), and the engine's gate-opening functions under the names they use.
+ * What the subcommands share: the locations from flags, the environment (POLICY_GATE_STORE,
+ * POLICY_GATE_POLICY), the working and home directories, and the engine's gate-opening functions
+ * under the names they use.
  */
 import { homedir } from 'node:os';
 import {
@@ -21,13 +22,29 @@ import type { CliIo } from './io.js';
 export { openStore, openStoreIfExists, projectOf, recordGateEvent, scopedRepos };
 
 export function locations(p: Parsed, io: CliIo): Locations {
-  return resolveLocations({ store: str(p, 'store'), policy: str(p, 'policy'), cwd: io.cwd, env: io.env });
+  return resolveLocations({
+    store: str(p, 'store'),
+    policy: str(p, 'policy'),
+    cwd: io.cwd,
+    env: io.env,
+    home: home(io),
+    uid: process.getuid?.(),
+  });
 }
 
 export async function policyFor(loc: Locations, options: Pick<LoadOptions, 'examples'> = {}): Promise<Policy> {
   return loadGatePolicy(loc, options);
 }
 
-export function home(io: CliIo): string {
-  return io.env.HOME ?? homedir();
+/**
+ * The user's home directory: HOME, else the account's (os.homedir() asks the system); undefined
+ * when neither is known. It holds the per-user default store and is what `~` means in commands.
+ */
+export function home(io: CliIo): string | undefined {
+  if (io.env.HOME) return io.env.HOME;
+  try {
+    return homedir() || undefined;
+  } catch {
+    return undefined; // an account without a home (a container's arbitrary uid)
+  }
 }

@@ -31,7 +31,8 @@ Options:
   --timeout SECS    how long to wait for a reviewer (default: gate.yaml, 60 s)
   --now TIME        evaluate as of this ISO 8601 time (replay)
   --require-reviewed  use only whitelist rules merged into the protected ref
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 
