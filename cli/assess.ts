@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { home, locations, openStoreIfExists, policyFor } from './context.js';
+import { home, locations, openStoreIfExists, policyFor, systemTimeZone } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
 import { assessmentJson } from './render/json.js';
@@ -64,6 +64,7 @@ interface Context {
   policy: Policy;
   store: AuditStore | null;
   home: string | undefined;
+  timeZone: string | undefined;
   protectedPaths: readonly string[];
   agent: string | undefined;
   requireReviewed: boolean;
@@ -91,7 +92,13 @@ async function assessOne(
       now: opts.now,
       requireReviewed: ctx.requireReviewed,
     },
-    { policy: ctx.policy, store: ctx.store, home: ctx.home, protectedPaths: ctx.protectedPaths },
+    {
+      policy: ctx.policy,
+      store: ctx.store,
+      home: ctx.home,
+      timeZone: ctx.timeZone,
+      protectedPaths: ctx.protectedPaths,
+    },
   );
 }
 
@@ -104,6 +111,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     policy,
     store,
     home: home(io),
+    timeZone: systemTimeZone(io),
     protectedPaths: loc.protectedPaths,
     agent: str(p, 'agent'),
     requireReviewed: bool(p, 'require-reviewed'),

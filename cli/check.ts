@@ -16,7 +16,7 @@ import {
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { home, locations } from './context.js';
+import { home, locations, systemTimeZone } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord } from './render/record.js';
@@ -123,6 +123,7 @@ export async function gateCommand(
   const loc = locations(p, io);
   const gate = await openGate(loc, {
     home: home(io),
+    timeZone: systemTimeZone(io),
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
   });
   const policy = gate.policy;

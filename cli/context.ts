@@ -3,6 +3,7 @@
  * POLICY_GATE_POLICY), the working and home directories, and the engine's gate-opening functions
  * under the names they use.
  */
+import { readlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import {
   loadGatePolicy,
@@ -34,6 +35,25 @@ export function locations(p: Parsed, io: CliIo): Locations {
 
 export async function policyFor(loc: Locations, options: Pick<LoadOptions, 'examples'> = {}): Promise<Policy> {
   return loadGatePolicy(loc, options);
+}
+
+/**
+ * The system's time zone, as Node's clock reads it: TZ (a leading `:` allowed, as POSIX does;
+ * empty is UTC), else the zone /etc/localtime links to, else what Intl says. Off-hours are judged
+ * in it when gate.yaml names no zone; the engine checks the name (one it does not know is UTC, as
+ * for Node). Intl is the last resort: it loads the time-zone database, which costs more than a check.
+ */
+export function systemTimeZone(io: CliIo): string | undefined {
+  const tz = io.env.TZ?.replace(/^:/, '');
+  if (tz !== undefined && !tz.startsWith('/')) return tz === '' ? 'UTC' : tz;
+  const file = tz ?? '/etc/localtime';
+  let target = file;
+  try {
+    target = readlinkSync(file);
+  } catch {
+    /* not a link: a copy of the zone file, or none */
+  }
+  return /zoneinfo\/(.+)$/.exec(target)?.[1] ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
 /**
