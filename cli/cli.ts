@@ -88,6 +88,12 @@ export const COMMANDS: readonly Entry[] = [
     summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow',
     load: () => import('./init.js'),
   },
+  {
+    name: 'completion',
+    summary: 'completion bash | zsh | fish: print a shell completion script',
+    // given this table, which it completes from (importing it would tie the two modules together)
+    load: () => import('./completion.js').then((m) => ({ command: m.completionCommand(COMMANDS) })),
+  },
 ];
 
 export const MAIN_HELP = `policy-gate ${VERSION} — a pre-execution gate for the shell commands of AI agents
