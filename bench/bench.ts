@@ -10,7 +10,7 @@
  *    process exiting (the issue asks for under 200 ms), and what `exec` adds to `check`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,8 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const cwd = mkdtempSync(join(tmpdir(), 'policy-gate-bench-'));
+  // a project store, found as a project's is (never the real ~/.policy-gate)
+  mkdirSync(join(cwd, '.policy-gate'));
   // warm up: create the store and the compiled-policy cache, as after the first real check
   time([bin, 'check', '--', 'git status'], cwd);
   const cases: [string, string[]][] = [
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
 /** Decision committed → waiting check exits, measured from this process (the reviewer). */
 async function reviewLoop(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'policy-gate-bench-review-'));
+  mkdirSync(join(dir, '.policy-gate')); // the warm-up check below finds it, as the waiting checks are told
   const policyDir = join(dir, 'policies');
   cpSync(shippedPolicyDir(), policyDir, { recursive: true });
   const key = join(dir, 'alice');

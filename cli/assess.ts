@@ -13,7 +13,7 @@ import {
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { home, locations, openStoreIfExists, policyFor } from './context.js';
+import { home, locations, openStoreIfExists, policyFor, systemTimeZone } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand } from './input.js';
 import { assessmentJson } from './render/json.js';
@@ -35,7 +35,7 @@ Options:
   --agent NAME      the agent that would submit it (whitelist rules may be scoped to agents)
   --require-reviewed  use only whitelist rules merged into the protected ref
   --json            print one JSON object on stdout
-  --store PATH      audit store to read history from (never written)
+  --store PATH      audit store to read history from (never written; found as check finds it)
   --policy DIR      policy directory
   -h, --help        show this help
 
@@ -63,7 +63,8 @@ export const command = defineCommand({ name: 'assess', help: HELP, options: OPTI
 interface Context {
   policy: Policy;
   store: AuditStore | null;
-  home: string;
+  home: string | undefined;
+  timeZone: string | undefined;
   protectedPaths: readonly string[];
   agent: string | undefined;
   requireReviewed: boolean;
@@ -91,7 +92,13 @@ async function assessOne(
       now: opts.now,
       requireReviewed: ctx.requireReviewed,
     },
-    { policy: ctx.policy, store: ctx.store, home: ctx.home, protectedPaths: ctx.protectedPaths },
+    {
+      policy: ctx.policy,
+      store: ctx.store,
+      home: ctx.home,
+      timeZone: ctx.timeZone,
+      protectedPaths: ctx.protectedPaths,
+    },
   );
 }
 
@@ -104,6 +111,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     policy,
     store,
     home: home(io),
+    timeZone: systemTimeZone(io),
     protectedPaths: loc.protectedPaths,
     agent: str(p, 'agent'),
     requireReviewed: bool(p, 'require-reviewed'),

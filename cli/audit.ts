@@ -6,6 +6,7 @@ import {
   exportBundle,
   exportTrail,
   openStoreForReading,
+  requireStore,
   escapeForDisplay,
   trustedKeys,
   usageError,
@@ -15,7 +16,7 @@ import {
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { locations, openStore, openStoreIfExists, policyFor } from './context.js';
+import { locations, openStore, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { auditEntry } from './render/record.js';
 import { style } from './render/style.js';
@@ -34,7 +35,8 @@ Options:
   --since TIME      only commands submitted at or after this ISO 8601 time
   --limit N         only the newest N
   --json            print one JSON array of records on stdout
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 export:
@@ -84,16 +86,18 @@ async function list(p: Parsed, io: CliIo): Promise<number> {
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
     throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
-  const store = openStoreIfExists(locations(p, io));
-  const records = store
-    ? await store.commands({
-        session: str(p, 'session'),
-        decision: decision as CommandState | undefined,
-        since: since?.toISOString(),
-        limit,
-      })
-    : [];
-  await store?.close();
+  const store = openStoreForReading(locations(p, io));
+  let records: CommandRecord[];
+  try {
+    records = await store.commands({
+      session: str(p, 'session'),
+      decision: decision as CommandState | undefined,
+      since: since?.toISOString(),
+      limit,
+    });
+  } finally {
+    await store.close();
+  }
   if (bool(p, 'json')) {
     io.stdout.write(`${JSON.stringify(records)}\n`);
     return ExitCode.Allowed;
@@ -123,11 +127,14 @@ async function exportCommand(p: Parsed, io: CliIo): Promise<number> {
   }
   const from = parseTime(str(p, 'from'), '--from')?.toISOString();
   const to = parseTime(str(p, 'to'), '--to')?.toISOString();
+  // exporting never creates a store; checked before the policy's cache is written next to it
+  requireStore(loc);
   if (bundleFile !== undefined) {
     // a bundle ends with a checkpoint that covers all of it
     const writer = await openStore(loc, {
       policy: await policyFor(loc),
       warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+      create: false,
     });
     try {
       await writer.checkpoint(new Date());

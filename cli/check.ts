@@ -16,7 +16,7 @@ import {
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseSeconds, parseTime, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { home, locations } from './context.js';
+import { home, locations, systemTimeZone } from './context.js';
 import type { CliIo } from './io.js';
 import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord } from './render/record.js';
@@ -43,7 +43,8 @@ Options:
   --require-reviewed  use only whitelist rules merged into the protected ref (gate.yaml gitops)
   --quiet           print only the result: no notice and countdown while it waits
   --json            print one JSON object (the record) on stdout
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 
@@ -130,6 +131,7 @@ export async function gateCommand(
   const notice = waitNotice(io, { quiet: bool(p, 'quiet') });
   const gate = await openGate(loc, {
     home: home(io),
+    timeZone: systemTimeZone(io),
     warn: (message) => notice.say(`policy-gate: ${message}\n`),
   });
   const policy = gate.policy;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, usageError } from '../engine/index.js';
-import { prepareRotation } from '../engine/index.js';
+import { prepareRotation, requireStore } from '../engine/index.js';
 import { COMMON_OPTIONS, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations, openStore, policyFor } from './context.js';
@@ -31,7 +31,8 @@ signed it in. Pin the new key wherever you keep the old one (printed on stdout).
 Options:
   --to FILE         write the checkpoint to FILE
   --exec CMD        run CMD with the checkpoint on standard input; fails if CMD fails
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: 0 exported · 2 usage error, empty or unwritable store, or the command failed
@@ -51,9 +52,11 @@ async function exportCheckpoint(p: Parsed, io: CliIo): Promise<number> {
   const exec = str(p, 'exec');
   if (to !== undefined && exec !== undefined) throw usageError('give --to or --exec, not both');
   const loc = locations(p, io);
+  requireStore(loc); // before the policy's cache is written next to it
   const store = await openStore(loc, {
     policy: await policyFor(loc),
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+    create: false,
   });
   let note: string;
   try {
@@ -95,11 +98,12 @@ async function exportCheckpoint(p: Parsed, io: CliIo): Promise<number> {
 
 async function rotateKey(p: Parsed, io: CliIo): Promise<number> {
   const loc = locations(p, io);
+  requireStore(loc); // a key is rotated in a store that exists, never made for one that does not
   const policy = await policyFor(loc);
   const dir = loc.state;
   const at = new Date().toISOString();
   const rotation = prepareRotation(dir, at);
-  const store = await openStore(loc);
+  const store = await openStore(loc, { create: false });
   try {
     await store.record({
       type: 'KEY_ROTATED',

@@ -113,6 +113,12 @@ export const COMMANDS: readonly Entry[] = [
     summary: 'scaffold a policy repository: policies, CODEOWNERS, CI workflow',
     load: () => import('./init.js'),
   },
+  {
+    name: 'completion',
+    summary: 'completion bash | zsh | fish: print a shell completion script',
+    // given this table, which it completes from (importing it would tie the two modules together)
+    load: () => import('./completion.js').then((m) => ({ command: m.completionCommand(COMMANDS) })),
+  },
 ];
 
 export const MAIN_HELP = `policy-gate ${VERSION} — a pre-execution gate for the shell commands of AI agents
@@ -123,8 +129,11 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Every command accepts --help. Commands that use the store or the policy accept
---store PATH (env POLICY_GATE_STORE, default .policy-gate/audit.db) and
---policy DIR (env POLICY_GATE_POLICY, default the policies shipped with policy-gate).
+--store PATH and --policy DIR (env POLICY_GATE_POLICY, default the policies shipped with
+policy-gate). The store is found as Git finds its directory: --store, else POLICY_GATE_STORE,
+else audit.db in the nearest .policy-gate/ directory in the working directory or above (mkdir
+.policy-gate to give a project its own store), else the per-user ~/.policy-gate/audit.db.
+Only check and exec create a store; commands that read one fail when there is none.
 
 Exit codes:
 ${EXIT_CODE_TABLE.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`).join('\n')}

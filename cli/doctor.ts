@@ -22,7 +22,7 @@ import {
 import { GateError } from '../engine/util/errors.js';
 import { bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { home, locations } from './context.js';
+import { home, locations, systemTimeZone } from './context.js';
 import { AGENTS, agentNamed, type Agent, type AgentName } from './hooks/agents.js';
 import { gateHooks, hooksDisabled, settingsPath, type InstalledHook, type Scope } from './hooks/settings.js';
 import { answerBudgetMs } from './hook.js';
@@ -420,7 +420,7 @@ async function checkRuns(
   if (crashLine !== command)
     await expect('a crash (the binary missing)', crashLine, payloadFor(agent, 'true', cwd), 'blocked');
   // samples the policy denies and whitelists here, found without recording anything
-  const gate = await openGate(loc, { home: home(ctx.io) });
+  const gate = await openGate(loc, { home: home(ctx.io), timeZone: systemTimeZone(ctx.io) });
   try {
     const pick = async (samples: readonly string[], decision: string): Promise<string | undefined> => {
       for (const s of samples)
@@ -462,8 +462,9 @@ function readableReviewerKeys(who: Account, policy: Policy, io: CliIo): string[]
   if (keys.size === 0) return [];
   const found: string[] = [];
   const candidates: string[] = [];
-  const ssh = join(home(io), '.ssh');
-  if (existsSync(ssh))
+  const userHome = home(io);
+  const ssh = userHome === undefined ? null : join(userHome, '.ssh');
+  if (ssh !== null && existsSync(ssh))
     for (const f of readdirSync(ssh)) if (f.endsWith('.pub')) candidates.push(join(ssh, f.slice(0, -4)));
   if (io.env.POLICY_GATE_KEY) candidates.push(io.env.POLICY_GATE_KEY);
   for (const priv of candidates) {
@@ -487,6 +488,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   for (const agent of agents) {
     let found = false;
     for (const scope of scopes) {
+      if (scope === 'user' && home(io) === undefined) continue;
       const file = settingsPath(agent, scope, { cwd: io.cwd, home: home(io), env: io.env });
       if (!existsSync(file)) continue;
       const text = readFileSync(file, 'utf8');

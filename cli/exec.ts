@@ -35,7 +35,8 @@ Options:
   --now TIME        evaluate as of this ISO 8601 time (replay)
   --require-reviewed  use only whitelist rules merged into the protected ref
   --quiet           no notice and countdown on stderr while it waits for a reviewer
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 

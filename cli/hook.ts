@@ -18,7 +18,7 @@ import { GateError, storeError, describeCause } from '../engine/util/errors.js';
 import { allowsRun } from '../engine/model/verdict.js';
 import { COMMON_OPTIONS, parseSeconds, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { home, locations } from './context.js';
+import { home, locations, systemTimeZone } from './context.js';
 import { agentNamed, payloadError, type Agent, type HookAnswer, type ShellCall } from './hooks/agents.js';
 import { commandFromText } from './input.js';
 import type { CliIo } from './io.js';
@@ -125,6 +125,7 @@ async function decide(p: Parsed, io: CliIo, agent: Agent, budget: Budget): Promi
   const loc = hookLocations(locations(p, io), budget.answerBy);
   const gate = await openGate(loc, {
     home: home(io),
+    timeZone: systemTimeZone(io),
     warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
   });
   try {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { ExitCode, GateError, usageError } from '../engine/index.js';
+import { ExitCode, GateError, openStoreForReading, usageError } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { locations, openStoreIfExists } from './context.js';
+import { locations } from './context.js';
 import type { CliIo } from './io.js';
 
 const HELP = `Usage: policy-gate play COMMAND_ID [--speed N] [--no-timing]
@@ -17,7 +17,8 @@ Options:
   --speed N         play N times faster (default 1)
   --no-timing       print the output at once, without the original pauses
   --path            print the recording's path instead of playing it
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: 0 played · 2 usage error, no recording, or unreadable store · 4 the recording
@@ -40,10 +41,14 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   if (!Number.isFinite(speed) || speed <= 0)
     throw usageError(`--speed expects a number greater than 0, got ${JSON.stringify(speedText)}`);
   const loc = locations(p, io);
-  const store = openStoreIfExists(loc);
-  const record = (await store?.command(id)) ?? null;
-  await store?.close();
-  if (!record) throw new GateError('not-found', `no command ${id} in the audit trail`);
+  const store = openStoreForReading(loc);
+  let record;
+  try {
+    record = await store.command(id);
+  } finally {
+    await store.close();
+  }
+  if (!record) throw new GateError('not-found', `no command ${id} in the audit trail ${loc.store}`);
   const exec = record.execution;
   if (!exec) throw new GateError('not-found', `command ${id} was not run through exec: there is no recording`);
   if (!exec.recording)

@@ -23,7 +23,7 @@ Options:
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   --json            one JSON object on stdout (test: {ok, rules, cases}; lint: {ok, findings};
                     diff: {level, changes, decisions, replayed, base, head})
-  --store PATH      diff: the audit trail to replay (default .policy-gate/audit.db, if present)
+  --store PATH      diff: the audit trail to replay (default: the store check would use, if present)
   --since TIME      diff: replay commands recorded since TIME (default: the last 30 days)
   --limit N         diff: replay at most the N most recent commands (default 5000)
   --fail-on LEVEL   diff: exit 1 when the change is at least LEVEL (major, minor or patch)

@@ -32,7 +32,8 @@ Options:
   --to DATE         only commands submitted before it
   --format F        md (default) or html
   --out FILE        write there instead of stdout
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      the policy, to check decisions against (env POLICY_GATE_POLICY)
   -h, --help        show this help
 

@@ -4,12 +4,12 @@
  * counts down), with the selected command shown in full. Decisions are signed like
  * `review approve|deny`.
  */
-import { pendingQueue, usageError, ExitCode, type Policy, type AuditStore } from '../engine/index.js';
+import { pendingQueue, requireStore, usageError, ExitCode } from '../engine/index.js';
 import { bool, type Parsed } from './args.js';
-import { locations, openStore, policyFor, recordGateEvent } from './context.js';
+import { locations, recordGateEvent } from './context.js';
 import type { CliIo } from './io.js';
 import { reviewView, signAndApply, type ReviewView } from '../engine/index.js';
-import { signer } from './review-common.js';
+import { openForReview, signer } from './review-common.js';
 import { describeOutcome, queueLine, renderReview } from './render/record.js';
 import { style, type Style } from './render/style.js';
 
@@ -150,6 +150,8 @@ export function keys(chunk: string): string[] {
 }
 
 export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
+  // no store, no queue: say where it was looked for, whatever the terminal
+  requireStore(locations(p, io));
   const input = io.stdin as unknown as TtyIn;
   if (!io.stdinIsTTY || !io.stdout.isTTY || typeof input.setRawMode !== 'function') {
     throw usageError(
@@ -159,12 +161,7 @@ export async function runQueue(p: Parsed, io: CliIo): Promise<number> {
   }
   if (bool(p, 'json')) throw usageError('--json is for review list | show | approve | deny');
   const who = signer(p, io);
-  const loc = locations(p, io);
-  const policy: Policy = await policyFor(loc);
-  const store: AuditStore = await openStore(loc, {
-    policy,
-    warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
-  });
+  const { policy, store } = await openForReview(p, io);
   await recordGateEvent(store, 'GATE_START', `review-queue:${who.reviewer}`);
   const s = style(io.stdout, io.env);
   const out = process.stdout;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   ExitCode,
   applyDecision,
@@ -6,6 +6,7 @@ import {
   osIdentity,
   pendingQueue,
   reviewStatement,
+  requireStore,
   reviewView,
   signAndApply,
   submittedEvent,
@@ -19,12 +20,12 @@ import {
 } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { locations, openStore, policyFor } from './context.js';
+import { locations, openStore } from './context.js';
 import { readAll, type CliIo } from './io.js';
 import { queueItemJson } from './render/json.js';
 import { queueLine, describeOutcome, renderReview } from './render/record.js';
 import { style } from './render/style.js';
-import { signer } from './review-common.js';
+import { openForReview, signer } from './review-common.js';
 
 const HELP = `Usage: policy-gate review [options]                       interactive queue (a terminal)
        policy-gate review list [--all] [--json]
@@ -56,7 +57,8 @@ Options:
   --reason TEXT     why; recorded and signed with the decision
   --all             list: include commands past their deadline that nobody timed out
   --json            print JSON on stdout
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory, with reviewers.yaml (env POLICY_GATE_POLICY)
   -h, --help        show this help
 
@@ -93,18 +95,11 @@ export const command = defineCommand({
 });
 
 export { reviewView, signAndApply };
+
 export { signer } from './review-common.js';
 
 async function list(p: Parsed, io: CliIo): Promise<number> {
-  const loc = locations(p, io);
-  if (!existsSync(loc.store)) {
-    // nothing was ever submitted here: say where we looked instead of creating a store
-    if (bool(p, 'json')) io.stdout.write('[]\n');
-    else io.stdout.write(`nothing waits for review (no audit store at ${loc.store})\n`);
-    return ExitCode.Allowed;
-  }
-  const policy = await policyFor(loc);
-  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const { policy, store } = await openForReview(p, io);
   try {
     const now = new Date();
     const views = await Promise.all(
@@ -128,9 +123,7 @@ async function list(p: Parsed, io: CliIo): Promise<number> {
 
 async function show(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
-  const loc = locations(p, io);
-  const policy = await policyFor(loc);
-  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const { policy, store } = await openForReview(p, io);
   try {
     await submittedEvent(store, id); // not-found error when it does not exist
     const view = await reviewView(store, policy, (await store.command(id))!, new Date());
@@ -148,9 +141,7 @@ async function decide(p: Parsed, io: CliIo, decision: 'approve' | 'deny'): Promi
   const reason = str(p, 'reason') ?? null;
   if (decision === 'deny' && !reason)
     throw usageError('a deny needs --reason: the agent and the trail are told why', 'see: policy-gate review --help');
-  const loc = locations(p, io);
-  const policy = await policyFor(loc);
-  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const { policy, store } = await openForReview(p, io);
   try {
     if (!who.key)
       io.stderr.write(
@@ -181,7 +172,8 @@ async function statement(p: Parsed, io: CliIo): Promise<number> {
     throw usageError('expected: review statement ID approve|deny --reviewer ID', 'see: policy-gate review --help');
   const { reviewer } = signer(p, io);
   const loc = locations(p, io);
-  const store = await openStore(loc);
+  requireStore(loc);
+  const store = await openStore(loc, { create: false });
   try {
     io.stdout.write(
       await reviewStatement(store, {
@@ -219,9 +211,7 @@ async function submit(p: Parsed, io: CliIo): Promise<number> {
   ) {
     throw usageError(`${file}: expected {"command_id": string, "statement": string, "signature": string}`);
   }
-  const loc = locations(p, io);
-  const policy = await policyFor(loc);
-  const store = await openStore(loc, { policy, warn: (message) => io.stderr.write(`policy-gate: ${message}\n`) });
+  const { policy, store } = await openForReview(p, io);
   try {
     const me = osIdentity();
     const outcome = await applyDecision(

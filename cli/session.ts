@@ -1,7 +1,7 @@
-import { ExitCode, usageError } from '../engine/index.js';
+import { ExitCode, openStoreForReading, usageError } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { locations, openStoreIfExists } from './context.js';
+import { locations } from './context.js';
 import type { CliIo } from './io.js';
 import { renderSession } from './render/record.js';
 import { style } from './render/style.js';
@@ -14,7 +14,8 @@ code, duration, the recording and its SHA-256).
 
 Options:
   --json            print {"session", "commands": [{record, events}]} on stdout
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: 0 shown · 2 usage error, unknown session or unreadable store
@@ -29,14 +30,18 @@ export const command = defineCommand({
 
 async function show(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
-  const store = openStoreIfExists(locations(p, io));
+  const loc = locations(p, io);
+  const store = openStoreForReading(loc);
   try {
-    const records = store ? await store.commands({ session: id }) : [];
+    const records = await store.commands({ session: id });
     if (records.length === 0)
-      throw usageError(`no commands recorded for session ${JSON.stringify(id)}`, 'see: policy-gate audit');
+      throw usageError(
+        `no commands recorded for session ${JSON.stringify(id)} in ${loc.store}`,
+        'see: policy-gate audit',
+      );
     const timeline = [];
     for (const record of records) {
-      const events = (await store!.commandEvents(record.command_id)).map((e) => ({
+      const events = (await store.commandEvents(record.command_id)).map((e) => ({
         seq: e.seq,
         type: e.type,
         at: e.at,
@@ -52,6 +57,6 @@ async function show(p: Parsed, io: CliIo): Promise<number> {
     io.stdout.write(renderSession(style(io.stdout, io.env), id, timeline));
     return ExitCode.Allowed;
   } finally {
-    await store?.close();
+    await store.close();
   }
 }

@@ -1,4 +1,4 @@
-import { exitCodeFor, GateError, openStoreIfExists } from '../engine/index.js';
+import { exitCodeFor, GateError, openStoreForReading } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations } from './context.js';
@@ -13,7 +13,8 @@ and why. Nothing is written, and nothing waits.
 
 Options:
   --json            print the record as one JSON object
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: as check: 0 approved or whitelisted · 1 denied or timed out · 3 pending ·
@@ -31,9 +32,13 @@ export const command = defineCommand({
 async function run(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
   const loc = locations(p, io);
-  const store = openStoreIfExists(loc);
-  const record = (await store?.command(id)) ?? null;
-  await store?.close();
+  const store = openStoreForReading(loc);
+  let record;
+  try {
+    record = await store.command(id);
+  } finally {
+    await store.close();
+  }
   if (!record)
     throw new GateError('not-found', `no command ${id} in the audit trail ${loc.store}`, {
       hint: 'see: policy-gate audit',

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { exitCodeFor, GateError, openGate } from '../engine/index.js';
+import { exitCodeFor, openGate, requireStore } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, parseSeconds, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { home, locations } from './context.js';
@@ -20,7 +19,8 @@ Options:
   --timeout SECS    stop waiting after this long (the command stays pending: exit 3)
   --quiet           print only the result: no notice and countdown while it waits
   --json            print the record as one JSON object
-  --store PATH      audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
+  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
+                    in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 
@@ -41,10 +41,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   const timeout = parseSeconds(str(p, 'timeout'), '--timeout');
   const loc = locations(p, io);
   // waiting never creates a store: a missing one holds no command to wait for
-  if (!existsSync(loc.store))
-    throw new GateError('not-found', `no command ${id}: there is no audit store at ${loc.store}`, {
-      hint: 'pass the store the command was checked with: --store PATH or POLICY_GATE_STORE',
-    });
+  requireStore(loc);
   const notice = waitNotice(io, { quiet: bool(p, 'quiet') });
   const gate = await openGate(loc, {
     home: home(io),

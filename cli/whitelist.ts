@@ -1,10 +1,18 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ExitCode, GateError, findRepository, shippedPolicyDir, usageError } from '../engine/index.js';
+import {
+  ExitCode,
+  GateError,
+  findRepository,
+  openStoreForReading,
+  requireStore,
+  shippedPolicyDir,
+  usageError,
+} from '../engine/index.js';
 import { branchProposal, defaultOwner, propose, proposalYaml, writeProposal } from '../engine/authoring/index.js';
 import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
-import { locations, openStoreIfExists, policyFor } from './context.js';
+import { locations, policyFor } from './context.js';
 import type { CliIo } from './io.js';
 import { style } from './render/style.js';
 import { oneLine } from './render/text.js';
@@ -69,12 +77,9 @@ async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
       'the policies shipped with policy-gate are not edited in place; see: policy-gate init',
     );
   }
+  requireStore(loc); // propose works from a recorded command: no store, nothing to propose
   const policy = await policyFor(loc);
-  const store = openStoreIfExists(loc);
-  if (!store)
-    throw new GateError('not-found', `no audit store at ${loc.store}`, {
-      hint: 'propose works from a recorded command: pass --store',
-    });
+  const store = openStoreForReading(loc);
   let proposal;
   try {
     const record = await store.command(commandId);

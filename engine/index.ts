@@ -15,7 +15,14 @@
 export { Gate, openGate, type GateOptions } from './gate/gate.js';
 export type { AssessRequest, CheckRequest, OnHeld } from './gate/request.js';
 export type { CheckResult } from './gate/check.js';
-export { resolveLocations, shippedPolicyDir, type Locations, type LocationInputs } from './gate/locations.js';
+export {
+  resolveLocations,
+  describeStoreSource,
+  shippedPolicyDir,
+  type Locations,
+  type LocationInputs,
+  type StoreSource,
+} from './gate/locations.js';
 export {
   LEVELS,
   DECISIONS,
@@ -55,6 +62,8 @@ export {
   openStore,
   openStoreIfExists,
   openStoreForReading,
+  requireStore,
+  storeNotFound,
   recordGateEvent,
   type StoreOptions,
 } from './gate/open.js';

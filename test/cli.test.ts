@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAIN_HELP, main } from '../cli/cli.js';
 import { EXIT_CODE_TABLE, VERSION, openSqliteStore } from '../engine/index.js';
-import { BIN, POLICY_DIR, runCli, tempDir } from './helpers.js';
+import { BIN, POLICY_DIR, baseEnv, runCli, tempDir, userStore } from './helpers.js';
 import { commandFromArgv } from '../cli/input.js';
 import type { CliIo } from '../cli/io.js';
 import { spawn } from 'node:child_process';
@@ -69,7 +69,7 @@ describe('check: exit codes and the record', () => {
     const { code, record, cwd } = await check('npm publish', ['--no-wait']);
     expect(code).toBe(3);
     expect(record.decision).toBe('pending');
-    const store = openSqliteStore(join(cwd, '.policy-gate/audit.db'), { readonly: true });
+    const store = openSqliteStore(userStore(cwd), { readonly: true });
     expect((await store.command(record.command_id))?.decision).toBe('pending');
     await store.close();
   });
@@ -85,7 +85,7 @@ describe('check: exit codes and the record', () => {
     });
     expect(record.review_latency_ms).toBeGreaterThanOrEqual(300);
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
-    const store = openSqliteStore(join(cwd, '.policy-gate/audit.db'), { readonly: true });
+    const store = openSqliteStore(userStore(cwd), { readonly: true });
     expect((await store.events()).map((e) => e.type)).toEqual(['GATE_START', 'SUBMITTED', 'DECIDED']);
     await store.close();
   });
@@ -96,7 +96,7 @@ describe('check: exit codes and the record', () => {
     const store = await (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 20));
-        if (existsSync(join(cwd, '.policy-gate/audit.db'))) return openSqliteStore(join(cwd, '.policy-gate/audit.db'));
+        if (existsSync(userStore(cwd))) return openSqliteStore(userStore(cwd));
       }
     })();
     let id: string | undefined;
@@ -146,11 +146,12 @@ describe('check: exit codes and the record', () => {
 
   it('invalid UTF-8 after -- is read from the argument bytes, not from what Node decoded', async () => {
     // a real process: bash passes the byte 0xff in the argument, where Node shows U+FFFD
+    const cwd = tempDir();
     const r = await new Promise<string>((done) => {
       const child = spawn(
         'bash',
         ['-c', `exec "$0" "$1" assess --json --now ${NOON} -- $'ls \\xff'`, process.execPath, BIN],
-        { cwd: tempDir() },
+        { cwd, env: { ...process.env, ...baseEnv(cwd) } },
       );
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -313,7 +314,8 @@ describe('assess', () => {
       decided_by: 'policy_rule:destruction.rm-recursive-system',
       risk_level: 'critical',
     });
-    expect(existsSync(join(cwd, '.policy-gate/audit.db'))).toBe(false);
+    expect(existsSync(userStore(cwd))).toBe(false);
+    expect(existsSync(join(cwd, '.policy-gate'))).toBe(false);
   });
 
   it('--jsonl: one result per line, in order, strings or objects, errors per line', async () => {
@@ -368,10 +370,17 @@ describe('audit', () => {
     expect(JSON.parse(since.stdout).map((r: { command: string }) => r.command)).toEqual(['npm publish']);
   });
 
-  it('an empty or missing store lists nothing', async () => {
-    const r = await runCli(['audit', '--json']);
+  it('an empty store lists nothing; a missing one is an error naming where it was looked for', async () => {
+    const store = join(tempDir(), 'audit.db');
+    await openSqliteStore(store).close();
+    const r = await runCli(['audit', '--json', '--store', store]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([]);
+    const cwd = tempDir();
+    const missing = await runCli(['audit', '--json'], { cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`no audit store at ${userStore(cwd)} (found via the per-user default`);
+    expect(JSON.parse(missing.stdout).error.code).toBe('not-found');
   });
 });
 

@@ -41,22 +41,55 @@ export function ruleIds(a: Assessment): string[] {
   return a.signals.map((s) => s.rule_id);
 }
 
+const homes = new Map<string, string>();
+
+/**
+ * The home directory a CLI run in `cwd` gets unless a test gives HOME: a temporary directory of
+ * its own, the same for every run in that working directory. With no `.policy-gate/` in the
+ * working directory or above, the store is the per-user default `$HOME/.policy-gate/audit.db`:
+ * this keeps every test away from the real one, and runs in one directory share it as one
+ * user's runs would.
+ */
+export function homeFor(cwd: string): string {
+  let home = homes.get(cwd);
+  if (!home) {
+    home = tempDir('policy-gate-home-');
+    homes.set(cwd, home);
+  }
+  return home;
+}
+
+/** The per-user default store of CLI runs in `cwd` (see homeFor). */
+export function userStore(cwd: string): string {
+  return join(homeFor(cwd), '.policy-gate', 'audit.db');
+}
+
+/**
+ * The environment every CLI run starts from: the store search does not climb into the shared
+ * temporary directory, where any process run there may have left a `.policy-gate/` (and with it
+ * every test's trail would land in one store).
+ */
+export function baseEnv(cwd: string): Record<string, string> {
+  return { HOME: homeFor(cwd), POLICY_GATE_CEILING_DIRECTORIES: tmpdir() };
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Run the CLI in process, with its own stdin, environment and working directory. */
+/** Run the CLI in process, with its own stdin, environment, working and home directories (see homeFor). */
 export async function runCli(
   argv: string[],
   options: { stdin?: string | Buffer; env?: Record<string, string>; cwd?: string; tty?: boolean } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
+  const cwd = options.cwd ?? tempDir();
   const io: CliIo = {
-    env: { ...options.env },
-    cwd: options.cwd ?? tempDir(),
+    env: { ...baseEnv(cwd), ...options.env },
+    cwd,
     stdout: { write: (t) => void (stdout += t), isTTY: false },
     stderr: { write: (t) => void (stderr += t), isTTY: false },
     stdinIsTTY: options.tty ?? options.stdin === undefined,
@@ -70,15 +103,16 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-/** Run the built bin as a real process. */
+/** Run the built bin as a real process (HOME: see homeFor). */
 export function runBin(
   argv: string[],
   options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<CliResult> {
+  const cwd = options.cwd ?? tempDir();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...argv], {
-      cwd: options.cwd ?? tempDir(),
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...baseEnv(cwd), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

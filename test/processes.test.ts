@@ -3,11 +3,10 @@
  * `npm test` builds dist/ first.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../engine/index.js';
 import { chainHash, GENESIS, leafHash } from '../engine/audit/chain.js';
-import { BIN, runBin, tempDir, waitFor } from './helpers.js';
+import { BIN, baseEnv, runBin, tempDir, userStore, waitFor } from './helpers.js';
 
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`);
@@ -31,7 +30,8 @@ describe('the policy-gate bin', () => {
     const cwd = tempDir();
     const r = await runBin(['check', '--json', '--', 'ls -la'], { cwd });
     expect(r.code).toBe(0);
-    expect(existsSync(join(cwd, '.policy-gate', 'audit.db'))).toBe(true);
+    // no .policy-gate/ here or above: the per-user default store
+    expect(existsSync(userStore(cwd))).toBe(true);
     expect(JSON.parse(r.stdout).decided_by).toBe('whitelist_rule:fs.list');
   });
 
@@ -58,7 +58,7 @@ describe('several agents at once', () => {
         }
       }),
     );
-    const store = openSqliteStore(join(cwd, '.policy-gate', 'audit.db'), { readonly: true });
+    const store = openSqliteStore(userStore(cwd), { readonly: true });
     const records = await store.commands();
     expect(records).toHaveLength(processes * each);
     expect(new Set(records.map((r) => r.command_id)).size).toBe(processes * each);
@@ -89,12 +89,13 @@ describe('interrupting a waiting check', () => {
     // a timeout far longer than any busy machine needs to start the check: only SIGTERM ends it
     const child = spawn(process.execPath, [BIN, 'check', '--timeout', '600', '--', 'npm publish'], {
       cwd,
+      env: { PATH: process.env.PATH ?? '', ...baseEnv(cwd) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const closed = new Promise<number | null>((r) => child.on('close', r));
-    const dbPath = join(cwd, '.policy-gate', 'audit.db');
+    const dbPath = userStore(cwd);
     // wait until the submission is durable, then interrupt
     await waitFor('the pending submission', async () => {
       if (!existsSync(dbPath)) return false;

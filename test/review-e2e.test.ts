@@ -501,6 +501,7 @@ describe('the interactive queue, in a real terminal', () => {
 
   it('without a terminal it says to use the subcommands', async () => {
     const t = setup();
+    expect((await bin(['check', '--no-wait', '--', 'npm publish'], t)).code).toBe(3); // a store to review
     const r = await bin(['review', '--reviewer', 'alice'], t);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/needs a terminal/);

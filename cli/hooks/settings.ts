@@ -18,21 +18,23 @@ export type Scope = 'project' | 'user';
 export function settingsPath(
   agent: Agent,
   scope: Scope,
-  where: { cwd: string; home: string; env: Readonly<Record<string, string | undefined>> },
+  where: { cwd: string; home: string | undefined; env: Readonly<Record<string, string | undefined>> },
 ): string {
+  const home = where.home;
+  if (scope === 'user' && home === undefined && !(agent.name === 'codex' && where.env.CODEX_HOME))
+    throw new GateError('usage', `${agent.title}'s user settings: no home directory (HOME is not set)`, {
+      hint: 'set HOME, or use --project',
+    });
+  const user = home ?? '/';
   switch (agent.name) {
     case 'claude':
-      return scope === 'user'
-        ? join(where.home, '.claude', 'settings.json')
-        : join(where.cwd, '.claude', 'settings.json');
+      return scope === 'user' ? join(user, '.claude', 'settings.json') : join(where.cwd, '.claude', 'settings.json');
     case 'codex':
       return scope === 'user'
-        ? join(where.env.CODEX_HOME || join(where.home, '.codex'), 'config.toml')
+        ? join(where.env.CODEX_HOME || join(user, '.codex'), 'config.toml')
         : join(where.cwd, '.codex', 'config.toml');
     case 'gemini':
-      return scope === 'user'
-        ? join(where.home, '.gemini', 'settings.json')
-        : join(where.cwd, '.gemini', 'settings.json');
+      return scope === 'user' ? join(user, '.gemini', 'settings.json') : join(where.cwd, '.gemini', 'settings.json');
   }
 }
 

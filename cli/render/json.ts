@@ -19,6 +19,8 @@ export function assessmentJson(a: Assessment): Record<string, unknown> {
     whitelist_provenance: a.whitelist_provenance,
     whitelist_refused: a.whitelist_refused,
     policy_revision: a.policy_revision,
+    local_time: a.local_time,
+    time_zone: a.time_zone,
   };
 }
 

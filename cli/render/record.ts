@@ -87,6 +87,20 @@ function segmentLines(
   return out;
 }
 
+/**
+ * When gate.yaml sets working hours: the local time the command was judged at, in the zone it was
+ * judged in, and whether that was off-hours (so a reviewer sees why, or why not).
+ */
+function localTimeLine(s: Style, r: Pick<CommandRecord, 'local_time' | 'time_zone' | 'signals'>): string[] {
+  if (!r.local_time || !r.time_zone) return []; // no working hours, or a record from before they were kept
+  const off = r.signals.some((sig) => sig.rule_id === 'context.off-hours');
+  // a named zone shows its offset at that time; UTC or an offset already says it
+  const plain = /^(?:Etc\/)?(?:UTC|GMT)$|^(?:UTC|GMT)?[+-]/i.test(r.time_zone);
+  const zone = plain ? r.time_zone : `${r.time_zone} (UTC${r.local_time.slice(19)})`;
+  const at = `${r.local_time.slice(0, 10)} ${r.local_time.slice(11, 16)} ${zone}`;
+  return [s.dim(`  local time ${at} · ${off ? 'off-hours' : 'working hours'}`)];
+}
+
 /** A checked command: its decision, hits, segments, who decided and what to do next. */
 export function renderRecord(s: Style, record: CommandRecord, assessment: Assessment, whyNot: string | null): string {
   const lines = [headline(s, record.decision, record), ...commandLines(record.command)];
@@ -94,6 +108,7 @@ export function renderRecord(s: Style, record: CommandRecord, assessment: Assess
   if (assessment.issues.length > 0)
     for (const i of assessment.issues) lines.push(`  ${s.yellow('?')} ${i.code}: ${i.message}`);
   if (record.decision !== 'whitelisted') lines.push(...segmentLines(s, assessment));
+  lines.push(...localTimeLine(s, record));
   const by = record.decided_by ? `decided by ${record.decided_by}` : 'not decided';
   const latency = record.review_latency_ms !== null ? ` in ${record.review_latency_ms} ms` : '';
   lines.push(s.dim(`  ${by}${latency} · ${record.command_id} · policy ${record.policy_revision.slice(0, 19)}`));
@@ -112,6 +127,7 @@ export function renderStoredRecord(s: Style, record: CommandRecord, now: Date): 
   const lines = [headline(s, record.decision, record), ...commandLines(record.command)];
   lines.push(...signalLines(s, record.command, record.signals));
   if (record.decision !== 'whitelisted') lines.push(...segmentLines(s, record));
+  lines.push(...localTimeLine(s, record));
   if (record.decision === 'pending') {
     const left = record.deadline ? Date.parse(record.deadline) - now.getTime() : null;
     lines.push(s.dim(`  waiting for a reviewer · ${timeLeft(left)} left · ${record.command_id}`));
@@ -177,6 +193,7 @@ export function renderAssessment(s: Style, a: Assessment, whyNot: string | null)
   lines.push(...signalLines(s, a.command, a.signals));
   for (const i of a.issues) lines.push(`  ${s.yellow('?')} ${i.code}: ${i.message}`);
   lines.push(...segmentLines(s, a));
+  lines.push(...localTimeLine(s, a));
   if (a.decided_by) lines.push(s.dim(`  by ${a.decided_by}`));
   if (whyNot && a.would_decide === 'pending') lines.push(s.dim(`  not whitelisted: ${whyNot}`));
   return `${lines.join('\n')}\n`;
@@ -205,6 +222,7 @@ export function renderReview(s: Style, v: ReviewView): string {
       `${s.dim('cwd')} ${escapeForDisplay(r.cwd ?? '-')}`,
   );
   if (r.intent) lines.push(`  ${s.dim('intent')} ${escapeForDisplay(r.intent)}`);
+  lines.push(...localTimeLine(s, r));
   if (v.session.length > 0) {
     lines.push(s.dim(`  earlier in this session (${v.session.length}):`));
     for (const h of v.session.slice(-8)) {

@@ -41,7 +41,7 @@ function codeOf(err: GateError): LintCode {
   if (/^duplicate /.test(m)) return 'PG101';
   if (/no examples/.test(m)) return 'PG102';
   if (/^(?:YAML|schema|expected a mapping)/.test(m)) return err.location?.file === 'gate.yaml' ? 'PG108' : 'PG100';
-  if (/levels must rise|gate\.yaml/.test(m)) return 'PG108';
+  if (/levels must rise|gate\.yaml/.test(m) || err.location?.file === 'gate.yaml') return 'PG108';
   if (/invalid regular expression|\(RE2 syntax\)/.test(m)) return 'PG110';
   return 'PG107';
 }

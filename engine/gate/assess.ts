@@ -10,7 +10,7 @@ import type { Refusal } from '../model/refusals.js';
 import type { SegmentReport } from '../model/segments.js';
 import type { Category, Signal } from '../model/signals.js';
 import { levelRank, type Level, type WouldDecide } from '../model/verdict.js';
-import { contextSignals } from '../risk/context.js';
+import { contextSignals, workingHours } from '../risk/context.js';
 import { combine, levelOf } from '../risk/score.js';
 import { runnerTool, type MatchContext } from '../policy/match.js';
 import { normalizePath } from '../policy/paths.js';
@@ -41,6 +41,11 @@ export interface AssessContext {
   readonly budgetMs?: number;
   /** The command is only the first bytes of an input over the size limit: it is not parsed. */
   readonly truncated?: TruncatedInput | undefined;
+  /**
+   * The system's time zone (an IANA name), found by the front end: off-hours are judged in it
+   * when gate.yaml names none. Without one, UTC (examples and policy tests judge the same everywhere).
+   */
+  readonly timeZone?: string | undefined;
 }
 
 /** The largest command the gate reads whole (gate.yaml limits.max_command_bytes overrides it). */
@@ -70,6 +75,12 @@ export interface Assessment {
   readonly policy_revision: string;
   /** How long to wait for a reviewer at this level. */
   readonly timeout_ms: number;
+  /**
+   * When gate.yaml sets working hours: the local time the command was judged at (ISO 8601 with
+   * the offset, to the second) and the zone it was judged in. Null without working hours.
+   */
+  readonly local_time: string | null;
+  readonly time_zone: string | null;
 }
 
 export function assess(command: string, policy: Policy, ctx: AssessContext): Assessment {
@@ -144,7 +155,9 @@ export function assessScript(
     const hit = rule.matcher(script, matchCtx);
     if (hit) signals.push(signal(rule, hit));
   }
-  for (const c of contextSignals(ctx.now, [...programs], ctx.history ?? null, policy.gate.context)) {
+  const offHours = policy.gate.context.off_hours;
+  const hours = offHours ? workingHours(ctx.now, offHours, ctx.timeZone) : null;
+  for (const c of contextSignals(ctx.now, [...programs], ctx.history ?? null, policy.gate.context, ctx.timeZone)) {
     signals.push({
       rule_id: c.id,
       category: 'context',
@@ -202,6 +215,8 @@ export function assessScript(
     decided_by,
     policy_revision: policy.revision,
     timeout_ms: (timeouts[risk_level] ?? timeouts.default) * 1000,
+    local_time: hours?.local_time ?? null,
+    time_zone: hours?.time_zone ?? null,
   };
 }
 

@@ -113,6 +113,8 @@ export interface CheckDependencies {
   readonly clock: Clock;
   readonly home?: string | undefined;
   readonly protectedPaths?: readonly string[];
+  /** The system's time zone: off-hours are judged in it when gate.yaml names none. */
+  readonly timeZone?: string | undefined;
   /** How the wait learns of a reviewer's decision (default: polling the store every `pollMs`). */
   readonly waiter?: DecisionWaiter;
   /** How often the default waiter reads the store (POLL_MS). */
@@ -160,6 +162,9 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     deadline: assessment.would_decide === 'pending' ? new Date(submittedAt.getTime() + timeoutMs).toISOString() : null,
     monotonic: bootId === null ? null : { boot_id: bootId, ms: Math.round(started) },
     ...(req.truncated ? { truncated: req.truncated } : {}),
+    ...(assessment.local_time !== null && assessment.time_zone !== null
+      ? { local_time: assessment.local_time, time_zone: assessment.time_zone }
+      : {}),
     policy_revision: policy.revision,
     policy_content: policy.contentRevision,
     gate_version: VERSION,

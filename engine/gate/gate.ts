@@ -47,6 +47,8 @@ export interface GateOptions {
   readonly warn?: ((message: string) => void) | undefined;
   /** The home directory commands are judged against (`~`, what is a project). */
   readonly home?: string | undefined;
+  /** The system's time zone (an IANA name): off-hours are judged in it when gate.yaml names none. */
+  readonly timeZone?: string | undefined;
   readonly clock?: Clock | undefined;
   /** How waits learn of decisions (default: polling the store; a resident server notifies). */
   readonly waiter?: DecisionWaiter | undefined;
@@ -84,6 +86,7 @@ export class Gate {
       store,
       clock: this.clock,
       home: this.options.home,
+      timeZone: this.options.timeZone,
       protectedPaths: this.locations.protectedPaths,
       ...(this.options.waiter ? { waiter: this.options.waiter } : {}),
       ...(this.options.warn ? { warn: this.options.warn } : {}),
@@ -98,7 +101,12 @@ export class Gate {
 
   /** What check would decide, and why; nothing is recorded (the session's history is read if any). */
   async assess(request: AssessRequest): Promise<Assessment> {
-    const deps = { policy: this.policy, home: this.options.home, protectedPaths: this.locations.protectedPaths };
+    const deps = {
+      policy: this.policy,
+      home: this.options.home,
+      timeZone: this.options.timeZone,
+      protectedPaths: this.locations.protectedPaths,
+    };
     // the store is read only for a session's history, and never created for it
     if (!request.session) return assessRequest(request, deps);
     const own = this.writer === null;

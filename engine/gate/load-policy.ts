@@ -16,6 +16,7 @@ import { whitelistProvenance } from '../whitelist/provenance.js';
 import type { CompiledRule, Policy } from './policy.js';
 import { parsePublicKey } from '../util/sshsig.js';
 import { matchAnchor } from '../policy/anchors.js';
+import { isTimeZone } from '../risk/context.js';
 import { Compiler, type ScriptMatcher } from '../policy/match.js';
 import type { Category } from '../model/signals.js';
 import type {
@@ -31,8 +32,9 @@ import type {
  * Bumped when the cached form or the compiler changes meaning, so stale caches are ignored.
  * 4: the YAML limits (engine/yaml.ts) — a cache written before them may hold a policy with
  * aliases, which must now fail its load rather than be served warm.
+ * 5: off_hours.timezone is checked at load — a cache written before may hold an unknown zone.
  */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 
 export interface LoadOptions {
   /** Where to keep the compiled cache; no cache when omitted. */
@@ -266,8 +268,8 @@ export async function validate(
       continue;
     }
     if (file.kind === 'gate') {
-      gate = p.data as unknown as GateDefinition;
-      const { medium, high, critical } = gate.levels;
+      const definition = p.data as unknown as GateDefinition;
+      const { medium, high, critical } = definition.levels;
       if (!(medium < high && high < critical)) {
         report(
           new GateError('policy-invalid', 'levels must rise: medium < high < critical', {
@@ -275,6 +277,20 @@ export async function validate(
           }),
         );
       }
+      const zone = definition.context.off_hours?.timezone;
+      if (zone !== undefined && !isTimeZone(zone)) {
+        // no command can be judged in a zone that does not exist: as a gate.yaml that fails its schema
+        report(
+          new GateError(
+            'policy-invalid',
+            `context.off_hours.timezone: unknown time zone ${JSON.stringify(zone)} ` +
+              '(an IANA name such as Europe/Paris, UTC or an offset such as +02:00; leave it out for the system zone)',
+            { location: { file: file.name, line: p.lineOf(['context', 'off_hours', 'timezone']) } },
+          ),
+        );
+        continue;
+      }
+      gate = definition;
       continue;
     }
     if (file.kind === 'rules') {

@@ -1,9 +1,17 @@
 /**
  * Where the store, the policy and the policy cache are. Inputs are explicit (flags, the
- * environment, the working directory) so the engine never reads process state itself.
+ * environment, the working directory, the home directory) so the engine never reads process
+ * state itself.
+ *
+ * The store is found the way Git finds its directory: `--store`, else POLICY_GATE_STORE, else
+ * the nearest `.policy-gate/` directory in the working directory or above it (the directory
+ * marks a project's store, whether or not audit.db exists in it yet), else the per-user default
+ * `$HOME/.policy-gate/audit.db`. As GIT_CEILING_DIRECTORIES does for Git,
+ * POLICY_GATE_CEILING_DIRECTORIES (absolute paths, `:`-separated) names directories the search
+ * does not climb into: a shared /tmp, a mount of other people's projects.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GateError } from '../util/errors.js';
 
@@ -12,11 +20,24 @@ export interface LocationInputs {
   readonly policy?: string | undefined;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The user's home directory, for the per-user default store; undefined when there is none. */
+  readonly home?: string | undefined;
+  /**
+   * The user's id: a `.policy-gate/` found above the working directory that another user owns is
+   * passed over, as Git passes over a repository of dubious ownership (anyone may create
+   * /tmp/.policy-gate, and it must not collect the trail of every command run under /tmp).
+   */
+  readonly uid?: number | undefined;
 }
+
+/** How the store was found: `--store`, POLICY_GATE_STORE, a `.policy-gate/` above, or the per-user default. */
+export type StoreSource = 'flag' | 'env' | 'discovered' | 'user-default';
 
 export interface Locations {
   /** The SQLite file of the audit trail. */
   readonly store: string;
+  /** How `store` was found (see describeStoreSource). */
+  readonly storeSource: StoreSource;
   /** The policy directory (gate.yaml, rules/, whitelist/). */
   readonly policy: string;
   /**
@@ -55,12 +76,8 @@ export function shippedPolicyDir(): string {
 }
 
 export function resolveLocations(inputs: LocationInputs): Locations {
-  const storeFlag = inputs.store ?? inputs.env.POLICY_GATE_STORE;
+  const { store, storeSource } = findStore(inputs);
   const policyFlag = inputs.policy ?? inputs.env.POLICY_GATE_POLICY;
-  const store = resolve(
-    inputs.cwd,
-    storeFlag && storeFlag !== '' ? storeFlag : join(DEFAULT_STORE_DIR, DEFAULT_STORE_FILE),
-  );
   const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
   const state = dirname(store);
   const cache = join(state, 'cache');
@@ -74,6 +91,7 @@ export function resolveLocations(inputs: LocationInputs): Locations {
   }
   return {
     store,
+    storeSource,
     policy,
     state,
     cache,
@@ -81,4 +99,60 @@ export function resolveLocations(inputs: LocationInputs): Locations {
     lockTimeoutMs: seconds === undefined ? undefined : Math.round(seconds * 1000),
     env: inputs.env,
   };
+}
+
+function findStore(inputs: LocationInputs): { store: string; storeSource: StoreSource } {
+  const cwd = resolve(inputs.cwd);
+  if (inputs.store) return { store: resolve(cwd, inputs.store), storeSource: 'flag' };
+  const env = inputs.env.POLICY_GATE_STORE;
+  if (env) return { store: resolve(cwd, env), storeSource: 'env' };
+  const home = inputs.home ? resolve(cwd, inputs.home) : null;
+  const userDir = home === null ? null : join(home, DEFAULT_STORE_DIR);
+  const ceilings = new Set(
+    (inputs.env.POLICY_GATE_CEILING_DIRECTORIES ?? '')
+      .split(':')
+      .filter((d) => isAbsolute(d))
+      .map((d) => resolve(d)),
+  );
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    const marker = join(dir, DEFAULT_STORE_DIR);
+    if (ownDirectory(marker, inputs.uid))
+      return {
+        store: join(marker, DEFAULT_STORE_FILE),
+        storeSource: marker === userDir ? 'user-default' : 'discovered',
+      };
+    if (dirname(dir) === dir || ceilings.has(dirname(dir))) break;
+  }
+  // no home, nothing found: there is no store to name, and guessing one (the working directory)
+  // would scatter trails wherever the gate happens to run
+  if (userDir === null)
+    throw new GateError(
+      'store-unavailable',
+      `no audit store: no ${DEFAULT_STORE_DIR}/ in ${cwd} or above it, and no home directory for the per-user default`,
+      { hint: 'the command must not run; pass --store PATH or POLICY_GATE_STORE, or set HOME' },
+    );
+  return { store: join(userDir, DEFAULT_STORE_FILE), storeSource: 'user-default' };
+}
+
+function ownDirectory(path: string, uid: number | undefined): boolean {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() && (uid === undefined || st.uid === uid);
+  } catch {
+    return false;
+  }
+}
+
+/** How the store was found, for errors and `doctor`: "--store", "POLICY_GATE_STORE", … */
+export function describeStoreSource(loc: Pick<Locations, 'store' | 'storeSource'>): string {
+  switch (loc.storeSource) {
+    case 'flag':
+      return '--store';
+    case 'env':
+      return 'POLICY_GATE_STORE';
+    case 'discovered':
+      return `the nearest ${DEFAULT_STORE_DIR}/ in the working directory or above`;
+    case 'user-default':
+      return `the per-user default: no other ${DEFAULT_STORE_DIR}/ in the working directory or above`;
+  }
 }

@@ -8,13 +8,14 @@ import { existsSync } from 'node:fs';
 import { openSqliteStore } from '../audit/sqlite/backend.js';
 import type { AuditStore } from '../audit/store.js';
 import { gateSigner } from '../audit/checkpoint.js';
+import { GateError } from '../util/errors.js';
 import { VERSION } from '../util/version.js';
 import { expireOverdue } from './check.js';
 import { systemClock } from './clock.js';
 import { osIdentity } from './identity.js';
 import { loadPolicy, type LoadOptions } from './load-policy.js';
 import type { Policy } from './policy.js';
-import type { Locations } from './locations.js';
+import { describeStoreSource, type Locations } from './locations.js';
 import { witnessHook } from './witness.js';
 
 /** The policy at `loc.policy`, compiled once per revision (cached in the state directory). */
@@ -27,6 +28,26 @@ export interface StoreOptions {
   readonly policy?: Policy | null;
   /** Told when a witness could not take a checkpoint (the write stands; it is recorded). */
   readonly warn?: (message: string) => void;
+  /**
+   * Create the store (its directory, file and the gate's key) when there is none: true for what
+   * records submissions (check, exec); false for what only works on a trail that exists (review,
+   * audit export, wait), which then fails with storeNotFound and leaves nothing behind.
+   */
+  readonly create?: boolean;
+}
+
+/** The error of a command that needs an existing store when there is none where it looked. */
+export function storeNotFound(loc: Pick<Locations, 'store' | 'storeSource'>): GateError {
+  return new GateError('not-found', `no audit store at ${loc.store} (found via ${describeStoreSource(loc)})`, {
+    hint:
+      'a store is created by the first `policy-gate check`; to read another, pass --store PATH or POLICY_GATE_STORE ' +
+      '(or run from the project whose .policy-gate/ holds it)',
+  });
+}
+
+/** Throws storeNotFound unless the store exists; creates nothing. */
+export function requireStore(loc: Pick<Locations, 'store' | 'storeSource'>): void {
+  if (!existsSync(loc.store)) throw storeNotFound(loc);
 }
 
 /**
@@ -37,6 +58,8 @@ export interface StoreOptions {
  * a decision: those nobody decided in time are timed out here.
  */
 export async function openStore(loc: Locations, options: StoreOptions = {}): Promise<AuditStore> {
+  // before the key: a store that may not be created must not leave a key (or a directory) behind
+  if (options.create === false) requireStore(loc);
   const fresh = !existsSync(loc.store);
   let store: AuditStore | null = null;
   const witness = witnessHook(
@@ -71,8 +94,9 @@ export function openStoreIfExists(loc: Locations): AuditStore | null {
   return existsSync(loc.store) ? openSqliteStore(loc.store, { readonly: true, stateDir: loc.state }) : null;
 }
 
-/** The store for reading; an error when there is none. */
+/** The store for reading; storeNotFound when there is none. */
 export function openStoreForReading(loc: Locations): AuditStore {
+  requireStore(loc);
   return openSqliteStore(loc.store, { readonly: true, stateDir: loc.state });
 }
 

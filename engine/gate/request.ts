@@ -64,6 +64,8 @@ export interface AssessDependencies {
   readonly home?: string | undefined;
   /** The gate's own store, policy and key paths (tampering rules match them). */
   readonly protectedPaths?: readonly string[] | undefined;
+  /** The system's time zone: off-hours are judged in it when gate.yaml names none (AssessContext). */
+  readonly timeZone?: string | undefined;
 }
 
 /** Assess a request: its session's history as of `now`, its working directory's project, the rules. */
@@ -87,6 +89,7 @@ export async function assessRequest(req: AssessRequest, deps: AssessDependencies
     repos: cwd !== undefined ? scopedRepos(policy, cwd) : undefined,
     requireReviewed: req.requireReviewed ?? false,
     truncated: req.truncated,
+    timeZone: deps.timeZone,
   });
 }
 

@@ -41,6 +41,12 @@ export interface SubmittedBody {
   readonly monotonic?: MonotonicStamp | null;
   /** Present when the input was over the size limit: `command` holds only its first bytes. */
   readonly truncated?: TruncatedInput;
+  /**
+   * With working hours in gate.yaml: the local time the command was judged at (ISO 8601 with the
+   * offset, to the second: 2026-01-07T23:10:00+01:00) and the zone it was judged in.
+   */
+  readonly local_time?: string;
+  readonly time_zone?: string;
   readonly policy_revision: string;
   /** sha256 of the policy files, exact even when the revision is `-dirty`. */
   readonly policy_content: string;
@@ -317,6 +323,9 @@ export interface CommandRecord {
   readonly deadline: string | null;
   /** Set when `command` is only the first bytes of an input over the size limit. */
   readonly truncated: TruncatedInput | null;
+  /** The local time and zone off-hours were judged in (null without working hours, or in old records). */
+  readonly local_time: string | null;
+  readonly time_zone: string | null;
   /** The reviewers whose signed decisions made it, with their signatures. */
   readonly signatures: readonly SignedDecision[];
   readonly execution: Execution | null;
@@ -351,6 +360,8 @@ export function commandRecord(
     whitelist_refused: submitted.whitelist_refused ?? [],
     deadline: submitted.deadline ?? null,
     truncated: submitted.truncated ?? null,
+    local_time: submitted.local_time ?? null,
+    time_zone: submitted.time_zone ?? null,
     signatures: decided?.signatures ?? [],
     execution: start
       ? {

@@ -439,8 +439,11 @@ export interface GateDefinition {
   context: {
     /** submitted outside working hours */
     off_hours?: {
-      /** IANA time zone of the working hours (Europe/Paris) */
-      timezone: string;
+      /**
+       * IANA time zone of the working hours (Europe/Paris), or UTC or a fixed offset (+02:00);
+       * absent: the system's time zone (TZ)
+       */
+      timezone?: string;
       working_days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
       /** HH:MM */
       start: string;
