@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import { ExitCode, usageError, whyNotWhitelisted, type Policy } from '../engine/index.js';
 import { bool, type Parsed } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';

@@ -5,6 +5,7 @@
  * naming the path and how it was found. Real directories, the CLI in process.
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeStoreSource, resolveLocations, type LocationInputs } from '../engine/index.js';
@@ -22,8 +23,9 @@ function layout(): { project: string; nested: string; home: string } {
   return { project, nested, home: tempDir('policy-gate-home-') };
 }
 
+/** The search stops at the temporary directory: a `.policy-gate/` above it (in `/`) is not the test's. */
 function find(inputs: Partial<LocationInputs> & Pick<LocationInputs, 'cwd'>): { store: string; source: string } {
-  const loc = resolveLocations({ env: {}, ...inputs });
+  const loc = resolveLocations({ ...inputs, env: { POLICY_GATE_CEILING_DIRECTORIES: tmpdir(), ...inputs.env } });
   return { store: loc.store, source: loc.storeSource };
 }
 
