@@ -16,6 +16,7 @@ import {
   openGate,
   resolveLocations,
   reviewRefusal,
+  shellQuote,
   type Locations,
   type Policy,
 } from '../engine/index.js';
@@ -416,7 +417,7 @@ async function checkRuns(
   };
   await expect('a malformed payload', command, '{"tool_name": "Bash", "tool_input": {', 'blocked');
   const missing = join(dirname(line.program[0] ?? '/'), 'policy-gate-doctor-missing-binary');
-  const crashLine = command.replace(line.program.map((w) => shq(w)).join(' '), shq(missing));
+  const crashLine = command.replace(line.program.map((w) => shellQuote(w)).join(' '), shellQuote(missing));
   if (crashLine !== command)
     await expect('a crash (the binary missing)', crashLine, payloadFor(agent, 'true', cwd), 'blocked');
   // samples the policy denies and whitelists here, found without recording anything
@@ -437,10 +438,6 @@ async function checkRuns(
   } finally {
     await gate.close();
   }
-}
-
-function shq(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function matches(agent: Agent, matcher: string, tool: string): boolean {

@@ -23,7 +23,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { shippedPolicyDir, usageError } from '../engine/index.js';
+import { shellQuote, shippedPolicyDir, usageError } from '../engine/index.js';
 import { bool, COMMON_OPTIONS, parseSeconds, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { home, locations, policyFor } from './context.js';
@@ -88,11 +88,6 @@ export function scopeOf(p: Parsed): Scope {
   return bool(p, 'user') ? 'user' : 'project';
 }
 
-/** Quote a word for a POSIX shell. */
-export function shq(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The policy-gate this process is: node and the bundle's entry, by absolute path. */
 export function thisProgram(): string[] {
   return [process.execPath, join(dirname(shippedPolicyDir()), 'dist', 'bin', 'policy-gate.js')];
@@ -108,7 +103,7 @@ export function hookCommandLine(
   if (options.policy !== undefined) words.push('--policy', options.policy);
   words.push('--agent-timeout', String(options.agentTimeoutSeconds));
   return (
-    `${words.map(shq).join(' ')} || { s=$?; [ "$s" -eq 2 ] || ` +
+    `${words.map(shellQuote).join(' ')} || { s=$?; [ "$s" -eq 2 ] || ` +
     `echo "policy-gate hook failed (exit $s): the command is blocked" >&2; exit 2; }`
   );
 }

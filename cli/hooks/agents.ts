@@ -15,6 +15,7 @@
  * - Gemini CLI's hook timeout is in milliseconds; the others' in seconds.
  */
 import { resolve } from 'node:path';
+import { shellJoin } from '../../engine/index.js';
 import { GateError } from '../../engine/util/errors.js';
 import { ExitCode } from '../../engine/util/exit-codes.js';
 
@@ -146,11 +147,6 @@ function commandOf(input: Record<string, unknown>, tool: string): string {
   return command;
 }
 
-/** Quote one word for bash (single quotes; a single quote as '\''). */
-function quote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 const SHELL_WRAPPERS = new Set(['bash', 'sh', 'zsh', '/bin/bash', '/bin/sh', '/bin/zsh', '/usr/bin/bash']);
 
 /**
@@ -169,7 +165,7 @@ function codexCommand(value: unknown): string {
     if (argv[2]!.trim() === '') throw payloadError('Bash tool_input.command runs an empty script');
     return argv[2]!;
   }
-  return argv.map(quote).join(' ');
+  return shellJoin(argv);
 }
 
 function denyJson(event: string, reason: string): string {
