@@ -61,4 +61,4 @@ export const COMMON_OPTIONS = {
 } as const satisfies OptionSpec;
 
 /** Shell-quote argv words so the command text runs exactly this argv. */
-export { shellJoin as joinArgv } from '../engine/index.js';
+export { shellJoin as joinArgv } from '../engine/util/quote.js';

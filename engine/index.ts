@@ -172,5 +172,5 @@ export {
   type ReportInput,
   type LatencyStats,
 } from './audit/report.js';
-export { shellJoin, shellQuote } from './shell/quote.js';
+export { shellJoin, shellQuote } from './util/quote.js';
 export { prepareRotation } from './audit/checkpoint.js';

@@ -11,7 +11,7 @@ import { coversDangerous } from '../engine/authoring/lint.js';
 import { contentsOnly } from '../engine/gate/policy.js';
 import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../engine/whitelist/coverage.js';
 import { compilePattern, patternLiteral, samplePattern } from '../engine/whitelist/pattern.js';
-import { shellJoin } from '../engine/shell/quote.js';
+import { shellJoin } from '../engine/util/quote.js';
 import { ALICE, GitRepo } from './git-fixture.js';
 import { NOON, runCli, shippedPolicy, tempDir } from './helpers.js';
 import { join } from 'node:path';

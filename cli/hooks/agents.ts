@@ -15,7 +15,7 @@
  * - Gemini CLI's hook timeout is in milliseconds; the others' in seconds.
  */
 import { resolve } from 'node:path';
-import { shellJoin } from '../../engine/index.js';
+import { shellJoin } from '../../engine/util/quote.js';
 import { GateError } from '../../engine/util/errors.js';
 import { ExitCode } from '../../engine/util/exit-codes.js';
 

@@ -12,7 +12,7 @@ import { coversDangerous } from './lint.js';
 import type { WhitelistRuleDefinition } from '../policy/types.js';
 import type { Redirect, Script, Segment } from '../shell/ir.js';
 import { parseScript } from '../shell/parse.js';
-import { shellJoin } from '../shell/quote.js';
+import { shellJoin } from '../util/quote.js';
 import { INTERPRETERS, SHELLS, WRAPPERS } from '../shell/registry.js';
 import { compileWhitelistRule, ruleCoversSegment, type CompiledWhitelistRule } from '../whitelist/coverage.js';
 import { patternLiteral, PLACEHOLDER_TYPES, type PlaceholderType } from '../whitelist/pattern.js';

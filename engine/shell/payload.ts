@@ -5,7 +5,7 @@
  * kept so rules can match it, and a reviewer sees it.
  */
 import { RE2JS } from 're2js';
-import { shellQuote } from './quote.js';
+import { shellQuote } from '../util/quote.js';
 
 /**
  * The patterns here run on code an attacker writes (up to the gate's size limit), so they run
