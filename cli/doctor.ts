@@ -264,14 +264,7 @@ interface Context {
   readonly findings: Finding[];
 }
 
-async function checkHook(
-  ctx: Context,
-  agent: Agent,
-  scope: Scope,
-  file: string,
-  text: string,
-  hook: InstalledHook,
-): Promise<void> {
+async function checkHook(ctx: Context, agent: Agent, file: string, text: string, hook: InstalledHook): Promise<void> {
   const add = (level: Level, check: string, message: string, fix?: string): void =>
     void ctx.findings.push({ level, check, message, agent: agent.name, settings: file, ...(fix ? { fix } : {}) });
   const disabled = hooksDisabled(agent, file, text);
@@ -389,7 +382,6 @@ async function checkHook(
     );
   else add('ok', 'timeouts', `${agent.title} waits ${agentTimeout} s for the hook; reviewers get up to ${wait} s`);
   await checkRuns(ctx, agent, hook.command, line, loc, agentTimeout, add);
-  void scope;
 }
 
 async function checkRuns(
@@ -513,7 +505,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
           settings: file,
           message: `the ${scope} settings run the policy-gate hook: ${file}`,
         });
-        await checkHook(ctx, agent, scope, file, text, hook);
+        await checkHook(ctx, agent, file, text, hook);
       }
     }
     if (!found && names.length > 0)

@@ -88,7 +88,8 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     answer = await Promise.race([
       decide(p, io, agent, { answerBy, reviewerTimeoutMs: reviewerTimeout && reviewerTimeout * 1000, signal: stop }),
       // the answer is due: whatever is still running, the agent must hear a deny before it gives up
-      delay(Math.max(0, answerBy - Date.now()), undefined, { ref: false }).then((): HookAnswer => ({
+      // a referenced timer: a stalled check cannot let the process end without an answer
+      delay(Math.max(0, answerBy - Date.now())).then((): HookAnswer => ({
         kind: 'deny',
         reason:
           `policy-gate: no decision within ${Math.round((answerBy - started) / 1000)} s ` +
@@ -203,6 +204,13 @@ async function readPayload(io: CliIo): Promise<unknown> {
 export function answerFor(record: CommandRecord, notWhitelisted: string | null = null): HookAnswer {
   const id = record.command_id;
   const risk = `risk ${record.risk_level} ${record.risk_score}`;
+  if (allowsRun(record.decision) && record.truncated) {
+    // the reviewer saw only the first bytes of it: as `exec` does, the whole is never run
+    return {
+      kind: 'deny',
+      reason: `policy-gate: command ${id} is larger than the gate's limit and was judged by its first bytes only: not run`,
+    };
+  }
   if (allowsRun(record.decision)) {
     const by =
       record.decision === 'whitelisted'

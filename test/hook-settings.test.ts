@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { claude, codex, gemini } from '../cli/hooks/agents.js';
-import { answerBudgetMs } from '../cli/hook.js';
+import { answerBudgetMs, answerFor } from '../cli/hook.js';
+import type { CommandRecord } from '../engine/index.js';
 import { agentTimeoutFor } from '../cli/install.js';
 import { runCli, tempDir } from './helpers.js';
 
@@ -61,6 +62,23 @@ describe('payloads', () => {
       expect(JSON.stringify(JSON.parse(out.stdout))).toContain('deny');
       expect(agent.answer({ kind: 'pass' })).toEqual({ stdout: '', stderr: '', exit: 0 });
     }
+  });
+});
+
+describe('answerFor', () => {
+  it('an approved command judged by its first bytes only (over the size limit) is never allowed through a hook', () => {
+    const record = {
+      command_id: '01JTRUNCATED0000000000000',
+      decision: 'approved',
+      decided_by: 'alice',
+      risk_level: 'low',
+      risk_score: 0,
+      signals: [],
+      whitelist_provenance: [],
+      truncated: { bytes: 2_000_000, sha256: 'ab', complete: true, limit: 1_048_576 },
+    } as unknown as CommandRecord;
+    expect(answerFor(record)).toMatchObject({ kind: 'deny', reason: expect.stringContaining('first bytes only') });
+    expect(answerFor({ ...record, truncated: null })).toMatchObject({ kind: 'allow' });
   });
 });
 
