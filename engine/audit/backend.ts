@@ -19,6 +19,11 @@ export interface BackendTransaction extends AuditReader {
    */
   insert(event: EncodedEvent, chain: Buffer): Promise<number>;
   insertCheckpoint(checkpoint: Omit<StoredCheckpoint, 'id'>): Promise<number>;
+  /**
+   * `fn` as one unit inside the transaction: what it wrote is kept when it resolves and undone
+   * when it rejects, the rest of the transaction untouched (group commit isolates its members so).
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** How the trail treats an error a backend threw. */

@@ -189,6 +189,21 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
     }
   }
 
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    this.db.exec('SAVEPOINT unit');
+    try {
+      const result = await fn();
+      this.db.exec('RELEASE unit');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) {
+        this.db.exec('ROLLBACK TO unit');
+        this.db.exec('RELEASE unit');
+      }
+      throw err;
+    }
+  }
+
   async snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T> {
     this.db.exec('BEGIN');
     try {
