@@ -1,9 +1,10 @@
 /**
  * Reviewers' decisions. A decision is a statement about one exact submission (its command id
- * and the leaf hash of its SUBMITTED event), signed by a reviewer listed in reviewers.yaml. The
- * gate accepts it only when the signature verifies against that reviewer's key in the policy the
- * command was submitted under, the reviewer may decide, is not deciding their own command, and
- * the command is still waiting. Everything
+ * and the leaf hash of its SUBMITTED event), proven by a reviewer listed in reviewers.yaml (with
+ * their SSH key, a passkey registered in the trail, or where allowed an API token: proofs.ts).
+ * The gate accepts it only when the proof holds for that reviewer in the policy the command was
+ * submitted under, the reviewer may decide, is not deciding their own command, and the command
+ * is still waiting. Everything
  * else is refused, and the refused attempt is recorded.
  *
  * Approvals may need several distinct reviewers (review.approvals in gate.yaml): each accepted
