@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWithSshKeygen } from '../engine/index.js';
 import { BIN, ROOT, runCli, waitFor } from './helpers.js';
 import { keyFor, reviewPolicyDir } from './review-fixture.js';
+import { SoftPasskey } from './webauthn-authenticator.js';
 import { overHttp, overSocket, readEvents, startServer, type Served } from './serve-fixture.js';
 
 const STUB = join(ROOT, 'dist', 'bin', 'policy-gate.cjs');
@@ -24,7 +25,9 @@ let alice: string;
 let auditor: string;
 
 beforeAll(async () => {
-  served = await startServer({ policy: reviewPolicyDir([{ id: 'alice' }, { id: 'bob', agents: ['bob-agent'] }]) });
+  served = await startServer({
+    policy: reviewPolicyDir([{ id: 'alice' }, { id: 'bob', agents: ['bob-agent'] }, { id: 'carol' }]),
+  });
   [agent, agent2, alice, auditor] = await Promise.all([
     served.token('claude-1', 'agent'),
     served.token('codex-2', 'agent'),
@@ -348,6 +351,93 @@ describe('submissions and decisions', () => {
     const stats = await overHttp(served, 'GET', '/v1/stats?bucket=day', { token: auditor });
     const total = stats.body.buckets.reduce((n: number, b: { approved: number }) => n + b.approved, 0);
     expect(total).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('passkeys and token decisions', () => {
+  it('a reviewer registers a passkey and approves with it; verify re-checks the assertion', async () => {
+    const carol = await served.token('carol', 'reviewer');
+    const options = await overHttp(served, 'POST', '/v1/passkeys/registration/options', { token: carol });
+    expect(options.status).toBe(200);
+    expect(options.body.rp.id).toBe('localhost');
+    const origin = `http://localhost:${served.port}`;
+    const passkey = new SoftPasskey(-7, origin);
+    // a registration for another origin (a page on another local port) is refused
+    const elsewhere = await overHttp(served, 'POST', '/v1/passkeys/registration', {
+      token: carol,
+      body: { response: passkey.register(options.body.challenge, { origin: 'http://localhost:1' }) },
+    });
+    expect(elsewhere.status).toBe(400);
+    const again = await overHttp(served, 'POST', '/v1/passkeys/registration/options', { token: carol });
+    const registered = await overHttp(served, 'POST', '/v1/passkeys/registration', {
+      token: carol,
+      body: { response: passkey.register(again.body.challenge) },
+    });
+    expect(registered.status).toBe(200);
+    expect(registered.body).toMatchObject({ reviewer: 'carol', credential_id: passkey.credentialId, origin });
+    const who = await overHttp(served, 'GET', '/v1/whoami', { token: carol });
+    expect(who.body.passkeys).toEqual([{ credential_id: passkey.credentialId, registered_at: expect.any(String) }]);
+
+    const held = await overHttp(served, 'POST', '/v1/commands', { token: agent, body: { command: HELD } });
+    const id = held.body.record.command_id;
+    const st = await overHttp(served, 'POST', `/v1/commands/${id}/statement`, {
+      token: carol,
+      body: { decision: 'approve', reason: 'signed with a passkey' },
+    });
+    expect(st.body.webauthn).toMatchObject({
+      challenge: st.body.challenge,
+      rpId: 'localhost',
+      userVerification: 'required',
+      allowCredentials: [{ id: passkey.credentialId, type: 'public-key' }],
+    });
+    // an assertion over another statement is refused, and recorded
+    const wrong = await overHttp(served, 'POST', `/v1/commands/${id}/decision`, {
+      token: carol,
+      body: {
+        statement: st.body.statement,
+        proof: { kind: 'webauthn', credential_id: passkey.credentialId, ...passkey.assert('A'.repeat(43)) },
+      },
+    });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.error.code).toBe('bad-signature');
+    const ok = await overHttp(served, 'POST', `/v1/commands/${id}/decision`, {
+      token: carol,
+      body: {
+        statement: st.body.statement,
+        proof: { kind: 'webauthn', credential_id: passkey.credentialId, ...passkey.assert(st.body.challenge) },
+      },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.record.signatures[0]).toMatchObject({ proof: 'webauthn', reviewer: 'carol' });
+    const verify = await overHttp(served, 'GET', '/v1/verify', { token: auditor });
+    expect(verify.body.ok).toBe(true);
+    expect(verify.body.proofs.webauthn).toBeGreaterThanOrEqual(1);
+  });
+
+  it('where gate.yaml allows token decisions, a reviewer token decides and the trail says so', async () => {
+    const server = await startServer({
+      policy: reviewPolicyDir([{ id: 'dave' }], { 'review.token_decisions': true }),
+    });
+    try {
+      const [a, dave] = await Promise.all([server.token('agent-x', 'agent'), server.token('dave', 'reviewer')]);
+      expect((await overHttp(server, 'GET', '/v1/whoami', { token: dave })).body.token_decisions).toBe(true);
+      const held = await overHttp(server, 'POST', '/v1/commands', { token: a, body: { command: HELD } });
+      const id = held.body.record.command_id;
+      const st = await overHttp(server, 'POST', `/v1/commands/${id}/statement`, {
+        token: dave,
+        body: { decision: 'approve' },
+      });
+      const r = await overHttp(server, 'POST', `/v1/commands/${id}/decision`, {
+        token: dave,
+        body: { statement: st.body.statement, proof: { kind: 'token' } },
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.record.signatures[0]).toMatchObject({ proof: 'token', token_id: dave.split('_')[1] });
+      const verify = await overHttp(server, 'GET', '/v1/verify', { token: dave });
+      expect(verify.body).toMatchObject({ ok: true, proofs: { token: 1 } });
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -25,6 +25,14 @@ function coseKey(entries: [number, number | Buffer][]): Buffer {
   ]);
 }
 
+function cborText(t: string): Buffer {
+  const b = Buffer.from(t, 'utf8');
+  return Buffer.concat([cborHead(3, b.length), b]);
+}
+function cborBytes(b: Buffer): Buffer {
+  return Buffer.concat([cborHead(2, b.length), b]);
+}
+
 export interface AssertionOptions {
   readonly origin?: string;
   readonly rpId?: string;
@@ -77,6 +85,52 @@ export class SoftPasskey {
         [-2, Buffer.from(jwk.x!, 'base64url')],
       ]);
     }
+  }
+
+  /**
+   * A registration response (RegistrationResponseJSON, attestation "none") for `challenge`, as
+   * navigator.credentials.create() and @simplewebauthn/browser would give it at `origin`.
+   */
+  register(challenge: string, options: { origin?: string; rpId?: string } = {}): Record<string, unknown> {
+    const rpIdHash = createHash('sha256')
+      .update(options.rpId ?? this.rpId)
+      .digest();
+    const id = Buffer.from(this.credentialId, 'base64url');
+    const idLength = Buffer.alloc(2);
+    idLength.writeUInt16BE(id.length);
+    const authData = Buffer.concat([
+      rpIdHash,
+      Buffer.from([UP | UV | AT]),
+      Buffer.alloc(4), // signCount 0
+      Buffer.alloc(16), // AAGUID: none
+      idLength,
+      id,
+      this.cose,
+    ]);
+    const attestationObject = Buffer.concat([
+      cborHead(5, 3),
+      cborText('fmt'),
+      cborText('none'),
+      cborText('attStmt'),
+      cborHead(5, 0),
+      cborText('authData'),
+      cborBytes(authData),
+    ]);
+    const clientData = Buffer.from(
+      JSON.stringify({ type: 'webauthn.create', challenge, origin: options.origin ?? this.origin, crossOrigin: false }),
+    );
+    return {
+      id: this.credentialId,
+      rawId: this.credentialId,
+      type: 'public-key',
+      response: {
+        clientDataJSON: clientData.toString('base64url'),
+        attestationObject: attestationObject.toString('base64url'),
+        transports: ['internal'],
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: 'platform',
+    };
   }
 
   /** Sign `challenge` (base64url) as navigator.credentials.get() would at `origin`. */

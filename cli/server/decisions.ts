@@ -9,7 +9,9 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { ReviewOutcome } from '../../engine/index.js';
-import { ApiError, commandAnswer, requireRole, statementChallenge, type AppOptions } from './http.js';
+import { statementChallenge } from '../../engine/index.js';
+import { ApiError, commandAnswer, requireRole, type AppOptions } from './http.js';
+import { assertionOptions } from './passkeys.js';
 
 /** Refusals a reviewer can fix by asking differently (400), and those about the command's state (409). */
 const REFUSAL_STATUS: Partial<Record<string, number>> = {
@@ -66,7 +68,9 @@ export function decisionRoutes(
         reviewer: p.identity,
         signed_at: new Date().toISOString(),
       });
-      return { statement, challenge: statementChallenge(statement), webauthn: null };
+      const challenge = statementChallenge(statement);
+      const passkeys = await gate.review.passkeys(p.identity).catch(() => []);
+      return { statement, challenge, webauthn: assertionOptions(options.rp.id, challenge, passkeys) };
     },
   );
 
@@ -135,6 +139,11 @@ export function decisionRoutes(
         command_id: request.params.id,
         statement,
         signature: proof.kind === 'ssh' ? proof.signature : null,
+        ...(proof.kind === 'webauthn' ? { proof } : {}),
+        // a token speaks for its own identity: the engine accepts it only where gate.yaml allows
+        ...(proof.kind === 'token'
+          ? { proof: { kind: 'token', token_id: p.token_id ?? 'socket', reviewer: p.identity } }
+          : {}),
         from: { user: p.identity, host: `policy-gate-serve@${hostname()}` },
       });
       hub.poke();

@@ -2,7 +2,6 @@
  * What the server's modules share: who a request speaks for, error answers with stable codes,
  * the answer about one command, Server-Sent Events streams, the options the app is built with.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandRecord, Gate } from '../../engine/index.js';
 import { exitCodeFor } from '../../engine/model/verdict.js';
@@ -126,9 +125,4 @@ export function openStream(request: FastifyRequest, reply: FastifyReply): Stream
       res.end();
     },
   };
-}
-
-/** base64url SHA-256 of a statement: the WebAuthn challenge a passkey signs. */
-export function statementChallenge(statement: string): string {
-  return createHash('sha256').update(statement, 'utf8').digest('base64url');
 }

@@ -9,6 +9,7 @@ import { LEVELS, levelRank, type Level } from '../../engine/model/verdict.js';
 import { ApiError, commandAnswer, openStream, requireRole, type AppOptions, type Principal } from './http.js';
 import { readRecording } from '../recording.js';
 import { decisionRoutes } from './decisions.js';
+import { passkeyRoutes } from './passkeys.js';
 import { SUBMIT_SCHEMA, submitBodyLimit, submitCommand, type SubmitBody } from './submit.js';
 import { commandStats } from './stats.js';
 
@@ -87,7 +88,13 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
       token_id: p.token_id,
       channel: p.channel,
       reviewer: reviewer ? { id: reviewer.id, name: reviewer.name } : null,
-      token_decisions: (gate.policy.gate.review as { token_decisions?: boolean } | undefined)?.token_decisions === true,
+      passkeys: reviewer
+        ? (await gate.review.passkeys(reviewer.id)).map((k) => ({
+            credential_id: k.credential_id,
+            registered_at: k.at,
+          }))
+        : [],
+      token_decisions: gate.policy.gate.review?.token_decisions === true,
       rp: options.rp,
     };
   });
@@ -347,6 +354,7 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
   );
 
   decisionRoutes(app, options, { errors, idParams });
+  passkeyRoutes(app, options);
 
   app.get(
     '/v1/verify',
