@@ -42,6 +42,10 @@ Options:
   --now TIME        evaluate as of this ISO 8601 time (replay); the clock runs on from it
   --require-reviewed  use only whitelist rules merged into the protected ref (gate.yaml gitops)
   --quiet           print only the result: no notice and countdown while it waits
+  --server unix:PATH|URL  ask a resident gate (policy-gate serve) instead of checking in this
+                    process (env POLICY_GATE_SERVER); one that does not answer: exit 2.
+                    Without it, a serve.sock next to the store is used when a gate answers there
+  --token TOKEN     API token for --server over HTTP (env POLICY_GATE_TOKEN)
   --json            print one JSON object (the record) on stdout
   --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
                     in this directory or above, else ~/.policy-gate/audit.db)
@@ -74,11 +78,17 @@ export const GATE_OPTIONS = {
   now: { type: 'string' },
   'require-reviewed': { type: 'boolean' },
   quiet: { type: 'boolean' },
-  server: { type: 'string' },
-  token: { type: 'string' },
 } as const;
 
-export const command = defineCommand({ name: 'check', help: HELP, options: GATE_OPTIONS, commandAfterDash: true, run });
+const CHECK_OPTIONS = { ...GATE_OPTIONS, server: { type: 'string' }, token: { type: 'string' } } as const;
+
+export const command = defineCommand({
+  name: 'check',
+  help: HELP,
+  options: CHECK_OPTIONS,
+  commandAfterDash: true,
+  run,
+});
 
 export interface Gated {
   readonly record: CommandRecord;

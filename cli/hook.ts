@@ -45,6 +45,9 @@ Options:
                         600 s for Claude Code and Codex, 60 s for Gemini CLI)
   --timeout SECS        how long to wait for a reviewer (default: gate.yaml; always capped
                         below --agent-timeout)
+  --server unix:PATH|URL  ask a resident gate (policy-gate serve) instead of checking in
+                        this process (env POLICY_GATE_SERVER); unreachable: the command is denied
+  --token TOKEN         the agent's API token for --server over HTTP (env POLICY_GATE_TOKEN)
   --store PATH          audit store (default .policy-gate/audit.db; env POLICY_GATE_STORE)
   --policy DIR          policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help            show this help
@@ -61,6 +64,8 @@ const OPTIONS = {
   store: COMMON_OPTIONS.store,
   policy: COMMON_OPTIONS.policy,
   'agent-timeout': { type: 'string' },
+  server: { type: 'string' },
+  token: { type: 'string' },
   timeout: { type: 'string' },
 } as const;
 
@@ -123,6 +128,8 @@ async function decide(p: Parsed, io: CliIo, agent: Agent, budget: Budget): Promi
   const payload = await readPayload(io);
   const call = agent.parse(payload);
   if (call.kind === 'other') return { kind: 'pass' };
+  const server = str(p, 'server') ?? (io.env.POLICY_GATE_SERVER || undefined);
+  if (server !== undefined) return decideThroughServer(server, p, io, agent, call, budget);
   const loc = hookLocations(locations(p, io), budget.answerBy);
   const gate = await openGate(loc, {
     home: home(io),
@@ -155,6 +162,37 @@ async function decide(p: Parsed, io: CliIo, agent: Agent, budget: Budget): Promi
   } finally {
     await gate.close();
   }
+}
+
+/** The same decision asked of a resident gate (`serve`): nothing but Node's net or http is loaded. */
+async function decideThroughServer(
+  server: string,
+  p: Parsed,
+  io: CliIo,
+  agent: Agent,
+  call: ShellCall,
+  budget: Budget,
+): Promise<HookAnswer> {
+  const { remoteSubmit } = await import('./thin.js');
+  const input = commandFromText(call.command, Number.MAX_SAFE_INTEGER);
+  const answer = await remoteSubmit(
+    server,
+    str(p, 'token') ?? (io.env.POLICY_GATE_TOKEN || undefined),
+    {
+      command: input.text,
+      ...(input.invalidUtf8 ? { invalid_utf8: true } : {}),
+      ...(call.session ? { session_id: call.session } : {}),
+      agent: agent.label,
+      ...(call.intent ? { intent: call.intent } : {}),
+      cwd: workingDirectory(call, io),
+      wait: true,
+      ...(budget.reviewerTimeoutMs ? { timeout_ms: Math.max(1000, Math.round(budget.reviewerTimeoutMs)) } : {}),
+      max_wait_ms: Math.max(0, budget.answerBy - Date.now() - 1000),
+    },
+    io.cwd,
+    budget.signal,
+  );
+  return answerFor(answer.record as CommandRecord, answer.why_not_whitelisted ?? null);
 }
 
 /** The payload's cwd (agents always send one); it must exist, or the gate would judge a place that is not there. */

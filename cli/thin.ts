@@ -111,18 +111,7 @@ type Target = { kind: 'unix'; path: string; explicit: boolean } | { kind: 'http'
 /** The server to ask, or null when there is none to try (the in-process gate answers). */
 export function serverTarget(a: ThinArgs, io: ThinIo): Target | null | Error {
   const named = a.server ?? io.env.POLICY_GATE_SERVER;
-  if (named !== undefined && named !== '') {
-    if (named.startsWith('unix:')) return { kind: 'unix', path: resolvePath(io.cwd, named.slice(5)), explicit: true };
-    let url: URL;
-    try {
-      url = new URL(named);
-    } catch {
-      return new Error(`--server ${JSON.stringify(named)}: expected unix:PATH or an http(s) URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      return new Error(`--server ${JSON.stringify(named)}: expected unix:PATH or an http(s) URL`);
-    return { kind: 'http', url, explicit: true };
-  }
+  if (named !== undefined && named !== '') return namedTarget(named, io.cwd);
   const found = discoverStore({ store: a.store, cwd: io.cwd, env: io.env, home: io.home, uid: io.uid });
   if (found === null) return null;
   const path = `${found.store.slice(0, found.store.lastIndexOf('/'))}/serve.sock`;
@@ -135,6 +124,20 @@ export function serverTarget(a: ThinArgs, io: ThinIo): Target | null | Error {
     return null;
   }
   return { kind: 'unix', path, explicit: false };
+}
+
+/** A server named by --server: `unix:PATH` (relative to `cwd`) or an http(s) URL. */
+function namedTarget(named: string, cwd: string): Target | Error {
+  if (named.startsWith('unix:')) return { kind: 'unix', path: resolvePath(cwd, named.slice(5)), explicit: true };
+  let url: URL | null = null;
+  try {
+    url = new URL(named);
+  } catch {
+    /* not a URL */
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    return new Error(`--server ${JSON.stringify(named)}: expected unix:PATH or an http(s) URL`);
+  return { kind: 'http', url, explicit: true };
 }
 
 function resolvePath(cwd: string, path: string): string {
@@ -255,6 +258,35 @@ export async function thinCheck(args: readonly string[], io: ThinIo): Promise<nu
   }
   io.write(1, a.json ? `${JSON.stringify(record)}\n` : (answer.body.text ?? ''));
   return answer.body.exit_code;
+}
+
+/**
+ * Submit one command to a server (for `hook --server`): the answer's body, or an error naming
+ * why there is none (unreachable, refused): the caller fails closed.
+ */
+export async function remoteSubmit(
+  server: string,
+  token: string | undefined,
+  body: Record<string, unknown>,
+  cwd: string,
+  signal?: AbortSignal,
+): Promise<{ record: unknown; exit_code: number; why_not_whitelisted?: string | null }> {
+  const target = namedTarget(server, cwd);
+  if (target instanceof Error) throw target;
+  const input: Input = async () => ({ text: String(body.command), invalid: body.invalid_utf8 === true });
+  const submit: Submit = () => body;
+  const answer =
+    target.kind === 'unix'
+      ? await overSocket(target.path, token, input, submit, () => undefined, signal)
+      : await overHttp(target.url, token, input, submit, signal);
+  if (answer === 'unreachable') throw new Error(`cannot reach the gate server ${describe(target)}`);
+  if (answer.status >= 400 || typeof answer.body.exit_code !== 'number') {
+    const e = answer.body.error;
+    throw new Error(
+      `the gate server refused the check (${answer.status} ${e?.code ?? ''}): ${e?.message ?? 'no answer'}`,
+    );
+  }
+  return answer.body as { record: unknown; exit_code: number; why_not_whitelisted?: string | null };
 }
 
 function describe(target: Target): string {

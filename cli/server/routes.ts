@@ -39,6 +39,7 @@ const commandAnswerSchema = {
     record: anyObject,
     outcome: { type: 'string', enum: ['allowed', 'pending', 'denied', 'timed_out'] },
     exit_code: { type: 'integer' },
+    why_not_whitelisted: { type: ['string', 'null'] },
     text: { type: 'string', description: "the CLI's rendering (when the submission asked for it)" },
   },
 } as const;

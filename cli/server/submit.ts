@@ -17,6 +17,7 @@ export interface SubmitBody {
   readonly intent?: string;
   readonly cwd?: string;
   readonly timeout_ms?: number;
+  readonly max_wait_ms?: number;
   readonly wait?: boolean;
   readonly invalid_utf8?: boolean;
   readonly render?: 'text' | 'text-color';
@@ -33,6 +34,13 @@ export const SUBMIT_SCHEMA = {
     intent: { type: 'string', maxLength: 4096 },
     cwd: { type: 'string', minLength: 1, maxLength: 4096, description: 'absolute path the command runs in' },
     timeout_ms: { type: 'integer', minimum: 1000, maximum: 86_400_000 },
+    max_wait_ms: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 86_400_000,
+      description:
+        'never wait longer than this, whatever the policy says (a hook must answer before its agent gives up)',
+    },
     wait: { type: 'boolean', default: false, description: 'answer only once decided (or timed out)' },
     invalid_utf8: {
       type: 'boolean',
@@ -72,6 +80,8 @@ export interface SubmitAnswer {
   readonly record: CommandRecord;
   readonly outcome: string;
   readonly exit_code: number;
+  /** Why the command was not whitelisted (null when it was, or nothing would have covered it). */
+  readonly why_not_whitelisted: string | null;
   readonly text?: string;
 }
 
@@ -104,6 +114,7 @@ export async function submitCommand(
       intent: body.intent,
       cwd: body.cwd,
       timeoutMs: body.timeout_ms,
+      maxTimeoutMs: body.max_wait_ms,
       wait: body.wait === true,
       via: { channel: p.channel, identity: p.identity, token_id: p.token_id },
       ...(onHeld ? { onHeld } : {}),
@@ -111,8 +122,9 @@ export async function submitCommand(
     signal,
   );
   hub.poke();
-  const answer = commandAnswer(record);
+  const whyNot = whyNotWhitelisted(assessment, gate.policy);
+  const answer = { ...commandAnswer(record), why_not_whitelisted: whyNot };
   if (!body.render) return answer;
   const style = body.render === 'text-color' ? colour : plain;
-  return { ...answer, text: renderRecord(style, record, assessment, whyNotWhitelisted(assessment, gate.policy)) };
+  return { ...answer, text: renderRecord(style, record, assessment, whyNot) };
 }
