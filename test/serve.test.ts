@@ -523,3 +523,36 @@ describe('hooks through the server', () => {
     expect(gone.stderr).toMatch(/cannot reach the gate server/);
   });
 });
+
+describe('serve --demo', () => {
+  it('runs the whole loop on a throwaway store: an agent submits, the demo reviewer decides, the trail verifies', async () => {
+    const demo = await startServer({ args: ['--demo'] });
+    try {
+      const { stdout } = demo.output();
+      const token = /#token=(pgt_\S+)/.exec(stdout)![1]!;
+      const dir = /store and policy in (\S+)/.exec(stdout)![1]!;
+      expect(demo.socket.startsWith(dir)).toBe(true); // not the --store the fixture passed: the demo's own
+      const held = await waitFor('the demo agent to submit a held command', async () => {
+        const q = await overHttp(demo, 'GET', '/v1/queue', { token });
+        return q.body.items[0];
+      });
+      expect(held.record.agent).toBe('demo-agent');
+      const st = await overHttp(demo, 'POST', `/v1/commands/${held.record.command_id}/statement`, {
+        token,
+        body: { decision: 'deny', reason: 'demo' },
+      });
+      const decided = await overHttp(demo, 'POST', `/v1/commands/${held.record.command_id}/decision`, {
+        token,
+        body: { statement: st.body.statement, proof: { kind: 'token' } },
+      });
+      expect(decided.body).toMatchObject({ kind: 'decided', record: { decided_by: 'demo-reviewer' } });
+      const all = await overHttp(demo, 'GET', '/v1/commands?limit=100', { token });
+      expect(all.body.items.some((r: { decision: string }) => r.decision === 'whitelisted')).toBe(true);
+      expect((await overHttp(demo, 'GET', '/v1/verify', { token })).body.ok).toBe(true);
+      expect(await demo.stop()).toBe(0);
+      expect(() => statSync(dir)).toThrow(); // the throwaway directory is gone
+    } finally {
+      await demo.stop();
+    }
+  });
+});

@@ -8,12 +8,22 @@ import { createServer } from 'node:http';
 import { connect, type Server as NetServer } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ExitCode, GateError, openGate, systemClock, expireOverdue, type Gate } from '../../engine/index.js';
-import type { Parsed } from '../args.js';
+import {
+  ExitCode,
+  GateError,
+  openGate,
+  shippedPolicyDir,
+  systemClock,
+  expireOverdue,
+  type Gate,
+} from '../../engine/index.js';
+import { str, type Parsed } from '../args.js';
 import { home, locations, systemTimeZone } from '../context.js';
 import type { CliIo } from '../io.js';
 import { buildApp } from './app.js';
 import { Hub } from './hub.js';
+import { DEMO_AGENT, DEMO_REVIEWER, prepareDemo, startDemoAgent, type Demo } from './demo.js';
+import { submitCommand } from './submit.js';
 import { socketServer as socketServerFor } from './line.js';
 import { TokenStore } from './tokens.js';
 
@@ -37,7 +47,19 @@ export function defaultSocketPath(storePath: string): string {
 }
 
 export async function runServer(options: ServeOptions, io: CliIo): Promise<number> {
-  const loc = locations(options.parsed, io);
+  const demo = options.demo ? prepareDemo(str(options.parsed, 'policy') ?? shippedPolicyDir()) : null;
+  try {
+    return await serveOn(options, io, demo);
+  } finally {
+    demo?.remove();
+  }
+}
+
+async function serveOn(options: ServeOptions, io: CliIo, demo: Demo | null): Promise<number> {
+  const parsed = demo
+    ? { ...options.parsed, values: { ...options.parsed.values, store: demo.store, policy: demo.policy } }
+    : options.parsed;
+  const loc = locations(parsed, io);
   let hub: Hub | null = null;
   const gate = await openGate(loc, {
     home: home(io),
@@ -56,6 +78,37 @@ export async function runServer(options: ServeOptions, io: CliIo): Promise<numbe
     stops.push(() => hub!.close());
     const server = await listen(gate, hub, options, io);
     stops.push(server.close);
+    let consoleUrl = server.consoleUrl;
+    if (demo) {
+      const tokens = TokenStore.forState(loc.state);
+      const reviewer = tokens.create(DEMO_REVIEWER, 'reviewer', 'serve --demo');
+      const agent = tokens.create(DEMO_AGENT, 'agent', 'serve --demo').entry;
+      const principal = { identity: DEMO_AGENT, role: 'agent', token_id: agent.id, channel: 'http' } as const;
+      const stopAgent = startDemoAgent(async (command, intent, session) => {
+        const answer = await submitCommand(
+          { gate, hub: hub! },
+          principal,
+          {
+            command,
+            intent,
+            session_id: session,
+            agent: DEMO_AGENT,
+            cwd: demo.dir,
+          },
+          new AbortController().signal,
+        );
+        return answer.record;
+      });
+      stops.push(stopAgent);
+      consoleUrl = `${server.consoleUrl}#token=${reviewer.token}`;
+      io.stdout.write(
+        `policy-gate serve --demo: a throwaway store and policy in ${demo.dir} (deleted when you stop it)\n` +
+          `  a simulated agent submits a command every few seconds; you review them as ${DEMO_REVIEWER}\n` +
+          `  open the console: ${consoleUrl}\n` +
+          `  submit your own: policy-gate check --server unix:${server.socket ?? defaultSocketPath(loc.store)} -- 'rm -rf ~'\n` +
+          `  verify the trail: policy-gate verify --store ${loc.store} --policy ${demo.policy}\n`,
+      );
+    }
     const sweep = setInterval(() => {
       void expireOverdue(store, systemClock())
         .then((n) => n > 0 && hub!.poke())
@@ -65,7 +118,7 @@ export async function runServer(options: ServeOptions, io: CliIo): Promise<numbe
     io.stdout.write(
       `policy-gate serve: listening on ${server.url}${server.socket ? ` and unix:${server.socket}` : ''}\n` +
         `  store   ${loc.store}\n  policy  ${loc.policy} (${gate.policy.revision})\n` +
-        `  api     ${server.url}/v1/openapi.json\n  console ${server.consoleUrl}\n`,
+        `  api     ${server.url}/v1/openapi.json\n  console ${consoleUrl}\n`,
     );
     await new Promise<void>((resolve) => {
       if (io.signal?.aborted) return resolve();
