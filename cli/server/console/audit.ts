@@ -4,7 +4,7 @@
  * and review latency. Keys: j/k move, Enter opens, / searches.
  */
 import { authHeader, get, query } from './api.js';
-import { decisionsChart, latencyChart } from './charts.js';
+import { decisionsChart, fillRange, latencyChart } from './charts.js';
 import { facts, highlightedCommand, segmentTable, signalList } from './command-view.js';
 import { fill, h, type Child } from './dom.js';
 import { clock, dateTime, duration, oneLine } from './format.js';
@@ -240,12 +240,14 @@ export class AuditView {
   }
 
   private async showStats(): Promise<void> {
-    const span = this.bucket === 'hour' ? 24 * 3600_000 : 30 * 86_400_000;
+    const now = Date.now();
+    const from = now - (this.bucket === 'hour' ? 23 * 3600_000 : 29 * 86_400_000);
     try {
       const { buckets } = await get<{ buckets: StatsBucket[] }>(
-        `/v1/stats${query({ bucket: this.bucket, from: new Date(Date.now() - span).toISOString() })}`,
+        `/v1/stats${query({ bucket: this.bucket, from: new Date(from).toISOString() })}`,
       );
-      fill(this.charts, decisionsChart(buckets, this.bucket), latencyChart(buckets, this.bucket));
+      const all = fillRange(buckets, this.bucket, from, now);
+      fill(this.charts, decisionsChart(all, this.bucket), latencyChart(all, this.bucket));
     } catch (err) {
       fill(this.charts, h('p', { class: 'muted' }, `No charts: ${errorText(err)}`));
     }

@@ -4,9 +4,40 @@ import { duration } from './format.js';
 import type { StatsBucket } from './types.js';
 
 const W = 560;
-const H = 180;
+const H = 150;
 const PAD = { left: 44, right: 8, top: 10, bottom: 24 };
 const SERIES = ['whitelisted', 'approved', 'denied', 'timed_out', 'pending'] as const;
+
+/**
+ * Every bucket of the range, empty ones too (the server sends only those with commands), so
+ * time runs evenly along the axis.
+ */
+export function fillRange(
+  buckets: readonly StatsBucket[],
+  bucket: 'hour' | 'day',
+  from: number,
+  to: number,
+): StatsBucket[] {
+  const step = bucket === 'hour' ? 3600_000 : 86_400_000;
+  const byStart = new Map(buckets.map((b) => [Math.floor(Date.parse(b.start) / step), b]));
+  const out: StatsBucket[] = [];
+  for (let i = Math.floor(from / step); i <= Math.floor(to / step); i++) {
+    const start = new Date(i * step).toISOString();
+    out.push(
+      byStart.get(i) ?? {
+        start,
+        approved: 0,
+        denied: 0,
+        timed_out: 0,
+        whitelisted: 0,
+        pending: 0,
+        latency_p50_ms: null,
+        latency_p95_ms: null,
+      },
+    );
+  }
+  return out;
+}
 
 function label(start: string, bucket: 'hour' | 'day'): string {
   const d = new Date(start);
@@ -54,7 +85,8 @@ function axis(
 /** Stacked bars: how many commands ended in each decision, per bucket. */
 export function decisionsChart(buckets: readonly StatsBucket[], bucket: 'hour' | 'day'): Element {
   const total = (b: StatsBucket): number => SERIES.reduce((n, s) => n + (b[s] ?? 0), 0);
-  const max = Math.max(1, ...buckets.map(total));
+  // an even top, so the middle grid line is a whole number too
+  const max = Math.max(2, Math.ceil(Math.max(...buckets.map(total)) / 2) * 2);
   const sum = buckets.reduce((n, b) => n + total(b), 0);
   const chart = frame('Decisions over time', `${sum} commands in ${buckets.length} ${bucket}s`);
   axis(chart, buckets, bucket, max, (v) => String(Math.round(v)));

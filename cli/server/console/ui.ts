@@ -12,7 +12,8 @@ export function me(): Whoami {
 }
 
 export function setMe(who: Whoami | null): void {
-  current = who;
+  // a server without passkey support leaves the list out
+  current = who && { ...who, passkeys: who.passkeys ?? [] };
 }
 
 export function riskBadge(level: Level, score?: number): HTMLElement {
