@@ -32,6 +32,8 @@ const where = ['--store', store, '--policy', policy];
 let server: Server;
 let browser: Browser;
 const tokens: Record<string, string> = {};
+/** Alice's console, kept from test to test: her passkey lives in its virtual authenticator. */
+let alice: { context: BrowserContext; page: Page; errors: string[] };
 
 async function createToken(name: string, role: string): Promise<string> {
   const out = await runBin(['serve', 'token', 'create', '--name', name, '--role', role, ...where], { cwd });
@@ -160,7 +162,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
   it('the whole loop: queued with its hits, approved with a passkey, the waiting check runs, the trail shows it signed', async () => {
     expect((await waitingCheck('git status', 'sess-1')).code).toBe(0); // whitelisted: the session's history
     const check = waitingCheck('rm -rf ./build && git push --force origin main', 'sess-1');
-    const { page, context, errors } = await consolePage(tokens.alice!);
+    alice = await consolePage(tokens.alice!);
+    const { page, errors } = alice;
     expect(page.url()).not.toContain('token='); // the fragment is gone from the address bar and history
 
     const item = await page.waitForSelector('#queue-list li[data-id]');
@@ -211,7 +214,6 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
     expect(await page.textContent('#timeline')).toContain('git status');
     await shot(page, 'session');
     expect(errors).toEqual([]);
-    await context.close();
   });
 
   it('keyboard: j/k move through the queue, / filters, d asks for a reason and denies with it', async () => {
@@ -224,8 +226,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
       );
     const other = await submit('git push --force origin feature', false);
     expect(other.body.outcome).toBe('pending');
-    const denied = submit('sudo systemctl restart nginx', true);
-    const { page, context, errors } = await consolePage(tokens.alice!);
+    const denied = (await submit('sudo systemctl restart nginx', false)).body.record.command_id;
+    const { page, errors } = alice;
+    await page.goto(`http://localhost:${server.port}/ui/#/queue`);
     await page.waitForSelector('#queue-list li[data-id] >> nth=1');
     const selected = () => page.getAttribute('#queue-list li[aria-selected="true"]', 'data-id');
     const first = await selected();
@@ -243,13 +246,20 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
     await page.waitForSelector('#reason:focus');
     await page.keyboard.type('not on a production host');
     await page.keyboard.press('Enter');
-    const out = await denied;
-    expect(out.body.outcome).toBe('denied');
-    expect(out.body.record.reason).toBe('not on a production host');
+    const out = await waitFor('the deny to be recorded', async () => {
+      const got = await api<{ record: { decision: string; reason: string | null } }>(
+        tokens.agent!,
+        'GET',
+        `/v1/commands/${denied}?wait=10`,
+      );
+      return got.body.record.decision !== 'pending' && got.body.record;
+    });
+    expect(out.decision).toBe('denied');
+    expect(out.reason).toBe('not on a production host');
     await page.fill('#queue-filter', '');
     await page.waitForSelector('#queue-count:has-text("1 pending")');
     expect(errors).toEqual([]);
-    await context.close();
+    await alice.context.close();
     // left pending for the next test
     expect(
       (
