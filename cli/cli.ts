@@ -89,6 +89,11 @@ export const COMMANDS: readonly Entry[] = [
     load: () => import('./whitelist.js'),
   },
   {
+    name: 'serve',
+    summary: 'run the gate as a server: HTTP API, Unix socket, web review console (serve --demo to try it)',
+    load: () => import('./serve.js'),
+  },
+  {
     name: 'hook',
     summary: "answer an agent's pre-tool hook (claude | codex | gemini): JSON payload in, the agent's answer out",
     load: () => import('./hook.js'),

@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
 import { ExitCode, GateError, openStoreForReading, usageError } from '../engine/index.js';
 import { COMMON_OPTIONS, bool, str, type Parsed } from './args.js';
 import { defineCommand } from './command.js';
 import { locations } from './context.js';
 import type { CliIo } from './io.js';
+import { readRecordingFile } from './recording.js';
 
 const HELP = `Usage: policy-gate play COMMAND_ID [--speed N] [--no-timing]
 
@@ -49,28 +47,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     await store.close();
   }
   if (!record) throw new GateError('not-found', `no command ${id} in the audit trail ${loc.store}`);
-  const exec = record.execution;
-  if (!exec) throw new GateError('not-found', `command ${id} was not run through exec: there is no recording`);
-  if (!exec.recording)
-    throw new GateError(
-      'not-found',
-      `command ${id} has no complete recording${exec.ended_at ? '' : ' (it has not ended, or the gate stopped before it did)'}`,
-    );
-  const path = isAbsolute(exec.recording.path) ? exec.recording.path : join(loc.state, exec.recording.path);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new GateError('not-found', `cannot read the recording ${path}: ${(err as Error).message}`);
-  }
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  if (digest !== exec.recording.sha256) {
-    throw new GateError(
-      'not-found',
-      `the recording ${path} does not match the trail (sha256 ${digest}, recorded ${exec.recording.sha256}): not played`,
-      { exitCode: ExitCode.Integrity },
-    );
-  }
+  const { path, bytes } = readRecordingFile(record, loc.state);
   if (bool(p, 'path')) {
     io.stdout.write(`${path}\n`);
     return ExitCode.Allowed;

@@ -40,6 +40,10 @@ await build({
   external: ['better-sqlite3', 'tree-sitter', 'tree-sitter-bash', 'yaml'],
   // jsonc-parser's `main` is a UMD build whose internal requires esbuild cannot follow
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // Fastify and its plugins are CommonJS and require() Node's modules: give every chunk a require
+  banner: {
+    js: "import { createRequire as __pgCreateRequire } from 'node:module'; const require = __pgCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   legalComments: 'none',
   plugins: [consoleAssets],

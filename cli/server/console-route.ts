@@ -6,13 +6,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import assets from 'policy-gate:console-assets';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** No token needed (health, the console's static files). */
-    public?: boolean;
-  }
-}
-
 /**
  * The console page's policy: only its own scripts, styles and API. The asciinema player runs a
  * terminal emulator compiled to WebAssembly, which needs 'wasm-unsafe-eval' (WebAssembly

@@ -159,6 +159,7 @@ export async function check(req: CheckRequest, deps: CheckDependencies): Promise
     would_decide: assessment.would_decide,
     whitelist_refused: assessment.whitelist_refused,
     submitter: deps.submitter ?? osIdentity(),
+    ...(req.via ? { via: req.via } : {}),
     deadline: assessment.would_decide === 'pending' ? new Date(submittedAt.getTime() + timeoutMs).toISOString() : null,
     monotonic: bootId === null ? null : { boot_id: bootId, ms: Math.round(started) },
     ...(req.truncated ? { truncated: req.truncated } : {}),

@@ -4,7 +4,7 @@
  * project and repositories of the working directory, then `assess`.
  */
 import type { AuditReader } from '../audit/store.js';
-import type { CommandRecord, TruncatedInput } from '../model/events.js';
+import type { CommandRecord, SubmissionChannel, TruncatedInput } from '../model/events.js';
 import { assess, type Assessment } from './assess.js';
 import type { Policy } from './policy.js';
 import { existsSync } from 'node:fs';
@@ -43,6 +43,8 @@ export interface CheckRequest extends AssessRequest {
    * before its agent gives up on it (an agent runs the command when its hook times out).
    */
   readonly maxTimeoutMs?: number | undefined;
+  /** Submitted to a resident gate: the API identity it authenticated as (recorded). */
+  readonly via?: SubmissionChannel | undefined;
   /** Told when the command is held and the check starts waiting for a reviewer (see OnHeld). */
   readonly onHeld?: OnHeld | undefined;
 }

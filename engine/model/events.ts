@@ -35,6 +35,8 @@ export interface SubmittedBody {
   readonly whitelist_refused: readonly Refusal[];
   /** Who submitted it: the OS account and host the gate ran under (absent in old records). */
   readonly submitter?: Submitter;
+  /** Submitted to a resident gate (`serve`): the identity it authenticated as, and how. */
+  readonly via?: SubmissionChannel;
   /** When the command times out unless a reviewer decides (pending commands only). */
   readonly deadline?: string | null;
   /** The system's monotonic clock at submission, so another process can measure latency. */
@@ -66,6 +68,15 @@ export interface TruncatedInput {
   readonly complete: boolean;
   /** The limit it exceeded. */
   readonly limit: number;
+}
+
+/** How a submission reached a resident gate: its API identity (a token's, or the local socket's). */
+export interface SubmissionChannel {
+  readonly channel: 'http' | 'socket';
+  /** The identity the request authenticated as (a token's name; `local` on the Unix socket without one). */
+  readonly identity: string;
+  /** The token's id (never the token); null on the socket without a token. */
+  readonly token_id: string | null;
 }
 
 export interface Submitter {
@@ -326,6 +337,8 @@ export interface CommandRecord {
   /** The local time and zone off-hours were judged in (null without working hours, or in old records). */
   readonly local_time: string | null;
   readonly time_zone: string | null;
+  /** Submitted through a resident gate: the API identity (null for the CLI, hooks, and old records). */
+  readonly via: SubmissionChannel | null;
   /** The reviewers whose signed decisions made it, with their signatures. */
   readonly signatures: readonly SignedDecision[];
   readonly execution: Execution | null;
@@ -362,6 +375,7 @@ export function commandRecord(
     truncated: submitted.truncated ?? null,
     local_time: submitted.local_time ?? null,
     time_zone: submitted.time_zone ?? null,
+    via: submitted.via ?? null,
     signatures: decided?.signatures ?? [],
     execution: start
       ? {

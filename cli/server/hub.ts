@@ -1,0 +1,123 @@
+/**
+ * What a resident gate tells its waiters and listeners: the trail's new events, as they are
+ * appended. The server's own writes (a decision through the API, a submission) wake it at
+ * once (`poke`), so a waiting submission learns of its decision without polling; other
+ * processes sharing the store (a reviewer's CLI, a waiting `check`) are noticed by a slow read
+ * of the events after the last one seen (`externalPollMs`), and only while someone listens.
+ */
+import type { AuditStore, DecidedBody, StoredEvent } from '../../engine/index.js';
+
+export interface TrailEvent {
+  readonly seq: number;
+  readonly type: StoredEvent['type'];
+  readonly command_id: string | null;
+  readonly at: string;
+}
+
+type Listener = (event: StoredEvent) => void;
+
+export class Hub {
+  private last = 0;
+  private readonly listeners = new Set<Listener>();
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly externalPollMs = 250,
+  ) {}
+
+  /** Start after the events already in the trail. */
+  async start(): Promise<void> {
+    this.last = await this.store.eventCount();
+    this.schedule();
+  }
+
+  /** Something was appended by this process: read it now. */
+  poke(): void {
+    if (this.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.read().finally(() => {
+      this.reading = null;
+      if (this.again) {
+        this.again = false;
+        this.poke();
+      }
+    });
+  }
+
+  /** Called with every new event until the returned function is called. */
+  listen(listener: Listener): () => void {
+    this.listeners.add(listener);
+    this.schedule();
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A DecisionWaiter: the decision as soon as it is recorded (by anyone), or null after `ms`. */
+  async next(commandId: string, ms: number, signal?: AbortSignal): Promise<DecidedBody | null> {
+    const decided = await this.store.decision(commandId);
+    if (decided || ms <= 0 || signal?.aborted || this.closed) return decided;
+    await new Promise<void>((resolve) => {
+      const set = this.waiting.get(commandId) ?? new Set();
+      this.waiting.set(commandId, set);
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        set.delete(done);
+        if (set.size === 0) this.waiting.delete(commandId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      set.add(done);
+      this.schedule();
+    });
+    return this.store.decision(commandId);
+  }
+
+  /** Stop reading; every waiter is woken (and finds what the store says). */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    if (this.listeners.size === 0 && this.waiting.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.poke();
+      this.schedule();
+    }, this.externalPollMs);
+    this.timer.unref();
+  }
+
+  private async read(): Promise<void> {
+    let events: StoredEvent[];
+    try {
+      events = await this.store.events(this.last + 1);
+    } catch {
+      return; // the store is busy or failing: the next read tries again, waiters time out as usual
+    }
+    for (const event of events) {
+      this.last = Math.max(this.last, event.seq);
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch {
+          /* a listener's failure (a closed stream) is its own */
+        }
+      }
+      if (event.type === 'DECIDED' && event.command_id)
+        for (const wake of [...(this.waiting.get(event.command_id) ?? [])]) wake();
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * `policy-gate serve`: open the gate once, then answer over loopback TCP and a Unix socket
+ * until SIGINT/SIGTERM. Decisions made here wake the waiting submissions at once; decisions
+ * and submissions of other processes on the same store are picked up by the hub's slow read.
+ * Commands nobody waits for any more are timed out on time by a sweep.
+ */
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ExitCode, GateError, openGate, systemClock, expireOverdue, type Gate } from '../../engine/index.js';
+import type { Parsed } from '../args.js';
+import { home, locations, systemTimeZone } from '../context.js';
+import type { CliIo } from '../io.js';
+import { buildApp } from './app.js';
+import { Hub } from './hub.js';
+import { TokenStore } from './tokens.js';
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** A path, 'default' (serve.sock next to the store), or null for none. */
+  readonly socket: string | null;
+  readonly origin: string | undefined;
+  readonly rateLimit: number;
+  readonly demo: boolean;
+  readonly logLevel: string;
+  readonly parsed: Parsed;
+}
+
+/** How often commands past their deadline with nobody waiting are timed out. */
+const SWEEP_MS = 1000;
+
+export function defaultSocketPath(storePath: string): string {
+  return join(dirname(storePath), 'serve.sock');
+}
+
+export async function runServer(options: ServeOptions, io: CliIo): Promise<number> {
+  const loc = locations(options.parsed, io);
+  let hub: Hub | null = null;
+  const gate = await openGate(loc, {
+    home: home(io),
+    timeZone: systemTimeZone(io),
+    warn: (message) => io.stderr.write(`policy-gate: ${message}\n`),
+    waiter: { next: (id, ms, signal) => hub!.next(id, ms, signal) },
+  });
+  const stops: (() => Promise<void> | void)[] = [() => gate.close()];
+  const stop = async (): Promise<void> => {
+    for (const fn of stops.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+  };
+  try {
+    const store = await gate.store();
+    hub = new Hub(store);
+    await hub.start();
+    stops.push(() => hub!.close());
+    const server = await listen(gate, hub, options, io);
+    stops.push(server.close);
+    const sweep = setInterval(() => {
+      void expireOverdue(store, systemClock())
+        .then((n) => n > 0 && hub!.poke())
+        .catch(() => undefined);
+    }, SWEEP_MS);
+    stops.push(() => clearInterval(sweep));
+    io.stdout.write(
+      `policy-gate serve: listening on ${server.url}${server.socket ? ` and unix:${server.socket}` : ''}\n` +
+        `  store   ${loc.store}\n  policy  ${loc.policy} (${gate.policy.revision})\n` +
+        `  api     ${server.url}/v1/openapi.json\n  console ${server.consoleUrl}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      if (io.signal?.aborted) return resolve();
+      io.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    io.stderr.write('policy-gate serve: stopping\n');
+    return ExitCode.Allowed;
+  } finally {
+    await stop();
+  }
+}
+
+interface Listening {
+  readonly url: string;
+  readonly consoleUrl: string;
+  readonly socket: string | null;
+  close(): Promise<void>;
+}
+
+async function listen(gate: Gate, hub: Hub, options: ServeOptions, io: CliIo): Promise<Listening> {
+  const tokens = TokenStore.forState(gate.locations.state);
+  // the port is known only once bound (--port 0): the app is built after, for the origins it checks
+  const port = options.port === 0 ? await freePort(options.host) : options.port;
+  const local = [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
+  const hostOrigin = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const origin = options.origin ? new URL(options.origin).origin : `http://localhost:${port}`;
+  const { app, socketHandler } = await buildApp({
+    gate,
+    hub,
+    tokens,
+    origins: [...new Set([origin, hostOrigin, ...local])],
+    rp: { id: new URL(origin).hostname, origin },
+    rateLimit: options.rateLimit,
+    console: await consoleRoutes(),
+    logger: options.logLevel === 'silent' ? false : { level: options.logLevel, stream: process.stderr },
+  });
+  try {
+    await app.listen({ host: options.host, port });
+  } catch (err) {
+    await app.close();
+    throw new GateError('usage', `cannot listen on ${hostOrigin}: ${(err as Error).message}`);
+  }
+  let socketServer: Server | null = null;
+  let socketPath: string | null = null;
+  if (options.socket !== null) {
+    socketPath =
+      options.socket === 'default' ? defaultSocketPath(gate.locations.store) : resolve(io.cwd, options.socket);
+    try {
+      socketServer = await listenSocket(socketPath, socketHandler);
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+  }
+  return {
+    url: hostOrigin,
+    consoleUrl: `${origin}/ui/`,
+    socket: socketPath,
+    close: async () => {
+      if (socketServer) {
+        socketServer.closeAllConnections();
+        await new Promise<void>((ok) => socketServer!.close(() => ok()));
+      }
+      await app.close();
+    },
+  };
+}
+
+/** The console's routes, when the build embedded it. */
+async function consoleRoutes(): Promise<((app: import('fastify').FastifyInstance) => void) | undefined> {
+  try {
+    const { registerConsole } = await import('./console-route.js');
+    return registerConsole;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Listen on a Unix socket created 0600 (the umask is narrowed while it is created, so it is
+ * never reachable by others). A socket left by a gate that died is replaced; one a live gate
+ * answers on is not.
+ */
+async function listenSocket(path: string, handler: Parameters<typeof createServer>[1]): Promise<Server> {
+  if (Buffer.byteLength(path) > 100)
+    throw new GateError(
+      'usage',
+      `the socket path ${path} is too long for a Unix socket: use --socket with a shorter one`,
+    );
+  let existing: import('node:fs').Stats | null = null;
+  try {
+    existing = lstatSync(path);
+  } catch {
+    /* none */
+  }
+  if (existing) {
+    if (!existing.isSocket()) throw new GateError('usage', `${path} exists and is not a socket: not replacing it`);
+    if (await answers(path)) throw new GateError('usage', `another gate is serving on ${path}`);
+    unlinkSync(path);
+  }
+  const server = createServer(handler!);
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((ok, ko) => server.once('error', ko).listen({ path }, ok));
+  } catch (err) {
+    throw new GateError('usage', `cannot listen on unix:${path}: ${(err as Error).message}`);
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+  return server;
+}
+
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((ok, ko) => probe.once('error', ko).listen({ host, port: 0 }, ok));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((ok) => probe.close(() => ok()));
+  return port;
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
