@@ -118,6 +118,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
     tokens.alice = await createToken('alice', 'reviewer');
     tokens.dave = await createToken('dave', 'reviewer');
     tokens.agent = await createToken('claude-code', 'agent');
+    tokens.auditor = await createToken('carol', 'auditor');
     server = await startServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -239,7 +240,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
 
     await page.keyboard.press('/');
     await page.keyboard.type('systemctl');
-    await page.waitForSelector('#queue-count:has-text("1 of 2")');
+    await waitFor('the filter to keep one', async () =>
+      /^1 of \d+ pending$/.test((await page.textContent('#queue-count')) ?? ''),
+    );
     await page.keyboard.press('Escape');
     await page.waitForSelector('#queue-detail pre.command:has-text("sudo systemctl")');
     await page.keyboard.press('d');
@@ -294,5 +297,20 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
     expect(
       (await api<{ record: { decision: string } }>(tokens.dave!, 'GET', `/v1/commands/${id}`)).body.record.decision,
     ).toBe('pending');
+  });
+
+  it('an auditor plays a recording in the asciinema player and sees the trail verified', async () => {
+    const run = await runBin(['exec', ...where, '--session', 'sess-3', '--', 'printf', 'hello from the recording\\n'], {
+      cwd,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const { page, context, errors } = await consolePage(tokens.auditor!);
+    await page.waitForSelector('#verify-badge.verify-ok');
+    await page.click('#audit-rows tr:has-text("hello from the recording")');
+    await page.click('#play');
+    await page.waitForSelector('#player :text("hello from the recording")');
+    await shot(page, 'recording');
+    expect(errors).toEqual([]);
+    await context.close();
   });
 });
