@@ -51,7 +51,7 @@ module.exports = {
           '^engine/index\\.ts$',
           '^engine/authoring/index\\.ts$',
           '^engine/model/',
-          '^engine/util/(exit-codes|errors|version|quote)\\.ts$',
+          '^engine/util/(exit-codes|errors|version|quote|store-path)\\.ts$',
         ],
       },
     },

@@ -18,7 +18,7 @@ import { COMMON_OPTIONS, bool, parseSeconds, parseTime, str, type Parsed } from 
 import { defineCommand } from './command.js';
 import { home, locations, systemTimeZone } from './context.js';
 import type { CliIo } from './io.js';
-import { commandFromArgv, readCommand, type CommandInput } from './input.js';
+import { argvInvalidUtf8, commandFromArgv, readCommand, type CommandInput } from './input.js';
 import { renderRecord } from './render/record.js';
 import { style } from './render/style.js';
 import { exitCodeFor } from '../engine/model/verdict.js';
@@ -74,6 +74,8 @@ export const GATE_OPTIONS = {
   now: { type: 'string' },
   'require-reviewed': { type: 'boolean' },
   quiet: { type: 'boolean' },
+  server: { type: 'string' },
+  token: { type: 'string' },
 } as const;
 
 export const command = defineCommand({ name: 'check', help: HELP, options: GATE_OPTIONS, commandAfterDash: true, run });
@@ -171,7 +173,36 @@ export async function gateCommand(
   }
 }
 
+/** The server named by --server or POLICY_GATE_SERVER (none: the gate runs in this process). */
+export function namedServer(p: Parsed, io: CliIo): string | undefined {
+  return str(p, 'server') ?? (io.env.POLICY_GATE_SERVER || undefined);
+}
+
+/** check through a resident gate (the thin client), as the bin stub runs it before loading this CLI. */
+async function checkThroughServer(p: Parsed, io: CliIo): Promise<number> {
+  const { thinCheck, thinIo } = await import('./thin.js');
+  const args: string[] = [];
+  for (const [name, value] of Object.entries(p.values)) {
+    if (value === undefined || value === false) continue;
+    if (['now', 'policy', 'require-reviewed'].includes(name))
+      throw usageError(`--${name} cannot be used with --server: the server judges with its own policy and clock`);
+    args.push(value === true ? `--${name}` : `--${name}=${String(value)}`);
+  }
+  if (p.rest) args.push('--', ...p.rest);
+  const code = await thinCheck(
+    args,
+    thinIo(io, () => argvInvalidUtf8(p.rest ?? [], io)),
+  );
+  if (code !== 'fallback') return code;
+  throw usageError(
+    'with --server, check takes a command (after -- or on standard input, in an existing --cwd) and only ' +
+      '--session, --agent, --intent, --cwd, --timeout SECS, --no-wait, --json, --quiet, --token',
+    'the command must not run; see: policy-gate check --help',
+  );
+}
+
 async function run(p: Parsed, io: CliIo): Promise<number> {
+  if (namedServer(p, io) !== undefined) return checkThroughServer(p, io);
   const { record, assessment, policy, gate, interrupted } = await gateCommand(p, io, commandInput(p, io));
   try {
     if (interrupted) {

@@ -78,6 +78,7 @@ export { AuditTrail } from './audit/trail.js';
 export type { AuditStore, AuditReader, AuditTransaction, CommandFilter, Integrity } from './audit/store.js';
 export type { AuditBackend, BackendTransaction } from './audit/backend.js';
 export type { CommandRecord, DecidedBody, SubmittedBody, StoredEvent, TruncatedInput } from './model/events.js';
+export { proofKind, proofLabel } from './model/events.js';
 export { GateError, isCorruption, storeError, usageError, type GateErrorCode } from './util/errors.js';
 export { ExitCode, EXIT_CODE_TABLE } from './util/exit-codes.js';
 export { VERSION } from './util/version.js';
@@ -96,8 +97,6 @@ export {
   approvalsSoFar,
   decisionStatement,
   pendingQueue,
-  reviewersOf,
-  reviewersFromYaml,
   submittedEvent,
   reviewView,
   reviewStatement,
@@ -108,9 +107,24 @@ export {
   type ReviewView,
   submittingIdentity,
   type DecisionSubmission,
-  type Reviewer,
   type ReviewOutcome,
 } from './gate/review.js';
+export { effectiveReviewers, reviewersOf, reviewersFromYaml, type Reviewer } from './gate/reviewers.js';
+export { passkeysOf, registerPasskey, registeredPasskeys, type PasskeyRegistration } from './gate/passkeys.js';
+export { checkProof, type ProofCheck } from './gate/proofs.js';
+export {
+  COSE_ALGORITHMS,
+  decodeCbor,
+  parseCoseKey,
+  statementChallenge,
+  verifyAssertion,
+  verifyStatementAssertion,
+  WebAuthnError,
+  type AssertionCheck,
+  type AssertionExpectations,
+  type CosePublicKey,
+  type StoredAssertion,
+} from './util/webauthn.js';
 export {
   parsePublicKey,
   parseSignature,
@@ -131,6 +145,13 @@ export { osIdentity, currentBootId } from './gate/identity.js';
 export type {
   DecisionStatement,
   SignedDecision,
+  SshSignedDecision,
+  WebAuthnSignedDecision,
+  TokenDecision,
+  ProofKind,
+  SubmittedProof,
+  Passkey,
+  PasskeyRegisteredBody,
   RefusalCode,
   ReviewedBody,
   ReviewRefusedBody,

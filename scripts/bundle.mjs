@@ -49,3 +49,17 @@ await build({
   plugins: [consoleAssets],
 });
 chmodSync(`${root}dist/bin/policy-gate.js`, 0o755);
+// the bin: a CommonJS stub that answers `check` through a resident gate's socket with only
+// Node's fs and net loaded, and loads the ESM CLI above for everything else
+await build({
+  entryPoints: [`${root}cli/stub.ts`],
+  outfile: `${root}dist/bin/policy-gate.cjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+chmodSync(`${root}dist/bin/policy-gate.cjs`, 0o755);

@@ -202,6 +202,7 @@ describe('the review judgement', () => {
       events,
       policy,
       reviewers: { reviewers: new Map(), source: 'reviewers.yaml' },
+      passkeys: new Map(),
       clock: systemClock(NOON),
     };
     const first = judgeDecision(facts);

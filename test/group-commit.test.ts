@@ -15,7 +15,7 @@ const id = (i: number): string => `01JGROUPCOMMIT${String(i).padStart(12, '0')}`
 const AT = '2026-01-07T12:00:00.000Z';
 
 async function chainOf(store: AuditStore): Promise<{ seqs: number[]; ok: boolean; ids: (string | null)[] }> {
-  let prev = GENESIS;
+  let prev: Buffer = GENESIS;
   let ok = true;
   const seqs: number[] = [];
   const ids: (string | null)[] = [];

@@ -519,7 +519,7 @@ describe('offline re-verification of the trail’s signatures', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'allowed_signers'), `bob ${keyFor('bob').pub}\n`);
     for (const sig of record.signatures) {
-      writeFileSync(join(dir, 'sig'), sig.signature);
+      writeFileSync(join(dir, 'sig'), (sig as { signature: string }).signature);
       const v = spawnSync(
         'ssh-keygen',
         [

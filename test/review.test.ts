@@ -216,7 +216,7 @@ describe('applying a decision', () => {
     const [sig] = (await s.command(id))!.signatures;
     const dir = tempDir();
     writeFileSync(join(dir, 'allowed_signers'), `alice namespaces="policy-gate" ${keyFor('alice').pub}\n`);
-    writeFileSync(join(dir, 'decision.sig'), sig!.signature);
+    writeFileSync(join(dir, 'decision.sig'), (sig as { signature: string }).signature);
     const verify = (statement: string) =>
       spawnSync(
         'ssh-keygen',

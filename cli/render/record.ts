@@ -14,6 +14,7 @@ import type {
   StoredEvent,
 } from '../../engine/index.js';
 import { escapeForDisplay } from '../../engine/index.js';
+import { proofKind, proofLabel } from '../../engine/model/events.js';
 import { nextStep, type CommandState } from '../../engine/model/verdict.js';
 import { paintState, type Style } from './style.js';
 import { clip, clock, clockMs, dateTime, oneLine, timeLeft } from './text.js';
@@ -316,7 +317,7 @@ function timelineEntry(s: Style, { record: r, events }: TimelineEntry): string {
       case 'REVIEWED':
         lines.push(
           `${at} approval ${b.approvals}/${b.approvals_needed} by ${b.reviewer} ` +
-            `(signed, key ${b.signed.key_fingerprint})`,
+            `(${proofKind(b.signed) === 'ssh' ? 'signed, key ' : ''}${proofLabel(b.signed)})`,
         );
         break;
       case 'REVIEW_REFUSED':
@@ -332,7 +333,7 @@ function timelineEntry(s: Style, { record: r, events }: TimelineEntry): string {
         break;
       case 'DECIDED': {
         const signed = b.signatures?.length
-          ? ` · signed by ${b.signatures.map((x) => `${x.reviewer} ${x.key_fingerprint}`).join(', ')}`
+          ? ` · signed by ${b.signatures.map((x) => `${x.reviewer} ${proofLabel(x)}`).join(', ')}`
           : '';
         lines.push(
           `${at} ${paintState(s, r.decision, b.decision)} by ${b.decided_by} in ${b.review_latency_ms} ms` +

@@ -25,6 +25,7 @@ export type { AppOptions, Principal } from './http.js';
 
 export interface App {
   readonly app: FastifyInstance;
+  readonly options: AppOptions;
   /** Requests arriving on the Unix socket: same routes, authenticated by the socket's permissions. */
   readonly socketHandler: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -154,6 +155,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   return {
     app,
+    options,
     socketHandler: (req, res) => {
       viaSocket.add(req.socket);
       handler!(req, res);

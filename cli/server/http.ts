@@ -57,7 +57,7 @@ export class ApiError extends Error {
 }
 
 /** The roles that may do something (admin may do everything). */
-export function requireRole(request: FastifyRequest, ...roles: Role[]): Principal {
+export function requireRole(request: Pick<FastifyRequest, 'principal'>, ...roles: Role[]): Principal {
   const p = request.principal!;
   if (p.role !== 'admin' && !roles.includes(p.role))
     throw new ApiError(403, 'forbidden', `the ${p.role} role may not do this (needs ${roles.join(' or ')})`);
@@ -108,7 +108,6 @@ export function openStream(request: FastifyRequest, reply: FastifyReply): Stream
     for (const fn of closers) fn();
     resolveDone();
   };
-  request.raw.once('close', close);
   res.once('close', close);
   return {
     signal: abort.signal,

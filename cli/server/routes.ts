@@ -9,6 +9,7 @@ import { LEVELS, levelRank, type Level } from '../../engine/model/verdict.js';
 import { ApiError, commandAnswer, openStream, requireRole, type AppOptions, type Principal } from './http.js';
 import { readRecording } from '../recording.js';
 import { decisionRoutes } from './decisions.js';
+import { SUBMIT_SCHEMA, submitBodyLimit, submitCommand, type SubmitBody } from './submit.js';
 import { commandStats } from './stats.js';
 
 const STATES = ['whitelisted', 'approved', 'pending', 'denied', 'timed_out'] as const;
@@ -37,6 +38,7 @@ const commandAnswerSchema = {
     record: anyObject,
     outcome: { type: 'string', enum: ['allowed', 'pending', 'denied', 'timed_out'] },
     exit_code: { type: 'integer' },
+    text: { type: 'string', description: "the CLI's rendering (when the submission asked for it)" },
   },
 } as const;
 const idParams = {
@@ -90,20 +92,10 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
     };
   });
 
-  app.post<{
-    Body: {
-      command: string;
-      session_id?: string;
-      agent?: string;
-      intent?: string;
-      cwd?: string;
-      timeout_ms?: number;
-      wait?: boolean;
-    };
-  }>(
+  app.post<{ Body: SubmitBody }>(
     '/v1/commands',
     {
-      bodyLimit: maxCommandBytes * 6 + BODY_SLACK, // a command's bytes as JSON escapes (\u00xx) at worst
+      bodyLimit: submitBodyLimit(maxCommandBytes),
       schema: {
         summary: 'Submit a command (agents): recorded, then answered',
         description:
@@ -111,56 +103,22 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
           'at once (poll GET /v1/commands/{id}?wait=S or stream /v1/commands/{id}/events); with `wait` the ' +
           'answer comes when a reviewer decides or the command times out.',
         tags: ['agents'],
-        body: {
-          type: 'object',
-          required: ['command'],
-          additionalProperties: false,
-          properties: {
-            command: { type: 'string', minLength: 1 },
-            session_id: { type: 'string', minLength: 1, maxLength: 256 },
-            agent: { type: 'string', minLength: 1, maxLength: 128 },
-            intent: { type: 'string', maxLength: 4096 },
-            cwd: { type: 'string', minLength: 1, maxLength: 4096 },
-            timeout_ms: { type: 'integer', minimum: 1000, maximum: 86_400_000 },
-            wait: { type: 'boolean', default: false },
-          },
-        },
+        body: SUBMIT_SCHEMA,
         response: { 201: commandAnswerSchema, ...errors, 413: errorSchema },
       },
     },
     async (request, reply) => {
-      const p = requireRole(request, 'agent');
-      const body = request.body;
-      const bytes = Buffer.byteLength(body.command, 'utf8');
-      if (bytes > maxCommandBytes)
-        throw new ApiError(
-          413,
-          'payload-too-large',
-          `the command is ${bytes} bytes, over the policy's limit of ${maxCommandBytes} (limits.max_command_bytes)`,
-        );
       const abort = new AbortController();
+      // the client went away while its submission waits: stop waiting (the command stays pending)
       const onClose = (): void => {
         if (!reply.raw.writableEnded) abort.abort();
       };
-      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
       try {
-        const { record } = await gate.check(
-          {
-            command: body.command,
-            session: body.session_id,
-            agent: body.agent ?? (p.role === 'agent' && p.token_id !== null ? p.identity : undefined),
-            intent: body.intent,
-            cwd: body.cwd,
-            timeoutMs: body.timeout_ms,
-            wait: body.wait === true,
-            via: { channel: p.channel, identity: p.identity, token_id: p.token_id },
-          },
-          abort.signal,
-        );
-        hub.poke();
-        return reply.code(201).send(commandAnswer(record));
+        const answer = await submitCommand(options, request.principal!, request.body, abort.signal);
+        return await reply.code(201).send(answer);
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     },
   );
@@ -180,17 +138,19 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
         response: { 200: commandAnswerSchema, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const record = await visibleCommand(request, request.params.id);
       if (record.decision !== 'pending' || request.query.wait === 0) return commandAnswer(record);
       const abort = new AbortController();
-      const onClose = (): void => abort.abort();
-      request.raw.once('close', onClose);
+      const onClose = (): void => {
+        if (!reply.raw.writableEnded) abort.abort();
+      };
+      reply.raw.once('close', onClose);
       try {
         const left = record.deadline ? Math.max(0, Date.parse(record.deadline) - Date.now()) : Infinity;
         await hub.next(record.command_id, Math.min(request.query.wait * 1000, left + 1000), abort.signal);
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
       return commandAnswer((await store.command(record.command_id))!);
     },
@@ -449,8 +409,6 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
     return record;
   }
 }
-
-const BODY_SLACK = 64 * 1024;
 
 function eventSummary(e: StoredEvent): { seq: number; type: string; at: string; leaf: string; body: unknown } {
   return { seq: e.seq, type: e.type, at: e.at, leaf: e.leaf, body: e.body };

@@ -4,8 +4,8 @@
  * and submissions of other processes on the same store are picked up by the hub's slow read.
  * Commands nobody waits for any more are timed out on time by a sweep.
  */
-import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type Server as NetServer } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ExitCode, GateError, openGate, systemClock, expireOverdue, type Gate } from '../../engine/index.js';
@@ -14,6 +14,7 @@ import { home, locations, systemTimeZone } from '../context.js';
 import type { CliIo } from '../io.js';
 import { buildApp } from './app.js';
 import { Hub } from './hub.js';
+import { socketServer as socketServerFor } from './line.js';
 import { TokenStore } from './tokens.js';
 
 export interface ServeOptions {
@@ -91,7 +92,7 @@ async function listen(gate: Gate, hub: Hub, options: ServeOptions, io: CliIo): P
   const local = [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
   const hostOrigin = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   const origin = options.origin ? new URL(options.origin).origin : `http://localhost:${port}`;
-  const { app, socketHandler } = await buildApp({
+  const built = await buildApp({
     gate,
     hub,
     tokens,
@@ -101,19 +102,20 @@ async function listen(gate: Gate, hub: Hub, options: ServeOptions, io: CliIo): P
     console: await consoleRoutes(),
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel, stream: process.stderr },
   });
+  const { app, socketHandler } = built;
   try {
     await app.listen({ host: options.host, port });
   } catch (err) {
     await app.close();
     throw new GateError('usage', `cannot listen on ${hostOrigin}: ${(err as Error).message}`);
   }
-  let socketServer: Server | null = null;
+  let socketServer: NetServer | null = null;
   let socketPath: string | null = null;
   if (options.socket !== null) {
     socketPath =
       options.socket === 'default' ? defaultSocketPath(gate.locations.store) : resolve(io.cwd, options.socket);
     try {
-      socketServer = await listenSocket(socketPath, socketHandler);
+      socketServer = await listenSocket(socketPath, socketServerFor(createServer(socketHandler), built.options));
     } catch (err) {
       await app.close();
       throw err;
@@ -124,10 +126,7 @@ async function listen(gate: Gate, hub: Hub, options: ServeOptions, io: CliIo): P
     consoleUrl: `${origin}/ui/`,
     socket: socketPath,
     close: async () => {
-      if (socketServer) {
-        socketServer.closeAllConnections();
-        await new Promise<void>((ok) => socketServer!.close(() => ok()));
-      }
+      if (socketServer) await new Promise<void>((ok) => socketServer!.close(() => ok()));
       await app.close();
     },
   };
@@ -148,7 +147,7 @@ async function consoleRoutes(): Promise<((app: import('fastify').FastifyInstance
  * never reachable by others). A socket left by a gate that died is replaced; one a live gate
  * answers on is not.
  */
-async function listenSocket(path: string, handler: Parameters<typeof createServer>[1]): Promise<Server> {
+async function listenSocket(path: string, server: NetServer): Promise<NetServer> {
   if (Buffer.byteLength(path) > 100)
     throw new GateError(
       'usage',
@@ -165,7 +164,6 @@ async function listenSocket(path: string, handler: Parameters<typeof createServe
     if (await answers(path)) throw new GateError('usage', `another gate is serving on ${path}`);
     unlinkSync(path);
   }
-  const server = createServer(handler!);
   const umask = process.umask(0o177);
   try {
     await new Promise<void>((ok, ko) => server.once('error', ko).listen({ path }, ok));

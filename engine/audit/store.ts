@@ -13,6 +13,7 @@ import type {
   DecidedBody,
   EventBody,
   ExecEndBody,
+  GateEventType,
   StoredEvent,
   SubmittedBody,
 } from '../model/events.js';
@@ -48,6 +49,8 @@ export interface AuditReader {
   commands(filter?: CommandFilter): Promise<CommandRecord[]>;
   /** Every event of one command, in sequence order. */
   commandEvents(commandId: string): Promise<StoredEvent[]>;
+  /** The events of one type that belong to no command (GATE_START, PASSKEY_REGISTERED …), in sequence order. */
+  gateEvents(type: GateEventType): Promise<StoredEvent[]>;
   /** Every event in sequence order, from `fromSeq` on. */
   events(fromSeq?: number): Promise<StoredEvent[]>;
   /** Events as stored, unparsed, in sequence order: what `verify` and `export` check. */

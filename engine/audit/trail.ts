@@ -17,6 +17,7 @@ import type {
   EventBody,
   ExecEndBody,
   ExecStartBody,
+  GateEventType,
   StoredEvent,
   SubmittedBody,
 } from '../model/events.js';
@@ -326,6 +327,9 @@ export class AuditTrail implements AuditStore {
   }
   commandEvents(commandId: string): Promise<StoredEvent[]> {
     return this.read((r) => r.commandEvents(commandId));
+  }
+  gateEvents(type: GateEventType): Promise<StoredEvent[]> {
+    return this.read((r) => r.gateEvents(type));
   }
   events(fromSeq?: number): Promise<StoredEvent[]> {
     return this.read((r) => r.events(fromSeq));

@@ -18,9 +18,13 @@ import {
 } from './checkpoint.js';
 import {
   eventTime,
+  proofKind,
   type KeyRotatedBody,
   type DecidedBody,
   type DecisionStatement,
+  type Passkey,
+  type PasskeyRegisteredBody,
+  type ProofKind,
   type SignedDecision,
   type EventBody,
   type ExecEndBody,
@@ -29,6 +33,7 @@ import {
 } from '../model/events.js';
 import { CHAIN_TAG, GENESIS, checkpointOrigin, type RawEvent } from './chain.js';
 import { fingerprint, parseSignature, verifySignature } from '../util/sshsig.js';
+import { parseCoseKey, verifyStatementAssertion } from '../util/webauthn.js';
 import { allowsRun } from '../model/verdict.js';
 
 /** What the policy said at a revision: who could decide, which whitelist rules existed. */
@@ -36,6 +41,8 @@ export interface PolicyAt {
   /** Reviewer id → key fingerprint, roles and the agents acting for them. */
   readonly reviewers: ReadonlyMap<string, { fingerprint: string; agents: readonly string[] }>;
   readonly whitelist: ReadonlySet<string>;
+  /** gate.yaml review.token_decisions: may a decision rest on an API token alone? */
+  readonly tokenDecisions?: boolean;
   /** Where this came from, for messages ("reviewers.yaml at 3f9c…"). */
   readonly source: string;
 }
@@ -107,8 +114,13 @@ export interface VerifyResult {
   readonly witnesses: readonly { name: string; checkpoints: number; size: number }[];
   /** Commands that started through exec and have no recorded end. */
   readonly unended_runs: readonly string[];
+  /** Reviewers' decisions (each one counted in a DECIDED event) by what proves them. */
+  readonly proofs: Readonly<Record<ProofKind, number>>;
   readonly warnings: readonly string[];
 }
+
+/** No decision counted yet, by proof kind. */
+export const NO_PROOFS: Readonly<Record<ProofKind, number>> = { ssh: 0, webauthn: 0, token: 0 };
 
 /**
  * Are these the canonical bytes of `body`? Equivalent to comparing with canonicalJson(body),
@@ -184,6 +196,9 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
   let firstLeaf: Buffer | undefined;
   // without a roster, a reviewer must at least keep one key throughout the trail
   const reviewerKeys = new Map<string, string>();
+  // passkeys registered so far, by credential id (a decision is checked against the registration before it)
+  const passkeys = new Map<string, Passkey>();
+  const proofs: Record<ProofKind, number> = { ...NO_PROOFS };
   const monotonicByBoot = new Map<string, number>();
   const fail = (seq: number | null, check: CheckName, message: string): never => {
     throw new Failed({ seq, check, message });
@@ -341,6 +356,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       recordings,
       witnesses: witnessed,
       unended_runs: [],
+      proofs,
       warnings,
     };
   }
@@ -356,6 +372,11 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       'there is no signed checkpoint: only the hash chain protects this trail, and a rewrite of all of it would go unnoticed',
     );
   if (!input.recording) warnings.push('recordings were not checked');
+  if (proofs.token > 0)
+    warnings.push(
+      `${proofs.token} decision(s) rest on an API token alone (review.token_decisions): unsigned, so the trail ` +
+        'cannot prove who made them',
+    );
   return {
     ok: true,
     failure: null,
@@ -366,6 +387,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
     recordings,
     witnesses: witnessed,
     unended_runs: unended,
+    proofs,
     warnings,
   };
 
@@ -444,6 +466,10 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
         // key rotations were checked with the chain (they decide which keys sign checkpoints)
         if (body.command_id !== null) fail(seq, 'structure', `event #${seq}: a gate event belongs to no command`);
         return;
+      case 'PASSKEY_REGISTERED':
+        if (body.command_id !== null) fail(seq, 'structure', `event #${seq}: a gate event belongs to no command`);
+        registerPasskey(seq, body);
+        return;
       default:
         break;
     }
@@ -492,6 +518,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
         if (body.submitted_leaf !== c.submittedLeaf)
           fail(seq, 'lifecycle', `the decision of ${id} names another submission than its SUBMITTED event`);
         checkDecision(seq, c, body);
+        for (const sig of body.signatures ?? []) proofs[proofKind(sig)]++;
         c.decided = body;
         c.decidedLeaf = leaf;
         return;
@@ -612,17 +639,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
     if (signatures.length === 0) fail(seq, 'authority', `the decision on ${id} carries no reviewer signature`);
     const policy = policyAt(revision);
     for (const sig of signatures) {
-      let key;
-      try {
-        key = parseSignature(sig.signature).key;
-      } catch (err) {
-        return fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} cannot be read: ${(err as Error).message}`);
-      }
-      if (fingerprint(key.blob) !== sig.key_fingerprint)
-        fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} is by another key than the one recorded`);
-      const checked = verifySignature(Buffer.from(sig.statement, 'utf8'), sig.signature, key);
-      if (!checked.ok)
-        fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} does not verify: ${checked.message}`);
+      checkProof(seq, id, sig, policy);
       let statement: DecisionStatement;
       try {
         statement = JSON.parse(sig.statement) as DecisionStatement;
@@ -643,37 +660,104 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
           'authority',
           `the statement on ${id} is signed for ${statement.reviewer}, recorded as ${sig.reviewer}`,
         );
-      if (policy) {
-        const r = policy.reviewers.get(sig.reviewer);
-        if (!r) fail(seq, 'authority', `${sig.reviewer}, who decided ${id}, is not a reviewer in ${policy.source}`);
-        if (r!.fingerprint !== sig.key_fingerprint)
-          fail(
-            seq,
-            'authority',
-            `${sig.reviewer}'s decision on ${id} is signed with ${sig.key_fingerprint}, not their key in ${policy.source}`,
-          );
-        const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
-        if (
-          expected === 'approve' &&
-          submitter !== null &&
-          (submitter === sig.reviewer || r!.agents.includes(submitter))
-        ) {
-          fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
-        }
-      } else {
-        const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
-        if (expected === 'approve' && submitter === sig.reviewer)
-          fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
-        const known = reviewerKeys.get(sig.reviewer);
-        if (known && known !== sig.key_fingerprint)
-          fail(
-            seq,
-            'authority',
-            `${sig.reviewer} signs ${id} with ${sig.key_fingerprint}, but earlier decisions with ${known}`,
-          );
-        reviewerKeys.set(sig.reviewer, sig.key_fingerprint);
-      }
+      const submitter = c.submitted.agent ?? c.submitted.submitter?.user ?? null;
+      const agents = policy?.reviewers.get(sig.reviewer)?.agents ?? [];
+      if (expected === 'approve' && submitter !== null && (submitter === sig.reviewer || agents.includes(submitter)))
+        fail(seq, 'authority', `${sig.reviewer} approved their own command ${id}`);
     }
+  }
+
+  /**
+   * The decision's proof, by kind: an SSH signature by the reviewer's key (their key in the
+   * policy when it is known, else one key throughout the trail); a passkey assertion by a
+   * credential registered to the reviewer earlier in the trail; a token only where the policy
+   * allowed tokens to decide.
+   */
+  function checkProof(seq: number, id: string, sig: SignedDecision, policy: PolicyAt | null): void {
+    const roster = policy?.reviewers.get(sig.reviewer);
+    if (policy && !roster)
+      fail(seq, 'authority', `${sig.reviewer}, who decided ${id}, is not a reviewer in ${policy.source}`);
+    switch (sig.proof) {
+      case 'token':
+        if (policy && policy.tokenDecisions !== true)
+          fail(
+            seq,
+            'authority',
+            `${sig.reviewer}'s decision on ${id} rests on a token alone, which ${policy.source} does not allow`,
+          );
+        return;
+      case 'webauthn': {
+        const passkey = passkeys.get(sig.credential_id);
+        if (!passkey)
+          return fail(
+            seq,
+            'authority',
+            `${sig.reviewer}'s decision on ${id} is signed with passkey ${sig.credential_id}, registered nowhere before it`,
+          );
+        if (passkey.reviewer !== sig.reviewer)
+          fail(
+            seq,
+            'authority',
+            `${sig.reviewer} decided ${id} with ${passkey.reviewer}'s passkey ${sig.credential_id}`,
+          );
+        const checked = verifyStatementAssertion(sig.statement, passkey, sig);
+        if (!checked.ok)
+          fail(seq, 'authority', `${sig.reviewer}'s passkey signature on ${id} does not verify: ${checked.reason}`);
+        return;
+      }
+      default:
+        break;
+    }
+    let key;
+    try {
+      key = parseSignature(sig.signature).key;
+    } catch (err) {
+      return fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} cannot be read: ${(err as Error).message}`);
+    }
+    if (fingerprint(key.blob) !== sig.key_fingerprint)
+      fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} is by another key than the one recorded`);
+    const checked = verifySignature(Buffer.from(sig.statement, 'utf8'), sig.signature, key);
+    if (!checked.ok) fail(seq, 'authority', `${sig.reviewer}'s signature on ${id} does not verify: ${checked.message}`);
+    if (roster) {
+      if (roster.fingerprint !== sig.key_fingerprint)
+        fail(
+          seq,
+          'authority',
+          `${sig.reviewer}'s decision on ${id} is signed with ${sig.key_fingerprint}, not their key in ${policy!.source}`,
+        );
+      return;
+    }
+    const known = reviewerKeys.get(sig.reviewer);
+    if (known && known !== sig.key_fingerprint)
+      fail(
+        seq,
+        'authority',
+        `${sig.reviewer} signs ${id} with ${sig.key_fingerprint}, but earlier decisions with ${known}`,
+      );
+    reviewerKeys.set(sig.reviewer, sig.key_fingerprint);
+  }
+
+  /** A passkey registration: a usable public key of the algorithm recorded, a credential id no other reviewer holds. */
+  function registerPasskey(seq: number, body: PasskeyRegisteredBody): void {
+    try {
+      const key = parseCoseKey(Buffer.from(body.public_key, 'base64url'));
+      if (key.algId !== body.alg) throw new Error(`the key is ${key.alg}, recorded as alg ${body.alg}`);
+    } catch (err) {
+      fail(
+        seq,
+        'structure',
+        `event #${seq}: the passkey ${body.credential_id} cannot be used: ${(err as Error).message}`,
+      );
+    }
+    const holder = passkeys.get(body.credential_id);
+    if (holder && holder.reviewer !== body.reviewer)
+      fail(
+        seq,
+        'authority',
+        `event #${seq}: the passkey ${body.credential_id} of ${holder.reviewer} is registered again to ${body.reviewer}`,
+      );
+    const { type: _type, command_id: _none, ...passkey } = body;
+    passkeys.set(body.credential_id, passkey);
   }
 
   function checkRecording(seq: number, end: ExecEndBody): void {

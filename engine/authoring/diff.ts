@@ -451,6 +451,16 @@ function reviewChanges(base: Policy, head: Policy): PolicyChange[] {
       bs ? 'loosened' : 'tightened',
       `separate_accounts turned ${hs ? 'on' : 'off'}`,
     );
+  const bt = base.gate.review?.token_decisions === true;
+  const ht = head.gate.review?.token_decisions === true;
+  if (bt !== ht)
+    add(
+      ht ? 'major' : 'minor',
+      'gate',
+      'review.token_decisions',
+      ht ? 'loosened' : 'tightened',
+      ht ? 'token_decisions turned on: unsigned decisions by API token are accepted' : 'token_decisions turned off',
+    );
   if (!same(base.gate.review?.escalation, head.gate.review?.escalation))
     add('patch', 'gate', 'review.escalation', 'changed', 'escalation changed');
   return out;

@@ -8,6 +8,7 @@
  *   assess(request)           what check would decide, recording nothing
  *   waitForDecision(id, ms)   a pending command's decision, once recorded
  *   review.view / statement / apply   what a reviewer sees, signs and submits
+ *   review.registerPasskey / passkeys reviewers' passkeys, recorded in the trail
  *   exec(record, options)     run an allowed command, recording its start and end
  *   verify(options)           the trail checked from its stored bytes
  *   export(options) / bundle()        the trail as evidence
@@ -19,7 +20,7 @@ import type { VerifierKey } from '../audit/checkpoint.js';
 import { trustedKeys } from '../audit/checkpoint.js';
 import type { AuditStore } from '../audit/store.js';
 import type { VerifyResult, WitnessReading } from '../audit/verify.js';
-import type { CommandRecord, DecidedBody, DecisionStatement } from '../model/events.js';
+import type { CommandRecord, DecidedBody, DecisionStatement, Passkey } from '../model/events.js';
 import type { Assessment } from './assess.js';
 import { check, resumeWait, type CheckDependencies, type CheckResult } from './check.js';
 import { systemClock, type Clock } from './clock.js';
@@ -39,6 +40,7 @@ import {
   type ReviewOutcome,
   type ReviewView,
 } from './review.js';
+import { passkeysOf, registerPasskey, type PasskeyRegistration } from './passkeys.js';
 import { verifyStore } from './verify-store.js';
 import { pollingWaiter, type DecisionWaiter } from './waiter.js';
 
@@ -169,6 +171,15 @@ export class Gate {
     /** Apply a signed decision (refusals are recorded and returned, not thrown). */
     apply: async (submission: DecisionSubmission): Promise<ReviewOutcome> =>
       applyDecision(submission, { policy: this.policy, store: await this.store(), clock: this.clock }),
+    /**
+     * Record a passkey whose registration ceremony the caller verified, for a reviewer in
+     * reviewers.yaml (GateError 'input' when refused: unknown reviewer, unusable key, or a
+     * credential id another reviewer holds).
+     */
+    registerPasskey: async (registration: PasskeyRegistration): Promise<Passkey> =>
+      registerPasskey(registration, { policy: this.policy, store: await this.store(), clock: this.clock }),
+    /** The passkeys registered to a reviewer (the latest registration of each credential). */
+    passkeys: async (reviewer: string): Promise<Passkey[]> => passkeysOf(await this.store(), reviewer),
     /** Sign with the reviewer's SSH key (ssh-keygen) and apply. */
     signAndApply: async (
       commandId: string,

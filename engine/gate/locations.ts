@@ -10,10 +10,11 @@
  * POLICY_GATE_CEILING_DIRECTORIES (absolute paths, `:`-separated) names directories the search
  * does not climb into: a shared /tmp, a mount of other people's projects.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GateError } from '../util/errors.js';
+import { DEFAULT_STORE_DIR, discoverStore, type StoreSource } from '../util/store-path.js';
 
 export interface LocationInputs {
   readonly store?: string | undefined;
@@ -30,8 +31,7 @@ export interface LocationInputs {
   readonly uid?: number | undefined;
 }
 
-/** How the store was found: `--store`, POLICY_GATE_STORE, a `.policy-gate/` above, or the per-user default. */
-export type StoreSource = 'flag' | 'env' | 'discovered' | 'user-default';
+export type { StoreSource } from '../util/store-path.js';
 
 export interface Locations {
   /** The SQLite file of the audit trail. */
@@ -55,8 +55,7 @@ export interface Locations {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-export const DEFAULT_STORE_DIR = '.policy-gate';
-export const DEFAULT_STORE_FILE = 'audit.db';
+export { DEFAULT_STORE_DIR, DEFAULT_STORE_FILE } from '../util/store-path.js';
 
 let shipped: string | null = null;
 
@@ -102,45 +101,16 @@ export function resolveLocations(inputs: LocationInputs): Locations {
 }
 
 function findStore(inputs: LocationInputs): { store: string; storeSource: StoreSource } {
-  const cwd = resolve(inputs.cwd);
-  if (inputs.store) return { store: resolve(cwd, inputs.store), storeSource: 'flag' };
-  const env = inputs.env.POLICY_GATE_STORE;
-  if (env) return { store: resolve(cwd, env), storeSource: 'env' };
-  const home = inputs.home ? resolve(cwd, inputs.home) : null;
-  const userDir = home === null ? null : join(home, DEFAULT_STORE_DIR);
-  const ceilings = new Set(
-    (inputs.env.POLICY_GATE_CEILING_DIRECTORIES ?? '')
-      .split(':')
-      .filter((d) => isAbsolute(d))
-      .map((d) => resolve(d)),
-  );
-  for (let dir = cwd; ; dir = dirname(dir)) {
-    const marker = join(dir, DEFAULT_STORE_DIR);
-    if (ownDirectory(marker, inputs.uid))
-      return {
-        store: join(marker, DEFAULT_STORE_FILE),
-        storeSource: marker === userDir ? 'user-default' : 'discovered',
-      };
-    if (dirname(dir) === dir || ceilings.has(dirname(dir))) break;
-  }
+  const found = discoverStore(inputs);
   // no home, nothing found: there is no store to name, and guessing one (the working directory)
   // would scatter trails wherever the gate happens to run
-  if (userDir === null)
+  if (found === null)
     throw new GateError(
       'store-unavailable',
-      `no audit store: no ${DEFAULT_STORE_DIR}/ in ${cwd} or above it, and no home directory for the per-user default`,
+      `no audit store: no ${DEFAULT_STORE_DIR}/ in ${resolve(inputs.cwd)} or above it, and no home directory for the per-user default`,
       { hint: 'the command must not run; pass --store PATH or POLICY_GATE_STORE, or set HOME' },
     );
-  return { store: join(userDir, DEFAULT_STORE_FILE), storeSource: 'user-default' };
-}
-
-function ownDirectory(path: string, uid: number | undefined): boolean {
-  try {
-    const st = statSync(path);
-    return st.isDirectory() && (uid === undefined || st.uid === uid);
-  } catch {
-    return false;
-  }
+  return found;
 }
 
 /** How the store was found, for errors and `doctor`: "--store", "POLICY_GATE_STORE", … */

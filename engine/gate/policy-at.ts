@@ -8,7 +8,7 @@ import type { PolicyAt } from '../audit/verify.js';
 import { filesAtRef, findRepository } from '../util/git.js';
 import { parseYaml } from '../util/yaml.js';
 import { loadPolicy } from './load-policy.js';
-import { reviewersFromYaml, reviewersOf, type Reviewer } from './review.js';
+import { reviewersFromYaml, reviewersOf, type Reviewer } from './reviewers.js';
 
 /**
  * The policy at a revision: from Git when the policy is versioned and the revision is a commit,
@@ -26,6 +26,7 @@ export async function policyProvider(
       at: {
         reviewers: rosterOf(reviewersOf(policy)),
         whitelist: new Set(policy.source.whitelist.map((w) => w.id)),
+        tokenDecisions: policy.gate.review?.token_decisions === true,
         source: `the policy in ${dir}`,
       },
     };
@@ -70,8 +71,18 @@ function rosterOf(reviewers: Map<string, Reviewer>): PolicyAt['reviewers'] {
 async function policyFromFiles(files: { path: string; content: Buffer }[], source: string): Promise<PolicyAt> {
   let reviewers: PolicyAt['reviewers'] = new Map();
   const whitelist = new Set<string>();
+  let tokenDecisions = false;
   for (const f of files) {
-    if (f.path === 'reviewers.yaml') {
+    if (f.path === 'gate.yaml') {
+      try {
+        const gate = parseYaml(f.content.toString('utf8'), f.path).data as {
+          review?: { token_decisions?: unknown };
+        } | null;
+        tokenDecisions = gate?.review?.token_decisions === true;
+      } catch {
+        /* a gate.yaml that does not parse allows no token decision */
+      }
+    } else if (f.path === 'reviewers.yaml') {
       reviewers = rosterOf(reviewersFromYaml(f.content.toString('utf8')));
     } else if (f.path.startsWith('whitelist/')) {
       try {
@@ -84,5 +95,5 @@ async function policyFromFiles(files: { path: string; content: Buffer }[], sourc
       }
     }
   }
-  return { reviewers, whitelist, source };
+  return { reviewers, whitelist, tokenDecisions, source };
 }

@@ -1,9 +1,10 @@
 /**
  * Reviewers' decisions. A decision is a statement about one exact submission (its command id
- * and the leaf hash of its SUBMITTED event), signed by a reviewer listed in reviewers.yaml. The
- * gate accepts it only when the signature verifies against that reviewer's key in the policy the
- * command was submitted under, the reviewer may decide, is not deciding their own command, and
- * the command is still waiting. Everything
+ * and the leaf hash of its SUBMITTED event), proven by a reviewer listed in reviewers.yaml (with
+ * their SSH key, a passkey registered in the trail, or where allowed an API token: proofs.ts).
+ * The gate accepts it only when the proof holds for that reviewer in the policy the command was
+ * submitted under, the reviewer may decide, is not deciding their own command, and the command
+ * is still waiting. Everything
  * else is refused, and the refused attempt is recorded.
  *
  * Approvals may need several distinct reviewers (review.approvals in gate.yaml): each accepted
@@ -11,12 +12,12 @@
  * with every signature. One deny is enough. All of this happens in one write transaction, so two
  * reviewers deciding at once cannot both win or both be counted short.
  */
-import { join, relative } from 'node:path';
 import { canonicalJson, type Canonical } from '../util/canonical.js';
 import {
   type CommandRecord,
   type DecidedBody,
   type DecisionStatement,
+  type Passkey,
   type RefusalCode,
   type ReviewedBody,
   type SignedDecision,
@@ -26,104 +27,19 @@ import {
 import type { AuditStore } from '../audit/store.js';
 import { GateError } from '../util/errors.js';
 import type { Policy } from './policy.js';
-import type { ReviewerDefinition } from '../policy/types.js';
 import { LEVELS, levelRank, type Level } from '../model/verdict.js';
-import { findRepository, git } from '../util/git.js';
-import { parseYaml } from '../util/yaml.js';
 import { decisionTime, timeoutDecision } from './check.js';
 import type { Clock } from './clock.js';
-import {
-  parsePublicKey,
-  parseSignature,
-  signWithSshKeygen,
-  verifySignature,
-  type Ed25519PublicKey,
-} from '../util/sshsig.js';
+import { signWithSshKeygen } from '../util/sshsig.js';
 import { systemClock } from './clock.js';
 import { osIdentity } from './identity.js';
+import { registeredPasskeys } from './passkeys.js';
+import { checkProof, proofPresent, sshSigner, type DecisionSubmission } from './proofs.js';
+import { effectiveReviewers, type Reviewer } from './reviewers.js';
+
+export type { DecisionSubmission } from './proofs.js';
 
 export const STATEMENT_VERSION = 'policy-gate/decision/v1';
-
-export interface Reviewer {
-  readonly id: string;
-  readonly name: string;
-  readonly roles: readonly string[];
-  readonly key: Ed25519PublicKey;
-  readonly agents: readonly string[];
-}
-
-/** The reviewers of a policy, by id (keys were validated when the policy loaded). */
-export function reviewersOf(policy: Policy): Map<string, Reviewer> {
-  return new Map(
-    policy.source.reviewers.map((r) => [
-      r.id,
-      { id: r.id, name: r.name, roles: r.roles, key: parsePublicKey(r.key), agents: r.agents ?? [] },
-    ]),
-  );
-}
-
-/**
- * The reviewers whose decisions count. With gitops.require_reviewed, that is reviewers.yaml as
- * merged into the protected ref: a key added in the working tree, or on a branch nobody
- * reviewed, grants nothing. Entries there that do not parse are left out (the protected
- * version passed its own review and CI; the gate does not guess).
- */
-export function effectiveReviewers(policy: Policy): { reviewers: Map<string, Reviewer>; source: string } {
-  const gitops = policy.gate.gitops;
-  if (!gitops?.require_reviewed) return { reviewers: reviewersOf(policy), source: 'reviewers.yaml' };
-  const repo = findRepository(policy.dir);
-  if (!repo || !gitops.protected_ref) {
-    throw new GateError(
-      'policy-invalid',
-      'gitops.require_reviewed is on, but the policy is not in a Git work tree with a protected_ref: ' +
-        'no reviewer can be shown to be reviewed',
-      {
-        location: { file: 'gate.yaml' },
-      },
-    );
-  }
-  const path = relative(repo.root, join(policy.dir, 'reviewers.yaml'));
-  const source = `reviewers.yaml at ${gitops.protected_ref}`;
-  let text: string;
-  try {
-    text = git(repo.root, ['show', `${gitops.protected_ref}:${path}`]);
-  } catch {
-    return { reviewers: new Map(), source };
-  }
-  return { reviewers: reviewersFromYaml(text), source };
-}
-
-/**
- * The reviewers a reviewers.yaml text lists (as read from Git, where it passed its own review
- * and CI): entries that do not parse, or whose key is unusable, are left out; the first of a
- * duplicated id wins. Not a validation: the policy loader validates the working copy.
- */
-export function reviewersFromYaml(text: string): Map<string, Reviewer> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, 'reviewers.yaml').data;
-  } catch {
-    return new Map();
-  }
-  const list = (doc as { reviewers?: unknown } | null)?.reviewers;
-  const reviewers = new Map<string, Reviewer>();
-  for (const r of Array.isArray(list) ? (list as Partial<ReviewerDefinition>[]) : []) {
-    if (typeof r?.id !== 'string' || typeof r.key !== 'string' || !Array.isArray(r.roles) || reviewers.has(r.id))
-      continue;
-    try {
-      reviewers.set(r.id, {
-        id: r.id,
-        name: String(r.name ?? r.id),
-        roles: r.roles.map(String),
-        key: parsePublicKey(r.key),
-        agents: Array.isArray(r.agents) ? r.agents.map(String) : [],
-      });
-    } catch {
-      /* not a usable key: left out */
-    }
-  }
-  return reviewers;
-}
 
 /** Distinct reviewers needed to approve a command of this level: the strictest setting at or below it. */
 export function approvalsNeeded(policy: Policy, level: Level): number {
@@ -155,17 +71,6 @@ export async function submittedEvent(
       hint: 'see: policy-gate review list',
     });
   return { body: event.body as SubmittedBody, leaf: event.leaf };
-}
-
-export interface DecisionSubmission {
-  /** The command the decision is for (as the reviewer asked for it). */
-  readonly command_id: string;
-  /** Canonical JSON of a DecisionStatement. */
-  readonly statement: string;
-  /** Armored SSHSIG over `statement`; null when unsigned. */
-  readonly signature: string | null;
-  /** The OS account it was submitted from (context only, or for separate_accounts). */
-  readonly from: { readonly user: string; readonly host: string };
 }
 
 export type ReviewOutcome =
@@ -216,6 +121,8 @@ export interface ReviewFacts {
   readonly policy: Policy;
   /** Who may decide (effectiveReviewers, resolved from Git beforehand), or why that is unknown. */
   readonly reviewers: { reviewers: ReadonlyMap<string, Reviewer>; source: string } | GateError;
+  /** Passkeys registered in the trail so far, by credential id (read in the same transaction). */
+  readonly passkeys: ReadonlyMap<string, Passkey>;
   readonly clock: Clock;
 }
 
@@ -257,8 +164,8 @@ export function judgeDecision(facts: ReviewFacts): Judgement {
   if (statement.command_id !== sub.command_id || statement.submitted_leaf !== submittedEv.leaf) {
     return refuse('wrong-command', 'the signed statement is about another submission than this command');
   }
-  if (sub.signature === null || sub.signature.trim() === '')
-    return refuse('unsigned', 'the decision is not signed: decisions must be signed with a reviewer key');
+  const unproven = proofPresent(sub, policy.gate.review?.token_decisions === true);
+  if (unproven) return refuse(unproven.code, unproven.message);
   // who may decide is the policy's: the one the command was submitted under, not one the
   // decider brings along (with its own reviewers.yaml)
   if (submitted.policy_content && policy.contentRevision !== submitted.policy_content) {
@@ -272,33 +179,16 @@ export function judgeDecision(facts: ReviewFacts): Judgement {
   const { reviewers, source } = facts.reviewers;
   const reviewer = reviewers.get(statement.reviewer);
   if (!reviewer) {
-    let signer = '';
-    try {
-      const fp = parseSignature(sub.signature).key.fingerprint;
-      const owner = [...reviewers.values()].find((r) => r.key.fingerprint === fp);
-      signer = owner ? ` (the key is ${owner.id}'s)` : ` (key ${fp} is not listed either)`;
-    } catch {
-      /* the signature is looked at below only for known reviewers */
-    }
+    const signer = sub.proof ? '' : sshSigner(sub, reviewers);
     return refuse('unknown-reviewer', `"${statement.reviewer}" is not a reviewer in ${source}${signer}`);
   }
-  const verified = verifySignature(Buffer.from(sub.statement, 'utf8'), sub.signature, reviewer.key);
-  if (!verified.ok)
-    return refuse(
-      verified.why === 'wrong-key' ? 'wrong-key' : verified.why === 'malformed' ? 'malformed' : 'bad-signature',
-      verified.message,
-    );
+  const proven = checkProof(sub, statement, reviewer, facts.passkeys);
+  if (!proven.ok) return refuse(proven.code, proven.message);
   const roles = policy.gate.review?.roles;
   if (roles && !reviewer.roles.some((r) => roles.includes(r))) {
     return refuse('no-role', `${reviewer.id} has none of the roles that may decide (${roles.join(', ')})`);
   }
-  const signed: SignedDecision = {
-    reviewer: reviewer.id,
-    key_fingerprint: reviewer.key.fingerprint,
-    statement: sub.statement,
-    signature: sub.signature.trim() + '\n',
-    submitted_from: sub.from,
-  };
+  const signed = proven.signed;
   const decide = (decision: 'approved' | 'denied', by: string, signatures: SignedDecision[]): Judgement => ({
     kind: 'decide',
     decided: {
@@ -382,7 +272,8 @@ export async function applyDecision(
   }
   return store.atomically(async (tx): Promise<ReviewOutcome> => {
     const events = await tx.commandEvents(sub.command_id);
-    const judgement = judgeDecision({ submission: sub, events, policy, reviewers, clock });
+    const passkeys = await registeredPasskeys(tx);
+    const judgement = judgeDecision({ submission: sub, events, policy, reviewers, passkeys, clock });
     const current = async (): Promise<CommandRecord> => (await tx.command(sub.command_id))!;
     switch (judgement.kind) {
       case 'refuse': {
@@ -399,6 +290,7 @@ export async function applyDecision(
           decision: statement?.decision ?? null,
           statement: sub.statement,
           signature: sub.signature,
+          ...(sub.proof ? { proof: sub.proof } : {}),
           submitted_from: sub.from,
         });
         return { kind: 'refused', code: judgement.code, message: judgement.message, record: await current() };

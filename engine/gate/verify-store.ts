@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VerifierKey } from '../audit/checkpoint.js';
 import type { AuditStore } from '../audit/store.js';
-import { verifyTrail, type CheckName, type VerifyResult, type WitnessReading } from '../audit/verify.js';
+import { NO_PROOFS, verifyTrail, type CheckName, type VerifyResult, type WitnessReading } from '../audit/verify.js';
 import { policyProvider } from './policy-at.js';
 
 /** A verification that failed before any event could be read (a damaged file). */
@@ -23,6 +23,7 @@ export function failedResult(check: CheckName, message: string, seq: number | nu
     recordings: 0,
     witnesses: [],
     unended_runs: [],
+    proofs: NO_PROOFS,
     warnings: [],
   };
 }

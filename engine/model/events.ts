@@ -14,7 +14,7 @@ export type { CommandState, Decision } from './verdict.js';
 
 export type EventType =
   'SUBMITTED' | 'DECIDED' | 'REVIEWED' | 'REVIEW_REFUSED' | 'ESCALATED' | 'EXEC_START' | 'EXEC_END' | GateEventType;
-export type GateEventType = 'GATE_START' | 'GATE_STOP' | 'WRITE_FAILED' | 'KEY_ROTATED';
+export type GateEventType = 'GATE_START' | 'GATE_STOP' | 'WRITE_FAILED' | 'KEY_ROTATED' | 'PASSKEY_REGISTERED';
 
 export interface SubmittedBody {
   readonly type: 'SUBMITTED';
@@ -103,16 +103,67 @@ export interface DecisionStatement {
   readonly signed_at: string;
 }
 
-/** A reviewer's signed decision as stored: re-verifiable offline with ssh-keygen -Y verify. */
-export interface SignedDecision {
+/** How a reviewer's decision was proven: an SSH signature, a passkey (WebAuthn), or a token alone. */
+export type ProofKind = 'ssh' | 'webauthn' | 'token';
+
+interface DecisionProofBase {
   readonly reviewer: string;
-  readonly key_fingerprint: string;
-  /** The exact bytes signed: canonical JSON of a DecisionStatement. */
+  /** The exact statement decided: canonical JSON of a DecisionStatement. */
   readonly statement: string;
-  /** Armored SSHSIG over `statement`, namespace policy-gate. */
-  readonly signature: string;
   /** The OS account the decision was submitted from (not signed: context only). */
   readonly submitted_from: { readonly user: string; readonly host: string };
+}
+
+/** Signed with the reviewer's SSH key: re-verifiable offline with ssh-keygen -Y verify. */
+export interface SshSignedDecision extends DecisionProofBase {
+  /** Absent in records written before other proofs existed. */
+  readonly proof?: 'ssh';
+  readonly key_fingerprint: string;
+  /** Armored SSHSIG over `statement`, namespace policy-gate. */
+  readonly signature: string;
+}
+
+/**
+ * Signed with a passkey registered to the reviewer (PASSKEY_REGISTERED earlier in the trail):
+ * the challenge was SHA-256 of `statement`; all base64url, as the browser returned them.
+ */
+export interface WebAuthnSignedDecision extends DecisionProofBase {
+  readonly proof: 'webauthn';
+  readonly credential_id: string;
+  readonly authenticator_data: string;
+  readonly client_data_json: string;
+  /** The assertion's signature over authenticator_data ‖ SHA-256(client_data_json). */
+  readonly signature: string;
+}
+
+/**
+ * Not signed: the server vouched for the reviewer by the API token they used (only where
+ * gate.yaml review.token_decisions allows it). Nothing in the trail proves it after the fact.
+ */
+export interface TokenDecision extends DecisionProofBase {
+  readonly proof: 'token';
+  /** The id of the token (never the secret). */
+  readonly token_id: string;
+}
+
+/** A reviewer's decision as stored, with its proof. */
+export type SignedDecision = SshSignedDecision | WebAuthnSignedDecision | TokenDecision;
+
+/** The proof kind of a stored decision (records without one are SSH-signed). */
+export function proofKind(d: SignedDecision): ProofKind {
+  return d.proof ?? 'ssh';
+}
+
+/** What proves a decision, for people: the SSH key's `SHA256:…`, `passkey <credential id>`, `token <id> (unsigned)`. */
+export function proofLabel(d: SignedDecision): string {
+  switch (d.proof) {
+    case 'webauthn':
+      return `passkey ${d.credential_id}`;
+    case 'token':
+      return `token ${d.token_id} (unsigned)`;
+    default:
+      return d.key_fingerprint;
+  }
 }
 
 export interface DecidedBody {
@@ -158,7 +209,8 @@ export type RefusalCode =
   | 'duplicate-reviewer'
   | 'already-decided'
   | 'expired'
-  | 'policy-mismatch';
+  | 'policy-mismatch'
+  | 'unknown-credential';
 
 /** A decision the gate would not accept, and why. */
 export interface ReviewRefusedBody {
@@ -172,8 +224,26 @@ export interface ReviewRefusedBody {
   readonly decision: 'approve' | 'deny' | null;
   readonly statement: string | null;
   readonly signature: string | null;
+  /** The passkey assertion or token given instead of an SSH signature, as given. */
+  readonly proof?: SubmittedProof;
   readonly submitted_from: { readonly user: string; readonly host: string };
 }
+
+/** A proof of a decision other than an SSH signature, as a front end submits it. */
+export type SubmittedProof =
+  | {
+      readonly kind: 'webauthn';
+      readonly credential_id: string;
+      readonly authenticator_data: string;
+      readonly client_data_json: string;
+      readonly signature: string;
+    }
+  | {
+      readonly kind: 'token';
+      readonly token_id: string;
+      /** The reviewer the token belongs to (the server authenticated it). */
+      readonly reviewer: string;
+    };
 
 export interface EscalatedBody {
   readonly type: 'ESCALATED';
@@ -257,7 +327,39 @@ export interface KeyRotatedBody {
   readonly new_signature: string;
 }
 
-export type GateEventBody = GateLifecycleBody | WriteFailedBody | KeyRotatedBody;
+/**
+ * A passkey registered to a reviewer: its decisions signed with this credential verify against
+ * this public key. The registration ceremony was verified by the server that recorded it; a
+ * later registration of the same credential id (to the same reviewer) replaces it.
+ */
+export interface PasskeyRegisteredBody {
+  readonly type: 'PASSKEY_REGISTERED';
+  readonly command_id: null;
+  /** When it was registered. */
+  readonly at: string;
+  readonly reviewer: string;
+  /** base64url, as WebAuthn names it. */
+  readonly credential_id: string;
+  /** The COSE_Key, base64url. */
+  readonly public_key: string;
+  /** COSE algorithm: -7 (ES256), -8 (EdDSA) or -257 (RS256). */
+  readonly alg: number;
+  readonly rp_id: string;
+  /** The origin the ceremony ran at: assertions must come from it too. */
+  readonly origin: string;
+  /** Who registered it, and how they were authenticated (an API token). */
+  readonly registered_by: { readonly identity: string; readonly via: string };
+  readonly transports?: readonly string[];
+  readonly aaguid?: string;
+  readonly user_verified: boolean;
+  /** The policy whose reviewers.yaml listed the reviewer. */
+  readonly policy_revision: string;
+}
+
+/** A registered passkey, as the trail records it. */
+export type Passkey = Omit<PasskeyRegisteredBody, 'type' | 'command_id'>;
+
+export type GateEventBody = GateLifecycleBody | WriteFailedBody | KeyRotatedBody | PasskeyRegisteredBody;
 
 export type EventBody =
   | SubmittedBody
@@ -376,7 +478,8 @@ export function commandRecord(
     local_time: submitted.local_time ?? null,
     time_zone: submitted.time_zone ?? null,
     via: submitted.via ?? null,
-    signatures: decided?.signatures ?? [],
+    // every decision shows its proof; old records were all SSH-signed
+    signatures: (decided?.signatures ?? []).map((d) => (d.proof ? d : { ...d, proof: 'ssh' as const })),
     execution: start
       ? {
           started_at: start.started_at,

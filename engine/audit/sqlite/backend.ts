@@ -20,6 +20,7 @@ import {
   type EventBody,
   type ExecEndBody,
   type ExecStartBody,
+  type GateEventType,
   type StoredEvent,
   type SubmittedBody,
 } from '../../model/events.js';
@@ -377,6 +378,16 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
         parseBody<ExecEndBody>(r.ended),
       ),
     );
+  }
+
+  async gateEvents(type: GateEventType): Promise<StoredEvent[]> {
+    return (
+      this.db
+        .prepare(
+          'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id IS NULL AND type = ? ORDER BY seq',
+        )
+        .all(type) as EventRow[]
+    ).map(toEvent);
   }
 
   async events(fromSeq = 1): Promise<StoredEvent[]> {

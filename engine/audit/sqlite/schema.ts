@@ -48,6 +48,8 @@ export const MIGRATIONS: readonly string[] = [
      BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;`,
   // pending commands by deadline, so the next writer finds those nobody decided in time
   `CREATE INDEX IF NOT EXISTS events_deadline ON events(json_extract(CAST(body AS TEXT), '$.deadline')) WHERE type = 'SUBMITTED';`,
+  // the few events of no command (passkeys registered, the gate started), without a scan of the trail
+  `CREATE INDEX IF NOT EXISTS events_gate ON events(type, seq) WHERE command_id IS NULL;`,
 ];
 
 export function migrate(db: BetterSqlite3.Database): void {

@@ -509,6 +509,11 @@ export interface ReviewDefinition {
   /** refuse a decision signed from the OS account that submitted the command */
   separate_accounts?: boolean;
   /**
+   * accept decisions from the web console proven by the reviewer's API token alone, unsigned
+   * (default false: an SSH key or a passkey must sign); the trail records them as token decisions
+   */
+  token_decisions?: boolean;
+  /**
    * run a notification command when a command has waited this long; it gets the pending record as
    * JSON on stdin
    */
