@@ -76,10 +76,11 @@ async function api<T>(
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** A `policy-gate check` that waits for a reviewer, as an agent runs it. */
+/** A `policy-gate check` through the server (the thin client), waiting for a reviewer as an agent's would. */
 function waitingCheck(command: string, session: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const args = ['check', ...where, '--session', session, '--agent', 'claude-code', '--intent', 'publish the build'];
-  return runBin([...args, '--timeout', '600', '--', command], { cwd });
+  const server_ = ['--server', `http://127.0.0.1:${server.port}`, '--token', tokens.agent!];
+  const args = ['check', ...server_, '--session', session, '--agent', 'claude-code', '--intent', 'publish the build'];
+  return runBin([...args, '--cwd', cwd, '--timeout', '600', '--', command], { cwd });
 }
 
 /** A page signed in with a token, with a virtual passkey authenticator of its own. */
@@ -228,6 +229,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
     const other = await submit('git push --force origin feature', false);
     expect(other.body.outcome).toBe('pending');
     const denied = (await submit('sudo systemctl restart nginx', false)).body.record.command_id;
+    alice ??= await consolePage(tokens.alice!); // run alone (-t keyboard): deciding then needs her passkey first
     const { page, errors } = alice;
     await page.goto(`http://localhost:${server.port}/ui/#/queue`);
     await page.waitForSelector('#queue-list li[data-id] >> nth=1');
@@ -249,14 +251,19 @@ describe.skipIf(!existsSync(CHROMIUM))('web console (headless Chromium)', () => 
     await page.waitForSelector('#reason:focus');
     await page.keyboard.type('not on a production host');
     await page.keyboard.press('Enter');
-    const out = await waitFor('the deny to be recorded', async () => {
-      const got = await api<{ record: { decision: string; reason: string | null } }>(
-        tokens.agent!,
-        'GET',
-        `/v1/commands/${denied}?wait=10`,
-      );
-      return got.body.record.decision !== 'pending' && got.body.record;
-    });
+    const out = await waitFor(
+      'the deny to be recorded',
+      async () => {
+        const got = await api<{ record: { decision: string; reason: string | null } }>(
+          tokens.agent!,
+          'GET',
+          `/v1/commands/${denied}`,
+        );
+        return got.body.record.decision !== 'pending' && got.body.record;
+      },
+      UI_TIMEOUT,
+      200,
+    );
     expect(out.decision).toBe('denied');
     expect(out.reason).toBe('not on a production host');
     await page.fill('#queue-filter', '');

@@ -27,10 +27,16 @@ function loadPlayer(): Promise<Player> {
   return player;
 }
 
-/** How a reviewer's signature was made: a passkey (WebAuthn), an SSH key, or the token alone. */
-function proofKind(sig: SignedDecision): string {
-  const s = sig as SignedDecision & { kind?: string; proof?: { kind?: string } };
-  return s.proof?.kind ?? s.kind ?? (sig.signature?.includes('BEGIN SSH SIGNATURE') ? 'ssh' : 'signed');
+/** How a reviewer's decision was proven (records from before passkeys are SSH-signed), and with what. */
+function proofOf(sig: SignedDecision): { kind: 'ssh' | 'webauthn' | 'token'; by: string } {
+  switch (sig.proof) {
+    case 'webauthn':
+      return { kind: 'webauthn', by: `passkey ${sig.credential_id}` };
+    case 'token':
+      return { kind: 'token', by: `token ${sig.token_id}` };
+    default:
+      return { kind: 'ssh', by: sig.key_fingerprint };
+  }
 }
 
 export class AuditView {
@@ -258,7 +264,7 @@ export class AuditView {
     try {
       const { record: r } = await get<{ record: CommandRecord }>(`/v1/commands/${encodeURIComponent(id)}`);
       fill(this.detail, ...this.commandDetail(r));
-      if (r.signatures.length) void this.markSignatures(r);
+      if (r.signatures.some((sig) => sig.proof !== 'token')) void this.markSignatures(r);
     } catch (err) {
       fill(this.detail, h('p', { class: 'decide-error' }, errorText(err)));
     }
@@ -316,15 +322,18 @@ export class AuditView {
                 } catch {
                   /* shown as unknown; verify says why */
                 }
+                const proof = proofOf(sig);
                 return h(
                   'tr',
                   {},
                   h('td', {}, sig.reviewer),
-                  h('td', {}, h('span', { class: 'badge proof' }, proofKind(sig))),
+                  h('td', {}, h('span', { class: 'badge proof' }, proof.kind)),
                   h('td', {}, st.decision ?? '?'),
                   h('td', { class: 'nowrap' }, st.signed_at ? dateTime(st.signed_at) : '?'),
-                  h('td', {}, h('code', { class: 'one-line' }, sig.key_fingerprint ?? '')),
-                  h('td', { class: 'sig-status' }, h('span', { class: 'badge verify-unknown' }, 'verifying…')),
+                  h('td', {}, h('code', { class: 'one-line' }, proof.by)),
+                  proof.kind === 'token'
+                    ? h('td', {}, h('span', { class: 'badge verify-unknown' }, 'not signed: the token alone'))
+                    : h('td', { class: 'sig-status' }, h('span', { class: 'badge verify-unknown' }, 'verifying…')),
                 );
               }),
             ),
@@ -357,7 +366,7 @@ export class AuditView {
     ];
   }
 
-  /** The trail's verification covers each signature: shown on every one once it is known. */
+  /** The trail's verification re-checks each signature (passkey and SSH): shown on every one once known. */
   private async markSignatures(r: CommandRecord): Promise<void> {
     // a result older than the decision says nothing about it
     const stale = !this.verify || (r.decided_at !== null && this.verify.at < Date.parse(r.decided_at) + 1000);

@@ -41,6 +41,7 @@ export class QueueView {
     oninput: () => {
       this.filter = this.filterBox.value.trim().toLowerCase();
       this.renderList();
+      this.renderDetail(false); // the selection may have been filtered out
     },
   });
   private ticker: number | undefined;
