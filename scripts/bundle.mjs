@@ -5,6 +5,7 @@
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CONSOLE_ASSETS_MODULE, consoleAssetsModule } from './console-assets.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}dist/bin`, { recursive: true, force: true });
@@ -12,6 +13,20 @@ rmSync(`${root}dist/bin`, { recursive: true, force: true });
 // next to the compiled engine for the unbundled build (eval, bench)
 mkdirSync(`${root}dist/engine/policy/generated`, { recursive: true });
 copyFileSync(`${root}engine/policy/generated/validators.js`, `${root}dist/engine/policy/generated/validators.js`);
+// `serve` imports the web console as a virtual module: built for the browser here, embedded in the bundle
+const consoleAssets = {
+  name: 'console-assets',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^${CONSOLE_ASSETS_MODULE}$`) }, (a) => ({
+      path: a.path,
+      namespace: 'console-assets',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'console-assets' }, async () => ({
+      contents: await consoleAssetsModule(),
+      loader: 'js',
+    }));
+  },
+};
 await build({
   entryPoints: [`${root}cli/main.ts`],
   outdir: `${root}dist/bin`,
@@ -31,6 +46,7 @@ await build({
   },
   logLevel: 'warning',
   legalComments: 'none',
+  plugins: [consoleAssets],
 });
 chmodSync(`${root}dist/bin/policy-gate.js`, 0o755);
 // the bin: a CommonJS stub that answers `check` through a resident gate's socket with only
