@@ -185,14 +185,9 @@ async function listen(gate: Gate, hub: Hub, options: ServeOptions, io: CliIo): P
   };
 }
 
-/** The console's routes, when the build embedded it. */
-async function consoleRoutes(): Promise<((app: import('fastify').FastifyInstance) => void) | undefined> {
-  try {
-    const { registerConsole } = await import('./console-route.js');
-    return registerConsole;
-  } catch {
-    return undefined;
-  }
+/** The console's routes (the build embeds its files). */
+async function consoleRoutes(): Promise<(app: import('fastify').FastifyInstance) => void> {
+  return (await import('./console-route.js')).registerConsole;
 }
 
 /**

@@ -406,7 +406,11 @@ export class AuditView {
   private async showSession(id: string): Promise<void> {
     fill(this.detail, h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const { items } = await get<{ items: CommandRecord[] }>(`/v1/sessions/${encodeURIComponent(id)}`);
+      const timeline = await get<{ items: { record: CommandRecord; events: { type: string; at: string }[] }[] }>(
+        `/v1/sessions/${encodeURIComponent(id)}`,
+      );
+      const items = timeline.items.map((i) => i.record);
+      const events = new Map(timeline.items.map((i) => [i.record.command_id, i.events.map((e) => e.type)]));
       const agents = [...new Set(items.map((r) => r.agent ?? '—'))].join(', ');
       fill(
         this.detail,
@@ -435,6 +439,7 @@ export class AuditView {
                   )
                 : null,
               r.intent ? h('div', { class: 'muted small' }, `intent: ${r.intent}`) : null,
+              h('div', { class: 'muted small' }, (events.get(r.command_id) ?? []).join(' → ')),
             ),
           ),
         ),
