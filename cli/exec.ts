@@ -1,8 +1,8 @@
 import { ExitCode, usageError, whyNotWhitelisted, type Policy } from '../engine/index.js';
-import { bool, type Parsed } from './args.js';
+import { bool, str, type Parsed } from './args.js';
 import { GATE_OPTIONS, commandInput, gateCommand } from './check.js';
 import { defineCommand } from './command.js';
-import type { CommandInput } from './input.js';
+import { commandFromArgv, readCommand, type CommandInput } from './input.js';
 import type { CliIo } from './io.js';
 import { renderRecord } from './render/record.js';
 import { style } from './render/style.js';
@@ -34,6 +34,10 @@ Options:
   --now TIME        evaluate as of this ISO 8601 time (replay)
   --require-reviewed  use only whitelist rules merged into the protected ref
   --quiet           no notice and countdown on stderr while it waits for a reviewer
+  --server unix:PATH|URL  a resident gate decides (policy-gate serve; env POLICY_GATE_SERVER):
+                    the command runs here and its run is recorded through the server's API
+                    (the recording stays next to this machine's store); unreachable: 126
+  --token TOKEN     API token for --server over HTTP (env POLICY_GATE_TOKEN)
   --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
                     in this directory or above, else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
@@ -52,7 +56,7 @@ Examples:
 export const command = defineCommand({
   name: 'exec',
   help: HELP,
-  options: GATE_OPTIONS,
+  options: { ...GATE_OPTIONS, server: { type: 'string' }, token: { type: 'string' } },
   commandAfterDash: true,
   // whatever went wrong, the command did not run: say so with exec's own code
   errorExitCode: ExitCode.NotRun,
@@ -69,6 +73,16 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
       'see: policy-gate exec --help',
     );
   const fromStdin = !(p.rest && p.rest.length > 0);
+  const server = str(p, 'server') ?? (io.env.POLICY_GATE_SERVER || undefined);
+  if (server !== undefined) {
+    for (const flag of ['now', 'policy', 'require-reviewed', 'cwd'])
+      if (p.values[flag] !== undefined)
+        throw usageError(`--${flag} cannot be used with --server: the server judges with its own policy and clock`);
+    const { execThroughServer } = await import('./exec-remote.js');
+    const read = (max: number): Promise<CommandInput> =>
+      fromStdin ? readCommand(io, max) : Promise.resolve(commandFromArgv(p.rest!, io));
+    return execThroughServer(server, p, io, read, fromStdin ? 'ignore' : 'inherit');
+  }
   return runGated(p, io, commandInput(p, io), fromStdin ? 'ignore' : 'inherit');
 }
 

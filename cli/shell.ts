@@ -42,6 +42,9 @@ Environment (a tool calling its shell passes no policy-gate flags):
   POLICY_GATE_POLICY   policy directory (default: the shipped policies)
   POLICY_GATE_AGENT    the agent submitting the commands (claude-code, codex, ci …)
   POLICY_GATE_SESSION  the session they belong to (bursts and novelty are per session)
+  POLICY_GATE_SERVER   a resident gate decides (unix:PATH or URL; policy-gate serve): the command
+                       runs here, its run recorded through the server; unreachable: 126
+  POLICY_GATE_TOKEN    the API token for POLICY_GATE_SERVER over HTTP
 The command runs in the current directory, with this standard input, in the environment exec
 gives it (LD_*, BASH_ENV, BASH_FUNC_* … removed). While it waits for a reviewer, a terminal on
 stderr shows where to review it and a countdown.
@@ -135,7 +138,13 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     invalidUtf8: argvInvalidUtf8(p.positionals, io),
   };
   const values = { session: nonEmpty(io.env.POLICY_GATE_SESSION), agent: nonEmpty(io.env.POLICY_GATE_AGENT) };
+  const server = nonEmpty(io.env.POLICY_GATE_SERVER);
   try {
+    if (server !== undefined) {
+      const { execThroughServer } = await import('./exec-remote.js');
+      const parsed = { values: { ...values, token: nonEmpty(io.env.POLICY_GATE_TOKEN) }, positionals: [], rest: null };
+      return await execThroughServer(server, parsed, io, async () => input, 'inherit');
+    }
     return await runGated({ values, positionals: [], rest: null }, io, async (_: Policy) => input, 'inherit');
   } catch (err) {
     // past the invocation, whatever went wrong, the command did not run: say so as exec does

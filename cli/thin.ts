@@ -289,6 +289,54 @@ export async function remoteSubmit(
   return answer.body as { record: unknown; exit_code: number; why_not_whitelisted?: string | null };
 }
 
+/** One JSON request to a named server's API (HTTP over its Unix socket, or over TCP): status and body. */
+export async function remoteRequest(
+  server: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body: unknown,
+  cwd: string,
+): Promise<{ status: number; body: any }> {
+  const target = namedTarget(server, cwd);
+  if (target instanceof Error) throw target;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const client = (
+    target.kind === 'http' && target.url.protocol === 'https:' ? require('node:https') : require('node:http')
+  ) as typeof import('node:http');
+  const where =
+    target.kind === 'unix'
+      ? { socketPath: target.path, path }
+      : { host: target.url.hostname, port: target.url.port, path: new URL(path, target.url).pathname };
+  return new Promise((resolve, reject) => {
+    const request = client.request(
+      {
+        ...where,
+        method,
+        headers: {
+          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => {
+          try {
+            resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+          } catch {
+            reject(new Error(`the gate server's answer (HTTP ${response.statusCode}) is not JSON`));
+          }
+        });
+      },
+    );
+    request.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot reach the gate server ${describe(target)}: ${err.code ?? err.message}`)),
+    );
+    request.end(payload);
+  });
+}
+
 function describe(target: Target): string {
   return target.kind === 'unix' ? `unix:${target.path}` : target.url.origin;
 }

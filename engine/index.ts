@@ -138,6 +138,7 @@ export {
   allowingDecision,
   SHELL_ARGV,
   type ExecOptions,
+  type RunRecorder,
   type ExecResult,
 } from './gate/exec.js';
 export { appendToWitness, readWitness, witnessHook, witnessName, type WitnessContext } from './gate/witness.js';

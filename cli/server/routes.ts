@@ -10,6 +10,7 @@ import { ApiError, commandAnswer, openStream, requireRole, type AppOptions, type
 import { readRecording } from '../recording.js';
 import { decisionRoutes } from './decisions.js';
 import { passkeyRoutes } from './passkeys.js';
+import { runRoutes } from './runs.js';
 import { SUBMIT_SCHEMA, submitBodyLimit, submitCommand, type SubmitBody } from './submit.js';
 import { commandStats } from './stats.js';
 
@@ -356,6 +357,7 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
 
   decisionRoutes(app, options, { errors, idParams });
   passkeyRoutes(app, options);
+  runRoutes(app, options, idParams);
 
   app.get(
     '/v1/verify',

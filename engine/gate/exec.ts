@@ -70,8 +70,11 @@ export function scrubEnvironment(env: Readonly<Record<string, string | undefined
   return { env: out, removed: removed.sort() };
 }
 
+/** What a run needs of the trail: the command's events, and to record its start and end (a store, or a server's API). */
+export type RunRecorder = Pick<AuditStore, 'commandEvents' | 'record'>;
+
 export interface ExecOptions {
-  readonly store: AuditStore;
+  readonly store: RunRecorder;
   readonly clock: Clock;
   /** The recordings go under this directory (the store's). */
   readonly storeDir: string;
@@ -138,7 +141,7 @@ class CastWriter {
 
 /** The decision that allows a run of `record`, or an error saying why it must not run. */
 export async function allowingDecision(
-  store: AuditStore,
+  store: Pick<AuditStore, 'commandEvents'>,
   record: CommandRecord,
 ): Promise<{ body: DecidedBody; leaf: string }> {
   const events = await store.commandEvents(record.command_id);
