@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandRecord, Gate } from '../../engine/index.js';
-import { exitCodeFor } from '../../engine/model/verdict.js';
+import { allowsRun, exitCodeFor } from '../../engine/model/verdict.js';
 import type { Hub } from './hub.js';
 import type { Role, TokenStore } from './tokens.js';
 
@@ -65,12 +65,7 @@ export function requireRole(request: Pick<FastifyRequest, 'principal'>, ...roles
 
 /** The answer about one command: its record, what it means for the agent, the exit code check would give. */
 export function commandAnswer(record: CommandRecord): { record: CommandRecord; outcome: string; exit_code: number } {
-  const outcome =
-    record.decision === 'whitelisted' || record.decision === 'approved'
-      ? 'allowed'
-      : record.decision === 'pending'
-        ? 'pending'
-        : record.decision;
+  const outcome = allowsRun(record.decision) ? 'allowed' : record.decision;
   return { record, outcome, exit_code: exitCodeFor(record.decision) };
 }
 
