@@ -6,7 +6,7 @@
  *   startup     CLI start-up against `node -e 0` (ratio, peak RSS)
  *   assessment  in-process assessments/s against tree-sitter-bash parses/s, same commands
  *   durable     durable submissions/s at 1, 4, 16 agents, in-process and as separate processes
- *   verify      verify events/s on a 1,000,000-event store (BENCH_VERIFY_EVENTS)
+ *   verify      verify events/s on a 1,000,000-event store (BENCH_VERIFY_EVENTS, BENCH_VERIFY_RUNS)
  *   review      reviewer's decision → waiting check exits; what exec adds to check
  *
  * BENCH_ONLY=verify,durable runs only those sections (and writes only them). Figures measured
