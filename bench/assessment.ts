@@ -1,8 +1,9 @@
 /**
  * In-process assessment (parse + rules + whitelist) against tree-sitter-bash parsing alone, over
- * the same commands: the everyday corpus (bench/routine.jsonl) and, when present, the shared
- * benign and malicious corpora. Both are warmed up first and then run in alternating rounds,
- * so they see the same machine load; the ratio is what the gate adds on top of the parser.
+ * the same commands: the everyday corpus (bench/routine.jsonl) and, when present, the first
+ * BENCH_CORPUS_COMMANDS (2,000) of the shared benign and malicious corpora (BENCH_CORPORA). Both
+ * are warmed up first and then run in alternating rounds, so they see the same machine load; the
+ * ratio is what the gate adds on top of the parser.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,10 +25,12 @@ function commandsOf(file: string, limit: number): string[] {
 
 export async function assessmentFigures(results: BenchResults, root: string): Promise<void> {
   const limit = Number(process.env.BENCH_CORPUS_COMMANDS ?? 2000);
+  // the shared corpora beside the checkout, or where BENCH_CORPORA says
+  const corpora = process.env.BENCH_CORPORA ?? join(root, '..', 'shared', 'corpora');
   const sources: [string, string[]][] = [
     ['bench/routine.jsonl', commandsOf(join(root, 'bench', 'routine.jsonl'), Infinity)],
-    ['corpora/benign.jsonl', commandsOf(join(root, '..', 'shared', 'corpora', 'benign.jsonl'), limit)],
-    ['corpora/malicious.jsonl', commandsOf(join(root, '..', 'shared', 'corpora', 'malicious.jsonl'), limit)],
+    ['corpora/benign.jsonl', commandsOf(join(corpora, 'benign.jsonl'), limit)],
+    ['corpora/malicious.jsonl', commandsOf(join(corpora, 'malicious.jsonl'), limit)],
   ];
   const policy = await loadPolicy(shippedPolicyDir());
   const ParserClass = require('tree-sitter') as typeof Parser;
