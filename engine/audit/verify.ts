@@ -179,12 +179,68 @@ interface CommandState {
   ended: boolean;
 }
 
-const ZERO = Buffer.from([0]);
-const sha = (...parts: Buffer[]): Buffer => hash('sha256', Buffer.concat(parts), 'buffer') as unknown as Buffer;
+/**
+ * The leaf and chain of each event in turn, hashed in reused buffers: the event's bytes after
+ * a zero byte, and tag ‖ previous chain ‖ leaf (the previous chain is the stored one, once it
+ * has been checked to be the one computed).
+ */
+class ChainHasher {
+  private scratch = Buffer.alloc(4096);
+  private readonly link = Buffer.alloc(CHAIN_TAG.length + 64);
 
+  constructor() {
+    CHAIN_TAG.copy(this.link, 0);
+    GENESIS.copy(this.link, CHAIN_TAG.length);
+  }
+
+  leaf(bytes: Buffer): Buffer {
+    if (this.scratch.length < bytes.length + 1) this.scratch = Buffer.alloc(2 * (bytes.length + 1));
+    this.scratch[0] = 0;
+    bytes.copy(this.scratch, 1);
+    return digest(this.scratch.subarray(0, bytes.length + 1));
+  }
+
+  /** The chain after `leaf`, from the chain set by `advance` (genesis at first). */
+  chain(leaf: Buffer): Buffer {
+    leaf.copy(this.link, CHAIN_TAG.length + 32);
+    return digest(this.link);
+  }
+
+  advance(chain: Buffer): void {
+    chain.copy(this.link, CHAIN_TAG.length);
+  }
+}
+
+const digest = (data: Buffer): Buffer => hash('sha256', data, 'buffer') as unknown as Buffer;
+
+/** The size of a checkpoint note, or null when it cannot be read (its check names why). */
+function sizeOf(note: string): number | null {
+  try {
+    return parseCheckpoint(note).size;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One read of the events: each is hashed and chained (the log's integrity) and read for meaning
+ * as it goes, but a failure of meaning is held back until the whole chain, the checkpoints and
+ * the checkpoints kept elsewhere have verified, so failures are reported in the order of the two
+ * passes: nothing is reported about what events say before they are known to be what was written.
+ */
 export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
   const warnings: string[] = [];
-  const chains: Buffer[] = [];
+  // the chain at the sizes checkpoints name (the only ones compared), not at every event
+  const wanted = new Set<number>();
+  for (const note of [
+    ...input.checkpoints,
+    ...(input.against !== undefined ? [input.against] : []),
+    ...(input.witnesses ?? []).flatMap((w) => w.notes ?? []),
+  ]) {
+    const size = sizeOf(note);
+    if (size !== null && size > 0) wanted.add(size);
+  }
+  const chainAt = new Map<number, Buffer>();
   // the pinned keys, and keys rotated in by a trusted key along the chain
   const keys: VerifierKey[] = [...input.keys];
   const commands = new Map<string, CommandState>();
@@ -194,6 +250,15 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
   const witnessed: { name: string; checkpoints: number; size: number }[] = [];
   let seqSeen = 0;
   let firstLeaf: Buffer | undefined;
+  // what the events say is read along with the chain; its first failure waits for the chain's
+  const meaning = {
+    read: false,
+    failure: null as { error: unknown } | null,
+    warnings: [] as string[],
+    // as the checkpoints will be once verified (if they are not, nothing is said about meaning)
+    checkpoints: input.checkpoints.length,
+    lastSize: input.checkpoints.length > 0 ? (sizeOf(input.checkpoints[input.checkpoints.length - 1]!) ?? 0) : 0,
+  };
   // without a roster, a reviewer must at least keep one key throughout the trail
   const reviewerKeys = new Map<string, string>();
   // passkeys registered so far, by credential id (a decision is checked against the registration before it)
@@ -209,7 +274,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       const at = input.policyAt ? input.policyAt(revision) : null;
       policyCache.set(revision, at);
       if (!at)
-        warnings.push(
+        meaning.warnings.push(
           `the policy at revision ${revision.slice(0, 19)} is not available: its decisions were checked for ` +
             'signatures and consistency, not against its reviewers.yaml and whitelist',
         );
@@ -224,9 +289,10 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
     }
     if (input.schema && input.schema.length > 0)
       fail(null, 'schema', `the store's protections were removed or changed: ${input.schema.join('; ')}`);
-    let previous: Buffer = GENESIS;
-    // 1. the log's integrity: sequence and hash chain over the stored bytes
+    const hasher = new ChainHasher();
+    const total = input.total;
     for await (const e of input.events()) {
+      // 1. the log's integrity: sequence and hash chain over the stored bytes
       const seq = seqSeen + 1;
       if (e.seq !== seq)
         fail(
@@ -235,21 +301,28 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
           `event #${seq} is missing: the next stored event is #${e.seq} (deleted or reordered rows)`,
         );
       seqSeen = seq;
-      const leaf = sha(ZERO, e.bytes);
+      const leaf = hasher.leaf(e.bytes);
       if (!leaf.equals(e.leaf))
         fail(seq, 'hash', `event #${seq}: its bytes do not hash to its stored leaf (the event was changed)`);
-      const chain = sha(CHAIN_TAG, previous, leaf);
-      if (!chain.equals(e.chain))
+      if (!hasher.chain(leaf).equals(e.chain))
         fail(
           seq,
           'hash',
           `event #${seq}: the chain hash does not follow from the previous event (rows changed, removed or reordered)`,
         );
+      hasher.advance(e.chain);
       if (seq === 1) firstLeaf = leaf;
-      previous = chain;
-      chains.push(chain);
+      if (wanted.has(seq)) chainAt.set(seq, e.chain);
       if (e.type === 'KEY_ROTATED') rotate(seq, e.bytes);
-      if (input.progress && seq % 1000 === 0) input.progress(seq, 2 * (input.total ?? seq));
+      // 2. what it says, unless something it said already failed
+      if (meaning.failure === null) {
+        try {
+          readEvent(seq, e);
+        } catch (error) {
+          meaning.failure = { error };
+        }
+      }
+      if (input.progress && seq % 1000 === 0) input.progress(2 * seq, 2 * (total ?? seq));
     }
 
     // signed checkpoints: each must be signed by a pinned key and match the chain at its size
@@ -268,13 +341,13 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
           'checkpoint',
           `the checkpoint of size ${cp.size} comes after one of size ${lastSize}: the log went back`,
         );
-      if (cp.size > chains.length)
+      if (cp.size > seqSeen)
         fail(
-          chains.length + 1,
+          seqSeen + 1,
           'checkpoint',
-          `a signed checkpoint covers ${cp.size} events but the trail has ${chains.length}: events were removed from the end`,
+          `a signed checkpoint covers ${cp.size} events but the trail has ${seqSeen}: events were removed from the end`,
         );
-      if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain))
+      if (cp.size > 0 && !chainAt.get(cp.size)!.equals(cp.chain))
         fail(
           cp.size,
           'checkpoint',
@@ -314,35 +387,10 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       if (count === 0 && seqSeen > 0) warnings.push(`witness ${w.name} holds no checkpoint of this trail yet`);
     }
 
-    // 2. what the events say, now that they are known to be the ones written
-    let seq = 0;
-    for await (const e of input.events()) {
-      seq++;
-      if (seq > seqSeen) fail(seq, 'structure', 'the trail changed while it was being verified');
-      const text = e.bytes.toString('utf8');
-      let body: EventBody;
-      try {
-        body = JSON.parse(text) as EventBody;
-      } catch {
-        return fail(seq, 'structure', `event #${seq}: the body is not JSON`);
-      }
-      if (body === null || typeof body !== 'object' || Array.isArray(body))
-        fail(seq, 'structure', `event #${seq}: the body is not an object`);
-      if (!isCanonical(body, text, e.bytes)) fail(seq, 'structure', `event #${seq}: the body is not in canonical form`);
-      if (body.type !== e.type)
-        fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
-      if ((body.command_id ?? null) !== e.command_id)
-        fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
-      let at: string;
-      try {
-        at = eventTime(body);
-      } catch {
-        return fail(seq, 'structure', `event #${seq}: unknown event type`);
-      }
-      if (at !== e.at) fail(seq, 'structure', `event #${seq}: the time column does not match the body`);
-      checkEvent(seq, body, chains.length >= seq ? e.leaf.toString('hex') : '');
-      if (input.progress && seq % 1000 === 0) input.progress(seqSeen + seq, 2 * (input.total ?? seqSeen));
-    }
+    // the events are known to be the ones written: now what they say counts
+    meaning.read = true;
+    warnings.push(...meaning.warnings);
+    if (meaning.failure) throw meaning.failure.error;
     input.progress?.(2 * seqSeen, 2 * seqSeen);
   } catch (err) {
     if (!(err instanceof Failed)) throw err;
@@ -350,10 +398,10 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       ok: false,
       failure: err.failure,
       events: seqSeen,
-      commands: commands.size,
+      commands: meaning.read ? commands.size : 0,
       checkpoints: checkedCheckpoints,
       unsigned_tail: 0,
-      recordings,
+      recordings: meaning.read ? recordings : 0,
       witnesses: witnessed,
       unended_runs: [],
       proofs,
@@ -391,6 +439,32 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
     warnings,
   };
 
+  /** What one event says: canonical bytes, columns that match the body, its place in its command's life. */
+  function readEvent(seq: number, e: RawEvent): void {
+    const text = e.bytes.toString('utf8');
+    let body: EventBody;
+    try {
+      body = JSON.parse(text) as EventBody;
+    } catch {
+      return fail(seq, 'structure', `event #${seq}: the body is not JSON`);
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      fail(seq, 'structure', `event #${seq}: the body is not an object`);
+    if (!isCanonical(body, text, e.bytes)) fail(seq, 'structure', `event #${seq}: the body is not in canonical form`);
+    if (body.type !== e.type)
+      fail(seq, 'structure', `event #${seq}: stored as ${e.type} but its body says ${String(body.type)}`);
+    if ((body.command_id ?? null) !== e.command_id)
+      fail(seq, 'structure', `event #${seq}: the command_id column does not match the body`);
+    let at: string;
+    try {
+      at = eventTime(body);
+    } catch {
+      return fail(seq, 'structure', `event #${seq}: unknown event type`);
+    }
+    if (at !== e.at) fail(seq, 'structure', `event #${seq}: the time column does not match the body`);
+    checkEvent(seq, body, e.leaf.toString('hex'));
+  }
+
   /**
    * The trail must extend a checkpoint kept elsewhere: one signed by a trusted key, of no more
    * events than the trail has, with the same chain at its size, and no newer than the newest
@@ -408,13 +482,13 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       fail(1, check, `${what} is for another log (${cp.origin})`);
     }
     if (!verifyCheckpoint(cp, keys)) fail(null, check, `${what} is not signed by a pinned key`);
-    if (cp.size > chains.length)
+    if (cp.size > seqSeen)
       fail(
-        chains.length + 1,
+        seqSeen + 1,
         check,
-        `the trail has ${chains.length} events but ${what} covers ${cp.size}: it was truncated or rolled back`,
+        `the trail has ${seqSeen} events but ${what} covers ${cp.size}: it was truncated or rolled back`,
       );
-    if (cp.size > 0 && !chains[cp.size - 1]!.equals(cp.chain))
+    if (cp.size > 0 && !chainAt.get(cp.size)!.equals(cp.chain))
       fail(cp.size, check, `the trail at event #${cp.size} differs from ${what}: it was rewritten`);
     if (cp.size > lastSize)
       fail(
@@ -507,7 +581,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       case 'DECIDED':
         if (c.decided) fail(seq, 'lifecycle', `command ${id} is decided twice`);
         // the gate signs a checkpoint in the transaction of every decision it records
-        if (input.keys.length > 0 && checkedCheckpoints > 0 && seq > lastSize) {
+        if (input.keys.length > 0 && meaning.checkpoints > 0 && seq > meaning.lastSize) {
           fail(
             seq,
             'checkpoint',

@@ -288,9 +288,18 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
       .iterate() as IterableIterator<RawEvent>;
   }
 
+  /**
+   * In order of first use, read by SQLite's JSON (no body reaches JavaScript: on a large trail this
+   * was a pass of its own). A body that is not JSON names no revision; verify reports it.
+   */
   async policyRevisions(): Promise<string[]> {
-    const rows = this.db.prepare("SELECT body FROM events WHERE type = 'DECIDED'").all() as { body: Buffer }[];
-    return [...new Set(rows.map((r) => (JSON.parse(r.body.toString('utf8')) as DecidedBody).policy_revision))];
+    const rows = this.db
+      .prepare(
+        `SELECT json_extract(CAST(body AS TEXT), '$.policy_revision') AS revision FROM events
+           WHERE type = 'DECIDED' AND json_valid(CAST(body AS TEXT)) GROUP BY revision ORDER BY min(seq)`,
+      )
+      .all() as { revision: string | null }[];
+    return rows.flatMap((r) => (typeof r.revision === 'string' ? [r.revision] : []));
   }
 
   async eventCount(): Promise<number> {
