@@ -7,6 +7,7 @@
  *   assessment  in-process assessments/s against tree-sitter-bash parses/s, same commands
  *   durable     durable submissions/s at 1, 4, 16 agents, in-process and as separate processes
  *   verify      verify events/s on a 1,000,000-event store (BENCH_VERIFY_EVENTS, BENCH_VERIFY_RUNS)
+ *   server      through a resident gate: thin-client start-up, durable submissions/s, latency at 200/s
  *   review      reviewer's decision → waiting check exits; what exec adds to check
  *
  * BENCH_ONLY=verify,durable runs only those sections (and writes only them). Figures measured
@@ -18,11 +19,13 @@ import { assessmentFigures } from './assessment.js';
 import { durableFigures } from './durable.js';
 import { BenchResults } from './results.js';
 import { reviewFigures } from './review.js';
+import { serverFigures } from './server.js';
 import { startupFigures } from './startup.js';
 import { verifyFigures } from './verify-rate.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'dist', 'bin', 'policy-gate.js');
+const stub = join(root, 'dist', 'bin', 'policy-gate.cjs');
 const runs = Number(process.env.BENCH_RUNS ?? 25);
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 
@@ -30,6 +33,7 @@ const suites: [string, (results: BenchResults) => Promise<void> | void][] = [
   ['startup', (r) => startupFigures(r, bin, runs)],
   ['assessment', (r) => assessmentFigures(r, root)],
   ['durable', (r) => durableFigures(r, bin)],
+  ['server', (r) => serverFigures(r, bin, stub, runs)],
   ['verify', (r) => verifyFigures(r)],
   ['review', (r) => reviewFigures(r, bin, runs)],
 ];

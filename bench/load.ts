@@ -126,8 +126,7 @@ async function main(): Promise<void> {
       `trail: ${seen.size} commands, lost ${lost.length}, recorded twice ${twice.length}, still pending ${pending}, ` +
         `decided by the reviewer ${decided}; verify ${verify.body.ok ? 'ok' : 'FAILED'} (${verify.body.events} events)`,
     );
-    const ok =
-      failures.length === 0 && ids.size === total && lost.length === 0 && twice.length === 0 && verify.body.ok;
+    const ok = failures.length === 0 && ids.size === total && lost.length === 0 && twice.length === 0 && verify.body.ok;
     if (failures.length > 0) console.log(`failures (first 5): ${failures.slice(0, 5).join('\n  ')}`);
     console.log(ok ? 'load: PASS' : 'load: FAIL');
     process.exitCode = ok ? 0 : 1;

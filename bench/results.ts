@@ -60,6 +60,10 @@ export class BenchResults {
   private readonly sections: Section[] = [];
   readonly startedAt = new Date();
 
+  has(id: string): boolean {
+    return this.sections.some((x) => x.spec.id === id);
+  }
+
   /** The section with this id (created from `spec` the first time). */
   section(id: string, spec?: Omit<SectionSpec, 'id'>): Section {
     let s = this.sections.find((x) => x.spec.id === id);

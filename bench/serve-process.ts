@@ -35,10 +35,14 @@ export async function startBenchServer(bin: string, dir: string, policy?: string
     store,
     child,
     token(name, role) {
-      const r = spawnSync(process.execPath, [bin, 'serve', 'token', 'create', '--name', name, '--role', role, '--store', store], {
-        cwd: dir,
-        encoding: 'utf8',
-      });
+      const r = spawnSync(
+        process.execPath,
+        [bin, 'serve', 'token', 'create', '--name', name, '--role', role, '--store', store],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+        },
+      );
       if (r.status !== 0) throw new Error(`token create: ${r.stderr}`);
       return r.stdout.trim();
     },

@@ -76,6 +76,18 @@ interface EventRow {
 }
 
 export class SqliteBackend implements AuditBackend, BackendTransaction {
+  /** Statements prepared once per text (a resident gate runs the same few thousands of times). */
+  private readonly cache = new Map<string, BetterSqlite3.Statement>();
+
+  private prepared(sql: string): BetterSqlite3.Statement {
+    let statement = this.cache.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.cache.set(sql, statement);
+    }
+    return statement;
+  }
+
   private readonly statements: {
     last: BetterSqlite3.Statement<[], { seq: number; chain: Buffer } | undefined>;
     insert: BetterSqlite3.Statement<
@@ -208,7 +220,7 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
   async snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T> {
     this.db.exec('BEGIN');
     try {
-      this.db.prepare('SELECT COUNT(*) FROM checkpoints').get(); // the snapshot starts at the first read
+      this.prepared('SELECT COUNT(*) FROM checkpoints').get(); // the snapshot starts at the first read
       return await fn(this);
     } finally {
       if (this.db.inTransaction) this.db.exec('COMMIT');
@@ -229,7 +241,7 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
   }
 
   async firstLeaf(): Promise<Buffer | null> {
-    const row = this.db.prepare('SELECT leaf FROM events WHERE seq = 1').get() as { leaf: Buffer } | undefined;
+    const row = this.prepared('SELECT leaf FROM events WHERE seq = 1').get() as { leaf: Buffer } | undefined;
     return row?.leaf ?? null;
   }
 
@@ -248,9 +260,12 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
   }
 
   async insertCheckpoint(c: Omit<StoredCheckpoint, 'id'>): Promise<number> {
-    const info = this.db
-      .prepare('INSERT INTO checkpoints (size, chain, at, note) VALUES (?, ?, ?, ?)')
-      .run(c.size, c.chain, c.at, c.note);
+    const info = this.prepared('INSERT INTO checkpoints (size, chain, at, note) VALUES (?, ?, ?, ?)').run(
+      c.size,
+      c.chain,
+      c.at,
+      c.note,
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -258,24 +273,22 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
 
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
     return (
-      (this.db.prepare('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id DESC LIMIT 1').get() as
+      (this.prepared('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id DESC LIMIT 1').get() as
         StoredCheckpoint | undefined) ?? null
     );
   }
 
   async checkpoints(): Promise<StoredCheckpoint[]> {
-    return this.db.prepare('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id').all() as StoredCheckpoint[];
+    return this.prepared('SELECT id, size, chain, at, note FROM checkpoints ORDER BY id').all() as StoredCheckpoint[];
   }
 
   async overdue(now: Date, limit = 100): Promise<{ submitted: SubmittedBody; leaf: string }[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT s.body AS body, s.leaf AS leaf FROM events s
+    const rows = this.prepared(
+      `SELECT s.body AS body, s.leaf AS leaf FROM events s
            WHERE s.type = 'SUBMITTED' AND json_extract(CAST(s.body AS TEXT), '$.deadline') < ?
              AND NOT EXISTS (SELECT 1 FROM events d WHERE d.command_id = s.command_id AND d.type = 'DECIDED')
            ORDER BY s.seq LIMIT ?`,
-      )
-      .all(now.toISOString(), limit) as { body: Buffer; leaf: Buffer }[];
+    ).all(now.toISOString(), limit) as { body: Buffer; leaf: Buffer }[];
     return rows.map((r) => ({
       submitted: JSON.parse(r.body.toString('utf8')) as SubmittedBody,
       leaf: r.leaf.toString('hex'),
@@ -283,6 +296,7 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
   }
 
   async *rawEvents(): AsyncIterable<RawEvent> {
+    // a statement of its own: an iteration in progress keeps its statement busy
     yield* this.db
       .prepare('SELECT seq, type, command_id, at, body AS bytes, leaf, chain FROM events ORDER BY seq')
       .iterate() as IterableIterator<RawEvent>;
@@ -293,24 +307,22 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
    * was a pass of its own). A body that is not JSON names no revision; verify reports it.
    */
   async policyRevisions(): Promise<string[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT json_extract(CAST(body AS TEXT), '$.policy_revision') AS revision FROM events
+    const rows = this.prepared(
+      `SELECT json_extract(CAST(body AS TEXT), '$.policy_revision') AS revision FROM events
            WHERE type = 'DECIDED' AND json_valid(CAST(body AS TEXT)) GROUP BY revision ORDER BY min(seq)`,
-      )
-      .all() as { revision: string | null }[];
+    ).all() as { revision: string | null }[];
     return rows.flatMap((r) => (typeof r.revision === 'string' ? [r.revision] : []));
   }
 
   async eventCount(): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+    return (this.prepared('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
   }
 
   async commandEvents(commandId: string): Promise<StoredEvent[]> {
     return (
-      this.db
-        .prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq')
-        .all(commandId) as EventRow[]
+      this.prepared(
+        'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq',
+      ).all(commandId) as EventRow[]
     ).map(toEvent);
   }
 
@@ -324,7 +336,7 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
     if (!row) return null;
     const body = (type: string): Buffer | null =>
       (
-        this.db.prepare('SELECT body FROM events WHERE command_id = ? AND type = ?').get(commandId, type) as
+        this.prepared('SELECT body FROM events WHERE command_id = ? AND type = ?').get(commandId, type) as
           { body: Buffer } | undefined
       )?.body ?? null;
     return commandRecord(
@@ -338,9 +350,9 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
   async sessionHistory(sessionId: string, now: Date, windowSeconds: number): Promise<SessionHistory> {
     const nowIso = now.toISOString();
     const since = new Date(now.getTime() - windowSeconds * 1000).toISOString();
-    const rows = this.db
-      .prepare("SELECT at, programs FROM events WHERE type = 'SUBMITTED' AND session_id = ? AND at <= ?")
-      .all(sessionId, nowIso) as { at: string; programs: string | null }[];
+    const rows = this.prepared(
+      "SELECT at, programs FROM events WHERE type = 'SUBMITTED' AND session_id = ? AND at <= ?",
+    ).all(sessionId, nowIso) as { at: string; programs: string | null }[];
     const programs = new Set<string>();
     let recentCount = 0;
     for (const r of rows) {
@@ -369,16 +381,14 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
       }
     }
     const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided, xs.body AS started,
+    const rows = this.prepared(
+      `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided, xs.body AS started,
                 xe.body AS ended FROM events s
            LEFT JOIN events d ON d.command_id = s.command_id AND d.type = 'DECIDED'
            LEFT JOIN events xs ON xs.command_id = s.command_id AND xs.type = 'EXEC_START'
            LEFT JOIN events xe ON xe.command_id = s.command_id AND xe.type = 'EXEC_END'
            WHERE ${where.join(' AND ')} ORDER BY s.seq DESC ${limit}) ORDER BY seq ASC`,
-      )
-      .all(...args) as { submitted: Buffer; decided: Buffer | null; started: Buffer | null; ended: Buffer | null }[];
+    ).all(...args) as { submitted: Buffer; decided: Buffer | null; started: Buffer | null; ended: Buffer | null }[];
     return rows.map((r) =>
       commandRecord(
         JSON.parse(r.submitted.toString('utf8')) as SubmittedBody,
@@ -391,18 +401,16 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
 
   async gateEvents(type: GateEventType): Promise<StoredEvent[]> {
     return (
-      this.db
-        .prepare(
-          'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id IS NULL AND type = ? ORDER BY seq',
-        )
-        .all(type) as EventRow[]
+      this.prepared(
+        'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id IS NULL AND type = ? ORDER BY seq',
+      ).all(type) as EventRow[]
     ).map(toEvent);
   }
 
   async events(fromSeq = 1): Promise<StoredEvent[]> {
-    const rows = this.db
-      .prepare('SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq')
-      .all(fromSeq) as EventRow[];
+    const rows = this.prepared(
+      'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq',
+    ).all(fromSeq) as EventRow[];
     return rows.map(toEvent);
   }
 
