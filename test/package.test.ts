@@ -174,6 +174,7 @@ describe('the installed policy-gate', () => {
       .split('\n')
       .filter((e) => e !== '');
     expect(entries).toContain('package/dist/bin/policy-gate.js');
+    expect(entries).toContain('package/dist/bin/policy-gate.cjs'); // the bin: the thin client's stub
     expect(entries).toContain('package/policies/gate.yaml');
     expect(entries).toContain('package/policies/schema/rules.schema.json');
     expect(entries.filter((e) => !/^package\/(package\.json|README\.md|dist\/bin\/.+|policies\/.+)$/.test(e))).toEqual(
