@@ -577,6 +577,24 @@ describe('hooks through the server', () => {
   });
 });
 
+describe('rate limits', () => {
+  it('limits requests per token: the one over the limit is 429 rate-limited, another token is unaffected', async () => {
+    const limited = await startServer({ args: ['--rate-limit', '3'] });
+    try {
+      const [a, b] = await Promise.all([limited.token('a', 'auditor'), limited.token('b', 'auditor')]);
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push((await overHttp(limited, 'GET', '/v1/stats', { token: a })).status);
+      expect(codes).toEqual([200, 200, 200, 429]);
+      const over = await overHttp(limited, 'GET', '/v1/stats', { token: a });
+      expect(over.body.error.code).toBe('rate-limited');
+      expect(over.headers['retry-after']).toBeDefined();
+      expect((await overHttp(limited, 'GET', '/v1/stats', { token: b })).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('serve --demo', () => {
   it('runs the whole loop on a throwaway store: an agent submits, the demo reviewer decides, the trail verifies', async () => {
     const demo = await startServer({ args: ['--demo'] });
