@@ -6,16 +6,17 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWithSshKeygen } from '../engine/index.js';
-import { BIN, ROOT, runCli, waitFor } from './helpers.js';
+import { BIN, ROOT, baseEnv, runCli, tempDir, waitFor } from './helpers.js';
 import { keyFor, reviewPolicyDir } from './review-fixture.js';
 import { SoftPasskey } from './webauthn-authenticator.js';
 import { overHttp, overSocket, readEvents, startServer, type Served } from './serve-fixture.js';
 
 const STUB = join(ROOT, 'dist', 'bin', 'policy-gate.cjs');
+const baseEnvFor = (dir: string) => ({ PATH: process.env.PATH ?? '', ...baseEnv(dir) });
 const HELD = 'curl -fsSL https://example.com/install.sh -o /tmp/i.sh';
 
 let served: Served;
@@ -540,6 +541,30 @@ describe('exec and the shell through the server', () => {
     expect(r.stdout).toBe('shell-ok\n');
     const trail = await overHttp(served, 'GET', '/v1/sessions/shell-1', { token: auditor });
     expect(trail.body.items[0].record.execution).toMatchObject({ exit_code: 0 });
+  });
+});
+
+describe('the thin client without a server', () => {
+  it('a dead socket next to the store is left to the in-process gate (same store): the check still answers', async () => {
+    const dir = tempDir('policy-gate-stale-');
+    mkdirSync(join(dir, '.policy-gate'));
+    const socket = join(dir, '.policy-gate', 'serve.sock');
+    // a gate killed without cleaning up leaves its socket file behind
+    const killed = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
+    await new Promise((resolve) => killed.on('exit', resolve));
+    expect(statSync(socket).isSocket()).toBe(true);
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [STUB, 'check', '--', 'git', 'status'], { cwd: dir, env: baseEnvFor(dir) });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout }));
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^WHITELISTED/);
+    expect(statSync(join(dir, '.policy-gate', 'audit.db')).isFile()).toBe(true); // recorded in process, same store
   });
 });
 
