@@ -300,41 +300,9 @@ export async function remoteRequest(
 ): Promise<{ status: number; body: any }> {
   const target = namedTarget(server, cwd);
   if (target instanceof Error) throw target;
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  const client = (
-    target.kind === 'http' && target.url.protocol === 'https:' ? require('node:https') : require('node:http')
-  ) as typeof import('node:http');
-  const where =
-    target.kind === 'unix'
-      ? { socketPath: target.path, path }
-      : { host: target.url.hostname, port: target.url.port, path: new URL(path, target.url).pathname };
-  return new Promise((resolve, reject) => {
-    const request = client.request(
-      {
-        ...where,
-        method,
-        headers: {
-          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
-        response.on('end', () => {
-          try {
-            resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-          } catch {
-            reject(new Error(`the gate server's answer (HTTP ${response.statusCode}) is not JSON`));
-          }
-        });
-      },
-    );
-    request.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot reach the gate server ${describe(target)}: ${err.code ?? err.message}`)),
-    );
-    request.end(payload);
-  });
+  const answer = await httpJson(target, token, method, path, body);
+  if (answer === 'unreachable') throw new Error(`cannot reach the gate server ${describe(target)}`);
+  return answer;
 }
 
 function describe(target: Target): string {
@@ -425,18 +393,36 @@ async function overHttp(
 ): Promise<Answer | 'unreachable'> {
   const got = await input();
   if (got === null) throw noCommand();
-  const body = JSON.stringify(submit(got.text, got.invalid));
+  const target: Target = { kind: 'http', url, explicit: true };
+  return httpJson(target, token, 'POST', '/v1/commands', submit(got.text, got.invalid), signal);
+}
+
+/** One JSON request over HTTP (over TCP, or over a Unix socket): its status and body, or 'unreachable'. */
+function httpJson(
+  target: Target,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Answer | 'unreachable'> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   const client = (
-    url.protocol === 'https:' ? require('node:https') : require('node:http')
+    target.kind === 'http' && target.url.protocol === 'https:' ? require('node:https') : require('node:http')
   ) as typeof import('node:http');
+  const where =
+    target.kind === 'unix'
+      ? { socketPath: target.path, path }
+      : { host: target.url.hostname, port: target.url.port, path: new URL(path, target.url).pathname };
   return new Promise((resolve, reject) => {
     const request = client.request(
-      new URL('/v1/commands', url),
       {
-        method: 'POST',
+        ...where,
+        method,
         headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
         ...(signal ? { signal } : {}),
@@ -454,8 +440,8 @@ async function overHttp(
       },
     );
     request.once('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' ? resolve('unreachable') : reject(err),
+      ['ECONNREFUSED', 'ENOENT', 'ENOTFOUND'].includes(err.code ?? '') ? resolve('unreachable') : reject(err),
     );
-    request.end(body);
+    request.end(payload);
   });
 }

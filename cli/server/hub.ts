@@ -5,21 +5,15 @@
  * processes sharing the store (a reviewer's CLI, a waiting `check`) are noticed by a slow read
  * of the events after the last one seen (`externalPollMs`), and only while someone listens.
  */
-import type { AuditStore, DecidedBody, StoredEvent } from '../../engine/index.js';
-
-export interface TrailEvent {
-  readonly seq: number;
-  readonly type: StoredEvent['type'];
-  readonly command_id: string | null;
-  readonly at: string;
-}
+import { NotifyingWaiter, type AuditStore, type DecidedBody, type StoredEvent } from '../../engine/index.js';
 
 type Listener = (event: StoredEvent) => void;
 
 export class Hub {
   private last = 0;
   private readonly listeners = new Set<Listener>();
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiter: NotifyingWaiter;
+  private waiters = 0;
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private again = false;
@@ -28,7 +22,9 @@ export class Hub {
   constructor(
     private readonly store: AuditStore,
     private readonly externalPollMs = 250,
-  ) {}
+  ) {
+    this.waiter = new NotifyingWaiter(store);
+  }
 
   /** Start after the events already in the trail. */
   async start(): Promise<void> {
@@ -61,24 +57,14 @@ export class Hub {
 
   /** A DecisionWaiter: the decision as soon as it is recorded (by anyone), or null after `ms`. */
   async next(commandId: string, ms: number, signal?: AbortSignal): Promise<DecidedBody | null> {
-    const decided = await this.store.decision(commandId);
-    if (decided || ms <= 0 || signal?.aborted || this.closed) return decided;
-    await new Promise<void>((resolve) => {
-      const set = this.waiting.get(commandId) ?? new Set();
-      this.waiting.set(commandId, set);
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        set.delete(done);
-        if (set.size === 0) this.waiting.delete(commandId);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      set.add(done);
-      this.schedule();
-    });
-    return this.store.decision(commandId);
+    if (this.closed) return this.store.decision(commandId);
+    this.waiters++;
+    this.schedule(); // decisions of other processes are read while someone waits
+    try {
+      return await this.waiter.next(commandId, ms, signal);
+    } finally {
+      this.waiters--;
+    }
   }
 
   /** Stop reading; every waiter is woken (and finds what the store says). */
@@ -86,12 +72,12 @@ export class Hub {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
+    this.waiter.notifyAll();
   }
 
   private schedule(): void {
     if (this.timer || this.closed) return;
-    if (this.listeners.size === 0 && this.waiting.size === 0) return;
+    if (this.listeners.size === 0 && this.waiters === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.poke();
@@ -116,8 +102,7 @@ export class Hub {
           /* a listener's failure (a closed stream) is its own */
         }
       }
-      if (event.type === 'DECIDED' && event.command_id)
-        for (const wake of [...(this.waiting.get(event.command_id) ?? [])]) wake();
+      if (event.type === 'DECIDED' && event.command_id) this.waiter.notify(event.command_id);
     }
   }
 }

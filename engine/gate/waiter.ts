@@ -43,6 +43,11 @@ export class NotifyingWaiter implements DecisionWaiter {
 
   constructor(private readonly store: Pick<AuditReader, 'decision'>) {}
 
+  /** Wake every waiter (they read the store once more): the process is stopping. */
+  notifyAll(): void {
+    for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
+  }
+
   /** A decision on `commandId` was recorded: wake whoever waits for it. */
   notify(commandId: string): void {
     for (const wake of this.waiting.get(commandId) ?? []) wake();
