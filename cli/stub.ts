@@ -16,7 +16,9 @@ function full(): void {
 }
 
 const args = process.argv.slice(2);
-if (args[0] !== 'check') full();
+// run as policy-gate-shell, the arguments are bash's: only `policy-gate check` takes the thin path
+const asShell = /(^|\/)policy-gate-shell$/.test(process.argv[1] ?? '');
+if (asShell || args[0] !== 'check') full();
 else {
   const fs = require('node:fs') as typeof import('node:fs');
   const controller = new AbortController();

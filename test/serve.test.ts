@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWithSshKeygen } from '../engine/index.js';
@@ -485,6 +485,20 @@ describe('the Unix socket and the thin client', () => {
     });
     expect(fullCli.code).toBe(0);
     expect(JSON.parse(fullCli.stdout)).toMatchObject({ decision: 'whitelisted', via: { channel: 'socket' } });
+    // run as policy-gate-shell, `check` is bash's operand (a script file), never the thin client's command
+    const shellLink = join(served.dir, 'policy-gate-shell');
+    symlinkSync(STUB, shellLink);
+    const asShell = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [shellLink, 'check', '--', 'git', 'status'], {
+        cwd: served.dir,
+        env: served.env,
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(asShell.code).not.toBe(0);
+    expect(asShell.stderr).toMatch(/no -c COMMAND/);
     const noToken = await run(['check', '--server', served.url, '--', 'git', 'status']);
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/401 unauthorized/);
