@@ -61,7 +61,11 @@ export async function verifyStoreFixture(events: number): Promise<{ dir: string;
   const dir = join(tmpdir(), 'policy-gate-bench-verify', `v${STORE_VERSION}-${events}`);
   const done = join(dir, 'complete');
   const loc = locationsAt(dir);
-  if (existsSync(done)) return { dir, events, built: false };
+  if (existsSync(done)) {
+    // a store cached by an older build: migrated as any store is, by opening it once for writing
+    await openSqliteStore(loc.store, { stateDir: loc.state }).close();
+    return { dir, events, built: false };
+  }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, '.policy-gate'), { recursive: true });
   const { submitted, decided } = await template();
