@@ -18,6 +18,8 @@ export class Hub {
   private reading: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /** Events were appended while nobody listened or waited, and were not read. */
+  private stale = false;
 
   constructor(
     private readonly store: AuditStore,
@@ -32,9 +34,13 @@ export class Hub {
     this.schedule();
   }
 
-  /** Something was appended by this process: read it now. */
+  /** Something was appended by this process: read it now (nobody listening or waiting: later). */
   poke(): void {
     if (this.closed) return;
+    if (this.listeners.size === 0 && this.waiters === 0) {
+      this.stale = true; // nobody to tell: the events need not even be read
+      return;
+    }
     if (this.reading) {
       this.again = true;
       return;
@@ -48,7 +54,17 @@ export class Hub {
     });
   }
 
-  /** Called with every new event until the returned function is called. */
+  /**
+   * Catch up after a time nobody listened: start after the events now in the trail. Called before
+   * a listener starts and before a wait looks at the store, so nothing it needs is skipped.
+   */
+  async current(): Promise<void> {
+    if (!this.stale) return;
+    this.stale = false;
+    this.last = Math.max(this.last, await this.store.eventCount());
+  }
+
+  /** Called with every new event until the returned function is called (after `current()`). */
   listen(listener: Listener): () => void {
     this.listeners.add(listener);
     this.schedule();
@@ -61,6 +77,8 @@ export class Hub {
     this.waiters++;
     this.schedule(); // decisions of other processes are read while someone waits
     try {
+      await this.current(); // before the waiter looks at the store: a decision after that look is read
+
       return await this.waiter.next(commandId, ms, signal);
     } finally {
       this.waiters--;

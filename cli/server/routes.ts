@@ -341,6 +341,7 @@ export async function registerRoutes(app: FastifyInstance, options: AppOptions):
         REVIEW_REFUSED: 'refused',
       };
       let chain = Promise.resolve();
+      await hub.current();
       const stop = hub.listen((event) => {
         const name = types[event.type];
         if (!name || !event.command_id) return;
