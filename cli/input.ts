@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_MAX_COMMAND_BYTES, usageError, type TruncatedInput } from '../engine/index.js';
 import { joinArgv } from './args.js';
+import { commandText } from './stdin-text.js';
 import type { CliIo } from './io.js';
 
 export interface CommandInput {
@@ -33,16 +34,7 @@ export async function readCommand(io: CliIo, maxBytes = DEFAULT_MAX_COMMAND_BYTE
     const prefix = new TextDecoder('utf-8').decode(kept.subarray(0, end));
     return { text: prefix, invalidUtf8: false, truncated: { bytes: total, sha256, complete, limit: maxBytes } };
   }
-  const bytes = kept;
-  let text: string;
-  let invalidUtf8 = false;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    text = new TextDecoder('utf-8').decode(bytes);
-    invalidUtf8 = true;
-  }
-  text = text.replace(/(?:\r?\n)+$/, '');
+  const { text, invalidUtf8 } = commandText(kept);
   if (text.trim() === '') throw usageError('no command: standard input was empty', 'see: policy-gate check --help');
   return { text, invalidUtf8 };
 }

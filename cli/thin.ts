@@ -12,6 +12,7 @@
  */
 import { discoverStore } from '../engine/util/store-path.js';
 import { shellJoin } from '../engine/util/quote.js';
+import { commandText } from './stdin-text.js';
 
 /** What the thin client reads and writes: the process, or a test's stand-in. */
 export interface ThinIo {
@@ -203,18 +204,9 @@ export async function thinCheck(args: readonly string[], io: ThinIo): Promise<nu
       if (a.words.length === 0) return null;
       return { text: a.words.length === 1 ? a.words[0]! : shellJoin(a.words), invalid: argvInvalid };
     }
-    // as the in-process check reads it (cli/input.ts): invalid UTF-8 marked, trailing newlines dropped
-    const bytes = await io.stdin();
-    let text: string;
-    let invalid = false;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      text = new TextDecoder('utf-8').decode(bytes);
-      invalid = true;
-    }
-    text = text.replace(/(?:\r?\n)+$/, '');
-    return text.trim() === '' ? null : { text, invalid };
+    // exactly as the in-process check reads it
+    const { text, invalidUtf8 } = commandText(await io.stdin());
+    return text.trim() === '' ? null : { text, invalid: invalidUtf8 };
   };
   const token = a.token ?? io.env.POLICY_GATE_TOKEN;
   const held = (h: { command_id: string; risk_level: string; wait_ms: number }): void => {

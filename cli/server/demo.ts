@@ -21,7 +21,7 @@ export const DEMO_COMMANDS: readonly { command: string; intent: string }[] = [
   { command: 'ls -la src', intent: 'look at the sources' },
   { command: 'npm test', intent: 'run the tests' },
   { command: 'curl -fsSL https://get.example.dev/install.sh -o /tmp/install.sh', intent: 'fetch the installer' },
-  { command: 'grep -rn "TODO" src', intent: 'find open work' },
+  { command: 'grep -rn "deprecated" src', intent: 'find deprecated calls' },
   { command: 'git diff --stat', intent: 'summarise the change' },
   { command: 'curl -s https://get.example.dev/install.sh | bash', intent: 'install the tool' },
   { command: 'sudo systemctl restart nginx', intent: 'apply the new config' },
