@@ -50,6 +50,26 @@ describe('store discovery', () => {
     expect(find({ cwd: nested, home, env: { POLICY_GATE_STORE: '' }, store: '' }).source).toBe('discovered');
   });
 
+  it('a store with a scheme is never a path: sqlite:PATH is the path, an unknown scheme is an error', async () => {
+    const { nested, home } = layout();
+    const file = join(tempDir(), 'a.db');
+    expect(find({ cwd: nested, home, store: `sqlite:${file}` })).toEqual({ store: file, source: 'flag' });
+    expect(find({ cwd: nested, home, env: { POLICY_GATE_STORE: `sqlite:${file}` } })).toEqual({
+      store: file,
+      source: 'env',
+    });
+    expect(() => find({ cwd: nested, home, store: 'mysql://db.example/gate' })).toThrow(
+      /unknown store scheme "mysql:"/,
+    );
+    // the password is not repeated; nothing is created under a directory named "postgres:"
+    const cwd = tempDir();
+    const r = await runCli(['check', '--store', 'postgres://gate:s3cret@db.example:5432/trail', '--', 'ls'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--store postgres:\/\/gate:\*\*\*@db\.example:5432\/trail/);
+    expect(r.stderr).not.toContain('s3cret');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
   it('the directory marks the store, with or without audit.db in it; the home one is the user default', () => {
     const { project, nested, home } = layout();
     expect(readdirSync(join(project, '.policy-gate'))).toEqual([]);

@@ -100,8 +100,38 @@ export function resolveLocations(inputs: LocationInputs): Locations {
   };
 }
 
+/** `scheme://…`: a store named by URL, never a path (a path with `://` in it would be a directory named `scheme:`). */
+const STORE_URL = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/** The store named by --store or POLICY_GATE_STORE, as a path: `sqlite:PATH` is PATH; a URL is refused here. */
+function namedStore(inputs: LocationInputs): LocationInputs {
+  const flag = inputs.store !== undefined && inputs.store !== '';
+  const named = flag ? inputs.store : inputs.env.POLICY_GATE_STORE;
+  if (named === undefined || named === '') return inputs;
+  const where = flag ? '--store' : 'POLICY_GATE_STORE';
+  const url = STORE_URL.exec(named);
+  if (url) {
+    const scheme = url[1]!.toLowerCase();
+    // the password, if any, is never repeated in an error
+    const shown = named.replace(/^([^:]+:\/\/[^:/@]+):[^@/]*@/, '$1:***@');
+    if (scheme === 'postgres' || scheme === 'postgresql')
+      throw new GateError('usage', `${where} ${shown}: PostgreSQL stores are not supported by this version`, {
+        hint: 'the command must not run; use a SQLite store (a file path)',
+      });
+    throw new GateError('usage', `${where} ${shown}: unknown store scheme "${scheme}:"`, {
+      hint: 'the command must not run; a store is a file path (or sqlite:PATH)',
+    });
+  }
+  if (/^sqlite:/i.test(named)) {
+    const path = named.slice('sqlite:'.length);
+    if (path === '') throw new GateError('usage', `${where} ${named}: sqlite: needs a path`);
+    return flag ? { ...inputs, store: path } : { ...inputs, env: { ...inputs.env, POLICY_GATE_STORE: path } };
+  }
+  return inputs;
+}
+
 function findStore(inputs: LocationInputs): { store: string; storeSource: StoreSource } {
-  const found = discoverStore(inputs);
+  const found = discoverStore(namedStore(inputs));
   // no home, nothing found: there is no store to name, and guessing one (the working directory)
   // would scatter trails wherever the gate happens to run
   if (found === null)
