@@ -91,9 +91,8 @@ export async function startPg(): Promise<PgServer> {
       return execFileSync(
         'psql',
         [`postgresql://gate@127.0.0.1:${port}/${database}`, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', statement],
-        {
-          encoding: 'utf8',
-        },
+        // psql's error goes into the thrown error, not the test's output
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       ).trim();
     },
     stop() {
