@@ -1,0 +1,440 @@
+/**
+ * The audit trail in PostgreSQL (issue 14; work in progress on the issue-14 branch). The trail
+ * (trail.ts) encodes, hashes and chains; this backend writes SQL only. Every write transaction
+ * first locks the one-row chain head (`SELECT … FOR UPDATE`), so appends from any number of
+ * processes and replicas serialise and extend one sequence; the database's own trigger refuses
+ * an append that does not extend the head by one (schema.ts). One connection per store, as the
+ * trail runs its reads and writes one at a time.
+ */
+import type pg from 'pg';
+import { createRequire } from 'node:module';
+import type { EncodedEvent, RawEvent, StoredCheckpoint } from '../chain.js';
+import type { AuditBackend, BackendErrorKind, BackendTransaction } from '../backend.js';
+import type { AuditReader, CommandFilter, Integrity } from '../store.js';
+import { AuditTrail } from '../trail.js';
+import type { CheckpointSigner } from '../checkpoint.js';
+import {
+  commandRecord,
+  type CommandRecord,
+  type DecidedBody,
+  type EventBody,
+  type ExecEndBody,
+  type ExecStartBody,
+  type GateEventType,
+  type StoredEvent,
+  type SubmittedBody,
+} from '../../model/events.js';
+import type { SessionHistory } from '../../model/history.js';
+import { GateError, describeCause } from '../../util/errors.js';
+import { PG_MIGRATIONS, VERSION_TABLE } from './schema.js';
+
+const require = createRequire(import.meta.url);
+
+export interface PgStoreOptions {
+  /** Create or upgrade the schema (`policy-gate store migrate`); otherwise it must be current. */
+  readonly migrate?: boolean;
+  readonly signer?: CheckpointSigner | undefined;
+  readonly witness?: ((note: string) => void) | undefined;
+  /** The gate's local state directory (the failed-write spool). */
+  readonly stateDir: string;
+}
+
+/** Open the PostgreSQL store at `url` as an audit trail. */
+export async function openPgStore(url: string, options: PgStoreOptions): Promise<AuditTrail> {
+  const backend = await PgBackend.open(url, options);
+  return new AuditTrail(backend, { stateDir: options.stateDir, signer: options.signer, witness: options.witness });
+}
+
+/** The URL as it may be shown: without its password. */
+export function shownUrl(url: string): string {
+  return url.replace(/^([^:]+:\/\/[^:/@]+):[^@/]*@/, '$1:***@');
+}
+
+interface EventRow {
+  seq: string;
+  type: string;
+  command_id: string | null;
+  at: string;
+  body: Buffer;
+  leaf: Buffer;
+  chain: Buffer;
+}
+
+const EVENT_COLUMNS = 'seq, type, command_id, at, body, leaf, chain';
+
+export class PgBackend implements AuditBackend, BackendTransaction {
+  readonly writable = true;
+  readonly schemaProblems: readonly string[] = [];
+
+  private constructor(
+    readonly location: string,
+    private readonly client: pg.Client,
+  ) {}
+
+  static async open(url: string, options: Pick<PgStoreOptions, 'migrate'>): Promise<PgBackend> {
+    const shown = shownUrl(url);
+    let Client: typeof pg.Client;
+    try {
+      Client = (require('pg') as typeof pg).Client;
+    } catch (err) {
+      throw unavailable(shown, err, 'load the PostgreSQL driver');
+    }
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query("SET application_name = 'policy-gate'");
+      if (options.migrate) await migrate(client);
+      const version = await schemaVersion(client);
+      if (version < PG_MIGRATIONS.length)
+        throw new Error(
+          `the schema is at version ${version}, this gate needs ${PG_MIGRATIONS.length}: run policy-gate store migrate`,
+        );
+      if (version > PG_MIGRATIONS.length)
+        throw new Error(
+          `the schema is at version ${version}, newer than this gate knows (${PG_MIGRATIONS.length}): upgrade the gate`,
+        );
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw unavailable(shown, err, 'open it');
+    }
+    return new PgBackend(shown, client);
+  }
+
+  private async q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.client.query<R>(text, values)).rows;
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+
+  async transaction<T>(fn: (tx: BackendTransaction) => Promise<T>): Promise<T> {
+    await this.q('BEGIN');
+    try {
+      // every writer, in any process, waits here: one chain, extended one event at a time
+      await this.q('SELECT seq FROM policy_gate.head FOR UPDATE');
+      const result = await fn(this);
+      await this.q('COMMIT');
+      return result;
+    } catch (err) {
+      await this.q('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    await this.q('SAVEPOINT unit');
+    try {
+      const result = await fn();
+      await this.q('RELEASE SAVEPOINT unit');
+      return result;
+    } catch (err) {
+      await this.q('ROLLBACK TO SAVEPOINT unit').catch(() => undefined);
+      await this.q('RELEASE SAVEPOINT unit').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T> {
+    await this.q('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      return await fn(this);
+    } finally {
+      await this.q('COMMIT').catch(() => undefined);
+    }
+  }
+
+  classify(err: unknown): BackendErrorKind | null {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return null;
+    if (code === '23505') return 'duplicate';
+    if (code === 'XX001' || code === 'XX002') return 'corrupt';
+    return 'store';
+  }
+
+  // ---- appends ------------------------------------------------------------------------------
+
+  async head(): Promise<{ seq: number; chain: Buffer } | null> {
+    const [row] = await this.q<{ seq: string; chain: Buffer | null }>('SELECT seq, chain FROM policy_gate.head');
+    return row && row.chain !== null && Number(row.seq) > 0 ? { seq: Number(row.seq), chain: row.chain } : null;
+  }
+
+  async firstLeaf(): Promise<Buffer | null> {
+    const [row] = await this.q<{ leaf: Buffer }>('SELECT leaf FROM policy_gate.events WHERE seq = 1');
+    return row?.leaf ?? null;
+  }
+
+  async insert(e: EncodedEvent, chain: Buffer): Promise<number> {
+    const deadline =
+      e.type === 'SUBMITTED' ? ((JSON.parse(e.bytes.toString('utf8')) as SubmittedBody).deadline ?? null) : null;
+    // a refused append (a second decision) must leave the transaction usable, as in SQLite: in
+    // PostgreSQL a failed statement aborts the whole transaction unless it ran in a savepoint
+    await this.q('SAVEPOINT append');
+    try {
+      const [row] = await this.q<{ seq: string }>(
+        `INSERT INTO policy_gate.events (seq, type, command_id, session_id, at, programs, deadline, body, leaf, chain)
+         VALUES ((SELECT seq + 1 FROM policy_gate.head), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
+        [e.type, e.command_id, e.session_id, e.at, e.programs, deadline, e.bytes, e.leaf, chain],
+      );
+      await this.q('RELEASE SAVEPOINT append');
+      return Number(row!.seq);
+    } catch (err) {
+      await this.q('ROLLBACK TO SAVEPOINT append').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async insertCheckpoint(c: Omit<StoredCheckpoint, 'id'>): Promise<number> {
+    const [row] = await this.q<{ id: string }>(
+      'INSERT INTO policy_gate.checkpoints (size, chain, at, note) VALUES ($1, $2, $3, $4) RETURNING id',
+      [c.size, c.chain, c.at, c.note],
+    );
+    return Number(row!.id);
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    const [row] = await this.q<CheckpointRow>(
+      'SELECT id, size, chain, at, note FROM policy_gate.checkpoints ORDER BY id DESC LIMIT 1',
+    );
+    return row ? checkpoint(row) : null;
+  }
+
+  async checkpoints(): Promise<StoredCheckpoint[]> {
+    return (
+      await this.q<CheckpointRow>('SELECT id, size, chain, at, note FROM policy_gate.checkpoints ORDER BY id')
+    ).map(checkpoint);
+  }
+
+  async overdue(now: Date, limit = 100): Promise<{ submitted: SubmittedBody; leaf: string }[]> {
+    const rows = await this.q<{ body: Buffer; leaf: Buffer }>(
+      `SELECT s.body, s.leaf FROM policy_gate.events s
+        WHERE s.type = 'SUBMITTED' AND s.deadline IS NOT NULL AND s.deadline < $1
+          AND NOT EXISTS (SELECT 1 FROM policy_gate.events d WHERE d.command_id = s.command_id AND d.type = 'DECIDED')
+        ORDER BY s.seq LIMIT $2`,
+      [now.toISOString(), limit],
+    );
+    return rows.map((r) => ({
+      submitted: JSON.parse(r.body.toString('utf8')) as SubmittedBody,
+      leaf: r.leaf.toString('hex'),
+    }));
+  }
+
+  async *rawEvents(): AsyncIterable<RawEvent> {
+    // in pages by sequence: a million events never sit in memory at once
+    for (let after = 0; ;) {
+      const rows = await this.q<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE seq > $1 ORDER BY seq LIMIT 5000`,
+        [after],
+      );
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        const seq = Number(r.seq);
+        yield { seq, type: r.type, command_id: r.command_id, at: r.at, bytes: r.body, leaf: r.leaf, chain: r.chain };
+        after = seq;
+      }
+    }
+  }
+
+  async policyRevisions(): Promise<string[]> {
+    const rows = await this.q<{ revision: string | null }>(
+      `SELECT convert_from(body, 'UTF8')::jsonb ->> 'policy_revision' AS revision FROM policy_gate.events
+        WHERE type = 'DECIDED' GROUP BY revision ORDER BY min(seq)`,
+    );
+    return rows.flatMap((r) => (typeof r.revision === 'string' ? [r.revision] : []));
+  }
+
+  async eventCount(): Promise<number> {
+    const [row] = await this.q<{ seq: string }>('SELECT seq FROM policy_gate.head');
+    return Number(row?.seq ?? 0);
+  }
+
+  async commandEvents(commandId: string): Promise<StoredEvent[]> {
+    return (
+      await this.q<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id = $1 ORDER BY seq`, [
+        commandId,
+      ])
+    ).map(toEvent);
+  }
+
+  async decision(commandId: string): Promise<DecidedBody | null> {
+    const [row] = await this.q<{ body: Buffer }>(
+      "SELECT body FROM policy_gate.events WHERE command_id = $1 AND type = 'DECIDED'",
+      [commandId],
+    );
+    return row ? (JSON.parse(row.body.toString('utf8')) as DecidedBody) : null;
+  }
+
+  async command(commandId: string): Promise<CommandRecord | null> {
+    const rows = await this.q<{ type: string; body: Buffer }>(
+      `SELECT type, body FROM policy_gate.events WHERE command_id = $1
+          AND type IN ('SUBMITTED', 'DECIDED', 'EXEC_START', 'EXEC_END')`,
+      [commandId],
+    );
+    const body = (type: string): Buffer | null => rows.find((r) => r.type === type)?.body ?? null;
+    const submitted = body('SUBMITTED');
+    if (!submitted) return null;
+    return commandRecord(
+      JSON.parse(submitted.toString('utf8')) as SubmittedBody,
+      parseBody<DecidedBody>(body('DECIDED')),
+      parseBody<ExecStartBody>(body('EXEC_START')),
+      parseBody<ExecEndBody>(body('EXEC_END')),
+    );
+  }
+
+  async sessionHistory(sessionId: string, now: Date, windowSeconds: number): Promise<SessionHistory> {
+    const since = new Date(now.getTime() - windowSeconds * 1000).toISOString();
+    const rows = await this.q<{ programs: string | null; n: string; recent: string }>(
+      `SELECT programs, count(*) AS n, count(*) FILTER (WHERE at >= $1) AS recent FROM policy_gate.events
+        WHERE type = 'SUBMITTED' AND session_id = $2 AND at <= $3 GROUP BY programs`,
+      [since, sessionId, now.toISOString()],
+    );
+    const programs = new Set<string>();
+    let recentCount = 0;
+    let total = 0;
+    for (const r of rows) {
+      recentCount += Number(r.recent);
+      total += Number(r.n);
+      for (const p of (r.programs ?? '').split(' ')) if (p) programs.add(p);
+    }
+    return { recentCount, programs, total };
+  }
+
+  async commands(filter: CommandFilter = {}): Promise<CommandRecord[]> {
+    const where: string[] = ["s.type = 'SUBMITTED'"];
+    const args: unknown[] = [];
+    if (filter.session !== undefined) {
+      args.push(filter.session);
+      where.push(`s.session_id = $${args.length}`);
+    }
+    if (filter.since !== undefined) {
+      args.push(filter.since);
+      where.push(`s.at >= $${args.length}`);
+    }
+    if (filter.decision !== undefined) {
+      if (filter.decision === 'pending') where.push('d.seq IS NULL');
+      else {
+        args.push(filter.decision);
+        where.push(`convert_from(d.body, 'UTF8')::jsonb ->> 'decision' = $${args.length}`);
+      }
+    }
+    const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const rows = await this.q<{
+      submitted: Buffer;
+      decided: Buffer | null;
+      started: Buffer | null;
+      ended: Buffer | null;
+    }>(
+      `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided, xs.body AS started, xe.body AS ended
+           FROM policy_gate.events s
+           LEFT JOIN policy_gate.events d ON d.command_id = s.command_id AND d.type = 'DECIDED'
+           LEFT JOIN policy_gate.events xs ON xs.command_id = s.command_id AND xs.type = 'EXEC_START'
+           LEFT JOIN policy_gate.events xe ON xe.command_id = s.command_id AND xe.type = 'EXEC_END'
+          WHERE ${where.join(' AND ')} ORDER BY s.seq DESC ${limit}) page ORDER BY seq ASC`,
+      args,
+    );
+    return rows.map((r) =>
+      commandRecord(
+        JSON.parse(r.submitted.toString('utf8')) as SubmittedBody,
+        parseBody<DecidedBody>(r.decided),
+        parseBody<ExecStartBody>(r.started),
+        parseBody<ExecEndBody>(r.ended),
+      ),
+    );
+  }
+
+  async gateEvents(type: GateEventType): Promise<StoredEvent[]> {
+    return (
+      await this.q<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id IS NULL AND type = $1 ORDER BY seq`,
+        [type],
+      )
+    ).map(toEvent);
+  }
+
+  async events(fromSeq = 1): Promise<StoredEvent[]> {
+    return (
+      await this.q<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE seq >= $1 ORDER BY seq`, [fromSeq])
+    ).map(toEvent);
+  }
+
+  /** PostgreSQL keeps its own pages checked (checksums, WAL); the trail's bytes are verify's to check. */
+  async integrity(): Promise<Integrity> {
+    try {
+      await this.q('SELECT count(*) FROM policy_gate.events');
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: describeCause(err), unreadableFrom: null };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+interface CheckpointRow {
+  id: string;
+  size: string;
+  chain: Buffer;
+  at: string;
+  note: string;
+}
+
+function checkpoint(r: CheckpointRow): StoredCheckpoint {
+  return { id: Number(r.id), size: Number(r.size), chain: r.chain, at: r.at, note: r.note };
+}
+
+function toEvent(r: EventRow): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    type: r.type as StoredEvent['type'],
+    command_id: r.command_id,
+    at: r.at,
+    body: JSON.parse(r.body.toString('utf8')) as EventBody,
+    bytes: r.body,
+    leaf: r.leaf.toString('hex'),
+    chain: r.chain.toString('hex'),
+  };
+}
+
+function parseBody<T>(bytes: Buffer | null): T | null {
+  return bytes ? (JSON.parse(bytes.toString('utf8')) as T) : null;
+}
+
+async function schemaVersion(client: pg.Client): Promise<number> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('policy_gate.schema_version') AS t");
+  if (exists.rows[0]?.t === null) return 0;
+  const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM policy_gate.schema_version');
+  return r.rows[0]?.v ?? 0;
+}
+
+/** Apply the migrations this gate knows and the store lacks, each in its own transaction. */
+export async function migrate(client: pg.Client): Promise<number> {
+  await client.query(VERSION_TABLE);
+  let applied = 0;
+  for (let v = (await schemaVersion(client)) + 1; v <= PG_MIGRATIONS.length; v++) {
+    await client.query('BEGIN');
+    try {
+      // another migrator waits here, then finds the version applied
+      await client.query('LOCK TABLE policy_gate.schema_version IN EXCLUSIVE MODE');
+      if ((await schemaVersion(client)) < v) {
+        await client.query(PG_MIGRATIONS[v - 1]!);
+        await client.query('INSERT INTO policy_gate.schema_version (version) VALUES ($1)', [v]);
+        applied++;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+  return applied;
+}
+
+function unavailable(where: string, err: unknown, action: string): GateError {
+  if (err instanceof GateError) return err;
+  return new GateError('store-unavailable', `audit store ${where}: cannot ${action}: ${describeCause(err)}`, {
+    cause: err,
+    hint: 'the command must not run; check the store URL, the server and the role',
+  });
+}
