@@ -106,7 +106,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   const now = parseTime(str(p, 'now'), '--now');
   const loc = locations(p, io);
   const policy = await policyFor(loc);
-  const store = str(p, 'session') || bool(p, 'jsonl') ? openStoreIfExists(loc) : null;
+  const store = str(p, 'session') || bool(p, 'jsonl') ? await openStoreIfExists(loc) : null;
   const ctx: Context = {
     policy,
     store,

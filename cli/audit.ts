@@ -86,7 +86,7 @@ async function list(p: Parsed, io: CliIo): Promise<number> {
   const limit = limitText === undefined ? undefined : Number(limitText);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
     throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
-  const store = openStoreForReading(locations(p, io));
+  const store = await openStoreForReading(locations(p, io));
   let records: CommandRecord[];
   try {
     records = await store.commands({
@@ -142,7 +142,7 @@ async function exportCommand(p: Parsed, io: CliIo): Promise<number> {
       await writer.close();
     }
   }
-  const store = openStoreForReading(loc);
+  const store = await openStoreForReading(loc);
   try {
     let text: string;
     if (bundleFile !== undefined) {

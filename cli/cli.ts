@@ -89,6 +89,11 @@ export const COMMANDS: readonly Entry[] = [
     load: () => import('./whitelist.js'),
   },
   {
+    name: 'store',
+    summary: "store migrate: apply a PostgreSQL trail's schema · store copy: move a trail between stores",
+    load: () => import('./store.js'),
+  },
+  {
     name: 'serve',
     summary: 'run the gate as a server: HTTP API, Unix socket, web review console (serve --demo to try it)',
     load: () => import('./serve.js'),

@@ -39,7 +39,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   if (!Number.isFinite(speed) || speed <= 0)
     throw usageError(`--speed expects a number greater than 0, got ${JSON.stringify(speedText)}`);
   const loc = locations(p, io);
-  const store = openStoreForReading(loc);
+  const store = await openStoreForReading(loc);
   let record;
   try {
     record = await store.command(id);

@@ -151,7 +151,7 @@ async function diff(p: Parsed, io: CliIo): Promise<number> {
     throw usageError(`--limit expects a whole number, got ${JSON.stringify(limitText)}`);
   const since = parseTime(str(p, 'since'), '--since') ?? new Date(Date.now() - 30 * DAY_MS);
   const loc = locations(p, io);
-  const store = openStoreIfExists(loc);
+  const store = await openStoreIfExists(loc);
   let history;
   try {
     history = store ? await store.commands({ since: since.toISOString(), limit }) : [];

@@ -60,7 +60,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   const to = parseTime(str(p, 'to'), '--to')?.toISOString() ?? null;
   const generatedAt = (parseTime(str(p, 'now'), '--now') ?? new Date()).toISOString();
   const loc = locations(p, io);
-  const store = openStoreForReading(loc);
+  const store = await openStoreForReading(loc);
   let data: ReportData;
   try {
     const verify = await verifyStore(store, loc.policy, { keys: trustedKeys(loc.state), stateDir: loc.state });

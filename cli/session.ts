@@ -31,7 +31,7 @@ export const command = defineCommand({
 async function show(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
   const loc = locations(p, io);
-  const store = openStoreForReading(loc);
+  const store = await openStoreForReading(loc);
   try {
     const records = await store.commands({ session: id });
     if (records.length === 0)

@@ -32,7 +32,7 @@ export const command = defineCommand({
 async function run(p: Parsed, io: CliIo): Promise<number> {
   const id = p.positionals[0]!;
   const loc = locations(p, io);
-  const store = openStoreForReading(loc);
+  const store = await openStoreForReading(loc);
   let record;
   try {
     record = await store.command(id);

@@ -10,7 +10,7 @@
  * a socket found next to the store that nobody answers on is left to the in-process gate
  * (the same store and policy), which the caller runs when told 'fallback'.
  */
-import { discoverStore } from '../engine/util/store-path.js';
+import { discoverStore, stateDirectory } from '../engine/util/store-path.js';
 import { shellJoin } from '../engine/util/quote.js';
 import { commandText } from './stdin-text.js';
 
@@ -113,9 +113,15 @@ type Target = { kind: 'unix'; path: string; explicit: boolean } | { kind: 'http'
 export function serverTarget(a: ThinArgs, io: ThinIo): Target | null | Error {
   const named = a.server ?? io.env.POLICY_GATE_SERVER;
   if (named !== undefined && named !== '') return namedTarget(named, io.cwd);
-  const found = discoverStore({ store: a.store, cwd: io.cwd, env: io.env, home: io.home, uid: io.uid });
-  if (found === null) return null;
-  const path = `${found.store.slice(0, found.store.lastIndexOf('/'))}/serve.sock`;
+  let found: ReturnType<typeof discoverStore>;
+  try {
+    found = discoverStore({ store: a.store, cwd: io.cwd, env: io.env, home: io.home, uid: io.uid });
+  } catch {
+    return null; // a store name the full CLI refuses, with its own error
+  }
+  const state = found === null ? null : stateDirectory(found, { cwd: io.cwd, env: io.env, home: io.home });
+  if (state === null) return null;
+  const path = `${state}/serve.sock`;
   const fs = require('node:fs') as typeof import('node:fs');
   try {
     const st = fs.statSync(path);

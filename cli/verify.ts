@@ -146,7 +146,7 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
     witnessCount = 0;
     let store: AuditStore | null = null;
     try {
-      store = openStoreForReading(loc);
+      store = await openStoreForReading(loc);
     } catch (err) {
       // a file SQLite cannot read as a database is a trail that fails verification, not a usage error
       if (!(err instanceof GateError && err.code === 'store-corrupt')) throw err;

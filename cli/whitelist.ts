@@ -79,7 +79,7 @@ async function proposeRule(p: Parsed, io: CliIo): Promise<number> {
   }
   requireStore(loc); // propose works from a recorded command: no store, nothing to propose
   const policy = await policyFor(loc);
-  const store = openStoreForReading(loc);
+  const store = await openStoreForReading(loc);
   let proposal;
   try {
     const record = await store.command(commandId);

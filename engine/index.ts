@@ -70,6 +70,7 @@ export {
 export { assessRequest, projectOf, scopedRepos, type AssessDependencies } from './gate/request.js';
 export { exportTrail, exportBundle, CSV_COLUMNS, type ExportOptions } from './gate/export.js';
 export { verifyStore, failedResult, type VerifyStoreOptions } from './gate/verify-store.js';
+export { migrateStore, copyStore, type MigrateResult } from './gate/store-admin.js';
 export { policyProvider } from './gate/policy-at.js';
 export { pollingWaiter, NotifyingWaiter, POLL_MS, type DecisionWaiter } from './gate/waiter.js';
 export { check, systemClock, type Clock } from './gate/check.js';

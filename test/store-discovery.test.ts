@@ -61,11 +61,17 @@ describe('store discovery', () => {
     expect(() => find({ cwd: nested, home, store: 'mysql://db.example/gate' })).toThrow(
       /unknown store scheme "mysql:"/,
     );
-    // the password is not repeated; nothing is created under a directory named "postgres:"
+    // a PostgreSQL URL names a database, not a path; a gate that cannot reach it refuses the
+    // command (exit 2) without repeating the password, and creates nothing under "postgres:"
     const cwd = tempDir();
-    const r = await runCli(['check', '--store', 'postgres://gate:s3cret@db.example:5432/trail', '--', 'ls'], { cwd });
+    const url = 'postgres://gate:s3cret@db.invalid:5432/trail';
+    expect(find({ cwd: nested, home, store: url })).toEqual({
+      store: 'postgres://gate:***@db.invalid:5432/trail',
+      source: 'flag',
+    });
+    const r = await runCli(['check', '--store', url, '--', 'ls'], { cwd });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--store postgres:\/\/gate:\*\*\*@db\.example:5432\/trail/);
+    expect(r.stderr).toMatch(/audit store postgres:\/\/gate:\*\*\*@db\.invalid:5432\/trail: cannot open it/);
     expect(r.stderr).not.toContain('s3cret');
     expect(readdirSync(cwd)).toEqual([]);
   });

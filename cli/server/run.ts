@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import { connect, type Server as NetServer } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   ExitCode,
   GateError,
@@ -42,8 +42,9 @@ export interface ServeOptions {
 /** How often commands past their deadline with nobody waiting are timed out. */
 const SWEEP_MS = 1000;
 
-export function defaultSocketPath(storePath: string): string {
-  return join(dirname(storePath), 'serve.sock');
+/** The server's socket: in the gate's state directory (next to a SQLite store). */
+export function defaultSocketPath(loc: { readonly state: string }): string {
+  return join(loc.state, 'serve.sock');
 }
 
 export async function runServer(options: ServeOptions, io: CliIo): Promise<number> {
@@ -105,7 +106,7 @@ async function serveOn(options: ServeOptions, io: CliIo, demo: Demo | null): Pro
         `policy-gate serve --demo: a throwaway store and policy in ${demo.dir} (deleted when you stop it)\n` +
           `  a simulated agent submits a command every few seconds; you review them as ${DEMO_REVIEWER}\n` +
           `  open the console: ${consoleUrl}\n` +
-          `  submit your own: policy-gate check --server unix:${server.socket ?? defaultSocketPath(loc.store)} -- 'rm -rf ~'\n` +
+          `  submit your own: policy-gate check --server unix:${server.socket ?? defaultSocketPath(loc)} -- 'rm -rf ~'\n` +
           `  verify the trail: policy-gate verify --store ${loc.store} --policy ${demo.policy}\n`,
       );
     }
@@ -165,8 +166,7 @@ async function listen(gate: Gate, hub: Hub, options: ServeOptions, io: CliIo): P
   let socketServer: NetServer | null = null;
   let socketPath: string | null = null;
   if (options.socket !== null) {
-    socketPath =
-      options.socket === 'default' ? defaultSocketPath(gate.locations.store) : resolve(io.cwd, options.socket);
+    socketPath = options.socket === 'default' ? defaultSocketPath(gate.locations) : resolve(io.cwd, options.socket);
     try {
       socketServer = await listenSocket(socketPath, socketServerFor(createServer(socketHandler), built.options));
     } catch (err) {

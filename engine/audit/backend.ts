@@ -20,6 +20,12 @@ export interface BackendTransaction extends AuditReader {
   insert(event: EncodedEvent, chain: Buffer): Promise<number>;
   insertCheckpoint(checkpoint: Omit<StoredCheckpoint, 'id'>): Promise<number>;
   /**
+   * The stored event with exactly these bytes, if one is there: a retry after a transient failure
+   * (the connection lost while COMMIT was on its way) finds what the first attempt committed and
+   * does not append it twice. Backends whose failures are never transient need not provide it.
+   */
+  appended?(event: EncodedEvent): Promise<{ seq: number; chain: Buffer } | null>;
+  /**
    * `fn` as one unit inside the transaction: what it wrote is kept when it resolves and undone
    * when it rejects, the rest of the transaction untouched (group commit isolates its members so).
    */
@@ -32,8 +38,13 @@ export type BackendErrorKind =
   | 'duplicate'
   /** the store is damaged */
   | 'corrupt'
-  /** the store failed the operation (locked past the timeout, disk full, connection lost) */
-  | 'store';
+  /** the store failed the operation (locked past the timeout, disk full, read-only) */
+  | 'store'
+  /**
+   * the operation may succeed if tried again, and may even have committed: the connection was
+   * lost (a restart, a failover), the server rolled it back (a serialization failure, a deadlock)
+   */
+  | 'transient';
 
 export interface AuditBackend extends AuditReader {
   readonly location: string;

@@ -61,7 +61,15 @@ export interface EncodedEvent {
 }
 
 export function encodeEvent(body: EventBody): EncodedEvent {
-  const bytes = Buffer.from(canonicalJson(body as unknown as Canonical), 'utf8');
+  return encoded(body, Buffer.from(canonicalJson(body as unknown as Canonical), 'utf8'), eventTime(body));
+}
+
+/** A stored event's bytes as an append (a copy keeps the bytes and time exactly as stored). */
+export function encodedFromBytes(bytes: Buffer, at: string): EncodedEvent {
+  return encoded(JSON.parse(bytes.toString('utf8')) as EventBody, bytes, at);
+}
+
+function encoded(body: EventBody, bytes: Buffer, at: string): EncodedEvent {
   const submitted = body.type === 'SUBMITTED' ? body : null;
   const programs = submitted
     ? [...new Set(submitted.segments.map((s) => s.program).filter((p): p is string => p !== null))].join(' ')
@@ -71,7 +79,7 @@ export function encodeEvent(body: EventBody): EncodedEvent {
     command_id: body.command_id,
     session_id: submitted ? submitted.session_id : null,
     programs,
-    at: eventTime(body),
+    at,
     bytes,
     leaf: leafHash(bytes),
   };

@@ -6,7 +6,17 @@
  * it instead of waiting for it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chainHash, checkpointOrigin, encodeEvent, GENESIS, type RawEvent, type StoredCheckpoint } from './chain.js';
+import {
+  chainHash,
+  checkpointOrigin,
+  encodedFromBytes,
+  encodeEvent,
+  GENESIS,
+  leafHash,
+  type EncodedEvent,
+  type RawEvent,
+  type StoredCheckpoint,
+} from './chain.js';
 import { checkpointBody, type CheckpointSigner } from './checkpoint.js';
 import { claimSpools, readClaim, releaseClaim, returnClaim, spoolFailure } from './spool.js';
 import type { AuditBackend, BackendTransaction } from './backend.js';
@@ -36,7 +46,43 @@ export interface TrailOptions {
   readonly witness?: ((note: string) => void) | undefined;
 }
 
-type Scope = { readonly trail: AuditTrail; readonly reader: AuditReader; readonly tx: BackendTransaction | null };
+/** What `copyFrom` copied: the target's events after it, those it added, the checkpoints it added. */
+export interface CopyResult {
+  readonly events: number;
+  readonly copied: number;
+  readonly checkpoints: number;
+}
+
+type Scope = {
+  readonly trail: AuditTrail;
+  readonly reader: AuditReader;
+  readonly tx: BackendTransaction | null;
+  /** A transaction tried again after a transient failure: what it appends may already be there. */
+  readonly retry?: boolean;
+};
+
+/** Pauses before trying a transaction again after a transient failure (a lost connection, a serialization failure). */
+const RETRIES = [100, 400, 1200];
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function storedEvent(
+  encoded: ReturnType<typeof encodeEvent>,
+  body: EventBody,
+  seq: number,
+  chain: Buffer,
+): StoredEvent {
+  return {
+    seq,
+    type: encoded.type,
+    command_id: encoded.command_id,
+    at: encoded.at,
+    body,
+    bytes: encoded.bytes,
+    leaf: encoded.leaf.toString('hex'),
+    chain: chain.toString('hex'),
+  };
+}
 
 /** One write waiting for the next group commit. */
 interface Unit {
@@ -111,30 +157,41 @@ export class AuditTrail implements AuditStore {
    */
   private async commitBatch(batch: Unit[]): Promise<void> {
     if (this.batch === batch) this.batch = null; // later writes form the next batch
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      await this.backend.transaction((tx) =>
-        scope.run({ trail: this, reader: tx, tx }, async () => {
-          for (const unit of batch) {
-            const signed = this.unwitnessed.length;
-            try {
-              outcomes.push({ ok: true, value: await tx.savepoint(() => unit.fn(tx)) });
-            } catch (error) {
-              if (batch.length === 1) throw error; // alone: the transaction fails as it always did
-              this.unwitnessed.length = signed; // its checkpoints were undone with it
-              outcomes.push({ ok: false, error });
+    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    for (let attempt = 1; ; attempt++) {
+      outcomes = [];
+      try {
+        await this.backend.transaction((tx) =>
+          scope.run({ trail: this, reader: tx, tx, retry: attempt > 1 }, async () => {
+            for (const unit of batch) {
+              const signed = this.unwitnessed.length;
+              try {
+                outcomes.push({ ok: true, value: await tx.savepoint(() => unit.fn(tx)) });
+              } catch (error) {
+                // alone, or the connection lost: the transaction fails as a whole
+                if (batch.length === 1 || this.backend.classify(error) === 'transient') throw error;
+                this.unwitnessed.length = signed; // its checkpoints were undone with it
+                outcomes.push({ ok: false, error });
+              }
             }
-          }
-        }),
-      );
-      this.commits.transactions++;
-      this.commits.writes += outcomes.filter((o) => o.ok).length;
-      this.flushWitnesses();
-    } catch (err) {
-      this.unwitnessed = []; // rolled back: those checkpoints do not exist
-      for (const unit of batch) unit.reject(err);
-      return;
+          }),
+        );
+        break;
+      } catch (err) {
+        this.unwitnessed = []; // rolled back (or unknown): those checkpoints are not known to exist
+        // a lost connection or a transaction the server rolled back: once more, idempotently
+        // (append finds what a commit it never heard of wrote)
+        if (attempt < RETRIES.length + 1 && !this.closed && this.backend.classify(err) === 'transient') {
+          await delay(RETRIES[attempt - 1]!);
+          continue;
+        }
+        for (const unit of batch) unit.reject(err);
+        return;
+      }
     }
+    this.commits.transactions++;
+    this.commits.writes += outcomes.filter((o) => o.ok).length;
+    this.flushWitnesses();
     batch.forEach((unit, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) unit.resolve(outcome.value);
@@ -144,19 +201,13 @@ export class AuditTrail implements AuditStore {
 
   private async append(tx: BackendTransaction, body: EventBody): Promise<StoredEvent> {
     const encoded = encodeEvent(body);
+    if (scope.getStore()?.retry && tx.appended) {
+      const stored = await tx.appended(encoded);
+      if (stored) return storedEvent(encoded, body, stored.seq, stored.chain);
+    }
     const head = await tx.head();
     const chain = chainHash(head?.chain ?? GENESIS, encoded.leaf);
-    const seq = await tx.insert(encoded, chain);
-    return {
-      seq,
-      type: encoded.type,
-      command_id: encoded.command_id,
-      at: encoded.at,
-      body,
-      bytes: encoded.bytes,
-      leaf: encoded.leaf.toString('hex'),
-      chain: chain.toString('hex'),
-    };
+    return storedEvent(encoded, body, await tx.insert(encoded, chain), chain);
   }
 
   /** A failed write as the caller sees it (after noting it), or null for a refused duplicate. */
@@ -233,6 +284,71 @@ export class AuditTrail implements AuditStore {
     return this.serial(() =>
       this.backend.snapshot((reader) => scope.run({ trail: this, reader, tx: null }, () => fn(reader))),
     );
+  }
+
+  /**
+   * Copy another trail onto this one byte for byte (`store copy`): its events with the stored
+   * bytes, leaves and chain values, then its checkpoints as signed. This trail must be empty or
+   * hold a prefix of the source (an interrupted copy resumes). Each event's leaf and chain are
+   * recomputed on the way: a damaged source is refused at the first event that does not chain,
+   * not laundered into a new store.
+   */
+  async copyFrom(source: AuditReader, progress?: (copied: number) => void): Promise<CopyResult> {
+    let head = await this.write((tx) => tx.head());
+    const start = head?.seq ?? 0;
+    let chain = head?.chain ?? GENESIS;
+    let batch: { encoded: EncodedEvent; chain: Buffer; seq: number }[] = [];
+    const flush = async (): Promise<void> => {
+      const rows = batch;
+      batch = [];
+      if (rows.length === 0) return;
+      await this.write(async (tx) => {
+        for (const r of rows) {
+          const seq = await tx.insert(r.encoded, r.chain);
+          if (seq !== r.seq)
+            throw new Error(`event #${r.seq} was stored as #${seq}: another writer appended meanwhile`);
+        }
+      });
+      progress?.(rows[rows.length - 1]!.seq - start);
+    };
+    let last = 0;
+    for await (const e of source.rawEvents()) {
+      last = e.seq;
+      if (e.seq <= start) {
+        if (e.seq === start && !e.chain.equals(chain))
+          throw new GateError('store-write-failed', `${this.location} holds another trail: event #${start} differs`, {
+            hint: 'copy into an empty store',
+          });
+        continue;
+      }
+      const leaf = leafHash(e.bytes);
+      const next = chainHash(chain, leaf);
+      if (!leaf.equals(e.leaf) || !next.equals(e.chain))
+        throw new GateError(
+          'store-corrupt',
+          `the source trail does not chain at event #${e.seq}: nothing after it was copied`,
+          {
+            hint: 'run policy-gate verify on the source',
+          },
+        );
+      chain = next;
+      batch.push({ encoded: encodedFromBytes(e.bytes, e.at), chain: next, seq: e.seq });
+      if (batch.length >= 1000) await flush();
+    }
+    await flush();
+    if (last < start)
+      throw new GateError(
+        'store-write-failed',
+        `${this.location} holds more events (${start}) than the source (${last})`,
+      );
+    const have = new Set((await this.checkpoints()).map((c) => c.note));
+    const missing = (await source.checkpoints()).filter((c) => !have.has(c.note));
+    if (missing.length > 0)
+      await this.write(async (tx) => {
+        for (const c of missing) await tx.insertCheckpoint({ size: c.size, chain: c.chain, at: c.at, note: c.note });
+      });
+    head = await this.write((tx) => tx.head());
+    return { events: head?.seq ?? 0, copied: (head?.seq ?? 0) - start, checkpoints: missing.length };
   }
 
   async checkpoint(now: Date, maxAgeMs = 0): Promise<StoredCheckpoint | null> {

@@ -112,7 +112,7 @@ export class Gate {
     // the store is read only for a session's history, and never created for it
     if (!request.session) return assessRequest(request, deps);
     const own = this.writer === null;
-    const store = own ? openStoreIfExists(this.locations) : await this.writer;
+    const store = own ? await openStoreIfExists(this.locations) : await this.writer;
     try {
       return await assessRequest(request, { ...deps, store });
     } finally {
@@ -205,7 +205,7 @@ export class Gate {
   async verify(
     options: { keys?: readonly VerifierKey[]; against?: string; witnesses?: readonly WitnessReading[] } = {},
   ): Promise<VerifyResult> {
-    const store = openStoreForReading(this.locations);
+    const store = await openStoreForReading(this.locations);
     try {
       return await verifyStore(store, this.locations.policy, {
         keys: options.keys ?? trustedKeys(this.locations.state),
@@ -220,7 +220,7 @@ export class Gate {
 
   /** The trail as JSON lines of events or CSV rows of commands. */
   async export(options: ExportOptions): Promise<string> {
-    const store = openStoreForReading(this.locations);
+    const store = await openStoreForReading(this.locations);
     try {
       return await exportTrail(store, options);
     } finally {
@@ -231,7 +231,7 @@ export class Gate {
   /** The whole trail as a self-contained evidence bundle, ending with a checkpoint covering it. */
   async bundle(): Promise<Bundle> {
     await (await this.store()).checkpoint(this.clock.wall());
-    const store = openStoreForReading(this.locations);
+    const store = await openStoreForReading(this.locations);
     try {
       return await exportBundle(store, this.locations.policy, this.locations.state);
     } finally {
@@ -241,7 +241,7 @@ export class Gate {
 
   /** The compliance report's data over [from, to), with the trail verified. */
   async report(options: { from: string | null; to: string | null; generatedAt?: string }): Promise<ReportData> {
-    const store = openStoreForReading(this.locations);
+    const store = await openStoreForReading(this.locations);
     try {
       const verify = await verifyStore(store, this.locations.policy, {
         keys: trustedKeys(this.locations.state),

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GateError } from '../util/errors.js';
-import { DEFAULT_STORE_DIR, discoverStore, type StoreSource } from '../util/store-path.js';
+import { DEFAULT_STORE_DIR, discoverStore, stateDirectory, type FoundStore } from '../util/store-path.js';
 
 export interface LocationInputs {
   readonly store?: string | undefined;
@@ -32,17 +32,21 @@ export interface LocationInputs {
 }
 
 export type { StoreSource } from '../util/store-path.js';
+import type { StoreSource } from '../util/store-path.js';
 
 export interface Locations {
-  /** The SQLite file of the audit trail. */
+  /** The SQLite file of the audit trail, or its PostgreSQL URL as it may be shown (no password). */
   readonly store: string;
+  /** The PostgreSQL URL to connect with (password included); absent for a SQLite store. */
+  readonly url?: string | undefined;
   /** How `store` was found (see describeStoreSource). */
   readonly storeSource: StoreSource;
   /** The policy directory (gate.yaml, rules/, whitelist/). */
   readonly policy: string;
   /**
    * The gate's state directory: the store's key, trusted keys, recordings, the failed-write
-   * spool and the policy cache live here (next to a SQLite store, in the same trust domain).
+   * spool and the policy cache live here (next to a SQLite store, in the same trust domain; for
+   * a PostgreSQL trail POLICY_GATE_STATE, else a directory of its own under ~/.policy-gate/).
    */
   readonly state: string;
   /** Where compiled policies are cached: in the state directory. */
@@ -75,10 +79,15 @@ export function shippedPolicyDir(): string {
 }
 
 export function resolveLocations(inputs: LocationInputs): Locations {
-  const { store, storeSource } = findStore(inputs);
+  const found = findStore(inputs);
+  const { store, storeSource, url } = found;
+  const state = stateDirectory(found, inputs);
+  if (state === null)
+    throw new GateError('store-unavailable', `audit store ${store}: no state directory for its key and spool`, {
+      hint: 'the command must not run; set POLICY_GATE_STATE (or HOME)',
+    });
   const policyFlag = inputs.policy ?? inputs.env.POLICY_GATE_POLICY;
   const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
-  const state = dirname(store);
   const cache = join(state, 'cache');
   const lockTimeout = inputs.env.POLICY_GATE_LOCK_TIMEOUT;
   const seconds = lockTimeout === undefined || lockTimeout === '' ? undefined : Number(lockTimeout);
@@ -90,48 +99,19 @@ export function resolveLocations(inputs: LocationInputs): Locations {
   }
   return {
     store,
+    ...(url !== undefined ? { url } : {}),
     storeSource,
     policy,
     state,
     cache,
-    protectedPaths: [state, store, policy],
+    protectedPaths: url === undefined ? [state, store, policy] : [state, policy],
     lockTimeoutMs: seconds === undefined ? undefined : Math.round(seconds * 1000),
     env: inputs.env,
   };
 }
 
-/** `scheme://…`: a store named by URL, never a path (a path with `://` in it would be a directory named `scheme:`). */
-const STORE_URL = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
-
-/** The store named by --store or POLICY_GATE_STORE, as a path: `sqlite:PATH` is PATH; a URL is refused here. */
-function namedStore(inputs: LocationInputs): LocationInputs {
-  const flag = inputs.store !== undefined && inputs.store !== '';
-  const named = flag ? inputs.store : inputs.env.POLICY_GATE_STORE;
-  if (named === undefined || named === '') return inputs;
-  const where = flag ? '--store' : 'POLICY_GATE_STORE';
-  const url = STORE_URL.exec(named);
-  if (url) {
-    const scheme = url[1]!.toLowerCase();
-    // the password, if any, is never repeated in an error
-    const shown = named.replace(/^([^:]+:\/\/[^:/@]+):[^@/]*@/, '$1:***@');
-    if (scheme === 'postgres' || scheme === 'postgresql')
-      throw new GateError('usage', `${where} ${shown}: PostgreSQL stores are not supported by this version`, {
-        hint: 'the command must not run; use a SQLite store (a file path)',
-      });
-    throw new GateError('usage', `${where} ${shown}: unknown store scheme "${scheme}:"`, {
-      hint: 'the command must not run; a store is a file path (or sqlite:PATH)',
-    });
-  }
-  if (/^sqlite:/i.test(named)) {
-    const path = named.slice('sqlite:'.length);
-    if (path === '') throw new GateError('usage', `${where} ${named}: sqlite: needs a path`);
-    return flag ? { ...inputs, store: path } : { ...inputs, env: { ...inputs.env, POLICY_GATE_STORE: path } };
-  }
-  return inputs;
-}
-
-function findStore(inputs: LocationInputs): { store: string; storeSource: StoreSource } {
-  const found = discoverStore(namedStore(inputs));
+function findStore(inputs: LocationInputs): FoundStore {
+  const found = discoverStore(inputs);
   // no home, nothing found: there is no store to name, and guessing one (the working directory)
   // would scatter trails wherever the gate happens to run
   if (found === null)

@@ -9,6 +9,7 @@ import { openSqliteStore } from '../audit/sqlite/backend.js';
 import type { AuditStore } from '../audit/store.js';
 import { gateSigner } from '../audit/checkpoint.js';
 import { GateError } from '../util/errors.js';
+import { makeDirectories } from '../util/fs.js';
 import { VERSION } from '../util/version.js';
 import { expireOverdue } from './check.js';
 import { systemClock } from './clock.js';
@@ -45,9 +46,12 @@ export function storeNotFound(loc: Pick<Locations, 'store' | 'storeSource'>): Ga
   });
 }
 
-/** Throws storeNotFound unless the store exists; creates nothing. */
-export function requireStore(loc: Pick<Locations, 'store' | 'storeSource'>): void {
-  if (!existsSync(loc.store)) throw storeNotFound(loc);
+/**
+ * Throws storeNotFound unless the store exists; creates nothing. A PostgreSQL trail is checked
+ * when it is opened (reachable, its schema migrated).
+ */
+export function requireStore(loc: Pick<Locations, 'store' | 'storeSource' | 'url'>): void {
+  if (loc.url === undefined && !existsSync(loc.store)) throw storeNotFound(loc);
 }
 
 /**
@@ -60,7 +64,7 @@ export function requireStore(loc: Pick<Locations, 'store' | 'storeSource'>): voi
 export async function openStore(loc: Locations, options: StoreOptions = {}): Promise<AuditStore> {
   // before the key: a store that may not be created must not leave a key (or a directory) behind
   if (options.create === false) requireStore(loc);
-  const fresh = !existsSync(loc.store);
+  const fresh = loc.url !== undefined || !existsSync(loc.store);
   let store: AuditStore | null = null;
   const witness = witnessHook(
     options.policy?.gate.witnesses ?? [],
@@ -70,17 +74,31 @@ export async function openStore(loc: Locations, options: StoreOptions = {}): Pro
       store?.noteFailure('WITNESS', null, new Error(`${name}: ${why}`));
     },
   );
-  store = openSqliteStore(loc.store, {
-    signer: gateSigner(loc.state),
-    busyTimeoutMs: loc.lockTimeoutMs,
-    witness,
-    stateDir: loc.state,
-  });
+  if (loc.url !== undefined) {
+    makeDirectories(loc.state);
+    const { openPgStore } = await import('../audit/pg/backend.js');
+    store = await openPgStore(loc.url, {
+      signer: gateSigner(loc.state),
+      witness,
+      stateDir: loc.state,
+      lockTimeoutMs: loc.lockTimeoutMs,
+    });
+  } else
+    store = openSqliteStore(loc.store, {
+      signer: gateSigner(loc.state),
+      busyTimeoutMs: loc.lockTimeoutMs,
+      witness,
+      stateDir: loc.state,
+    });
   try {
-    if (fresh && (await store.eventCount()) === 0) {
-      await recordGateEvent(store, 'GATE_START', 'store');
-      await store.checkpoint(new Date());
-    }
+    // in one transaction: of the gates that find a new (or just migrated) trail at once, one begins it
+    const trail = store;
+    if (fresh && (await trail.eventCount()) === 0)
+      await trail.atomically(async () => {
+        if ((await trail.eventCount()) > 0) return;
+        await recordGateEvent(trail, 'GATE_START', 'store');
+        await trail.checkpoint(new Date());
+      }, 'GATE_START');
     await expireOverdue(store, systemClock());
   } catch (err) {
     await store.close();
@@ -89,14 +107,19 @@ export async function openStore(loc: Locations, options: StoreOptions = {}): Pro
   return store;
 }
 
-/** The store for reading, or null when there is none yet. */
-export function openStoreIfExists(loc: Locations): AuditStore | null {
+/** The store for reading, or null when there is none yet (a PostgreSQL trail is always there, or an error). */
+export async function openStoreIfExists(loc: Locations): Promise<AuditStore | null> {
+  if (loc.url !== undefined) return openStoreForReading(loc);
   return existsSync(loc.store) ? openSqliteStore(loc.store, { readonly: true, stateDir: loc.state }) : null;
 }
 
 /** The store for reading; storeNotFound when there is none. */
-export function openStoreForReading(loc: Locations): AuditStore {
+export async function openStoreForReading(loc: Locations): Promise<AuditStore> {
   requireStore(loc);
+  if (loc.url !== undefined) {
+    const { openPgStore } = await import('../audit/pg/backend.js');
+    return openPgStore(loc.url, { readonly: true, stateDir: loc.state });
+  }
   return openSqliteStore(loc.store, { readonly: true, stateDir: loc.state });
 }
 

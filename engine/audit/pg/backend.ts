@@ -1,13 +1,13 @@
 /**
- * The audit trail in PostgreSQL (issue 14; work in progress on the issue-14 branch). The trail
- * (trail.ts) encodes, hashes and chains; this backend writes SQL only. Every write transaction
- * first locks the one-row chain head (`SELECT … FOR UPDATE`), so appends from any number of
- * processes and replicas serialise and extend one sequence; the database's own trigger refuses
- * an append that does not extend the head by one (schema.ts). One connection per store, as the
- * trail runs its reads and writes one at a time.
+ * The audit trail in PostgreSQL. The trail (trail.ts) encodes, hashes and chains; this backend
+ * writes SQL only. Every write transaction first takes the append lock (a transaction-scoped
+ * advisory lock), so appends from any number of processes and replicas serialise and extend one
+ * sequence; the database itself refuses an append that does not extend the head by one
+ * (schema.ts). Connections come from a pool: a connection lost with the server (a restart, a
+ * failover) is replaced by the next operation, and an operation whose outcome the connection took
+ * with it is classified 'transient' so the trail retries it idempotently.
  */
 import type pg from 'pg';
-import { createRequire } from 'node:module';
 import type { EncodedEvent, RawEvent, StoredCheckpoint } from '../chain.js';
 import type { AuditBackend, BackendErrorKind, BackendTransaction } from '../backend.js';
 import type { AuditReader, CommandFilter, Integrity } from '../store.js';
@@ -26,17 +26,22 @@ import {
 } from '../../model/events.js';
 import type { SessionHistory } from '../../model/history.js';
 import { GateError, describeCause } from '../../util/errors.js';
-import { PG_MIGRATIONS, VERSION_TABLE } from './schema.js';
-
-const require = createRequire(import.meta.url);
+import { withoutPassword } from '../../util/store-path.js';
+import { APPEND_LOCK, grantsFor, PG_MIGRATIONS, VERSION_TABLE } from './schema.js';
 
 export interface PgStoreOptions {
   /** Create or upgrade the schema (`policy-gate store migrate`); otherwise it must be current. */
   readonly migrate?: boolean;
+  /** Open for reading only: no write transaction is begun. */
+  readonly readonly?: boolean;
   readonly signer?: CheckpointSigner | undefined;
   readonly witness?: ((note: string) => void) | undefined;
   /** The gate's local state directory (the failed-write spool). */
   readonly stateDir: string;
+  /** How long an append waits for the append lock (POLICY_GATE_LOCK_TIMEOUT); 10 s by default. */
+  readonly lockTimeoutMs?: number | undefined;
+  /** Connections in the pool (4 by default: the trail runs one operation at a time, a server reads beside it). */
+  readonly poolSize?: number;
 }
 
 /** Open the PostgreSQL store at `url` as an audit trail. */
@@ -46,9 +51,15 @@ export async function openPgStore(url: string, options: PgStoreOptions): Promise
 }
 
 /** The URL as it may be shown: without its password. */
-export function shownUrl(url: string): string {
-  return url.replace(/^([^:]+:\/\/[^:/@]+):[^@/]*@/, '$1:***@');
+export const shownUrl = withoutPassword;
+
+/** Load node-postgres (bundled in a chunk of its own: only a PostgreSQL store loads it). */
+export async function loadPg(): Promise<typeof pg> {
+  const mod = (await import('pg')) as unknown as { default?: typeof pg } & typeof pg;
+  return mod.default ?? mod;
 }
+
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 interface EventRow {
   seq: string;
@@ -62,138 +73,16 @@ interface EventRow {
 
 const EVENT_COLUMNS = 'seq, type, command_id, at, body, leaf, chain';
 
-export class PgBackend implements AuditBackend, BackendTransaction {
-  readonly writable = true;
-  readonly schemaProblems: readonly string[] = [];
+type Run = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
 
-  private constructor(
-    readonly location: string,
-    private readonly client: pg.Client,
-  ) {}
-
-  static async open(url: string, options: Pick<PgStoreOptions, 'migrate'>): Promise<PgBackend> {
-    const shown = shownUrl(url);
-    let Client: typeof pg.Client;
-    try {
-      Client = (require('pg') as typeof pg).Client;
-    } catch (err) {
-      throw unavailable(shown, err, 'load the PostgreSQL driver');
-    }
-    const client = new Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.query("SET application_name = 'policy-gate'");
-      if (options.migrate) await migrate(client);
-      const version = await schemaVersion(client);
-      if (version < PG_MIGRATIONS.length)
-        throw new Error(
-          `the schema is at version ${version}, this gate needs ${PG_MIGRATIONS.length}: run policy-gate store migrate`,
-        );
-      if (version > PG_MIGRATIONS.length)
-        throw new Error(
-          `the schema is at version ${version}, newer than this gate knows (${PG_MIGRATIONS.length}): upgrade the gate`,
-        );
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw unavailable(shown, err, 'open it');
-    }
-    return new PgBackend(shown, client);
-  }
-
-  private async q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.client.query<R>(text, values)).rows;
-  }
-
-  // ---- transactions -------------------------------------------------------------------------
-
-  async transaction<T>(fn: (tx: BackendTransaction) => Promise<T>): Promise<T> {
-    await this.q('BEGIN');
-    try {
-      // every writer, in any process, waits here: one chain, extended one event at a time
-      await this.q('SELECT seq FROM policy_gate.head FOR UPDATE');
-      const result = await fn(this);
-      await this.q('COMMIT');
-      return result;
-    } catch (err) {
-      await this.q('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
-    await this.q('SAVEPOINT unit');
-    try {
-      const result = await fn();
-      await this.q('RELEASE SAVEPOINT unit');
-      return result;
-    } catch (err) {
-      await this.q('ROLLBACK TO SAVEPOINT unit').catch(() => undefined);
-      await this.q('RELEASE SAVEPOINT unit').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  async snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T> {
-    await this.q('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      return await fn(this);
-    } finally {
-      await this.q('COMMIT').catch(() => undefined);
-    }
-  }
-
-  classify(err: unknown): BackendErrorKind | null {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return null;
-    if (code === '23505') return 'duplicate';
-    if (code === 'XX001' || code === 'XX002') return 'corrupt';
-    return 'store';
-  }
-
-  // ---- appends ------------------------------------------------------------------------------
-
-  async head(): Promise<{ seq: number; chain: Buffer } | null> {
-    const [row] = await this.q<{ seq: string; chain: Buffer | null }>('SELECT seq, chain FROM policy_gate.head');
-    return row && row.chain !== null && Number(row.seq) > 0 ? { seq: Number(row.seq), chain: row.chain } : null;
-  }
-
-  async firstLeaf(): Promise<Buffer | null> {
-    const [row] = await this.q<{ leaf: Buffer }>('SELECT leaf FROM policy_gate.events WHERE seq = 1');
-    return row?.leaf ?? null;
-  }
-
-  async insert(e: EncodedEvent, chain: Buffer): Promise<number> {
-    const deadline =
-      e.type === 'SUBMITTED' ? ((JSON.parse(e.bytes.toString('utf8')) as SubmittedBody).deadline ?? null) : null;
-    // a refused append (a second decision) must leave the transaction usable, as in SQLite: in
-    // PostgreSQL a failed statement aborts the whole transaction unless it ran in a savepoint
-    await this.q('SAVEPOINT append');
-    try {
-      const [row] = await this.q<{ seq: string }>(
-        `INSERT INTO policy_gate.events (seq, type, command_id, session_id, at, programs, deadline, body, leaf, chain)
-         VALUES ((SELECT seq + 1 FROM policy_gate.head), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
-        [e.type, e.command_id, e.session_id, e.at, e.programs, deadline, e.bytes, e.leaf, chain],
-      );
-      await this.q('RELEASE SAVEPOINT append');
-      return Number(row!.seq);
-    } catch (err) {
-      await this.q('ROLLBACK TO SAVEPOINT append').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  async insertCheckpoint(c: Omit<StoredCheckpoint, 'id'>): Promise<number> {
-    const [row] = await this.q<{ id: string }>(
-      'INSERT INTO policy_gate.checkpoints (size, chain, at, note) VALUES ($1, $2, $3, $4) RETURNING id',
-      [c.size, c.chain, c.at, c.note],
-    );
-    return Number(row!.id);
-  }
+/** The trail's reads in SQL, over the pool or over one transaction's connection. */
+class PgReader implements AuditReader {
+  constructor(protected readonly run: Run) {}
 
   // ---- reads --------------------------------------------------------------------------------
 
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
-    const [row] = await this.q<CheckpointRow>(
+    const [row] = await this.run<CheckpointRow>(
       'SELECT id, size, chain, at, note FROM policy_gate.checkpoints ORDER BY id DESC LIMIT 1',
     );
     return row ? checkpoint(row) : null;
@@ -201,12 +90,12 @@ export class PgBackend implements AuditBackend, BackendTransaction {
 
   async checkpoints(): Promise<StoredCheckpoint[]> {
     return (
-      await this.q<CheckpointRow>('SELECT id, size, chain, at, note FROM policy_gate.checkpoints ORDER BY id')
+      await this.run<CheckpointRow>('SELECT id, size, chain, at, note FROM policy_gate.checkpoints ORDER BY id')
     ).map(checkpoint);
   }
 
   async overdue(now: Date, limit = 100): Promise<{ submitted: SubmittedBody; leaf: string }[]> {
-    const rows = await this.q<{ body: Buffer; leaf: Buffer }>(
+    const rows = await this.run<{ body: Buffer; leaf: Buffer }>(
       `SELECT s.body, s.leaf FROM policy_gate.events s
         WHERE s.type = 'SUBMITTED' AND s.deadline IS NOT NULL AND s.deadline < $1
           AND NOT EXISTS (SELECT 1 FROM policy_gate.events d WHERE d.command_id = s.command_id AND d.type = 'DECIDED')
@@ -222,7 +111,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
   async *rawEvents(): AsyncIterable<RawEvent> {
     // in pages by sequence: a million events never sit in memory at once
     for (let after = 0; ;) {
-      const rows = await this.q<EventRow>(
+      const rows = await this.run<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE seq > $1 ORDER BY seq LIMIT 5000`,
         [after],
       );
@@ -236,7 +125,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
   }
 
   async policyRevisions(): Promise<string[]> {
-    const rows = await this.q<{ revision: string | null }>(
+    const rows = await this.run<{ revision: string | null }>(
       `SELECT convert_from(body, 'UTF8')::jsonb ->> 'policy_revision' AS revision FROM policy_gate.events
         WHERE type = 'DECIDED' GROUP BY revision ORDER BY min(seq)`,
     );
@@ -244,20 +133,20 @@ export class PgBackend implements AuditBackend, BackendTransaction {
   }
 
   async eventCount(): Promise<number> {
-    const [row] = await this.q<{ seq: string }>('SELECT seq FROM policy_gate.head');
+    const [row] = await this.run<{ seq: string }>('SELECT seq FROM policy_gate.head');
     return Number(row?.seq ?? 0);
   }
 
   async commandEvents(commandId: string): Promise<StoredEvent[]> {
     return (
-      await this.q<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id = $1 ORDER BY seq`, [
+      await this.run<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id = $1 ORDER BY seq`, [
         commandId,
       ])
     ).map(toEvent);
   }
 
   async decision(commandId: string): Promise<DecidedBody | null> {
-    const [row] = await this.q<{ body: Buffer }>(
+    const [row] = await this.run<{ body: Buffer }>(
       "SELECT body FROM policy_gate.events WHERE command_id = $1 AND type = 'DECIDED'",
       [commandId],
     );
@@ -265,7 +154,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
   }
 
   async command(commandId: string): Promise<CommandRecord | null> {
-    const rows = await this.q<{ type: string; body: Buffer }>(
+    const rows = await this.run<{ type: string; body: Buffer }>(
       `SELECT type, body FROM policy_gate.events WHERE command_id = $1
           AND type IN ('SUBMITTED', 'DECIDED', 'EXEC_START', 'EXEC_END')`,
       [commandId],
@@ -283,7 +172,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
 
   async sessionHistory(sessionId: string, now: Date, windowSeconds: number): Promise<SessionHistory> {
     const since = new Date(now.getTime() - windowSeconds * 1000).toISOString();
-    const rows = await this.q<{ programs: string | null; n: string; recent: string }>(
+    const rows = await this.run<{ programs: string | null; n: string; recent: string }>(
       `SELECT programs, count(*) AS n, count(*) FILTER (WHERE at >= $1) AS recent FROM policy_gate.events
         WHERE type = 'SUBMITTED' AND session_id = $2 AND at <= $3 GROUP BY programs`,
       [since, sessionId, now.toISOString()],
@@ -318,7 +207,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
       }
     }
     const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
-    const rows = await this.q<{
+    const rows = await this.run<{
       submitted: Buffer;
       decided: Buffer | null;
       started: Buffer | null;
@@ -344,7 +233,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
 
   async gateEvents(type: GateEventType): Promise<StoredEvent[]> {
     return (
-      await this.q<EventRow>(
+      await this.run<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id IS NULL AND type = $1 ORDER BY seq`,
         [type],
       )
@@ -353,14 +242,225 @@ export class PgBackend implements AuditBackend, BackendTransaction {
 
   async events(fromSeq = 1): Promise<StoredEvent[]> {
     return (
-      await this.q<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE seq >= $1 ORDER BY seq`, [fromSeq])
+      await this.run<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE seq >= $1 ORDER BY seq`, [
+        fromSeq,
+      ])
     ).map(toEvent);
+  }
+}
+
+/** One write transaction on its own connection (holding the append lock). */
+class PgTransaction extends PgReader implements BackendTransaction {
+  async head(): Promise<{ seq: number; chain: Buffer } | null> {
+    const [row] = await this.run<{ seq: string; chain: Buffer | null }>('SELECT seq, chain FROM policy_gate.head');
+    return row && row.chain !== null && Number(row.seq) > 0 ? { seq: Number(row.seq), chain: row.chain } : null;
+  }
+
+  async firstLeaf(): Promise<Buffer | null> {
+    const [row] = await this.run<{ leaf: Buffer }>('SELECT leaf FROM policy_gate.events WHERE seq = 1');
+    return row?.leaf ?? null;
+  }
+
+  async insert(e: EncodedEvent, chain: Buffer): Promise<number> {
+    const deadline =
+      e.type === 'SUBMITTED' ? ((JSON.parse(e.bytes.toString('utf8')) as SubmittedBody).deadline ?? null) : null;
+    // a refused append (a second decision) must leave the transaction usable, as in SQLite: in
+    // PostgreSQL a failed statement aborts the whole transaction unless it ran in a savepoint
+    await this.run('SAVEPOINT append');
+    try {
+      const [row] = await this.run<{ seq: string }>(
+        `INSERT INTO policy_gate.events (seq, type, command_id, session_id, at, programs, deadline, body, leaf, chain)
+         VALUES ((SELECT seq + 1 FROM policy_gate.head), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
+        [e.type, e.command_id, e.session_id, e.at, e.programs, deadline, e.bytes, e.leaf, chain],
+      );
+      await this.run('RELEASE SAVEPOINT append');
+      return Number(row!.seq);
+    } catch (err) {
+      await this.run('ROLLBACK TO SAVEPOINT append').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async appended(e: EncodedEvent): Promise<{ seq: number; chain: Buffer } | null> {
+    const [row] =
+      e.command_id !== null
+        ? await this.run<{ seq: string; chain: Buffer }>(
+            'SELECT seq, chain FROM policy_gate.events WHERE command_id = $1 AND type = $2 AND leaf = $3',
+            [e.command_id, e.type, e.leaf],
+          )
+        : await this.run<{ seq: string; chain: Buffer }>(
+            'SELECT seq, chain FROM policy_gate.events WHERE command_id IS NULL AND type = $1 AND leaf = $2',
+            [e.type, e.leaf],
+          );
+    return row ? { seq: Number(row.seq), chain: row.chain } : null;
+  }
+
+  async insertCheckpoint(c: Omit<StoredCheckpoint, 'id'>): Promise<number> {
+    const [row] = await this.run<{ id: string }>(
+      'INSERT INTO policy_gate.checkpoints (size, chain, at, note) VALUES ($1, $2, $3, $4) RETURNING id',
+      [c.size, c.chain, c.at, c.note],
+    );
+    return Number(row!.id);
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('SAVEPOINT unit');
+    try {
+      const result = await fn();
+      await this.run('RELEASE SAVEPOINT unit');
+      return result;
+    } catch (err) {
+      await this.run('ROLLBACK TO SAVEPOINT unit').catch(() => undefined);
+      await this.run('RELEASE SAVEPOINT unit').catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** SQLSTATE classes and codes after which the same operation may succeed: the connection, the server's state. */
+const TRANSIENT = /^(08...|40001|40P01|57P0[1-4]|53300)$/;
+/** node-postgres's own errors for a connection lost or never made. */
+const CONNECTION_LOST = new RegExp(
+  [
+    'Connection terminated',
+    'connection timeout',
+    'timeout exceeded when trying to connect',
+    'Query read timeout',
+    'Client has encountered a connection error',
+    'ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH',
+  ].join('|'),
+  'i',
+);
+
+export class PgBackend extends PgReader implements AuditBackend {
+  readonly schemaProblems: readonly string[] = [];
+
+  private constructor(
+    readonly location: string,
+    private readonly pool: pg.Pool,
+    readonly writable: boolean,
+    private readonly lockTimeoutMs: number,
+  ) {
+    super(async (text, values = []) => (await pool.query(text, values)).rows);
+  }
+
+  static async open(url: string, options: Omit<PgStoreOptions, 'stateDir'>): Promise<PgBackend> {
+    const shown = shownUrl(url);
+    let driver: typeof pg;
+    try {
+      driver = await loadPg();
+    } catch (err) {
+      throw unavailable(shown, err, 'load the PostgreSQL driver');
+    }
+    const pool = new driver.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 4,
+      application_name: 'policy-gate',
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    });
+    // an idle connection the server dropped (a restart, a failover) is discarded; the next
+    // operation connects again
+    pool.on('error', () => undefined);
+    try {
+      const client = await pool.connect();
+      try {
+        if (options.migrate) await migrate(client);
+        const version = await schemaVersion(client);
+        if (version === 0)
+          throw new GateError('not-found', `audit store ${shown}: the database has no policy-gate schema`, {
+            hint: 'run `policy-gate store migrate --store URL` as the schema owner first',
+          });
+        if (version < PG_MIGRATIONS.length)
+          throw new Error(
+            `the schema is at version ${version}, this gate needs ${PG_MIGRATIONS.length}: run policy-gate store migrate`,
+          );
+        if (version > PG_MIGRATIONS.length)
+          throw new Error(
+            `the schema is at version ${version}, newer than this gate knows (${PG_MIGRATIONS.length}): upgrade the gate`,
+          );
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw unavailable(shown, err, 'open it');
+    }
+    return new PgBackend(shown, pool, !options.readonly, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  }
+
+  /** `fn` on one connection of the pool; a connection that failed is discarded, not reused. */
+  private async withClient<T>(fn: (run: Run) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // the connection lost while checked out: the query in flight fails with it; the client is discarded
+    const lost = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', lost);
+    try {
+      return await fn(async (text, values = []) => {
+        try {
+          return (await client.query(text, values)).rows;
+        } catch (err) {
+          if (this.classify(err) === 'transient') broken = err as Error;
+          throw err;
+        }
+      });
+    } finally {
+      client.off('error', lost);
+      client.release(broken);
+    }
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+
+  async transaction<T>(fn: (tx: BackendTransaction) => Promise<T>): Promise<T> {
+    if (!this.writable) throw new Error(`${this.location} was opened for reading`);
+    return this.withClient(async (run) => {
+      await run('BEGIN');
+      try {
+        await run(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`);
+        // every writer, in any process, waits here: one chain, extended one event at a time
+        await run('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+        const result = await fn(new PgTransaction(run));
+        await run('COMMIT');
+        return result;
+      } catch (err) {
+        await run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async snapshot<T>(fn: (reader: AuditReader) => Promise<T>): Promise<T> {
+    return this.withClient(async (run) => {
+      await run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        return await fn(new PgReader(run));
+      } finally {
+        await run('COMMIT').catch(() => undefined);
+      }
+    });
+  }
+
+  classify(err: unknown): BackendErrorKind | null {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      if (code === '23505') return 'duplicate';
+      if (code === 'XX001' || code === 'XX002') return 'corrupt';
+      if (TRANSIENT.test(code)) return 'transient';
+      return 'store';
+    }
+    if (err instanceof Error && CONNECTION_LOST.test(`${err.message} ${String(code ?? '')}`)) return 'transient';
+    return null;
   }
 
   /** PostgreSQL keeps its own pages checked (checksums, WAL); the trail's bytes are verify's to check. */
   async integrity(): Promise<Integrity> {
     try {
-      await this.q('SELECT count(*) FROM policy_gate.events');
+      await this.run('SELECT count(*) FROM policy_gate.events');
       return { ok: true };
     } catch (err) {
       return { ok: false, detail: describeCause(err), unreadableFrom: null };
@@ -368,7 +468,7 @@ export class PgBackend implements AuditBackend, BackendTransaction {
   }
 
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
   }
 }
 
@@ -401,7 +501,7 @@ function parseBody<T>(bytes: Buffer | null): T | null {
   return bytes ? (JSON.parse(bytes.toString('utf8')) as T) : null;
 }
 
-async function schemaVersion(client: pg.Client): Promise<number> {
+async function schemaVersion(client: pg.ClientBase): Promise<number> {
   const exists = await client.query<{ t: string | null }>("SELECT to_regclass('policy_gate.schema_version') AS t");
   if (exists.rows[0]?.t === null) return 0;
   const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM policy_gate.schema_version');
@@ -409,7 +509,7 @@ async function schemaVersion(client: pg.Client): Promise<number> {
 }
 
 /** Apply the migrations this gate knows and the store lacks, each in its own transaction. */
-export async function migrate(client: pg.Client): Promise<number> {
+export async function migrate(client: pg.ClientBase): Promise<number> {
   await client.query(VERSION_TABLE);
   let applied = 0;
   for (let v = (await schemaVersion(client)) + 1; v <= PG_MIGRATIONS.length; v++) {
@@ -437,4 +537,35 @@ function unavailable(where: string, err: unknown, action: string): GateError {
     cause: err,
     hint: 'the command must not run; check the store URL, the server and the role',
   });
+}
+
+/**
+ * `policy-gate store migrate` on a PostgreSQL trail: create or upgrade its schema (as the
+ * schema's owner) and, with `grant`, let that role read and append (never update or delete).
+ */
+export async function migratePgStore(url: string, grant?: string): Promise<{ from: number; to: number }> {
+  const shown = shownUrl(url);
+  const driver = await loadPg();
+  const client = new driver.Client({
+    connectionString: url,
+    application_name: 'policy-gate',
+    connectionTimeoutMillis: 10_000,
+  });
+  try {
+    await client.connect();
+    const from = await schemaVersion(client);
+    if (from > PG_MIGRATIONS.length)
+      throw new GateError(
+        'store-unavailable',
+        `audit store ${shown}: the schema is at version ${from}, newer than this gate knows (${PG_MIGRATIONS.length})`,
+        { hint: 'upgrade the gate; nothing was changed' },
+      );
+    await migrate(client);
+    if (grant !== undefined) await client.query(grantsFor(grant));
+    return { from, to: await schemaVersion(client) };
+  } catch (err) {
+    throw unavailable(shown, err, 'migrate it');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL schema of the audit trail (issue 14): the same events and checkpoints as the
  * SQLite store, in a schema of their own (`policy_gate`), with the same one-per-command unique
- * indexes and append-only triggers, plus what many writers need: a one-row chain head that every
- * append updates in its transaction (so appends from any process serialise on it and the
- * sequence cannot fork), and NOTIFY on append so waiting gates learn of decisions at commit.
+ * indexes and append-only triggers, plus what many writers need: an advisory lock every append
+ * transaction takes first (so appends from any process serialise) and a one-row chain head the
+ * database moves on every append (so the sequence cannot gap or fork, whoever writes), and
+ * NOTIFY on append so waiting gates learn of decisions at commit.
  *
  * Migrations are versioned in `policy_gate.schema_version` and applied explicitly
  * (`policy-gate store migrate`, as the owning role); a gate refuses a store whose version is
@@ -12,6 +13,9 @@
 
 /** The NOTIFY channel appends are announced on: payload `seq:type:command_id`. */
 export const NOTIFY_CHANNEL = 'policy_gate_events';
+
+/** The transaction-scoped advisory lock every append takes first: one writer at a time, in any process. */
+export const APPEND_LOCK = 0x70676174; // "pgat"
 
 /** Migrations by version (index + 1); each runs once, in order, in one transaction. */
 export const PG_MIGRATIONS: readonly string[] = [
@@ -62,7 +66,9 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON policy_gate.checkpoints
      FOR EACH STATEMENT EXECUTE FUNCTION policy_gate.append_only();
    -- an append must extend the head by exactly one: no gap, no fork, whoever writes
-   CREATE FUNCTION policy_gate.extend_head() RETURNS trigger LANGUAGE plpgsql AS $$
+   -- (as its owner: the gate's role may read the head, never move it itself)
+   CREATE FUNCTION policy_gate.extend_head() RETURNS trigger LANGUAGE plpgsql
+     SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      DECLARE moved BIGINT;
      BEGIN
        UPDATE policy_gate.head SET seq = NEW.seq, chain = NEW.chain WHERE seq = NEW.seq - 1 RETURNING seq INTO moved;
@@ -88,8 +94,8 @@ export function grantsFor(role: string): string {
   const r = `"${role.replace(/"/g, '""')}"`;
   return `GRANT USAGE ON SCHEMA policy_gate TO ${r};
     GRANT SELECT, INSERT ON policy_gate.events, policy_gate.checkpoints TO ${r};
-    GRANT SELECT, UPDATE ON policy_gate.head TO ${r};
+    GRANT SELECT ON policy_gate.head TO ${r};
     GRANT USAGE ON SEQUENCE policy_gate.checkpoints_id_seq TO ${r};
     GRANT SELECT ON policy_gate.schema_version TO ${r};
-    REVOKE UPDATE, DELETE, TRUNCATE ON policy_gate.events, policy_gate.checkpoints FROM ${r};`;
+    REVOKE UPDATE, DELETE, TRUNCATE ON policy_gate.events, policy_gate.checkpoints, policy_gate.head FROM ${r};`;
 }
