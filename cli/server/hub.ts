@@ -3,7 +3,8 @@
  * appended. The server's own writes (a decision through the API, a submission) wake it at
  * once (`poke`), so a waiting submission learns of its decision without polling; other
  * processes sharing the store (a reviewer's CLI, a waiting `check`) are noticed by a slow read
- * of the events after the last one seen (`externalPollMs`), and only while someone listens.
+ * of the events after the last one seen (`externalPollMs`), and only while someone listens — or,
+ * on a PostgreSQL trail, when the database announces an append (no polling at all).
  */
 import { NotifyingWaiter, type AuditStore, type DecidedBody, type StoredEvent } from '../../engine/index.js';
 
@@ -21,9 +22,13 @@ export class Hub {
   /** Events were appended while nobody listened or waited, and were not read. */
   private stale = false;
 
+  /**
+   * `externalPollMs`: how often the trail is read for other processes' events while someone
+   * listens or waits; null when the store announces them (PostgreSQL's NOTIFY calls `poke`).
+   */
   constructor(
     private readonly store: AuditStore,
-    private readonly externalPollMs = 250,
+    private readonly externalPollMs: number | null = 250,
   ) {
     this.waiter = new NotifyingWaiter(store);
   }
@@ -94,7 +99,7 @@ export class Hub {
   }
 
   private schedule(): void {
-    if (this.timer || this.closed) return;
+    if (this.timer || this.closed || this.externalPollMs === null) return;
     if (this.listeners.size === 0 && this.waiters === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -1,7 +1,8 @@
 /**
  * `policy-gate serve`: open the gate once, then answer over loopback TCP and a Unix socket
  * until SIGINT/SIGTERM. Decisions made here wake the waiting submissions at once; decisions
- * and submissions of other processes on the same store are picked up by the hub's slow read.
+ * and submissions of other processes on the same store are picked up by the hub (a slow read
+ * of a SQLite trail, or PostgreSQL announcing every append by any replica at commit).
  * Commands nobody waits for any more are timed out on time by a sweep.
  */
 import { createServer } from 'node:http';
@@ -74,9 +75,17 @@ async function serveOn(options: ServeOptions, io: CliIo, demo: Demo | null): Pro
   };
   try {
     const store = await gate.store();
-    hub = new Hub(store);
+    // a PostgreSQL trail announces every append (by any replica, any process) at commit: the hub
+    // reads on each announcement, and after a lost connection once, instead of polling
+    const announced = loc.url !== undefined;
+    hub = new Hub(store, announced ? null : 250);
     await hub.start();
     stops.push(() => hub!.close());
+    if (announced) {
+      const h = hub;
+      const watch = await gate.watchAppends({ onEvent: () => h.poke(), onReconnect: () => h.poke() });
+      if (watch) stops.push(() => watch.close());
+    }
     const server = await listen(gate, hub, options, io);
     stops.push(server.close);
     let consoleUrl = server.consoleUrl;

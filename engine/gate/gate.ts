@@ -58,6 +58,8 @@ export interface GateOptions {
 
 export class Gate {
   private writer: Promise<AuditStore> | null = null;
+  /** A PostgreSQL trail's decisions by LISTEN/NOTIFY, connected on the first wait. */
+  private listening: Promise<DecisionWaiter> | null = null;
   private readonly clock: Clock;
 
   private constructor(
@@ -90,10 +92,47 @@ export class Gate {
       home: this.options.home,
       timeZone: this.options.timeZone,
       protectedPaths: this.locations.protectedPaths,
-      ...(this.options.waiter ? { waiter: this.options.waiter } : {}),
+      ...(this.waiter() ? { waiter: this.waiter() } : {}),
       ...(this.options.warn ? { warn: this.options.warn } : {}),
       ...(signal ? { signal } : {}),
     };
+  }
+
+  /**
+   * The waiter for decisions: the caller's (a server's hub), else for a PostgreSQL trail one
+   * woken by the database's NOTIFY (connected when something first waits; polling only if LISTEN
+   * cannot be had), else none (the store is polled).
+   */
+  private waiter(): DecisionWaiter | undefined {
+    if (this.options.waiter || this.locations.url === undefined) return this.options.waiter;
+    const url = this.locations.url;
+    return {
+      next: async (commandId, ms, signal) => {
+        this.listening ??= this.store().then(async (store) => {
+          try {
+            const { ListenWaiter } = await import('./listen-waiter.js');
+            return await ListenWaiter.connect(url, store);
+          } catch {
+            return pollingWaiter(store, this.clock);
+          }
+        });
+        return (await this.listening).next(commandId, ms, signal);
+      },
+    };
+  }
+
+  /**
+   * Every event appended to a PostgreSQL trail by anyone, as the database announces it at
+   * commit (`onReconnect`: the announcements were interrupted, some may have been missed); null
+   * for a SQLite store, which announces nothing. For a server's event stream.
+   */
+  async watchAppends(handlers: {
+    onEvent(event: { seq: number; type: string; command_id: string | null }): void;
+    onReconnect(): void;
+  }): Promise<{ close(): Promise<void> } | null> {
+    if (this.locations.url === undefined) return null;
+    const { PgNotifications } = await import('../audit/pg/listen.js');
+    return PgNotifications.connect(this.locations.url, handlers);
   }
 
   /** Record the attempt, decide (or wait for a reviewer when `request.wait`), record the decision. */
@@ -122,7 +161,7 @@ export class Gate {
 
   /** A command's decision as soon as it is recorded, or null after `ms`. */
   async waitForDecision(commandId: string, ms: number, signal?: AbortSignal): Promise<DecidedBody | null> {
-    const waiter = this.options.waiter ?? pollingWaiter(await this.store(), this.clock);
+    const waiter = this.waiter() ?? pollingWaiter(await this.store(), this.clock);
     return waiter.next(commandId, ms, signal);
   }
 
@@ -138,7 +177,7 @@ export class Gate {
     return resumeWait(commandId, {
       store: await this.store(),
       clock: this.clock,
-      waiter: this.options.waiter,
+      waiter: this.waiter(),
       limitMs: options.limitMs,
       signal: options.signal,
       onHeld: options.onHeld,
@@ -261,6 +300,10 @@ export class Gate {
   }
 
   async close(): Promise<void> {
+    const listening = this.listening;
+    this.listening = null;
+    const waiter = await listening?.catch(() => null);
+    if (waiter && 'close' in waiter) await (waiter as { close(): Promise<void> }).close();
     const writer = this.writer;
     this.writer = null;
     if (writer) await (await writer).close();

@@ -6,10 +6,8 @@
  * store once (the bounded poll after a reconnect) instead of polling all along.
  */
 import type pg from 'pg';
-import { createRequire } from 'node:module';
+import { loadPg } from './backend.js';
 import { NOTIFY_CHANNEL } from './schema.js';
-
-const require = createRequire(import.meta.url);
 
 export interface Announced {
   readonly seq: number;
@@ -40,8 +38,8 @@ export class PgNotifications {
   }
 
   private async listen(): Promise<void> {
-    const { Client } = require('pg') as typeof pg;
-    const client = new Client({ connectionString: this.url });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: this.url, application_name: 'policy-gate listen', keepAlive: true });
     client.on('notification', (msg) => {
       if (msg.channel !== NOTIFY_CHANNEL || !msg.payload) return;
       const [seq, type, ...rest] = msg.payload.split(':');
