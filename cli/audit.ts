@@ -35,8 +35,9 @@ Options:
   --since TIME      only commands submitted at or after this ISO 8601 time
   --limit N         only the newest N
   --json            print one JSON array of records on stdout
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 export:

@@ -47,8 +47,9 @@ Options:
                     Without it, a serve.sock next to the store is used when a gate answers there
   --token TOKEN     API token for --server over HTTP (env POLICY_GATE_TOKEN)
   --json            print one JSON object (the record) on stdout
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 

@@ -31,8 +31,9 @@ signed it in. Pin the new key wherever you keep the old one (printed on stdout).
 Options:
   --to FILE         write the checkpoint to FILE
   --exec CMD        run CMD with the checkpoint on standard input; fails if CMD fails
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: 0 exported · 2 usage error, empty or unwritable store, or the command failed

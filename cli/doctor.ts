@@ -322,7 +322,9 @@ async function checkHook(ctx: Context, agent: Agent, file: string, text: string,
       `policy-gate install ${agent.name}`,
     );
   } else {
-    if (existsSync(store)) {
+    if (/^postgres(ql)?:\/\//i.test(store)) {
+      add('ok', 'store', `the hook records into the PostgreSQL trail ${store} (reached when a command is checked)`);
+    } else if (existsSync(store)) {
       if (!may(ctx.who, store, 2) || !may(ctx.who, dirname(store), 2))
         add(
           'block',

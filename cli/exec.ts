@@ -38,8 +38,9 @@ Options:
                     the command runs here and its run is recorded through the server's API
                     (the recording stays next to this machine's store); unreachable: 126
   --token TOKEN     API token for --server over HTTP (env POLICY_GATE_TOKEN)
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 

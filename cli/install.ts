@@ -163,8 +163,13 @@ async function run(p: Parsed, io: CliIo): Promise<number> {
   const bin = str(p, 'bin');
   const program = bin !== undefined ? [bin] : thisProgram();
   const explicitPolicy = str(p, 'policy') ?? io.env.POLICY_GATE_POLICY;
+  if (loc.url !== undefined && loc.url !== loc.store)
+    throw usageError(
+      `the store URL carries a password, which would be written into ${path}: ` +
+        'give the agent PGPASSWORD or ~/.pgpass instead (or point its hook at a server with --server)',
+    );
   const line = hookCommandLine(agent, program, {
-    store: loc.store,
+    store: loc.url ?? loc.store,
     policy: explicitPolicy ? loc.policy : undefined,
     agentTimeoutSeconds: agentTimeout,
   });

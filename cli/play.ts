@@ -15,8 +15,9 @@ Options:
   --speed N         play N times faster (default 1)
   --no-timing       print the output at once, without the original pauses
   --path            print the recording's path instead of playing it
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: 0 played · 2 usage error, no recording, or unreadable store · 4 the recording

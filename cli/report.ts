@@ -32,8 +32,9 @@ Options:
   --to DATE         only commands submitted before it
   --format F        md (default) or html
   --out FILE        write there instead of stdout
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   --policy DIR      the policy, to check decisions against (env POLICY_GATE_POLICY)
   -h, --help        show this help
 

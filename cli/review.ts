@@ -57,8 +57,9 @@ Options:
   --reason TEXT     why; recorded and signed with the decision
   --all             list: include commands past their deadline that nobody timed out
   --json            print JSON on stdout
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   --policy DIR      policy directory, with reviewers.yaml (env POLICY_GATE_POLICY)
   -h, --help        show this help
 

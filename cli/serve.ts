@@ -30,8 +30,9 @@ Options:
   --demo             a throwaway store and policy, a demo reviewer token and an agent
                      submitting a mix of commands: see the whole loop from one command
   --log-level LEVEL  fatal | error | warn | info | debug (default info; logs go to stderr)
-  --store PATH       audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                     in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE      audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                     default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                     else ~/.policy-gate/audit.db)
   --policy DIR       policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help         show this help
 

@@ -14,8 +14,9 @@ code, duration, the recording and its SHA-256).
 
 Options:
   --json            print {"session", "commands": [{record, events}]} on stdout
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: 0 shown · 2 usage error, unknown session or unreadable store

@@ -13,8 +13,9 @@ and why. Nothing is written, and nothing waits.
 
 Options:
   --json            print the record as one JSON object
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   -h, --help        show this help
 
 Exit codes: as check: 0 approved or whitelisted · 1 denied or timed out · 3 pending ·

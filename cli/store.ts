@@ -29,7 +29,8 @@ A store is a SQLite file (PATH or sqlite:PATH) or a PostgreSQL URL:
 gate's key, spool and cache in POLICY_GATE_STATE, else ~/.policy-gate/postgres-<trail>/.
 
 Options:
-  --store URL       the store to migrate (env POLICY_GATE_STORE)
+  --store URL       the store to migrate (env POLICY_GATE_STORE, else gate.yaml store:)
+  --policy DIR      the policy whose gate.yaml names the store (env POLICY_GATE_POLICY)
   --grant ROLE      migrate: grant ROLE read and append on the trail
   --from STORE      copy: the trail to copy
   --to STORE        copy: where to copy it
@@ -42,6 +43,7 @@ is left behind that a rerun does not finish)
 
 const OPTIONS = {
   store: { type: 'string' },
+  policy: { type: 'string' },
   grant: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },

@@ -59,8 +59,9 @@ Options:
   --trusted-keys FILE verifier keys to trust, one per line (default: trusted-keys next to the store)
   --no-witnesses      do not read the witnesses configured in gate.yaml (by default a witness
                       that cannot be read fails verification)
-  --store PATH        audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                      in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE       audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                      default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                      else ~/.policy-gate/audit.db)
   --policy DIR        the policy (reviewers.yaml, whitelist); in Git, each revision is read from
                       its commit (default: the shipped policies; env POLICY_GATE_POLICY)
   --json              print the result as one JSON object

@@ -19,8 +19,9 @@ Options:
   --timeout SECS    stop waiting after this long (the command stays pending: exit 3)
   --quiet           print only the result: no notice and countdown while it waits
   --json            print the record as one JSON object
-  --store PATH      audit store (env POLICY_GATE_STORE; default: the nearest .policy-gate/
-                    in this directory or above, else ~/.policy-gate/audit.db)
+  --store STORE     audit store: a file, sqlite:PATH or postgres://… (env POLICY_GATE_STORE;
+                    default: gate.yaml store:, the nearest .policy-gate/ here or above,
+                    else ~/.policy-gate/audit.db)
   --policy DIR      policy directory (default: the shipped policies; env POLICY_GATE_POLICY)
   -h, --help        show this help
 

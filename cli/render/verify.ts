@@ -13,6 +13,7 @@ export function renderVerify(s: Style, result: VerifyResult, options: { unanchor
       `${s.green(s.bold('VERIFIED'))}  ${result.events} events, ${result.commands} commands, ` +
         `${result.checkpoints} signed checkpoints, ${result.recordings} recordings\n`,
     );
+    if (result.head !== null) out.push(s.dim(`  chain head ${result.head} (after event #${result.events})\n`));
     if (result.unsigned_tail > 0)
       out.push(
         s.dim(

@@ -109,6 +109,8 @@ export interface VerifyResult {
   readonly checkpoints: number;
   /** Events after the newest signed checkpoint (not yet covered by a signature). */
   readonly unsigned_tail: number;
+  /** The chain hash after the last event (hex; null for an empty trail): two copies of a trail verify to the same head. */
+  readonly head: string | null;
   readonly recordings: number;
   /** Witnesses read, and the newest checkpoint each one held for this log (its size). */
   readonly witnesses: readonly { name: string; checkpoints: number; size: number }[];
@@ -209,6 +211,11 @@ class ChainHasher {
   advance(chain: Buffer): void {
     chain.copy(this.link, CHAIN_TAG.length);
   }
+
+  /** The chain hash after the last event advanced to (hex). */
+  head(): string {
+    return this.link.subarray(CHAIN_TAG.length, CHAIN_TAG.length + 32).toString('hex');
+  }
 }
 
 const digest = (data: Buffer): Buffer => hash('sha256', data, 'buffer') as unknown as Buffer;
@@ -249,6 +256,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
   let lastSize = 0;
   const witnessed: { name: string; checkpoints: number; size: number }[] = [];
   let seqSeen = 0;
+  const hasher = new ChainHasher();
   let firstLeaf: Buffer | undefined;
   // what the events say is read along with the chain; its first failure waits for the chain's
   const meaning = {
@@ -289,7 +297,6 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
     }
     if (input.schema && input.schema.length > 0)
       fail(null, 'schema', `the store's protections were removed or changed: ${input.schema.join('; ')}`);
-    const hasher = new ChainHasher();
     const total = input.total;
     for await (const e of input.events()) {
       // 1. the log's integrity: sequence and hash chain over the stored bytes
@@ -401,6 +408,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
       commands: meaning.read ? commands.size : 0,
       checkpoints: checkedCheckpoints,
       unsigned_tail: 0,
+      head: null,
       recordings: meaning.read ? recordings : 0,
       witnesses: witnessed,
       unended_runs: [],
@@ -432,6 +440,7 @@ export async function verifyTrail(input: VerifyInput): Promise<VerifyResult> {
     commands: commands.size,
     checkpoints: checkedCheckpoints,
     unsigned_tail: seqSeen - lastSize,
+    head: seqSeen > 0 ? hasher.head() : null,
     recordings,
     witnesses: witnessed,
     unended_runs: unended,

@@ -10,7 +10,8 @@
  * POLICY_GATE_CEILING_DIRECTORIES (absolute paths, `:`-separated) names directories the search
  * does not climb into: a shared /tmp, a mount of other people's projects.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GateError } from '../util/errors.js';
@@ -61,6 +62,8 @@ export interface Locations {
 
 export { DEFAULT_STORE_DIR, DEFAULT_STORE_FILE } from '../util/store-path.js';
 
+const require = createRequire(import.meta.url);
+
 let shipped: string | null = null;
 
 /** The policies/ directory shipped with the package. */
@@ -79,15 +82,15 @@ export function shippedPolicyDir(): string {
 }
 
 export function resolveLocations(inputs: LocationInputs): Locations {
-  const found = findStore(inputs);
+  const policyFlag = inputs.policy ?? inputs.env.POLICY_GATE_POLICY;
+  const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
+  const found = findStore(inputs, policy);
   const { store, storeSource, url } = found;
   const state = stateDirectory(found, inputs);
   if (state === null)
     throw new GateError('store-unavailable', `audit store ${store}: no state directory for its key and spool`, {
       hint: 'the command must not run; set POLICY_GATE_STATE (or HOME)',
     });
-  const policyFlag = inputs.policy ?? inputs.env.POLICY_GATE_POLICY;
-  const policy = policyFlag && policyFlag !== '' ? resolve(inputs.cwd, policyFlag) : shippedPolicyDir();
   const cache = join(state, 'cache');
   const lockTimeout = inputs.env.POLICY_GATE_LOCK_TIMEOUT;
   const seconds = lockTimeout === undefined || lockTimeout === '' ? undefined : Number(lockTimeout);
@@ -110,7 +113,42 @@ export function resolveLocations(inputs: LocationInputs): Locations {
   };
 }
 
-function findStore(inputs: LocationInputs): FoundStore {
+/**
+ * The store gate.yaml names (`store:`), when neither --store nor POLICY_GATE_STORE does: a team's
+ * policy repository says where its trail is. Read only when the file has such a line, so that
+ * every other start skips parsing YAML here.
+ */
+function policyStore(policyDir: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(policyDir, 'gate.yaml'), 'utf8');
+  } catch {
+    return undefined; // no gate.yaml: loading the policy says so
+  }
+  if (!/^store\s*:/m.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = (require('yaml') as typeof import('yaml')).parse(text)?.store;
+  } catch {
+    return undefined; // invalid YAML: loading the policy says where
+  }
+  if (typeof value !== 'string' || value === '')
+    throw new GateError('usage', `${join(policyDir, 'gate.yaml')}: store: expected a store URL or sqlite:PATH`);
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(value))
+    throw new GateError(
+      'usage',
+      `${join(policyDir, 'gate.yaml')}: store: a URL with a password (use PGPASSWORD or ~/.pgpass)`,
+    );
+  return value;
+}
+
+function findStore(inputs: LocationInputs, policyDir: string): FoundStore {
+  const named = (inputs.store ?? '') !== '' || (inputs.env.POLICY_GATE_STORE ?? '') !== '';
+  const fromPolicy = named ? undefined : policyStore(policyDir);
+  if (fromPolicy !== undefined) {
+    const found = discoverStore({ ...inputs, cwd: policyDir, store: fromPolicy });
+    if (found) return { ...found, storeSource: 'policy' };
+  }
   const found = discoverStore(inputs);
   // no home, nothing found: there is no store to name, and guessing one (the working directory)
   // would scatter trails wherever the gate happens to run
@@ -130,6 +168,8 @@ export function describeStoreSource(loc: Pick<Locations, 'store' | 'storeSource'
       return '--store';
     case 'env':
       return 'POLICY_GATE_STORE';
+    case 'policy':
+      return "store: in the policy's gate.yaml";
     case 'discovered':
       return `the nearest ${DEFAULT_STORE_DIR}/ in the working directory or above`;
     case 'user-default':

@@ -20,6 +20,7 @@ export function failedResult(check: CheckName, message: string, seq: number | nu
     commands: 0,
     checkpoints: 0,
     unsigned_tail: 0,
+    head: null,
     recordings: 0,
     witnesses: [],
     unended_runs: [],

@@ -20,8 +20,11 @@ import { GateError } from './errors.js';
 export const DEFAULT_STORE_DIR = '.policy-gate';
 export const DEFAULT_STORE_FILE = 'audit.db';
 
-/** How the store was found: `--store`, POLICY_GATE_STORE, a `.policy-gate/` above, or the per-user default. */
-export type StoreSource = 'flag' | 'env' | 'discovered' | 'user-default';
+/**
+ * How the store was found: `--store`, POLICY_GATE_STORE, gate.yaml's `store:`, a `.policy-gate/`
+ * above, or the per-user default.
+ */
+export type StoreSource = 'flag' | 'env' | 'policy' | 'discovered' | 'user-default';
 
 export interface StoreInputs {
   readonly store?: string | undefined;

@@ -482,6 +482,13 @@ export interface GateDefinition {
    * rewrite is caught by `verify` (which reads each one back by default).
    */
   witnesses?: WitnessDefinition[];
+  /**
+   * The audit store of every gate that uses this policy, unless --store or POLICY_GATE_STORE names
+   * another: a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full, the password
+   * from PGPASSWORD or ~/.pgpass, never here) or sqlite:PATH (relative to this directory). It takes
+   * precedence over a discovered .policy-gate/ directory.
+   */
+  store?: string;
   /** Input limits. */
   limits?: {
     /**
