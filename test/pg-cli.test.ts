@@ -7,7 +7,9 @@
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLICY_DIR, runCli, tempDir } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, POLICY_DIR, runBin, runCli, tempDir, waitFor } from './helpers.js';
+import { ALICE, keyFor, reviewPolicyDir } from './review-fixture.js';
 import { startPg, type PgServer } from './pg-fixture.js';
 
 let pg: PgServer;
@@ -135,6 +137,47 @@ describe('the CLI on a PostgreSQL trail', () => {
     const refused = await runCli(['check', '--policy', policy, '--', 'ls'], { env, cwd });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/store: a URL with a password/);
+  });
+});
+
+describe('waiting on a PostgreSQL trail', () => {
+  it('a check waiting in one process unblocks when a reviewer approves in another: the decision comes by NOTIFY', async () => {
+    const url = database('waiting');
+    const cwd = tempDir();
+    const policy = reviewPolicyDir([ALICE], {
+      'context.off_hours.working_days': ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+      'context.off_hours.start': '00:00',
+      'context.off_hours.end': '23:59',
+    });
+    const env = { POLICY_GATE_STORE: url, POLICY_GATE_POLICY: policy, POLICY_GATE_STATE: join(cwd, 'state') };
+    expect((await runCli(['store', 'migrate'], { env, cwd })).code).toBe(0);
+    const agent = spawn(process.execPath, [BIN, 'check', '--json', '--timeout', '120', '--', 'npm publish'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    agent.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => agent.on('close', resolve));
+    try {
+      const id = await waitFor('the held command', () =>
+        pg.sql("SELECT command_id FROM policy_gate.events WHERE type = 'SUBMITTED'", 'waiting'),
+      );
+      // the waiting check listens on a connection of its own rather than polling the trail
+      await waitFor(
+        'the check listening',
+        () => pg.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'policy-gate listen'") === '1',
+      );
+      const approved = await runBin(['review', 'approve', id, '--reviewer', 'alice', '--key', keyFor('alice').file], {
+        cwd,
+        env,
+      });
+      expect(approved.code).toBe(0);
+      expect(await exited).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ command_id: id, decision: 'approved', decided_by: 'alice' });
+    } finally {
+      agent.kill();
+    }
   });
 });
 
