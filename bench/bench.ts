@@ -9,6 +9,13 @@
  *   verify      verify events/s on a 1,000,000-event store (BENCH_VERIFY_EVENTS, BENCH_VERIFY_RUNS)
  *   server      through a resident gate: thin-client start-up, durable submissions/s, latency at 200/s
  *   review      reviewer's decision → waiting check exits; what exec adds to check
+ *   team        replicas on one store, PostgreSQL next to SQLite (bench/team.ts; a throwaway
+ *               PostgreSQL cluster, its figures skipped with a note when PostgreSQL is not
+ *               installed): durable submissions/s at 1, 4, 16 agents through 1 and 3 `serve`
+ *               replicas (BENCH_TEAM_SECONDS per cell, 3); decision-to-unblock latency across
+ *               replicas, held on one and approved on another (p50/p99, BENCH_TEAM_ROUNDS, 50);
+ *               verify events/s reading from PostgreSQL next to SQLite (BENCH_TEAM_VERIFY_EVENTS,
+ *               200,000). Sections team, team-unblock, team-verify
  *
  * BENCH_ONLY=verify,durable runs only those sections (and writes only them). Figures measured
  * through the server join these sections by id (see results.ts).
@@ -21,6 +28,7 @@ import { BenchResults } from './results.js';
 import { reviewFigures } from './review.js';
 import { serverFigures } from './server.js';
 import { startupFigures } from './startup.js';
+import { teamFigures } from './team.js';
 import { verifyFigures } from './verify-rate.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,13 +44,16 @@ const suites: [string, (results: BenchResults) => Promise<void> | void][] = [
   ['server', (r) => serverFigures(r, bin, stub, runs)],
   ['verify', (r) => verifyFigures(r)],
   ['review', (r) => reviewFigures(r, bin, runs)],
+  ['team', (r) => teamFigures(r, bin)],
 ];
 
 const results = new BenchResults();
 for (const [id, run] of suites) {
   if (only && !only.includes(id)) continue;
+  const before = new Set(results.ids());
   await run(results);
-  results.print(id);
+  // the suite's own section, and any other it created (team: team-unblock, team-verify)
+  for (const s of results.ids()) if (s === id || !before.has(s)) results.print(s);
 }
 const out = join(root, 'bench', 'results');
 results.write(out);

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { get, percentile, post, startBenchServer } from './serve-process.js';
+import { get, percentile, post, startBenchServer, tokenDecisionPolicy } from './serve-process.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'dist', 'bin', 'policy-gate.js');
@@ -29,23 +29,9 @@ function commandFor(agent: number, i: number): string {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'policy-gate-load-'));
-  const policy = join(dir, 'policies');
-  const { cpSync, writeFileSync, readFileSync } = await import('node:fs');
-  cpSync(join(root, 'policies'), policy, { recursive: true });
   // the scripted reviewer decides with its token (review.token_decisions, for this load only)
-  const { generateKeyPairSync } = await import('node:crypto');
-  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const u32 = (n: number): Buffer => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-  const blob = Buffer.concat([u32(11), Buffer.from('ssh-ed25519'), u32(32), raw]).toString('base64');
-  writeFileSync(
-    join(policy, 'reviewers.yaml'),
-    `reviewers:\n  - id: robot\n    name: Scripted Reviewer\n    roles: [reviewer]\n    key: ssh-ed25519 ${blob} robot\n`,
-  );
-  writeFileSync(
-    join(policy, 'gate.yaml'),
-    readFileSync(join(policy, 'gate.yaml'), 'utf8').replace('token_decisions: false', 'token_decisions: true'),
-  );
-  const server = await startBenchServer(bin, dir, policy);
+  const policy = tokenDecisionPolicy(join(root, 'policies'), dir, 'robot');
+  const server = await startBenchServer(bin, dir, { policy });
   try {
     const reviewer = server.token('robot', 'reviewer');
     const auditor = server.token('audit', 'auditor');

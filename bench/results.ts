@@ -60,6 +60,11 @@ export class BenchResults {
   private readonly sections: Section[] = [];
   readonly startedAt = new Date();
 
+  /** The sections' ids, in the order they were created. */
+  ids(): string[] {
+    return this.sections.map((x) => x.spec.id);
+  }
+
   has(id: string): boolean {
     return this.sections.some((x) => x.spec.id === id);
   }

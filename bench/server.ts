@@ -96,22 +96,27 @@ export async function serverFigures(results: BenchResults, bin: string, stub: st
   }
 }
 
-/** `agents` clients, each submitting and waiting for its answer, for `seconds`. */
-async function closedLoop(
-  url: string,
+/**
+ * `agents` clients, each submitting and waiting for its answer, for `seconds`; with several
+ * servers (replicas), agent `a` submits to the `a % n`th.
+ */
+export async function closedLoop(
+  url: string | readonly string[],
   token: string,
   agents: number,
   seconds: number,
   cwd: string,
 ): Promise<{ rate: number; p50: number; p99: number; count: number }> {
+  const urls = typeof url === 'string' ? [url] : url;
   const latencies: number[] = [];
   const until = performance.now() + seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: agents }, async (_, a) => {
+      const at = urls[a % urls.length]!;
       for (let i = 0; performance.now() < until; i++) {
         const t = performance.now();
-        const r = await post(`${url}/v1/commands`, token, { command: 'git status', session_id: `bench-${a}`, cwd });
+        const r = await post(`${at}/v1/commands`, token, { command: 'git status', session_id: `bench-${a}`, cwd });
         if (r.status !== 201) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
         latencies.push(performance.now() - t);
       }

@@ -8,6 +8,13 @@
 import type { EncodedEvent, StoredCheckpoint } from './chain.js';
 import type { AuditReader, Integrity } from './store.js';
 
+/** An event of another trail, copied with its bytes, the sequence number and chain value it had there. */
+export interface CopiedEvent {
+  readonly encoded: EncodedEvent;
+  readonly chain: Buffer;
+  readonly seq: number;
+}
+
 export interface BackendTransaction extends AuditReader {
   /** The newest event's sequence number and chain value (null: no event yet). */
   head(): Promise<{ seq: number; chain: Buffer } | null>;
@@ -18,6 +25,13 @@ export interface BackendTransaction extends AuditReader {
    * A second SUBMITTED/DECIDED/EXEC_START/EXEC_END for a command must fail (classify: duplicate).
    */
   insert(event: EncodedEvent, chain: Buffer): Promise<number>;
+  /**
+   * Append events whose sequence numbers and chain values are already known (`store copy`), in
+   * order, as `insert` would one at a time; an event that does not extend the head by one fails
+   * the transaction. Optional: without it the trail calls `insert` for each (a backend whose
+   * inserts cost a round trip each provides it, to send many in one statement).
+   */
+  insertCopied?(events: readonly CopiedEvent[]): Promise<void>;
   insertCheckpoint(checkpoint: Omit<StoredCheckpoint, 'id'>): Promise<number>;
   /**
    * The stored event with exactly these bytes, if one is there: a retry after a transient failure

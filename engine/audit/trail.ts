@@ -13,13 +13,12 @@ import {
   encodeEvent,
   GENESIS,
   leafHash,
-  type EncodedEvent,
   type RawEvent,
   type StoredCheckpoint,
 } from './chain.js';
 import { checkpointBody, type CheckpointSigner } from './checkpoint.js';
 import { claimSpools, readClaim, releaseClaim, returnClaim, spoolFailure } from './spool.js';
-import type { AuditBackend, BackendTransaction } from './backend.js';
+import type { AuditBackend, BackendTransaction, CopiedEvent } from './backend.js';
 import type { AuditReader, AuditStore, AuditTransaction, CommandFilter, Integrity, OtherEventBody } from './store.js';
 import type {
   CommandRecord,
@@ -297,12 +296,13 @@ export class AuditTrail implements AuditStore {
     let head = await this.write((tx) => tx.head());
     const start = head?.seq ?? 0;
     let chain = head?.chain ?? GENESIS;
-    let batch: { encoded: EncodedEvent; chain: Buffer; seq: number }[] = [];
+    let batch: CopiedEvent[] = [];
     const flush = async (): Promise<void> => {
       const rows = batch;
       batch = [];
       if (rows.length === 0) return;
       await this.write(async (tx) => {
+        if (tx.insertCopied) return tx.insertCopied(rows);
         for (const r of rows) {
           const seq = await tx.insert(r.encoded, r.chain);
           if (seq !== r.seq)

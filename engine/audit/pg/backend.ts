@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import type { EncodedEvent, RawEvent, StoredCheckpoint } from '../chain.js';
-import type { AuditBackend, BackendErrorKind, BackendTransaction } from '../backend.js';
+import type { AuditBackend, BackendErrorKind, BackendTransaction, CopiedEvent } from '../backend.js';
 import type { AuditReader, CommandFilter, Integrity } from '../store.js';
 import { AuditTrail } from '../trail.js';
 import type { CheckpointSigner } from '../checkpoint.js';
@@ -249,6 +249,14 @@ class PgReader implements AuditReader {
   }
 }
 
+/** Rows of a copied trail per INSERT statement (10 parameters each; PostgreSQL allows 65,535). */
+const COPY_ROWS = 1000;
+
+/** A SUBMITTED event's deadline (its own column, for the sweep of overdue commands). */
+function deadlineOf(e: EncodedEvent): string | null {
+  return e.type === 'SUBMITTED' ? ((JSON.parse(e.bytes.toString('utf8')) as SubmittedBody).deadline ?? null) : null;
+}
+
 /** One write transaction on its own connection (holding the append lock). */
 class PgTransaction extends PgReader implements BackendTransaction {
   async head(): Promise<{ seq: number; chain: Buffer } | null> {
@@ -262,8 +270,7 @@ class PgTransaction extends PgReader implements BackendTransaction {
   }
 
   async insert(e: EncodedEvent, chain: Buffer): Promise<number> {
-    const deadline =
-      e.type === 'SUBMITTED' ? ((JSON.parse(e.bytes.toString('utf8')) as SubmittedBody).deadline ?? null) : null;
+    const deadline = deadlineOf(e);
     // a refused append (a second decision) must leave the transaction usable, as in SQLite: in
     // PostgreSQL a failed statement aborts the whole transaction unless it ran in a savepoint
     await this.run('SAVEPOINT append');
@@ -278,6 +285,27 @@ class PgTransaction extends PgReader implements BackendTransaction {
     } catch (err) {
       await this.run('ROLLBACK TO SAVEPOINT append').catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * A copied trail's events, COPY_ROWS to a statement (one round trip, not three per event): the
+   * sequence numbers are the source's, and the head trigger refuses any that does not extend the
+   * head by one. No savepoints: a refused row fails the copy's transaction as a whole, as copy wants.
+   */
+  async insertCopied(events: readonly CopiedEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += COPY_ROWS) {
+      const values: unknown[] = [];
+      const rows = events.slice(i, i + COPY_ROWS).map(({ encoded: e, chain, seq }) => {
+        const at = values.length;
+        values.push(seq, e.type, e.command_id, e.session_id, e.at, e.programs, deadlineOf(e), e.bytes, e.leaf, chain);
+        return `(${Array.from({ length: 10 }, (_, k) => `$${at + k + 1}`).join(', ')})`;
+      });
+      await this.run(
+        `INSERT INTO policy_gate.events (seq, type, command_id, session_id, at, programs, deadline, body, leaf, chain)
+         VALUES ${rows.join(', ')}`,
+        values,
+      );
     }
   }
 
