@@ -190,7 +190,14 @@ export class AuditTrail implements AuditStore {
     }
     this.commits.transactions++;
     this.commits.writes += outcomes.filter((o) => o.ok).length;
-    this.flushWitnesses();
+    try {
+      this.flushWitnesses();
+    } catch (err) {
+      // a required witness refused the checkpoint: what the checkpoint followed fails
+      this.unwitnessed = [];
+      for (const unit of batch) unit.reject(err);
+      return;
+    }
     batch.forEach((unit, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) unit.resolve(outcome.value);
