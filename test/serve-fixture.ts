@@ -1,7 +1,8 @@
 /**
  * A real `policy-gate serve` process for tests: the built CLI on a free loopback port and a
- * Unix socket, a real SQLite store in a temporary directory, tokens made with `serve token
- * create`. Requests go over real HTTP (fetch) or the socket (node:http with socketPath).
+ * Unix socket, a real SQLite store in a temporary directory (or the store given: a PostgreSQL
+ * URL for replicas), tokens made with `serve token create`. Requests go over real HTTP (fetch)
+ * or the socket (node:http with socketPath).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -24,10 +25,16 @@ export interface Served {
 }
 
 export async function startServer(
-  options: { policy?: string; args?: string[]; env?: Record<string, string> } = {},
+  options: {
+    policy?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    /** The store (default: a new SQLite store in the server's own directory). */
+    store?: string;
+  } = {},
 ): Promise<Served> {
   const dir = tempDir('policy-gate-serve-');
-  const store = join(dir, '.policy-gate', 'audit.db');
+  const store = options.store ?? join(dir, '.policy-gate', 'audit.db');
   const policy = options.policy ?? POLICY_DIR;
   const env = { PATH: process.env.PATH ?? '', ...baseEnv(dir), ...options.env };
   const child = spawn(
@@ -63,6 +70,7 @@ export async function startServer(
     async token(identity, role) {
       const r = await runCli(['serve', 'token', 'create', '--name', identity, '--role', role, '--store', store], {
         cwd: dir,
+        ...(options.env ? { env: options.env } : {}),
       });
       if (r.code !== 0) throw new Error(`token create failed: ${r.stderr}`);
       return r.stdout.trim();
