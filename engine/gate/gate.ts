@@ -92,7 +92,7 @@ export class Gate {
       home: this.options.home,
       timeZone: this.options.timeZone,
       protectedPaths: this.locations.protectedPaths,
-      ...(this.waiter() ? { waiter: this.waiter() } : {}),
+      ...waiterOption(this.waiter()),
       ...(this.options.warn ? { warn: this.options.warn } : {}),
       ...(signal ? { signal } : {}),
     };
@@ -308,6 +308,10 @@ export class Gate {
     this.writer = null;
     if (writer) await (await writer).close();
   }
+}
+
+function waiterOption(waiter: DecisionWaiter | undefined): { waiter?: DecisionWaiter } {
+  return waiter ? { waiter } : {};
 }
 
 /** Open a gate from its locations (see Gate). */
