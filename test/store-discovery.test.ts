@@ -74,6 +74,15 @@ describe('store discovery', () => {
     expect(r.stderr).toMatch(/audit store postgres:\/\/gate:\*\*\*@db\.invalid:5432\/trail: cannot open it/);
     expect(r.stderr).not.toContain('s3cret');
     expect(readdirSync(cwd)).toEqual([]);
+    // nor is it written into an agent's settings: install refuses it; without one the URL is kept whole
+    const install = await runCli(['install', 'claude', '--project', '--dry-run', '--store', url], { cwd });
+    expect(install.code).toBe(2);
+    expect(install.stderr).toMatch(/carries a password.*PGPASSWORD/);
+    expect(install.stderr).not.toContain('s3cret');
+    const plain = 'postgres://gate@db.invalid:5432/trail';
+    const hook = await runCli(['install', 'claude', '--project', '--dry-run', '--store', plain], { cwd });
+    expect(hook.code).toBe(0);
+    expect(hook.stdout).toContain(`--store ${plain}`);
   });
 
   it('the directory marks the store, with or without audit.db in it; the home one is the user default', () => {
