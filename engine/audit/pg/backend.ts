@@ -10,20 +10,11 @@
 import type pg from 'pg';
 import type { EncodedEvent, RawEvent, StoredCheckpoint } from '../chain.js';
 import type { AuditBackend, BackendErrorKind, BackendTransaction, CopiedEvent } from '../backend.js';
+import { eventFromRow, recordFromBodies, type EventRow, type LifecycleBodies } from '../rows.js';
 import type { AuditReader, CommandFilter, Integrity } from '../store.js';
 import { AuditTrail } from '../trail.js';
 import type { CheckpointSigner } from '../checkpoint.js';
-import {
-  commandRecord,
-  type CommandRecord,
-  type DecidedBody,
-  type EventBody,
-  type ExecEndBody,
-  type ExecStartBody,
-  type GateEventType,
-  type StoredEvent,
-  type SubmittedBody,
-} from '../../model/events.js';
+import type { CommandRecord, DecidedBody, GateEventType, StoredEvent, SubmittedBody } from '../../model/events.js';
 import type { SessionHistory } from '../../model/history.js';
 import { GateError, describeCause } from '../../util/errors.js';
 import { withoutPassword } from '../../util/store-path.js';
@@ -40,8 +31,6 @@ export interface PgStoreOptions {
   readonly stateDir: string;
   /** How long an append waits for the append lock (POLICY_GATE_LOCK_TIMEOUT); 10 s by default. */
   readonly lockTimeoutMs?: number | undefined;
-  /** Connections in the pool (4 by default: the trail runs one operation at a time, a server reads beside it). */
-  readonly poolSize?: number;
 }
 
 /** Open the PostgreSQL store at `url` as an audit trail. */
@@ -50,8 +39,8 @@ export async function openPgStore(url: string, options: PgStoreOptions): Promise
   return new AuditTrail(backend, { stateDir: options.stateDir, signer: options.signer, witness: options.witness });
 }
 
-/** The URL as it may be shown: without its password. */
-export const shownUrl = withoutPassword;
+/** Connections per store: the trail runs one operation at a time, a server's reads beside it. */
+const POOL_SIZE = 4;
 
 /** Load node-postgres (bundled in a chunk of its own: only a PostgreSQL store loads it). */
 export async function loadPg(): Promise<typeof pg> {
@@ -60,16 +49,6 @@ export async function loadPg(): Promise<typeof pg> {
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
-
-interface EventRow {
-  seq: string;
-  type: string;
-  command_id: string | null;
-  at: string;
-  body: Buffer;
-  leaf: Buffer;
-  chain: Buffer;
-}
 
 const EVENT_COLUMNS = 'seq, type, command_id, at, body, leaf, chain';
 
@@ -142,7 +121,7 @@ class PgReader implements AuditReader {
       await this.run<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id = $1 ORDER BY seq`, [
         commandId,
       ])
-    ).map(toEvent);
+    ).map(eventFromRow);
   }
 
   async decision(commandId: string): Promise<DecidedBody | null> {
@@ -162,12 +141,12 @@ class PgReader implements AuditReader {
     const body = (type: string): Buffer | null => rows.find((r) => r.type === type)?.body ?? null;
     const submitted = body('SUBMITTED');
     if (!submitted) return null;
-    return commandRecord(
-      JSON.parse(submitted.toString('utf8')) as SubmittedBody,
-      parseBody<DecidedBody>(body('DECIDED')),
-      parseBody<ExecStartBody>(body('EXEC_START')),
-      parseBody<ExecEndBody>(body('EXEC_END')),
-    );
+    return recordFromBodies({
+      submitted,
+      decided: body('DECIDED'),
+      started: body('EXEC_START'),
+      ended: body('EXEC_END'),
+    });
   }
 
   async sessionHistory(sessionId: string, now: Date, windowSeconds: number): Promise<SessionHistory> {
@@ -207,12 +186,7 @@ class PgReader implements AuditReader {
       }
     }
     const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
-    const rows = await this.run<{
-      submitted: Buffer;
-      decided: Buffer | null;
-      started: Buffer | null;
-      ended: Buffer | null;
-    }>(
+    const rows = await this.run<LifecycleBodies>(
       `SELECT * FROM (SELECT s.seq AS seq, s.body AS submitted, d.body AS decided, xs.body AS started, xe.body AS ended
            FROM policy_gate.events s
            LEFT JOIN policy_gate.events d ON d.command_id = s.command_id AND d.type = 'DECIDED'
@@ -221,14 +195,7 @@ class PgReader implements AuditReader {
           WHERE ${where.join(' AND ')} ORDER BY s.seq DESC ${limit}) page ORDER BY seq ASC`,
       args,
     );
-    return rows.map((r) =>
-      commandRecord(
-        JSON.parse(r.submitted.toString('utf8')) as SubmittedBody,
-        parseBody<DecidedBody>(r.decided),
-        parseBody<ExecStartBody>(r.started),
-        parseBody<ExecEndBody>(r.ended),
-      ),
-    );
+    return rows.map(recordFromBodies);
   }
 
   async gateEvents(type: GateEventType): Promise<StoredEvent[]> {
@@ -237,7 +204,7 @@ class PgReader implements AuditReader {
         `SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE command_id IS NULL AND type = $1 ORDER BY seq`,
         [type],
       )
-    ).map(toEvent);
+    ).map(eventFromRow);
   }
 
   async events(fromSeq = 1): Promise<StoredEvent[]> {
@@ -245,7 +212,7 @@ class PgReader implements AuditReader {
       await this.run<EventRow>(`SELECT ${EVENT_COLUMNS} FROM policy_gate.events WHERE seq >= $1 ORDER BY seq`, [
         fromSeq,
       ])
-    ).map(toEvent);
+    ).map(eventFromRow);
   }
 }
 
@@ -373,7 +340,7 @@ export class PgBackend extends PgReader implements AuditBackend {
   }
 
   static async open(url: string, options: Omit<PgStoreOptions, 'stateDir'>): Promise<PgBackend> {
-    const shown = shownUrl(url);
+    const shown = withoutPassword(url);
     let driver: typeof pg;
     try {
       driver = await loadPg();
@@ -382,7 +349,7 @@ export class PgBackend extends PgReader implements AuditBackend {
     }
     const pool = new driver.Pool({
       connectionString: url,
-      max: options.poolSize ?? 4,
+      max: POOL_SIZE,
       application_name: 'policy-gate',
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
@@ -512,23 +479,6 @@ function checkpoint(r: CheckpointRow): StoredCheckpoint {
   return { id: Number(r.id), size: Number(r.size), chain: r.chain, at: r.at, note: r.note };
 }
 
-function toEvent(r: EventRow): StoredEvent {
-  return {
-    seq: Number(r.seq),
-    type: r.type as StoredEvent['type'],
-    command_id: r.command_id,
-    at: r.at,
-    body: JSON.parse(r.body.toString('utf8')) as EventBody,
-    bytes: r.body,
-    leaf: r.leaf.toString('hex'),
-    chain: r.chain.toString('hex'),
-  };
-}
-
-function parseBody<T>(bytes: Buffer | null): T | null {
-  return bytes ? (JSON.parse(bytes.toString('utf8')) as T) : null;
-}
-
 async function schemaVersion(client: pg.ClientBase): Promise<number> {
   const exists = await client.query<{ t: string | null }>("SELECT to_regclass('policy_gate.schema_version') AS t");
   if (exists.rows[0]?.t === null) return 0;
@@ -572,7 +522,7 @@ function unavailable(where: string, err: unknown, action: string): GateError {
  * schema's owner) and, with `grant`, let that role read and append (never update or delete).
  */
 export async function migratePgStore(url: string, grant?: string): Promise<{ from: number; to: number }> {
-  const shown = shownUrl(url);
+  const shown = withoutPassword(url);
   const driver = await loadPg();
   const client = new driver.Client({
     connectionString: url,

@@ -11,19 +11,10 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { EncodedEvent, RawEvent, StoredCheckpoint } from '../chain.js';
 import type { CheckpointSigner } from '../checkpoint.js';
 import type { AuditBackend, BackendErrorKind, BackendTransaction } from '../backend.js';
+import { eventFromRow, recordFromBodies, type EventRow, type LifecycleBodies } from '../rows.js';
 import type { AuditReader, CommandFilter, Integrity } from '../store.js';
 import { AuditTrail } from '../trail.js';
-import {
-  commandRecord,
-  type CommandRecord,
-  type DecidedBody,
-  type EventBody,
-  type ExecEndBody,
-  type ExecStartBody,
-  type GateEventType,
-  type StoredEvent,
-  type SubmittedBody,
-} from '../../model/events.js';
+import type { CommandRecord, DecidedBody, GateEventType, StoredEvent, SubmittedBody } from '../../model/events.js';
 import type { SessionHistory } from '../../model/history.js';
 import { GateError, describeCause, isCorruption, sqliteCode } from '../../util/errors.js';
 import { makeDirectories } from '../../util/fs.js';
@@ -63,16 +54,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     signer: options.signer,
     witness: options.witness,
   });
-}
-
-interface EventRow {
-  seq: number;
-  type: string;
-  command_id: string | null;
-  at: string;
-  body: Buffer;
-  leaf: Buffer;
-  chain: Buffer;
 }
 
 export class SqliteBackend implements AuditBackend, BackendTransaction {
@@ -323,7 +304,7 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
       this.prepared(
         'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id = ? ORDER BY seq',
       ).all(commandId) as EventRow[]
-    ).map(toEvent);
+    ).map(eventFromRow);
   }
 
   async decision(commandId: string): Promise<DecidedBody | null> {
@@ -339,12 +320,12 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
         this.prepared('SELECT body FROM events WHERE command_id = ? AND type = ?').get(commandId, type) as
           { body: Buffer } | undefined
       )?.body ?? null;
-    return commandRecord(
-      JSON.parse(row.body.toString('utf8')) as SubmittedBody,
-      await this.decision(commandId),
-      parseBody<ExecStartBody>(body('EXEC_START')),
-      parseBody<ExecEndBody>(body('EXEC_END')),
-    );
+    return recordFromBodies({
+      submitted: row.body,
+      decided: body('DECIDED'),
+      started: body('EXEC_START'),
+      ended: body('EXEC_END'),
+    });
   }
 
   async sessionHistory(sessionId: string, now: Date, windowSeconds: number): Promise<SessionHistory> {
@@ -388,15 +369,8 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
            LEFT JOIN events xs ON xs.command_id = s.command_id AND xs.type = 'EXEC_START'
            LEFT JOIN events xe ON xe.command_id = s.command_id AND xe.type = 'EXEC_END'
            WHERE ${where.join(' AND ')} ORDER BY s.seq DESC ${limit}) ORDER BY seq ASC`,
-    ).all(...args) as { submitted: Buffer; decided: Buffer | null; started: Buffer | null; ended: Buffer | null }[];
-    return rows.map((r) =>
-      commandRecord(
-        JSON.parse(r.submitted.toString('utf8')) as SubmittedBody,
-        parseBody<DecidedBody>(r.decided),
-        parseBody<ExecStartBody>(r.started),
-        parseBody<ExecEndBody>(r.ended),
-      ),
-    );
+    ).all(...args) as LifecycleBodies[];
+    return rows.map(recordFromBodies);
   }
 
   async gateEvents(type: GateEventType): Promise<StoredEvent[]> {
@@ -404,14 +378,14 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
       this.prepared(
         'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE command_id IS NULL AND type = ? ORDER BY seq',
       ).all(type) as EventRow[]
-    ).map(toEvent);
+    ).map(eventFromRow);
   }
 
   async events(fromSeq = 1): Promise<StoredEvent[]> {
     const rows = this.prepared(
       'SELECT seq, type, command_id, at, body, leaf, chain FROM events WHERE seq >= ? ORDER BY seq',
     ).all(fromSeq) as EventRow[];
-    return rows.map(toEvent);
+    return rows.map(eventFromRow);
   }
 
   /**
@@ -452,23 +426,6 @@ export class SqliteBackend implements AuditBackend, BackendTransaction {
       if (note && !note.corrupt) noteProbe(file, note.checked_at);
     }
   }
-}
-
-function toEvent(r: EventRow): StoredEvent {
-  return {
-    seq: r.seq,
-    type: r.type as StoredEvent['type'],
-    command_id: r.command_id,
-    at: r.at,
-    body: JSON.parse(r.body.toString('utf8')) as EventBody,
-    bytes: r.body,
-    leaf: r.leaf.toString('hex'),
-    chain: r.chain.toString('hex'),
-  };
-}
-
-function parseBody<T>(bytes: Buffer | null): T | null {
-  return bytes ? (JSON.parse(bytes.toString('utf8')) as T) : null;
 }
 
 function unavailable(path: string, err: unknown, action: string): GateError {
