@@ -299,7 +299,7 @@ export class AuditTrail implements AuditStore {
    * recomputed on the way: a damaged source is refused at the first event that does not chain,
    * not laundered into a new store.
    */
-  async copyFrom(source: AuditReader, progress?: (copied: number) => void): Promise<CopyResult> {
+  async copyFrom(source: AuditReader): Promise<CopyResult> {
     let head = await this.write((tx) => tx.head());
     const start = head?.seq ?? 0;
     let chain = head?.chain ?? GENESIS;
@@ -316,7 +316,6 @@ export class AuditTrail implements AuditStore {
             throw new Error(`event #${r.seq} was stored as #${seq}: another writer appended meanwhile`);
         }
       });
-      progress?.(rows[rows.length - 1]!.seq - start);
     };
     let last = 0;
     for await (const e of source.rawEvents()) {

@@ -59,7 +59,7 @@ export interface GateOptions {
 export class Gate {
   private writer: Promise<AuditStore> | null = null;
   /** A PostgreSQL trail's decisions by LISTEN/NOTIFY, connected on the first wait. */
-  private listening: Promise<DecisionWaiter> | null = null;
+  private listening: Promise<DecisionWaiter & { close?(): Promise<void> }> | null = null;
   private readonly clock: Clock;
 
   private constructor(
@@ -302,8 +302,7 @@ export class Gate {
   async close(): Promise<void> {
     const listening = this.listening;
     this.listening = null;
-    const waiter = await listening?.catch(() => null);
-    if (waiter && 'close' in waiter) await (waiter as { close(): Promise<void> }).close();
+    await (await listening?.catch(() => null))?.close?.();
     const writer = this.writer;
     this.writer = null;
     if (writer) await (await writer).close();

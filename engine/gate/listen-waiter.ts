@@ -4,14 +4,13 @@
  * notification connection was lost and came back, by one read of the store (what was announced
  * meanwhile was missed). No polling otherwise.
  */
-import { PgNotifications, type Announced } from '../audit/pg/listen.js';
+import { PgNotifications } from '../audit/pg/listen.js';
 import type { AuditReader } from '../audit/store.js';
 import type { DecidedBody } from '../model/events.js';
 import { NotifyingWaiter, type DecisionWaiter } from './waiter.js';
 
 export class ListenWaiter implements DecisionWaiter {
   private readonly waiter: NotifyingWaiter;
-  private readonly listeners = new Set<(event: Announced) => void>();
   private closed = false;
 
   private constructor(
@@ -27,7 +26,6 @@ export class ListenWaiter implements DecisionWaiter {
     w.notifications = await PgNotifications.connect(url, {
       onEvent: (event) => {
         if (event.type === 'DECIDED' && event.command_id) w.waiter.notify(event.command_id);
-        for (const listener of w.listeners) listener(event);
       },
       onReconnect: () => w.waiter.notifyAll(),
     });
@@ -41,12 +39,6 @@ export class ListenWaiter implements DecisionWaiter {
       // woken after a reconnect with nothing decided yet: wait on for the time that is left
       if (decided || signal?.aborted || this.closed || Date.now() >= until) return decided;
     }
-  }
-
-  /** Every announced append (a server's event stream), until the returned function is called. */
-  listen(listener: (event: Announced) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {

@@ -44,7 +44,6 @@ export async function migrateStore(loc: Locations, grant?: string): Promise<Migr
 export async function copyStore(
   from: Locations,
   to: Locations,
-  progress?: (copied: number) => void,
 ): Promise<CopyResult & { readonly keys: readonly string[] }> {
   if (from.store === to.store)
     throw new GateError('usage', `store copy: --from and --to are the same store (${from.store})`);
@@ -58,7 +57,7 @@ export async function copyStore(
       target = await pg.openPgStore(to.url, { stateDir: to.state });
     } else target = openSqliteStore(to.store, { stateDir: to.state });
     try {
-      return { ...(await source.snapshot((reader) => target.copyFrom(reader, progress))), keys };
+      return { ...(await source.snapshot((reader) => target.copyFrom(reader))), keys };
     } finally {
       await target.close();
     }
