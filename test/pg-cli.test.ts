@@ -137,6 +137,14 @@ describe('the CLI on a PostgreSQL trail', () => {
     const refused = await runCli(['check', '--policy', policy, '--', 'ls'], { env, cwd });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/store: a URL with a password/);
+    // another scheme is named as gate.yaml's, not as a --store the user never gave
+    writeFileSync(
+      join(policy, 'gate.yaml'),
+      readFileSync(join(policy, 'gate.yaml'), 'utf8').replace(/^store: .*$/m, 'store: mysql://db/trail'),
+    );
+    const scheme = await runCli(['check', '--policy', policy, '--', 'ls'], { env, cwd });
+    expect(scheme.code).toBe(2);
+    expect(scheme.stderr).toMatch(/gate\.yaml: store: expected postgres:\/\/… or sqlite:PATH/);
   });
 });
 

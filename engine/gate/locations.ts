@@ -132,8 +132,9 @@ function policyStore(policyDir: string): string | undefined {
   } catch {
     return undefined; // invalid YAML: loading the policy says where
   }
-  if (typeof value !== 'string' || value === '')
-    throw new GateError('usage', `${join(policyDir, 'gate.yaml')}: store: expected a store URL or sqlite:PATH`);
+  // as gate.yaml's schema says, checked here because the store is found before the policy loads
+  if (typeof value !== 'string' || !/^(postgres(ql)?:\/\/|sqlite:)./i.test(value))
+    throw new GateError('usage', `${join(policyDir, 'gate.yaml')}: store: expected postgres://… or sqlite:PATH`);
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(value))
     throw new GateError(
       'usage',
